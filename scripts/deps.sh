@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages plcline needs to build, test and run, and only those that are
+# missing: with everything present it does nothing (no apt-get update, no network).
+# Usage: scripts/deps.sh [--with-fuzz]   (root, or sudo available)
+set -euo pipefail
+
+pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
+      libmosquitto-dev mosquitto clang valgrind)
+if [ "${1:-}" = "--with-fuzz" ]; then
+    pkgs+=(libclang-rt-dev)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
