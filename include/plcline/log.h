@@ -52,11 +52,11 @@ typedef struct {
     char detail[PL_STATUS_DETAIL_MAX]; /* "" when there is nothing to add */
 } pl_status_t;
 
-/* Clears `st` to success. */
+/* Clears `st` to success. `st` may be NULL (no-op). */
 void pl_status_clear(pl_status_t *st);
 
-/* Sets `st`; `fmt` may be NULL for no detail. Returns `code` so callers can `return
- * pl_status_set(...)`. */
+/* Sets `st`; `fmt` may be NULL for no detail; `st` may be NULL (then only returns). Returns
+ * `code` so callers can `return pl_status_set(...)`. */
 int pl_status_set(pl_status_t *st, int code, int sys, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))

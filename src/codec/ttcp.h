@@ -25,12 +25,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PL_TTCP_DEFAULT_PORT    12398u /* manual, Node Parameters: Remote Socket number */
-#define PL_TTCP_KEEPALIVE_LEN   8u     /* length + opcode */
-#define PL_TTCP_HEADER_LEN      28u    /* bytes 0..27 */
-#define PL_TTCP_MAX_WORDS       256u   /* manual, error 0x5501: at most 256 items a block */
-#define PL_TTCP_LEGACY_WORDS    113u   /* 28 + 2*113 = 254 <= 255 bytes (manual, 0x4008) */
-#define PL_TTCP_MAX_FRAME       (PL_TTCP_HEADER_LEN + 2u * PL_TTCP_MAX_WORDS) /* 540 */
+#define PL_TTCP_DEFAULT_PORT     12398u /* manual, Node Parameters: Remote Socket number */
+#define PL_TTCP_KEEPALIVE_LEN    8u     /* length + opcode */
+#define PL_TTCP_HEADER_LEN       28u    /* bytes 0..27 */
+#define PL_TTCP_MAX_WORDS        256u   /* manual, error 0x5501: at most 256 items a block */
+#define PL_TTCP_LEGACY_WORDS     113u   /* 28 + 2*113 = 254 <= 255 bytes (manual, 0x4008) */
+#define PL_TTCP_MAX_FRAME        (PL_TTCP_HEADER_LEN + 2u * PL_TTCP_MAX_WORDS) /* 540 */
 #define PL_TTCP_FRAME_LEN(words) (PL_TTCP_HEADER_LEN + 2u * (words))
 
 #define PL_TTCP_OP_DATA      0u

@@ -76,7 +76,7 @@ int pl_ttcp_value_format(const pl_ttcp_value_t *v, char *buf, size_t cap);
  * also as 0x hex) and stores element `i` of `a` into `words`. For BIT, only the addressed bit
  * is changed (callers read the word first). Returns 0 or PL_EVALUE with `err` (may be NULL)
  * naming the value and the accepted range. */
-int pl_ttcp_value_put(const pl_ttcp_addr_t *a, uint16_t *words, uint32_t i, int swap,
-                      const char *s, size_t len, pl_status_t *err);
+int pl_ttcp_value_put(const pl_ttcp_addr_t *a, uint16_t *words, uint32_t i, int swap, const char *s,
+                      size_t len, pl_status_t *err);
 
 #endif

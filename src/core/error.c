@@ -15,8 +15,8 @@ const char *pl_strerror(int err)
     switch ((pl_errno_t)err) {
     case PL_OK:
         return "success";
-#define XX(name, num, str, msg)                                                                  \
-    case PL_E##name:                                                                             \
+#define XX(name, num, str, msg) \
+    case PL_E##name:            \
         return msg;
         PL_ERRNO_MAP(XX)
 #undef XX
@@ -29,8 +29,8 @@ const char *pl_err_name(int err)
     switch ((pl_errno_t)err) {
     case PL_OK:
         return "PL_OK";
-#define XX(name, num, str, msg)                                                                  \
-    case PL_E##name:                                                                             \
+#define XX(name, num, str, msg) \
+    case PL_E##name:            \
         return str;
         PL_ERRNO_MAP(XX)
 #undef XX
@@ -43,8 +43,8 @@ unsigned pl_err_code(int err)
     switch ((pl_errno_t)err) {
     case PL_OK:
         return 0;
-#define XX(name, num, str, msg)                                                                  \
-    case PL_E##name:                                                                             \
+#define XX(name, num, str, msg) \
+    case PL_E##name:            \
         return num;
         PL_ERRNO_MAP(XX)
 #undef XX
@@ -54,6 +54,8 @@ unsigned pl_err_code(int err)
 
 void pl_status_clear(pl_status_t *st)
 {
+    if (st == NULL)
+        return;
     st->code = 0;
     st->sys = 0;
     st->detail[0] = '\0';
@@ -63,6 +65,8 @@ int pl_status_set(pl_status_t *st, int code, int sys, const char *fmt, ...)
 {
     va_list ap;
 
+    if (st == NULL)
+        return code;
     st->code = code;
     st->sys = sys;
     st->detail[0] = '\0';
@@ -73,4 +77,3 @@ int pl_status_set(pl_status_t *st, int code, int sys, const char *fmt, ...)
     }
     return code;
 }
-

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plcline serve 7ttcp://HOST:PORT [options]
+ *
+ * Runs the 7TTCP node simulator until SIGINT or SIGTERM. Once listening it prints
+ * "listening HOST:PORT" (the real port when PORT is 0) on stdout and flushes, so scripts
+ * and tests can wait for that line instead of sleeping.
+ */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LIST 64
+
+static void usage(FILE *fp)
+{
+    fputs("usage: plcline serve [options] 7ttcp://HOST[:PORT]\n"
+          "\n"
+          "Runs a 7TTCP node simulator (65536 words per node) until SIGINT/SIGTERM.\n"
+          "HOST: an address, '*' or 'ALL' (all IPv4 interfaces), '[*]' or '[ALL]' (all IPv6\n"
+          "and IPv4 interfaces); PORT 0 picks a free port (default 12398).\n"
+          "Prints 'listening ADDRESS:PORT' once ready.\n"
+          "\n"
+          "  --nodes A-B        node numbers served (default 0-7)\n"
+          "  --max-block N      largest block accepted, words (default 256)\n"
+          "  --delay MS         answer every request after MS milliseconds\n"
+          "  --ignore-node N    never answer requests for node N (repeatable)\n"
+          "  --close-after N    close a connection when its N-th frame arrives\n"
+          "  --persist FILE     load words from FILE at start, save them at exit\n"
+          "  --animate MS       change words 0..9 of every node every MS milliseconds\n"
+          "  --max-conns N      refuse connections beyond N\n"
+          "  --allow ADDR       accept only these partner addresses (repeatable)\n"
+          "  -q                 log only warnings and errors\n",
+          fp);
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (s == NULL || *s < '0' || *s > '9') {
+        fprintf(stderr, "plcline serve: %s needs a number\n", opt);
+        return -1;
+    }
+    v = strtoul(s, &end, 10);
+    if (*end != '\0' || v > max) {
+        fprintf(stderr, "plcline serve: %s '%s': expected 0..%lu\n", opt, s, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Splits "7ttcp://HOST[:PORT][/...]" into host and port. HOST keeps its brackets only for
+ * "[*]" and "[ALL]" (the listener's spelling for all IPv6 interfaces). */
+static int parse_listen_url(const char *url, char *host, size_t cap, uint16_t *port)
+{
+    const char *p = strstr(url, "://"), *end, *colon = NULL;
+    unsigned long v;
+    size_t n;
+    char *e;
+
+    if (p == NULL || (size_t)(p - url) != 5 || strncmp(url, "7ttcp", 5) != 0)
+        return -1;
+    p += 3;
+    end = p + strcspn(p, "/?");
+    if (*p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+
+        if (rb == NULL)
+            return -1;
+        if ((rb - p == 2 && p[1] == '*') || (rb - p == 4 && strncmp(p + 1, "ALL", 3) == 0)) {
+            n = (size_t)(rb - p + 1); /* keep "[*]" / "[ALL]" */
+            if (n >= cap)
+                return -1;
+            memcpy(host, p, n);
+        } else {
+            n = (size_t)(rb - p - 1);
+            if (n >= cap)
+                return -1;
+            memcpy(host, p + 1, n);
+        }
+        host[n] = '\0';
+        if (rb + 1 < end) {
+            if (rb[1] != ':')
+                return -1;
+            colon = rb + 1;
+        }
+    } else {
+        colon = memchr(p, ':', (size_t)(end - p));
+        n = (size_t)((colon != NULL ? colon : end) - p);
+        if (n == 0 || n >= cap)
+            return -1;
+        memcpy(host, p, n);
+        host[n] = '\0';
+    }
+    *port = PL_TTCP_PORT;
+    if (colon != NULL) {
+        if (colon + 1 >= end || colon[1] < '0' || colon[1] > '9')
+            return -1;
+        v = strtoul(colon + 1, &e, 10);
+        if (e != end || v > 65535)
+            return -1;
+        *port = (uint16_t)v;
+    }
+    return 0;
+}
+
+static pl_ttcp_server_t *g_server;
+static uv_signal_t g_sigint, g_sigterm;
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    (void)h;
+    if (g_server != NULL) {
+        if (pl_ttcp_server_free(g_server) < 0)
+            fprintf(stderr, "plcline serve: saving the memory failed\n");
+        g_server = NULL;
+    }
+    uv_close((uv_handle_t *)&g_sigint, NULL);
+    uv_close((uv_handle_t *)&g_sigterm, NULL);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static char host[300];
+    const char *url = NULL, *allow[MAX_LIST + 1];
+    uint32_t ignore[MAX_LIST];
+    size_t n_allow = 0, n_ignore = 0;
+    pl_ttcp_server_config_t cfg;
+    pl_logger_t log;
+    pl_status_t st;
+    uv_loop_t loop;
+    unsigned long v;
+    int i, rc;
+
+    cli_logger_init(&log, PL_LOG_INFO);
+    pl_ttcp_server_config_init(&cfg);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (cli_is_help(a)) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(a, "-q") == 0) {
+            log.level = PL_LOG_WARN;
+        } else if (strcmp(a, "--nodes") == 0) {
+            char *end;
+            unsigned long lo, hi;
+
+            if (val == NULL || *val < '0' || *val > '9')
+                goto bad;
+            lo = strtoul(val, &end, 10);
+            hi = lo;
+            if (*end == '-') {
+                if (end[1] < '0' || end[1] > '9')
+                    goto bad;
+                hi = strtoul(end + 1, &end, 10);
+            }
+            if (*end != '\0' || hi < lo || lo > 0xFFFFFFFFul || hi > 0xFFFFFFFFul ||
+                hi - lo >= 4096) {
+                fprintf(stderr, "plcline serve: --nodes '%s': expected A-B, at most 4096 nodes\n",
+                        val);
+                return CLI_EXIT_USAGE;
+            }
+            cfg.node_first = (uint32_t)lo;
+            cfg.node_last = (uint32_t)hi;
+            i++;
+        } else if (strcmp(a, "--max-block") == 0) {
+            if (parse_uint(a, val, 256, &v) < 0 || v == 0)
+                goto bad;
+            cfg.max_block = (unsigned)v;
+            i++;
+        } else if (strcmp(a, "--delay") == 0) {
+            if (parse_uint(a, val, 3600000, &v) < 0)
+                goto bad;
+            cfg.delay_ms = (unsigned)v;
+            i++;
+        } else if (strcmp(a, "--ignore-node") == 0) {
+            if (parse_uint(a, val, 0xFFFFFFFFul, &v) < 0 || n_ignore == MAX_LIST)
+                goto bad;
+            ignore[n_ignore++] = (uint32_t)v;
+            i++;
+        } else if (strcmp(a, "--close-after") == 0) {
+            if (parse_uint(a, val, 0xFFFFFFFFul, &v) < 0)
+                goto bad;
+            cfg.close_after = (unsigned)v;
+            i++;
+        } else if (strcmp(a, "--persist") == 0) {
+            if (val == NULL)
+                goto bad;
+            cfg.persist_path = val;
+            i++;
+        } else if (strcmp(a, "--animate") == 0) {
+            if (parse_uint(a, val, 3600000, &v) < 0)
+                goto bad;
+            cfg.animate_ms = (unsigned)v;
+            i++;
+        } else if (strcmp(a, "--max-conns") == 0) {
+            if (parse_uint(a, val, 1000000, &v) < 0)
+                goto bad;
+            cfg.listen.max_conns = (unsigned)v;
+            i++;
+        } else if (strcmp(a, "--allow") == 0) {
+            if (val == NULL || n_allow == MAX_LIST)
+                goto bad;
+            allow[n_allow++] = val;
+            i++;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "plcline serve: unknown option '%s'\n", a);
+            goto bad;
+        } else if (url == NULL) {
+            url = a;
+        } else {
+            fprintf(stderr, "plcline serve: unexpected argument '%s'\n", a);
+            goto bad;
+        }
+    }
+    if (url == NULL)
+        goto bad;
+    if (parse_listen_url(url, host, sizeof(host), &cfg.listen.port) < 0) {
+        fprintf(stderr, "plcline serve: %s: expected 7ttcp://HOST[:PORT]\n", url);
+        return CLI_EXIT_USAGE;
+    }
+    cfg.listen.addr = host;
+    allow[n_allow] = NULL;
+    cfg.listen.allow = n_allow > 0 ? allow : NULL;
+    cfg.ignore_nodes = ignore;
+    cfg.n_ignore = n_ignore;
+    cfg.log = &log;
+
+    uv_loop_init(&loop);
+    pl_status_clear(&st);
+    rc = pl_ttcp_server_new(&loop, &cfg, &g_server, &st);
+    if (rc < 0) {
+        cli_print_error(url, &st);
+        uv_loop_close(&loop);
+        return CLI_EXIT_FAIL;
+    }
+    uv_signal_init(&loop, &g_sigint);
+    uv_signal_init(&loop, &g_sigterm);
+    uv_signal_start(&g_sigint, on_signal, SIGINT);
+    uv_signal_start(&g_sigterm, on_signal, SIGTERM);
+    printf("listening %s\n", pl_ttcp_server_address(g_server));
+    fflush(stdout);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    rc = uv_loop_close(&loop);
+    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+bad:
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * 7TTCP (IGSS Generic TCP/IP driver, driver ID 34): the driver (client) and a node
+ * simulator (server, the 7TTCPMON side).
+ *
+ * Client: one TCP connection per client (one node address: host list, port, optional local
+ * address as the manual's node parameters), carrying requests for any node number. One
+ * request is outstanding at a time (the protocol has no transaction id); the others wait in
+ * a bounded FIFO (PL_ENO_MSG, 0x4007, when full). Every request completes exactly once
+ * through its callback, unless the call that submits it fails synchronously.
+ *
+ * Connection policy: the first request starts the connection; requests wait for it. When
+ * every host of the list has failed once, waiting requests fail with the connect error
+ * (0x4003 and the OS reason). A request not answered in `timeout_ms` fails with
+ * PL_ETIMEOUT (0x4009) and the connection is dropped (a late answer could otherwise be
+ * taken for the next request's); the next request reconnects, to the next host of the
+ * list. With pl_ttcp_client_start() the client reconnects at once and keeps doing so
+ * (polling mode).
+ *
+ * Threading: the loop thread only. Memory: the library owns clients and servers
+ * (_new/_free); the caller owns requests (pl_ttcp_req_t) and the word buffers they point
+ * to until the callback has run.
+ */
+#ifndef PLCLINE_TTCP_H
+#define PLCLINE_TTCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "plcline/line.h"
+#include "plcline/log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PL_TTCP_PORT 12398 /* manual: default Remote Socket number */
+
+typedef struct pl_ttcp_client_s pl_ttcp_client_t;
+typedef struct pl_ttcp_req_s pl_ttcp_req_t;
+
+/* Called once per request with req->status set (code 0 on success). The request may be
+ * resubmitted or freed from inside the callback. */
+typedef void (*pl_ttcp_cb)(pl_ttcp_req_t *req);
+
+/* Unsolicited input: a data frame (type 2 with data) the node sent with no request of ours
+ * behind it. `words` is valid during the call only. */
+typedef void (*pl_ttcp_unsolicited_cb)(pl_ttcp_client_t *c, uint32_t node, uint32_t offset,
+                                       const uint16_t *words, size_t count, void *ud);
+
+/* Connection went up (status NULL) or down (status says why). */
+typedef void (*pl_ttcp_link_cb)(pl_ttcp_client_t *c, const pl_status_t *status, void *ud);
+
+typedef struct {
+    pl_line_config_t line; /* hosts, port (default 12398), local address, connect timeout */
+    unsigned timeout_ms;   /* per request; 0: default 1000 */
+    unsigned keepalive_ms; /* keep-alive after this idle time; default 10000; 0: off */
+    unsigned max_block;    /* words per request, 1..256; 0: default 256 */
+    unsigned max_queue;    /* waiting requests; 0: default 256 */
+    pl_ttcp_unsolicited_cb on_unsolicited; /* may be NULL: unsolicited frames are logged */
+    pl_ttcp_link_cb on_link;               /* may be NULL */
+    void *ud;
+    const pl_logger_t *log; /* may be NULL */
+} pl_ttcp_client_config_t;
+
+/* Defaults; no hosts. */
+void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg);
+
+/* Applies a device URL "7ttcp://HOSTLIST[/NODE][?key=value...]" to `cfg` and returns the
+ * node number through *node (0 when absent). Keys: timeout (ms), keepalive (s), max_block
+ * (words), queue, connect_timeout (ms), local (ADDR[:PORT]), swap (0/1, returned through
+ * *swap, may be NULL). Unknown keys are errors. Returns 0 or PL_EURL with `err` saying what
+ * is wrong. `cfg` keeps no pointer into `url`, except line.local_addr, which points into
+ * `storage` (at least 64 bytes). */
+int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url, uint32_t *node,
+                              int *swap, char *storage, size_t storage_len, pl_status_t *err);
+
+int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_ttcp_client_t **out);
+
+/* Polling mode: connect now and reconnect whenever the connection is lost. */
+int pl_ttcp_client_start(pl_ttcp_client_t *c);
+
+/* Fails every request with PL_ECANCELED (callbacks run before this returns), closes the
+ * connection and frees the client. No callback fires after it returns. */
+void pl_ttcp_client_free(pl_ttcp_client_t *c);
+
+/* The line under the client (state, peer, last error, counters). */
+pl_line_t *pl_ttcp_client_line(pl_ttcp_client_t *c);
+
+typedef struct {
+    uint64_t requests, responses, timeouts, errors, keepalives, unsolicited;
+    uint64_t last_rtt_us; /* round-trip time of the last answered request */
+} pl_ttcp_client_stats_t;
+const pl_ttcp_client_stats_t *pl_ttcp_client_stats(const pl_ttcp_client_t *c);
+
+struct pl_ttcp_req_s {
+    void *data;         /* the caller's */
+    pl_status_t status; /* result; valid in the callback */
+    /* private */
+    pl_ttcp_req_t *next_;
+    pl_ttcp_cb cb_;
+    uint16_t *words_;
+    uint32_t node_, offset_, count_, done_, chunk_;
+    uint8_t type_, split_, sent_;
+};
+
+/* Reads `count` words of `node` from `offset` into `words`. Blocks larger than max_block
+ * are read as several requests, one after another (high-level call). Returns 0 (cb will
+ * run), or synchronously PL_EINVAL (count 0 or range past word 0xFFFFFFFF), PL_ENO_MSG
+ * (queue full), PL_ECLOSING. */
+int pl_ttcp_read(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
+                 uint16_t *words, size_t count, pl_ttcp_cb cb);
+
+/* Writes `count` words; split like pl_ttcp_read. `words` must stay valid until cb. */
+int pl_ttcp_write(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
+                  const uint16_t *words, size_t count, pl_ttcp_cb cb);
+
+/* Low-level: exactly one request frame; more than max_block words → PL_EBLOCK_TOO_BIG
+ * (0x5501) synchronously. */
+int pl_ttcp_read_block(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
+                       uint16_t *words, size_t count, pl_ttcp_cb cb);
+int pl_ttcp_write_block(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
+                        const uint16_t *words, size_t count, pl_ttcp_cb cb);
+
+/* --- Node simulator ------------------------------------------------------------------ */
+
+typedef struct pl_ttcp_server_s pl_ttcp_server_t;
+
+typedef struct {
+    pl_listener_config_t listen;    /* addr NULL → 127.0.0.1; port 0 picks one */
+    uint32_t node_first, node_last; /* nodes served; default 0..7; at most 4096 nodes */
+    unsigned max_block;             /* largest request accepted; 0: 256 */
+    unsigned delay_ms;              /* fixed delay before each answer; 0: none */
+    const uint32_t *ignore_nodes;   /* requests for these nodes get no answer (test option) */
+    size_t n_ignore;
+    unsigned close_after;     /* close a connection after it sent this many frames; 0: never */
+    const char *persist_path; /* load words at start, save at pl_ttcp_server_free; NULL: off */
+    unsigned animate_ms;      /* >0: words 0..9 of every node change every animate_ms */
+    const pl_logger_t *log;
+} pl_ttcp_server_config_t;
+
+void pl_ttcp_server_config_init(pl_ttcp_server_config_t *cfg);
+
+/* Listens and serves. Returns 0, PL_EBIND/PL_ESOCKET/PL_ERESOLVE (err says why), PL_EIO
+ * when the persistence file exists but cannot be read, PL_EINVAL. */
+int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_ttcp_server_t **out,
+                       pl_status_t *err);
+uint16_t pl_ttcp_server_port(const pl_ttcp_server_t *s);
+const char *pl_ttcp_server_address(const pl_ttcp_server_t *s);
+
+/* Direct access to a node's 65536 words (NULL for a node not served). */
+uint16_t *pl_ttcp_server_words(pl_ttcp_server_t *s, uint32_t node);
+
+/* Sends `count` words of `node` from `offset` as unsolicited input (type 2 with data) to
+ * every connected client. Returns the number of clients sent to, or PL_EINVAL. */
+int pl_ttcp_server_push(pl_ttcp_server_t *s, uint32_t node, uint32_t offset, size_t count);
+
+typedef struct {
+    uint64_t connections, frames_in, frames_out, keepalives, bad_frames, ignored;
+} pl_ttcp_server_stats_t;
+const pl_ttcp_server_stats_t *pl_ttcp_server_stats(const pl_ttcp_server_t *s);
+unsigned pl_ttcp_server_conn_count(const pl_ttcp_server_t *s);
+
+/* Closes every connection and the listener; saves the words when persistence is on
+ * (returns PL_EIO if saving failed, else 0). */
+int pl_ttcp_server_free(pl_ttcp_server_t *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * 7TTCP node simulator (the 7TTCPMON side): answers read and write requests for a range of
+ * nodes of 65 536 words each, answers keep-alives, and offers the knobs a test peer needs
+ * (fixed answer delay, nodes that never answer, closing after N frames, unsolicited input).
+ *
+ * The protocol has no error reply: a malformed frame closes the connection that sent it
+ * (and only that one); a well-formed request it cannot serve (unknown node, range past the
+ * node's memory) is logged and left unanswered, so the client times out. Built on the
+ * listener (src/net) and the codec; no blocking call except the optional persistence file,
+ * read at start and written at shutdown.
+ */
+#include "plcline/ttcp.h"
+#include "plcline/error.h"
+
+#include "codec/ttcp.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NODE_WORDS    65536u
+#define MAX_NODES     4096u
+#define PERSIST_MAGIC "PLTTCPM1"
+#define MAX_DELAYED   1024u /* answers held back per connection by delay_ms */
+
+typedef struct delayed_s {
+    struct delayed_s *next;
+    uint64_t due;
+    size_t len;
+    uint8_t bytes[];
+} delayed_t;
+
+typedef struct sconn_s {
+    pl_ttcp_server_t *srv;
+    pl_conn_t *conn; /* NULL once closed */
+    struct sconn_s *prev, *next;
+    unsigned frames;
+    uv_timer_t *timer; /* delay_ms only */
+    delayed_t *dhead, *dtail;
+    unsigned ndelayed;
+    size_t rx_len;
+    uint8_t rx[PL_TTCP_MAX_FRAME];
+} sconn_t;
+
+struct pl_ttcp_server_s {
+    uv_loop_t *loop;
+    pl_listener_t *lst;
+    const pl_logger_t *log;
+    uint32_t node_first, node_last;
+    unsigned max_block, delay_ms, close_after, animate_ms;
+    uint32_t *ignore;
+    size_t n_ignore;
+    char *persist_path;
+    uint16_t **mem; /* per node, allocated on first use */
+    sconn_t *conns;
+    unsigned nconns;
+    uv_timer_t animate;
+    int animating;
+    uint32_t tick;
+    pl_ttcp_server_stats_t stats;
+    uint8_t tx[PL_TTCP_MAX_FRAME];
+    uint16_t words[PL_TTCP_MAX_WORDS];
+};
+
+void pl_ttcp_server_config_init(pl_ttcp_server_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->listen.port = PL_TTCP_PORT;
+    cfg->node_first = 0;
+    cfg->node_last = 7;
+    cfg->max_block = PL_TTCP_MAX_WORDS;
+}
+
+uint16_t *pl_ttcp_server_words(pl_ttcp_server_t *s, uint32_t node)
+{
+    uint32_t i;
+
+    if (node < s->node_first || node > s->node_last)
+        return NULL;
+    i = node - s->node_first;
+    if (s->mem[i] == NULL)
+        s->mem[i] = calloc(NODE_WORDS, sizeof(uint16_t));
+    return s->mem[i];
+}
+
+static int ignored_node(const pl_ttcp_server_t *s, uint32_t node)
+{
+    size_t i;
+
+    for (i = 0; i < s->n_ignore; i++)
+        if (s->ignore[i] == node)
+            return 1;
+    return 0;
+}
+
+/* --- answers --------------------------------------------------------------------- */
+
+static void sconn_release(sconn_t *sc);
+
+static void on_delay_timer(uv_timer_t *t)
+{
+    sconn_t *sc = t->data;
+    uint64_t now = uv_now(sc->srv->loop);
+    delayed_t *d;
+
+    while ((d = sc->dhead) != NULL && d->due <= now) {
+        sc->dhead = d->next;
+        if (sc->dhead == NULL)
+            sc->dtail = NULL;
+        sc->ndelayed--;
+        if (sc->conn != NULL)
+            (void)pl_conn_send(sc->conn, d->bytes, d->len);
+        free(d);
+    }
+    if (sc->dhead != NULL)
+        uv_timer_start(sc->timer, on_delay_timer, sc->dhead->due - now, 0);
+}
+
+static void answer(sconn_t *sc, const uint8_t *buf, size_t len)
+{
+    pl_ttcp_server_t *s = sc->srv;
+    delayed_t *d;
+
+    s->stats.frames_out++;
+    if (s->delay_ms == 0) {
+        (void)pl_conn_send(sc->conn, buf, len);
+        return;
+    }
+    if (sc->ndelayed >= MAX_DELAYED || (d = malloc(sizeof(*d) + len)) == NULL) {
+        pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: too many delayed answers, closing",
+               pl_conn_peer(sc->conn));
+        pl_conn_close(sc->conn, NULL);
+        return;
+    }
+    d->next = NULL;
+    d->due = uv_now(s->loop) + s->delay_ms;
+    d->len = len;
+    memcpy(d->bytes, buf, len);
+    if (sc->dtail != NULL)
+        sc->dtail->next = d;
+    else
+        sc->dhead = d;
+    sc->dtail = d;
+    sc->ndelayed++;
+    if (!uv_is_active((uv_handle_t *)sc->timer))
+        uv_timer_start(sc->timer, on_delay_timer, s->delay_ms, 0);
+}
+
+/* Returns 0 to go on with the connection, <0 when it was closed. */
+static int serve_frame(sconn_t *sc, const uint8_t *p, size_t n)
+{
+    pl_ttcp_server_t *s = sc->srv;
+    pl_ttcp_frame_t f;
+    pl_status_t why;
+    uint16_t *mem;
+    size_t i;
+    int rc, len;
+
+    s->stats.frames_in++;
+    sc->frames++;
+    if (s->close_after != 0 && sc->frames >= s->close_after) {
+        pl_log(s->log, PL_LOG_INFO, "7ttcp server %s: closing after %u frames (close_after)",
+               pl_conn_peer(sc->conn), sc->frames);
+        pl_conn_close(sc->conn, NULL);
+        return -1;
+    }
+    rc = pl_ttcp_decode(p, n, s->max_block, &f);
+    if (rc < 0) {
+        s->stats.bad_frames++;
+        pl_status_set(&why, rc, 0, "malformed frame");
+        pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: %s (%s), closing the connection",
+               pl_conn_peer(sc->conn), pl_strerror(rc), pl_err_name(rc));
+        pl_conn_close(sc->conn, &why);
+        return -1;
+    }
+    if (f.opcode == PL_TTCP_OP_KEEPALIVE) {
+        s->stats.keepalives++;
+        len = pl_ttcp_encode_keepalive(s->tx, sizeof(s->tx), f.length == PL_TTCP_HEADER_LEN);
+        answer(sc, s->tx, (size_t)len);
+        return 0;
+    }
+    if (ignored_node(s, f.node)) {
+        s->stats.ignored++;
+        return 0;
+    }
+    mem = pl_ttcp_server_words(s, f.node);
+    if (mem == NULL || (uint64_t)f.offset + f.count > NODE_WORDS || f.count == 0) {
+        s->stats.ignored++;
+        pl_log(s->log, PL_LOG_WARN,
+               "7ttcp server %s: node %u offset %u count %u is not served, no answer",
+               pl_conn_peer(sc->conn), f.node, f.offset, f.count);
+        return 0;
+    }
+    if (f.type == PL_TTCP_TYPE_READ) {
+        len = pl_ttcp_encode(s->tx, sizeof(s->tx), PL_TTCP_OP_DATA, f.node, f.offset,
+                             PL_TTCP_TYPE_READ, f.count, mem + f.offset);
+    } else {
+        if (f.data_words != f.count) {
+            s->stats.bad_frames++;
+            pl_status_set(&why, PL_ETTCP_LENGTH, 0, "write request without data");
+            pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: write request without data, closing",
+                   pl_conn_peer(sc->conn));
+            pl_conn_close(sc->conn, &why);
+            return -1;
+        }
+        for (i = 0; i < f.data_words; i++)
+            mem[f.offset + i] = pl_ttcp_word(&f, i);
+        len = pl_ttcp_encode(s->tx, sizeof(s->tx), PL_TTCP_OP_DATA, f.node, f.offset,
+                             PL_TTCP_TYPE_WRITE, f.count, NULL);
+    }
+    answer(sc, s->tx, (size_t)len);
+    return 0;
+}
+
+static void on_conn_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
+{
+    sconn_t *sc = pl_conn_data(conn);
+    pl_ttcp_server_t *s = ud;
+    pl_status_t why;
+    size_t n, off;
+    int rc;
+
+    while (len > 0) {
+        n = sizeof(sc->rx) - sc->rx_len;
+        if (n > len)
+            n = len;
+        memcpy(sc->rx + sc->rx_len, buf, n);
+        sc->rx_len += n;
+        buf += n;
+        len -= n;
+        off = 0;
+        for (;;) {
+            rc = pl_ttcp_frame(sc->rx + off, sc->rx_len - off, s->max_block, NULL);
+            if (rc == PL_EAGAIN)
+                break;
+            if (rc < 0) {
+                s->stats.bad_frames++;
+                pl_status_set(&why, rc, 0, "malformed frame");
+                pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: %s (%s), closing the connection",
+                       pl_conn_peer(conn), pl_strerror(rc), pl_err_name(rc));
+                pl_conn_close(conn, &why);
+                return;
+            }
+            if (serve_frame(sc, sc->rx + off, (size_t)rc) < 0)
+                return;
+            off += (size_t)rc;
+        }
+        memmove(sc->rx, sc->rx + off, sc->rx_len - off);
+        sc->rx_len -= off;
+    }
+}
+
+/* --- connections ----------------------------------------------------------------- */
+
+static int on_accept(pl_listener_t *lst, pl_conn_t *conn, void *ud)
+{
+    pl_ttcp_server_t *s = ud;
+    sconn_t *sc;
+
+    (void)lst;
+    sc = calloc(1, sizeof(*sc));
+    if (sc == NULL)
+        return PL_ENOMEM;
+    sc->srv = s;
+    sc->conn = conn;
+    if (s->delay_ms > 0) {
+        sc->timer = malloc(sizeof(*sc->timer));
+        if (sc->timer == NULL) {
+            free(sc);
+            return PL_ENOMEM;
+        }
+        uv_timer_init(s->loop, sc->timer);
+        sc->timer->data = sc;
+    }
+    sc->next = s->conns;
+    if (s->conns != NULL)
+        s->conns->prev = sc;
+    s->conns = sc;
+    s->nconns++;
+    s->stats.connections++;
+    pl_conn_set_data(conn, sc);
+    pl_log(s->log, PL_LOG_INFO, "7ttcp server: %s connected", pl_conn_peer(conn));
+    return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    sconn_t *sc = h->data;
+
+    free(h);
+    free(sc);
+}
+
+static void sconn_release(sconn_t *sc)
+{
+    delayed_t *d;
+
+    while ((d = sc->dhead) != NULL) {
+        sc->dhead = d->next;
+        free(d);
+    }
+    if (sc->timer != NULL)
+        uv_close((uv_handle_t *)sc->timer, on_timer_closed);
+    else
+        free(sc);
+}
+
+static void on_conn_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
+{
+    pl_ttcp_server_t *s = ud;
+    sconn_t *sc = pl_conn_data(conn);
+
+    if (sc == NULL)
+        return;
+    if (why != NULL && why->code != 0 && why->code != PL_ERECV_00)
+        pl_log(s->log, PL_LOG_INFO, "7ttcp server: %s gone: %s", pl_conn_peer(conn),
+               pl_strerror(why->code));
+    else
+        pl_log(s->log, PL_LOG_INFO, "7ttcp server: %s disconnected", pl_conn_peer(conn));
+    if (sc->prev != NULL)
+        sc->prev->next = sc->next;
+    else
+        s->conns = sc->next;
+    if (sc->next != NULL)
+        sc->next->prev = sc->prev;
+    s->nconns--;
+    sc->conn = NULL;
+    pl_conn_set_data(conn, NULL);
+    sconn_release(sc);
+}
+
+int pl_ttcp_server_push(pl_ttcp_server_t *s, uint32_t node, uint32_t offset, size_t count)
+{
+    uint16_t *mem = pl_ttcp_server_words(s, node);
+    sconn_t *sc;
+    int len, n = 0;
+
+    if (mem == NULL || count == 0 || count > PL_TTCP_MAX_WORDS ||
+        (uint64_t)offset + count > NODE_WORDS)
+        return PL_EINVAL;
+    len = pl_ttcp_encode(s->tx, sizeof(s->tx), PL_TTCP_OP_DATA, node, offset, PL_TTCP_TYPE_WRITE,
+                         (uint32_t)count, mem + offset);
+    for (sc = s->conns; sc != NULL; sc = sc->next) {
+        if (pl_conn_send(sc->conn, s->tx, (size_t)len) == 0)
+            n++;
+    }
+    s->stats.frames_out += (uint64_t)n;
+    return n;
+}
+
+/* --- animation (demo values) -------------------------------------------------------- */
+
+static void on_animate(uv_timer_t *t)
+{
+    pl_ttcp_server_t *s = t->data;
+    uint32_t i, k;
+    float f;
+    uint32_t bits;
+
+    s->tick++;
+    f = 100.0f * sinf((float)s->tick * 0.1f);
+    memcpy(&bits, &f, sizeof(bits));
+    for (i = 0; i <= s->node_last - s->node_first; i++) {
+        uint16_t *m = s->mem[i];
+
+        if (m == NULL)
+            continue;
+        m[0] = (uint16_t)s->tick;          /* counter */
+        m[1] = (uint16_t)(s->tick % 100u); /* sawtooth 0..99 */
+        m[2] = (uint16_t)(bits & 0xFFFFu); /* float32 sine, low word first */
+        m[3] = (uint16_t)(bits >> 16);
+        m[4] = (uint16_t)(1u << (s->tick % 16u)); /* walking bit */
+        for (k = 5; k < 10; k++)
+            m[k] = (uint16_t)(s->tick * k + i);
+    }
+}
+
+/* --- persistence ----------------------------------------------------------------- */
+
+static int persist_load(pl_ttcp_server_t *s, pl_status_t *err)
+{
+    FILE *fp = fopen(s->persist_path, "rb");
+    uint8_t hdr[8], rec[4], *buf = NULL;
+    uint32_t node, i;
+    int rc = 0;
+
+    if (fp == NULL) {
+        if (errno == ENOENT)
+            return 0; /* first run */
+        return pl_status_set(err, PL_EIO, -errno, "%s", s->persist_path);
+    }
+    if (fread(hdr, 1, sizeof(hdr), fp) != sizeof(hdr) || memcmp(hdr, PERSIST_MAGIC, 8) != 0) {
+        rc = pl_status_set(err, PL_EIO, 0, "%s: not a plcline 7TTCP memory file", s->persist_path);
+        goto out;
+    }
+    buf = malloc(NODE_WORDS * 2u);
+    if (buf == NULL) {
+        rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+        goto out;
+    }
+    while (fread(rec, 1, 4, fp) == 4) {
+        uint16_t *m;
+
+        node = (uint32_t)rec[0] | (uint32_t)rec[1] << 8 | (uint32_t)rec[2] << 16 |
+               (uint32_t)rec[3] << 24;
+        if (fread(buf, 1, NODE_WORDS * 2u, fp) != NODE_WORDS * 2u) {
+            rc = pl_status_set(err, PL_EIO, 0, "%s: truncated record for node %u", s->persist_path,
+                               node);
+            goto out;
+        }
+        m = pl_ttcp_server_words(s, node);
+        if (m == NULL)
+            continue; /* node no longer served */
+        for (i = 0; i < NODE_WORDS; i++)
+            m[i] = (uint16_t)(buf[2 * i] | buf[2 * i + 1] << 8);
+    }
+out:
+    free(buf);
+    fclose(fp);
+    return rc;
+}
+
+static int persist_save(pl_ttcp_server_t *s)
+{
+    char tmp[4096];
+    FILE *fp;
+    uint8_t *buf;
+    uint32_t i, n, node;
+    int ok = 1;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", s->persist_path) >= sizeof(tmp))
+        return PL_EIO;
+    buf = malloc(NODE_WORDS * 2u);
+    fp = buf != NULL ? fopen(tmp, "wb") : NULL;
+    if (fp == NULL) {
+        free(buf);
+        pl_log(s->log, PL_LOG_ERROR, "7ttcp server: cannot save memory to %s", tmp);
+        return PL_EIO;
+    }
+    ok = fwrite(PERSIST_MAGIC, 1, 8, fp) == 8;
+    for (n = 0; ok && n <= s->node_last - s->node_first; n++) {
+        uint8_t rec[4];
+
+        if (s->mem[n] == NULL)
+            continue;
+        node = s->node_first + n;
+        rec[0] = (uint8_t)node;
+        rec[1] = (uint8_t)(node >> 8);
+        rec[2] = (uint8_t)(node >> 16);
+        rec[3] = (uint8_t)(node >> 24);
+        for (i = 0; i < NODE_WORDS; i++) {
+            buf[2 * i] = (uint8_t)s->mem[n][i];
+            buf[2 * i + 1] = (uint8_t)(s->mem[n][i] >> 8);
+        }
+        ok = fwrite(rec, 1, 4, fp) == 4 && fwrite(buf, 1, NODE_WORDS * 2u, fp) == NODE_WORDS * 2u;
+    }
+    free(buf);
+    if (fclose(fp) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, s->persist_path) != 0) {
+        pl_log(s->log, PL_LOG_ERROR, "7ttcp server: cannot save memory to %s", s->persist_path);
+        remove(tmp);
+        return PL_EIO;
+    }
+    return 0;
+}
+
+/* --- lifecycle ------------------------------------------------------------------- */
+
+static void server_release(pl_ttcp_server_t *s)
+{
+    uint32_t i;
+
+    if (s->mem != NULL)
+        for (i = 0; i <= s->node_last - s->node_first; i++)
+            free(s->mem[i]);
+    free(s->mem);
+    free(s->ignore);
+    free(s->persist_path);
+    free(s);
+}
+
+static void on_animate_closed(uv_handle_t *h)
+{
+    server_release(h->data);
+}
+
+int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_ttcp_server_t **out,
+                       pl_status_t *err)
+{
+    static const pl_listener_cbs_t cbs = {on_accept, on_conn_data, on_conn_close};
+    pl_ttcp_server_t *s;
+    uint32_t i;
+    int rc;
+
+    if (loop == NULL || cfg == NULL || out == NULL || cfg->node_last < cfg->node_first ||
+        cfg->node_last - cfg->node_first >= MAX_NODES || cfg->max_block > PL_TTCP_MAX_WORDS)
+        return pl_status_set(err, PL_EINVAL, 0, "nodes %u..%u or max_block %u out of range",
+                             cfg != NULL ? cfg->node_first : 0, cfg != NULL ? cfg->node_last : 0,
+                             cfg != NULL ? cfg->max_block : 0);
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return pl_status_set(err, PL_ENOMEM, 0, NULL);
+    s->loop = loop;
+    s->log = cfg->log;
+    s->node_first = cfg->node_first;
+    s->node_last = cfg->node_last;
+    s->max_block = cfg->max_block != 0 ? cfg->max_block : PL_TTCP_MAX_WORDS;
+    s->delay_ms = cfg->delay_ms;
+    s->close_after = cfg->close_after;
+    s->animate_ms = cfg->animate_ms;
+    s->mem = calloc((size_t)(s->node_last - s->node_first) + 1u, sizeof(*s->mem));
+    if (s->mem == NULL)
+        goto nomem;
+    if (cfg->n_ignore > 0) {
+        s->ignore = malloc(cfg->n_ignore * sizeof(*s->ignore));
+        if (s->ignore == NULL)
+            goto nomem;
+        memcpy(s->ignore, cfg->ignore_nodes, cfg->n_ignore * sizeof(*s->ignore));
+        s->n_ignore = cfg->n_ignore;
+    }
+    if (cfg->persist_path != NULL) {
+        size_t n = strlen(cfg->persist_path);
+
+        s->persist_path = malloc(n + 1);
+        if (s->persist_path == NULL)
+            goto nomem;
+        memcpy(s->persist_path, cfg->persist_path, n + 1);
+        rc = persist_load(s, err);
+        if (rc < 0) {
+            server_release(s);
+            return rc;
+        }
+    }
+    if (s->animate_ms > 0) /* the demo nodes exist from the start */
+        for (i = s->node_first; i <= s->node_last; i++)
+            if (pl_ttcp_server_words(s, i) == NULL)
+                goto nomem;
+    {
+        pl_listener_config_t lc = cfg->listen;
+
+        if (lc.log == NULL)
+            lc.log = cfg->log;
+        rc = pl_listener_new(loop, &lc, &cbs, s, &s->lst, err);
+    }
+    if (rc < 0) {
+        server_release(s);
+        return rc;
+    }
+    uv_timer_init(loop, &s->animate);
+    s->animate.data = s;
+    if (s->animate_ms > 0)
+        uv_timer_start(&s->animate, on_animate, s->animate_ms, s->animate_ms);
+    *out = s;
+    return 0;
+nomem:
+    server_release(s);
+    return pl_status_set(err, PL_ENOMEM, 0, NULL);
+}
+
+uint16_t pl_ttcp_server_port(const pl_ttcp_server_t *s)
+{
+    return pl_listener_port(s->lst);
+}
+
+const char *pl_ttcp_server_address(const pl_ttcp_server_t *s)
+{
+    return pl_listener_address(s->lst);
+}
+
+const pl_ttcp_server_stats_t *pl_ttcp_server_stats(const pl_ttcp_server_t *s)
+{
+    return &s->stats;
+}
+
+unsigned pl_ttcp_server_conn_count(const pl_ttcp_server_t *s)
+{
+    return s->nconns;
+}
+
+int pl_ttcp_server_free(pl_ttcp_server_t *s)
+{
+    int rc = 0;
+
+    if (s == NULL)
+        return 0;
+    pl_listener_free(s->lst); /* closes every connection: on_conn_close runs for each */
+    s->lst = NULL;
+    if (s->persist_path != NULL)
+        rc = persist_save(s);
+    uv_timer_stop(&s->animate);
+    uv_close((uv_handle_t *)&s->animate, on_animate_closed);
+    return rc;
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The plcline command's contract for 7TTCP (see README "Command line"): serve prints
+# "listening HOST:PORT"; read prints "<ADDR> <values>"; write prints nothing; failures print
+# one line naming URL, address, error name and code; bad arguments exit 2.
+# Usage: test_ttcp_cli.sh PATH/TO/plcline
+set -uo pipefail
+PL=${1:?usage: $0 plcline-binary}
+fails=0 passes=0
+ok()   { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+expect_eq() { # name expected actual
+    if [ "$2" == "$3" ]; then ok; else fail "$1: expected [$2], got [$3]"; fi
+}
+expect_match() { # name regex actual
+    if [[ "$3" =~ $2 ]]; then ok; else fail "$1: [$3] does not match /$2/"; fi
+}
+
+tmp=$(mktemp -d)
+srv_pid=""
+cleanup() {
+    [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# --- start the simulator on a free port and wait for its announcement (no sleep) ---
+exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0 2>"$tmp/serve.err")
+srv_pid=$!
+if ! read -r -t 10 word addr <&3; then
+    echo "FAIL: serve did not announce itself" >&2; cat "$tmp/serve.err" >&2; exit 1
+fi
+expect_eq "announcement" "listening" "$word"
+expect_match "address" '^127\.0\.0\.1:[0-9]+$' "$addr"
+port=${addr##*:}
+url="7ttcp://127.0.0.1:$port/3"
+
+# --- write then read back every data type ---
+out=$("$PL" write "$url" W10=1,2,65535 I20=-5 D30=4000000000 L40=-100000 F50=1.5 B60=255 2>&1)
+expect_eq "write exit" 0 $?
+expect_eq "write prints nothing" "" "$out"
+out=$("$PL" read "$url" W10,3 I20 D30 L40 F50 B60 W10/0 W10/1 2>&1)
+expect_eq "read exit" 0 $?
+expect_eq "read output" "W10,3 1 2 65535
+I20 -5
+D30 4000000000
+L40 -100000
+F50 1.5
+B60 255
+W10/0 1
+W10/1 0" "$out"
+
+# --- bit write is read-modify-write: other bits stay ---
+"$PL" write "$url" W10/1=1 && ok || fail "bit write"
+expect_eq "bit write result" "W10 3" "$("$PL" read "$url" W10)"
+
+# --- swap: high word first ---
+"$PL" write "$url?swap=1" D70=65536 && ok || fail "swap write"
+expect_eq "swapped words" "W70,2 1 0" "$("$PL" read "$url" W70,2)"
+
+# --- a 1000-word read is split transparently ---
+out=$("$PL" read "$url" W0,1000)
+expect_eq "1000 words" 1001 "$(echo "$out" | wc -w)"
+
+# --- nodes are independent ---
+expect_eq "other node" "W10 0" "$("$PL" read "7ttcp://127.0.0.1:$port/4" W10)"
+
+# --- failures: exit 1, one line naming URL, address, error name and code ---
+out=$("$PL" read "7ttcp://127.0.0.1:$port/99?timeout=100" W0 2>&1); rc=$?
+expect_eq "timeout exit" 1 $rc
+expect_match "timeout message" "^plcline: 7ttcp://127\.0\.0\.1:$port/99\?timeout=100: W0: receive timeout \(0x4009 _7TTCP_RECV_TIMEOUT\)" "$out"
+expect_eq "one line" 1 "$(echo "$out" | wc -l)"
+
+# a port nothing listens on: bind one, note it, release it by ending the process
+exec 4< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
+p2=$!
+read -r -t 10 _ addr2 <&4
+kill "$p2"; wait "$p2" 2>/dev/null
+out=$("$PL" read "7ttcp://127.0.0.1:${addr2##*:}" W0 2>&1); rc=$?
+expect_eq "refused exit" 1 $rc
+expect_match "refused message" "connect failed \(0x4003 _7TTCP_CONNECT_SOCKET_FAILED\).*(refused|Connection refused)" "$out"
+
+# --- bad arguments: exit 2 ---
+"$PL" read "$url" Q5 >/dev/null 2>"$tmp/err"; expect_eq "bad address exit" 2 $?
+expect_match "bad address message" "Q5" "$(cat "$tmp/err")"
+"$PL" read "http://x" W0 >/dev/null 2>&1; expect_eq "bad scheme exit" 2 $?
+"$PL" read "$url?bogus=1" W0 >/dev/null 2>"$tmp/err"; expect_eq "unknown key exit" 2 $?
+expect_match "unknown key message" "bogus" "$(cat "$tmp/err")"
+"$PL" write "$url" W0=70000 >/dev/null 2>&1; expect_eq "value out of range exit" 2 $?
+"$PL" read >/dev/null 2>&1; expect_eq "missing arguments exit" 2 $?
+"$PL" frobnicate >/dev/null 2>&1; expect_eq "unknown command exit" 2 $?
+
+# --- help and version ---
+for cmd in read write serve; do
+    "$PL" $cmd --help | grep -q "usage: plcline $cmd" && ok || fail "$cmd --help"
+done
+"$PL" --version | grep -Eq '^plcline [0-9]+\.[0-9]+\.[0-9]+' && ok || fail "--version"
+
+# --- SIGTERM stops the simulator cleanly with exit 0 ---
+kill -TERM "$srv_pid"
+wait "$srv_pid"; rc=$?
+srv_pid=""
+expect_eq "serve exit after SIGTERM" 0 $rc
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
