@@ -228,6 +228,21 @@ static int srv_start(srv_t *s, const char *addr, enum srv_mode mode)
     return 0;
 }
 
+/* Resets every partner of `s` (they see ECONNRESET). */
+static void srv_reset(srv_t *s)
+{
+    int i;
+
+    for (i = 0; i < s->nconns; i++) {
+        srv_conn_t *c = s->conns[i];
+        if (c == NULL || !c->open)
+            continue;
+        c->open = 0;
+        s->conns[i] = NULL;
+        assert_int_equal(uv_tcp_close_reset(&c->tcp, srv_conn_close_cb), 0);
+    }
+}
+
 /* Closes every partner of `s` (they see EOF). */
 static void srv_kick(srv_t *s)
 {
@@ -567,6 +582,13 @@ static void test_peer_close_reconnects(void **state)
     assert_int_equal(r.down[0].sys, UV_EOF);
     assert_int_equal(r.up_host[1], 0); /* one host: wraps onto itself */
     assert_int_equal(s.accepts, 2);
+
+    /* a reset instead of an orderly close: RECV_FF with the OS reason */
+    srv_reset(&s);
+    RUN_UNTIL(r.ups == 3, 5000);
+    assert_int_equal(r.downs, 2);
+    assert_int_equal(r.down[1].code, PL_ERECV_FF);
+    assert_int_equal(r.down[1].sys, UV_ECONNRESET);
     pl_line_free(line);
     srv_stop(&s);
 }
@@ -622,6 +644,18 @@ static void test_localhost(void **state)
     assert_int_equal(r.downs, 0);
     assert_int_equal(pl_line_host_index(line), 0);
     pl_line_free(line);
+
+    /* freed while the lookup runs on the threadpool: no callback, nothing leaks */
+    memset(&r, 0, sizeof(r));
+    line = line_make(&r, &cfg);
+    pl_line_start(line);
+    uv_run(&loop, UV_RUN_NOWAIT); /* the 0 ms timer starts the lookup */
+    if (pl_line_heap_blocks(line) == 2)
+        print_message("lookup pending at free\n");
+    pl_line_free(line);
+    r.line = NULL;
+    run_for(50);
+    assert_int_equal(r.ups + r.downs, 0);
     srv_stop(&s4);
 }
 
