@@ -24,39 +24,39 @@ extern "C" {
 #endif
 
 /* XX(enum suffix, positive number, name shown to users, message) */
-#define PL_ERRNO_MAP(XX)                                                                         \
-    XX(INVAL, 0x0001, "PL_EINVAL", "invalid argument")                                           \
-    XX(NOMEM, 0x0002, "PL_ENOMEM", "out of memory")                                              \
-    XX(NOBUFS, 0x0003, "PL_ENOBUFS", "buffer too small")                                         \
-    XX(AGAIN, 0x0004, "PL_EAGAIN", "incomplete input, more bytes needed")                        \
-    XX(CANCELED, 0x0005, "PL_ECANCELED", "operation canceled")                                   \
-    XX(CLOSING, 0x0006, "PL_ECLOSING", "handle is closing")                                      \
-    XX(BUSY, 0x0007, "PL_EBUSY", "resource busy")                                                \
-    XX(PROTO, 0x0008, "PL_EPROTO", "protocol error")                                             \
-    XX(SYS, 0x0009, "PL_ESYS", "system call failed")                                             \
-    XX(RESOLVE, 0x000A, "PL_ERESOLVE", "host name could not be resolved")                        \
-    XX(URL, 0x000B, "PL_EURL", "malformed device URL")                                           \
-    XX(ADDR, 0x000C, "PL_EADDR", "malformed data address")                                       \
-    XX(RANGE, 0x000D, "PL_ERANGE", "value out of range")                                         \
-    XX(NOTSUP, 0x000E, "PL_ENOTSUP", "not supported")                                            \
-    XX(CONFIG, 0x000F, "PL_ECONFIG", "configuration error")                                      \
-    XX(VALUE, 0x0010, "PL_EVALUE", "malformed value")                                            \
-    XX(IO, 0x0011, "PL_EIO", "file input/output failed")                                         \
-    XX(TTCP_SHORT, 0x0101, "PL_ETTCP_SHORT", "7TTCP length field smaller than the header")       \
-    XX(TTCP_LENGTH, 0x0102, "PL_ETTCP_LENGTH", "7TTCP length field disagrees with word count")   \
-    XX(TTCP_OPCODE, 0x0103, "PL_ETTCP_OPCODE", "7TTCP unknown opcode")                           \
-    XX(TTCP_TYPE, 0x0104, "PL_ETTCP_TYPE", "7TTCP unknown type")                                 \
-    XX(TTCP_GROUP, 0x0105, "PL_ETTCP_GROUP", "7TTCP data group is not 0")                        \
-    XX(TTCP_MISMATCH, 0x0106, "PL_ETTCP_MISMATCH", "7TTCP response does not match the request")  \
-    XX(SOCKET, 0x4001, "_7TTCP_BIND_SOCKET_FAILED", "socket open failed")                        \
-    XX(BIND, 0x4002, "_7TTCP_BIND_SOCKET_FAILED", "bind failed")                                 \
-    XX(CONNECT, 0x4003, "_7TTCP_CONNECT_SOCKET_FAILED", "connect failed")                        \
-    XX(SEND, 0x4004, "_7TTCP_SEND_SOCKET_FAILED", "send failed")                                 \
-    XX(RECV_FF, 0x4005, "_7TTCP_RECV_SOCKET_FAILED_FF", "session closed by remote node")         \
-    XX(RECV_00, 0x4006, "_7TTCP_RECV_SOCKET_FAILED_00", "session closed by remote node")         \
-    XX(NO_MSG, 0x4007, "_7TTCP_RECV_NO_MSG", "no free message (request queue full)")             \
-    XX(MSG_TOO_LONG, 0x4008, "_7TTCP_RECV_MSG_TOO_LONG", "message too long")                     \
-    XX(TIMEOUT, 0x4009, "_7TTCP_RECV_TIMEOUT", "receive timeout")                                \
+#define PL_ERRNO_MAP(XX)                                                                        \
+    XX(INVAL, 0x0001, "PL_EINVAL", "invalid argument")                                          \
+    XX(NOMEM, 0x0002, "PL_ENOMEM", "out of memory")                                             \
+    XX(NOBUFS, 0x0003, "PL_ENOBUFS", "buffer too small")                                        \
+    XX(AGAIN, 0x0004, "PL_EAGAIN", "incomplete input, more bytes needed")                       \
+    XX(CANCELED, 0x0005, "PL_ECANCELED", "operation canceled")                                  \
+    XX(CLOSING, 0x0006, "PL_ECLOSING", "handle is closing")                                     \
+    XX(BUSY, 0x0007, "PL_EBUSY", "resource busy")                                               \
+    XX(PROTO, 0x0008, "PL_EPROTO", "protocol error")                                            \
+    XX(SYS, 0x0009, "PL_ESYS", "system call failed")                                            \
+    XX(RESOLVE, 0x000A, "PL_ERESOLVE", "host name could not be resolved")                       \
+    XX(URL, 0x000B, "PL_EURL", "malformed device URL")                                          \
+    XX(ADDR, 0x000C, "PL_EADDR", "malformed data address")                                      \
+    XX(RANGE, 0x000D, "PL_ERANGE", "value out of range")                                        \
+    XX(NOTSUP, 0x000E, "PL_ENOTSUP", "not supported")                                           \
+    XX(CONFIG, 0x000F, "PL_ECONFIG", "configuration error")                                     \
+    XX(VALUE, 0x0010, "PL_EVALUE", "malformed value")                                           \
+    XX(IO, 0x0011, "PL_EIO", "file input/output failed")                                        \
+    XX(TTCP_SHORT, 0x0101, "PL_ETTCP_SHORT", "7TTCP length field smaller than the header")      \
+    XX(TTCP_LENGTH, 0x0102, "PL_ETTCP_LENGTH", "7TTCP length field disagrees with word count")  \
+    XX(TTCP_OPCODE, 0x0103, "PL_ETTCP_OPCODE", "7TTCP unknown opcode")                          \
+    XX(TTCP_TYPE, 0x0104, "PL_ETTCP_TYPE", "7TTCP unknown type")                                \
+    XX(TTCP_GROUP, 0x0105, "PL_ETTCP_GROUP", "7TTCP data group is not 0")                       \
+    XX(TTCP_MISMATCH, 0x0106, "PL_ETTCP_MISMATCH", "7TTCP response does not match the request") \
+    XX(SOCKET, 0x4001, "_7TTCP_BIND_SOCKET_FAILED", "socket open failed")                       \
+    XX(BIND, 0x4002, "_7TTCP_BIND_SOCKET_FAILED", "bind failed")                                \
+    XX(CONNECT, 0x4003, "_7TTCP_CONNECT_SOCKET_FAILED", "connect failed")                       \
+    XX(SEND, 0x4004, "_7TTCP_SEND_SOCKET_FAILED", "send failed")                                \
+    XX(RECV_FF, 0x4005, "_7TTCP_RECV_SOCKET_FAILED_FF", "session closed by remote node")        \
+    XX(RECV_00, 0x4006, "_7TTCP_RECV_SOCKET_FAILED_00", "session closed by remote node")        \
+    XX(NO_MSG, 0x4007, "_7TTCP_RECV_NO_MSG", "no free message (request queue full)")            \
+    XX(MSG_TOO_LONG, 0x4008, "_7TTCP_RECV_MSG_TOO_LONG", "message too long")                    \
+    XX(TIMEOUT, 0x4009, "_7TTCP_RECV_TIMEOUT", "receive timeout")                               \
     XX(BLOCK_TOO_BIG, 0x5501, "_7TOMRTCP_DATA_BLOCK_TOO_BIG", "data block too big")
 
 typedef enum {

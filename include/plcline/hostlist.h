@@ -15,8 +15,8 @@
 extern "C" {
 #endif
 
-#define PL_HOSTLIST_MAX 8      /* D2000: up to 8 hosts per Host parameter */
-#define PL_HOSTLIST_TEXT 512   /* bytes of host names a list can hold, NULs included */
+#define PL_HOSTLIST_MAX  8   /* D2000: up to 8 hosts per Host parameter */
+#define PL_HOSTLIST_TEXT 512 /* bytes of host names a list can hold, NULs included */
 
 /* A parsed host list: "10.0.0.1, 10.0.0.2:503; [::1]:12398; plc-a.example". */
 typedef struct {

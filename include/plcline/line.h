@@ -31,15 +31,15 @@ extern "C" {
 #endif
 
 typedef struct {
-    pl_hostlist_t hosts;      /* at least one host */
-    uint16_t port;            /* port for hosts without their own */
-    const char *local_addr;   /* NULL or "" for any; multihomed hosts (7TTCP node parameter) */
-    uint16_t local_port;      /* 0 for any */
+    pl_hostlist_t hosts;         /* at least one host */
+    uint16_t port;               /* port for hosts without their own */
+    const char *local_addr;      /* NULL or "" for any; multihomed hosts (7TTCP node parameter) */
+    uint16_t local_port;         /* 0 for any */
     unsigned connect_timeout_ms; /* 0: default 3000 */
-    unsigned backoff_min_ms;  /* 0: default 100; first retry delay */
-    unsigned backoff_max_ms;  /* 0: default 10000 */
-    int tcp_keepalive_s;      /* TCP keep-alive idle seconds; 0: default 30; <0: off */
-    const pl_logger_t *log;   /* may be NULL; must outlive the line */
+    unsigned backoff_min_ms;     /* 0: default 100; first retry delay */
+    unsigned backoff_max_ms;     /* 0: default 10000 */
+    int tcp_keepalive_s;         /* TCP keep-alive idle seconds; 0: default 30; <0: off */
+    const pl_logger_t *log;      /* may be NULL; must outlive the line */
     /* For tests: a clock and a random source; NULL uses uv_now() and rand(). */
     uint64_t (*now_ms)(void *ud);
     uint32_t (*random)(void *ud);
@@ -50,11 +50,11 @@ typedef struct {
 void pl_line_config_init(pl_line_config_t *cfg);
 
 typedef enum {
-    PL_LINE_IDLE = 0,      /* not asked to connect, or stopped */
+    PL_LINE_IDLE = 0, /* not asked to connect, or stopped */
     PL_LINE_RESOLVING,
     PL_LINE_CONNECTING,
     PL_LINE_UP,
-    PL_LINE_BACKOFF,       /* waiting before the next attempt */
+    PL_LINE_BACKOFF, /* waiting before the next attempt */
 } pl_line_state_t;
 
 typedef struct pl_line_s pl_line_t;
@@ -72,8 +72,8 @@ typedef struct {
 
 /* Creates a line; copies `cfg` (and the local_addr string). Does not connect yet.
  * Returns 0 or PL_EINVAL / PL_ENOMEM. */
-int pl_line_new(uv_loop_t *loop, const pl_line_config_t *cfg, const pl_line_cbs_t *cbs,
-                void *ud, pl_line_t **out);
+int pl_line_new(uv_loop_t *loop, const pl_line_config_t *cfg, const pl_line_cbs_t *cbs, void *ud,
+                pl_line_t **out);
 
 /* Starts connecting (no-op when already started). Attempts go on until pl_line_stop(). */
 int pl_line_start(pl_line_t *line);
@@ -103,8 +103,8 @@ const pl_status_t *pl_line_last_error(const pl_line_t *line);
 
 /* Counters since creation. */
 typedef struct {
-    uint64_t connects;      /* successful connections */
-    uint64_t failures;      /* failed attempts + broken connections */
+    uint64_t connects; /* successful connections */
+    uint64_t failures; /* failed attempts + broken connections */
     uint64_t bytes_in, bytes_out;
 } pl_line_stats_t;
 const pl_line_stats_t *pl_line_stats(const pl_line_t *line);
@@ -138,9 +138,8 @@ typedef struct {
 
 /* Binds and listens. Returns 0, PL_EBIND (address in use, not local), PL_ESOCKET,
  * PL_ERESOLVE, PL_EINVAL; `err` (may be NULL) gets the details. */
-int pl_listener_new(uv_loop_t *loop, const pl_listener_config_t *cfg,
-                    const pl_listener_cbs_t *cbs, void *ud, pl_listener_t **out,
-                    pl_status_t *err);
+int pl_listener_new(uv_loop_t *loop, const pl_listener_config_t *cfg, const pl_listener_cbs_t *cbs,
+                    void *ud, pl_listener_t **out, pl_status_t *err);
 uint16_t pl_listener_port(const pl_listener_t *lst);
 /* The bound address as text: "127.0.0.1:12398", "[::]:12398". */
 const char *pl_listener_address(const pl_listener_t *lst);
