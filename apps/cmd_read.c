@@ -38,7 +38,7 @@ int cmd_read(int argc, char **argv)
     pl_ttcp_client_t *c;
     uv_loop_t loop;
     uint32_t node;
-    int i, first = 1, swap = 0, rc = CLI_EXIT_OK, n;
+    int i, first = 1, swap = 0, rc = CLI_EXIT_OK, n, err;
     pl_status_t st;
 
     cli_logger_init(&log, PL_LOG_ERROR);
@@ -90,9 +90,9 @@ int cmd_read(int argc, char **argv)
             break;
         }
         req.data = &done;
-        n = pl_ttcp_read(c, &req, node, addrs[i].offset, buf, words, cli_ttcp_done);
-        if (n < 0) {
-            pl_status_set(&req.status, n, 0, NULL);
+        err = pl_ttcp_read(c, &req, node, addrs[i].offset, buf, words, cli_ttcp_done);
+        if (err < 0) {
+            pl_status_set(&req.status, err, 0, NULL);
         } else {
             cli_ttcp_wait(&loop, &req);
         }
@@ -115,7 +115,6 @@ int cmd_read(int argc, char **argv)
             putchar('\n');
         }
         free(buf);
-        n = argc - first - 1;
     }
     fflush(stdout);
     cli_ttcp_close(&loop, c);

@@ -50,9 +50,9 @@ static int run(uv_loop_t *loop, pl_ttcp_client_t *c, int write, uint32_t node,
 }
 
 /* Parses "ADDR=V,V,..." into `a` and the words to write. Returns 0 or prints and returns
- * CLI_EXIT_USAGE. `*words` is allocated (caller frees). */
-static int parse_assignment(const char *arg, pl_ttcp_addr_t *a, uint16_t **words, int swap,
-                            char **values)
+ * CLI_EXIT_USAGE. `*words` is allocated (caller frees); `*values` points into `arg`. */
+static int parse_assignment(const char *arg, pl_ttcp_addr_t *a, uint16_t **words,
+                            const char **values)
 {
     const char *eq = strchr(arg, '=');
     char addr[128];
@@ -98,8 +98,7 @@ static int parse_assignment(const char *arg, pl_ttcp_addr_t *a, uint16_t **words
     *words = calloc(pl_ttcp_addr_words(a), sizeof(uint16_t));
     if (*words == NULL)
         return CLI_EXIT_FAIL;
-    (void)swap;
-    *values = (char *)(uintptr_t)(eq + 1);
+    *values = eq + 1;
     return 0;
 }
 
@@ -154,9 +153,9 @@ int cmd_write(int argc, char **argv)
     for (i = first + 1; i < argc; i++) {
         pl_ttcp_addr_t a;
         uint16_t *w = NULL;
-        char *values;
+        const char *values;
 
-        rc = parse_assignment(argv[i], &a, &w, swap, &values);
+        rc = parse_assignment(argv[i], &a, &w, &values);
         if (rc == 0)
             rc = put_values(&a, w, 0, values, argv[i]);
         free(w);
@@ -172,11 +171,11 @@ int cmd_write(int argc, char **argv)
     for (i = first + 1; i < argc && rc == 0; i++) {
         pl_ttcp_addr_t a;
         uint16_t *w = NULL;
-        char *values;
+        const char *values;
         char what[600];
 
         snprintf(what, sizeof(what), "%s: %s", argv[first], argv[i]);
-        rc = parse_assignment(argv[i], &a, &w, swap, &values);
+        rc = parse_assignment(argv[i], &a, &w, &values);
         if (rc == 0 && a.kind == PL_TTCP_BIT)
             rc = run(&loop, c, 0, node, &a, w, what); /* read-modify-write */
         if (rc == 0)
