@@ -57,7 +57,17 @@ extern "C" {
     XX(NO_MSG, 0x4007, "_7TTCP_RECV_NO_MSG", "no free message (request queue full)")            \
     XX(MSG_TOO_LONG, 0x4008, "_7TTCP_RECV_MSG_TOO_LONG", "message too long")                    \
     XX(TIMEOUT, 0x4009, "_7TTCP_RECV_TIMEOUT", "receive timeout")                               \
-    XX(BLOCK_TOO_BIG, 0x5501, "_7TOMRTCP_DATA_BLOCK_TOO_BIG", "data block too big")
+    XX(BLOCK_TOO_BIG, 0x5501, "_7TOMRTCP_DATA_BLOCK_TOO_BIG", "data block too big")             \
+    XX(ENIP_SHORT, 0x0201, "PL_EENIP_SHORT", "EtherNet/IP data truncated")                      \
+    XX(ENIP_LENGTH, 0x0202, "PL_EENIP_LENGTH", "EtherNet/IP length disagrees with the data")    \
+    XX(ENIP_CPF_COUNT, 0x0203, "PL_EENIP_CPF_COUNT", "EtherNet/IP too many CPF items")          \
+    XX(ENIP_CPF_ITEM, 0x0204, "PL_EENIP_CPF_ITEM", "EtherNet/IP unexpected CPF item")           \
+    XX(CIP_SHORT, 0x0205, "PL_ECIP_SHORT", "CIP message truncated")                             \
+    XX(CIP_LENGTH, 0x0206, "PL_ECIP_LENGTH", "CIP length field disagrees with the data")        \
+    XX(CIP_PATH, 0x0207, "PL_ECIP_PATH", "CIP path size runs past the data")                    \
+    XX(CIP_SEGMENT, 0x0208, "PL_ECIP_SEGMENT", "CIP invalid or unsupported path segment")       \
+    XX(CIP_SERVICE, 0x0209, "PL_ECIP_SERVICE", "CIP unexpected service code")                   \
+    XX(CIP_ROUTE, 0x020A, "PL_ECIP_ROUTE", "malformed CIP route path text")
 
 typedef enum {
     PL_OK = 0,
