@@ -67,7 +67,15 @@ extern "C" {
     XX(CIP_PATH, 0x0207, "PL_ECIP_PATH", "CIP path size runs past the data")                    \
     XX(CIP_SEGMENT, 0x0208, "PL_ECIP_SEGMENT", "CIP invalid or unsupported path segment")       \
     XX(CIP_SERVICE, 0x0209, "PL_ECIP_SERVICE", "CIP unexpected service code")                   \
-    XX(CIP_ROUTE, 0x020A, "PL_ECIP_ROUTE", "malformed CIP route path text")
+    XX(CIP_ROUTE, 0x020A, "PL_ECIP_ROUTE", "malformed CIP route path text")                     \
+    XX(PCCC_SHORT, 0x0301, "PL_EPCCC_SHORT", "PCCC message truncated")                          \
+    XX(PCCC_FIELD, 0x0302, "PL_EPCCC_FIELD", "PCCC field has a bad 0xFF escape or value")       \
+    XX(PCCC_COMMAND, 0x0303, "PL_EPCCC_COMMAND", "PCCC unknown command or function code")       \
+    XX(PCCC_FORMAT, 0x0304, "PL_EPCCC_FORMAT", "PCCC malformed message")                        \
+    XX(PCCC_ADDRESS, 0x0305, "PL_EPCCC_ADDRESS", "PCCC malformed PLC-5 system address")         \
+    XX(PCCC_TYPEDATA, 0x0306, "PL_EPCCC_TYPEDATA", "PCCC malformed type/data parameter")        \
+    XX(PCCC_HEADER, 0x0307, "PL_EPCCC_HEADER", "PCCC bad requestor ID or DH+ header")           \
+    XX(PCCC_MISMATCH, 0x0308, "PL_EPCCC_MISMATCH", "PCCC reply does not match the request")
 
 typedef enum {
     PL_OK = 0,
