@@ -597,7 +597,8 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
 
 int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_ttcp_client_t **out)
 {
-    static const pl_line_cbs_t cbs = {on_line_up, on_line_data, on_line_down};
+    static const pl_line_cbs_t cbs = {
+        .on_up = on_line_up, .on_data = on_line_data, .on_down = on_line_down};
     pl_ttcp_client_t *c;
     int rc;
 

@@ -491,7 +491,8 @@ static void on_animate_closed(uv_handle_t *h)
 int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_ttcp_server_t **out,
                        pl_status_t *err)
 {
-    static const pl_listener_cbs_t cbs = {on_accept, on_conn_data, on_conn_close};
+    static const pl_listener_cbs_t cbs = {
+        .on_accept = on_accept, .on_data = on_conn_data, .on_close = on_conn_close};
     pl_ttcp_server_t *s;
     uint32_t i;
     int rc;

@@ -369,7 +369,8 @@ static void silent_close(pl_conn_t *c, const pl_status_t *why, void *ud)
 
 static void test_keepalive_detects_dead_peer(void **state)
 {
-    static const pl_listener_cbs_t cbs = {silent_accept, silent_data, silent_close};
+    static const pl_listener_cbs_t cbs = {
+        .on_accept = silent_accept, .on_data = silent_data, .on_close = silent_close};
     pl_listener_config_t lc;
     pl_listener_t *lst;
     pl_ttcp_client_config_t ccfg;
@@ -531,7 +532,8 @@ static void liar_data(pl_conn_t *c, const uint8_t *b, size_t n, void *ud)
 
 static void liar_case(int mode, int expect)
 {
-    static const pl_listener_cbs_t cbs = {liar_accept, liar_data, silent_close};
+    static const pl_listener_cbs_t cbs = {
+        .on_accept = liar_accept, .on_data = liar_data, .on_close = silent_close};
     pl_listener_config_t lc;
     pl_listener_t *lst;
     pl_ttcp_client_config_t ccfg;
@@ -605,7 +607,8 @@ static void test_server_survives_bad_client(void **state)
     {
         /* a raw connection that sends an unknown opcode */
         static const uint8_t bad[8] = {8, 0, 0, 0, 9, 0, 0, 0};
-        static const pl_line_cbs_t cbs = {raw_up, raw_data, raw_down};
+        static const pl_line_cbs_t cbs = {
+            .on_up = raw_up, .on_data = raw_data, .on_down = raw_down};
         pl_line_t *raw;
 
         pl_line_config_init(&lc);
