@@ -5,8 +5,16 @@
  * A client line owns at most one TCP connection at a time to one of up to 8 configured
  * hosts, tried in order and cyclically; names are resolved asynchronously by the OS
  * resolver (libuv getaddrinfo on the threadpool), so a slow DNS never blocks the loop.
- * Between failed attempts the line waits an exponential back-off with jitter, reset after a
- * successful connection. The protocol above sees a byte stream: on_up, on_data, on_down.
+ * Between failed attempts the line waits an exponential back-off with jitter, reset once a
+ * connection stayed up for `stable_ms`. The protocol above sees a byte stream: on_up,
+ * on_data, on_down.
+ *
+ * D2000 "TCP/IP-TCP Redundant": with `use_backup` and a backup host list the line also
+ * knows a backup device. PL_REDUNDANCY_ALTERNATE keeps one connection and cycles through
+ * the primary hosts, then the backup hosts; PL_REDUNDANCY_PARALLEL holds one connection to
+ * each side at once and hands the protocol the active one, switching over at once when it
+ * fails. Redundancy is invisible to protocols: they still see one stream. docs/lines.md
+ * describes every parameter and rule.
  *
  * A listener accepts connections on an address (or `*`, `ALL`, `[*]`, `[ALL]`) and hands
  * each one to the protocol as a pl_conn_t.
@@ -30,6 +38,21 @@
 extern "C" {
 #endif
 
+/* Room for a peer address as text: "[ffff:...:ffff%scope]:65535" and a NUL. */
+#define PL_LINE_PEER_MAX 72
+
+/* D2000 TCP/IP-TCP Redundant: how the backup device is used (docs/lines.md). */
+typedef enum {
+    PL_REDUNDANCY_ALTERNATE = 0, /* one connection: primary hosts, then backup hosts (Modbus) */
+    PL_REDUNDANCY_PARALLEL = 1,  /* a connection to each side at once (IEC 104) */
+} pl_redundancy_t;
+
+/* The two sides of a redundant line. */
+typedef enum {
+    PL_LINE_PRIMARY = 0,
+    PL_LINE_BACKUP = 1,
+} pl_line_side_t;
+
 typedef struct {
     pl_hostlist_t hosts;         /* at least one host */
     uint16_t port;               /* port for hosts without their own */
@@ -40,10 +63,19 @@ typedef struct {
     unsigned backoff_max_ms;     /* 0: default 10000 */
     int tcp_keepalive_s;         /* TCP keep-alive idle seconds; 0: default 30; <0: off */
     const pl_logger_t *log;      /* may be NULL; must outlive the line */
-    /* For tests: a clock and a random source; NULL uses uv_now() and rand(). */
+    /* For tests: a clock and a random source (jitter); NULL uses uv_now() and a per-line
+     * xorshift generator seeded from uv_hrtime() and the line's address (never rand()). */
     uint64_t (*now_ms)(void *ud);
     uint32_t (*random)(void *ud);
     void *clock_ud;
+    /* --- TCP/IP-TCP Redundant (all zero: a plain TCP/IP-TCP line) --- */
+    pl_hostlist_t backup;       /* backup device hosts; count 0: no backup device */
+    uint16_t backup_port;       /* port for backup hosts without their own; 0: `port` */
+    int use_backup;             /* D2000 "Use Backup Device"; 0: the backup is ignored */
+    pl_redundancy_t redundancy; /* PL_REDUNDANCY_ALTERNATE (default) or _PARALLEL */
+    int prefer_primary;         /* parallel: go back to the primary as soon as it is up */
+    int line_number;            /* D2000 "Line number": kept for protocols, pl_line_number() */
+    unsigned stable_ms;         /* a connection up this long resets the back-off; 0: max_ms */
 } pl_line_config_t;
 
 /* Fills `cfg` with defaults (no hosts). */
@@ -68,6 +100,13 @@ typedef struct {
      * RESOLVE, SOCKET, BIND). Fired once per lost connection or failed attempt. Unless the
      * line is stopped, the line retries by itself after the back-off. */
     void (*on_down)(pl_line_t *line, const pl_status_t *why, void *ud);
+    /* Optional (parallel mode with prefer_primary): the stream moved back from the backup
+     * to the primary while both were healthy. Anything sent before and not yet answered
+     * is lost (its answer, if any, arrives on the standby and is discarded): re-send it.
+     * When NULL, the line reports the move as on_down(PL_ECANCELED, "switching back to
+     * primary") immediately followed by on_up. Failovers (the active side broke) are
+     * always on_down + on_up. */
+    void (*on_switch)(pl_line_t *line, void *ud);
 } pl_line_cbs_t;
 
 /* Creates a line; copies `cfg` (and the local_addr string). Does not connect yet.
@@ -83,7 +122,9 @@ void pl_line_stop(pl_line_t *line);
 
 /* Drops the current connection because the protocol found it dead (timeout, garbage);
  * `why` is reported through on_down and kept as the last error; the line then moves on to
- * the next host after the back-off. No-op when not up. */
+ * the next host after the back-off. In parallel mode the active side is dropped and, when
+ * the standby is up, on_up follows on it at once (both from a 0 ms timer). No-op when not
+ * up. */
 void pl_line_drop(pl_line_t *line, const pl_status_t *why);
 
 /* Queues `len` bytes (copied) for sending. Returns 0, PL_ECLOSING when not up, PL_ENOBUFS
@@ -92,8 +133,13 @@ int pl_line_send(pl_line_t *line, const uint8_t *buf, size_t len);
 
 pl_line_state_t pl_line_state(const pl_line_t *line);
 
-/* Index (in the host list) of the host connected to or being tried. */
+/* Index of the host connected to or being tried, in the combined list: primary hosts
+ * 0..n-1, then (with a backup device) backup hosts n.. . Parallel mode, not up: the primary
+ * side's host. */
 unsigned pl_line_host_index(const pl_line_t *line);
+
+/* Number of hosts in the combined list (primary + backup in use). */
+unsigned pl_line_host_count(const pl_line_t *line);
 
 /* The peer of the current connection as "10.0.0.1:12398" / "[::1]:12398", or "" if none. */
 const char *pl_line_peer(const pl_line_t *line);
@@ -106,8 +152,42 @@ typedef struct {
     uint64_t connects; /* successful connections */
     uint64_t failures; /* failed attempts + broken connections */
     uint64_t bytes_in, bytes_out;
+    /* appended for redundancy */
+    uint64_t switchovers;        /* the stream moved to the other side (primary <-> backup) */
+    uint64_t last_switch_ms;     /* line clock (uv_now() or cfg.now_ms) then; 0: never */
+    int64_t last_switch_wall_ms; /* wall clock (uv_gettimeofday, ms since 1970); 0: never */
+    uint64_t standby_bytes;      /* bytes received on the standby connection, discarded */
+    uint64_t short_ups;          /* connections broken before stable_ms (back-off not reset) */
 } pl_line_stats_t;
 const pl_line_stats_t *pl_line_stats(const pl_line_t *line);
+
+/* The connection the protocol talks through: returns its index in the combined host list
+ * (see pl_line_host_index), or -1 when the line is not up. `side` and `host` (each may be
+ * NULL) get its side and its index in that side's own host list. */
+int pl_line_active(const pl_line_t *line, pl_line_side_t *side, unsigned *host);
+
+/* Number of switchovers since creation (same as pl_line_stats()->switchovers). */
+uint64_t pl_line_switchovers(const pl_line_t *line);
+
+/* cfg.line_number (D2000 "Line number"), for protocols that use it. */
+int pl_line_number(const pl_line_t *line);
+
+/* What one side of the line is doing. */
+typedef struct {
+    int configured;              /* primary: 1; backup: use_backup and backup hosts given */
+    int active;                  /* this side carries the protocol's stream */
+    pl_line_state_t state;       /* of this side's connection (alternate mode: IDLE while the one
+                                    connection is on the other side's hosts) */
+    unsigned host;               /* index in this side's host list: connected, tried, or next */
+    unsigned retry_ms;           /* pending back-off delay when state is PL_LINE_BACKOFF, else 0 */
+    uint64_t connects;           /* successful connections of this side */
+    uint64_t failures;           /* failed attempts + broken connections of this side */
+    pl_status_t last_error;      /* code 0 if none yet */
+    char peer[PL_LINE_PEER_MAX]; /* connected peer, or "" */
+} pl_line_side_info_t;
+
+/* Fills `out` for `side`. Returns 0, or PL_EINVAL (NULL argument, unknown side). */
+int pl_line_side_state(const pl_line_t *line, pl_line_side_t side, pl_line_side_info_t *out);
 
 /* Frees the line (closing its connection without on_down). */
 void pl_line_free(pl_line_t *line);

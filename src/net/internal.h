@@ -15,7 +15,7 @@
 #include "plcline/line.h"
 
 /* Room for "[ffff:...:ffff%scope]:65535" and a NUL. */
-#define PL_NET_ADDR_MAX 72
+#define PL_NET_ADDR_MAX PL_LINE_PEER_MAX
 
 /* Receive buffer of a line and of a listener (shared by its connections). */
 #define PL_NET_RBUF 4096

@@ -213,28 +213,66 @@ unsigned pl_net_backoff(unsigned min_ms, unsigned max_ms, unsigned failures, uin
 
 /* --- the line --------------------------------------------------------------------------- */
 
-/* One connection (attempt). Detached (line == NULL) once the line gave it up: its libuv
+struct slot;
+
+/* One connection (attempt). Detached (slot == NULL) once the line gave it up: its libuv
  * callbacks then only release memory. */
 struct sock {
     uv_tcp_t tcp;
     uv_connect_t creq;
-    pl_line_t *line;
+    struct slot *slot;
     size_t queued;   /* bytes in uv_write chunks not yet written */
     unsigned chunks; /* number of those chunks */
 };
 
-/* A pending name lookup; detached (line == NULL) when abandoned. */
+/* A pending name lookup; detached (slot == NULL) when abandoned. */
 struct resolve {
     uv_getaddrinfo_t req;
-    pl_line_t *line;
+    struct slot *slot;
 };
 
-/* What the line's single timer is waiting for. */
+/* What a slot's timer is waiting for. */
 enum wait {
     W_NONE = 0,
     W_ATTEMPT, /* start the next attempt */
     W_CONNECT, /* connect timeout of the current address */
-    W_NOTIFY,  /* deliver a deferred on_down, then wait W_ATTEMPT */
+};
+
+/* One host of the combined list: primary hosts first, then backup hosts. */
+struct target {
+    const char *name; /* in line->cfg.hosts.text or line->cfg.backup.text */
+    uint16_t port;    /* own port, else the side's port */
+    uint8_t side;     /* pl_line_side_t */
+    uint8_t index;    /* in that side's host list */
+};
+
+/* A connection machine: resolves, connects, backs off, cycles through its targets. A plain
+ * or alternate line has one; a parallel line one per side. */
+struct slot {
+    pl_line_t *line;
+    uv_timer_t timer;
+    const struct target *targets; /* into line->targets */
+    unsigned ntargets;
+    unsigned id; /* index in line->slot[] */
+    struct sock *sock;
+    struct resolve *res;
+    struct addrinfo *ai;     /* addresses of the current host */
+    struct addrinfo *ai_cur; /* address being tried */
+    struct addrinfo *ai_next;
+    pl_line_state_t state;
+    enum wait wait;
+    unsigned host;     /* target connected to, being tried, or tried next */
+    unsigned nfail;    /* failures since the last stable connection */
+    unsigned tried;    /* addresses tried in the current attempt */
+    unsigned retry_ms; /* delay of the pending retry */
+    uint64_t up_since;
+    pl_status_t err; /* why the current attempt/connection failed */
+    char peer[PL_NET_ADDR_MAX];
+};
+
+struct side_stats {
+    pl_status_t last;
+    uint64_t connects, failures;
 };
 
 struct pl_line_s {
@@ -242,80 +280,102 @@ struct pl_line_s {
     pl_line_config_t cfg;
     pl_line_cbs_t cbs;
     void *ud;
-    uv_timer_t timer;
-    struct sock *sock;       /* current connection or attempt */
-    struct resolve *res;     /* pending lookup */
-    struct addrinfo *ai;     /* addresses of the current host */
-    struct addrinfo *ai_cur; /* address being tried */
-    struct addrinfo *ai_next;
-    pl_line_state_t state;
-    enum wait wait;
-    unsigned host;     /* host connected to, being tried, or tried next */
-    unsigned nfail;    /* failures since the last successful connection */
-    unsigned tried;    /* addresses tried in the current attempt */
-    unsigned retry_ms; /* delay of the pending retry */
+    struct target targets[2 * PL_HOSTLIST_MAX];
+    unsigned ntargets;
+    unsigned nprimary;
+    struct slot slot[2];
+    unsigned nslots;
+    int parallel;
+    int active;    /* slot carrying the protocol's stream, or -1 */
+    int proto_up;  /* the protocol was given on_up (and no on_down since) */
+    int pend;      /* ntimer armed: a deferred report is due */
+    int pend_down; /* ... starting with on_down(pend_why) */
+    int last_side; /* side of the last active connection, -1: none yet */
+    pl_status_t pend_why;
+    uv_timer_t ntimer;
+    unsigned handles; /* open timers; the line is freed when the last one closed */
     int started;
     int freed;
-    uint64_t up_since;
+    uint64_t rng; /* xorshift64* state for the jitter */
     pl_line_stats_t stats;
     pl_status_t last;
+    struct side_stats side[2];
     char local[PL_NET_ADDR_MAX];
-    char peer[PL_NET_ADDR_MAX];
     uint8_t rbuf[PL_NET_RBUF];
 };
 
-static void connect_next(pl_line_t *line);
-static void timer_cb(uv_timer_t *t);
+static void connect_next(struct slot *s);
+static void slot_timer_cb(uv_timer_t *t);
 
 static uint64_t now_ms(const pl_line_t *line)
 {
     return line->cfg.now_ms != NULL ? line->cfg.now_ms(line->cfg.clock_ud) : uv_now(line->loop);
 }
 
-static uint32_t random32(const pl_line_t *line)
+/* splitmix64 (Vigna): spreads a weak seed over all 64 bits. */
+static uint64_t mix64(uint64_t x)
 {
-    return line->cfg.random != NULL ? line->cfg.random(line->cfg.clock_ud) : (uint32_t)rand();
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
 }
 
-static const char *host_name(const pl_line_t *line, unsigned i)
+/* Jitter source: cfg.random (tests) or the line's own xorshift64* generator, so that lines
+ * of different processes (and of one process) do not retry in step, and the
+ * application's rand() sequence is left alone. */
+static uint32_t random32(pl_line_t *line)
 {
-    return line->cfg.hosts.text + line->cfg.hosts.host[i].name;
+    uint64_t x;
+
+    if (line->cfg.random != NULL)
+        return line->cfg.random(line->cfg.clock_ud);
+    x = line->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    line->rng = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
 }
 
-static uint16_t host_port(const pl_line_t *line, unsigned i)
+static const struct target *slot_target(const struct slot *s)
 {
-    uint16_t p = line->cfg.hosts.host[i].port;
-    return p != 0 ? p : line->cfg.port;
+    return &s->targets[s->host];
+}
+
+/* " primary" / " backup" on lines with a backup device, "" otherwise (log prefixes). */
+static const char *side_tag(const pl_line_t *line, const struct target *t)
+{
+    if (line->ntargets == line->nprimary)
+        return "";
+    return t->side == PL_LINE_PRIMARY ? " primary" : " backup";
 }
 
 /* "plc-a:502", "10.0.0.9:502", "[::1]:502" */
-static void host_label(const pl_line_t *line, unsigned i, char *buf, size_t cap)
+static void host_label(const struct target *t, char *buf, size_t cap)
 {
-    const char *name = host_name(line, i);
-
-    if (strchr(name, ':') != NULL)
-        snprintf(buf, cap, "[%s]:%u", name, (unsigned)host_port(line, i));
+    if (strchr(t->name, ':') != NULL)
+        snprintf(buf, cap, "[%s]:%u", t->name, (unsigned)t->port);
     else
-        snprintf(buf, cap, "%s:%u", name, (unsigned)host_port(line, i));
+        snprintf(buf, cap, "%s:%u", t->name, (unsigned)t->port);
 }
 
 /* The address being tried, for details: "10.0.0.9:502" or "plc-a (10.0.0.9:502)". */
-static void target_label(const pl_line_t *line, char *buf, size_t cap)
+static void target_label(const struct slot *s, char *buf, size_t cap)
 {
     char addr[PL_NET_ADDR_MAX];
     char bare[PL_NET_ADDR_MAX];
-    const char *name = host_name(line, line->host);
+    const struct target *t = slot_target(s);
 
-    if (line->ai_cur == NULL ||
-        pl_net_addr_format(line->ai_cur->ai_addr, 1, addr, sizeof(addr)) != 0) {
-        host_label(line, line->host, buf, cap);
+    if (s->ai_cur == NULL || pl_net_addr_format(s->ai_cur->ai_addr, 1, addr, sizeof(addr)) != 0) {
+        host_label(t, buf, cap);
         return;
     }
-    if (pl_net_addr_format(line->ai_cur->ai_addr, 0, bare, sizeof(bare)) == 0 &&
-        strcmp(bare, name) == 0)
+    if (pl_net_addr_format(s->ai_cur->ai_addr, 0, bare, sizeof(bare)) == 0 &&
+        strcmp(bare, t->name) == 0)
         snprintf(buf, cap, "%s", addr);
     else
-        snprintf(buf, cap, "%s (%s)", name, addr);
+        snprintf(buf, cap, "%s (%s)", t->name, addr);
 }
 
 static void sock_close_cb(uv_handle_t *h)
@@ -324,207 +384,351 @@ static void sock_close_cb(uv_handle_t *h)
 }
 
 /* Gives up the current socket: no callback of it reaches the protocol any more. */
-static void sock_detach(pl_line_t *line)
+static void sock_detach(struct slot *s)
 {
-    struct sock *s = line->sock;
+    struct sock *sk = s->sock;
 
-    if (s == NULL)
+    if (sk == NULL)
         return;
-    line->sock = NULL;
-    s->line = NULL;
-    uv_close((uv_handle_t *)&s->tcp, sock_close_cb);
+    s->sock = NULL;
+    sk->slot = NULL;
+    uv_close((uv_handle_t *)&sk->tcp, sock_close_cb);
 }
 
-static void resolve_abandon(pl_line_t *line)
+static void resolve_abandon(struct slot *s)
 {
-    struct resolve *res = line->res;
+    struct resolve *res = s->res;
 
     if (res == NULL)
         return;
-    line->res = NULL;
-    res->line = NULL;
+    s->res = NULL;
+    res->slot = NULL;
     /* Fails when the lookup already runs; its callback then frees `res`. */
     (void)uv_cancel((uv_req_t *)&res->req);
 }
 
-static void ai_release(pl_line_t *line)
+static void ai_release(struct slot *s)
 {
-    if (line->ai != NULL)
-        uv_freeaddrinfo(line->ai);
-    line->ai = NULL;
-    line->ai_cur = NULL;
-    line->ai_next = NULL;
+    if (s->ai != NULL)
+        uv_freeaddrinfo(s->ai);
+    s->ai = NULL;
+    s->ai_cur = NULL;
+    s->ai_next = NULL;
 }
 
-/* Stops everything in flight; the timer stays open. */
-static void halt(pl_line_t *line)
+/* Stops everything the slot has in flight; its timer stays open. */
+static void slot_halt(struct slot *s)
 {
-    uv_timer_stop(&line->timer);
-    line->wait = W_NONE;
-    sock_detach(line);
-    resolve_abandon(line);
-    ai_release(line);
-    line->peer[0] = '\0';
+    uv_timer_stop(&s->timer);
+    s->wait = W_NONE;
+    sock_detach(s);
+    resolve_abandon(s);
+    ai_release(s);
+    s->peer[0] = '\0';
 }
 
-static void arm(pl_line_t *line, enum wait w, uint64_t ms)
+static void slot_arm(struct slot *s, enum wait w, uint64_t ms)
 {
-    line->wait = w;
-    (void)uv_timer_start(&line->timer, timer_cb, ms, 0); /* cannot fail on an open timer */
+    s->wait = w;
+    (void)uv_timer_start(&s->timer, slot_timer_cb, ms, 0); /* cannot fail on an open timer */
 }
 
-/* The current attempt failed or the connection broke (line->last says why): move on to
- * the next host after the back-off. `deferred`: deliver on_down from a 0 ms timer. */
-static void fail(pl_line_t *line, int deferred)
+/* --- what the protocol sees ------------------------------------------------------------ */
+
+static void notify_cb(uv_timer_t *t);
+
+/* on_up when a side is active and the protocol does not know yet. */
+static void bring_up(pl_line_t *line)
 {
-    char text[256];
-    char next[PL_NET_ADDR_MAX + 40];
-    int was_up = line->state == PL_LINE_UP;
-    uint64_t up_ms = was_up ? now_ms(line) - line->up_since : 0;
+    if (line->proto_up || line->active < 0)
+        return;
+    line->proto_up = 1;
+    if (line->cbs.on_up != NULL)
+        line->cbs.on_up(line, line->ud); /* may stop or free the line */
+}
 
-    halt(line);
-    line->stats.failures++;
-    if (line->nfail < 64)
-        line->nfail++;
-    line->host = (line->host + 1) % line->cfg.hosts.count;
-    line->retry_ms = pl_net_backoff(line->cfg.backoff_min_ms, line->cfg.backoff_max_ms, line->nfail,
-                                    random32(line));
-    line->state = PL_LINE_BACKOFF;
-
-    pl_status_format(&line->last, text, sizeof(text));
-    host_label(line, line->host, next, sizeof(next));
-    if (was_up)
-        pl_log(line->cfg.log, PL_LOG_WARN,
-               "line: connection lost after %llu ms: %s; next host %u (%s) in %u ms",
-               (unsigned long long)up_ms, text, line->host, next, line->retry_ms);
-    else
-        pl_log(line->cfg.log, PL_LOG_WARN, "line: %s; next host %u (%s) in %u ms", text, line->host,
-               next, line->retry_ms);
-
-    if (deferred) {
-        arm(line, W_NOTIFY, 0);
+/* Tells the protocol on_down(why) (when `why` is not NULL), then on_up if a side is active.
+ * Deferred (or while a deferred report is pending): from a 0 ms timer, where one on_down
+ * stands for every loss since (the protocol saw no on_up in between). */
+static void report(pl_line_t *line, const pl_status_t *why, int deferred)
+{
+    if (why != NULL)
+        line->proto_up = 0;
+    if (deferred || line->pend) {
+        if (why != NULL && !line->pend_down) {
+            line->pend_down = 1;
+            line->pend_why = *why;
+        }
+        if (!line->pend) {
+            line->pend = 1;
+            (void)uv_timer_start(&line->ntimer, notify_cb, 0, 0);
+        }
         return;
     }
-    arm(line, W_ATTEMPT, line->retry_ms);
-    if (line->cbs.on_down != NULL)
-        line->cbs.on_down(line, &line->last, line->ud); /* may stop or free the line */
+    if (why != NULL && line->cbs.on_down != NULL) {
+        line->cbs.on_down(line, why, line->ud); /* may stop or free the line */
+        if (line->freed || !line->started)
+            return;
+    }
+    bring_up(line);
+}
+
+static void notify_cb(uv_timer_t *t)
+{
+    pl_line_t *line = t->data;
+    pl_status_t why;
+
+    line->pend = 0;
+    if (line->pend_down) {
+        line->pend_down = 0;
+        why = line->pend_why;
+        report(line, &why, 0);
+        return;
+    }
+    bring_up(line);
+}
+
+static unsigned slot_side(const struct slot *s)
+{
+    return slot_target(s)->side;
+}
+
+/* Makes slot `id` the active one; a change of side counts as a switchover. */
+static void set_active(pl_line_t *line, unsigned id)
+{
+    struct slot *s = &line->slot[id];
+    int side = (int)slot_side(s);
+    uv_timeval64_t tv;
+
+    line->active = (int)id;
+    if (line->last_side >= 0 && side != line->last_side) {
+        line->stats.switchovers++;
+        line->stats.last_switch_ms = now_ms(line);
+        if (uv_gettimeofday(&tv) == 0)
+            line->stats.last_switch_wall_ms = tv.tv_sec * 1000 + tv.tv_usec / 1000;
+        pl_log(line->cfg.log, PL_LOG_WARN,
+               "line: switched over to the %s side (%s), switchover %llu",
+               side == PL_LINE_PRIMARY ? "primary" : "backup", s->peer,
+               (unsigned long long)line->stats.switchovers);
+    }
+    line->last_side = side;
+}
+
+/* Slot `s` lost its connection or failed an attempt (s->err says why, already logged). */
+static void line_lost(pl_line_t *line, struct slot *s, int deferred)
+{
+    if (line->active == (int)s->id) {
+        line->active = -1;
+        if (line->parallel && line->slot[1 - s->id].state == PL_LINE_UP)
+            set_active(line, 1 - s->id); /* failover: on_down, then at once on_up */
+    } else if (line->active >= 0) {
+        return; /* the standby side: the protocol is not concerned */
+    }
+    report(line, &s->err, deferred);
+}
+
+/* Slot `s` connected. */
+static void line_gained(pl_line_t *line, struct slot *s)
+{
+    pl_status_t why;
+
+    if (line->active < 0) {
+        set_active(line, s->id);
+        report(line, NULL, 0);
+        return;
+    }
+    if (line->parallel && line->cfg.prefer_primary && s->id == 0 && line->active == 1) {
+        set_active(line, 0);
+        if (line->pend)
+            return; /* the pending report brings the protocol up on the primary */
+        if (line->cbs.on_switch != NULL) {
+            line->cbs.on_switch(line, line->ud);
+            return;
+        }
+        pl_status_set(&why, PL_ECANCELED, 0, "switching back to primary");
+        report(line, &why, 0);
+        return;
+    }
+    pl_log(line->cfg.log, PL_LOG_INFO, "line%s: standby connection to %s",
+           side_tag(line, slot_target(s)), s->peer);
+}
+
+/* The slot's attempt failed or its connection broke (s->err says why): move on to the
+ * next target after the back-off, and tell the protocol if it is concerned. `deferred`:
+ * deliver the protocol's callbacks from a 0 ms timer. */
+static void slot_fail(struct slot *s, int deferred)
+{
+    pl_line_t *line = s->line;
+    const struct target *t = slot_target(s);
+    struct side_stats *ss = &line->side[t->side];
+    char text[256];
+    char next[PL_NET_ADDR_MAX + 40];
+    int was_up = s->state == PL_LINE_UP;
+    uint64_t up_ms = was_up ? now_ms(line) - s->up_since : 0;
+    int short_up = was_up && up_ms < line->cfg.stable_ms;
+    const char *tag = side_tag(line, t);
+
+    slot_halt(s);
+    line->stats.failures++;
+    ss->failures++;
+    ss->last = s->err;
+    line->last = s->err;
+    if (was_up && !short_up)
+        s->nfail = 0; /* it was a stable connection: start over from the minimum */
+    if (short_up)
+        line->stats.short_ups++;
+    if (s->nfail < 64)
+        s->nfail++;
+    s->host = (s->host + 1) % s->ntargets;
+    s->retry_ms = pl_net_backoff(line->cfg.backoff_min_ms, line->cfg.backoff_max_ms, s->nfail,
+                                 random32(line));
+    s->state = PL_LINE_BACKOFF;
+
+    pl_status_format(&s->err, text, sizeof(text));
+    host_label(slot_target(s), next, sizeof(next));
+    if (was_up)
+        pl_log(line->cfg.log, PL_LOG_WARN,
+               "line%s: connection lost after %llu ms%s: %s; next host %u (%s) in %u ms", tag,
+               (unsigned long long)up_ms, short_up ? " (short: back-off not reset)" : "", text,
+               s->host, next, s->retry_ms);
+    else
+        pl_log(line->cfg.log, PL_LOG_WARN, "line%s: %s; next host %u (%s) in %u ms", tag, text,
+               s->host, next, s->retry_ms);
+
+    slot_arm(s, W_ATTEMPT, s->retry_ms);
+    line_lost(line, s, deferred); /* may stop or free the line */
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    struct sock *s = h->data;
+    struct sock *sk = h->data;
 
     (void)suggested;
-    if (s->line == NULL) {
+    if (sk->slot == NULL) {
         *buf = uv_buf_init(NULL, 0);
         return;
     }
-    *buf = uv_buf_init((char *)s->line->rbuf, (unsigned)sizeof(s->line->rbuf));
+    *buf = uv_buf_init((char *)sk->slot->line->rbuf, (unsigned)sizeof(sk->slot->line->rbuf));
 }
 
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
-    struct sock *s = stream->data;
-    pl_line_t *line = s->line;
+    struct sock *sk = stream->data;
+    struct slot *s = sk->slot;
+    pl_line_t *line;
 
     (void)buf;
-    if (line == NULL || nread == 0)
+    if (s == NULL || nread == 0)
         return;
+    line = s->line;
     if (nread > 0) {
+        if (!line->proto_up || line->active != (int)s->id) {
+            line->stats.standby_bytes += (uint64_t)nread;
+            pl_log(line->cfg.log, PL_LOG_DEBUG,
+                   "line%s: %zd bytes from standby connection %s discarded",
+                   side_tag(line, slot_target(s)), nread, s->peer);
+            return;
+        }
         line->stats.bytes_in += (uint64_t)nread;
         if (line->cbs.on_data != NULL)
             line->cbs.on_data(line, line->rbuf, (size_t)nread, line->ud);
         return; /* the line may be gone now */
     }
     if (nread == UV_EOF)
-        pl_status_set(&line->last, PL_ERECV_00, UV_EOF, "%s", line->peer);
+        pl_status_set(&s->err, PL_ERECV_00, UV_EOF, "%s", s->peer);
     else
-        pl_status_set(&line->last, PL_ERECV_FF, (int)nread, "%s", line->peer);
-    fail(line, 0);
+        pl_status_set(&s->err, PL_ERECV_FF, (int)nread, "%s", s->peer);
+    slot_fail(s, 0);
 }
 
 static void write_cb(uv_write_t *req, int status)
 {
     pl_net_chunk_t *c = (pl_net_chunk_t *)req;
-    struct sock *s = req->data;
-    pl_line_t *line = s->line;
+    struct sock *sk = req->data;
+    struct slot *s = sk->slot;
 
-    s->queued -= c->len;
-    s->chunks--;
+    sk->queued -= c->len;
+    sk->chunks--;
     free(c);
-    if (line == NULL || status == 0 || status == UV_ECANCELED)
+    if (s == NULL || status == 0 || status == UV_ECANCELED)
         return;
-    pl_status_set(&line->last, PL_ESEND, status, "%s", line->peer);
-    fail(line, 0);
+    pl_status_set(&s->err, PL_ESEND, status, "%s", s->peer);
+    slot_fail(s, 0);
 }
 
 static void connect_cb(uv_connect_t *req, int status)
 {
-    struct sock *s = req->handle->data;
-    pl_line_t *line = s->line;
+    struct sock *sk = req->handle->data;
+    struct slot *s = sk->slot;
+    pl_line_t *line;
     char label[PL_NET_ADDR_MAX + 48];
     int r;
 
-    if (line == NULL)
+    if (s == NULL)
         return; /* given up (timeout, stop, free): the close is under way */
-    uv_timer_stop(&line->timer);
-    line->wait = W_NONE;
+    line = s->line;
+    uv_timer_stop(&s->timer);
+    s->wait = W_NONE;
     if (status < 0) {
-        target_label(line, label, sizeof(label));
-        pl_status_set(&line->last, PL_ECONNECT, status, "%s", label);
-        pl_log(line->cfg.log, PL_LOG_DEBUG, "line: connect to %s: %s", label, uv_strerror(status));
-        sock_detach(line);
-        connect_next(line);
+        target_label(s, label, sizeof(label));
+        pl_status_set(&s->err, PL_ECONNECT, status, "%s", label);
+        pl_log(line->cfg.log, PL_LOG_DEBUG, "line%s: connect to %s: %s",
+               side_tag(line, slot_target(s)), label, uv_strerror(status));
+        sock_detach(s);
+        connect_next(s);
         return;
     }
-    if (pl_net_addr_format(line->ai_cur->ai_addr, 1, line->peer, sizeof(line->peer)) != 0)
-        line->peer[0] = '\0';
-    ai_release(line);
-    r = pl_net_tune(&s->tcp, line->cfg.tcp_keepalive_s);
+    if (pl_net_addr_format(s->ai_cur->ai_addr, 1, s->peer, sizeof(s->peer)) != 0)
+        s->peer[0] = '\0';
+    ai_release(s);
+    r = pl_net_tune(&sk->tcp, line->cfg.tcp_keepalive_s);
     if (r != 0)
-        pl_log(line->cfg.log, PL_LOG_DEBUG, "line: %s: socket options: %s", line->peer,
+        pl_log(line->cfg.log, PL_LOG_DEBUG, "line: %s: socket options: %s", s->peer,
                uv_strerror(r));
-    line->state = PL_LINE_UP;
-    line->nfail = 0;
-    line->retry_ms = 0;
+    /* The failure count is not reset here: a partner that accepts and closes at once
+     * (connection limit) must not be hammered; see slot_fail(). */
+    s->state = PL_LINE_UP;
+    s->retry_ms = 0;
+    s->up_since = now_ms(line);
     line->stats.connects++;
-    line->up_since = now_ms(line);
-    r = uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
+    line->side[slot_side(s)].connects++;
+    r = uv_read_start((uv_stream_t *)&sk->tcp, alloc_cb, read_cb);
     if (r != 0) {
-        pl_status_set(&line->last, PL_ERECV_FF, r, "%s", line->peer);
-        fail(line, 0);
+        pl_status_set(&s->err, PL_ERECV_FF, r, "%s", s->peer);
+        slot_fail(s, 0);
         return;
     }
-    pl_log(line->cfg.log, PL_LOG_INFO, "line: connected to %s (host %u)", line->peer, line->host);
-    if (line->cbs.on_up != NULL)
-        line->cbs.on_up(line, line->ud);
+    pl_log(line->cfg.log, PL_LOG_INFO, "line%s: connected to %s (host %u)",
+           side_tag(line, slot_target(s)), s->peer, (unsigned)(slot_target(s) - line->targets));
+    line_gained(line, s);
 }
 
-/* Starts connecting to `sa`. Returns 0 when under way, or <0 with line->last set. */
-static int connect_start(pl_line_t *line, const struct sockaddr *sa)
+/* Starts connecting to `sa`. Returns 0 when under way, or <0 with s->err set. */
+static int connect_start(struct slot *s, const struct sockaddr *sa)
 {
+    pl_line_t *line = s->line;
     char label[PL_NET_ADDR_MAX + 48];
     struct sockaddr_storage local;
     struct sockaddr_storage bound;
     int namelen = (int)sizeof(bound);
-    struct sock *s;
+    struct sock *sk;
     int r;
 
-    line->tried++;
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        target_label(line, label, sizeof(label));
-        return pl_status_set(&line->last, PL_ESOCKET, UV_ENOMEM, "%s", label);
+    s->tried++;
+    sk = calloc(1, sizeof(*sk));
+    if (sk == NULL) {
+        target_label(s, label, sizeof(label));
+        return pl_status_set(&s->err, PL_ESOCKET, UV_ENOMEM, "%s", label);
     }
-    r = uv_tcp_init_ex(line->loop, &s->tcp, sa->sa_family);
+    r = uv_tcp_init_ex(line->loop, &sk->tcp, sa->sa_family);
     if (r != 0) {
-        free(s);
-        target_label(line, label, sizeof(label));
-        return pl_status_set(&line->last, PL_ESOCKET, r, "%s", label);
+        free(sk);
+        target_label(s, label, sizeof(label));
+        return pl_status_set(&s->err, PL_ESOCKET, r, "%s", label);
     }
-    s->tcp.data = s;
-    s->line = line;
-    line->sock = s;
+    sk->tcp.data = sk;
+    sk->slot = s;
+    s->sock = sk;
 
     if (line->local[0] != '\0' || line->cfg.local_port != 0) {
         if (line->local[0] != '\0') {
@@ -536,157 +740,157 @@ static int connect_start(pl_line_t *line, const struct sockaddr *sa)
         if (r == 0 && local.ss_family != sa->sa_family)
             r = UV_EAFNOSUPPORT;
         if (r == 0)
-            r = uv_tcp_bind(&s->tcp, (const struct sockaddr *)&local, 0);
+            r = uv_tcp_bind(&sk->tcp, (const struct sockaddr *)&local, 0);
         if (r == 0) /* libuv reports EADDRINUSE late; getsockname returns it now */
-            r = uv_tcp_getsockname(&s->tcp, (struct sockaddr *)&bound, &namelen);
+            r = uv_tcp_getsockname(&sk->tcp, (struct sockaddr *)&bound, &namelen);
         if (r != 0) {
-            sock_detach(line);
-            target_label(line, label, sizeof(label));
-            return pl_status_set(&line->last, PL_EBIND, r, "local %s:%u for %s",
+            sock_detach(s);
+            target_label(s, label, sizeof(label));
+            return pl_status_set(&s->err, PL_EBIND, r, "local %s:%u for %s",
                                  line->local[0] != '\0' ? line->local : "*",
                                  (unsigned)line->cfg.local_port, label);
         }
     }
 
-    r = uv_tcp_connect(&s->creq, &s->tcp, sa, connect_cb);
+    r = uv_tcp_connect(&sk->creq, &sk->tcp, sa, connect_cb);
     if (r != 0) {
-        sock_detach(line);
-        target_label(line, label, sizeof(label));
-        return pl_status_set(&line->last, PL_ECONNECT, r, "%s", label);
+        sock_detach(s);
+        target_label(s, label, sizeof(label));
+        return pl_status_set(&s->err, PL_ECONNECT, r, "%s", label);
     }
-    line->state = PL_LINE_CONNECTING;
-    arm(line, W_CONNECT, line->cfg.connect_timeout_ms);
+    s->state = PL_LINE_CONNECTING;
+    slot_arm(s, W_CONNECT, line->cfg.connect_timeout_ms);
     return 0;
 }
 
 /* Tries the next resolved address of the current host; fails the attempt when none is
  * left. */
-static void connect_next(pl_line_t *line)
+static void connect_next(struct slot *s)
 {
     char label[PL_NET_ADDR_MAX + 48];
 
-    while (line->ai_next != NULL) {
-        struct addrinfo *ai = line->ai_next;
-        line->ai_next = ai->ai_next;
+    while (s->ai_next != NULL) {
+        struct addrinfo *ai = s->ai_next;
+        s->ai_next = ai->ai_next;
         if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
             continue;
-        line->ai_cur = ai;
-        if (connect_start(line, ai->ai_addr) == 0)
+        s->ai_cur = ai;
+        if (connect_start(s, ai->ai_addr) == 0)
             return;
-        pl_log(line->cfg.log, PL_LOG_DEBUG, "line: %s", line->last.detail);
+        pl_log(s->line->cfg.log, PL_LOG_DEBUG, "line: %s", s->err.detail);
     }
-    if (line->tried == 0) {
-        host_label(line, line->host, label, sizeof(label));
-        pl_status_set(&line->last, PL_ERESOLVE, UV_EAI_ADDRFAMILY, "%s", label);
+    if (s->tried == 0) {
+        host_label(slot_target(s), label, sizeof(label));
+        pl_status_set(&s->err, PL_ERESOLVE, UV_EAI_ADDRFAMILY, "%s", label);
     }
-    fail(line, 0);
+    slot_fail(s, 0);
 }
 
 static void resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *ai)
 {
     struct resolve *res = (struct resolve *)req;
-    pl_line_t *line = res->line;
+    struct slot *s = res->slot;
     char label[PL_NET_ADDR_MAX + 48];
 
     free(res);
-    if (line == NULL) {
+    if (s == NULL) {
         if (ai != NULL)
             uv_freeaddrinfo(ai);
         return;
     }
-    line->res = NULL;
+    s->res = NULL;
     if (status < 0 || ai == NULL) {
         if (ai != NULL)
             uv_freeaddrinfo(ai);
-        host_label(line, line->host, label, sizeof(label));
-        pl_status_set(&line->last, PL_ERESOLVE, status < 0 ? status : UV_EAI_NONAME, "%s", label);
-        fail(line, 0);
+        host_label(slot_target(s), label, sizeof(label));
+        pl_status_set(&s->err, PL_ERESOLVE, status < 0 ? status : UV_EAI_NONAME, "%s", label);
+        slot_fail(s, 0);
         return;
     }
-    line->ai = ai;
-    line->ai_next = ai;
-    connect_next(line);
+    s->ai = ai;
+    s->ai_next = ai;
+    connect_next(s);
 }
 
-/* Starts an attempt at line->host: numeric literals at once, names via the threadpool. */
-static void attempt(pl_line_t *line)
+/* Starts an attempt at the slot's current target: numeric literals at once, names via the
+ * threadpool. */
+static void attempt(struct slot *s)
 {
+    pl_line_t *line = s->line;
+    const struct target *t = slot_target(s);
     char service[8];
     char label[PL_NET_ADDR_MAX + 48];
     struct addrinfo hints;
     uv_getaddrinfo_t sync;
     struct resolve *res;
-    const char *name = host_name(line, line->host);
     int r;
 
-    line->state = PL_LINE_RESOLVING;
-    line->tried = 0;
-    snprintf(service, sizeof(service), "%u", (unsigned)host_port(line, line->host));
+    s->state = PL_LINE_RESOLVING;
+    s->tried = 0;
+    snprintf(service, sizeof(service), "%u", (unsigned)t->port);
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_protocol = IPPROTO_TCP;
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
     /* A NULL callback runs getaddrinfo() inline; with AI_NUMERICHOST it never does I/O. */
-    if (uv_getaddrinfo(line->loop, &sync, NULL, name, service, &hints) == 0) {
-        line->ai = sync.addrinfo;
-        line->ai_next = sync.addrinfo;
-        connect_next(line);
+    if (uv_getaddrinfo(line->loop, &sync, NULL, t->name, service, &hints) == 0) {
+        s->ai = sync.addrinfo;
+        s->ai_next = sync.addrinfo;
+        connect_next(s);
         return;
     }
     hints.ai_flags = AI_NUMERICSERV;
     res = malloc(sizeof(*res));
     r = res == NULL ? UV_ENOMEM
-                    : uv_getaddrinfo(line->loop, &res->req, resolved_cb, name, service, &hints);
+                    : uv_getaddrinfo(line->loop, &res->req, resolved_cb, t->name, service, &hints);
     if (r != 0) {
         free(res);
-        host_label(line, line->host, label, sizeof(label));
-        pl_status_set(&line->last, PL_ERESOLVE, r, "%s", label);
-        fail(line, 0);
+        host_label(t, label, sizeof(label));
+        pl_status_set(&s->err, PL_ERESOLVE, r, "%s", label);
+        slot_fail(s, 0);
         return;
     }
-    res->line = line;
-    line->res = res;
+    res->slot = s;
+    s->res = res;
 }
 
-static void connect_timeout(pl_line_t *line)
+static void connect_timeout(struct slot *s)
 {
     char label[PL_NET_ADDR_MAX + 48];
 
-    target_label(line, label, sizeof(label));
-    pl_status_set(&line->last, PL_ECONNECT, UV_ETIMEDOUT, "%s", label);
-    pl_log(line->cfg.log, PL_LOG_DEBUG, "line: connect to %s: timed out after %u ms", label,
-           line->cfg.connect_timeout_ms);
-    sock_detach(line);
-    connect_next(line);
+    target_label(s, label, sizeof(label));
+    pl_status_set(&s->err, PL_ECONNECT, UV_ETIMEDOUT, "%s", label);
+    pl_log(s->line->cfg.log, PL_LOG_DEBUG, "line: connect to %s: timed out after %u ms", label,
+           s->line->cfg.connect_timeout_ms);
+    sock_detach(s);
+    connect_next(s);
 }
 
-static void timer_cb(uv_timer_t *t)
+static void slot_timer_cb(uv_timer_t *t)
 {
-    pl_line_t *line = t->data;
-    enum wait w = line->wait;
+    struct slot *s = t->data;
+    enum wait w = s->wait;
 
-    line->wait = W_NONE;
+    s->wait = W_NONE;
     switch (w) {
     case W_NONE:
         return;
     case W_ATTEMPT:
-        attempt(line);
+        attempt(s);
         return;
     case W_CONNECT:
-        connect_timeout(line);
-        return;
-    case W_NOTIFY:
-        arm(line, W_ATTEMPT, line->retry_ms);
-        if (line->cbs.on_down != NULL)
-            line->cbs.on_down(line, &line->last, line->ud);
+        connect_timeout(s);
         return;
     }
 }
 
 static void line_close_cb(uv_handle_t *h)
 {
-    free(h->data);
+    pl_line_t *line = h->data;
+
+    if (--line->handles == 0)
+        free(line);
 }
 
 void pl_line_config_init(pl_line_config_t *cfg)
@@ -696,23 +900,52 @@ void pl_line_config_init(pl_line_config_t *cfg)
     cfg->backoff_min_ms = DEFAULT_BACKOFF_MIN_MS;
     cfg->backoff_max_ms = DEFAULT_BACKOFF_MAX_MS;
     cfg->tcp_keepalive_s = DEFAULT_KEEPALIVE_S;
+    cfg->redundancy = PL_REDUNDANCY_ALTERNATE;
 }
 
-static int hosts_valid(const pl_line_config_t *cfg)
+/* A host list usable with `port` as the port of hosts without their own. */
+static int hosts_valid(const pl_hostlist_t *hl, uint16_t port)
 {
     unsigned i;
 
-    if (cfg->hosts.count == 0 || cfg->hosts.count > PL_HOSTLIST_MAX)
+    if (hl->count == 0 || hl->count > PL_HOSTLIST_MAX)
         return 0;
-    for (i = 0; i < cfg->hosts.count; i++) {
-        unsigned off = cfg->hosts.host[i].name;
-        if (off >= PL_HOSTLIST_TEXT || cfg->hosts.text[off] == '\0' ||
-            memchr(cfg->hosts.text + off, '\0', PL_HOSTLIST_TEXT - off) == NULL)
+    for (i = 0; i < hl->count; i++) {
+        unsigned off = hl->host[i].name;
+        if (off >= PL_HOSTLIST_TEXT || hl->text[off] == '\0' ||
+            memchr(hl->text + off, '\0', PL_HOSTLIST_TEXT - off) == NULL)
             return 0;
-        if (cfg->hosts.host[i].port == 0 && cfg->port == 0)
+        if (hl->host[i].port == 0 && port == 0)
             return 0;
     }
     return 1;
+}
+
+static void add_targets(pl_line_t *line, const pl_hostlist_t *hl, uint16_t port,
+                        pl_line_side_t side)
+{
+    unsigned i;
+
+    for (i = 0; i < hl->count; i++) {
+        struct target *t = &line->targets[line->ntargets++];
+        t->name = hl->text + hl->host[i].name;
+        t->port = hl->host[i].port != 0 ? hl->host[i].port : port;
+        t->side = (uint8_t)side;
+        t->index = (uint8_t)i;
+    }
+}
+
+static void slot_init(pl_line_t *line, unsigned id, unsigned first, unsigned n)
+{
+    struct slot *s = &line->slot[id];
+
+    s->line = line;
+    s->id = id;
+    s->targets = &line->targets[first];
+    s->ntargets = n;
+    s->state = PL_LINE_IDLE;
+    uv_timer_init(line->loop, &s->timer); /* cannot fail */
+    s->timer.data = s;
 }
 
 int pl_line_new(uv_loop_t *loop, const pl_line_config_t *cfg, const pl_line_cbs_t *cbs, void *ud,
@@ -720,14 +953,25 @@ int pl_line_new(uv_loop_t *loop, const pl_line_config_t *cfg, const pl_line_cbs_
 {
     struct sockaddr_storage ss;
     pl_line_t *line;
+    uint16_t bport;
+    int backup;
     size_t n;
+    unsigned i;
 
     if (out != NULL)
         *out = NULL;
-    if (loop == NULL || cfg == NULL || cbs == NULL || out == NULL || !hosts_valid(cfg))
+    if (loop == NULL || cfg == NULL || cbs == NULL || out == NULL ||
+        !hosts_valid(&cfg->hosts, cfg->port))
         return PL_EINVAL;
     if (cfg->backoff_min_ms != 0 && cfg->backoff_max_ms != 0 &&
         cfg->backoff_min_ms > cfg->backoff_max_ms)
+        return PL_EINVAL;
+    if (cfg->redundancy != PL_REDUNDANCY_ALTERNATE && cfg->redundancy != PL_REDUNDANCY_PARALLEL)
+        return PL_EINVAL;
+    /* "Use Backup Device" off: the backup fields are ignored, not even checked. */
+    backup = cfg->use_backup && cfg->backup.count > 0;
+    bport = cfg->backup_port != 0 ? cfg->backup_port : cfg->port;
+    if (backup && !hosts_valid(&cfg->backup, bport))
         return PL_EINVAL;
     n = cfg->local_addr != NULL ? strlen(cfg->local_addr) : 0;
     if (n >= PL_NET_ADDR_MAX || (n > 0 && pl_net_parse_ip(cfg->local_addr, 0, &ss) != 0))
@@ -753,94 +997,163 @@ int pl_line_new(uv_loop_t *loop, const pl_line_config_t *cfg, const pl_line_cbs_
                                        : DEFAULT_BACKOFF_MAX_MS;
     if (line->cfg.tcp_keepalive_s == 0)
         line->cfg.tcp_keepalive_s = DEFAULT_KEEPALIVE_S;
-    line->state = PL_LINE_IDLE;
-    uv_timer_init(loop, &line->timer); /* cannot fail */
-    line->timer.data = line;
+    if (line->cfg.stable_ms == 0)
+        line->cfg.stable_ms = line->cfg.backoff_max_ms;
+    if (!backup) {
+        line->cfg.use_backup = 0;
+        line->cfg.backup.count = 0;
+    }
+    line->rng = mix64(uv_hrtime() ^ (uint64_t)(uintptr_t)line);
+    if (line->rng == 0)
+        line->rng = 0x9E3779B97F4A7C15ull; /* xorshift must not start at 0 */
+
+    add_targets(line, &line->cfg.hosts, line->cfg.port, PL_LINE_PRIMARY);
+    line->nprimary = line->ntargets;
+    if (backup)
+        add_targets(line, &line->cfg.backup, bport, PL_LINE_BACKUP);
+    line->parallel = backup && cfg->redundancy == PL_REDUNDANCY_PARALLEL;
+    if (line->parallel) {
+        line->nslots = 2;
+        slot_init(line, 0, 0, line->nprimary);
+        slot_init(line, 1, line->nprimary, line->ntargets - line->nprimary);
+    } else {
+        line->nslots = 1;
+        slot_init(line, 0, 0, line->ntargets);
+    }
+    uv_timer_init(loop, &line->ntimer); /* cannot fail */
+    line->ntimer.data = line;
+    line->handles = line->nslots + 1;
+    line->active = -1;
+    line->last_side = -1;
+    for (i = 0; i < line->nslots; i++)
+        line->slot[i].state = PL_LINE_IDLE;
     *out = line;
     return 0;
 }
 
 int pl_line_start(pl_line_t *line)
 {
+    unsigned i;
+
     if (line == NULL || line->freed)
         return PL_EINVAL;
     if (line->started)
         return 0;
     line->started = 1;
-    line->host = 0;
-    line->nfail = 0;
-    line->retry_ms = 0;
-    line->state = PL_LINE_RESOLVING; /* the attempt starts on the next loop turn */
-    arm(line, W_ATTEMPT, 0);
+    for (i = 0; i < line->nslots; i++) {
+        struct slot *s = &line->slot[i];
+        s->host = 0;
+        s->nfail = 0;
+        s->retry_ms = 0;
+        s->state = PL_LINE_RESOLVING; /* the attempt starts on the next loop turn */
+        slot_arm(s, W_ATTEMPT, 0);
+    }
     return 0;
 }
 
 void pl_line_stop(pl_line_t *line)
 {
+    unsigned i;
+
     if (line == NULL || line->freed)
         return;
-    halt(line);
+    for (i = 0; i < line->nslots; i++) {
+        slot_halt(&line->slot[i]);
+        line->slot[i].retry_ms = 0;
+        line->slot[i].state = PL_LINE_IDLE;
+    }
+    uv_timer_stop(&line->ntimer);
+    line->pend = 0;
+    line->pend_down = 0;
+    line->proto_up = 0;
+    line->active = -1;
     line->started = 0;
-    line->retry_ms = 0;
-    line->state = PL_LINE_IDLE;
 }
 
 void pl_line_drop(pl_line_t *line, const pl_status_t *why)
 {
-    if (line == NULL || line->freed || line->state != PL_LINE_UP)
+    struct slot *s;
+
+    if (line == NULL || line->freed || !line->proto_up || line->active < 0)
         return;
+    s = &line->slot[line->active];
     if (why != NULL)
-        line->last = *why;
+        s->err = *why;
     else
-        pl_status_set(&line->last, PL_EPROTO, 0, "%s: dropped by the protocol", line->peer);
-    fail(line, 1);
+        pl_status_set(&s->err, PL_EPROTO, 0, "%s: dropped by the protocol", s->peer);
+    slot_fail(s, 1);
 }
 
 int pl_line_send(pl_line_t *line, const uint8_t *buf, size_t len)
 {
-    struct sock *s;
+    struct slot *s;
+    struct sock *sk;
     size_t queued;
     int r;
 
     if (line == NULL || (buf == NULL && len > 0))
         return PL_EINVAL;
-    s = line->sock;
-    if (line->freed || line->state != PL_LINE_UP || s == NULL)
+    if (line->freed || !line->proto_up || line->active < 0)
+        return PL_ECLOSING;
+    s = &line->slot[line->active];
+    sk = s->sock;
+    if (s->state != PL_LINE_UP || sk == NULL)
         return PL_ECLOSING;
     if (len == 0)
         return 0;
     /* Checked before writing anything, so a refused frame never goes out in part. */
-    if (len > PL_LINE_MAX_OUTPUT - s->queued)
+    if (len > PL_LINE_MAX_OUTPUT - sk->queued)
         return PL_ENOBUFS;
-    r = pl_net_send((uv_stream_t *)&s->tcp, buf, len, PL_LINE_MAX_OUTPUT - s->queued, write_cb, s,
-                    &queued);
+    r = pl_net_send((uv_stream_t *)&sk->tcp, buf, len, PL_LINE_MAX_OUTPUT - sk->queued, write_cb,
+                    sk, &queued);
     if (r != 0) {
         /* Part of the frame may have gone out: the stream is no longer usable. */
-        pl_status_set(&line->last, PL_ESEND, r, "%s", line->peer);
-        fail(line, 1);
+        pl_status_set(&s->err, PL_ESEND, r, "%s", s->peer);
+        slot_fail(s, 1);
         return PL_ESEND;
     }
     line->stats.bytes_out += len;
     if (queued > 0) {
-        s->queued += queued;
-        s->chunks++;
+        sk->queued += queued;
+        sk->chunks++;
     }
     return 0;
 }
 
 pl_line_state_t pl_line_state(const pl_line_t *line)
 {
-    return line->state;
+    pl_line_state_t st = PL_LINE_BACKOFF;
+    unsigned i;
+
+    if (line->proto_up)
+        return PL_LINE_UP;
+    if (!line->started)
+        return PL_LINE_IDLE;
+    /* Between connections: the furthest attempt under way. A side that is up but not yet
+     * handed to the protocol (report pending) counts as backing off. */
+    for (i = 0; i < line->nslots; i++) {
+        pl_line_state_t s = line->slot[i].state;
+        if (s == PL_LINE_CONNECTING || (s == PL_LINE_RESOLVING && st != PL_LINE_CONNECTING))
+            st = s;
+    }
+    return st;
 }
 
 unsigned pl_line_host_index(const pl_line_t *line)
 {
-    return line->host;
+    const struct slot *s = &line->slot[line->active >= 0 ? line->active : 0];
+
+    return (unsigned)(slot_target(s) - line->targets);
+}
+
+unsigned pl_line_host_count(const pl_line_t *line)
+{
+    return line->ntargets;
 }
 
 const char *pl_line_peer(const pl_line_t *line)
 {
-    return line->state == PL_LINE_UP ? line->peer : "";
+    return line->proto_up && line->active >= 0 ? line->slot[line->active].peer : "";
 }
 
 const pl_status_t *pl_line_last_error(const pl_line_t *line)
@@ -853,32 +1166,91 @@ const pl_line_stats_t *pl_line_stats(const pl_line_t *line)
     return &line->stats;
 }
 
+int pl_line_active(const pl_line_t *line, pl_line_side_t *side, unsigned *host)
+{
+    const struct target *t;
+
+    if (line == NULL || !line->proto_up || line->active < 0)
+        return -1;
+    t = slot_target(&line->slot[line->active]);
+    if (side != NULL)
+        *side = (pl_line_side_t)t->side;
+    if (host != NULL)
+        *host = t->index;
+    return (int)(t - line->targets);
+}
+
+uint64_t pl_line_switchovers(const pl_line_t *line)
+{
+    return line->stats.switchovers;
+}
+
+int pl_line_number(const pl_line_t *line)
+{
+    return line->cfg.line_number;
+}
+
+int pl_line_side_state(const pl_line_t *line, pl_line_side_t side, pl_line_side_info_t *out)
+{
+    const struct slot *s;
+    const struct target *t;
+
+    if (line == NULL || out == NULL || (side != PL_LINE_PRIMARY && side != PL_LINE_BACKUP))
+        return PL_EINVAL;
+    memset(out, 0, sizeof(*out));
+    out->state = PL_LINE_IDLE;
+    out->configured = side == PL_LINE_PRIMARY || line->ntargets > line->nprimary;
+    out->last_error = line->side[side].last;
+    out->connects = line->side[side].connects;
+    out->failures = line->side[side].failures;
+    if (!out->configured)
+        return 0;
+    s = &line->slot[line->parallel ? (unsigned)side : 0];
+    t = slot_target(s);
+    if (t->side != side)
+        return 0; /* alternate mode: the one connection is on the other side's hosts */
+    out->state = s->state;
+    out->host = t->index;
+    out->active = line->proto_up && line->active == (int)s->id;
+    out->retry_ms = s->state == PL_LINE_BACKOFF ? s->retry_ms : 0;
+    if (s->state == PL_LINE_UP)
+        snprintf(out->peer, sizeof(out->peer), "%s", s->peer);
+    return 0;
+}
+
 void pl_line_free(pl_line_t *line)
 {
+    unsigned i;
+
     if (line == NULL || line->freed)
         return;
-    halt(line);
+    pl_line_stop(line);
     line->freed = 1;
-    line->started = 0;
-    line->state = PL_LINE_IDLE;
-    uv_close((uv_handle_t *)&line->timer, line_close_cb);
+    for (i = 0; i < line->nslots; i++) {
+        line->slot[i].timer.data = line;
+        uv_close((uv_handle_t *)&line->slot[i].timer, line_close_cb);
+    }
+    uv_close((uv_handle_t *)&line->ntimer, line_close_cb);
 }
 
 /* --- test hooks (net/internal.h) ----------------------------------------------------- */
 
 unsigned pl_line_retry_ms(const pl_line_t *line)
 {
-    return line->state == PL_LINE_BACKOFF ? line->retry_ms : 0;
+    return line->slot[0].state == PL_LINE_BACKOFF ? line->slot[0].retry_ms : 0;
 }
 
 unsigned pl_line_heap_blocks(const pl_line_t *line)
 {
     unsigned n = 1;
+    unsigned i;
 
-    if (line->sock != NULL)
-        n += 1 + line->sock->chunks;
-    if (line->res != NULL)
-        n++;
+    for (i = 0; i < line->nslots; i++) {
+        if (line->slot[i].sock != NULL)
+            n += 1 + line->slot[i].sock->chunks;
+        if (line->slot[i].res != NULL)
+            n++;
+    }
     return n;
 }
 

@@ -369,7 +369,7 @@ static void rec_down(pl_line_t *line, const pl_status_t *why, void *ud)
     }
 }
 
-static const pl_line_cbs_t rec_cbs = {rec_up, rec_data, rec_down};
+static const pl_line_cbs_t rec_cbs = {.on_up = rec_up, .on_data = rec_data, .on_down = rec_down};
 
 static pl_line_t *line_make(rec_t *r, pl_line_config_t *cfg)
 {

@@ -260,7 +260,7 @@ static void cli_down(pl_line_t *line, const pl_status_t *why, void *ud)
     c->down = *why;
 }
 
-static const pl_line_cbs_t cli_cbs = {cli_up, cli_data, cli_down};
+static const pl_line_cbs_t cli_cbs = {.on_up = cli_up, .on_data = cli_data, .on_down = cli_down};
 
 static void cli_start(cli_t *c, const char *host, uint16_t port, const char *local)
 {
