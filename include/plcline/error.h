@@ -75,7 +75,12 @@ extern "C" {
     XX(PCCC_ADDRESS, 0x0305, "PL_EPCCC_ADDRESS", "PCCC malformed PLC-5 system address")         \
     XX(PCCC_TYPEDATA, 0x0306, "PL_EPCCC_TYPEDATA", "PCCC malformed type/data parameter")        \
     XX(PCCC_HEADER, 0x0307, "PL_EPCCC_HEADER", "PCCC bad requestor ID or DH+ header")           \
-    XX(PCCC_MISMATCH, 0x0308, "PL_EPCCC_MISMATCH", "PCCC reply does not match the request")
+    XX(PCCC_MISMATCH, 0x0308, "PL_EPCCC_MISMATCH", "PCCC reply does not match the request")     \
+    XX(OFFSCAN, 0x0012, "PL_EOFFSCAN", "device off scan after repeated failures")               \
+    XX(SUPERSEDED, 0x0013, "PL_ESUPERSEDED", "write superseded by a newer value")               \
+    XX(READONLY, 0x0014, "PL_EREADONLY", "tag is read-only")                                    \
+    XX(NOTAG, 0x0015, "PL_ENOTAG", "unknown tag")                                               \
+    XX(STOPPED, 0x0016, "PL_ESTOPPED", "engine stopped")
 
 typedef enum {
     PL_OK = 0,
