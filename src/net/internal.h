@@ -65,6 +65,10 @@ unsigned pl_net_backoff(unsigned min_ms, unsigned max_ms, unsigned failures, uin
 /* Test hook: the delay (ms) chosen for the pending retry of `line`, or 0 if none. */
 unsigned pl_line_retry_ms(const pl_line_t *line);
 
+/* Test hook: the next value of the line's own jitter generator (as used when cfg.random
+ * is NULL; advances it). */
+uint32_t pl_line_random(pl_line_t *line);
+
 /* Test hook: number of heap blocks a line holds right now (the line itself, its socket,
  * pending resolver request, queued output chunks). */
 unsigned pl_line_heap_blocks(const pl_line_t *line);

@@ -1240,6 +1240,17 @@ unsigned pl_line_retry_ms(const pl_line_t *line)
     return line->slot[0].state == PL_LINE_BACKOFF ? line->slot[0].retry_ms : 0;
 }
 
+uint32_t pl_line_random(pl_line_t *line)
+{
+    uint32_t (*saved)(void *ud) = line->cfg.random;
+    uint32_t r;
+
+    line->cfg.random = NULL;
+    r = random32(line);
+    line->cfg.random = saved;
+    return r;
+}
+
 unsigned pl_line_heap_blocks(const pl_line_t *line)
 {
     unsigned n = 1;
