@@ -93,6 +93,10 @@ static int rd_field(rd_t *r, uint16_t *v, const char *what)
         *v = b;
         return 0;
     }
+    if (r->len - r->at < 2)
+        return FAIL(r->st, PL_EPCCC_SHORT,
+                    "%s at byte %zu: 0xFF escape needs 2 more bytes, %zu left", what, at,
+                    r->len - r->at);
     rc = rd_u16(r, v, what);
     if (rc != 0)
         return rc;
