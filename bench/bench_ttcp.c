@@ -1198,7 +1198,7 @@ static void print_row(const result_t *r)
 
     snprintf(fig, sizeof(fig), "%.*f %s", prec, r->figure, r->unit);
     snprintf(base, sizeof(base), "%.*f %s", prec, r->baseline, r->unit);
-    printf("| %s | %s | %s | %.2f | %s | %s |\n", r->name, fig, base, r->ratio, r->target,
+    printf("| %s | %s | %s | %.3f | %s | %s |\n", r->name, fig, base, r->ratio, r->target,
            strcmp(r->target, "-") == 0 ? "-"
            : r->met                    ? "yes"
                                        : "no");
