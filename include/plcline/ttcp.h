@@ -69,8 +69,9 @@ void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg);
 
 /* Applies a device URL "7ttcp://HOSTLIST[/NODE][?key=value...]" to `cfg` and returns the
  * node number through *node (0 when absent). Keys: timeout (ms), keepalive (s), max_block
- * (words), queue, connect_timeout (ms), local (ADDR[:PORT]), swap (0/1, returned through
- * *swap, may be NULL). Unknown keys are errors. Returns 0 or PL_EURL with `err` saying what
+ * (words), queue, swap (0/1, returned through *swap, may be NULL), and the line keys of
+ * docs/lines.md: backup, use_backup, redundancy, prefer_primary, local, line,
+ * connect_timeout. Unknown keys are errors. Returns 0 or PL_EURL with `err` saying what
  * is wrong. `cfg` keeps no pointer into `url`, except line.local_addr, which points into
  * `storage` (at least 64 bytes). */
 int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url, uint32_t *node,

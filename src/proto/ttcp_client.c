@@ -13,6 +13,7 @@
 
 #include "codec/ttcp.h"
 #include "codec/url.h"
+#include "net/line_url.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +70,11 @@ void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg)
 int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url, uint32_t *node,
                               int *swap, char *storage, size_t storage_len, pl_status_t *err)
 {
-    static const char *const known[] = {"timeout", "keepalive",       "max_block", "queue",
-                                        "swap",    "connect_timeout", "local",     NULL};
+    static const char *const known[] = {"timeout", "keepalive",      "max_block", "queue",
+                                        "swap",    PL_LINE_URL_KEYS, NULL};
     pl_url_t *u;
     unsigned long v;
     char *end;
-    const char *s;
     int rc;
 
     u = malloc(sizeof(*u));
@@ -103,8 +103,9 @@ int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url, uin
         }
         *node = (uint32_t)v;
     }
-    cfg->line.hosts = u->hosts;
-    cfg->line.port = PL_TTCP_PORT;
+    rc = pl_line_config_url(&cfg->line, u, PL_TTCP_PORT, storage, storage_len, err);
+    if (rc < 0)
+        goto out;
     v = cfg->timeout_ms;
     if ((rc = pl_url_get_uint(u, "timeout", 1, 3600000, &v, err)) < 0)
         goto out;
@@ -121,38 +122,11 @@ int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url, uin
     if ((rc = pl_url_get_uint(u, "queue", 1, 65536, &v, err)) < 0)
         goto out;
     cfg->max_queue = (unsigned)v;
-    v = cfg->line.connect_timeout_ms;
-    if ((rc = pl_url_get_uint(u, "connect_timeout", 1, 3600000, &v, err)) < 0)
-        goto out;
-    cfg->line.connect_timeout_ms = (unsigned)v;
     v = 0;
     if ((rc = pl_url_get_uint(u, "swap", 0, 1, &v, err)) < 0)
         goto out;
     if (swap != NULL)
         *swap = (int)v;
-    s = pl_url_get(u, "local");
-    if (s != NULL && s[0] != '\0') {
-        pl_hostlist_t *local = &u->hosts; /* reuse: the hosts were copied already */
-        const char *name;
-        size_t n;
-
-        if ((rc = pl_hostlist_parse(local, s, strlen(s), err)) < 0)
-            goto out;
-        if (local->count != 1) {
-            rc =
-                pl_status_set(err, PL_EURL, 0, "local: one address expected, got %u", local->count);
-            goto out;
-        }
-        name = pl_hostlist_name(local, 0);
-        n = strlen(name);
-        if (n + 1 > storage_len) {
-            rc = pl_status_set(err, PL_EURL, 0, "local: address too long");
-            goto out;
-        }
-        memcpy(storage, name, n + 1);
-        cfg->line.local_addr = storage;
-        cfg->line.local_port = local->host[0].port;
-    }
     rc = 0;
 out:
     free(u);
@@ -617,12 +591,12 @@ int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_t
     c->keepalive_ms = cfg->keepalive_ms;
     c->max_block = cfg->max_block != 0 ? cfg->max_block : PL_TTCP_MAX_WORDS;
     c->max_queue = cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE;
-    c->nhosts = cfg->line.hosts.count;
     rc = pl_line_new(loop, &cfg->line, &cbs, c, &c->line);
     if (rc < 0) {
         free(c);
         return rc;
     }
+    c->nhosts = pl_line_host_count(c->line); /* primary and backup devices */
     uv_timer_init(loop, &c->timer);
     uv_timer_init(loop, &c->ka_timer);
     c->timer.data = c;

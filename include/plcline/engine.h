@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scan engine: lines, devices and tags; polling by scan class with planned blocks;
+ * writes that are answered exactly once; values with quality and timestamps; statistics.
+ *
+ * Model. A line is a connection template (protocol, hosts, redundancy, timeouts). A device
+ * sits on a line and owns its own connection built from that template, so that a device
+ * that stops answering never delays another one (7TTCP manual: "each PLC node is handled
+ * concurrent and independently"). A tag names a device, an address in the protocol's
+ * grammar, a scan class and whether it may be written.
+ *
+ * Polling. For each (device, scan class) the tags' address ranges are planned into the
+ * fewest block reads (src/engine/planner). Each scan class runs on its own period without
+ * drift (deadlines advance by the period, not from the last completion); a cycle still
+ * running at the next deadline is counted as an overrun and the missed cycle is skipped.
+ *
+ * Writes. pl_engine_write() queues a write on the tag's device; queued writes go out before
+ * the device's next poll, and every write is answered once through its callback: success,
+ * or a named error (also when the connection is lost, the device is demoted, or the engine
+ * stops).
+ *
+ * Threading: the loop thread only. Memory: _new/_free; the engine copies the configuration.
+ */
+#ifndef PLCLINE_ENGINE_H
+#define PLCLINE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "plcline/line.h"
+#include "plcline/log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PL_NAME_MAX 64 /* names of lines, devices, tags, scan classes (NUL included) */
+
+/* --- values ------------------------------------------------------------------------ */
+
+typedef enum {
+    PL_VT_NONE = 0,
+    PL_VT_BOOL,
+    PL_VT_INT,    /* signed/unsigned integers up to 32 bits, held in i */
+    PL_VT_FLOAT,  /* float32/64, held in f */
+    PL_VT_STRING, /* s, NUL-terminated */
+} pl_vtype_t;
+
+#define PL_VALUE_STRING_MAX 96
+
+typedef struct {
+    pl_vtype_t type;
+    int64_t i;
+    double f;
+    char s[PL_VALUE_STRING_MAX];
+} pl_value_t;
+
+typedef enum {
+    PL_Q_GOOD = 0,
+    PL_Q_BAD,       /* no value: the error says why */
+    PL_Q_UNCERTAIN, /* the last value, older than the tag's staleness limit */
+} pl_quality_t;
+
+const char *pl_quality_name(pl_quality_t q); /* "good", "bad", "uncertain" */
+
+/* --- configuration ----------------------------------------------------------------- */
+
+typedef enum { PL_PROTO_7TTCP = 0, PL_PROTO_PCCC } pl_proto_t;
+
+typedef struct {
+    char name[PL_NAME_MAX];
+    pl_proto_t protocol;
+    char simulator[PL_NAME_MAX]; /* non-empty: connect to this built-in simulator (its
+                                    real address is filled in when it has started) */
+    pl_line_config_t line;       /* hosts, backup, redundancy, local, connect timeout */
+    char local_addr[64];         /* storage for line.local_addr */
+    unsigned timeout_ms;         /* request timeout; 0: protocol default */
+    unsigned keepalive_ms;       /* 7TTCP keep-alive; 0: off */
+    unsigned max_block;          /* 7TTCP words per request; 0: 256 */
+    /* PCCC session parameters are given by the protocol's option string, e.g.
+     * "plc=slc500&service=4b&path=1,0" (see docs/pccc.md). */
+    char options[256];
+} pl_line_def_t;
+
+typedef enum { PL_WRITES_ORDERED = 0, PL_WRITES_LATEST } pl_write_policy_t;
+
+typedef struct {
+    char name[PL_NAME_MAX];
+    char line[PL_NAME_MAX];
+    uint32_t node;         /* 7TTCP node number */
+    char options[256];     /* PCCC: "dst=2&src=5&..." added to the line's options */
+    unsigned max_gap;      /* planner: largest gap merged, in units; default 32 */
+    unsigned demote_after; /* consecutive failed cycles before demotion; 0: 3 */
+    unsigned demote_ms;    /* time off scan; 0: 10000 */
+    pl_write_policy_t write_policy;
+    unsigned write_timeout_ms; /* a write not sent within this fails; 0: 5000 */
+    unsigned write_queue;      /* writes waiting per device; 0: 1024 */
+} pl_device_def_t;
+
+typedef struct {
+    char name[PL_NAME_MAX];
+    char device[PL_NAME_MAX];
+    char address[64];       /* the protocol's address grammar: "F10", "N7:0", "W5/3" */
+    char scan[PL_NAME_MAX]; /* scan class name */
+    int writable;           /* default 0: read-only */
+    int scaled;             /* eng = raw * gain + offset */
+    double gain, offset;
+    double deadband; /* absolute; 0: every change */
+    int swap;        /* 7TTCP: 32-bit values high word first */
+} pl_tag_def_t;
+
+typedef struct {
+    char name[PL_NAME_MAX];
+    unsigned period_ms;
+    unsigned stale_ms; /* values older than this become uncertain; 0: 3 periods */
+} pl_scan_def_t;
+
+/* --- the engine -------------------------------------------------------------------- */
+
+typedef struct pl_engine_s pl_engine_t;
+
+/* A tag's state as published. */
+typedef struct {
+    const char *tag;    /* name */
+    const char *device; /* device name */
+    const char *line;   /* line name */
+    pl_value_t value;   /* PL_VT_NONE when never read */
+    pl_quality_t quality;
+    int error; /* PL_E* behind a bad quality, else 0 */
+    char detail[PL_STATUS_DETAIL_MAX];
+    uint64_t ts_ms; /* source timestamp: wall clock (ms since the epoch) of the read */
+} pl_tag_state_t;
+
+typedef struct {
+    /* A tag's value or quality changed (after deadband and change detection). */
+    void (*on_change)(pl_engine_t *e, const pl_tag_state_t *st, void *ud);
+    /* A device's connection went up (status NULL) or down. May be NULL. */
+    void (*on_device)(pl_engine_t *e, const char *device, const pl_status_t *status, void *ud);
+} pl_engine_cbs_t;
+
+typedef struct {
+    const pl_line_def_t *lines;
+    size_t nlines;
+    const pl_device_def_t *devices;
+    size_t ndevices;
+    const pl_tag_def_t *tags;
+    size_t ntags;
+    const pl_scan_def_t *scans;
+    size_t nscans;
+    const pl_logger_t *log;
+    /* For tests: the wall clock for timestamps (ms since the epoch); NULL: system time. */
+    uint64_t (*wall_ms)(void *ud);
+    void *clock_ud;
+} pl_engine_config_t;
+
+/* Validates `cfg` (names unique, references resolved, addresses parsed by their protocol,
+ * periods > 0) and builds the engine. Nothing connects before pl_engine_start(). On error
+ * returns PL_ECONFIG (or PL_EADDR...) with `err` naming the item ("tag 'boiler.t': device
+ * 'boiler2' is not defined"). */
+int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engine_cbs_t *cbs,
+                  void *ud, pl_engine_t **out, pl_status_t *err);
+
+/* Connects every device and starts the scan classes. */
+int pl_engine_start(pl_engine_t *e);
+
+/* Stops polling, fails queued writes with PL_ECANCELED ("engine stopped"), closes every
+ * connection. `done` (may be NULL) runs once every connection is closed; the engine can then
+ * be freed. Writes in flight are answered by then. */
+void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud));
+
+void pl_engine_free(pl_engine_t *e);
+
+typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud);
+
+/* Writes `value` (converted to the tag's type; scaled tags take engineering units) to the
+ * tag. Returns 0 (cb will run exactly once) or synchronously: PL_ECONFIG with `err` for an
+ * unknown or read-only tag, PL_EVALUE for a value of the wrong kind or out of range,
+ * PL_ENO_MSG when the device's write queue is full, PL_ECLOSING. */
+int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value, pl_write_cb cb,
+                    void *ud, pl_status_t *err);
+
+/* The current state of `tag`; NULL if unknown. Valid until the next loop iteration. */
+const pl_tag_state_t *pl_engine_tag(pl_engine_t *e, const char *tag);
+size_t pl_engine_tag_count(const pl_engine_t *e);
+const pl_tag_state_t *pl_engine_tag_at(pl_engine_t *e, size_t i);
+
+typedef struct {
+    uint64_t requests, responses, timeouts, errors;
+    struct {
+        int code; /* PL_E*; 0: unused slot */
+        uint64_t count;
+    } errors_by_code[8]; /* the first 8 distinct codes seen */
+    uint64_t bytes_in, bytes_out;
+    uint64_t reconnects, switchovers;
+    uint64_t cycles, overruns, writes, writes_failed;
+    uint64_t last_rtt_us;
+    int demoted;
+} pl_engine_stats_t;
+
+int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_stats_t *out);
+int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Drivers: what the scan engine needs from a protocol, behind a small vtable (libmodbus's
+ * backend idea), so the engine never knows 7TTCP from PCCC.
+ *
+ * A driver device is one protocol client (one connection) talking to one device address
+ * (a 7TTCP node, a PCCC processor). The engine plans reads in "units" of an "area" (7TTCP:
+ * words of the node, area 0; PCCC: elements of one data file, area = file type and number)
+ * and hands the driver request storage of `req_size` bytes that it owns until the
+ * completion callback has run. Every read and write submitted with a 0 return completes
+ * exactly once.
+ */
+#ifndef PLCLINE_ENGINE_DRIVER_H
+#define PLCLINE_ENGINE_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "engine/planner.h"
+#include "plcline/engine.h"
+
+typedef struct pl_drv_dev_s pl_drv_dev_t;
+
+/* A tag address as the engine sees it. */
+typedef struct {
+    uint32_t area, start, len; /* the planner's range, in units */
+    uint8_t raw[64];           /* the driver's parsed address */
+} pl_drv_addr_t;
+
+typedef void (*pl_drv_cb)(void *ctx, const pl_status_t *st);
+typedef void (*pl_drv_link_cb)(void *ud, const pl_status_t *st); /* NULL st: up */
+
+typedef struct {
+    const char *name;
+    size_t unit_bytes; /* bytes a unit takes in a read buffer */
+    size_t req_size;   /* request storage the driver needs per read or write */
+
+    int (*dev_new)(uv_loop_t *loop, const pl_line_def_t *line, const pl_device_def_t *dev,
+                   const pl_logger_t *log, pl_drv_link_cb link, void *ud, pl_drv_dev_t **out,
+                   pl_status_t *err);
+    /* Fails outstanding requests (callbacks run before it returns), closes, frees. */
+    void (*dev_free)(pl_drv_dev_t *d);
+    int (*dev_start)(pl_drv_dev_t *d);
+    void (*limits)(pl_drv_dev_t *d, pl_plan_limits_t *lim); /* max_len; max_gap untouched */
+    unsigned (*max_inflight)(pl_drv_dev_t *d);
+    /* Parses a tag's address; checks the tag's options (e.g. swap) too. */
+    int (*addr_parse)(pl_drv_dev_t *d, const pl_tag_def_t *tag, pl_drv_addr_t *out,
+                      pl_status_t *err);
+    /* Reads units [start, start+len) of `area` into `buf` (len * unit_bytes bytes). */
+    int (*read)(pl_drv_dev_t *d, void *req, uint32_t area, uint32_t start, uint32_t len, void *buf,
+                pl_drv_cb cb, void *ctx);
+    /* Decodes a tag's raw value from a block buffer that starts at unit `block_start`. */
+    void (*decode)(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const void *buf,
+                   uint32_t block_start, pl_value_t *out);
+    /* Checks that a raw value fits the tag's address, without I/O. Returns 0 or PL_EVALUE
+     * with `err` naming the value and the accepted range. */
+    int (*check)(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const pl_value_t *v,
+                 pl_status_t *err);
+    /* Writes a raw value (already unscaled, of the kind decode produces) to the tag.
+     * Returns 0 (cb will run) or a synchronous error: PL_EVALUE with `err` when the value
+     * does not fit the address. */
+    int (*write)(pl_drv_dev_t *d, void *req, const pl_drv_addr_t *a, const pl_tag_def_t *tag,
+                 const pl_value_t *v, pl_drv_cb cb, void *ctx, pl_status_t *err);
+    /* Adds the device's counters (requests, responses, timeouts, bytes, reconnects,
+     * switchovers, last_rtt_us) to `acc`. */
+    void (*stats)(const pl_drv_dev_t *d, pl_engine_stats_t *acc);
+} pl_driver_t;
+
+extern const pl_driver_t pl_driver_ttcp;
+
+/* The driver of a protocol; NULL when plcline has none for it (yet). */
+const pl_driver_t *pl_driver_for(pl_proto_t proto);
+
+#endif

@@ -1,0 +1,1104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scan engine (see include/plcline/engine.h): builds devices, groups and planned blocks
+ * from the definitions, runs one timer per scan class, keeps a per-device queue in which
+ * writes go before reads, answers every write once, and turns read results into tag values
+ * with quality and timestamps.
+ *
+ * Protocol-neutral: everything protocol-specific goes through a pl_driver_t
+ * (src/engine/driver.h). Nothing here blocks or prints.
+ */
+#include "plcline/engine.h"
+#include "plcline/error.h"
+
+#include "engine/driver.h"
+#include "engine/planner.h"
+#include "engine/sched.h"
+
+#include <math.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_MAX_GAP       32u
+#define DEFAULT_DEMOTE_AFTER  3u
+#define DEFAULT_DEMOTE_MS     10000u
+#define DEFAULT_WRITE_TIMEOUT 5000u
+#define DEFAULT_WRITE_QUEUE   1024u
+#define STALE_PERIODS         3u
+
+typedef struct edev_s edev_t;
+typedef struct group_s group_t;
+typedef struct tag_s tag_t;
+
+enum { OP_READ = 1, OP_WRITE = 2 };
+
+typedef struct op_s {
+    struct op_s *next;
+    int kind;
+} op_t;
+
+typedef struct {
+    op_t op; /* first */
+    group_t *g;
+    uint32_t area, start, len;
+    uint8_t *buf;
+    tag_t **tags;
+    size_t ntags;
+    alignas(max_align_t) unsigned char req[];
+} block_t;
+
+typedef struct wop_s {
+    op_t op; /* first */
+    edev_t *dev;
+    tag_t *tag;
+    pl_value_t raw;
+    pl_write_cb cb;
+    void *ud;
+    uint64_t queued_at;
+    alignas(max_align_t) unsigned char req[];
+} wop_t;
+
+typedef struct scan_s {
+    pl_scan_def_t def;
+    pl_engine_t *e;
+    uv_timer_t timer;
+    uint64_t due;
+    group_t **groups;
+    size_t ngroups;
+} scan_t;
+
+struct group_s {
+    edev_t *dev;
+    scan_t *scan;
+    tag_t **tags;
+    size_t ntags;
+    block_t **blocks;
+    size_t nblocks;
+    unsigned pending; /* blocks of the current cycle not completed yet */
+};
+
+typedef struct {
+    pl_line_def_t def;
+    const pl_driver_t *drv;
+} eline_t;
+
+struct edev_s {
+    pl_device_def_t def;
+    pl_engine_t *e;
+    eline_t *line;
+    const pl_driver_t *drv;
+    pl_drv_dev_t *dd;
+    op_t *rhead, *rtail; /* block reads waiting */
+    op_t *whead, *wtail; /* writes waiting: they go first */
+    unsigned nwrites, inflight, max_inflight;
+    unsigned fails; /* consecutive failed requests */
+    int demoted;
+    uint64_t demoted_until;
+    pl_status_t last_err;
+    pl_engine_stats_t st; /* engine-level counters; driver counters are added on demand */
+    group_t **groups;
+    size_t ngroups;
+};
+
+struct tag_s {
+    pl_tag_def_t def;
+    pl_drv_addr_t addr;
+    edev_t *dev;
+    scan_t *scan;
+    block_t *block;
+    pl_tag_state_t st;
+    pl_value_t pub;     /* last published value (deadband reference) */
+    int published;      /* anything published yet */
+    uint64_t last_good; /* uv_now() of the last good read */
+};
+
+struct pl_engine_s {
+    uv_loop_t *loop;
+    pl_engine_cbs_t cbs;
+    void *ud;
+    const pl_logger_t *log;
+    uint64_t (*wall_ms)(void *ud);
+    void *clock_ud;
+    eline_t *lines;
+    size_t nlines;
+    edev_t *devs;
+    size_t ndevs;
+    tag_t *tags;
+    size_t ntags;
+    tag_t **by_name; /* sorted by name */
+    scan_t *scans;
+    size_t nscans;
+    group_t *groups;
+    size_t ngroups;
+    int started, stopping, closing_timers;
+    void (*stop_done)(pl_engine_t *e, void *ud);
+};
+
+static void dev_pump(edev_t *d);
+
+const char *pl_quality_name(pl_quality_t q)
+{
+    switch (q) {
+    case PL_Q_GOOD:
+        return "good";
+    case PL_Q_BAD:
+        return "bad";
+    case PL_Q_UNCERTAIN:
+        return "uncertain";
+    }
+    return "?";
+}
+
+static uint64_t wall_now(const pl_engine_t *e)
+{
+    struct timespec ts;
+
+    if (e->wall_ms != NULL)
+        return e->wall_ms(e->clock_ud);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void count_error(pl_engine_stats_t *st, int code)
+{
+    size_t i;
+
+    st->errors++;
+    for (i = 0; i < sizeof(st->errors_by_code) / sizeof(st->errors_by_code[0]); i++) {
+        if (st->errors_by_code[i].code == code || st->errors_by_code[i].code == 0) {
+            st->errors_by_code[i].code = code;
+            st->errors_by_code[i].count++;
+            return;
+        }
+    }
+}
+
+/* --- tag values -------------------------------------------------------------------- */
+
+static void publish(pl_engine_t *e, tag_t *t)
+{
+    t->pub = t->st.value;
+    t->published = 1;
+    if (e->cbs.on_change != NULL)
+        e->cbs.on_change(e, &t->st, e->ud);
+}
+
+static int value_changed(const tag_t *t, const pl_value_t *v)
+{
+    double a, b;
+
+    if (!t->published || t->pub.type != v->type)
+        return 1;
+    switch (v->type) {
+    case PL_VT_NONE:
+        return 0;
+    case PL_VT_BOOL:
+        return t->pub.i != v->i;
+    case PL_VT_INT:
+        if (t->def.deadband <= 0.0)
+            return t->pub.i != v->i;
+        a = (double)t->pub.i;
+        b = (double)v->i;
+        return fabs(a - b) > t->def.deadband;
+    case PL_VT_FLOAT:
+        if (isnan(v->f) || isnan(t->pub.f))
+            return isnan(v->f) != isnan(t->pub.f);
+        if (t->def.deadband <= 0.0)
+            return t->pub.f != v->f;
+        return fabs(t->pub.f - v->f) > t->def.deadband;
+    case PL_VT_STRING:
+        return strcmp(t->pub.s, v->s) != 0;
+    }
+    return 1;
+}
+
+static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t wall)
+{
+    pl_value_t v = *raw;
+    int changed;
+
+    if (t->def.scaled && (v.type == PL_VT_INT || v.type == PL_VT_FLOAT)) {
+        double x = v.type == PL_VT_INT ? (double)v.i : v.f;
+
+        v.type = PL_VT_FLOAT;
+        v.f = x * t->def.gain + t->def.offset;
+        v.i = 0;
+    }
+    changed = t->st.quality != PL_Q_GOOD || value_changed(t, &v);
+    t->st.value = v;
+    t->st.quality = PL_Q_GOOD;
+    t->st.error = 0;
+    t->st.detail[0] = '\0';
+    t->st.ts_ms = wall;
+    t->last_good = uv_now(e->loop);
+    if (changed)
+        publish(e, t);
+}
+
+static void tag_bad(pl_engine_t *e, tag_t *t, const pl_status_t *why, uint64_t wall)
+{
+    int changed = t->st.quality != PL_Q_BAD || t->st.error != why->code;
+
+    t->st.quality = PL_Q_BAD;
+    t->st.error = why->code;
+    memcpy(t->st.detail, why->detail, sizeof(t->st.detail));
+    t->st.ts_ms = wall;
+    if (changed) {
+        t->pub = t->st.value;
+        t->published = 1;
+        if (e->cbs.on_change != NULL)
+            e->cbs.on_change(e, &t->st, e->ud);
+    }
+}
+
+static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
+{
+    size_t i;
+    uint64_t limit = g->scan->def.stale_ms;
+
+    for (i = 0; i < g->ntags; i++) {
+        tag_t *t = g->tags[i];
+
+        if (t->st.quality == PL_Q_GOOD && now - t->last_good > limit) {
+            t->st.quality = PL_Q_UNCERTAIN;
+            publish(e, t);
+        }
+    }
+}
+
+/* --- device queue ------------------------------------------------------------------ */
+
+static void op_push(op_t **head, op_t **tail, op_t *op)
+{
+    op->next = NULL;
+    if (*tail != NULL)
+        (*tail)->next = op;
+    else
+        *head = op;
+    *tail = op;
+}
+
+static op_t *op_pop(op_t **head, op_t **tail)
+{
+    op_t *op = *head;
+
+    if (op != NULL) {
+        *head = op->next;
+        if (*head == NULL)
+            *tail = NULL;
+        op->next = NULL;
+    }
+    return op;
+}
+
+static void write_finish(wop_t *w, const pl_status_t *st)
+{
+    edev_t *d = w->dev;
+
+    if (st->code != 0) {
+        d->st.writes_failed++;
+        pl_log(d->e->log, PL_LOG_WARN, "write %s: %s (%s)%s%s", w->tag->def.name,
+               pl_strerror(st->code), pl_err_name(st->code), st->detail[0] ? ": " : "", st->detail);
+    }
+    w->cb(d->e, st, w->ud);
+    free(w);
+}
+
+static void group_block_done(block_t *b, const pl_status_t *st);
+
+static void block_cb(void *ctx, const pl_status_t *st)
+{
+    block_t *b = ctx;
+    edev_t *d = b->g->dev;
+
+    d->inflight--;
+    group_block_done(b, st);
+    if (!d->e->stopping)
+        dev_pump(d);
+}
+
+static void write_cb(void *ctx, const pl_status_t *st)
+{
+    wop_t *w = ctx;
+    edev_t *d = w->dev;
+
+    d->inflight--;
+    if (st->code == 0) {
+        d->fails = 0;
+    } else {
+        count_error(&d->st, st->code);
+    }
+    write_finish(w, st);
+    if (!d->e->stopping)
+        dev_pump(d);
+}
+
+static void dev_pump(edev_t *d)
+{
+    pl_status_t st;
+    op_t *op;
+    int rc;
+
+    while (d->inflight < d->max_inflight && !d->e->stopping) {
+        op = op_pop(&d->whead, &d->wtail);
+        if (op != NULL) {
+            wop_t *w = (wop_t *)op;
+            uint64_t waited = uv_now(d->e->loop) - w->queued_at;
+            unsigned limit = d->def.write_timeout_ms;
+
+            d->nwrites--;
+            if (waited > limit) {
+                pl_status_set(&st, PL_ETIMEOUT, 0, "not sent within %u ms", limit);
+                write_finish(w, &st);
+                continue;
+            }
+            pl_status_clear(&st);
+            d->inflight++;
+            rc = d->drv->write(d->dd, w->req, &w->tag->addr, &w->tag->def, &w->raw, write_cb, w,
+                               &st);
+            if (rc < 0) {
+                d->inflight--;
+                if (st.code == 0)
+                    pl_status_set(&st, rc, 0, NULL);
+                write_finish(w, &st);
+            }
+            continue;
+        }
+        op = op_pop(&d->rhead, &d->rtail);
+        if (op == NULL)
+            return;
+        {
+            block_t *b = (block_t *)op;
+
+            d->inflight++;
+            rc = d->drv->read(d->dd, b->req, b->area, b->start, b->len, b->buf, block_cb, b);
+            if (rc < 0) {
+                d->inflight--;
+                pl_status_set(&st, rc, 0, NULL);
+                group_block_done(b, &st);
+            }
+        }
+    }
+}
+
+/* Fails every queued write of `d` with `why`. */
+static void fail_writes(edev_t *d, const pl_status_t *why)
+{
+    op_t *op;
+
+    while ((op = op_pop(&d->whead, &d->wtail)) != NULL) {
+        d->nwrites--;
+        write_finish((wop_t *)op, why);
+    }
+}
+
+static void demote(edev_t *d, uint64_t now)
+{
+    pl_engine_t *e = d->e;
+    pl_status_t why = d->last_err;
+    uint64_t wall = wall_now(e);
+    size_t i, k;
+    op_t *op;
+
+    d->demoted = 1;
+    d->demoted_until = now + d->def.demote_ms;
+    pl_log(e->log, PL_LOG_WARN, "device %s: off scan for %u ms after %u failures: %s (%s)",
+           d->def.name, d->def.demote_ms, d->fails, pl_strerror(why.code), pl_err_name(why.code));
+    /* reads waiting are dropped with the cycle; their tags turn bad below */
+    while ((op = op_pop(&d->rhead, &d->rtail)) != NULL)
+        ((block_t *)op)->g->pending--;
+    snprintf(why.detail, sizeof(why.detail), "off scan after %u failures: %.60s", d->fails,
+             d->last_err.detail[0] ? d->last_err.detail : pl_strerror(d->last_err.code));
+    for (i = 0; i < d->ngroups; i++)
+        for (k = 0; k < d->groups[i]->ntags; k++)
+            tag_bad(e, d->groups[i]->tags[k], &why, wall);
+    pl_status_set(&why, PL_EOFFSCAN, 0, "device %s is off scan for %u ms", d->def.name,
+                  d->def.demote_ms);
+    fail_writes(d, &why);
+}
+
+/* --- cycles ------------------------------------------------------------------------ */
+
+static void group_block_done(block_t *b, const pl_status_t *st)
+{
+    group_t *g = b->g;
+    edev_t *d = g->dev;
+    pl_engine_t *e = d->e;
+    uint64_t wall = wall_now(e);
+    size_t i;
+
+    if (e->stopping)
+        return;
+    if (st->code == 0) {
+        d->fails = 0;
+        for (i = 0; i < b->ntags; i++) {
+            pl_value_t v;
+
+            d->drv->decode(&b->tags[i]->addr, &b->tags[i]->def, b->buf, b->start, &v);
+            tag_good(e, b->tags[i], &v, wall);
+        }
+    } else {
+        d->fails++;
+        d->last_err = *st;
+        count_error(&d->st, st->code);
+        for (i = 0; i < b->ntags; i++)
+            tag_bad(e, b->tags[i], st, wall);
+    }
+    if (g->pending > 0 && --g->pending == 0)
+        d->st.cycles++;
+    if (st->code != 0 && !d->demoted && d->fails >= d->def.demote_after)
+        demote(d, uv_now(e->loop));
+}
+
+static void group_start(group_t *g)
+{
+    edev_t *d = g->dev;
+    size_t i;
+
+    if (g->pending > 0) {
+        d->st.overruns++; /* the previous cycle is still running: skip this one */
+        return;
+    }
+    g->pending = (unsigned)g->nblocks;
+    for (i = 0; i < g->nblocks; i++)
+        op_push(&d->rhead, &d->rtail, &g->blocks[i]->op);
+    dev_pump(d);
+}
+
+static void on_scan(uv_timer_t *timer)
+{
+    scan_t *s = timer->data;
+    pl_engine_t *e = s->e;
+    uint64_t now = uv_now(e->loop);
+    uint32_t skipped;
+    size_t i;
+
+    if (e->stopping)
+        return;
+    skipped = pl_sched_advance(&s->due, now, s->def.period_ms);
+    for (i = 0; i < s->ngroups; i++) {
+        group_t *g = s->groups[i];
+        edev_t *d = g->dev;
+
+        d->st.overruns += skipped;
+        check_stale(e, g, now);
+        if (d->demoted) {
+            if (now < d->demoted_until)
+                continue;
+            d->demoted = 0;
+            d->fails = d->def.demote_after > 0 ? d->def.demote_after - 1 : 0; /* one probe */
+            pl_log(e->log, PL_LOG_INFO, "device %s: back on scan, retrying", d->def.name);
+        }
+        group_start(g);
+        if (e->stopping)
+            return;
+    }
+    uv_timer_start(&s->timer, on_scan, s->due - now, 0);
+}
+
+/* --- writes ------------------------------------------------------------------------ */
+
+static int cmp_tag_name(const void *a, const void *b)
+{
+    const tag_t *const *x = a, *const *y = b;
+
+    return strcmp((*x)->def.name, (*y)->def.name);
+}
+
+static tag_t *find_tag(const pl_engine_t *e, const char *name)
+{
+    size_t lo = 0, hi = e->ntags;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, e->by_name[mid]->def.name);
+
+        if (c == 0)
+            return e->by_name[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* Engineering value -> the raw value the driver encodes. */
+static int unscale(const tag_t *t, const pl_value_t *in, pl_value_t *out, pl_status_t *err)
+{
+    double x;
+
+    *out = *in;
+    if (!t->def.scaled)
+        return 0;
+    if (in->type != PL_VT_INT && in->type != PL_VT_FLOAT)
+        return pl_status_set(err, PL_EVALUE, 0, "tag '%s' is scaled: a number is expected",
+                             t->def.name);
+    x = in->type == PL_VT_INT ? (double)in->i : in->f;
+    if (t->def.gain == 0.0)
+        return pl_status_set(err, PL_EVALUE, 0, "tag '%s' has gain 0", t->def.name);
+    x = (x - t->def.offset) / t->def.gain;
+    if (t->st.value.type == PL_VT_FLOAT || t->st.value.type == PL_VT_NONE) {
+        /* raw type not known from a read yet: give the driver a float; integer kinds
+         * reject a fraction, so round first when it is near an integer */
+        double r = round(x);
+
+        out->type = PL_VT_FLOAT;
+        out->f = fabs(x - r) < 1e-9 ? r : x;
+        return 0;
+    }
+    out->type = PL_VT_INT;
+    out->i = (int64_t)llround(x);
+    return 0;
+}
+
+int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value, pl_write_cb cb,
+                    void *ud, pl_status_t *err)
+{
+    tag_t *t;
+    edev_t *d;
+    wop_t *w;
+    pl_value_t raw;
+    int rc;
+
+    if (e == NULL || tag == NULL || value == NULL || cb == NULL)
+        return pl_status_set(err, PL_EINVAL, 0, NULL);
+    if (e->stopping)
+        return pl_status_set(err, PL_ESTOPPED, 0, "the engine is stopping");
+    t = find_tag(e, tag);
+    if (t == NULL)
+        return pl_status_set(err, PL_ENOTAG, 0, "no tag '%.60s'", tag);
+    if (!t->def.writable)
+        return pl_status_set(err, PL_EREADONLY, 0, "tag '%.60s' is not writable", tag);
+    d = t->dev;
+    if (d->demoted)
+        return pl_status_set(err, PL_EOFFSCAN, 0, "device %s is off scan", d->def.name);
+    rc = unscale(t, value, &raw, err);
+    if (rc == 0)
+        rc = d->drv->check(&t->addr, &t->def, &raw, err);
+    if (rc < 0)
+        return rc;
+    if (d->def.write_policy == PL_WRITES_LATEST) {
+        op_t *op;
+
+        for (op = d->whead; op != NULL; op = op->next) {
+            wop_t *old = (wop_t *)op;
+
+            if (old->tag == t) {
+                pl_status_t st;
+                pl_write_cb ocb = old->cb;
+                void *oud = old->ud;
+
+                pl_status_set(&st, PL_ESUPERSEDED, 0, "a newer value for '%.60s' was queued", tag);
+                old->raw = raw;
+                old->cb = cb;
+                old->ud = ud;
+                d->st.writes++;
+                ocb(e, &st, oud);
+                return 0;
+            }
+        }
+    }
+    if (d->nwrites >= d->def.write_queue)
+        return pl_status_set(err, PL_ENO_MSG, 0, "%u writes already wait for device %s", d->nwrites,
+                             d->def.name);
+    w = calloc(1, sizeof(*w) + d->drv->req_size);
+    if (w == NULL)
+        return pl_status_set(err, PL_ENOMEM, 0, NULL);
+    w->op.kind = OP_WRITE;
+    w->dev = d;
+    w->tag = t;
+    w->raw = raw;
+    w->cb = cb;
+    w->ud = ud;
+    w->queued_at = uv_now(e->loop);
+    op_push(&d->whead, &d->wtail, &w->op);
+    d->nwrites++;
+    d->st.writes++;
+    dev_pump(d);
+    return 0;
+}
+
+/* --- building ---------------------------------------------------------------------- */
+
+static void on_link(void *ud, const pl_status_t *st)
+{
+    edev_t *d = ud;
+
+    if (st == NULL)
+        pl_log(d->e->log, PL_LOG_INFO, "device %s: connected", d->def.name);
+    else
+        pl_log(d->e->log, PL_LOG_WARN, "device %s: %s (%s)%s%s", d->def.name, pl_strerror(st->code),
+               pl_err_name(st->code), st->detail[0] ? ": " : "", st->detail);
+    if (d->e->cbs.on_device != NULL)
+        d->e->cbs.on_device(d->e, d->def.name, st, d->e->ud);
+}
+
+static void engine_release(pl_engine_t *e)
+{
+    size_t i, k;
+
+    if (e->groups != NULL) {
+        for (i = 0; i < e->ngroups; i++) {
+            group_t *g = &e->groups[i];
+
+            for (k = 0; k < g->nblocks; k++) {
+                if (g->blocks[k] != NULL) {
+                    free(g->blocks[k]->buf);
+                    free(g->blocks[k]->tags);
+                    free(g->blocks[k]);
+                }
+            }
+            free(g->blocks);
+            free(g->tags);
+        }
+    }
+    if (e->devs != NULL) {
+        for (i = 0; i < e->ndevs; i++) {
+            if (e->devs[i].dd != NULL)
+                e->devs[i].drv->dev_free(e->devs[i].dd);
+            free(e->devs[i].groups);
+        }
+    }
+    if (e->scans != NULL)
+        for (i = 0; i < e->nscans; i++)
+            free(e->scans[i].groups);
+    free(e->groups);
+    free(e->devs);
+    free(e->lines);
+    free(e->tags);
+    free(e->by_name);
+    free(e->scans);
+    free(e);
+}
+
+static int name_dup(const char *kind, const char *name, const char *prev, pl_status_t *err)
+{
+    if (strcmp(name, prev) == 0)
+        return pl_status_set(err, PL_ECONFIG, 0, "%s '%.60s' is defined twice", kind, name);
+    return 0;
+}
+
+/* Builds the groups and plans their blocks. */
+static int plan_groups(pl_engine_t *e, pl_status_t *err)
+{
+    size_t i, k, gi = 0;
+    int rc = 0;
+
+    /* one group per (device, scan class) that has tags */
+    e->groups = calloc(e->ndevs * e->nscans + 1, sizeof(*e->groups));
+    if (e->groups == NULL)
+        return pl_status_set(err, PL_ENOMEM, 0, NULL);
+    for (i = 0; i < e->ndevs; i++) {
+        edev_t *d = &e->devs[i];
+
+        for (k = 0; k < e->nscans; k++) {
+            group_t *g = &e->groups[gi];
+            size_t t, n = 0;
+
+            for (t = 0; t < e->ntags; t++)
+                if (e->tags[t].dev == d && e->tags[t].scan == &e->scans[k])
+                    n++;
+            if (n == 0)
+                continue;
+            g->dev = d;
+            g->scan = &e->scans[k];
+            g->tags = calloc(n, sizeof(*g->tags));
+            if (g->tags == NULL)
+                return pl_status_set(err, PL_ENOMEM, 0, NULL);
+            for (t = 0; t < e->ntags; t++)
+                if (e->tags[t].dev == d && e->tags[t].scan == &e->scans[k])
+                    g->tags[g->ntags++] = &e->tags[t];
+            gi++;
+        }
+    }
+    e->ngroups = gi;
+
+    for (i = 0; i < e->ngroups && rc == 0; i++) {
+        group_t *g = &e->groups[i];
+        edev_t *d = g->dev;
+        pl_plan_limits_t lim;
+        pl_range_t *ranges = calloc(g->ntags, sizeof(*ranges));
+        pl_block_t *blocks = calloc(g->ntags, sizeof(*blocks));
+        uint32_t *map = calloc(g->ntags, sizeof(*map));
+        size_t scratch_len = pl_plan_scratch_size(g->ntags);
+        void *scratch = malloc(scratch_len > 0 ? scratch_len : 1);
+        int nb;
+
+        if (ranges == NULL || blocks == NULL || map == NULL || scratch == NULL) {
+            rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+            goto next;
+        }
+        for (k = 0; k < g->ntags; k++) {
+            ranges[k].area = g->tags[k]->addr.area;
+            ranges[k].start = g->tags[k]->addr.start;
+            ranges[k].len = g->tags[k]->addr.len;
+        }
+        memset(&lim, 0, sizeof(lim));
+        lim.max_gap = d->def.max_gap;
+        d->drv->limits(d->dd, &lim);
+        nb = pl_plan(ranges, g->ntags, &lim, blocks, g->ntags, map, scratch, scratch_len);
+        if (nb < 0) {
+            rc = pl_status_set(err, nb, 0, "planning device %s failed", d->def.name);
+            goto next;
+        }
+        g->blocks = calloc((size_t)nb, sizeof(*g->blocks));
+        if (g->blocks == NULL) {
+            rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+            goto next;
+        }
+        g->nblocks = (size_t)nb;
+        for (k = 0; k < (size_t)nb; k++) {
+            block_t *b = calloc(1, sizeof(*b) + d->drv->req_size);
+
+            g->blocks[k] = b;
+            if (b == NULL) {
+                rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+                goto next;
+            }
+            b->op.kind = OP_READ;
+            b->g = g;
+            b->area = blocks[k].area;
+            b->start = blocks[k].start;
+            b->len = blocks[k].len;
+            b->buf = calloc(b->len, d->drv->unit_bytes);
+            b->tags = calloc(g->ntags, sizeof(*b->tags));
+            if (b->buf == NULL || b->tags == NULL) {
+                rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+                goto next;
+            }
+        }
+        for (k = 0; k < g->ntags; k++) {
+            block_t *b = g->blocks[map[k]];
+
+            b->tags[b->ntags++] = g->tags[k];
+            g->tags[k]->block = b;
+        }
+    next:
+        free(ranges);
+        free(blocks);
+        free(map);
+        free(scratch);
+    }
+    if (rc < 0)
+        return rc;
+    /* scan classes and devices point at their groups */
+    for (i = 0; i < e->nscans; i++) {
+        scan_t *s = &e->scans[i];
+
+        s->groups = calloc(e->ngroups + 1, sizeof(*s->groups));
+        if (s->groups == NULL)
+            return pl_status_set(err, PL_ENOMEM, 0, NULL);
+        for (k = 0; k < e->ngroups; k++)
+            if (e->groups[k].scan == s)
+                s->groups[s->ngroups++] = &e->groups[k];
+    }
+    for (i = 0; i < e->ndevs; i++) {
+        edev_t *d = &e->devs[i];
+
+        d->groups = calloc(e->ngroups + 1, sizeof(*d->groups));
+        if (d->groups == NULL)
+            return pl_status_set(err, PL_ENOMEM, 0, NULL);
+        for (k = 0; k < e->ngroups; k++)
+            if (e->groups[k].dev == d)
+                d->groups[d->ngroups++] = &e->groups[k];
+    }
+    return 0;
+}
+
+int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engine_cbs_t *cbs,
+                  void *ud, pl_engine_t **out, pl_status_t *err)
+{
+    pl_engine_t *e;
+    size_t i, k;
+    int rc;
+
+    if (loop == NULL || cfg == NULL || out == NULL)
+        return pl_status_set(err, PL_EINVAL, 0, NULL);
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return pl_status_set(err, PL_ENOMEM, 0, NULL);
+    e->loop = loop;
+    if (cbs != NULL)
+        e->cbs = *cbs;
+    e->ud = ud;
+    e->log = cfg->log;
+    e->wall_ms = cfg->wall_ms;
+    e->clock_ud = cfg->clock_ud;
+    e->lines = calloc(cfg->nlines + 1, sizeof(*e->lines));
+    e->devs = calloc(cfg->ndevices + 1, sizeof(*e->devs));
+    e->tags = calloc(cfg->ntags + 1, sizeof(*e->tags));
+    e->by_name = calloc(cfg->ntags + 1, sizeof(*e->by_name));
+    e->scans = calloc(cfg->nscans + 1, sizeof(*e->scans));
+    if (e->lines == NULL || e->devs == NULL || e->tags == NULL || e->by_name == NULL ||
+        e->scans == NULL) {
+        rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+        goto fail;
+    }
+
+    for (i = 0; i < cfg->nscans; i++) {
+        scan_t *s = &e->scans[i];
+
+        for (k = 0; k < i; k++)
+            if ((rc = name_dup("scan class", cfg->scans[i].name, cfg->scans[k].name, err)) < 0)
+                goto fail;
+        if (cfg->scans[i].period_ms == 0) {
+            rc = pl_status_set(err, PL_ECONFIG, 0, "scan class '%.60s': period must be > 0",
+                               cfg->scans[i].name);
+            goto fail;
+        }
+        s->def = cfg->scans[i];
+        if (s->def.stale_ms == 0)
+            s->def.stale_ms = STALE_PERIODS * s->def.period_ms;
+        s->e = e;
+        e->nscans++;
+    }
+    for (i = 0; i < cfg->nlines; i++) {
+        for (k = 0; k < i; k++)
+            if ((rc = name_dup("line", cfg->lines[i].name, cfg->lines[k].name, err)) < 0)
+                goto fail;
+        e->lines[i].def = cfg->lines[i];
+        if (e->lines[i].def.local_addr[0] != '\0')
+            e->lines[i].def.line.local_addr = e->lines[i].def.local_addr;
+        e->lines[i].drv = pl_driver_for(cfg->lines[i].protocol);
+        if (e->lines[i].drv == NULL) {
+            rc = pl_status_set(err, PL_ENOTSUP, 0, "line '%.60s': protocol not available",
+                               cfg->lines[i].name);
+            goto fail;
+        }
+        if (e->lines[i].def.line.hosts.count == 0) {
+            rc = pl_status_set(err, PL_ECONFIG, 0, "line '%.60s': no host", cfg->lines[i].name);
+            goto fail;
+        }
+        e->nlines++;
+    }
+    for (i = 0; i < cfg->ndevices; i++) {
+        edev_t *d = &e->devs[i];
+
+        for (k = 0; k < i; k++)
+            if ((rc = name_dup("device", cfg->devices[i].name, cfg->devices[k].name, err)) < 0)
+                goto fail;
+        d->def = cfg->devices[i];
+        d->e = e;
+        for (k = 0; k < e->nlines; k++)
+            if (strcmp(e->lines[k].def.name, d->def.line) == 0)
+                d->line = &e->lines[k];
+        if (d->line == NULL) {
+            rc = pl_status_set(err, PL_ECONFIG, 0, "device '%.30s': line '%.30s' is not defined",
+                               d->def.name, d->def.line);
+            goto fail;
+        }
+        if (d->def.max_gap == 0 && cfg->devices[i].max_gap == 0)
+            d->def.max_gap = DEFAULT_MAX_GAP;
+        if (d->def.demote_after == 0)
+            d->def.demote_after = DEFAULT_DEMOTE_AFTER;
+        if (d->def.demote_ms == 0)
+            d->def.demote_ms = DEFAULT_DEMOTE_MS;
+        if (d->def.write_timeout_ms == 0)
+            d->def.write_timeout_ms = DEFAULT_WRITE_TIMEOUT;
+        if (d->def.write_queue == 0)
+            d->def.write_queue = DEFAULT_WRITE_QUEUE;
+        d->drv = d->line->drv;
+        rc = d->drv->dev_new(loop, &d->line->def, &d->def, e->log, on_link, d, &d->dd, err);
+        if (rc < 0)
+            goto fail;
+        d->max_inflight = d->drv->max_inflight(d->dd);
+        if (d->max_inflight == 0)
+            d->max_inflight = 1;
+        e->ndevs++;
+    }
+    for (i = 0; i < cfg->ntags; i++) {
+        tag_t *t = &e->tags[i];
+
+        t->def = cfg->tags[i];
+        for (k = 0; k < e->ndevs; k++)
+            if (strcmp(e->devs[k].def.name, t->def.device) == 0)
+                t->dev = &e->devs[k];
+        for (k = 0; k < e->nscans; k++)
+            if (strcmp(e->scans[k].def.name, t->def.scan) == 0)
+                t->scan = &e->scans[k];
+        if (t->dev == NULL || t->scan == NULL) {
+            rc = pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': %s '%.30s' is not defined",
+                               t->def.name, t->dev == NULL ? "device" : "scan class",
+                               t->dev == NULL ? t->def.device : t->def.scan);
+            goto fail;
+        }
+        rc = t->dev->drv->addr_parse(t->dev->dd, &t->def, &t->addr, err);
+        if (rc < 0) {
+            char detail[PL_STATUS_DETAIL_MAX];
+
+            memcpy(detail, err != NULL ? err->detail : "", sizeof(detail));
+            pl_status_set(err, rc, 0, "tag '%.30s': %s", t->def.name, detail);
+            goto fail;
+        }
+        t->st.tag = t->def.name;
+        t->st.device = t->dev->def.name;
+        t->st.line = t->dev->line->def.name;
+        t->st.quality = PL_Q_UNCERTAIN;
+        e->by_name[i] = t;
+        e->ntags++;
+    }
+    qsort(e->by_name, e->ntags, sizeof(*e->by_name), cmp_tag_name);
+    for (i = 1; i < e->ntags; i++)
+        if ((rc = name_dup("tag", e->by_name[i]->def.name, e->by_name[i - 1]->def.name, err)) < 0)
+            goto fail;
+    rc = plan_groups(e, err);
+    if (rc < 0)
+        goto fail;
+    for (i = 0; i < e->nscans; i++) {
+        uv_timer_init(loop, &e->scans[i].timer);
+        e->scans[i].timer.data = &e->scans[i];
+    }
+    *out = e;
+    return 0;
+fail:
+    engine_release(e);
+    return rc;
+}
+
+int pl_engine_start(pl_engine_t *e)
+{
+    size_t i;
+    uint64_t now = uv_now(e->loop);
+
+    if (e->started || e->stopping)
+        return PL_EBUSY;
+    e->started = 1;
+    for (i = 0; i < e->ndevs; i++)
+        (void)e->devs[i].drv->dev_start(e->devs[i].dd);
+    for (i = 0; i < e->nscans; i++) {
+        e->scans[i].due = now;
+        uv_timer_start(&e->scans[i].timer, on_scan, 0, 0);
+    }
+    return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    scan_t *s = h->data;
+    pl_engine_t *e = s->e;
+
+    if (--e->closing_timers > 0)
+        return;
+    if (e->stopping == 2) /* pl_engine_free() was called meanwhile */
+        engine_release(e);
+    else if (e->stop_done != NULL)
+        e->stop_done(e, e->ud);
+}
+
+void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud))
+{
+    pl_status_t why;
+    size_t i;
+
+    if (e->stopping)
+        return;
+    e->stopping = 1;
+    e->stop_done = done;
+    pl_status_set(&why, PL_ESTOPPED, 0, "the engine stopped before the write was sent");
+    for (i = 0; i < e->ndevs; i++) {
+        edev_t *d = &e->devs[i];
+
+        while (op_pop(&d->rhead, &d->rtail) != NULL)
+            ;
+        fail_writes(d, &why);
+        /* writes in flight are answered by the driver (PL_ECANCELED) before this returns */
+        d->drv->dev_free(d->dd);
+        d->dd = NULL;
+    }
+    e->closing_timers = (int)e->nscans;
+    for (i = 0; i < e->nscans; i++)
+        uv_close((uv_handle_t *)&e->scans[i].timer, on_timer_closed);
+    if (e->nscans == 0 && done != NULL)
+        done(e, e->ud);
+}
+
+void pl_engine_free(pl_engine_t *e)
+{
+    if (e == NULL)
+        return;
+    if (!e->stopping) {
+        /* the caller did not stop first: stop now; timers close on the next loop turn */
+        pl_engine_stop(e, NULL);
+    }
+    if (e->closing_timers > 0) {
+        e->stopping = 2; /* freed when the last timer has closed */
+        return;
+    }
+    engine_release(e);
+}
+
+const pl_tag_state_t *pl_engine_tag(pl_engine_t *e, const char *tag)
+{
+    tag_t *t = find_tag(e, tag);
+
+    return t != NULL ? &t->st : NULL;
+}
+
+size_t pl_engine_tag_count(const pl_engine_t *e)
+{
+    return e->ntags;
+}
+
+const pl_tag_state_t *pl_engine_tag_at(pl_engine_t *e, size_t i)
+{
+    return i < e->ntags ? &e->tags[i].st : NULL;
+}
+
+static void add_stats(pl_engine_stats_t *acc, const edev_t *d)
+{
+    size_t i, k;
+
+    acc->errors += d->st.errors;
+    acc->cycles += d->st.cycles;
+    acc->overruns += d->st.overruns;
+    acc->writes += d->st.writes;
+    acc->writes_failed += d->st.writes_failed;
+    acc->demoted |= d->demoted;
+    for (i = 0; i < sizeof(d->st.errors_by_code) / sizeof(d->st.errors_by_code[0]); i++) {
+        if (d->st.errors_by_code[i].code == 0)
+            break;
+        for (k = 0; k < sizeof(acc->errors_by_code) / sizeof(acc->errors_by_code[0]); k++) {
+            if (acc->errors_by_code[k].code == d->st.errors_by_code[i].code ||
+                acc->errors_by_code[k].code == 0) {
+                acc->errors_by_code[k].code = d->st.errors_by_code[i].code;
+                acc->errors_by_code[k].count += d->st.errors_by_code[i].count;
+                break;
+            }
+        }
+    }
+    if (d->dd != NULL)
+        d->drv->stats(d->dd, acc);
+}
+
+int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_stats_t *out)
+{
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    for (i = 0; i < e->ndevs; i++) {
+        if (strcmp(e->devs[i].def.name, device) == 0) {
+            add_stats(out, &e->devs[i]);
+            return 0;
+        }
+    }
+    return PL_EINVAL;
+}
+
+int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats_t *out)
+{
+    size_t i;
+    int found = 0;
+
+    memset(out, 0, sizeof(*out));
+    for (i = 0; i < e->ndevs; i++) {
+        if (strcmp(e->devs[i].line->def.name, line) == 0) {
+            add_stats(out, &e->devs[i]);
+            found = 1;
+        }
+    }
+    return found ? 0 : PL_EINVAL;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JSON lines: tag changes out, write commands in (the daemon's stdout/stdin contract,
+ * docs/daemon.md). Formatting and parsing only; the caller does the I/O.
+ */
+#ifndef PLCLINE_NORTH_JSONL_H
+#define PLCLINE_NORTH_JSONL_H
+
+#include <stddef.h>
+
+#include "plcline/engine.h"
+
+/* One line (with '\n') for a tag state:
+ *   {"tag":"t","device":"d","line":"l","value":1.5,"quality":"good","error":null,
+ *    "ts":"2026-11-22T05:40:00.123Z"}
+ * with "error":{"code":"0x4009","name":"_7TTCP_RECV_TIMEOUT","message":"receive timeout",
+ * "detail":"..."} when there is one. Returns the length, or PL_ENOBUFS / PL_ENOMEM. */
+int pl_jsonl_state(const pl_tag_state_t *st, char *buf, size_t cap);
+
+/* Formats a status as the "error" object above into buf. Returns length or PL_ENOBUFS. */
+int pl_jsonl_error(const pl_status_t *st, char *buf, size_t cap);
+
+typedef struct {
+    char tag[PL_NAME_MAX];
+    pl_value_t value;
+    char id[128]; /* the command's "id", echoed in the result; "" when absent */
+} pl_jsonl_write_t;
+
+/* Parses a command line {"write":"tag","value":V[,"id":X]} (V a number, true/false or a
+ * string; X a string or number). Returns 0, or PL_EVALUE with `err` saying what is wrong
+ * (not JSON, not an object, missing "write" or "value", unknown key). */
+int pl_jsonl_parse_write(const char *line, size_t len, pl_jsonl_write_t *out, pl_status_t *err);
+
+/* The result line for a write: {"result":"ok","write":"t","id":"x"} or
+ * {"result":"error","write":"t","id":"x","error":{...}}. Returns length or PL_ENOBUFS. */
+int pl_jsonl_result(const char *tag, const char *id, const pl_status_t *st, char *buf, size_t cap);
+
+#endif
