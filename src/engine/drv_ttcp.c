@@ -205,9 +205,15 @@ static int value_text(const pl_ttcp_addr_t *a, const pl_value_t *v, char *buf, s
             return pl_status_set(err, PL_EVALUE, 0, "%g is not an integer", f);
         snprintf(buf, cap, "%" PRId64, (int64_t)f);
         return 0;
-    case PL_VT_STRING:
-        snprintf(buf, cap, "%s", v->s);
+    case PL_VT_STRING: {
+        size_t n = strnlen(v->s, sizeof(v->s));
+
+        if (n >= cap)
+            return pl_status_set(err, PL_EVALUE, 0, "value text longer than %zu bytes", cap - 1);
+        memcpy(buf, v->s, n);
+        buf[n] = '\0';
         return 0;
+    }
     case PL_VT_NONE:
         break;
     }

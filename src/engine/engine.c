@@ -928,10 +928,11 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         }
         rc = t->dev->drv->addr_parse(t->dev->dd, &t->def, &t->addr, err);
         if (rc < 0) {
-            char detail[PL_STATUS_DETAIL_MAX];
+            char detail[PL_STATUS_DETAIL_MAX] = "";
 
-            memcpy(detail, err != NULL ? err->detail : "", sizeof(detail));
-            pl_status_set(err, rc, 0, "tag '%.30s': %s", t->def.name, detail);
+            if (err != NULL)
+                memcpy(detail, err->detail, sizeof(detail));
+            pl_status_set(err, rc, 0, "tag '%.30s': %.60s", t->def.name, detail);
             goto fail;
         }
         t->st.tag = t->def.name;

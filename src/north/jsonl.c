@@ -66,7 +66,7 @@ static void iso8601(uint64_t ms, char *buf, size_t cap)
 int pl_jsonl_state(const pl_tag_state_t *st, char *buf, size_t cap)
 {
     pl_status_t e;
-    char ts[40];
+    char ts[96]; /* fits any int fields gmtime_r can produce */
     json_t *o;
 
     iso8601(st->ts_ms, ts, sizeof(ts));
