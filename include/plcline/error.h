@@ -24,63 +24,66 @@ extern "C" {
 #endif
 
 /* XX(enum suffix, positive number, name shown to users, message) */
-#define PL_ERRNO_MAP(XX)                                                                        \
-    XX(INVAL, 0x0001, "PL_EINVAL", "invalid argument")                                          \
-    XX(NOMEM, 0x0002, "PL_ENOMEM", "out of memory")                                             \
-    XX(NOBUFS, 0x0003, "PL_ENOBUFS", "buffer too small")                                        \
-    XX(AGAIN, 0x0004, "PL_EAGAIN", "incomplete input, more bytes needed")                       \
-    XX(CANCELED, 0x0005, "PL_ECANCELED", "operation canceled")                                  \
-    XX(CLOSING, 0x0006, "PL_ECLOSING", "handle is closing")                                     \
-    XX(BUSY, 0x0007, "PL_EBUSY", "resource busy")                                               \
-    XX(PROTO, 0x0008, "PL_EPROTO", "protocol error")                                            \
-    XX(SYS, 0x0009, "PL_ESYS", "system call failed")                                            \
-    XX(RESOLVE, 0x000A, "PL_ERESOLVE", "host name could not be resolved")                       \
-    XX(URL, 0x000B, "PL_EURL", "malformed device URL")                                          \
-    XX(ADDR, 0x000C, "PL_EADDR", "malformed data address")                                      \
-    XX(RANGE, 0x000D, "PL_ERANGE", "value out of range")                                        \
-    XX(NOTSUP, 0x000E, "PL_ENOTSUP", "not supported")                                           \
-    XX(CONFIG, 0x000F, "PL_ECONFIG", "configuration error")                                     \
-    XX(VALUE, 0x0010, "PL_EVALUE", "malformed value")                                           \
-    XX(IO, 0x0011, "PL_EIO", "file input/output failed")                                        \
-    XX(TTCP_SHORT, 0x0101, "PL_ETTCP_SHORT", "7TTCP length field smaller than the header")      \
-    XX(TTCP_LENGTH, 0x0102, "PL_ETTCP_LENGTH", "7TTCP length field disagrees with word count")  \
-    XX(TTCP_OPCODE, 0x0103, "PL_ETTCP_OPCODE", "7TTCP unknown opcode")                          \
-    XX(TTCP_TYPE, 0x0104, "PL_ETTCP_TYPE", "7TTCP unknown type")                                \
-    XX(TTCP_GROUP, 0x0105, "PL_ETTCP_GROUP", "7TTCP data group is not 0")                       \
-    XX(TTCP_MISMATCH, 0x0106, "PL_ETTCP_MISMATCH", "7TTCP response does not match the request") \
-    XX(SOCKET, 0x4001, "_7TTCP_BIND_SOCKET_FAILED", "socket open failed")                       \
-    XX(BIND, 0x4002, "_7TTCP_BIND_SOCKET_FAILED", "bind failed")                                \
-    XX(CONNECT, 0x4003, "_7TTCP_CONNECT_SOCKET_FAILED", "connect failed")                       \
-    XX(SEND, 0x4004, "_7TTCP_SEND_SOCKET_FAILED", "send failed")                                \
-    XX(RECV_FF, 0x4005, "_7TTCP_RECV_SOCKET_FAILED_FF", "session closed by remote node")        \
-    XX(RECV_00, 0x4006, "_7TTCP_RECV_SOCKET_FAILED_00", "session closed by remote node")        \
-    XX(NO_MSG, 0x4007, "_7TTCP_RECV_NO_MSG", "no free message (request queue full)")            \
-    XX(MSG_TOO_LONG, 0x4008, "_7TTCP_RECV_MSG_TOO_LONG", "message too long")                    \
-    XX(TIMEOUT, 0x4009, "_7TTCP_RECV_TIMEOUT", "receive timeout")                               \
-    XX(BLOCK_TOO_BIG, 0x5501, "_7TOMRTCP_DATA_BLOCK_TOO_BIG", "data block too big")             \
-    XX(ENIP_SHORT, 0x0201, "PL_EENIP_SHORT", "EtherNet/IP data truncated")                      \
-    XX(ENIP_LENGTH, 0x0202, "PL_EENIP_LENGTH", "EtherNet/IP length disagrees with the data")    \
-    XX(ENIP_CPF_COUNT, 0x0203, "PL_EENIP_CPF_COUNT", "EtherNet/IP too many CPF items")          \
-    XX(ENIP_CPF_ITEM, 0x0204, "PL_EENIP_CPF_ITEM", "EtherNet/IP unexpected CPF item")           \
-    XX(CIP_SHORT, 0x0205, "PL_ECIP_SHORT", "CIP message truncated")                             \
-    XX(CIP_LENGTH, 0x0206, "PL_ECIP_LENGTH", "CIP length field disagrees with the data")        \
-    XX(CIP_PATH, 0x0207, "PL_ECIP_PATH", "CIP path size runs past the data")                    \
-    XX(CIP_SEGMENT, 0x0208, "PL_ECIP_SEGMENT", "CIP invalid or unsupported path segment")       \
-    XX(CIP_SERVICE, 0x0209, "PL_ECIP_SERVICE", "CIP unexpected service code")                   \
-    XX(CIP_ROUTE, 0x020A, "PL_ECIP_ROUTE", "malformed CIP route path text")                     \
-    XX(PCCC_SHORT, 0x0301, "PL_EPCCC_SHORT", "PCCC message truncated")                          \
-    XX(PCCC_FIELD, 0x0302, "PL_EPCCC_FIELD", "PCCC field has a bad 0xFF escape or value")       \
-    XX(PCCC_COMMAND, 0x0303, "PL_EPCCC_COMMAND", "PCCC unknown command or function code")       \
-    XX(PCCC_FORMAT, 0x0304, "PL_EPCCC_FORMAT", "PCCC malformed message")                        \
-    XX(PCCC_ADDRESS, 0x0305, "PL_EPCCC_ADDRESS", "PCCC malformed PLC-5 system address")         \
-    XX(PCCC_TYPEDATA, 0x0306, "PL_EPCCC_TYPEDATA", "PCCC malformed type/data parameter")        \
-    XX(PCCC_HEADER, 0x0307, "PL_EPCCC_HEADER", "PCCC bad requestor ID or DH+ header")           \
-    XX(PCCC_MISMATCH, 0x0308, "PL_EPCCC_MISMATCH", "PCCC reply does not match the request")     \
-    XX(OFFSCAN, 0x0012, "PL_EOFFSCAN", "device off scan after repeated failures")               \
-    XX(SUPERSEDED, 0x0013, "PL_ESUPERSEDED", "write superseded by a newer value")               \
-    XX(READONLY, 0x0014, "PL_EREADONLY", "tag is read-only")                                    \
-    XX(NOTAG, 0x0015, "PL_ENOTAG", "unknown tag")                                               \
-    XX(STOPPED, 0x0016, "PL_ESTOPPED", "engine stopped")
+#define PL_ERRNO_MAP(XX)                                                                           \
+    XX(INVAL, 0x0001, "PL_EINVAL", "invalid argument")                                             \
+    XX(NOMEM, 0x0002, "PL_ENOMEM", "out of memory")                                                \
+    XX(NOBUFS, 0x0003, "PL_ENOBUFS", "buffer too small")                                           \
+    XX(AGAIN, 0x0004, "PL_EAGAIN", "incomplete input, more bytes needed")                          \
+    XX(CANCELED, 0x0005, "PL_ECANCELED", "operation canceled")                                     \
+    XX(CLOSING, 0x0006, "PL_ECLOSING", "handle is closing")                                        \
+    XX(BUSY, 0x0007, "PL_EBUSY", "resource busy")                                                  \
+    XX(PROTO, 0x0008, "PL_EPROTO", "protocol error")                                               \
+    XX(SYS, 0x0009, "PL_ESYS", "system call failed")                                               \
+    XX(RESOLVE, 0x000A, "PL_ERESOLVE", "host name could not be resolved")                          \
+    XX(URL, 0x000B, "PL_EURL", "malformed device URL")                                             \
+    XX(ADDR, 0x000C, "PL_EADDR", "malformed data address")                                         \
+    XX(RANGE, 0x000D, "PL_ERANGE", "value out of range")                                           \
+    XX(NOTSUP, 0x000E, "PL_ENOTSUP", "not supported")                                              \
+    XX(CONFIG, 0x000F, "PL_ECONFIG", "configuration error")                                        \
+    XX(VALUE, 0x0010, "PL_EVALUE", "malformed value")                                              \
+    XX(IO, 0x0011, "PL_EIO", "file input/output failed")                                           \
+    XX(TTCP_SHORT, 0x0101, "PL_ETTCP_SHORT", "7TTCP length field smaller than the header")         \
+    XX(TTCP_LENGTH, 0x0102, "PL_ETTCP_LENGTH", "7TTCP length field disagrees with word count")     \
+    XX(TTCP_OPCODE, 0x0103, "PL_ETTCP_OPCODE", "7TTCP unknown opcode")                             \
+    XX(TTCP_TYPE, 0x0104, "PL_ETTCP_TYPE", "7TTCP unknown type")                                   \
+    XX(TTCP_GROUP, 0x0105, "PL_ETTCP_GROUP", "7TTCP data group is not 0")                          \
+    XX(TTCP_MISMATCH, 0x0106, "PL_ETTCP_MISMATCH", "7TTCP response does not match the request")    \
+    XX(SOCKET, 0x4001, "_7TTCP_BIND_SOCKET_FAILED", "socket open failed")                          \
+    XX(BIND, 0x4002, "_7TTCP_BIND_SOCKET_FAILED", "bind failed")                                   \
+    XX(CONNECT, 0x4003, "_7TTCP_CONNECT_SOCKET_FAILED", "connect failed")                          \
+    XX(SEND, 0x4004, "_7TTCP_SEND_SOCKET_FAILED", "send failed")                                   \
+    XX(RECV_FF, 0x4005, "_7TTCP_RECV_SOCKET_FAILED_FF", "session closed by remote node")           \
+    XX(RECV_00, 0x4006, "_7TTCP_RECV_SOCKET_FAILED_00", "session closed by remote node")           \
+    XX(NO_MSG, 0x4007, "_7TTCP_RECV_NO_MSG", "no free message (request queue full)")               \
+    XX(MSG_TOO_LONG, 0x4008, "_7TTCP_RECV_MSG_TOO_LONG", "message too long")                       \
+    XX(TIMEOUT, 0x4009, "_7TTCP_RECV_TIMEOUT", "receive timeout")                                  \
+    XX(BLOCK_TOO_BIG, 0x5501, "_7TOMRTCP_DATA_BLOCK_TOO_BIG", "data block too big")                \
+    XX(ENIP_SHORT, 0x0201, "PL_EENIP_SHORT", "EtherNet/IP data truncated")                         \
+    XX(ENIP_LENGTH, 0x0202, "PL_EENIP_LENGTH", "EtherNet/IP length disagrees with the data")       \
+    XX(ENIP_CPF_COUNT, 0x0203, "PL_EENIP_CPF_COUNT", "EtherNet/IP too many CPF items")             \
+    XX(ENIP_CPF_ITEM, 0x0204, "PL_EENIP_CPF_ITEM", "EtherNet/IP unexpected CPF item")              \
+    XX(CIP_SHORT, 0x0205, "PL_ECIP_SHORT", "CIP message truncated")                                \
+    XX(CIP_LENGTH, 0x0206, "PL_ECIP_LENGTH", "CIP length field disagrees with the data")           \
+    XX(CIP_PATH, 0x0207, "PL_ECIP_PATH", "CIP path size runs past the data")                       \
+    XX(CIP_SEGMENT, 0x0208, "PL_ECIP_SEGMENT", "CIP invalid or unsupported path segment")          \
+    XX(CIP_SERVICE, 0x0209, "PL_ECIP_SERVICE", "CIP unexpected service code")                      \
+    XX(CIP_ROUTE, 0x020A, "PL_ECIP_ROUTE", "malformed CIP route path text")                        \
+    XX(PCCC_SHORT, 0x0301, "PL_EPCCC_SHORT", "PCCC message truncated")                             \
+    XX(PCCC_FIELD, 0x0302, "PL_EPCCC_FIELD", "PCCC field has a bad 0xFF escape or value")          \
+    XX(PCCC_COMMAND, 0x0303, "PL_EPCCC_COMMAND", "PCCC unknown command or function code")          \
+    XX(PCCC_FORMAT, 0x0304, "PL_EPCCC_FORMAT", "PCCC malformed message")                           \
+    XX(PCCC_ADDRESS, 0x0305, "PL_EPCCC_ADDRESS", "PCCC malformed PLC-5 system address")            \
+    XX(PCCC_TYPEDATA, 0x0306, "PL_EPCCC_TYPEDATA", "PCCC malformed type/data parameter")           \
+    XX(PCCC_HEADER, 0x0307, "PL_EPCCC_HEADER", "PCCC bad requestor ID or DH+ header")              \
+    XX(PCCC_MISMATCH, 0x0308, "PL_EPCCC_MISMATCH", "PCCC reply does not match the request")        \
+    XX(OFFSCAN, 0x0012, "PL_EOFFSCAN", "device off scan after repeated failures")                  \
+    XX(SUPERSEDED, 0x0013, "PL_ESUPERSEDED", "write superseded by a newer value")                  \
+    XX(READONLY, 0x0014, "PL_EREADONLY", "tag is read-only")                                       \
+    XX(NOTAG, 0x0015, "PL_ENOTAG", "unknown tag")                                                  \
+    XX(STOPPED, 0x0016, "PL_ESTOPPED", "engine stopped")                                           \
+    XX(ENIP_STATUS, 0x020B, "PL_EENIP_STATUS", "EtherNet/IP target answered with an error status") \
+    XX(CIP_STATUS, 0x020C, "PL_ECIP_STATUS", "CIP target answered with an error status")           \
+    XX(PCCC_STS, 0x0309, "PL_EPCCC_STS", "PLC answered with a PCCC error status")
 
 typedef enum {
     PL_OK = 0,
