@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's configuration file (YAML, read with libyaml's event parser) and tag lists
+ * (CSV, RFC 4180), loaded into the engine's definitions (include/plcline/engine.h) plus what
+ * only the daemon uses: built-in simulators and the northbound outputs. docs/config.md
+ * describes every key.
+ *
+ * Every error names the file, line and column and what was expected
+ * ("demo.yaml:12:5: unknown key 'adress' in a tag, expected one of: name, ..."); unknown
+ * keys, duplicate keys, duplicate names and dangling references are errors; anchors,
+ * aliases and explicit YAML tags are refused. The loader reads files; it never connects
+ * anything, never prints and never relies on errno (files are read through libuv).
+ */
+#ifndef PLCLINE_ENGINE_CONFIG_H
+#define PLCLINE_ENGINE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plcline/engine.h"
+#include "plcline/log.h"
+
+#define PL_CONFIG_FILE_MAX  (16u * 1024u * 1024u) /* bytes of one YAML or CSV file */
+#define PL_CONFIG_TAGS_MAX  1000000u              /* tags in all files together */
+#define PL_CONFIG_ITEMS_MAX 100000u /* lines, devices, scan classes, simulators (each) */
+#define PL_CONFIG_CSV_MAX   1000u   /* CSV files included */
+
+typedef struct {
+    char name[PL_NAME_MAX];
+    pl_proto_t protocol;
+    char listen[128];               /* "127.0.0.1" (default), "*", "[*]", ... */
+    uint16_t port;                  /* 0 (default): pick a free port */
+    uint32_t node_first, node_last; /* 7TTCP nodes; default 0..7; at most 4096 nodes */
+    unsigned animate_ms;            /* 7TTCP: words 0..9 change; 0 (default): static */
+    unsigned delay_ms;              /* answer delay; default 0 */
+    char options[256];              /* PCCC: "plc=slc500&files=N7:100 F8:20 ..." */
+} pl_sim_def_t;
+
+typedef struct {
+    int json_stdout; /* north.json: 1 on, 0 off, -1 not given (the daemon decides: on when
+                        stdout is not a terminal) */
+    /* MQTT (issue 6) */
+    int mqtt;                 /* 1: north.mqtt present */
+    char mqtt_host[256];      /* default "127.0.0.1" */
+    uint16_t mqtt_port;       /* default 1883, or 8883 with ca_file */
+    char mqtt_client_id[128]; /* "" (default): the daemon makes one up */
+    char mqtt_user[128], mqtt_password[128];
+    char mqtt_prefix[128]; /* topic prefix; default "plcline" */
+    char mqtt_ca_file[256], mqtt_cert_file[256], mqtt_key_file[256]; /* "" : none */
+    unsigned mqtt_keepalive_s;                                       /* default 30 */
+    int mqtt_qos_pub, mqtt_qos_sub;                                  /* 0..2; defaults 0 and 1 */
+} pl_north_def_t;
+
+/* Where each item was defined; private to config.c. */
+typedef struct pl_config_src_s pl_config_src_t;
+
+typedef struct {
+    char path[512]; /* the file it was loaded from (truncated if longer) */
+    pl_line_def_t *lines;
+    size_t nlines;
+    pl_device_def_t *devices;
+    size_t ndevices;
+    pl_tag_def_t *tags;
+    size_t ntags;
+    pl_scan_def_t *scans;
+    size_t nscans;
+    pl_sim_def_t *sims;
+    size_t nsims;
+    pl_north_def_t north;
+    pl_config_src_t *src; /* private: item origins for pl_config_origin() */
+} pl_config_t;
+
+/* Loads `path` into `cfg` (zeroed first; free with pl_config_free even on error). Returns 0,
+ * or PL_ECONFIG / PL_EIO / PL_ENOMEM with `err` (may be NULL) holding the code, the OS
+ * reason of an I/O failure (libuv number in err->sys) and the detail
+ * "FILE:LINE:COL: what is wrong, expected what" truncated to PL_STATUS_DETAIL_MAX; the full
+ * message goes to `msg` when it is not NULL (up to `msg_len` bytes, always NUL-terminated).
+ * Errors about a whole file (cannot open, too big) read "FILE: what, expected what"; errors
+ * inside a CSV tag list name the CSV file, line and column.
+ *
+ * References between sections (a device's line, a tag's device and scan class, a line's
+ * simulator and its protocol) are checked here; tag addresses are checked by the engine
+ * (pl_engine_new), which knows the protocols. Line definitions point `line.local_addr` at
+ * their own `local_addr` storage (NULL when not given): copies of a pl_line_def_t must
+ * re-point it. Lines that name a simulator have no hosts and port 0 until the daemon fills
+ * in the simulator's address. */
+int pl_config_load(pl_config_t *cfg, const char *path, pl_status_t *err, char *msg, size_t msg_len);
+
+/* As pl_config_load, for `len` bytes of YAML at `buf` (need not be NUL-terminated). `name`
+ * is used in messages and, for its directory part, to find CSV files given by relative
+ * paths (no directory part: the current directory). Inputs over PL_CONFIG_FILE_MAX bytes
+ * are refused. */
+int pl_config_load_buffer(pl_config_t *cfg, const char *name, const char *buf, size_t len,
+                          pl_status_t *err, char *msg, size_t msg_len);
+
+/* Releases everything pl_config_load allocated and zeroes `cfg`. NULL is allowed. */
+void pl_config_free(pl_config_t *cfg);
+
+/* Fills `ec` (zeroed first) to point at cfg's arrays; log and clock stay NULL. */
+void pl_config_engine(const pl_config_t *cfg, pl_engine_config_t *ec);
+
+typedef enum {
+    PL_CONFIG_LINE = 0,
+    PL_CONFIG_DEVICE,
+    PL_CONFIG_TAG,
+    PL_CONFIG_SCAN,
+    PL_CONFIG_SIM,
+} pl_config_section_t;
+
+/* Index of the item called `name` in `section`, or -1. */
+long pl_config_find(const pl_config_t *cfg, pl_config_section_t section, const char *name);
+
+/* Writes where item `i` of `section` was defined, "demo.yaml:12:5" or "tags.csv:4:1", into
+ * `buf` (always NUL-terminated when cap > 0), e.g. to place an error pl_engine_new reports
+ * about a tag. Returns 0, or PL_EINVAL for an index out of range or a configuration that
+ * was not loaded. */
+int pl_config_origin(const pl_config_t *cfg, pl_config_section_t section, size_t i, char *buf,
+                     size_t cap);
+
+#endif
