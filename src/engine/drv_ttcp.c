@@ -326,14 +326,3 @@ const pl_driver_t pl_driver_ttcp = {
     .write = dev_write,
     .stats = stats,
 };
-
-const pl_driver_t *pl_driver_for(pl_proto_t proto)
-{
-    switch (proto) {
-    case PL_PROTO_7TTCP:
-        return &pl_driver_ttcp;
-    case PL_PROTO_PCCC:
-        return NULL;
-    }
-    return NULL;
-}
