@@ -1111,7 +1111,8 @@ static int throughput(result_t *res, const srv_kind_t *base, size_t nbase, unsig
                       const opts_t *o)
 {
     double fig[MAX_ROUNDS], val[3][MAX_ROUNDS], share[3], ratio[2][MAX_ROUNDS];
-    unsigned round, attempt;
+    int clean[MAX_ROUNDS];
+    unsigned round, attempt, nclean = 0;
     size_t k, nsides = nbase + 1;
 
     if (nbase > 2)
@@ -1134,7 +1135,8 @@ static int throughput(result_t *res, const srv_kind_t *base, size_t nbase, unsig
                 if (share[side] < low)
                     low = share[side];
             }
-            if (g_pin != PIN_SAME || low >= SHARE_MIN)
+            clean[round] = g_pin != PIN_SAME || low >= SHARE_MIN;
+            if (clean[round])
                 break;
             if (attempt == MAX_RETRIES) {
                 fprintf(stderr, "# %s round %u: kept though disturbed (CPU share %.2f)\n",
@@ -1156,10 +1158,27 @@ static int throughput(result_t *res, const srv_kind_t *base, size_t nbase, unsig
                     share[0], share[k + 1]);
         }
     }
+    /* Medians over the undisturbed rounds when there are any, else over all of them. */
+    for (round = 0; round < o->rounds; round++)
+        nclean += clean[round] ? 1u : 0u;
+    if (nclean < o->rounds)
+        fprintf(stderr, "# %s: medians over %u undisturbed round(s) of %u\n", res[0].name,
+                nclean > 0 ? nclean : o->rounds, o->rounds);
     for (k = 0; k < nbase; k++) {
-        res[k].figure = median(fig, o->rounds);
-        res[k].baseline = median(val[k + 1], o->rounds);
-        res[k].ratio = median(ratio[k], o->rounds);
+        double f[MAX_ROUNDS], b[MAX_ROUNDS], q[MAX_ROUNDS];
+        unsigned m = 0;
+
+        for (round = 0; round < o->rounds; round++) {
+            if (nclean > 0 && !clean[round])
+                continue;
+            f[m] = fig[round];
+            b[m] = val[k + 1][round];
+            q[m] = ratio[k][round];
+            m++;
+        }
+        res[k].figure = median(f, m);
+        res[k].baseline = median(b, m);
+        res[k].ratio = median(q, m);
         res[k].n = n;
         res[k].met = res[k].min_ratio <= 0 || res[k].ratio >= res[k].min_ratio;
     }
