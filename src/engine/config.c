@@ -37,8 +37,9 @@
 #define SIM_NODES_MAX   4096u /* pl_ttcp_server_config_t: at most 4096 nodes */
 #define TTCP_BLOCK_MAX  256u  /* 7TTCP manual, error 0x5501: at most 256 words a block */
 #define KEYS_MAX        32    /* keys of one mapping kind (one bit each) */
-#define MSG_MAX         2048
-#define SHOW_MAX        40 /* characters of the user's text quoted in a message */
+#define MSG_MAX         4096
+#define CSV_PATH_MAX    1024 /* bytes of a 'csv' path as written */
+#define SHOW_MAX        40   /* characters of the user's text quoted in a message */
 
 /* Device defaults (engine.h). */
 #define DEF_MAX_GAP          32u
@@ -652,7 +653,7 @@ static const char *const proto_names[] = {"7ttcp", "pccc", NULL};
 
 static int cv_proto(ld_t *L, const val_t *v, pl_proto_t *out)
 {
-    int i;
+    int i = 0;
     int rc = cv_enum(L, v, proto_names, &i);
 
     if (rc == 0)
@@ -987,18 +988,21 @@ static int map_key(ld_t *L, map_t *m, int *k)
         return rc;
     if (L->ev.type == YAML_MAPPING_END_EVENT)
         return 0;
-    keys_list(m->keys, list, sizeof(list));
-    if (!is_scalar(L))
+    if (!is_scalar(L)) {
+        keys_list(m->keys, list, sizeof(list));
         return fail(L, ev_pos(L), "%s as a key in %s, expected one of: %s", ev_kind(L), m->what,
                     list);
+    }
     s = (const char *)L->ev.data.scalar.value;
     n = L->ev.data.scalar.length;
     for (i = 0; m->keys[i] != NULL; i++)
         if (strlen(m->keys[i]) == n && memcmp(m->keys[i], s, n) == 0)
             break;
-    if (m->keys[i] == NULL)
+    if (m->keys[i] == NULL) {
+        keys_list(m->keys, list, sizeof(list));
         return fail(L, ev_pos(L), "unknown key '%s' in %s, expected one of: %s", show(s, n).s,
                     m->what, list);
+    }
     if (m->seen & (1u << i))
         return fail(L, ev_pos(L),
                     "duplicate key '%s' in %s (first at %u:%u), expected each key "
@@ -1280,7 +1284,7 @@ static int parse_line(ld_t *L)
     map_t m;
     val_t v;
     unsigned u = 0;
-    int k, rc, i;
+    int k = 0, rc, i = 0;
 
     if (map_begin(L, &m, "a line", keys) != 0 ||
         push_item(L, PL_CONFIG_LINE, m.start, (void **)&d, &p) != 0)
@@ -1422,7 +1426,7 @@ static int parse_device(ld_t *L)
     map_t m;
     val_t v;
     uint64_t u;
-    int k, rc, i;
+    int k = 0, rc, i = 0;
 
     if (map_begin(L, &m, "a device", keys) != 0 ||
         push_item(L, PL_CONFIG_DEVICE, m.start, (void **)&d, &p) != 0)
@@ -1751,6 +1755,9 @@ static int load_csv(ld_t *L, const val_t *v)
 
     if (v->len == 0)
         return fail(L, v->at, "'csv' is empty, expected the path of a CSV file");
+    if (v->len > CSV_PATH_MAX)
+        return fail(L, v->at, "'csv' is %zu bytes long, expected a path of at most %u bytes",
+                    v->len, CSV_PATH_MAX);
     if (L->src->nfiles > PL_CONFIG_CSV_MAX)
         return fail(L, v->at, "more than %u CSV files, expected at most %u", PL_CONFIG_CSV_MAX,
                     PL_CONFIG_CSV_MAX);
@@ -1854,9 +1861,9 @@ static int parse_tag(ld_t *L)
     if (csv != NULL) {
         if (m.seen != (1u << TK_CSV)) {
             free(csv);
-            return not_here(L, &m, TK_CSV,
-                            "includes a CSV file: it cannot be mixed with a tag's "
-                            "keys; write {csv: FILE} as its own list item, so");
+            return fail(L, m.at[TK_CSV],
+                        "'csv' mixed with a tag's keys, expected "
+                        "{csv: FILE} alone as its own list item");
         }
         rc = load_csv(L, &csv_v);
         free(csv);

@@ -530,8 +530,8 @@ static void test_error_keys(void **state)
     expect_error("tags:\n  - {}\n",
                  ":2:5: a tag without keys, expected name, device, address and scan");
     expect_error("tags:\n  - {csv: a.csv, name: t}\n",
-                 ":2:6: 'csv' includes a CSV file: it cannot be mixed with a tag's keys; write "
-                 "{csv: FILE} as its own list item, so, expected no 'csv' here");
+                 ":2:6: 'csv' mixed with a tag's keys, expected {csv: FILE} alone as its own "
+                 "list item");
     expect_error("tags:\n  - {[a]: 1}\n",
                  ":2:6: a list as a key in a tag, expected one of: name, device, address, scan, "
                  "writable, scale, deadband, swap, csv");
