@@ -18,6 +18,7 @@ static void usage(FILE *fp)
           "  read URL ADDR...            read values and print one line per address\n"
           "  write URL ADDR=V[,V...]...  write values\n"
           "  serve URL [options]         run a device simulator (7TTCP node)\n"
+          "  run CONFIG                  run the communication process (scan engine daemon)\n"
           "\n"
           "  plcline <command> --help    options of a command\n"
           "  plcline --version           version\n"
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
         return cmd_write(argc - 1, argv + 1);
     if (strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "plcline: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return CLI_EXIT_USAGE;

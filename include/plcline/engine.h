@@ -71,13 +71,14 @@ typedef enum { PL_PROTO_7TTCP = 0, PL_PROTO_PCCC } pl_proto_t;
 typedef struct {
     char name[PL_NAME_MAX];
     pl_proto_t protocol;
-    char simulator[PL_NAME_MAX]; /* non-empty: connect to this built-in simulator (its
-                                    real address is filled in when it has started) */
-    pl_line_config_t line;       /* hosts, backup, redundancy, local, connect timeout */
-    char local_addr[64];         /* storage for line.local_addr */
-    unsigned timeout_ms;         /* request timeout; 0: protocol default */
-    unsigned keepalive_ms;       /* 7TTCP keep-alive; 0: off */
-    unsigned max_block;          /* 7TTCP words per request; 0: 256 */
+    char simulator[PL_NAME_MAX];        /* non-empty: connect to this built-in simulator (its
+                                           real address is filled in when it has started) */
+    char backup_simulator[PL_NAME_MAX]; /* non-empty: the backup device is this simulator */
+    pl_line_config_t line;              /* hosts, backup, redundancy, local, connect timeout */
+    char local_addr[64];                /* storage for line.local_addr */
+    unsigned timeout_ms;                /* request timeout; 0: protocol default */
+    unsigned keepalive_ms;              /* 7TTCP keep-alive; 0: off */
+    unsigned max_block;                 /* 7TTCP words per request; 0: 256 */
     /* PCCC session parameters are given by the protocol's option string, e.g.
      * "plc=slc500&service=4b&path=1,0" (see docs/pccc.md). */
     char options[256];
@@ -152,6 +153,12 @@ typedef struct {
     /* For tests: the wall clock for timestamps (ms since the epoch); NULL: system time. */
     uint64_t (*wall_ms)(void *ud);
     void *clock_ud;
+    /* Optional: on a validation error, which item failed (section: 0 line, 1 device, 2 tag,
+     * 3 scan class; index into that array), so a caller can point at its source. */
+    struct {
+        int section;
+        size_t index;
+    } * err_item;
 } pl_engine_config_t;
 
 /* Validates `cfg` (names unique, references resolved, addresses parsed by their protocol,
@@ -170,6 +177,14 @@ int pl_engine_start(pl_engine_t *e);
 void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud));
 
 void pl_engine_free(pl_engine_t *e);
+
+/* Reload support: `e` (new, not started yet) takes over the connections of `old`'s devices
+ * whose device and line definitions are unchanged (same name, same parameters), so they do
+ * not reconnect. Call it before pl_engine_start(e), then stop and free `old`. A device hands
+ * its connection over once its requests in flight have completed; until then it skips its
+ * cycles in `e` and its writes wait. Queued writes of `old` are answered with PL_ESTOPPED
+ * as usual. Returns the number of devices adopted. */
+size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old);
 
 typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud);
 

@@ -62,6 +62,9 @@ typedef struct {
      * does not fit the address. */
     int (*write)(pl_drv_dev_t *d, void *req, const pl_drv_addr_t *a, const pl_tag_def_t *tag,
                  const pl_value_t *v, pl_drv_cb cb, void *ctx, pl_status_t *err);
+    /* Points the device's link callback at a new `ud` (the engine hands a connection over to
+     * a reloaded configuration). */
+    void (*rebind)(pl_drv_dev_t *d, void *ud);
     /* Adds the device's counters (requests, responses, timeouts, bytes, reconnects,
      * switchovers, last_rtt_us) to `acc`. */
     void (*stats)(const pl_drv_dev_t *d, pl_engine_stats_t *acc);

@@ -294,6 +294,11 @@ static int dev_write(pl_drv_dev_t *d, void *req, const pl_drv_addr_t *a, const p
                          write_done);
 }
 
+static void rebind(pl_drv_dev_t *d, void *ud)
+{
+    d->ud = ud;
+}
+
 static void stats(const pl_drv_dev_t *d, pl_engine_stats_t *acc)
 {
     const pl_ttcp_client_stats_t *cs = pl_ttcp_client_stats(d->cli);
@@ -324,5 +329,6 @@ const pl_driver_t pl_driver_ttcp = {
     .decode = decode,
     .check = check,
     .write = dev_write,
+    .rebind = rebind,
     .stats = stats,
 };

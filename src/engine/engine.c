@@ -101,6 +101,9 @@ struct edev_s {
     pl_engine_stats_t st; /* engine-level counters; driver counters are added on demand */
     group_t **groups;
     size_t ngroups;
+    edev_t *adopt_to;   /* old engine: the device that takes our connection when idle */
+    edev_t *adopt_from; /* new engine: the device whose connection we wait for */
+    int handing;        /* old engine: this device still owes its connection a handover */
 };
 
 struct tag_s {
@@ -134,10 +137,14 @@ struct pl_engine_s {
     group_t *groups;
     size_t ngroups;
     int started, stopping, closing_timers;
+    unsigned handovers;  /* devices whose connection still has to move to another engine */
+    int release_pending; /* freed once the handovers are done */
     void (*stop_done)(pl_engine_t *e, void *ud);
 };
 
 static void dev_pump(edev_t *d);
+static void engine_release(pl_engine_t *e);
+static void handover_check(edev_t *d);
 
 const char *pl_quality_name(pl_quality_t q)
 {
@@ -318,6 +325,8 @@ static void block_cb(void *ctx, const pl_status_t *st)
     group_block_done(b, st);
     if (!d->e->stopping)
         dev_pump(d);
+    else
+        handover_check(d);
 }
 
 static void write_cb(void *ctx, const pl_status_t *st)
@@ -334,6 +343,8 @@ static void write_cb(void *ctx, const pl_status_t *st)
     write_finish(w, st);
     if (!d->e->stopping)
         dev_pump(d);
+    else
+        handover_check(d);
 }
 
 static void dev_pump(edev_t *d)
@@ -342,6 +353,8 @@ static void dev_pump(edev_t *d)
     op_t *op;
     int rc;
 
+    if (d->dd == NULL)
+        return; /* waiting for a connection handed over by a reload */
     while (d->inflight < d->max_inflight && !d->e->stopping) {
         op = op_pop(&d->whead, &d->wtail);
         if (op != NULL) {
@@ -458,6 +471,8 @@ static void group_start(group_t *g)
     edev_t *d = g->dev;
     size_t i;
 
+    if (d->dd == NULL)
+        return; /* the connection is still being handed over by a reload */
     if (g->pending > 0) {
         d->st.overruns++; /* the previous cycle is still running: skip this one */
         return;
@@ -620,6 +635,72 @@ int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value, pl
     d->st.writes++;
     dev_pump(d);
     return 0;
+}
+
+/* --- reload: handing connections over ----------------------------------------------- */
+
+static int same_defs(const edev_t *a, const edev_t *b)
+{
+    pl_line_def_t la = a->line->def, lb = b->line->def;
+
+    /* local_addr points into each definition's own storage: compare the text instead */
+    la.line.local_addr = NULL;
+    lb.line.local_addr = NULL;
+    return memcmp(&a->def, &b->def, sizeof(a->def)) == 0 && memcmp(&la, &lb, sizeof(la)) == 0;
+}
+
+size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old)
+{
+    size_t i, k, n = 0;
+
+    if (e == NULL || old == NULL || e->started || old->stopping)
+        return 0;
+    for (i = 0; i < e->ndevs; i++) {
+        edev_t *nd = &e->devs[i];
+
+        for (k = 0; k < old->ndevs; k++) {
+            edev_t *od = &old->devs[k];
+
+            if (strcmp(od->def.name, nd->def.name) != 0 || od->dd == NULL || od->handing ||
+                !same_defs(od, nd))
+                continue;
+            nd->drv->dev_free(nd->dd); /* never started: nothing in flight */
+            nd->dd = NULL;
+            nd->adopt_from = od;
+            od->adopt_to = nd;
+            od->handing = 1;
+            old->handovers++;
+            n++;
+            break;
+        }
+    }
+    return n;
+}
+
+/* Old engine, stopping: once `d` has nothing in flight its connection moves on (or is
+ * closed, when the new engine was stopped first). */
+static void handover_check(edev_t *d)
+{
+    pl_engine_t *old = d->e;
+    edev_t *to = d->adopt_to;
+
+    if (!d->handing || d->inflight > 0 || !old->stopping)
+        return;
+    d->handing = 0;
+    d->adopt_to = NULL;
+    if (to == NULL) {
+        d->drv->dev_free(d->dd);
+    } else {
+        to->dd = d->dd;
+        to->adopt_from = NULL;
+        to->drv->rebind(to->dd, to);
+        pl_log(old->log, PL_LOG_INFO, "device %s: connection kept across the reload", to->def.name);
+        if (!to->e->stopping)
+            dev_pump(to);
+    }
+    d->dd = NULL;
+    if (--old->handovers == 0 && old->release_pending)
+        engine_release(old);
 }
 
 /* --- building ---------------------------------------------------------------------- */
@@ -809,6 +890,15 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
     return 0;
 }
 
+#define FAIL_AT(sec, idx)                   \
+    do {                                    \
+        if (cfg->err_item != NULL) {        \
+            cfg->err_item->section = (sec); \
+            cfg->err_item->index = (idx);   \
+        }                                   \
+        goto fail;                          \
+    } while (0)
+
 int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engine_cbs_t *cbs,
                   void *ud, pl_engine_t **out, pl_status_t *err)
 {
@@ -844,11 +934,11 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
 
         for (k = 0; k < i; k++)
             if ((rc = name_dup("scan class", cfg->scans[i].name, cfg->scans[k].name, err)) < 0)
-                goto fail;
+                FAIL_AT(3, i);
         if (cfg->scans[i].period_ms == 0) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "scan class '%.60s': period must be > 0",
                                cfg->scans[i].name);
-            goto fail;
+            FAIL_AT(3, i);
         }
         s->def = cfg->scans[i];
         if (s->def.stale_ms == 0)
@@ -859,7 +949,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     for (i = 0; i < cfg->nlines; i++) {
         for (k = 0; k < i; k++)
             if ((rc = name_dup("line", cfg->lines[i].name, cfg->lines[k].name, err)) < 0)
-                goto fail;
+                FAIL_AT(0, i);
         e->lines[i].def = cfg->lines[i];
         if (e->lines[i].def.local_addr[0] != '\0')
             e->lines[i].def.line.local_addr = e->lines[i].def.local_addr;
@@ -867,11 +957,11 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         if (e->lines[i].drv == NULL) {
             rc = pl_status_set(err, PL_ENOTSUP, 0, "line '%.60s': protocol not available",
                                cfg->lines[i].name);
-            goto fail;
+            FAIL_AT(0, i);
         }
         if (e->lines[i].def.line.hosts.count == 0) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "line '%.60s': no host", cfg->lines[i].name);
-            goto fail;
+            FAIL_AT(0, i);
         }
         e->nlines++;
     }
@@ -880,7 +970,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
 
         for (k = 0; k < i; k++)
             if ((rc = name_dup("device", cfg->devices[i].name, cfg->devices[k].name, err)) < 0)
-                goto fail;
+                FAIL_AT(1, i);
         d->def = cfg->devices[i];
         d->e = e;
         for (k = 0; k < e->nlines; k++)
@@ -889,7 +979,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         if (d->line == NULL) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "device '%.30s': line '%.30s' is not defined",
                                d->def.name, d->def.line);
-            goto fail;
+            FAIL_AT(1, i);
         }
         if (d->def.max_gap == 0 && cfg->devices[i].max_gap == 0)
             d->def.max_gap = DEFAULT_MAX_GAP;
@@ -904,7 +994,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         d->drv = d->line->drv;
         rc = d->drv->dev_new(loop, &d->line->def, &d->def, e->log, on_link, d, &d->dd, err);
         if (rc < 0)
-            goto fail;
+            FAIL_AT(1, i);
         d->max_inflight = d->drv->max_inflight(d->dd);
         if (d->max_inflight == 0)
             d->max_inflight = 1;
@@ -924,7 +1014,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
             rc = pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': %s '%.30s' is not defined",
                                t->def.name, t->dev == NULL ? "device" : "scan class",
                                t->dev == NULL ? t->def.device : t->def.scan);
-            goto fail;
+            FAIL_AT(2, i);
         }
         rc = t->dev->drv->addr_parse(t->dev->dd, &t->def, &t->addr, err);
         if (rc < 0) {
@@ -933,7 +1023,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
             if (err != NULL)
                 memcpy(detail, err->detail, sizeof(detail));
             pl_status_set(err, rc, 0, "tag '%.30s': %.60s", t->def.name, detail);
-            goto fail;
+            FAIL_AT(2, i);
         }
         t->st.tag = t->def.name;
         t->st.device = t->dev->def.name;
@@ -969,7 +1059,8 @@ int pl_engine_start(pl_engine_t *e)
         return PL_EBUSY;
     e->started = 1;
     for (i = 0; i < e->ndevs; i++)
-        (void)e->devs[i].drv->dev_start(e->devs[i].dd);
+        if (e->devs[i].dd != NULL)
+            (void)e->devs[i].drv->dev_start(e->devs[i].dd);
     for (i = 0; i < e->nscans; i++) {
         e->scans[i].due = now;
         uv_timer_start(&e->scans[i].timer, on_scan, 0, 0);
@@ -984,9 +1075,12 @@ static void on_timer_closed(uv_handle_t *h)
 
     if (--e->closing_timers > 0)
         return;
-    if (e->stopping == 2) /* pl_engine_free() was called meanwhile */
-        engine_release(e);
-    else if (e->stop_done != NULL)
+    if (e->stopping == 2) { /* pl_engine_free() was called meanwhile */
+        if (e->handovers > 0)
+            e->release_pending = 1;
+        else
+            engine_release(e);
+    } else if (e->stop_done != NULL)
         e->stop_done(e, e->ud);
 }
 
@@ -1006,8 +1100,19 @@ void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud))
         while (op_pop(&d->rhead, &d->rtail) != NULL)
             ;
         fail_writes(d, &why);
+        if (d->adopt_from != NULL) {
+            /* stopped before the old engine handed the connection over: it closes it */
+            d->adopt_from->adopt_to = NULL;
+            d->adopt_from = NULL;
+            continue;
+        }
+        if (d->handing) {
+            handover_check(d); /* now, or when the last request in flight completes */
+            continue;
+        }
         /* writes in flight are answered by the driver (PL_ECANCELED) before this returns */
-        d->drv->dev_free(d->dd);
+        if (d->dd != NULL)
+            d->drv->dev_free(d->dd);
         d->dd = NULL;
     }
     e->closing_timers = (int)e->nscans;
@@ -1027,6 +1132,10 @@ void pl_engine_free(pl_engine_t *e)
     }
     if (e->closing_timers > 0) {
         e->stopping = 2; /* freed when the last timer has closed */
+        return;
+    }
+    if (e->handovers > 0) {
+        e->release_pending = 1; /* freed when the last connection has moved on */
         return;
     }
     engine_release(e);

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# plcline run, end to end on loopback: values appear; a write reaches the simulator and comes
+# back in the next poll; a killed simulator turns its tags bad while the other device keeps
+# polling; restarting it brings them back; SIGHUP reloads (unchanged devices keep their
+# connections); SIGTERM exits 0. The simulators are separate `plcline serve` processes so
+# that one can really die. No sleeps: every wait reads output until a pattern or a deadline.
+# Usage: test_daemon.sh PATH/TO/plcline
+set -uo pipefail
+PL=${1:?usage: $0 plcline-binary}
+fails=0 passes=0
+ok()   { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_sim NAME [PORT]: runs a 7TTCP simulator, sets SIM_PID and SIM_PORT
+start_sim() {
+    local name=$1 port=${2:-0} fd
+    exec {fd}< <(exec "$PL" serve 7ttcp://127.0.0.1:"$port" 2>>"$tmp/$name.log")
+    SIM_PID=$!
+    pids+=("$SIM_PID")
+    local word addr
+    if ! read -r -t 10 word addr <&"$fd"; then
+        echo "FAIL: simulator $name did not start" >&2; cat "$tmp/$name.log" >&2; exit 1
+    fi
+    SIM_PORT=${addr##*:}
+}
+
+start_sim A; pidA=$SIM_PID; portA=$SIM_PORT
+start_sim B; pidB=$SIM_PID; portB=$SIM_PORT
+"$PL" write "7ttcp://127.0.0.1:$portA/1" W0=11 W1=12 && ok || fail "preset A"
+"$PL" write "7ttcp://127.0.0.1:$portB/1" W0=21 && ok || fail "preset B"
+
+cfg=$tmp/plant.yaml
+write_cfg() { # extra tag lines as $1
+    cat > "$cfg" <<EOF
+scan_classes:
+  - {name: fast, period: 50ms}
+lines:
+  - {name: la, protocol: 7ttcp, host: 127.0.0.1, port: $portA, timeout: 200ms, connect_timeout: 200ms}
+  - {name: lb, protocol: 7ttcp, host: 127.0.0.1, port: $portB, timeout: 200ms, connect_timeout: 200ms}
+devices:
+  - {name: da, line: la, node: 1}
+  - {name: db, line: lb, node: 1, demote_after: 2, demote_for: 200ms}
+tags:
+  - {name: a.w0, device: da, address: W0, scan: fast, writable: true}
+  - {name: b.w0, device: db, address: W0, scan: fast}
+$1
+EOF
+}
+write_cfg ""
+"$PL" run --check "$cfg" >/dev/null && ok || fail "--check"
+
+coproc D { exec "$PL" run --json "$cfg" 2>"$tmp/daemon.log"; }
+dpid=$D_PID
+pids+=("$dpid")
+out=$tmp/out.jsonl
+: > "$out"
+
+# wait_for REGEX SECONDS: reads daemon output until a line matches
+wait_for() {
+    local re=$1 deadline=$((SECONDS + $2)) line
+    while [ $SECONDS -lt $deadline ]; do
+        if IFS= read -r -t 1 -u "${D[0]}" line; then
+            echo "$line" >> "$out"
+            [[ "$line" =~ $re ]] && return 0
+        fi
+    done
+    return 1
+}
+
+wait_for '"tag":"a.w0".*"value":11,"quality":"good"' 10 && ok || fail "a.w0 appears"
+wait_for '"tag":"b.w0".*"value":21,"quality":"good"' 10 && ok || fail "b.w0 appears"
+
+# a write reaches the simulator and comes back in the next poll
+echo '{"write":"a.w0","value":77,"id":"w1"}' >&"${D[1]}"
+wait_for '"result":"ok","write":"a.w0","id":"w1"' 10 && ok || fail "write answered"
+[ "$("$PL" read "7ttcp://127.0.0.1:$portA/1" W0)" = "W0 77" ] && ok || fail "write reached A"
+wait_for '"tag":"a.w0".*"value":77' 10 && ok || fail "written value polled back"
+echo '{"write":"b.w0","value":1,"id":"w2"}' >&"${D[1]}"
+wait_for '"result":"error","write":"b.w0","id":"w2".*PL_EREADONLY' 10 && ok || fail "read-only refused"
+
+# simulator B dies: its tag goes bad; A keeps polling (a change on A still shows up)
+kill "$pidB"; wait "$pidB" 2>/dev/null
+wait_for '"tag":"b.w0".*"quality":"bad"' 10 && ok || fail "b.w0 bad after B died"
+"$PL" write "7ttcp://127.0.0.1:$portA/1" W0=78 && ok || fail "change A"
+wait_for '"tag":"a.w0".*"value":78,"quality":"good"' 10 && ok || fail "A still polled while B is dead"
+
+# B comes back on its port: values return
+start_sim B "$portB"; pidB=$SIM_PID
+"$PL" write "7ttcp://127.0.0.1:$portB/1" W0=22 && ok || fail "preset B again"
+wait_for '"tag":"b.w0".*"value":22,"quality":"good"' 15 && ok || fail "b.w0 back after restart"
+
+# SIGHUP: a new tag appears; device da keeps its connection (A saw no new connection)
+connsA=$(grep -c "connected" "$tmp/A.log")
+write_cfg "  - {name: a.w1, device: da, address: W1, scan: fast}"
+kill -HUP "$dpid"
+wait_for '"tag":"a.w1".*"value":12,"quality":"good"' 10 && ok || fail "reload adds a.w1"
+echo '{"write":"a.w0","value":79,"id":"w3"}' >&"${D[1]}"
+wait_for '"result":"ok","write":"a.w0","id":"w3"' 10 && ok || fail "write after reload"
+[ "$(grep -c "connected" "$tmp/A.log")" = "$connsA" ] && ok || \
+    fail "A's connection was not kept across the reload ($(grep -c connected "$tmp/A.log") vs $connsA)"
+
+# SIGTERM: clean exit 0
+kill -TERM "$dpid"
+wait "$dpid"; rc=$?
+[ "$rc" = 0 ] && ok || fail "daemon exit after SIGTERM: $rc"
+
+if [ "$fails" -gt 0 ]; then
+    echo "--- daemon log" >&2; tail -20 "$tmp/daemon.log" >&2
+fi
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
