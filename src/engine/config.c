@@ -67,7 +67,7 @@ typedef struct {
 typedef struct {
     pos_t item, name;
     pos_t ref1; /* line: simulator; device: line; tag: device */
-    pos_t ref2; /* device: options; tag: scan */
+    pos_t ref2; /* line: backup_simulator; device: options; tag: scan */
 } item_pos_t;
 
 struct pl_config_src_s {
@@ -1240,6 +1240,7 @@ enum {
     LK_SIMULATOR,
     LK_PORT,
     LK_BACKUP,
+    LK_BACKUP_SIMULATOR,
     LK_BACKUP_PORT,
     LK_USE_BACKUP,
     LK_REDUNDANCY,
@@ -1263,6 +1264,7 @@ static int parse_line(ld_t *L)
                                        "simulator",
                                        "port",
                                        "backup",
+                                       "backup_simulator",
                                        "backup_port",
                                        "use_backup",
                                        "redundancy",
@@ -1309,6 +1311,9 @@ static int parse_line(ld_t *L)
             break;
         case LK_BACKUP:
             rc = y_hosts(L, "backup", &d->line.backup);
+            break;
+        case LK_BACKUP_SIMULATOR:
+            rc = y_name(L, "backup_simulator", d->backup_simulator, &p->ref2);
             break;
         case LK_BACKUP_PORT:
             rc = y_port(L, "backup_port", 1, &d->line.backup_port);
@@ -1367,7 +1372,13 @@ static int parse_line(ld_t *L)
         return fail(L, m.start, "a line without 'host' or 'simulator', expected one of them");
     if (has(&m, LK_SIMULATOR) && has(&m, LK_PORT))
         return not_here(L, &m, LK_PORT, "comes from the simulator on a line with 'simulator'");
-    if (!has(&m, LK_BACKUP)) {
+    if (has(&m, LK_BACKUP) && has(&m, LK_BACKUP_SIMULATOR))
+        return fail(L, later(m.at[LK_BACKUP], m.at[LK_BACKUP_SIMULATOR]),
+                    "a line with both 'backup' and 'backup_simulator', expected only one of them");
+    if (has(&m, LK_BACKUP_SIMULATOR) && has(&m, LK_BACKUP_PORT))
+        return not_here(L, &m, LK_BACKUP_PORT,
+                        "comes from the simulator on a line with 'backup_simulator'");
+    if (!has(&m, LK_BACKUP) && !has(&m, LK_BACKUP_SIMULATOR)) {
         static const int need_backup[] = {LK_BACKUP_PORT, LK_USE_BACKUP, LK_REDUNDANCY,
                                           LK_PREFER_PRIMARY};
         for (i = 0; i < 4; i++)
@@ -2189,6 +2200,23 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
             return fail(L, L->src->pos[PL_CONFIG_LINE][i].ref1,
                         "simulator '%s' speaks %s but line '%s' is %s, expected a %s simulator",
                         d->simulator, proto_name(cfg->sims[j].protocol), d->name,
+                        proto_name(d->protocol), proto_name(d->protocol));
+    }
+    for (i = 0; i < cfg->nlines; i++) {
+        pl_line_def_t *d = &cfg->lines[i];
+
+        if (d->backup_simulator[0] == '\0')
+            continue;
+        j = nidx_find(&ix[PL_CONFIG_SIM], d->backup_simulator);
+        if (j < 0) {
+            candidates(&ix[PL_CONFIG_SIM], "simulators", list, sizeof(list));
+            return fail(L, L->src->pos[PL_CONFIG_LINE][i].ref2,
+                        "simulator '%s' is not defined, expected %s", d->backup_simulator, list);
+        }
+        if (cfg->sims[j].protocol != d->protocol)
+            return fail(L, L->src->pos[PL_CONFIG_LINE][i].ref2,
+                        "simulator '%s' speaks %s but line '%s' is %s, expected a %s simulator",
+                        d->backup_simulator, proto_name(cfg->sims[j].protocol), d->name,
                         proto_name(d->protocol), proto_name(d->protocol));
     }
     for (i = 0; i < cfg->ndevices; i++) {

@@ -85,6 +85,11 @@ static void check_loaded(const pl_config_t *c)
         } else {
             check(l->line.port != 0);
         }
+        if (l->backup_simulator[0] != '\0') {
+            long s = pl_config_find(c, PL_CONFIG_SIM, l->backup_simulator);
+
+            check(s >= 0 && c->sims[s].protocol == l->protocol && l->line.backup.count == 0);
+        }
         check(l->line.local_addr == NULL || l->line.local_addr == l->local_addr);
         check(l->max_block <= 256);
         check_str(l->options, sizeof(l->options), 0);

@@ -565,11 +565,12 @@ static void test_error_yaml(void **state)
                  ":2:1: a second YAML document, expected one document per file");
     expect_error("lines: {name: a}\n",
                  ":1:8: 'lines' is a mapping, expected a list of lines ('- ' items)");
-    expect_error("lines:\n  - a\n", ":2:5: a line is a single value, expected a mapping with "
-                                    "keys: name, protocol, host, simulator, port, backup, "
-                                    "backup_port, use_backup, redundancy, prefer_primary, "
-                                    "line_number, local, connect_timeout, backoff_min, "
-                                    "backoff_max, timeout, keepalive, max_block, options");
+    expect_error("lines:\n  - a\n",
+                 ":2:5: a line is a single value, expected a mapping with "
+                 "keys: name, protocol, host, simulator, port, backup, "
+                 "backup_simulator, backup_port, use_backup, redundancy, prefer_primary, "
+                 "line_number, local, connect_timeout, backoff_min, "
+                 "backoff_max, timeout, keepalive, max_block, options");
     /* anchors, aliases, tags */
     expect_error("scan_classes:\n  - &f {name: fast, period: 1s}\n  - *f\n",
                  ":2:5: anchor '&f': anchors and aliases are not supported, expected the value "
@@ -740,6 +741,37 @@ static void test_error_refs(void **state)
                  "devices: [{name: d, line: l, options: \"dst=2\"}]\n",
                  ":2:30: 'options' applies to devices on pccc lines, expected no 'options' on a "
                  "device of 7ttcp line 'l'");
+}
+
+/* A redundant line whose two partners are built-in simulators. */
+static void test_backup_simulator(void **state)
+{
+    (void)state;
+    expect_ok("simulators: [{name: p, protocol: 7ttcp}, {name: b, protocol: 7ttcp}]\n"
+              "lines: [{name: l, protocol: 7ttcp, simulator: p, backup_simulator: b,\n"
+              "         redundancy: parallel, prefer_primary: yes}]\n");
+    assert_string_equal(cfg.lines[0].simulator, "p");
+    assert_string_equal(cfg.lines[0].backup_simulator, "b");
+    assert_int_equal(cfg.lines[0].line.use_backup, 1);
+    assert_int_equal(cfg.lines[0].line.backup.count, 0);
+    assert_int_equal(cfg.lines[0].line.backup_port, 0);
+    assert_int_equal(cfg.lines[0].line.redundancy, PL_REDUNDANCY_PARALLEL);
+    assert_int_equal(cfg.lines[0].line.prefer_primary, 1);
+    pl_config_free(&cfg);
+    expect_error("simulators: [{name: p, protocol: 7ttcp}]\n"
+                 "lines: [{name: l, protocol: 7ttcp, simulator: p, backup_simulator: q}]\n",
+                 ":2:68: simulator 'q' is not defined, expected one of: p");
+    expect_error("simulators: [{name: p, protocol: 7ttcp}, {name: s, protocol: pccc}]\n"
+                 "lines: [{name: l, protocol: 7ttcp, simulator: p, backup_simulator: s}]\n",
+                 ":2:68: simulator 's' speaks pccc but line 'l' is 7ttcp, expected a 7ttcp "
+                 "simulator");
+    expect_error("lines: [{name: l, protocol: 7ttcp, host: h, backup: b, backup_simulator: s}]\n",
+                 ":1:56: a line with both 'backup' and 'backup_simulator', expected only one of "
+                 "them");
+    expect_error("lines: [{name: l, protocol: 7ttcp, host: h, backup_simulator: s,\n"
+                 "         backup_port: 5}]\n",
+                 ":2:10: 'backup_port' comes from the simulator on a line with "
+                 "'backup_simulator', expected no 'backup_port' here");
 }
 
 static void test_error_files(void **state)
@@ -1069,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_error_names),
         cmocka_unit_test(test_error_duplicates),
         cmocka_unit_test(test_error_refs),
+        cmocka_unit_test(test_backup_simulator),
         cmocka_unit_test(test_error_files),
         cmocka_unit_test(test_csv_reader),
         cmocka_unit_test(test_csv_long_record),
