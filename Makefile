@@ -1,5 +1,5 @@
 # plcline: convenience wrapper around CMake. The real build is CMakeLists.txt.
-#   make run    install what is missing, build, run the demo
+#   make run    install what is missing, build, run the daemon on examples/demo.yaml
 #   make check  install what is missing, build, run every test (plain and ASan+UBSan)
 #   make bench  run the benchmarks and write bench/results.md
 #   make fuzz   build the libFuzzer targets and run each for FUZZ_SECONDS
@@ -24,7 +24,7 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
 run: build
-	@scripts/demo.sh $(BUILD)/plcline
+	$(BUILD)/plcline run examples/demo.yaml
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
