@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * plcline serve 7ttcp://HOST:PORT [options]
+ * plcline serve pccc://HOST:PORT?plc=slc500 [options]
  *
- * Runs the 7TTCP node simulator until SIGINT or SIGTERM. Once listening it prints
- * "listening HOST:PORT" (the real port when PORT is 0) on stdout and flushes, so scripts
- * and tests can wait for that line instead of sleeping.
+ * Runs the 7TTCP node simulator or the PCCC PLC simulator (EtherNet/IP) until SIGINT or
+ * SIGTERM, then exits 0. Once listening it prints "listening HOST:PORT" (the real port when
+ * PORT is 0) on stdout and flushes, so scripts and tests can wait for that line instead of
+ * sleeping.
  */
 #include "cli.h"
+
+#include "plcline/error.h"
+#include "plcline/pccc.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -17,22 +22,30 @@
 static void usage(FILE *fp)
 {
     fputs("usage: plcline serve [options] 7ttcp://HOST[:PORT]\n"
+          "       plcline serve [options] pccc://HOST[:PORT][?plc=TYPE]\n"
           "\n"
-          "Runs a 7TTCP node simulator (65536 words per node) until SIGINT/SIGTERM.\n"
-          "HOST: an address, '*' or 'ALL' (all IPv4 interfaces), '[*]' or '[ALL]' (all IPv6\n"
-          "and IPv4 interfaces); PORT 0 picks a free port (default 12398).\n"
-          "Prints 'listening ADDRESS:PORT' once ready.\n"
+          "Runs a 7TTCP node simulator (65536 words per node) or a PCCC PLC simulator\n"
+          "(EtherNet/IP; TYPE slc500, micrologix, plc5 or logix; default slc500) until\n"
+          "SIGINT/SIGTERM. HOST: an address, '*' or 'ALL' (all IPv4 interfaces), '[*]' or\n"
+          "'[ALL]' (all IPv6 and IPv4 interfaces); PORT 0 picks a free port (default 12398\n"
+          "for 7ttcp, 44818 for pccc). Prints 'listening ADDRESS:PORT' once ready.\n"
           "\n"
-          "  --nodes A-B        node numbers served (default 0-7)\n"
-          "  --max-block N      largest block accepted, words (default 256)\n"
           "  --delay MS         answer every request after MS milliseconds\n"
-          "  --ignore-node N    never answer requests for node N (repeatable)\n"
           "  --close-after N    close a connection when its N-th frame arrives\n"
-          "  --persist FILE     load words from FILE at start, save them at exit\n"
-          "  --animate MS       change words 0..9 of every node every MS milliseconds\n"
+          "  --animate MS       change demo values every MS milliseconds (7ttcp: words 0..9\n"
+          "                     of every node; pccc: N7:0 counter, N7:1 0..99, F8:0 sine)\n"
           "  --max-conns N      refuse connections beyond N\n"
           "  --allow ADDR       accept only these partner addresses (repeatable)\n"
-          "  -q                 log only warnings and errors\n",
+          "  -q                 log only warnings and errors\n"
+          "7ttcp only:\n"
+          "  --nodes A-B        node numbers served (default 0-7)\n"
+          "  --max-block N      largest block accepted, words (default 256)\n"
+          "  --ignore-node N    never answer requests for node N (repeatable)\n"
+          "  --persist FILE     load words from FILE at start, save them at exit\n"
+          "pccc only:\n"
+          "  --files SPEC       data files, e.g. \"N7:100 F8:20 B3:16 T4:10 ST9:5 L10:10\"\n"
+          "                     (TYPE FILE:ELEMENTS; types O I S B T C R N F ST A L;\n"
+          "                     default: docs/pccc-simulator.md)\n",
           fp);
 }
 
@@ -54,16 +67,19 @@ static int parse_uint(const char *opt, const char *s, unsigned long max, unsigne
     return 0;
 }
 
-/* Splits "7ttcp://HOST[:PORT][/...]" into host and port. HOST keeps its brackets only for
- * "[*]" and "[ALL]" (the listener's spelling for all IPv6 interfaces). */
-static int parse_listen_url(const char *url, char *host, size_t cap, uint16_t *port)
+/* Splits "SCHEME://HOST[:PORT][/...][?...]" into host and port; `scheme` must match.
+ * HOST keeps its brackets only for "[*]" and "[ALL]" (the listener's spelling for all IPv6
+ * interfaces). */
+static int parse_listen_url(const char *url, const char *scheme, uint16_t default_port, char *host,
+                            size_t cap, uint16_t *port)
 {
     const char *p = strstr(url, "://"), *end, *colon = NULL;
     unsigned long v;
     size_t n;
     char *e;
 
-    if (p == NULL || (size_t)(p - url) != 5 || strncmp(url, "7ttcp", 5) != 0)
+    if (p == NULL || (size_t)(p - url) != strlen(scheme) ||
+        strncmp(url, scheme, strlen(scheme)) != 0)
         return -1;
     p += 3;
     end = p + strcspn(p, "/?");
@@ -97,7 +113,7 @@ static int parse_listen_url(const char *url, char *host, size_t cap, uint16_t *p
         memcpy(host, p, n);
         host[n] = '\0';
     }
-    *port = PL_TTCP_PORT;
+    *port = default_port;
     if (colon != NULL) {
         if (colon + 1 >= end || colon[1] < '0' || colon[1] > '9')
             return -1;
@@ -110,6 +126,7 @@ static int parse_listen_url(const char *url, char *host, size_t cap, uint16_t *p
 }
 
 static pl_ttcp_server_t *g_server;
+static pl_pccc_server_t *g_pccc;
 static uv_signal_t g_sigint, g_sigterm;
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -121,17 +138,126 @@ static void on_signal(uv_signal_t *h, int signum)
             fprintf(stderr, "plcline serve: saving the memory failed\n");
         g_server = NULL;
     }
+    if (g_pccc != NULL) {
+        pl_pccc_server_free(g_pccc);
+        g_pccc = NULL;
+    }
     uv_close((uv_handle_t *)&g_sigint, NULL);
     uv_close((uv_handle_t *)&g_sigterm, NULL);
+}
+
+/* The processor types of "?plc=" (the names of include/plcline/pccc.h). */
+static int parse_plc(const char *s, size_t n, pl_pccc_plc_t *out)
+{
+    static const struct {
+        const char *name;
+        pl_pccc_plc_t plc;
+    } names[] = {{"slc500", PL_PCCC_PLC_SLC500},
+                 {"micrologix", PL_PCCC_PLC_MICROLOGIX},
+                 {"plc5", PL_PCCC_PLC_PLC5},
+                 {"logix", PL_PCCC_PLC_LOGIX}};
+    size_t k;
+
+    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        if (strlen(names[k].name) == n && strncmp(names[k].name, s, n) == 0) {
+            *out = names[k].plc;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Applies the query of a pccc:// URL: "plc=TYPE" is the only key. */
+static int parse_pccc_query(const char *url, pl_pccc_plc_t *plc)
+{
+    const char *q = strchr(url, '?');
+
+    while (q != NULL && q[1] != '\0') {
+        const char *key = q + 1, *amp = strchr(key, '&');
+        size_t n = amp != NULL ? (size_t)(amp - key) : strlen(key);
+
+        if (n > 4 && strncmp(key, "plc=", 4) == 0 && parse_plc(key + 4, n - 4, plc) == 0) {
+            q = amp;
+            continue;
+        }
+        fprintf(stderr, "plcline serve: %s: '%.*s': expected plc=slc500|micrologix|plc5|logix\n",
+                url, (int)n, key);
+        return -1;
+    }
+    return 0;
+}
+
+/* Options of both simulators, collected before the scheme is known. */
+typedef struct {
+    const char *url;
+    pl_listener_config_t listen;
+    unsigned delay_ms, close_after, animate_ms;
+    const char *files;
+    int ttcp_only, pccc_only; /* an option of one simulator was given */
+} serve_opts_t;
+
+static int run_loop(uv_loop_t *loop, const char *address)
+{
+    int rc;
+
+    uv_signal_init(loop, &g_sigint);
+    uv_signal_init(loop, &g_sigterm);
+    uv_signal_start(&g_sigint, on_signal, SIGINT);
+    uv_signal_start(&g_sigterm, on_signal, SIGTERM);
+    printf("listening %s\n", address);
+    fflush(stdout);
+    uv_run(loop, UV_RUN_DEFAULT);
+    rc = uv_loop_close(loop);
+    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+static int serve_pccc(const serve_opts_t *o, const pl_logger_t *log)
+{
+    static char host[300];
+    pl_pccc_server_config_t cfg;
+    pl_status_t st;
+    uv_loop_t loop;
+    int rc;
+
+    pl_pccc_server_config_init(&cfg);
+    if (o->ttcp_only) {
+        fprintf(stderr, "plcline serve: --nodes, --max-block, --ignore-node and --persist are "
+                        "7ttcp options\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (parse_listen_url(o->url, "pccc", PL_ENIP_PORT, host, sizeof(host), &cfg.listen.port) < 0) {
+        fprintf(stderr, "plcline serve: %s: expected pccc://HOST[:PORT][?plc=TYPE]\n", o->url);
+        return CLI_EXIT_USAGE;
+    }
+    if (parse_pccc_query(o->url, &cfg.plc) < 0)
+        return CLI_EXIT_USAGE;
+    cfg.listen.addr = host;
+    cfg.listen.max_conns = o->listen.max_conns;
+    cfg.listen.allow = o->listen.allow;
+    cfg.files = o->files;
+    cfg.delay_ms = o->delay_ms;
+    cfg.close_after = o->close_after;
+    cfg.animate_ms = o->animate_ms;
+    cfg.log = log;
+    uv_loop_init(&loop);
+    pl_status_clear(&st);
+    rc = pl_pccc_server_new(&loop, &cfg, &g_pccc, &st);
+    if (rc < 0) {
+        cli_print_error(o->url, &st);
+        uv_loop_close(&loop);
+        return rc == PL_ECONFIG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    }
+    return run_loop(&loop, pl_pccc_server_address(g_pccc));
 }
 
 int cmd_serve(int argc, char **argv)
 {
     static char host[300];
-    const char *url = NULL, *allow[MAX_LIST + 1];
+    const char *allow[MAX_LIST + 1];
     uint32_t ignore[MAX_LIST];
     size_t n_allow = 0, n_ignore = 0;
     pl_ttcp_server_config_t cfg;
+    serve_opts_t o;
     pl_logger_t log;
     pl_status_t st;
     uv_loop_t loop;
@@ -140,6 +266,7 @@ int cmd_serve(int argc, char **argv)
 
     cli_logger_init(&log, PL_LOG_INFO);
     pl_ttcp_server_config_init(&cfg);
+    memset(&o, 0, sizeof(o));
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -169,41 +296,51 @@ int cmd_serve(int argc, char **argv)
             }
             cfg.node_first = (uint32_t)lo;
             cfg.node_last = (uint32_t)hi;
+            o.ttcp_only = 1;
             i++;
         } else if (strcmp(a, "--max-block") == 0) {
             if (parse_uint(a, val, 256, &v) < 0 || v == 0)
                 goto bad;
             cfg.max_block = (unsigned)v;
+            o.ttcp_only = 1;
             i++;
         } else if (strcmp(a, "--delay") == 0) {
             if (parse_uint(a, val, 3600000, &v) < 0)
                 goto bad;
-            cfg.delay_ms = (unsigned)v;
+            o.delay_ms = (unsigned)v;
             i++;
         } else if (strcmp(a, "--ignore-node") == 0) {
             if (parse_uint(a, val, 0xFFFFFFFFul, &v) < 0 || n_ignore == MAX_LIST)
                 goto bad;
             ignore[n_ignore++] = (uint32_t)v;
+            o.ttcp_only = 1;
             i++;
         } else if (strcmp(a, "--close-after") == 0) {
             if (parse_uint(a, val, 0xFFFFFFFFul, &v) < 0)
                 goto bad;
-            cfg.close_after = (unsigned)v;
+            o.close_after = (unsigned)v;
             i++;
         } else if (strcmp(a, "--persist") == 0) {
             if (val == NULL)
                 goto bad;
             cfg.persist_path = val;
+            o.ttcp_only = 1;
+            i++;
+        } else if (strcmp(a, "--files") == 0) {
+            if (val == NULL)
+                goto bad;
+            o.files = val;
+            o.pccc_only = 1;
             i++;
         } else if (strcmp(a, "--animate") == 0) {
             if (parse_uint(a, val, 3600000, &v) < 0)
                 goto bad;
-            cfg.animate_ms = (unsigned)v;
+            o.animate_ms = (unsigned)v;
             i++;
         } else if (strcmp(a, "--max-conns") == 0) {
             if (parse_uint(a, val, 1000000, &v) < 0)
                 goto bad;
-            cfg.listen.max_conns = (unsigned)v;
+            o.listen.max_conns = (unsigned)v;
             i++;
         } else if (strcmp(a, "--allow") == 0) {
             if (val == NULL || n_allow == MAX_LIST)
@@ -213,43 +350,47 @@ int cmd_serve(int argc, char **argv)
         } else if (a[0] == '-') {
             fprintf(stderr, "plcline serve: unknown option '%s'\n", a);
             goto bad;
-        } else if (url == NULL) {
-            url = a;
+        } else if (o.url == NULL) {
+            o.url = a;
         } else {
             fprintf(stderr, "plcline serve: unexpected argument '%s'\n", a);
             goto bad;
         }
     }
-    if (url == NULL)
+    if (o.url == NULL)
         goto bad;
-    if (parse_listen_url(url, host, sizeof(host), &cfg.listen.port) < 0) {
-        fprintf(stderr, "plcline serve: %s: expected 7ttcp://HOST[:PORT]\n", url);
+    allow[n_allow] = NULL;
+    o.listen.allow = n_allow > 0 ? allow : NULL;
+    if (strncmp(o.url, "pccc://", 7) == 0)
+        return serve_pccc(&o, &log);
+    if (o.pccc_only) {
+        fprintf(stderr, "plcline serve: --files is a pccc option\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (parse_listen_url(o.url, "7ttcp", PL_TTCP_PORT, host, sizeof(host), &cfg.listen.port) < 0) {
+        fprintf(stderr, "plcline serve: %s: expected 7ttcp://HOST[:PORT] or pccc://HOST[:PORT]\n",
+                o.url);
         return CLI_EXIT_USAGE;
     }
     cfg.listen.addr = host;
-    allow[n_allow] = NULL;
-    cfg.listen.allow = n_allow > 0 ? allow : NULL;
+    cfg.listen.max_conns = o.listen.max_conns;
+    cfg.listen.allow = o.listen.allow;
     cfg.ignore_nodes = ignore;
     cfg.n_ignore = n_ignore;
+    cfg.delay_ms = o.delay_ms;
+    cfg.close_after = o.close_after;
+    cfg.animate_ms = o.animate_ms;
     cfg.log = &log;
 
     uv_loop_init(&loop);
     pl_status_clear(&st);
     rc = pl_ttcp_server_new(&loop, &cfg, &g_server, &st);
     if (rc < 0) {
-        cli_print_error(url, &st);
+        cli_print_error(o.url, &st);
         uv_loop_close(&loop);
         return CLI_EXIT_FAIL;
     }
-    uv_signal_init(&loop, &g_sigint);
-    uv_signal_init(&loop, &g_sigterm);
-    uv_signal_start(&g_sigint, on_signal, SIGINT);
-    uv_signal_start(&g_sigterm, on_signal, SIGTERM);
-    printf("listening %s\n", pl_ttcp_server_address(g_server));
-    fflush(stdout);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    rc = uv_loop_close(&loop);
-    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    return run_loop(&loop, pl_ttcp_server_address(g_server));
 bad:
     usage(stderr);
     return CLI_EXIT_USAGE;

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Interoperability of the PCCC simulator with nodepccc 0.1.17 (a third-party Node.js PCCC
+# client, pinned in tests/interop/package-lock.json): `plcline serve pccc://` on a free
+# loopback port, then tests/interop/nodepccc_rw.js writes and reads N, F and B files through
+# nodepccc's normal path (0x4B in SendRRData) and reads them back on a second session routed
+# through Unconnected Send 1,0. nodepccc is installed with `npm ci` into
+# tests/interop/node_modules (git-ignored, npm cache in tests/interop/.npm-cache) when it is
+# not there yet; no registry, no node: the test FAILS saying so, it never skips.
+# Usage: test_pccc_interop.sh PATH/TO/plcline
+set -uo pipefail
+PL=${1:?usage: $0 plcline-binary}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+interop="$here/../interop"
+fails=0 passes=0
+ok()   { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+summary() { echo "$passes passed, $fails failed"; [ "$fails" -eq 0 ]; }
+
+tmp=$(mktemp -d)
+srv_pid=""
+cleanup() {
+    [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# --- nodepccc, as pinned ---
+for tool in node npm; do
+    if ! command -v "$tool" >/dev/null; then
+        fail "'$tool' is not installed (scripts/deps.sh installs nodejs and npm)"
+        summary; exit 1
+    fi
+done
+installed=$(node -p "require('$interop/node_modules/nodepccc/package.json').version" 2>/dev/null)
+if [ "$installed" != "0.1.17" ]; then
+    if ! (cd "$interop" && npm_config_cache="$interop/.npm-cache" npm ci --no-audit --no-fund \
+            --fetch-retries=1 --fetch-timeout=30000 >"$tmp/npm.log" 2>&1); then
+        cat "$tmp/npm.log" >&2
+        fail "npm ci could not install nodepccc 0.1.17 (is the npm registry reachable?)"
+        summary; exit 1
+    fi
+fi
+ok
+
+# --- the simulator on a free port; wait for its announcement (no sleep) ---
+exec 3< <(exec "$PL" serve -q 'pccc://127.0.0.1:0?plc=slc500' 2>"$tmp/serve.err")
+srv_pid=$!
+if ! read -r -t 10 word addr <&3; then
+    fail "serve did not announce itself: $(cat "$tmp/serve.err")"
+    summary; exit 1
+fi
+[ "$word" = "listening" ] && ok || fail "announcement: [$word $addr]"
+port=${addr##*:}
+
+# --- nodepccc writes and reads ---
+out=$(cd "$interop" && timeout 60 node nodepccc_rw.js "$port" 2>&1); rc=$?
+echo "$out"
+n_pass=$(grep -c '^PASS ' <<<"$out")
+n_fail=$(grep -c '^FAIL ' <<<"$out")
+passes=$((passes + n_pass))
+fails=$((fails + n_fail))
+[ "$rc" -eq 0 ] && ok || fail "nodepccc_rw.js exited $rc"
+[ "$n_pass" -ge 20 ] && ok || fail "only $n_pass nodepccc checks passed"
+
+# --- the simulator stays healthy and stops cleanly on SIGTERM ---
+if grep -qi "error" "$tmp/serve.err"; then fail "simulator logged errors: $(cat "$tmp/serve.err")"; else ok; fi
+kill -TERM "$srv_pid"
+wait "$srv_pid"; rc=$?
+srv_pid=""
+[ "$rc" -eq 0 ] && ok || fail "serve exit after SIGTERM: $rc"
+
+summary
