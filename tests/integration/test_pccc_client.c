@@ -1,0 +1,1227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PCCC client <-> a scripted EtherNet/IP responder on loopback, in one process and one loop.
+ * The responder is built here from the codecs and pl_listener (not the simulator): it
+ * records every request byte for byte and answers, holds, reorders, refuses or drops as
+ * each test scripts it. Ports are picked at run time; nothing sleeps: the loop runs until a
+ * condition holds, with a guard timer that fails the test if it never does.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codec/cip.h"
+#include "codec/enip.h"
+#include "codec/pccc.h"
+#include "codec/pccc_addr.h"
+#include "plcline/error.h"
+#include "plcline/pccc.h"
+
+/* ------------------------------------------------------------------ the responder */
+
+#define NFILES   8
+#define FILE_MAX 2048
+#define NCAP     64
+#define CAP_MAX  700
+#define NHELD    16
+
+typedef struct {
+    uint8_t cip[CAP_MAX]; /* the CIP request as carried in the CPF item */
+    size_t cip_len;
+    uint8_t pccc[CAP_MAX]; /* the PCCC message inside the service header */
+    size_t pccc_len;
+    uint16_t command; /* SendRRData / SendUnitData */
+    uint16_t seq;     /* sequence count (connected) */
+    uint8_t route[64];
+    size_t route_len; /* Unconnected Send route, when routed */
+} cap_t;
+
+typedef struct {
+    uv_loop_t loop;
+    pl_listener_t *lst;
+    pl_conn_t *conn;
+    uint16_t port;
+    uint8_t rx[8192];
+    size_t rx_len;
+    int accepted, closed, registered, unregistered, fwd_open, fwd_close;
+    pl_cip_fwd_open_t fo; /* the last Forward Open (path copied below) */
+    uint8_t fo_path[64];
+    size_t fo_path_len;
+    uint32_t ot_id;
+    struct {
+        uint8_t type;
+        uint16_t file;
+        uint8_t data[FILE_MAX];
+    } files[NFILES];
+    cap_t cap[NCAP];
+    unsigned ncap, npccc;
+    /* script */
+    int silent;            /* never answer PCCC requests */
+    int hold;              /* keep replies until released */
+    uint8_t sts, ext_sts;  /* answer with this STS */
+    uint8_t cip_status;    /* answer with this CIP general status (no data) */
+    uint32_t encap_status; /* answer with this encapsulation status */
+    int bad_tns;           /* answer with another TNS */
+    unsigned close_on;     /* close the connection when this PCCC request arrives */
+    uint8_t held[NHELD][1024];
+    size_t held_len[NHELD];
+    unsigned nheld;
+    /* client side */
+    pl_pccc_client_t *cli;
+    int links_up, links_down;
+} fx_t;
+
+static fx_t F;
+
+static size_t esize(uint8_t type)
+{
+    switch (type) {
+    case PL_PCCC_FT_FLOAT:
+    case PL_PCCC_FT_LONG:
+        return 4;
+    case PL_PCCC_FT_TIMER:
+    case PL_PCCC_FT_COUNTER:
+    case PL_PCCC_FT_CONTROL:
+        return 6;
+    case PL_PCCC_FT_STRING:
+        return 84;
+    default:
+        return 2;
+    }
+}
+
+static uint8_t *file_at(fx_t *f, uint16_t file, uint8_t type, size_t off, size_t n)
+{
+    int i;
+
+    for (i = 0; i < NFILES; i++)
+        if (f->files[i].file == file && (type == 0 || f->files[i].type == type) &&
+            off + n <= FILE_MAX)
+            return f->files[i].data + off;
+    return NULL;
+}
+
+static uint8_t file_type(fx_t *f, uint16_t file)
+{
+    int i;
+
+    for (i = 0; i < NFILES; i++)
+        if (f->files[i].file == file)
+            return f->files[i].type;
+    return 0;
+}
+
+static void emit(fx_t *f, const uint8_t *p, size_t n, int pccc)
+{
+    if (pccc && f->hold) {
+        assert_true(f->nheld < NHELD);
+        memcpy(f->held[f->nheld], p, n);
+        f->held_len[f->nheld++] = n;
+        return;
+    }
+    assert_int_equal(pl_conn_send(f->conn, p, n), 0);
+}
+
+/* Sends the held replies, last first. */
+static void release_reversed(fx_t *f)
+{
+    while (f->nheld > 0) {
+        f->nheld--;
+        assert_int_equal(pl_conn_send(f->conn, f->held[f->nheld], f->held_len[f->nheld]), 0);
+    }
+    f->hold = 0;
+}
+
+/* Wraps CIP reply cip[0..n) like the request `m` came (SendRRData or SendUnitData). */
+static void reply_cip(fx_t *f, const pl_enip_msg_t *m, uint16_t seq, const uint8_t *cip, size_t n,
+                      uint32_t status, int pccc)
+{
+    uint8_t cpf[1024], rr[1100], out[1200];
+    pl_enip_msg_t r;
+    int k, j, o;
+
+    if (m->command == PL_ENIP_CMD_SEND_UNIT_DATA)
+        k = pl_cpf_encode_connected(cpf, sizeof(cpf), f->fo.to_conn_id, seq, cip, n);
+    else
+        k = pl_cpf_encode_unconnected(cpf, sizeof(cpf), cip, n);
+    assert_true(k > 0);
+    j = pl_enip_rr_encode(rr, sizeof(rr), 0, cpf, (size_t)k);
+    assert_true(j > 0);
+    r = *m;
+    r.status = status;
+    r.data = status != 0 ? NULL : rr;
+    r.data_len = status != 0 ? 0 : (size_t)j;
+    o = pl_enip_encode(out, sizeof(out), &r);
+    assert_true(o > 0);
+    emit(f, out, (size_t)o, pccc);
+}
+
+static void diag_data(uint8_t *d, size_t *n)
+{
+    /* SLC 5/05 series C (as in tests/unit/test_pccc.c) */
+    static const uint8_t b[] = {0x00, 0xee, 0x34, 0x49, 0x43, 0x31, 0x37, 0x34, 0x37, 0x2d,
+                                0x4c, 0x35, 0x35, 0x32, 0x20, 0x20, 0x00, 0x00, 0x06, 0x00};
+
+    memcpy(d, b, sizeof(b));
+    *n = sizeof(b);
+}
+
+/* Executes a PCCC request against the files; fills reply data. Returns the STS. */
+static uint8_t execute(fx_t *f, const pl_pccc_request_t *q, uint8_t *d, size_t *n)
+{
+    size_t off, i, bytes;
+    uint8_t *mem, type;
+
+    *n = 0;
+    switch (q->op) {
+    case PL_PCCC_OP_SLC_READ:
+    case PL_PCCC_OP_SLC_WRITE:
+    case PL_PCCC_OP_SLC_MASKED:
+        off = q->slc.element * esize(q->slc.type) + q->slc.sub * 2u;
+        mem = file_at(f, q->slc.file, q->slc.type, off, q->slc.size);
+        if (mem == NULL)
+            return 0x50;
+        if (q->op == PL_PCCC_OP_SLC_READ) {
+            memcpy(d, mem, q->slc.size);
+            *n = q->slc.size;
+        } else if (q->op == PL_PCCC_OP_SLC_WRITE) {
+            memcpy(mem, q->data, q->slc.size);
+        } else {
+            for (i = 0; i < q->slc.size; i++)
+                mem[i] = (uint8_t)((mem[i] & ~q->mask[i]) | (q->data[i] & q->mask[i]));
+        }
+        return 0;
+    case PL_PCCC_OP_PLC5_READ:
+    case PL_PCCC_OP_PLC5_WRITE: {
+        uint16_t file = q->addr.level[1], el = q->addr.level[2];
+        int sub = q->addr.nlevels >= 4;
+        pl_pccc_typed_t t;
+        int k;
+
+        type = file_type(f, file);
+        off = el * esize(type) + (sub ? q->addr.level[3] * 2u : 0u);
+        if (q->op == PL_PCCC_OP_PLC5_READ) {
+            bytes = q->count * (sub ? 2u : esize(type));
+            mem = file_at(f, file, 0, off, bytes);
+            if (mem == NULL)
+                return 0x50;
+            memset(&t, 0, sizeof(t));
+            t.array = q->count > 1;
+            t.type = sub ? PL_PCCC_TD_INTEGER
+                         : (type == PL_PCCC_FT_FLOAT ? PL_PCCC_TD_FLOAT : PL_PCCC_TD_INTEGER);
+            t.elem_size = (uint32_t)(sub ? 2u : esize(type));
+            t.data = mem;
+            t.data_len = bytes;
+            k = pl_pccc_typed_encode(d, 600, &t);
+            assert_true(k > 0);
+            *n = (size_t)k;
+        } else {
+            mem = file_at(f, file, 0, off, q->typed.data_len);
+            if (mem == NULL)
+                return 0x50;
+            memcpy(mem, q->typed.data, q->typed.data_len);
+        }
+        return 0;
+    }
+    case PL_PCCC_OP_DIAG_STATUS:
+        diag_data(d, n);
+        return 0;
+    default:
+        return 0x10;
+    }
+}
+
+/* A PCCC object request (service 0x4B/4C/4D) in message `cip`. */
+static void serve_pccc(fx_t *f, const pl_enip_msg_t *m, uint16_t seq, const pl_cip_req_t *q,
+                       cap_t *cp)
+{
+    pl_pccc_wrap_t w;
+    pl_pccc_request_t pq;
+    pl_status_t st;
+    uint8_t data[700], pccc[800], wrap[900], cip[1000], sts;
+    size_t n = 0;
+    int k, j, l;
+    uint16_t tns;
+
+    assert_int_equal(pl_pccc_wrap_decode(q->service, q->data, q->data_len, &w, &st), 0);
+    memcpy(cp->pccc, w.pccc, w.pccc_len);
+    cp->pccc_len = w.pccc_len;
+    assert_int_equal(pl_pccc_request_decode(w.pccc, w.pccc_len, &pq, &st), 0);
+    f->npccc++;
+    if (f->close_on != 0 && f->npccc == f->close_on) {
+        pl_conn_close(f->conn, NULL);
+        return;
+    }
+    if (f->silent)
+        return;
+    if (f->encap_status != 0) {
+        reply_cip(f, m, seq, NULL, 0, f->encap_status, 1);
+        return;
+    }
+    if (f->cip_status != 0) {
+        k = pl_cip_rsp_encode(cip, sizeof(cip), q->service, f->cip_status, NULL, 0, NULL, 0);
+        reply_cip(f, m, seq, cip, (size_t)k, 0, 1);
+        return;
+    }
+    sts = f->sts != 0 ? f->sts : execute(f, &pq, data, &n);
+    tns = (uint16_t)(pq.tns + (f->bad_tns ? 1000u : 0u));
+    k = pl_pccc_reply_encode(pccc, sizeof(pccc), pq.cmd, tns, sts, f->ext_sts, data,
+                             sts != 0 ? 0 : n);
+    assert_true(k > 0);
+    if (w.service == PL_PCCC_SVC_DHP) { /* addressed back to the requester */
+        pl_pccc_dhp_t h = w.dhp;
+
+        w.dhp.dst_link = h.src_link;
+        w.dhp.dst_node = h.src_node;
+        w.dhp.src_link = h.dst_link;
+        w.dhp.src_node = h.dst_node;
+    }
+    w.pccc = pccc;
+    w.pccc_len = (size_t)k;
+    j = pl_pccc_wrap_encode(wrap, sizeof(wrap), &w);
+    assert_true(j > 0);
+    l = pl_cip_rsp_encode(cip, sizeof(cip), q->service, 0, NULL, 0, wrap, (size_t)j);
+    assert_true(l > 0);
+    reply_cip(f, m, seq, cip, (size_t)l, 0, 1);
+}
+
+static void serve_cip(fx_t *f, const pl_enip_msg_t *m, uint16_t seq, const uint8_t *cip, size_t len)
+{
+    pl_cip_req_t q;
+    uint8_t out[600];
+    cap_t *cp = &f->cap[f->ncap < NCAP ? f->ncap : NCAP - 1];
+    int k;
+
+    memset(cp, 0, sizeof(*cp));
+    assert_true(len <= CAP_MAX);
+    memcpy(cp->cip, cip, len);
+    cp->cip_len = len;
+    cp->command = m->command;
+    cp->seq = seq;
+    assert_int_equal(pl_cip_req_decode(cip, len, &q), 0);
+    if (q.service == PL_CIP_SVC_UNCONNECTED_SEND) {
+        pl_cip_ucmm_t u;
+
+        assert_int_equal(pl_cip_ucmm_decode(&q, &u), 0);
+        memcpy(cp->route, u.route, u.route_len);
+        cp->route_len = u.route_len;
+        assert_int_equal(pl_cip_req_decode(u.msg, u.msg_len, &q), 0);
+    }
+    if (q.service == PL_CIP_SVC_FORWARD_OPEN) {
+        pl_cip_fwd_open_reply_t r;
+
+        assert_int_equal(pl_cip_fwd_open_decode(&q, &f->fo), 0);
+        memcpy(f->fo_path, f->fo.path, f->fo.path_len);
+        f->fo_path_len = f->fo.path_len;
+        f->fwd_open++;
+        memset(&r, 0, sizeof(r));
+        r.ot_conn_id = f->ot_id = 0x0A0B0C0Du;
+        r.to_conn_id = f->fo.to_conn_id;
+        r.conn_serial = f->fo.conn_serial;
+        r.vendor_id = f->fo.vendor_id;
+        r.orig_serial = f->fo.orig_serial;
+        r.ot_api = f->fo.ot_rpi;
+        r.to_api = f->fo.to_rpi;
+        k = pl_cip_fwd_open_reply_encode(out, sizeof(out), &r);
+        reply_cip(f, m, 0, out, (size_t)k, 0, 0);
+        return;
+    }
+    if (q.service == PL_CIP_SVC_FORWARD_CLOSE) {
+        f->fwd_close++;
+        return;
+    }
+    f->ncap++;
+    serve_pccc(f, m, seq, &q, cp);
+}
+
+static void serve_msg(fx_t *f, const uint8_t *p, size_t n)
+{
+    pl_enip_msg_t m;
+    pl_enip_rr_t rr;
+    const uint8_t *cip;
+    size_t cip_len;
+    uint32_t id;
+    uint16_t seq = 0;
+    uint8_t out[64];
+    int k;
+
+    assert_int_equal(pl_enip_decode(p, n, &m), 0);
+    switch (m.command) {
+    case PL_ENIP_CMD_REGISTER_SESSION:
+        f->registered++;
+        m.session = 0x11223344u + (uint32_t)f->registered;
+        k = pl_enip_encode(out, sizeof(out), &m);
+        emit(f, out, (size_t)k, 0);
+        return;
+    case PL_ENIP_CMD_UNREGISTER_SESSION:
+        f->unregistered++;
+        return;
+    case PL_ENIP_CMD_SEND_RR_DATA:
+        assert_int_equal(m.session, 0x11223344u + (uint32_t)f->registered);
+        assert_int_equal(pl_enip_rr_decode(m.data, m.data_len, &rr), 0);
+        assert_int_equal(pl_cpf_unconnected(&rr.cpf, &cip, &cip_len), 0);
+        serve_cip(f, &m, 0, cip, cip_len);
+        return;
+    case PL_ENIP_CMD_SEND_UNIT_DATA:
+        assert_int_equal(pl_enip_rr_decode(m.data, m.data_len, &rr), 0);
+        assert_int_equal(pl_cpf_connected(&rr.cpf, &id, &seq, &cip, &cip_len), 0);
+        assert_int_equal(id, f->ot_id);
+        serve_cip(f, &m, seq, cip, cip_len);
+        return;
+    default:
+        fail_msg("unexpected command 0x%04X", m.command);
+    }
+}
+
+static int r_accept(pl_listener_t *l, pl_conn_t *conn, void *ud)
+{
+    fx_t *f = ud;
+
+    (void)l;
+    f->accepted++;
+    f->conn = conn;
+    f->rx_len = 0;
+    return 0;
+}
+
+static void r_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
+{
+    fx_t *f = ud;
+    int n;
+
+    (void)conn;
+    assert_true(f->rx_len + len <= sizeof(f->rx));
+    memcpy(f->rx + f->rx_len, buf, len);
+    f->rx_len += len;
+    while ((n = pl_enip_frame(f->rx, f->rx_len, 4096, NULL)) > 0) {
+        serve_msg(f, f->rx, (size_t)n);
+        memmove(f->rx, f->rx + n, f->rx_len - (size_t)n);
+        f->rx_len -= (size_t)n;
+        if (f->conn == NULL)
+            return;
+    }
+}
+
+static void r_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
+{
+    fx_t *f = ud;
+
+    (void)why;
+    if (f->conn == conn)
+        f->conn = NULL;
+    f->closed++;
+}
+
+/* ------------------------------------------------------------------ client side */
+
+typedef struct {
+    int done;
+    pl_status_t status;
+    pl_pccc_remote_t remote;
+} result_t;
+
+static void on_done(pl_pccc_req_t *req)
+{
+    result_t *r = req->data;
+
+    r->done++;
+    r->status = req->status;
+    r->remote = req->remote;
+}
+
+static void on_guard(uv_timer_t *t)
+{
+    int *expired = t->data;
+
+    *expired = 1;
+}
+
+static void run_until(uv_loop_t *loop, const int *flag, unsigned ms)
+{
+    uv_timer_t guard;
+    int expired = 0;
+
+    uv_timer_init(loop, &guard);
+    guard.data = &expired;
+    uv_timer_start(&guard, on_guard, ms, 0);
+    while (!*flag && !expired)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    assert_false(expired);
+}
+
+/* Runs until *counter reaches `want`. */
+static void run_count(uv_loop_t *loop, const int *counter, int want, unsigned ms)
+{
+    uv_timer_t guard;
+    int expired = 0;
+
+    uv_timer_init(loop, &guard);
+    guard.data = &expired;
+    uv_timer_start(&guard, on_guard, ms, 0);
+    while (*counter < want && !expired)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    assert_false(expired);
+}
+
+static void on_link(pl_pccc_client_t *c, const pl_status_t *st, void *ud)
+{
+    fx_t *f = ud;
+
+    (void)c;
+    if (st == NULL)
+        f->links_up++;
+    else
+        f->links_down++;
+}
+
+static void add_file(fx_t *f, int i, uint8_t type, uint16_t file)
+{
+    f->files[i].type = type;
+    f->files[i].file = file;
+}
+
+static void cfg_default(pl_pccc_client_config_t *cfg)
+{
+    pl_pccc_client_config_init(cfg);
+    assert_int_equal(pl_hostlist_parse(&cfg->line.hosts, "127.0.0.1", 9, NULL), 0);
+    cfg->line.backoff_min_ms = 5;
+    cfg->line.backoff_max_ms = 20;
+    cfg->vendor = 0x8503;     /* seed 001: "07 03 85 50 4d 41 41" */
+    cfg->serial = 0x41414D50; /* "PMAA" */
+    cfg->on_link = on_link;
+}
+
+/* Starts the responder and a client with `cfg_in` (NULL: defaults). */
+static void start(const pl_pccc_client_config_t *cfg_in)
+{
+    static const pl_listener_cbs_t cbs = {
+        .on_accept = r_accept, .on_data = r_data, .on_close = r_close};
+    pl_listener_config_t lc;
+    pl_pccc_client_config_t cfg;
+
+    memset(&F, 0, sizeof(F));
+    assert_int_equal(uv_loop_init(&F.loop), 0);
+    memset(&lc, 0, sizeof(lc));
+    assert_int_equal(pl_listener_new(&F.loop, &lc, &cbs, &F, &F.lst, NULL), 0);
+    F.port = pl_listener_port(F.lst);
+    add_file(&F, 0, PL_PCCC_FT_INTEGER, 7);
+    add_file(&F, 1, PL_PCCC_FT_FLOAT, 8);
+    add_file(&F, 2, PL_PCCC_FT_BIT, 3);
+    add_file(&F, 3, PL_PCCC_FT_TIMER, 4);
+    add_file(&F, 4, PL_PCCC_FT_STRING, 9);
+    add_file(&F, 5, PL_PCCC_FT_LONG, 10);
+    if (cfg_in != NULL)
+        cfg = *cfg_in;
+    else
+        cfg_default(&cfg);
+    cfg.line.port = F.port;
+    cfg.ud = &F;
+    assert_int_equal(pl_pccc_client_new(&F.loop, &cfg, &F.cli), 0);
+}
+
+static void stop(void)
+{
+    if (F.cli != NULL)
+        pl_pccc_client_free(F.cli);
+    F.cli = NULL;
+    uv_run(&F.loop, UV_RUN_NOWAIT);
+    pl_listener_free(F.lst);
+    uv_run(&F.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&F.loop), 0);
+}
+
+static void do_read(const char *addr, uint8_t *buf, size_t len, result_t *r)
+{
+    pl_pccc_req_t req;
+
+    memset(r, 0, sizeof(*r));
+    req.data = r;
+    assert_int_equal(pl_pccc_read(F.cli, &req, addr, buf, len, on_done), 0);
+    run_until(&F.loop, &r->done, 5000);
+    assert_int_equal(r->done, 1);
+}
+
+static void do_write(const char *addr, const uint8_t *buf, size_t len, result_t *r)
+{
+    pl_pccc_req_t req;
+
+    memset(r, 0, sizeof(*r));
+    req.data = r;
+    assert_int_equal(pl_pccc_write(F.cli, &req, addr, buf, len, on_done), 0);
+    run_until(&F.loop, &r->done, 5000);
+    assert_int_equal(r->done, 1);
+}
+
+static size_t hex(const char *s, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned v;
+
+    while (*s != '\0') {
+        if (*s == ' ') {
+            s++;
+            continue;
+        }
+        assert_true(sscanf(s, "%2x", &v) == 1);
+        assert_true(n < cap);
+        out[n++] = (uint8_t)v;
+        s += 2;
+    }
+    return n;
+}
+
+/* Expects captured message `cp` to be `want` (hex) with the TNS taken from the capture at
+ * PCCC offset 2 (the TNS is the client's to choose; everything else is fixed). */
+static void expect_cip(const cap_t *cp, const char *want, size_t tns_at)
+{
+    uint8_t w[CAP_MAX];
+    size_t n = hex(want, w, sizeof(w));
+
+    assert_int_equal(cp->cip_len, n);
+    w[tns_at] = cp->cip[tns_at];
+    w[tns_at + 1] = cp->cip[tns_at + 1];
+    assert_memory_equal(cp->cip, w, n);
+    assert_true((cp->cip[tns_at] | cp->cip[tns_at + 1]) != 0);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_url(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    pl_status_t st;
+    char storage[64];
+
+    (void)state;
+    pl_pccc_client_config_init(&cfg);
+    assert_int_equal(cfg.line.port, 44818);
+    assert_int_equal(cfg.service, 0x4B);
+    assert_int_equal(pl_pccc_client_config_url(
+                         &cfg,
+                         "pccc://10.0.0.1,10.0.0.2:2222?plc=plc5&service=4c&dst=5&src=2&"
+                         "dst_link=0x10&src_link=3&path=1,0&connected=1&inflight=4&timeout=250&"
+                         "queue=9&max_bytes=100&vendor=0x8503&serial=0x41414d50&vendor_seq=1",
+                         storage, sizeof(storage), &st),
+                     0);
+    assert_int_equal(cfg.plc, PL_PCCC_PLC_PLC5);
+    assert_int_equal(cfg.service, 0x4C);
+    assert_int_equal(cfg.dst, 5);
+    assert_int_equal(cfg.src, 2);
+    assert_int_equal(cfg.dst_link, 0x10);
+    assert_int_equal(cfg.src_link, 3);
+    assert_int_equal(cfg.route_len, 2);
+    assert_int_equal(cfg.route[0], 1);
+    assert_int_equal(cfg.route[1], 0);
+    assert_int_equal(cfg.connected, 1);
+    assert_int_equal(cfg.inflight, 4);
+    assert_int_equal(cfg.timeout_ms, 250);
+    assert_int_equal(cfg.max_queue, 9);
+    assert_int_equal(cfg.max_bytes, 100);
+    assert_int_equal(cfg.vendor, 0x8503);
+    assert_int_equal(cfg.serial, 0x41414D50u);
+    assert_int_equal(cfg.vendor_seq, 1);
+    assert_int_equal(cfg.line.hosts.count, 2);
+
+    pl_pccc_client_config_init(&cfg);
+    assert_int_equal(
+        pl_pccc_client_config_url(&cfg, "pccc://h?bogus=1", storage, sizeof(storage), &st),
+        PL_EURL);
+    assert_non_null(strstr(st.detail, "bogus"));
+    assert_int_equal(
+        pl_pccc_client_config_url(&cfg, "pccc://h?plc=s7", storage, sizeof(storage), &st), PL_EURL);
+    assert_int_equal(
+        pl_pccc_client_config_url(&cfg, "pccc://h?service=4e", storage, sizeof(storage), &st),
+        PL_EURL);
+    assert_int_equal(
+        pl_pccc_client_config_url(&cfg, "pccc://h?path=1,x", storage, sizeof(storage), &st),
+        PL_EURL);
+    assert_int_equal(pl_pccc_client_config_url(&cfg, "7ttcp://h", storage, sizeof(storage), &st),
+                     PL_EURL);
+    assert_int_equal(
+        pl_pccc_client_config_url(&cfg, "pccc://h?inflight=33", storage, sizeof(storage), &st),
+        PL_EURL);
+    assert_int_equal(pl_pccc_client_config_url(&cfg, "pccc://h?backup=h2&use_backup=1", storage,
+                                               sizeof(storage), &st),
+                     0);
+    assert_string_equal(pl_pccc_plc_name(PL_PCCC_PLC_MICROLOGIX), "micrologix");
+}
+
+/* Seed 001: "4b 02 20 67 24 01 | 07 03 85 50 4d 41 41 | 0f 00 5c 00 a2 14 07 89 00 00". */
+static void test_framing_4b_4c_4d(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[20];
+    result_t r;
+
+    (void)state;
+    cfg_default(&cfg);
+    start(&cfg);
+    do_read("N7:0,10", buf, sizeof(buf), &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.registered, 1);
+    assert_int_equal(F.cap[0].command, PL_ENIP_CMD_SEND_RR_DATA);
+    expect_cip(&F.cap[0], "4b 02 20 67 24 01 07 03 85 50 4d 41 41 0f 00 5c 00 a2 14 07 89 00 00",
+               15);
+    stop();
+
+    cfg_default(&cfg);
+    cfg.service = PL_PCCC_SVC_DHP;
+    cfg.dst = 2; /* by the layout AA AA BB XX CC CC DD XX */
+    cfg.src = 5;
+    start(&cfg);
+    do_read("N7:0,10", buf, sizeof(buf), &r);
+    assert_int_equal(r.status.code, 0);
+    expect_cip(&F.cap[0], "4c 02 20 67 24 01 00 00 02 00 00 00 05 00 0f 00 5c 00 a2 14 07 89 00 00",
+               16);
+    stop();
+
+    cfg_default(&cfg);
+    cfg.service = PL_PCCC_SVC_LOCAL;
+    start(&cfg);
+    do_read("N7:0,10", buf, sizeof(buf), &r);
+    assert_int_equal(r.status.code, 0);
+    expect_cip(&F.cap[0], "4d 02 20 67 24 01 0f 00 5c 00 a2 14 07 89 00 00", 8);
+    stop();
+}
+
+static void test_tns_and_vendor_seq(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[2];
+    result_t r;
+    unsigned i;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.vendor_seq = 1;
+    start(&cfg);
+    for (i = 0; i < 3; i++) {
+        do_read("N7:0", buf, sizeof(buf), &r);
+        assert_int_equal(r.status.code, 0);
+    }
+    for (i = 0; i < 3; i++) {
+        const uint8_t *p = F.cap[i].pccc;
+        const uint8_t *h = F.cap[i].cip + 6; /* requestor ID */
+
+        assert_int_equal(p[2] | p[3] << 8, i + 1); /* TNS 1, 2, 3 */
+        assert_int_equal(h[1] | h[2] << 8, 0x8503 + i);
+    }
+    stop();
+}
+
+static void test_types_round_trip(void **state)
+{
+    uint8_t buf[168], back[168];
+    pl_pccc_addr_t a;
+    pl_pccc_value_t v;
+    result_t r;
+    uint8_t *mem;
+
+    (void)state;
+    start(NULL);
+    /* N7:0,5 */
+    assert_int_equal(pl_pccc_addr_parse(&a, "N7:0,5", NULL), 0);
+    memset(buf, 0, sizeof(buf));
+    assert_int_equal(pl_pccc_value_parse(&a, buf, 10, 0, "1", 1, NULL), 0);
+    assert_int_equal(pl_pccc_value_parse(&a, buf, 10, 4, "-32768", 6, NULL), 0);
+    do_write("N7:0,5", buf, 10, &r);
+    assert_int_equal(r.status.code, 0);
+    do_read("N7:0,5", back, 10, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_memory_equal(buf, back, 10);
+    assert_int_equal(pl_pccc_value_get(&a, back, 10, 4, &v), 0);
+    assert_int_equal(v.i, -32768);
+    /* F8:1 */
+    assert_int_equal(pl_pccc_addr_parse(&a, "F8:1", NULL), 0);
+    assert_int_equal(pl_pccc_value_parse(&a, buf, 4, 0, "1.5", 3, NULL), 0);
+    do_write("F8:1", buf, 4, &r);
+    assert_int_equal(r.status.code, 0);
+    mem = F.files[1].data + 4;
+    assert_memory_equal(mem, buf, 4);
+    do_read("F8:1", back, 4, &r);
+    assert_int_equal(pl_pccc_value_get(&a, back, 4, 0, &v), 0);
+    assert_true(v.f == 1.5f);
+    /* L10:0 */
+    assert_int_equal(pl_pccc_addr_parse(&a, "L10:0", NULL), 0);
+    assert_int_equal(pl_pccc_value_parse(&a, buf, 4, 0, "-100000", 7, NULL), 0);
+    do_write("L10:0", buf, 4, &r);
+    assert_int_equal(r.status.code, 0);
+    do_read("L10:0", back, 4, &r);
+    assert_int_equal(pl_pccc_value_get(&a, back, 4, 0, &v), 0);
+    assert_int_equal(v.i, -100000);
+    /* B3:0/5: masked write with the bit as mask, other bits untouched */
+    F.files[2].data[0] = 0x01;
+    F.files[2].data[1] = 0x80;
+    memset(buf, 0, 2);
+    buf[0] = 0x20;
+    do_write("B3:0/5", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.files[2].data[0], 0x21);
+    assert_int_equal(F.files[2].data[1], 0x80);
+    {
+        uint8_t w[64];
+        size_t n = hex("0f 00 00 00 ab 02 03 85 00 00 20 00 20 00", w, sizeof(w));
+        const cap_t *cp = &F.cap[F.ncap - 1];
+
+        w[2] = cp->pccc[2];
+        w[3] = cp->pccc[3];
+        assert_int_equal(cp->pccc_len, n);
+        assert_memory_equal(cp->pccc, w, n);
+    }
+    do_read("B3:0/5", back, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(back[0], 0x21);
+    /* T4:0.ACC: sub-element 2 of the timer; T4:0.DN: a masked write of bit 13 of word 0 */
+    assert_int_equal(pl_pccc_addr_parse(&a, "T4:0.ACC", NULL), 0);
+    assert_int_equal(pl_pccc_value_parse(&a, buf, 2, 0, "1234", 4, NULL), 0);
+    do_write("T4:0.ACC", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.files[3].data[4] | F.files[3].data[5] << 8, 1234);
+    do_read("T4:0.ACC", back, 2, &r);
+    assert_int_equal(back[0] | back[1] << 8, 1234);
+    memset(buf, 0, 2);
+    buf[1] = 0x20;
+    do_write("T4:0.DN", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.files[3].data[1], 0x20);
+    assert_int_equal(F.files[3].data[4] | F.files[3].data[5] << 8, 1234);
+    do_read("T4:0", back, 6, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_memory_equal(back, F.files[3].data, 6);
+    /* ST9:0 */
+    assert_int_equal(pl_pccc_addr_parse(&a, "ST9:0", NULL), 0);
+    memset(buf, 0, sizeof(buf));
+    assert_int_equal(pl_pccc_value_parse(&a, buf, 84, 0, "hello world", 11, NULL), 0);
+    do_write("ST9:0", buf, 84, &r);
+    assert_int_equal(r.status.code, 0);
+    do_read("ST9:0", back, 84, &r);
+    assert_int_equal(pl_pccc_value_get(&a, back, 84, 0, &v), 0);
+    assert_string_equal(v.text, "hello world");
+    assert_int_equal(F.links_up, 1);
+    assert_int_equal(F.registered, 1);
+    assert_int_equal(pl_pccc_client_stats(F.cli)->responses, 14);
+    stop();
+    assert_int_equal(F.unregistered, 1);
+}
+
+static void test_split(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[600];
+    result_t r;
+    size_t i;
+
+    (void)state;
+    start(NULL);
+    for (i = 0; i < 600; i++)
+        F.files[0].data[i] = (uint8_t)(i * 7 + 1);
+    do_read("N7:0,300", buf, sizeof(buf), &r); /* 234 + 234 + 132 bytes */
+    assert_int_equal(r.status.code, 0);
+    assert_memory_equal(buf, F.files[0].data, 600);
+    assert_int_equal(F.ncap, 3);
+    assert_int_equal(F.cap[0].pccc[5], 234);
+    assert_int_equal(F.cap[1].pccc[5], 234);
+    assert_int_equal(F.cap[1].pccc[8], 117); /* element */
+    assert_int_equal(F.cap[2].pccc[5], 132);
+    /* the same for a write */
+    for (i = 0; i < 600; i++)
+        buf[i] = (uint8_t)(0xA0 ^ i);
+    do_write("N7:0,300", buf, sizeof(buf), &r);
+    assert_int_equal(r.status.code, 0);
+    assert_memory_equal(buf, F.files[0].data, 600);
+    assert_int_equal(F.ncap, 6);
+    stop();
+
+    cfg_default(&cfg);
+    cfg.max_bytes = 100;
+    start(&cfg);
+    do_read("N7:0,120", buf, 240, &r); /* 100 + 100 + 40 */
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.ncap, 3);
+    stop();
+}
+
+static void test_inflight_out_of_order(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    pl_pccc_req_t req[4];
+    result_t r[4];
+    uint8_t buf[4][2];
+    static const char *const addrs[] = {"N7:0", "N7:1", "N7:2", "N7:3"};
+    int i, done = 0;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.inflight = 4;
+    start(&cfg);
+    for (i = 0; i < 8; i++)
+        F.files[0].data[i] = (uint8_t)(0x10 + i);
+    F.hold = 1;
+    for (i = 0; i < 4; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        req[i].data = &r[i];
+        assert_int_equal(pl_pccc_read(F.cli, &req[i], addrs[i], buf[i], 2, on_done), 0);
+    }
+    run_count(&F.loop, (const int *)&F.nheld, 4, 5000); /* all four are outstanding at once */
+    release_reversed(&F);
+    for (i = 0; i < 4; i++) {
+        run_until(&F.loop, &r[i].done, 5000);
+        done += r[i].done;
+        assert_int_equal(r[i].status.code, 0);
+        assert_int_equal(buf[i][0], 0x10 + 2 * i);
+        assert_int_equal(buf[i][1], 0x11 + 2 * i);
+    }
+    assert_int_equal(done, 4);
+    assert_int_equal(F.registered, 1);
+    stop();
+}
+
+static void test_remote_errors(void **state)
+{
+    uint8_t buf[2];
+    result_t r;
+
+    (void)state;
+    start(NULL);
+    F.sts = 0xF0;
+    F.ext_sts = 0x06;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_EPCCC_STS);
+    assert_int_equal(r.remote.sts, 0xF0);
+    assert_int_equal(r.remote.ext_sts, 0x06);
+    assert_string_equal(r.status.detail,
+                        "STS 0xF0 EXT STS 0x06: address doesn't point to something usable");
+    F.sts = 0x10;
+    F.ext_sts = 0;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_EPCCC_STS);
+    assert_int_equal(r.remote.sts, 0x10);
+    assert_non_null(strstr(r.status.detail, "STS 0x10: "));
+    F.sts = 0;
+    F.cip_status = 0x08;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_ECIP_STATUS);
+    assert_int_equal(r.remote.cip_status, 0x08);
+    assert_non_null(strstr(r.status.detail, "service not supported"));
+    F.cip_status = 0;
+    F.encap_status = 0x65;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_EENIP_STATUS);
+    assert_int_equal(r.remote.encap_status, 0x65);
+    F.encap_status = 0;
+    /* remote refusals leave the session alone */
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.registered, 1);
+    /* a reply with a TNS nobody asked for breaks the stream: reconnect */
+    F.bad_tns = 1;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_EPCCC_MISMATCH);
+    F.bad_tns = 0;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.registered, 2);
+    stop();
+}
+
+static void test_timeout(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    pl_pccc_req_t req[2];
+    result_t r[2];
+    uint8_t buf[2][2];
+    int i;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.timeout_ms = 100;
+    cfg.inflight = 2;
+    start(&cfg);
+    /* a silent peer: the request fails, the connection is dropped and re-registered */
+    F.silent = 1;
+    do_read("N7:0", buf[0], 2, &r[0]);
+    assert_int_equal(r[0].status.code, PL_ETIMEOUT);
+    assert_int_equal(pl_pccc_client_stats(F.cli)->timeouts, 1);
+    F.silent = 0;
+    do_read("N7:0", buf[0], 2, &r[0]);
+    assert_int_equal(r[0].status.code, 0);
+    assert_int_equal(F.registered, 2);
+
+    /* one reply late while the peer answers others: only that request fails; its late
+     * reply is recognised by its TNS and dropped; the session stays */
+    F.hold = 1;
+    memset(r, 0, sizeof(r));
+    req[0].data = &r[0];
+    assert_int_equal(pl_pccc_read(F.cli, &req[0], "N7:0", buf[0], 2, on_done), 0);
+    run_count(&F.loop, (const int *)&F.nheld, 1, 5000);
+    F.hold = 0;
+    req[1].data = &r[1];
+    assert_int_equal(pl_pccc_read(F.cli, &req[1], "N7:1", buf[1], 2, on_done), 0);
+    run_until(&F.loop, &r[1].done, 5000);
+    assert_int_equal(r[1].status.code, 0);
+    run_until(&F.loop, &r[0].done, 5000);
+    assert_int_equal(r[0].status.code, PL_ETIMEOUT);
+    release_reversed(&F); /* the late reply */
+    for (i = 0; i < 2; i++) {
+        do_read("N7:0", buf[0], 2, &r[0]);
+        assert_int_equal(r[0].status.code, 0);
+    }
+    assert_int_equal(F.registered, 2);
+    stop();
+}
+
+static void test_session_loss(void **state)
+{
+    uint8_t buf[2];
+    result_t r;
+
+    (void)state;
+    start(NULL);
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    F.close_on = 2; /* the second request closes the connection */
+    do_read("N7:0", buf, 2, &r);
+    assert_true(r.status.code == PL_ERECV_00 || r.status.code == PL_ERECV_FF);
+    assert_int_equal(F.links_down, 1);
+    do_read("N7:0", buf, 2, &r); /* reconnects and registers again */
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.registered, 2);
+    assert_int_equal(F.links_up, 2);
+    stop();
+}
+
+static void test_connected(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[2];
+    result_t r;
+    int i;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.connected = 1;
+    start(&cfg);
+    for (i = 0; i < 3; i++) {
+        do_read("N7:0", buf, 2, &r);
+        assert_int_equal(r.status.code, 0);
+        assert_int_equal(F.cap[i].command, PL_ENIP_CMD_SEND_UNIT_DATA);
+        assert_int_equal(F.cap[i].seq, i + 1);
+    }
+    assert_int_equal(F.fwd_open, 1);
+    assert_int_equal(F.fo.vendor_id, 0x8503);
+    assert_int_equal(F.fo.orig_serial, 0x41414D50u);
+    assert_int_equal(F.fo.transport, 0xA3);
+    assert_int_equal(F.fo.ot_params & PL_CIP_NCP_SIZE_MASK, 504);
+    assert_int_equal(F.fo.ot_rpi, 2000000u);
+    assert_int_equal(F.fo_path_len, 4);
+    assert_memory_equal(F.fo_path, "\x20\x02\x24\x01", 4);
+    /* a CIP error on the connection is matched by the sequence count */
+    F.cip_status = 0x05;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_ECIP_STATUS);
+    assert_int_equal(r.remote.cip_status, 0x05);
+    F.cip_status = 0;
+    pl_pccc_client_free(F.cli);
+    F.cli = NULL;
+    run_count(&F.loop, &F.unregistered, 1, 5000);
+    assert_int_equal(F.fwd_close, 1);
+    stop();
+}
+
+static void test_routed(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[2];
+    result_t r;
+    char storage[64];
+    pl_status_t st;
+
+    (void)state;
+    cfg_default(&cfg);
+    assert_int_equal(pl_pccc_client_config_url(&cfg, "pccc://127.0.0.1?path=1,0&timeout=2000",
+                                               storage, sizeof(storage), &st),
+                     0);
+    /* the URL's host carries port 44818: take the responder's */
+    assert_int_equal(pl_hostlist_parse(&cfg.line.hosts, "127.0.0.1", 9, NULL), 0);
+    start(&cfg);
+    {
+        pl_pccc_req_t small;
+
+        small.data = &r;
+        assert_int_equal(pl_pccc_read(F.cli, &small, "N7:0,10", buf, 2, on_done), PL_ENOBUFS);
+    }
+    {
+        uint8_t big[20];
+
+        do_read("N7:0,10", big, sizeof(big), &r);
+        assert_int_equal(r.status.code, 0);
+    }
+    /* 52 02 20 06 24 01 | 0a 02 | 17 00 | the PCCC object request | 01 00 | 01 00 */
+    expect_cip(&F.cap[0],
+               "52 02 20 06 24 01 0a 02 17 00 4b 02 20 67 24 01 07 03 85 50 4d 41 41 0f 00 5c 00 "
+               "a2 14 07 89 00 00 00 01 00 01 00",
+               25);
+    assert_int_equal(F.cap[0].route_len, 2);
+    stop();
+
+    /* connected through a route: the connection path is route + Message Router */
+    cfg_default(&cfg);
+    cfg.route[0] = 1;
+    cfg.route[1] = 0;
+    cfg.route_len = 2;
+    cfg.connected = 1;
+    start(&cfg);
+    {
+        uint8_t b2[2];
+
+        do_read("N7:0", b2, 2, &r);
+        assert_int_equal(r.status.code, 0);
+    }
+    assert_int_equal(F.fo_path_len, 6);
+    assert_memory_equal(F.fo_path, "\x01\x00\x20\x02\x24\x01", 6);
+    stop();
+}
+
+static void test_identify_and_plc5(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    pl_pccc_req_t req;
+    char text[64];
+    uint8_t buf[6];
+    result_t r;
+
+    (void)state;
+    start(NULL);
+    memset(&r, 0, sizeof(r));
+    req.data = &r;
+    assert_int_equal(pl_pccc_identify(F.cli, &req, text, sizeof(text), on_done), 0);
+    run_until(&F.loop, &r.done, 5000);
+    assert_int_equal(r.status.code, 0);
+    assert_string_equal(text, "SLC 5/05 1747-L552 series C");
+    expect_cip(&F.cap[0], "4b 02 20 67 24 01 07 03 85 50 4d 41 41 06 00 00 00 03", 15);
+    stop();
+
+    cfg_default(&cfg);
+    cfg.plc = PL_PCCC_PLC_PLC5;
+    start(&cfg);
+    F.files[0].data[2] = 0x34;
+    F.files[0].data[3] = 0x12;
+    do_read("N7:1,3", buf, 6, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(buf[0], 0x34);
+    assert_int_equal(buf[1], 0x12);
+    /* typed read: packet offset 0, total 3, address mask 06 file 7 element 1, count 3 */
+    {
+        uint8_t w[32];
+        size_t n = hex("0f 00 00 00 68 00 00 03 00 06 07 01 03 00", w, sizeof(w));
+        const cap_t *cp = &F.cap[0];
+
+        w[2] = cp->pccc[2];
+        w[3] = cp->pccc[3];
+        assert_int_equal(cp->pccc_len, n);
+        assert_memory_equal(cp->pccc, w, n);
+    }
+    buf[0] = 0x78;
+    buf[1] = 0x56;
+    do_write("N7:5", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.files[0].data[10], 0x78);
+    assert_int_equal(F.files[0].data[11], 0x56);
+    memset(&r, 0, sizeof(r));
+    req.data = &r;
+    assert_int_equal(pl_pccc_write(F.cli, &req, "B3:0/1", buf, 2, on_done), PL_ENOTSUP);
+    assert_int_equal(r.done, 0);
+    stop();
+}
+
+static void test_connect_refused_and_queue(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    pl_pccc_req_t req[3];
+    result_t r[3];
+    uint8_t buf[3][2];
+    int i;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.max_queue = 2;
+    start(&cfg);
+    pl_listener_free(F.lst); /* nothing listens on the port any more */
+    F.lst = NULL;
+    uv_run(&F.loop, UV_RUN_NOWAIT);
+    for (i = 0; i < 2; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        req[i].data = &r[i];
+        assert_int_equal(pl_pccc_read(F.cli, &req[i], "N7:0", buf[i], 2, on_done), 0);
+    }
+    req[2].data = &r[2];
+    assert_int_equal(pl_pccc_read(F.cli, &req[2], "N7:0", buf[2], 2, on_done), PL_ENO_MSG);
+    assert_int_equal(pl_pccc_read(F.cli, &req[2], "Q7:0", buf[2], 2, on_done), PL_EADDR);
+    assert_non_null(strstr(req[2].status.detail, "Q"));
+    run_until(&F.loop, &r[1].done, 5000);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(r[i].done, 1);
+        assert_int_equal(r[i].status.code, PL_ECONNECT);
+    }
+    pl_pccc_client_free(F.cli);
+    F.cli = NULL;
+    uv_run(&F.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&F.loop), 0);
+}
+
+static void test_free_cancels(void **state)
+{
+    pl_pccc_req_t req[2];
+    result_t r[2];
+    uint8_t buf[2][2];
+    int i;
+
+    (void)state;
+    start(NULL);
+    F.silent = 1;
+    for (i = 0; i < 2; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        req[i].data = &r[i];
+        assert_int_equal(pl_pccc_read(F.cli, &req[i], "N7:0", buf[i], 2, on_done), 0);
+    }
+    run_count(&F.loop, (const int *)&F.npccc, 1, 5000);
+    pl_pccc_client_free(F.cli);
+    F.cli = NULL;
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(r[i].done, 1);
+        assert_int_equal(r[i].status.code, PL_ECANCELED);
+    }
+    stop();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url),
+        cmocka_unit_test(test_framing_4b_4c_4d),
+        cmocka_unit_test(test_tns_and_vendor_seq),
+        cmocka_unit_test(test_types_round_trip),
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_inflight_out_of_order),
+        cmocka_unit_test(test_remote_errors),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_session_loss),
+        cmocka_unit_test(test_connected),
+        cmocka_unit_test(test_routed),
+        cmocka_unit_test(test_identify_and_plc5),
+        cmocka_unit_test(test_connect_refused_and_queue),
+        cmocka_unit_test(test_free_cancels),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
