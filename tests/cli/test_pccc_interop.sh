@@ -6,7 +6,8 @@
 # nodepccc's normal path (0x4B in SendRRData) and reads them back on a second session routed
 # through Unconnected Send 1,0. nodepccc is installed with `npm ci` into
 # tests/interop/node_modules (git-ignored, npm cache in tests/interop/.npm-cache) when it is
-# not there yet; no registry, no node: the test FAILS saying so, it never skips.
+# not there yet (tests/interop/ensure_nodepccc.sh); no registry, no node: the test FAILS
+# saying so, it never skips.
 # Usage: test_pccc_interop.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
@@ -26,20 +27,10 @@ cleanup() {
 trap cleanup EXIT
 
 # --- nodepccc, as pinned ---
-for tool in node npm; do
-    if ! command -v "$tool" >/dev/null; then
-        fail "'$tool' is not installed (scripts/deps.sh installs nodejs and npm)"
-        summary; exit 1
-    fi
-done
-installed=$(node -p "require('$interop/node_modules/nodepccc/package.json').version" 2>/dev/null)
-if [ "$installed" != "0.1.17" ]; then
-    if ! (cd "$interop" && npm_config_cache="$interop/.npm-cache" npm ci --no-audit --no-fund \
-            --fetch-retries=1 --fetch-timeout=30000 >"$tmp/npm.log" 2>&1); then
-        cat "$tmp/npm.log" >&2
-        fail "npm ci could not install nodepccc 0.1.17 (is the npm registry reachable?)"
-        summary; exit 1
-    fi
+# shellcheck source=../interop/ensure_nodepccc.sh
+. "$interop/ensure_nodepccc.sh"
+if ! ensure_nodepccc; then
+    fails=$((fails + 1)); summary; exit 1
 fi
 ok
 
