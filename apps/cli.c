@@ -34,52 +34,26 @@ int cli_is_help(const char *arg)
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
-int cli_ttcp_open(uv_loop_t *loop, const char *url, const pl_logger_t *log, pl_ttcp_client_t **c,
-                  uint32_t *node, int *swap)
+void cli_wait(uv_loop_t *loop, const int *done)
 {
-    static char local[256];
-    pl_ttcp_client_config_t cfg;
-    pl_status_t st;
-    int rc;
-
-    pl_status_clear(&st);
-    pl_ttcp_client_config_init(&cfg);
-    rc = pl_ttcp_client_config_url(&cfg, url, node, swap, local, sizeof(local), &st);
-    if (rc < 0) {
-        cli_print_error(url, &st);
-        return CLI_EXIT_USAGE;
-    }
-    cfg.keepalive_ms = 0; /* one-shot commands never idle long enough */
-    cfg.log = log;
-    rc = pl_ttcp_client_new(loop, &cfg, c);
-    if (rc < 0) {
-        pl_status_set(&st, rc, 0, NULL);
-        cli_print_error(url, &st);
-        return CLI_EXIT_FAIL;
-    }
-    return 0;
-}
-
-void cli_ttcp_done(pl_ttcp_req_t *req)
-{
-    int *done = req->data;
-
-    *done = 1;
-}
-
-void cli_ttcp_wait(uv_loop_t *loop, pl_ttcp_req_t *req)
-{
-    int *done = req->data;
-
     while (!*done) {
         if (uv_run(loop, UV_RUN_ONCE) == 0 && !*done)
             break; /* nothing left that could complete it: cannot happen */
     }
 }
 
-void cli_ttcp_close(uv_loop_t *loop, pl_ttcp_client_t *c)
+int cli_is_pccc(const char *url)
 {
-    pl_ttcp_client_free(c);
-    uv_run(loop, UV_RUN_DEFAULT);
-    (void)uv_loop_close(loop);
+    static const char scheme[] = "pccc://";
+    size_t i;
+
+    for (i = 0; i < sizeof(scheme) - 1; i++) {
+        char ch = url[i];
+
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if (ch != scheme[i])
+            return 0;
+    }
+    return 1;
 }

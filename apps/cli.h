@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared pieces of the plcline command: subcommand entry points, logging to stderr, the
- * error-line format, and running one request to completion on a loop.
+ * error-line format, running one request to completion on a loop, and the protocol parts
+ * of read/write (one file per protocol: cli_ttcp.c, cli_pccc.c).
  */
 #ifndef PLCLINE_APPS_CLI_H
 #define PLCLINE_APPS_CLI_H
@@ -30,17 +31,19 @@ void cli_print_error(const char *what, const pl_status_t *st);
 /* True when `arg` is -h or --help. */
 int cli_is_help(const char *arg);
 
-/* Opens a 7TTCP client for `url`. On failure prints the error and returns the exit code
- * (CLI_EXIT_USAGE for a malformed URL, CLI_EXIT_FAIL otherwise); 0 on success. */
-int cli_ttcp_open(uv_loop_t *loop, const char *url, const pl_logger_t *log, pl_ttcp_client_t **c,
-                  uint32_t *node, int *swap);
+/* Runs the loop until *done becomes nonzero (a request submitted already completes). */
+void cli_wait(uv_loop_t *loop, const int *done);
 
-/* Runs the loop until `req` (submitted already) completes. */
-void cli_ttcp_wait(uv_loop_t *loop, pl_ttcp_req_t *req);
-/* The callback to submit requests with when using cli_ttcp_wait(). */
-void cli_ttcp_done(pl_ttcp_req_t *req);
+/* True when `url` has the pccc:// scheme (case-insensitive). */
+int cli_is_pccc(const char *url);
 
-/* Frees the client and closes the loop. */
-void cli_ttcp_close(uv_loop_t *loop, pl_ttcp_client_t *c);
+/* Each protocol's part of 'read' and 'write' (apps/cli_ttcp.c, apps/cli_pccc.c): `args`
+ * are the n address (read) or ADDR=VALUE (write) arguments. Return the exit code. */
+int cli_ttcp_read(const char *url, char **args, int n, const pl_logger_t *log);
+int cli_ttcp_write(const char *url, char **args, int n, const pl_logger_t *log);
+void cli_ttcp_usage(FILE *fp);
+int cli_pccc_read(const char *url, char **args, int n, const pl_logger_t *log);
+int cli_pccc_write(const char *url, char **args, int n, const pl_logger_t *log);
+void cli_pccc_usage(FILE *fp);
 
 #endif

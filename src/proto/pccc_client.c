@@ -121,8 +121,9 @@ struct pl_pccc_client_s {
     uint8_t conn_path[72];
     size_t conn_path_len;
     uint64_t setup_deadline;
-    uint64_t wait_since; /* uv_now() + 1 when requests started waiting for a session; 0: none */
-    uint64_t last_rx_ns; /* uv_hrtime() of the last message received */
+    uint64_t wait_since;   /* uv_now() + 1 when requests started waiting for a session; 0: none */
+    uint64_t last_rx_ns;   /* uv_hrtime() of the last message received */
+    pl_status_t setup_err; /* code != 0: the last session setup timed out (this reason) */
     uint32_t rnd;
 
     uv_timer_t timer;
@@ -887,6 +888,7 @@ static void on_timer(uv_timer_t *t)
         pl_status_set(&why, PL_ETIMEOUT, 0, "no %s reply within %u ms",
                       c->state == ST_REGISTER ? "RegisterSession" : "Forward Open", c->timeout_ms);
         pl_log(c->log, PL_LOG_WARN, "pccc %s: %s", pl_line_peer(c->line), why.detail);
+        c->setup_err = why;
         pl_line_drop(c->line, &why);
         arm(c);
         return;
@@ -917,9 +919,15 @@ static void on_timer(uv_timer_t *t)
         return;
     if (c->state != ST_READY && c->head != NULL && c->wait_since != 0 &&
         c->wait_since - 1 + c->timeout_ms <= now) {
-        why = *pl_line_last_error(c->line);
-        if (why.code == 0 || why.code == PL_ETIMEOUT)
-            pl_status_set(&why, PL_ECONNECT, UV_ETIMEDOUT, "no session within %u ms",
+        /* connected but the session never came up: a receive timeout; else the reason the
+         * line gives (connect failures), or a connect timeout */
+        why = c->setup_err.code != 0 ? c->setup_err : *pl_line_last_error(c->line);
+        if (c->state == ST_REGISTER || c->state == ST_FWD_OPEN)
+            pl_status_set(&why, PL_ETIMEOUT, 0, "no %s reply within %u ms",
+                          c->state == ST_REGISTER ? "RegisterSession" : "Forward Open",
+                          c->timeout_ms);
+        else if (why.code == 0 || (why.code == PL_ETIMEOUT && c->setup_err.code == 0))
+            pl_status_set(&why, PL_ECONNECT, UV_ETIMEDOUT, "no connection within %u ms",
                           c->timeout_ms);
         c->wait_since = 0;
         fail_waiting(c, &why);
@@ -1415,6 +1423,7 @@ static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *
         memmove(c->rx, c->rx + off, c->rx_len - off);
         c->rx_len -= off;
     }
+    pump(c); /* answered slots are free: the next messages go out */
 }
 
 static void on_line_up(pl_line_t *line, void *ud)
@@ -1430,6 +1439,7 @@ static void on_line_up(pl_line_t *line, void *ud)
     c->attempt_failures = 0;
     c->session = 0;
     c->seq = 0;
+    pl_status_clear(&c->setup_err);
     memset(c->expired, 0, sizeof(c->expired));
     c->state = ST_REGISTER;
     c->setup_deadline = uv_now(c->loop) + c->timeout_ms;

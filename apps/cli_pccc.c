@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PCCC part of 'plcline read' and 'plcline write': pccc:// URLs (EtherNet/IP to SLC 500,
+ * MicroLogix, PLC-5, Logix), the A-B address grammar of docs/pccc.md, one request at a time.
+ *
+ * Output: "<ADDR> <v> <v>..." with the values of pl_pccc_value_format; strings and ASCII are
+ * printed in double quotes (a '"' inside as \x22, as the value parser reads it back), so a
+ * string with blanks stays one value. Timers, counters and controls print as their fields
+ * ("EN=1 TT=0 DN=1 PRE=100 ACC=5").
+ *
+ * Writes: bits go out as masked writes (the client's job); strings, ASCII and whole
+ * structures take exactly one value (the text after '=', commas included); a whole
+ * timer/counter/control is read first so that fields not named keep their value (not
+ * atomic: write members such as T4:0.PRE where that matters).
+ */
+#include "cli.h"
+
+#include "codec/pccc_addr.h"
+#include "plcline/error.h"
+#include "plcline/pccc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define VALUE_TEXT 400 /* 82 characters escaped as \xNN, quotes, NUL */
+
+void cli_pccc_usage(FILE *fp)
+{
+    fputs("PCCC URL: pccc://HOST[:PORT][?key=value&...]  (EtherNet/IP, default port 44818)\n"
+          "  keys     plc=slc500|micrologix|plc5|logix (slc500) service=4b|4c|4d (4b)\n"
+          "           path=PORT,LINK[,...] (route, e.g. 1,0) connected=0|1\n"
+          "           dst=N src=N dst_link=N src_link=N (0x4C header)\n"
+          "           vendor=N serial=N vendor_seq=0|1 (0x4B requestor ID)\n"
+          "           timeout=MS (1000) inflight=N (1) max_bytes=N queue=N\n"
+          "           connect_timeout=MS local=ADDR[:PORT] backup=HOSTS use_backup=0|1\n"
+          "PCCC ADDR: N7:0 F8:1 L10:0 B3:0/5 T4:0 T4:0.ACC C5:0.DN R6:0.POS S:1 I:1.0\n"
+          "  O:0.0/3 ST9:0 (string, printed in quotes) A10:0; optional ,<count>\n",
+          fp);
+}
+
+static int open_client(uv_loop_t *loop, const char *url, const pl_logger_t *log,
+                       pl_pccc_client_t **c)
+{
+    static char local[256];
+    pl_pccc_client_config_t cfg;
+    pl_status_t st;
+    int rc;
+
+    pl_status_clear(&st);
+    pl_pccc_client_config_init(&cfg);
+    rc = pl_pccc_client_config_url(&cfg, url, local, sizeof(local), &st);
+    if (rc < 0) {
+        cli_print_error(url, &st);
+        return CLI_EXIT_USAGE;
+    }
+    cfg.log = log;
+    rc = pl_pccc_client_new(loop, &cfg, c);
+    if (rc < 0) {
+        pl_status_set(&st, rc, 0, NULL);
+        cli_print_error(url, &st);
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static void req_done(pl_pccc_req_t *req)
+{
+    int *done = req->data;
+
+    *done = 1;
+}
+
+static void close_client(uv_loop_t *loop, pl_pccc_client_t *c)
+{
+    pl_pccc_client_free(c);
+    uv_run(loop, UV_RUN_DEFAULT);
+    (void)uv_loop_close(loop);
+}
+
+/* Runs one read or write to completion. Returns 0 or prints the error and returns 1. */
+static int run(uv_loop_t *loop, pl_pccc_client_t *c, int write, const char *addr, uint8_t *buf,
+               size_t len, const char *what)
+{
+    pl_pccc_req_t req;
+    int done = 0, rc;
+
+    req.data = &done;
+    if (write)
+        rc = pl_pccc_write(c, &req, addr, buf, len, req_done);
+    else
+        rc = pl_pccc_read(c, &req, addr, buf, len, req_done);
+    if (rc < 0 && req.status.code == 0)
+        pl_status_set(&req.status, rc, 0, NULL);
+    else if (rc == 0)
+        cli_wait(loop, &done);
+    if (req.status.code != 0) {
+        cli_print_error(what, &req.status);
+        return 1;
+    }
+    return 0;
+}
+
+static int is_text(const pl_pccc_addr_t *a)
+{
+    return a->kind == PL_PCCC_V_STRING || a->kind == PL_PCCC_V_ASCII;
+}
+
+static int is_struct(const pl_pccc_addr_t *a)
+{
+    return a->kind == PL_PCCC_V_TIMER || a->kind == PL_PCCC_V_COUNTER ||
+           a->kind == PL_PCCC_V_CONTROL;
+}
+
+static void print_values(const char *text, const pl_pccc_addr_t *a, const uint8_t *buf, size_t len)
+{
+    uint32_t i;
+
+    fputs(text, stdout);
+    for (i = 0; i < a->count; i++) {
+        pl_pccc_value_t v;
+        char val[VALUE_TEXT];
+        const char *p;
+
+        if (pl_pccc_value_get(a, buf, len, i, &v) < 0 ||
+            pl_pccc_value_format(&v, val, sizeof(val)) < 0) {
+            fputs(" ?", stdout);
+            continue;
+        }
+        if (!is_text(a)) {
+            printf(" %s", val);
+            continue;
+        }
+        fputs(" \"", stdout);
+        for (p = val; *p != '\0'; p++) {
+            if (*p == '"')
+                fputs("\\x22", stdout);
+            else
+                putchar(*p);
+        }
+        putchar('"');
+    }
+    putchar('\n');
+}
+
+int cli_pccc_read(const char *url, char **args, int n, const pl_logger_t *log)
+{
+    pl_pccc_addr_t *addrs;
+    pl_pccc_client_t *c;
+    uv_loop_t loop;
+    int i, rc;
+    pl_status_t st;
+
+    addrs = calloc((size_t)n, sizeof(*addrs));
+    if (addrs == NULL)
+        return CLI_EXIT_FAIL;
+    for (i = 0; i < n; i++) {
+        if (pl_pccc_addr_parse(&addrs[i], args[i], &st) < 0) {
+            cli_print_error(args[i], &st);
+            free(addrs);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    uv_loop_init(&loop);
+    rc = open_client(&loop, url, log, &c);
+    if (rc != 0) {
+        uv_loop_close(&loop);
+        free(addrs);
+        return rc;
+    }
+    for (i = 0; i < n && rc == CLI_EXIT_OK; i++) {
+        size_t len = pl_pccc_addr_bytes(&addrs[i]);
+        uint8_t *buf = calloc(len, 1);
+        char what[600];
+
+        if (buf == NULL) {
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        snprintf(what, sizeof(what), "%s: %s", url, args[i]);
+        if (run(&loop, c, 0, args[i], buf, len, what) != 0)
+            rc = CLI_EXIT_FAIL;
+        else
+            print_values(args[i], &addrs[i], buf, len);
+        free(buf);
+    }
+    fflush(stdout);
+    close_client(&loop, c);
+    free(addrs);
+    return rc;
+}
+
+/* One parsed assignment: the address (count from the values) as text, and its bytes. */
+typedef struct {
+    pl_pccc_addr_t a;
+    char addr[96];
+    const char *values; /* into the argument */
+    uint8_t *buf;
+    size_t len;
+} assign_t;
+
+/* Parses "ADDR=V[,V...]" and fills the bytes. Returns 0 or prints and returns
+ * CLI_EXIT_USAGE (CLI_EXIT_FAIL when out of memory). */
+static int parse_assignment(const char *arg, assign_t *as)
+{
+    const char *eq = strchr(arg, '=');
+    char text[96];
+    size_t alen, nvals = 1, vlen;
+    const char *p, *end;
+    pl_status_t st;
+    uint32_t i;
+
+    memset(as, 0, sizeof(*as));
+    if (eq == NULL || eq == arg) {
+        fprintf(stderr, "plcline write: '%s': expected ADDR=VALUE\n", arg);
+        return CLI_EXIT_USAGE;
+    }
+    alen = (size_t)(eq - arg);
+    if (alen >= sizeof(text)) {
+        fprintf(stderr, "plcline write: '%s': address too long\n", arg);
+        return CLI_EXIT_USAGE;
+    }
+    memcpy(text, arg, alen);
+    text[alen] = '\0';
+    if (pl_pccc_addr_parse(&as->a, text, &st) < 0) {
+        cli_print_error(text, &st);
+        return CLI_EXIT_USAGE;
+    }
+    as->values = eq + 1;
+    if (is_text(&as->a) || is_struct(&as->a)) {
+        if (as->a.count != 1) {
+            fprintf(stderr, "plcline write: '%s': strings and structures take one value\n", arg);
+            return CLI_EXIT_USAGE;
+        }
+    } else {
+        for (p = as->values; *p != '\0'; p++)
+            if (*p == ',')
+                nvals++;
+        if (strchr(text, ',') != NULL) {
+            if (nvals != as->a.count) {
+                fprintf(stderr, "plcline write: '%s': %zu values for a count of %u\n", arg, nvals,
+                        as->a.count);
+                return CLI_EXIT_USAGE;
+            }
+        } else {
+            as->a.count = (uint32_t)nvals;
+        }
+    }
+    /* the address with its count, checked again (the count may run past the file) */
+    if (pl_pccc_addr_format(&as->a, as->addr, sizeof(as->addr)) < 0 ||
+        pl_pccc_addr_parse(&as->a, as->addr, &st) < 0) {
+        cli_print_error(arg, &st);
+        return CLI_EXIT_USAGE;
+    }
+    as->len = pl_pccc_addr_bytes(&as->a);
+    as->buf = calloc(as->len, 1);
+    if (as->buf == NULL)
+        return CLI_EXIT_FAIL;
+    p = as->values;
+    for (i = 0; i < as->a.count; i++) {
+        if (is_text(&as->a) || is_struct(&as->a))
+            end = p + strlen(p);
+        else if ((end = strchr(p, ',')) == NULL)
+            end = p + strlen(p);
+        vlen = (size_t)(end - p);
+        if (is_text(&as->a) && vlen >= 2 && p[0] == '"' && p[vlen - 1] == '"') {
+            p++;
+            vlen -= 2;
+        }
+        if (pl_pccc_value_parse(&as->a, as->buf, as->len, i, p, vlen, &st) < 0) {
+            cli_print_error(arg, &st);
+            return CLI_EXIT_USAGE;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+int cli_pccc_write(const char *url, char **args, int n, const pl_logger_t *log)
+{
+    pl_pccc_client_t *c;
+    uv_loop_t loop;
+    assign_t as;
+    int i, rc;
+
+    /* Validate every assignment before touching the device. */
+    for (i = 0; i < n; i++) {
+        rc = parse_assignment(args[i], &as);
+        free(as.buf);
+        if (rc != 0)
+            return rc;
+    }
+    uv_loop_init(&loop);
+    rc = open_client(&loop, url, log, &c);
+    if (rc != 0) {
+        uv_loop_close(&loop);
+        return rc;
+    }
+    for (i = 0; i < n && rc == 0; i++) {
+        char what[600];
+
+        snprintf(what, sizeof(what), "%s: %s", url, args[i]);
+        rc = parse_assignment(args[i], &as);
+        if (rc == 0 && is_struct(&as.a)) {
+            /* read-modify-write: fields not named keep their value */
+            rc = run(&loop, c, 0, as.addr, as.buf, as.len, what);
+            if (rc == 0) {
+                pl_status_t st;
+
+                if (pl_pccc_value_parse(&as.a, as.buf, as.len, 0, as.values, strlen(as.values),
+                                        &st) < 0) {
+                    cli_print_error(args[i], &st);
+                    rc = CLI_EXIT_USAGE;
+                }
+            }
+        }
+        if (rc == 0)
+            rc = run(&loop, c, 1, as.addr, as.buf, as.len, what);
+        free(as.buf);
+    }
+    close_client(&loop, c);
+    return rc == 0 ? CLI_EXIT_OK : (rc == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL);
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The 7TTCP part of 'plcline read' and 'plcline write': 7ttcp:// URLs, the W/I/D/L/F/B
+ * address grammar, and running one request at a time to completion on a loop.
+ *
+ * A bit (W<off>/<bit>) is written by reading its word(s) and writing them back with the bit
+ * changed: 7TTCP has no masked write, so a concurrent change of the other bits of that word
+ * by the node can be lost; use whole words where that matters.
+ */
+#include "cli.h"
+
+#include "codec/ttcp_addr.h"
+#include "plcline/ttcp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void cli_ttcp_usage(FILE *fp)
+{
+    fputs("7TTCP URL: 7ttcp://HOST[:PORT][/NODE][?key=value&...]\n"
+          "  HOST     IPv4, [IPv6] or name; a list 'a,b;c' is tried in turn\n"
+          "  PORT     default 12398; NODE default 0\n"
+          "  keys     timeout=MS (1000) keepalive=S max_block=WORDS (256) swap=0|1\n"
+          "           connect_timeout=MS local=ADDR[:PORT] queue=N\n"
+          "7TTCP ADDR: W<off> u16, I<off> i16, D<off> u32, L<off> i32, F<off> float32,\n"
+          "  B<off> byte, W<off>/<bit> bit; optional ,<count>\n",
+          fp);
+}
+
+/* Opens a 7TTCP client for `url`. On failure prints the error and returns the exit code
+ * (CLI_EXIT_USAGE for a malformed URL, CLI_EXIT_FAIL otherwise); 0 on success. */
+static int open_client(uv_loop_t *loop, const char *url, const pl_logger_t *log,
+                       pl_ttcp_client_t **c, uint32_t *node, int *swap)
+{
+    static char local[256];
+    pl_ttcp_client_config_t cfg;
+    pl_status_t st;
+    int rc;
+
+    pl_status_clear(&st);
+    pl_ttcp_client_config_init(&cfg);
+    rc = pl_ttcp_client_config_url(&cfg, url, node, swap, local, sizeof(local), &st);
+    if (rc < 0) {
+        cli_print_error(url, &st);
+        return CLI_EXIT_USAGE;
+    }
+    cfg.keepalive_ms = 0; /* one-shot commands never idle long enough */
+    cfg.log = log;
+    rc = pl_ttcp_client_new(loop, &cfg, c);
+    if (rc < 0) {
+        pl_status_set(&st, rc, 0, NULL);
+        cli_print_error(url, &st);
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static void req_done(pl_ttcp_req_t *req)
+{
+    int *done = req->data;
+
+    *done = 1;
+}
+
+static void close_client(uv_loop_t *loop, pl_ttcp_client_t *c)
+{
+    pl_ttcp_client_free(c);
+    uv_run(loop, UV_RUN_DEFAULT);
+    (void)uv_loop_close(loop);
+}
+
+int cli_ttcp_read(const char *url, char **args, int n, const pl_logger_t *log)
+{
+    pl_ttcp_addr_t *addrs;
+    pl_ttcp_client_t *c;
+    uv_loop_t loop;
+    uint32_t node;
+    int i, swap = 0, rc = CLI_EXIT_OK, err;
+    pl_status_t st;
+
+    addrs = calloc((size_t)n, sizeof(*addrs));
+    if (addrs == NULL)
+        return CLI_EXIT_FAIL;
+    for (i = 0; i < n; i++) {
+        if (pl_ttcp_addr_parse(&addrs[i], args[i], &st) < 0) {
+            cli_print_error(args[i], &st);
+            free(addrs);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    uv_loop_init(&loop);
+    rc = open_client(&loop, url, log, &c, &node, &swap);
+    if (rc != 0) {
+        uv_loop_close(&loop);
+        free(addrs);
+        return rc;
+    }
+    for (i = 0; i < n && rc == CLI_EXIT_OK; i++) {
+        const char *text = args[i];
+        uint32_t words = pl_ttcp_addr_words(&addrs[i]), k;
+        uint16_t *buf = calloc(words, sizeof(uint16_t));
+        pl_ttcp_req_t req;
+        int done = 0;
+
+        if (buf == NULL) {
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        req.data = &done;
+        err = pl_ttcp_read(c, &req, node, addrs[i].offset, buf, words, req_done);
+        if (err < 0)
+            pl_status_set(&req.status, err, 0, NULL);
+        else
+            cli_wait(&loop, &done);
+        if (req.status.code != 0) {
+            char what[600];
+
+            snprintf(what, sizeof(what), "%s: %s", url, text);
+            cli_print_error(what, &req.status);
+            rc = CLI_EXIT_FAIL;
+        } else {
+            fputs(text, stdout);
+            for (k = 0; k < addrs[i].count; k++) {
+                pl_ttcp_value_t v;
+                char val[64];
+
+                pl_ttcp_value_get(&addrs[i], buf, k, swap, &v);
+                pl_ttcp_value_format(&v, val, sizeof(val));
+                printf(" %s", val);
+            }
+            putchar('\n');
+        }
+        free(buf);
+    }
+    fflush(stdout);
+    close_client(&loop, c);
+    free(addrs);
+    return rc;
+}
+
+/* Runs one request synchronously; returns 0 or prints the error and returns 1. */
+static int run(uv_loop_t *loop, pl_ttcp_client_t *c, int write, uint32_t node,
+               const pl_ttcp_addr_t *a, uint16_t *words, const char *what)
+{
+    pl_ttcp_req_t req;
+    int done = 0, rc;
+
+    req.data = &done;
+    if (write)
+        rc = pl_ttcp_write(c, &req, node, a->offset, words, pl_ttcp_addr_words(a), req_done);
+    else
+        rc = pl_ttcp_read(c, &req, node, a->offset, words, pl_ttcp_addr_words(a), req_done);
+    if (rc < 0)
+        pl_status_set(&req.status, rc, 0, NULL);
+    else
+        cli_wait(loop, &done);
+    if (req.status.code != 0) {
+        cli_print_error(what, &req.status);
+        return 1;
+    }
+    return 0;
+}
+
+/* Parses "ADDR=V,V,..." into `a` and the words to write. Returns 0 or prints and returns
+ * CLI_EXIT_USAGE. `*words` is allocated (caller frees); `*values` points into `arg`. */
+static int parse_assignment(const char *arg, pl_ttcp_addr_t *a, uint16_t **words,
+                            const char **values)
+{
+    const char *eq = strchr(arg, '=');
+    char addr[128];
+    size_t alen, nvals = 1;
+    const char *p;
+    pl_status_t st;
+    int explicit_count;
+
+    if (eq == NULL || eq == arg) {
+        fprintf(stderr, "plcline write: '%s': expected ADDR=VALUE\n", arg);
+        return CLI_EXIT_USAGE;
+    }
+    alen = (size_t)(eq - arg);
+    if (alen >= sizeof(addr)) {
+        fprintf(stderr, "plcline write: '%s': address too long\n", arg);
+        return CLI_EXIT_USAGE;
+    }
+    memcpy(addr, arg, alen);
+    addr[alen] = '\0';
+    if (pl_ttcp_addr_parse(a, addr, &st) < 0) {
+        cli_print_error(addr, &st);
+        return CLI_EXIT_USAGE;
+    }
+    for (p = eq + 1; *p != '\0'; p++)
+        if (*p == ',')
+            nvals++;
+    explicit_count = strchr(addr, ',') != NULL;
+    if (explicit_count && nvals != a->count) {
+        fprintf(stderr, "plcline write: '%s': %zu values for a count of %u\n", arg, nvals,
+                a->count);
+        return CLI_EXIT_USAGE;
+    }
+    if (!explicit_count) {
+        pl_ttcp_addr_t probe = *a;
+
+        probe.count = (uint32_t)nvals;
+        if ((uint64_t)probe.offset + pl_ttcp_addr_words(&probe) > 65536u) {
+            fprintf(stderr, "plcline write: '%s': %zu values run past word 65535\n", arg, nvals);
+            return CLI_EXIT_USAGE;
+        }
+        a->count = (uint32_t)nvals;
+    }
+    *words = calloc(pl_ttcp_addr_words(a), sizeof(uint16_t));
+    if (*words == NULL)
+        return CLI_EXIT_FAIL;
+    *values = eq + 1;
+    return 0;
+}
+
+static int put_values(const pl_ttcp_addr_t *a, uint16_t *words, int swap, const char *values,
+                      const char *arg)
+{
+    const char *p = values, *end;
+    uint32_t i;
+    pl_status_t st;
+
+    for (i = 0; i < a->count; i++) {
+        end = strchr(p, ',');
+        if (end == NULL)
+            end = p + strlen(p);
+        if (pl_ttcp_value_put(a, words, i, swap, p, (size_t)(end - p), &st) < 0) {
+            cli_print_error(arg, &st);
+            return CLI_EXIT_USAGE;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+int cli_ttcp_write(const char *url, char **args, int n, const pl_logger_t *log)
+{
+    pl_ttcp_client_t *c;
+    uv_loop_t loop;
+    uint32_t node;
+    int i, swap = 0, rc;
+
+    /* Validate every assignment before touching the device. */
+    for (i = 0; i < n; i++) {
+        pl_ttcp_addr_t a;
+        uint16_t *w = NULL;
+        const char *values;
+
+        rc = parse_assignment(args[i], &a, &w, &values);
+        if (rc == 0)
+            rc = put_values(&a, w, 0, values, args[i]);
+        free(w);
+        if (rc != 0)
+            return rc;
+    }
+    uv_loop_init(&loop);
+    rc = open_client(&loop, url, log, &c, &node, &swap);
+    if (rc != 0) {
+        uv_loop_close(&loop);
+        return rc;
+    }
+    for (i = 0; i < n && rc == 0; i++) {
+        pl_ttcp_addr_t a;
+        uint16_t *w = NULL;
+        const char *values;
+        char what[600];
+
+        snprintf(what, sizeof(what), "%s: %s", url, args[i]);
+        rc = parse_assignment(args[i], &a, &w, &values);
+        if (rc == 0 && a.kind == PL_TTCP_BIT)
+            rc = run(&loop, c, 0, node, &a, w, what); /* read-modify-write */
+        if (rc == 0)
+            rc = put_values(&a, w, swap, values, args[i]);
+        if (rc == 0)
+            rc = run(&loop, c, 1, node, &a, w, what);
+        free(w);
+    }
+    close_client(&loop, c);
+    return rc == 0 ? CLI_EXIT_OK : (rc == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL);
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The plcline command's contract for PCCC (as tests/cli/test_ttcp_cli.sh for 7TTCP): serve
+# prints "listening HOST:PORT"; read prints "<ADDR> <values>" (strings quoted); write prints
+# nothing; failures print one line naming URL, address, error name and code (and the PLC's
+# STS/EXT STS); bad arguments exit 2. Runs against the PLC simulator (plcline serve pccc://).
+# Usage: test_pccc_cli.sh PATH/TO/plcline
+set -uo pipefail
+PL=${1:?usage: $0 plcline-binary}
+fails=0 passes=0
+ok()   { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+expect_eq() { # name expected actual
+    if [ "$2" == "$3" ]; then ok; else fail "$1: expected [$2], got [$3]"; fi
+}
+expect_match() { # name regex actual
+    if [[ "$3" =~ $2 ]]; then ok; else fail "$1: [$3] does not match /$2/"; fi
+}
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_sim FD URL [options]: starts a simulator reading its announcement on FD; sets $port
+start_sim() {
+    local fd=$1 url=$2 word addr
+    shift 2
+    eval "exec $fd< <(exec \"\$PL\" serve -q \"\$@\" \"\$url\" 2>>\"\$tmp/serve.err\")"
+    pids+=($!)
+    last_pid=$!
+    if ! read -r -t 10 word addr <&"$fd"; then
+        echo "FAIL: serve $url did not announce itself" >&2; cat "$tmp/serve.err" >&2; exit 1
+    fi
+    expect_eq "announcement" "listening" "$word"
+    expect_match "address" '^127\.0\.0\.1:[0-9]+$' "$addr"
+    port=${addr##*:}
+}
+
+start_sim 3 pccc://127.0.0.1:0
+srv_pid=$last_pid
+url="pccc://127.0.0.1:$port"
+
+# --- write then read back every data type ---
+out=$("$PL" write "$url" N7:10=1,2,-3 F8:1=1.5 L10:0=-100000 B3:0/5=1 T4:0.PRE=100 \
+      'ST9:0=hello, "world"' 2>&1)
+expect_eq "write exit" 0 $?
+expect_eq "write prints nothing" "" "$out"
+out=$("$PL" read "$url" N7:10,3 F8:1 L10:0 B3:0/5 B3:0/4 B3:0 T4:0.PRE T4:0 ST9:0 2>&1)
+expect_eq "read exit" 0 $?
+expect_eq "read output" 'N7:10,3 1 2 -3
+F8:1 1.5
+L10:0 -100000
+B3:0/5 1
+B3:0/4 0
+B3:0 32
+T4:0.PRE 100
+T4:0 EN=0 TT=0 DN=0 PRE=100 ACC=0
+ST9:0 "hello, \x22world\x22"' "$out"
+
+# --- a bit write is a masked write: the other bits stay ---
+"$PL" write "$url" B3:0/1=1 && ok || fail "bit write"
+expect_eq "bit write result" "B3:0 34" "$("$PL" read "$url" B3:0)"
+"$PL" write "$url" T4:0.DN=1 && ok || fail "member bit write"
+expect_eq "member bit result" "T4:0 EN=0 TT=0 DN=1 PRE=100 ACC=0" "$("$PL" read "$url" T4:0)"
+# a whole timer: named fields change, the others keep their value
+"$PL" write "$url" T4:0=ACC=7 && ok || fail "structure write"
+expect_eq "structure result" "T4:0 EN=0 TT=0 DN=1 PRE=100 ACC=7" "$("$PL" read "$url" T4:0)"
+# a string written from its printed form reads back the same
+"$PL" write "$url" 'ST9:1="a\x22b"' && ok || fail "quoted string write"
+expect_eq "quoted string" 'ST9:1 "a\x22b"' "$("$PL" read "$url" ST9:1)"
+
+# --- every service, routed, connected: the same answer ---
+for q in "service=4b" "service=4c&dst=1&src=0" "service=4d" "path=1,0" "connected=1" \
+         "connected=1&path=1,0&service=4c" "inflight=4&vendor_seq=1"; do
+    expect_eq "read with $q" "N7:10,3 1 2 -3" "$("$PL" read "$url?$q" N7:10,3 2>&1)"
+done
+
+# --- a large read is split transparently ---
+out=$("$PL" read "$url?max_bytes=20" N7:0,100)
+expect_eq "100 elements" 101 "$(echo "$out" | wc -w)"
+
+# --- PLC-5: typed read/write against a PLC-5 simulator ---
+start_sim 4 "pccc://127.0.0.1:0?plc=plc5"
+p5="pccc://127.0.0.1:$port?plc=plc5"
+"$PL" write "$p5" N7:3=42,43 F8:2=-2.25 && ok || fail "plc5 write"
+expect_eq "plc5 read" "N7:3,2 42 43
+F8:2 -2.25" "$("$PL" read "$p5" N7:3,2 F8:2 2>&1)"
+
+# --- failures: exit 1, one line naming URL, address, error name and code ---
+out=$("$PL" read "$url" N99:0 2>&1); rc=$?
+expect_eq "STS exit" 1 $rc
+expect_eq "STS message" "plcline: $url: N99:0: PLC answered with a PCCC error status (0x0309 PL_EPCCC_STS): STS 0xF0 EXT STS 0x06: address doesn't point to something usable" "$out"
+
+start_sim 5 pccc://127.0.0.1:0 --delay 1000
+out=$("$PL" read "pccc://127.0.0.1:$port?timeout=100" N7:0 2>&1); rc=$?
+expect_eq "timeout exit" 1 $rc
+expect_match "timeout message" "^plcline: pccc://127\.0\.0\.1:$port\?timeout=100: N7:0: receive timeout \(0x4009 _7TTCP_RECV_TIMEOUT\)" "$out"
+expect_eq "one line" 1 "$(echo "$out" | wc -l)"
+
+# a port nothing listens on: bind one, note it, release it by ending the process
+start_sim 6 pccc://127.0.0.1:0
+kill "$last_pid"; wait "$last_pid" 2>/dev/null
+out=$("$PL" read "pccc://127.0.0.1:$port" N7:0 2>&1); rc=$?
+expect_eq "refused exit" 1 $rc
+expect_match "refused message" "connect failed \(0x4003 _7TTCP_CONNECT_SOCKET_FAILED\).*(refused|Connection refused)" "$out"
+
+# --- bad arguments: exit 2 ---
+"$PL" read "$url" Q9:0 >/dev/null 2>"$tmp/err"; expect_eq "bad address exit" 2 $?
+expect_match "bad address message" "Q9:0" "$(cat "$tmp/err")"
+"$PL" read "$url?bogus=1" N7:0 >/dev/null 2>"$tmp/err"; expect_eq "unknown key exit" 2 $?
+expect_match "unknown key message" "bogus" "$(cat "$tmp/err")"
+"$PL" read "$url?plc=s7" N7:0 >/dev/null 2>&1; expect_eq "bad plc exit" 2 $?
+"$PL" read "$url?path=1,x" N7:0 >/dev/null 2>&1; expect_eq "bad path exit" 2 $?
+"$PL" write "$url" N7:0=70000 >/dev/null 2>&1; expect_eq "value out of range exit" 2 $?
+"$PL" write "$url" N7:0 >/dev/null 2>&1; expect_eq "missing value exit" 2 $?
+"$PL" write "$url" ST9:0,2=a >/dev/null 2>&1; expect_eq "two strings exit" 2 $?
+
+# --- help names the PCCC URL and addresses ---
+for cmd in read write; do
+    "$PL" $cmd --help | grep -q "usage: plcline $cmd" && ok || fail "$cmd --help"
+done
+"$PL" read --help | grep -q "pccc://" && ok || fail "read --help names pccc://"
+
+# --- SIGTERM stops the simulator cleanly with exit 0 ---
+kill -TERM "$srv_pid"
+wait "$srv_pid"; rc=$?
+expect_eq "serve exit after SIGTERM" 0 $rc
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
