@@ -5,7 +5,11 @@
 set -euo pipefail
 
 pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
-      libmosquitto-dev mosquitto clang valgrind)
+      libmosquitto-dev mosquitto clang valgrind tshark)
+# The PCCC interop tests run nodepccc: Debian's node and npm only when the machine has no
+# node/npm of its own (one from elsewhere must not be shadowed or fought with).
+command -v node >/dev/null || pkgs+=(nodejs)
+command -v npm >/dev/null || pkgs+=(npm)
 if [ "${1:-}" = "--with-fuzz" ]; then
     pkgs+=(libclang-rt-dev)
 fi
@@ -25,5 +29,8 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
+# tshark's wireshark-common asks whether non-root users may capture: answer no, unasked
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+    $sudo debconf-set-selections 2>/dev/null || true
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
