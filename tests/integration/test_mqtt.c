@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * MQTT northbound against a real broker: the Debian `mosquitto` started by the test on a
+ * free loopback port (its own config file, ended by its pid), the scan engine and a 7TTCP
+ * simulator in the same loop, and a libmosquitto subscriber of the test's own. Checks the
+ * retained values and status topics, writes with their correlation, refusals, a broker
+ * killed and restarted on the same port, the last will of a client killed with SIGKILL,
+ * and two client ids sharing a broker. No sleeps: every wait is a loop run under a guard
+ * timer (or a bounded connect() probe for the broker's readiness).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "north/mqtt.h"
+#include "plcline/engine.h"
+#include "plcline/error.h"
+#include "plcline/hostlist.h"
+#include "plcline/ttcp.h"
+
+#define MOSQUITTO_BIN "/usr/sbin/mosquitto"
+#define MAX_RX        64
+#define NTAGS         4
+
+/* --- the broker --------------------------------------------------------------------- */
+
+typedef struct {
+    pid_t pid;
+    uint16_t port;
+    char dir[64];
+    char conf[128];
+} broker_t;
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint16_t free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int accepts(uint16_t port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Starts mosquitto on b->port (picked when 0) and waits until it accepts connections. */
+static void broker_start(broker_t *b)
+{
+    FILE *fp;
+    uint64_t deadline;
+    int status;
+
+    if (b->dir[0] == '\0') {
+        snprintf(b->dir, sizeof(b->dir), "/tmp/pl_mqtt_XXXXXX");
+        assert_non_null(mkdtemp(b->dir));
+        snprintf(b->conf, sizeof(b->conf), "%s/mosquitto.conf", b->dir);
+    }
+    if (b->port == 0)
+        b->port = free_port();
+    fp = fopen(b->conf, "w");
+    assert_non_null(fp);
+    fprintf(fp, "listener %u 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n",
+            (unsigned)b->port);
+    fclose(fp);
+    b->pid = fork();
+    assert_true(b->pid >= 0);
+    if (b->pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+
+        if (null >= 0) {
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+        }
+        execl(MOSQUITTO_BIN, "mosquitto", "-c", b->conf, (char *)NULL);
+        _exit(127);
+    }
+    deadline = mono_ms() + 10000;
+    while (!accepts(b->port)) {
+        assert_int_equal(waitpid(b->pid, &status, WNOHANG), 0); /* still running */
+        assert_true(mono_ms() < deadline);
+        poll(NULL, 0, 2); /* a short pause between probes, bounded by the deadline */
+    }
+}
+
+static void broker_kill(broker_t *b, int sig)
+{
+    int status;
+
+    if (b->pid <= 0)
+        return;
+    kill(b->pid, sig);
+    waitpid(b->pid, &status, 0);
+    b->pid = 0;
+}
+
+static void broker_cleanup(broker_t *b)
+{
+    broker_kill(b, SIGTERM);
+    if (b->conf[0] != '\0')
+        unlink(b->conf);
+    if (b->dir[0] != '\0')
+        rmdir(b->dir);
+}
+
+/* --- the test's subscriber ---------------------------------------------------------- */
+
+typedef struct {
+    char topic[256];
+    char payload[512];
+    int retain;
+    char corr[64];
+    unsigned count;
+} rx_t;
+
+typedef struct {
+    struct mosquitto *mosq;
+    uv_timer_t tick;
+    rx_t rx[MAX_RX];
+    size_t n;
+    unsigned total;
+    int open;
+} sub_t;
+
+static void sub_on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg,
+                           const mosquitto_property *props)
+{
+    sub_t *s = ud;
+    rx_t *r = NULL;
+    size_t i;
+    void *corr = NULL;
+    uint16_t clen = 0;
+
+    (void)mosq;
+    for (i = 0; i < s->n && r == NULL; i++)
+        if (strcmp(s->rx[i].topic, msg->topic) == 0)
+            r = &s->rx[i];
+    if (r == NULL && s->n < MAX_RX) {
+        r = &s->rx[s->n++];
+        memset(r, 0, sizeof(*r));
+        snprintf(r->topic, sizeof(r->topic), "%s", msg->topic);
+    }
+    s->total++;
+    if (r == NULL)
+        return;
+    snprintf(r->payload, sizeof(r->payload), "%.*s", msg->payloadlen, (const char *)msg->payload);
+    r->retain = msg->retain;
+    r->count++;
+    r->corr[0] = '\0';
+    if (mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &clen, false) !=
+        NULL) {
+        snprintf(r->corr, sizeof(r->corr), "%.*s", (int)clen, (const char *)corr);
+        free(corr);
+    }
+}
+
+static void sub_tick(uv_timer_t *t)
+{
+    sub_t *s = t->data;
+
+    mosquitto_loop(s->mosq, 0, 16);
+}
+
+static void sub_open(sub_t *s, uv_loop_t *loop, const broker_t *b, const char *id,
+                     const char *filter)
+{
+    memset(s, 0, sizeof(*s));
+    s->mosq = mosquitto_new(id, true, s);
+    assert_non_null(s->mosq);
+    mosquitto_int_option(s->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_message_v5_callback_set(s->mosq, sub_on_message);
+    assert_int_equal(mosquitto_connect(s->mosq, "127.0.0.1", b->port, 30), MOSQ_ERR_SUCCESS);
+    assert_int_equal(mosquitto_subscribe_v5(s->mosq, NULL, filter, 1, 0, NULL), MOSQ_ERR_SUCCESS);
+    uv_timer_init(loop, &s->tick);
+    s->tick.data = s;
+    uv_timer_start(&s->tick, sub_tick, 1, 1);
+    s->open = 1;
+}
+
+static void sub_close(sub_t *s)
+{
+    if (!s->open)
+        return;
+    mosquitto_disconnect(s->mosq);
+    mosquitto_destroy(s->mosq);
+    uv_close((uv_handle_t *)&s->tick, NULL);
+    s->open = 0;
+}
+
+static const rx_t *sub_get(const sub_t *s, const char *topic)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        if (strcmp(s->rx[i].topic, topic) == 0)
+            return &s->rx[i];
+    return NULL;
+}
+
+/* The message last seen on `topic`; fails the test when there is none. */
+static const rx_t *sub_must(const sub_t *s, const char *topic)
+{
+    const rx_t *r = sub_get(s, topic);
+
+    if (r == NULL) {
+        fail_msg("nothing on %s", topic);
+        abort();
+    }
+    return r;
+}
+
+/* Publishes a write request with MQTT 5 properties (response topic / correlation may be
+ * NULL). */
+static void sub_write(sub_t *s, const char *topic, const char *payload, const char *resp,
+                      const char *corr)
+{
+    mosquitto_property *props = NULL;
+
+    if (resp != NULL)
+        mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, resp);
+    if (corr != NULL)
+        mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
+                                      (uint16_t)strlen(corr));
+    assert_int_equal(
+        mosquitto_publish_v5(s->mosq, NULL, topic, (int)strlen(payload), payload, 1, false, props),
+        MOSQ_ERR_SUCCESS);
+    mosquitto_property_free_all(&props);
+}
+
+/* --- the fixture -------------------------------------------------------------------- */
+
+typedef struct {
+    uv_loop_t loop;
+    broker_t broker;
+    pl_ttcp_server_t *srv;
+    pl_engine_t *e;
+    pl_mqtt_t *m;
+    pl_north_def_t north;
+    pl_line_def_t line;
+    pl_device_def_t dev;
+    pl_tag_def_t tags[NTAGS];
+    pl_scan_def_t scan;
+    sub_t sub;
+} fx_t;
+
+static void on_change(pl_engine_t *e, const pl_tag_state_t *st, void *ud)
+{
+    fx_t *f = ud;
+
+    (void)e;
+    pl_mqtt_publish_state(f->m, st);
+}
+
+static void on_device(pl_engine_t *e, const char *device, const pl_status_t *st, void *ud)
+{
+    fx_t *f = ud;
+
+    (void)e;
+    pl_mqtt_device_state(f->m, NULL, device, st);
+}
+
+static void on_guard(uv_timer_t *t)
+{
+    *(int *)t->data = 1;
+}
+
+typedef int (*pred_fn)(fx_t *f, const void *arg);
+
+static int run_until(fx_t *f, pred_fn pred, const void *arg, unsigned ms)
+{
+    uv_timer_t guard;
+    int expired = 0;
+
+    uv_timer_init(&f->loop, &guard);
+    guard.data = &expired;
+    uv_timer_start(&guard, on_guard, ms, 0);
+    while (!pred(f, arg) && !expired)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    return !expired;
+}
+
+typedef struct {
+    const sub_t *sub;
+    const char *topic;
+    const char *has; /* substring of the payload */
+} want_t;
+
+static int rx_has(fx_t *f, const void *arg)
+{
+    const want_t *w = arg;
+    const rx_t *r = sub_get(w->sub, w->topic);
+
+    (void)f;
+    return r != NULL && strstr(r->payload, w->has) != NULL;
+}
+
+static void wait_rx_on(fx_t *f, const sub_t *s, const char *topic, const char *has, unsigned ms)
+{
+    want_t w = {s, topic, has};
+
+    if (!run_until(f, rx_has, &w, ms)) {
+        const rx_t *r = sub_get(s, topic);
+
+        fail_msg("%s: wanted '%s', have '%s'", topic, has, r != NULL ? r->payload : "(nothing)");
+    }
+}
+
+static void wait_rx(fx_t *f, const char *topic, const char *has, unsigned ms)
+{
+    wait_rx_on(f, &f->sub, topic, has, ms);
+}
+
+static int is_connected(fx_t *f, const void *arg)
+{
+    (void)arg;
+    return pl_mqtt_stats(f->m)->connected;
+}
+
+static void set_tag(pl_tag_def_t *t, const char *name, const char *addr, int writable)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    snprintf(t->device, sizeof(t->device), "dev1");
+    snprintf(t->address, sizeof(t->address), "%s", addr);
+    snprintf(t->scan, sizeof(t->scan), "fast");
+    t->writable = writable;
+}
+
+static void mqtt_open(fx_t *f, const char *client_id)
+{
+    pl_mqtt_opts_t o;
+    pl_status_t err;
+
+    pl_mqtt_opts_init(&o);
+    o.backoff_min_ms = 20;
+    o.backoff_max_ms = 200;
+    o.seed = 42;
+    memset(&f->north, 0, sizeof(f->north));
+    f->north.mqtt = 1;
+    snprintf(f->north.mqtt_host, sizeof(f->north.mqtt_host), "localhost"); /* resolved */
+    f->north.mqtt_port = f->broker.port;
+    snprintf(f->north.mqtt_client_id, sizeof(f->north.mqtt_client_id), "%s", client_id);
+    snprintf(f->north.mqtt_prefix, sizeof(f->north.mqtt_prefix), "plc");
+    f->north.mqtt_keepalive_s = 30;
+    f->north.mqtt_qos_pub = 0;
+    f->north.mqtt_qos_sub = 1;
+    pl_status_clear(&err);
+    assert_int_equal(pl_mqtt_new(&f->loop, &f->north, f->e, NULL, &o, &f->m, &err), 0);
+}
+
+/* Broker, simulator (node 1: W5=1234), engine (4 tags on line1/dev1) and the client. */
+static void setup(fx_t *f, const char *client_id)
+{
+    pl_ttcp_server_config_t sc;
+    pl_engine_config_t ec;
+    pl_engine_cbs_t cbs = {.on_change = on_change, .on_device = on_device};
+    pl_status_t err;
+
+    memset(f, 0, sizeof(*f));
+    broker_start(&f->broker);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    pl_ttcp_server_config_init(&sc);
+    assert_int_equal(pl_ttcp_server_new(&f->loop, &sc, &f->srv, NULL), 0);
+    pl_ttcp_server_words(f->srv, 1)[5] = 1234;
+    pl_ttcp_server_words(f->srv, 1)[6] = 6;
+    snprintf(f->line.name, sizeof(f->line.name), "line1");
+    f->line.protocol = PL_PROTO_7TTCP;
+    pl_line_config_init(&f->line.line);
+    assert_int_equal(pl_hostlist_parse(&f->line.line.hosts, "127.0.0.1", 9, NULL), 0);
+    f->line.line.port = pl_ttcp_server_port(f->srv);
+    f->line.timeout_ms = 500;
+    snprintf(f->dev.name, sizeof(f->dev.name), "dev1");
+    snprintf(f->dev.line, sizeof(f->dev.line), "line1");
+    f->dev.node = 1;
+    set_tag(&f->tags[0], "w5", "W5", 1);
+    set_tag(&f->tags[1], "ro", "W6", 0);
+    set_tag(&f->tags[2], "cnt", "W7", 0);
+    set_tag(&f->tags[3], "area/pump", "W8", 1);
+    snprintf(f->scan.name, sizeof(f->scan.name), "fast");
+    f->scan.period_ms = 20;
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = &f->line;
+    ec.nlines = 1;
+    ec.devices = &f->dev;
+    ec.ndevices = 1;
+    ec.tags = f->tags;
+    ec.ntags = NTAGS;
+    ec.scans = &f->scan;
+    ec.nscans = 1;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f->loop, &ec, &cbs, f, &f->e, &err), 0);
+    mqtt_open(f, client_id);
+    assert_int_equal(pl_engine_start(f->e), 0);
+    sub_open(&f->sub, &f->loop, &f->broker, "test-sub", "#");
+}
+
+static void teardown(fx_t *f)
+{
+    if (f->e != NULL) {
+        pl_engine_stop(f->e, NULL);
+        pl_engine_free(f->e);
+        f->e = NULL;
+    }
+    pl_mqtt_free(f->m);
+    f->m = NULL;
+    sub_close(&f->sub);
+    if (f->srv != NULL)
+        pl_ttcp_server_free(f->srv);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    broker_cleanup(&f->broker);
+}
+
+/* --- tests -------------------------------------------------------------------------- */
+
+static void test_values_and_status(void **state)
+{
+    fx_t f;
+    sub_t late;
+    const rx_t *r;
+
+    (void)state;
+    setup(&f, "inst-a");
+    assert_true(run_until(&f, is_connected, NULL, 5000));
+    wait_rx(&f, "plc/line1/dev1/w5", "\"value\":1234", 5000);
+    wait_rx(&f, "plc/line1/dev1/w5", "\"quality\":\"good\"", 100);
+    wait_rx(&f, "plc/line1/dev1/w5", "\"error\":null", 100);
+    wait_rx(&f, "plc/line1/dev1/ro", "\"value\":6", 2000);
+    wait_rx(&f, "plc/inst-a/status", "online", 2000);
+    wait_rx(&f, "plc/line1/dev1/status", "\"connected\":true", 2000);
+    r = sub_must(&f.sub, "plc/line1/dev1/w5");
+    assert_non_null(strstr(r->payload, "\"ts\":\"20"));
+
+    /* a change arrives */
+    pl_ttcp_server_words(f.srv, 1)[7] = 77;
+    wait_rx(&f, "plc/line1/dev1/cnt", "\"value\":77", 2000);
+
+    /* retained: a subscriber that comes later gets the values with the retain flag */
+    sub_open(&late, &f.loop, &f.broker, "late-sub", "plc/line1/dev1/+");
+    wait_rx_on(&f, &late, "plc/line1/dev1/cnt", "\"value\":77", 2000);
+    r = sub_must(&late, "plc/line1/dev1/cnt");
+    assert_true(r->retain);
+    sub_close(&late);
+    assert_int_equal(pl_mqtt_stats(f.m)->dropped, 0);
+    assert_true(pl_mqtt_stats(f.m)->published >= NTAGS);
+
+    /* a clean end says "offline" itself (no last will needed) */
+    pl_engine_stop(f.e, NULL);
+    pl_engine_free(f.e);
+    f.e = NULL;
+    pl_mqtt_free(f.m);
+    f.m = NULL;
+    wait_rx(&f, "plc/inst-a/status", "offline", 3000);
+    teardown(&f);
+}
+
+static void test_writes(void **state)
+{
+    fx_t f;
+    const rx_t *r;
+
+    (void)state;
+    setup(&f, "inst-w");
+    assert_true(run_until(&f, is_connected, NULL, 5000));
+    wait_rx(&f, "plc/line1/dev1/w5", "\"value\":1234", 5000);
+
+    /* JSON with id, MQTT 5 response topic and correlation data */
+    sub_write(&f.sub, "plc/line1/dev1/w5/set", "{\"value\":4321,\"id\":\"w-1\"}", "reply/here",
+              "corr-1");
+    wait_rx(&f, "reply/here", "\"result\":\"ok\"", 3000);
+    r = sub_must(&f.sub, "reply/here");
+    assert_non_null(strstr(r->payload, "\"id\":\"w-1\""));
+    assert_string_equal(r->corr, "corr-1");
+    assert_int_equal(pl_ttcp_server_words(f.srv, 1)[5], 4321);
+    wait_rx(&f, "plc/line1/dev1/w5", "\"value\":4321", 3000); /* read back and published */
+
+    /* a plain value, answered on .../result */
+    sub_write(&f.sub, "plc/line1/dev1/w5/set", "42", NULL, NULL);
+    wait_rx(&f, "plc/line1/dev1/w5/result", "\"result\":\"ok\"", 3000);
+    assert_int_equal(pl_ttcp_server_words(f.srv, 1)[5], 42);
+    r = sub_must(&f.sub, "plc/line1/dev1/w5/result");
+    assert_non_null(strstr(r->payload, "\"id\":null"));
+    assert_false(r->retain);
+
+    /* a tag whose name holds '/' has a deeper topic */
+    sub_write(&f.sub, "plc/line1/dev1/area/pump/set", "{\"value\":9,\"id\":3}", NULL, NULL);
+    wait_rx(&f, "plc/line1/dev1/area/pump/result", "\"id\":3", 3000);
+    r = sub_must(&f.sub, "plc/line1/dev1/area/pump/result");
+    assert_non_null(strstr(r->payload, "\"result\":\"ok\""));
+    assert_int_equal(pl_ttcp_server_words(f.srv, 1)[8], 9);
+
+    /* refused: read-only, unknown, wrong device in the topic, bad value */
+    sub_write(&f.sub, "plc/line1/dev1/ro/set", "{\"value\":1,\"id\":\"r\"}", NULL, "c-ro");
+    wait_rx(&f, "plc/line1/dev1/ro/result", "PL_EREADONLY", 3000);
+    r = sub_must(&f.sub, "plc/line1/dev1/ro/result");
+    assert_non_null(strstr(r->payload, "\"result\":\"error\""));
+    assert_non_null(strstr(r->payload, "\"id\":\"r\""));
+    assert_string_equal(r->corr, "c-ro");
+    assert_int_equal(pl_ttcp_server_words(f.srv, 1)[6], 6);
+    sub_write(&f.sub, "plc/line1/dev1/nope/set", "1", NULL, NULL);
+    wait_rx(&f, "plc/line1/dev1/nope/result", "PL_ENOTAG", 3000);
+    sub_write(&f.sub, "plc/line1/devX/w5/set", "1", NULL, NULL);
+    wait_rx(&f, "plc/line1/devX/w5/result", "PL_ENOTAG", 3000);
+    sub_write(&f.sub, "plc/line1/dev1/w5/set", "{\"value\":[1]}", NULL, NULL);
+    wait_rx(&f, "plc/line1/dev1/w5/result", "PL_EVALUE", 3000);
+    assert_int_equal(pl_ttcp_server_words(f.srv, 1)[5], 42);
+    assert_int_equal(pl_mqtt_stats(f.m)->writes_ok, 3);
+    assert_int_equal(pl_mqtt_stats(f.m)->writes_failed, 4);
+    teardown(&f);
+}
+
+typedef struct {
+    fx_t *f;
+    uint16_t v;
+} ticker_t;
+
+static void on_ticker(uv_timer_t *t)
+{
+    ticker_t *k = t->data;
+
+    pl_ttcp_server_words(k->f->srv, 1)[7] = ++k->v;
+}
+
+static int coalesced_enough(fx_t *f, const void *arg)
+{
+    (void)arg;
+    return pl_mqtt_stats(f->m)->coalesced >= 5;
+}
+
+static int reconnected(fx_t *f, const void *arg)
+{
+    (void)arg;
+    return pl_mqtt_stats(f->m)->connected && pl_mqtt_stats(f->m)->reconnects >= 1;
+}
+
+static void test_broker_restart(void **state)
+{
+    fx_t f;
+    uv_timer_t tick;
+    ticker_t k;
+    char want[32];
+    const pl_mqtt_stats_t *s;
+
+    (void)state;
+    setup(&f, "inst-r");
+    assert_true(run_until(&f, is_connected, NULL, 5000));
+    wait_rx(&f, "plc/line1/dev1/w5", "\"value\":1234", 5000);
+    sub_close(&f.sub);
+
+    broker_kill(&f.broker, SIGKILL);
+    /* values keep changing while the broker is away: one waits per tag */
+    k.f = &f;
+    k.v = 1000;
+    uv_timer_init(&f.loop, &tick);
+    tick.data = &k;
+    uv_timer_start(&tick, on_ticker, 25, 25);
+    assert_true(run_until(&f, coalesced_enough, NULL, 5000));
+    s = pl_mqtt_stats(f.m);
+    assert_false(s->connected);
+    assert_true(s->pending >= 1);
+    assert_true(s->pending <= NTAGS + 1); /* one per tag, plus the device status */
+    assert_true(s->pending_peak <= NTAGS + 1);
+    uv_timer_stop(&tick);
+    uv_close((uv_handle_t *)&tick, NULL);
+    /* the engine kept polling */
+    assert_int_equal(pl_engine_tag(f.e, "cnt")->value.i, k.v);
+
+    broker_start(&f.broker); /* same port, empty: no retained values survived */
+    assert_true(run_until(&f, reconnected, NULL, 10000));
+    sub_open(&f.sub, &f.loop, &f.broker, "test-sub2", "#");
+    snprintf(want, sizeof(want), "\"value\":%u", (unsigned)k.v);
+    wait_rx(&f, "plc/line1/dev1/cnt", want, 5000);
+    wait_rx(&f, "plc/line1/dev1/w5", "\"value\":1234", 5000); /* unchanged, republished */
+    wait_rx(&f, "plc/inst-r/status", "online", 3000);
+    wait_rx(&f, "plc/line1/dev1/status", "\"connected\":true", 3000);
+    s = pl_mqtt_stats(f.m);
+    assert_int_equal(s->pending, 0);
+    assert_true(s->pending_peak <= NTAGS + 1);
+    assert_int_equal(s->dropped, 0);
+    teardown(&f);
+}
+
+/* A client that dies without a word: the broker publishes its last will. */
+static void victim(uint16_t port, int ready_fd)
+{
+    fx_t f;
+    pl_ttcp_server_config_t sc;
+
+    memset(&f, 0, sizeof(f));
+    f.broker.port = port;
+    if (uv_loop_init(&f.loop) != 0)
+        _exit(2);
+    pl_ttcp_server_config_init(&sc);
+    if (pl_ttcp_server_new(&f.loop, &sc, &f.srv, NULL) != 0)
+        _exit(3);
+    mqtt_open(&f, "victim");
+    if (!run_until(&f, is_connected, NULL, 5000))
+        _exit(4);
+    if (write(ready_fd, "r", 1) != 1)
+        _exit(5);
+    uv_run(&f.loop, UV_RUN_DEFAULT); /* until SIGKILL */
+    _exit(6);
+}
+
+static void test_last_will(void **state)
+{
+    fx_t f;
+    int fds[2], status;
+    pid_t pid;
+    char c = 0;
+    struct pollfd pfd;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    broker_start(&f.broker);
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        victim(f.broker.port, fds[1]);
+    }
+    close(fds[1]);
+    pfd.fd = fds[0];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 10000) != 1 || read(fds[0], &c, 1) != 1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("the child did not connect");
+    }
+    close(fds[0]);
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    sub_open(&f.sub, &f.loop, &f.broker, "will-sub", "plc/victim/status");
+    wait_rx(&f, "plc/victim/status", "online", 3000);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    wait_rx(&f, "plc/victim/status", "offline", 5000);
+    assert_true(sub_must(&f.sub, "plc/victim/status")->count >= 2);
+    teardown(&f);
+}
+
+/* Two client ids on one broker: separate status topics, one leaving does not touch the
+ * other. */
+static void test_two_instances(void **state)
+{
+    fx_t f;
+    pl_mqtt_t *a;
+
+    (void)state;
+    setup(&f, "inst-1");
+    a = f.m;
+    assert_true(run_until(&f, is_connected, NULL, 5000));
+    mqtt_open(&f, "inst-2"); /* a second client on the same loop, no engine writes */
+    assert_true(run_until(&f, is_connected, NULL, 5000));
+    wait_rx(&f, "plc/inst-1/status", "online", 3000);
+    wait_rx(&f, "plc/inst-2/status", "online", 3000);
+    pl_mqtt_free(f.m);
+    f.m = a;
+    wait_rx(&f, "plc/inst-2/status", "offline", 3000);
+    assert_true(pl_mqtt_stats(a)->connected);
+    assert_int_equal(pl_mqtt_stats(a)->reconnects, 0);
+    assert_string_equal(sub_must(&f.sub, "plc/inst-1/status")->payload, "online");
+    teardown(&f);
+}
+
+static void test_bad_config(void **state)
+{
+    uv_loop_t loop;
+    pl_north_def_t d;
+    pl_mqtt_t *m = NULL;
+    pl_status_t err;
+
+    (void)state;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    memset(&d, 0, sizeof(d));
+    d.mqtt_qos_pub = 3;
+    assert_int_equal(pl_mqtt_new(&loop, &d, NULL, NULL, NULL, &m, &err), PL_ECONFIG);
+    d.mqtt_qos_pub = 0;
+    snprintf(d.mqtt_prefix, sizeof(d.mqtt_prefix), "a/+");
+    assert_int_equal(pl_mqtt_new(&loop, &d, NULL, NULL, NULL, &m, &err), PL_ECONFIG);
+    assert_null(m);
+    /* a broker that is not there: no error, retries until freed */
+    snprintf(d.mqtt_prefix, sizeof(d.mqtt_prefix), "p");
+    d.mqtt_port = free_port();
+    assert_int_equal(pl_mqtt_new(&loop, &d, NULL, NULL, NULL, &m, &err), 0);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    pl_mqtt_free(m);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_config),        cmocka_unit_test(test_last_will),
+        cmocka_unit_test(test_values_and_status), cmocka_unit_test(test_writes),
+        cmocka_unit_test(test_broker_restart),    cmocka_unit_test(test_two_instances),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    mosquitto_lib_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
