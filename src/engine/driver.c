@@ -10,7 +10,7 @@ const pl_driver_t *pl_driver_for(pl_proto_t proto)
     case PL_PROTO_7TTCP:
         return &pl_driver_ttcp;
     case PL_PROTO_PCCC:
-        return NULL; /* src/engine/drv_pccc.c, when it lands */
+        return &pl_driver_pccc;
     }
     return NULL;
 }

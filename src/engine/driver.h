@@ -71,6 +71,7 @@ typedef struct {
 } pl_driver_t;
 
 extern const pl_driver_t pl_driver_ttcp;
+extern const pl_driver_t pl_driver_pccc; /* src/engine/drv_pccc.c */
 
 /* The driver of a protocol; NULL when plcline has none for it (yet). */
 const pl_driver_t *pl_driver_for(pl_proto_t proto);

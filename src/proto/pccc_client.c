@@ -81,8 +81,8 @@ _Static_assert(sizeof(rpriv_t) <= sizeof(((pl_pccc_req_t *)0)->priv_), "pl_pccc_
 _Static_assert(offsetof(pl_pccc_req_t, priv_) % alignof(rpriv_t) == 0, "priv_ alignment");
 
 typedef struct {
-    pl_pccc_req_t *req; /* NULL while busy: the request is gone, the reply is discarded */
-    uint8_t busy, cmd;
+    pl_pccc_req_t *req;       /* NULL while busy: the request is gone, the reply is discarded */
+    uint8_t busy, cmd, typed; /* typed: the reply data is PLC-5 typed data */
     uint16_t tns, seq, vendor;
     uint32_t offset, bytes; /* where the reply's data goes in the request's buffer */
     uint64_t deadline;      /* uv_now() ms */
@@ -676,7 +676,23 @@ static int build_pccc(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t 
     ca.sub = ch->sub;
     s->offset = ch->offset;
     s->bytes = ch->bytes;
-    if (plc5) {
+    s->typed = 0;
+    if (plc5 && p->a.member) {
+        /* a structure member (T4:0.ACC) is a word, not an element of the file's type:
+         * word range read/write (1770-6.5.16 ch. 7) */
+        pl_pccc_request_init(&q, p->op == OP_READ ? PL_PCCC_OP_WORD_READ : PL_PCCC_OP_WORD_WRITE,
+                             s->tns);
+        pl_pccc_addr_sysaddr(&ca, &q.addr);
+        q.packet_offset = 0;
+        q.total_trans = (uint16_t)(ch->bytes / 2u);
+        if (p->op == OP_READ) {
+            q.count = (uint16_t)ch->bytes;
+        } else {
+            q.data = p->buf + ch->offset;
+            q.data_len = ch->bytes;
+        }
+    } else if (plc5) {
+        s->typed = 1;
         uint32_t id, size;
 
         pl_pccc_addr_plc5_type(&p->a, &id, &size);
@@ -1181,7 +1197,7 @@ static void handle_pccc(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, slot_t *by
         const uint8_t *data = rep.data;
         size_t n = rep.data_len;
 
-        if (c->plc == PL_PCCC_PLC_PLC5) {
+        if (s->typed) {
             pl_pccc_typed_t t;
 
             if (pl_pccc_typed_decode(rep.data, rep.data_len, &t, &st) < 0) {

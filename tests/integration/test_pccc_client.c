@@ -20,6 +20,7 @@
 #include "codec/enip.h"
 #include "codec/pccc.h"
 #include "codec/pccc_addr.h"
+#include "plcline/engine.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 
@@ -1222,6 +1223,372 @@ static void test_free_cancels(void **state)
     stop();
 }
 
+/* ------------------------------------------------------------------ the real simulator */
+
+typedef struct {
+    pl_pccc_server_t *srv;
+    pl_pccc_client_t *cli;
+} sim_t;
+
+static void sim_start(uv_loop_t *loop, sim_t *s, pl_pccc_plc_t plc, const char *query)
+{
+    pl_pccc_server_config_t sc;
+    pl_pccc_client_config_t cfg;
+    char url[200], storage[64];
+    pl_status_t st;
+
+    pl_pccc_server_config_init(&sc);
+    sc.listen.port = 0;
+    sc.plc = plc;
+    assert_int_equal(pl_pccc_server_new(loop, &sc, &s->srv, &st), 0);
+    snprintf(url, sizeof(url), "pccc://127.0.0.1:%u?plc=%s%s%s", pl_pccc_server_port(s->srv),
+             pl_pccc_plc_name(plc), query[0] != '\0' ? "&" : "", query);
+    pl_pccc_client_config_init(&cfg);
+    assert_int_equal(pl_pccc_client_config_url(&cfg, url, storage, sizeof(storage), &st), 0);
+    assert_int_equal(pl_pccc_client_new(loop, &cfg, &s->cli), 0);
+}
+
+static void sim_stop(uv_loop_t *loop, sim_t *s)
+{
+    pl_pccc_client_free(s->cli);
+    pl_pccc_server_free(s->srv);
+    uv_run(loop, UV_RUN_DEFAULT);
+}
+
+static void sim_io(uv_loop_t *loop, sim_t *s, int write, const char *addr, uint8_t *buf, size_t len)
+{
+    pl_pccc_req_t req;
+    result_t r;
+
+    memset(&r, 0, sizeof(r));
+    req.data = &r;
+    if (write)
+        assert_int_equal(pl_pccc_write(s->cli, &req, addr, buf, len, on_done), 0);
+    else
+        assert_int_equal(pl_pccc_read(s->cli, &req, addr, buf, len, on_done), 0);
+    run_until(loop, &r.done, 5000);
+    if (r.status.code != 0)
+        fail_msg("%s %s: %s: %s", write ? "write" : "read", addr, pl_err_name(r.status.code),
+                 r.status.detail);
+}
+
+/* Every data type, written as text, read back, compared with the simulator's file bytes. */
+static void round_trips(uv_loop_t *loop, sim_t *s, int plc5)
+{
+    static const struct {
+        const char *addr, *file, *value;
+        size_t off; /* byte offset in the file */
+    } cases[] = {
+        {"N7:3", "N7", "-1234", 6},      {"F8:2", "F8", "2.5", 8},
+        {"L10:1", "L10", "-70000", 4},   {"T4:1.ACC", "T4", "77", 10},
+        {"T4:1.PRE", "T4", "500", 8},    {"C5:0.PRE", "C5", "9", 2},
+        {"ST9:1", "ST9", "plcline", 84}, {"B3:2", "B3", "4660", 4},
+        {"A11:0", "A11", "ab", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pl_pccc_addr_t a;
+        uint8_t buf[PL_PCCC_STRING_BYTES], back[PL_PCCC_STRING_BYTES], *mem;
+        size_t n, flen;
+        char text[128];
+        pl_pccc_value_t v;
+
+        if (plc5 && (strcmp(cases[i].file, "ST9") == 0 || strcmp(cases[i].file, "A11") == 0 ||
+                     strcmp(cases[i].file, "L10") == 0))
+            continue; /* not PLC-5 data types */
+        assert_int_equal(pl_pccc_addr_parse(&a, cases[i].addr, NULL), 0);
+        n = pl_pccc_addr_bytes(&a);
+        memset(buf, 0, sizeof(buf));
+        assert_int_equal(
+            pl_pccc_value_parse(&a, buf, n, 0, cases[i].value, strlen(cases[i].value), NULL), 0);
+        sim_io(loop, s, 1, cases[i].addr, buf, n);
+        mem = pl_pccc_server_file(s->srv, cases[i].file, &flen);
+        assert_non_null(mem);
+        assert_true(cases[i].off + n <= flen);
+        assert_memory_equal(mem + cases[i].off, buf, n);
+        memset(back, 0, sizeof(back));
+        sim_io(loop, s, 0, cases[i].addr, back, n);
+        assert_memory_equal(back, buf, n);
+        assert_int_equal(pl_pccc_value_get(&a, back, n, 0, &v), 0);
+        assert_true(pl_pccc_value_format(&v, text, sizeof(text)) > 0);
+        assert_string_equal(text, cases[i].value);
+    }
+    if (!plc5) {
+        /* bits: masked writes leave the rest of the word alone */
+        uint8_t b[2] = {0, 0}, *mem;
+        size_t flen;
+
+        mem = pl_pccc_server_file(s->srv, "B3", &flen);
+        mem[0] = 0x01;
+        b[0] = 0x20;
+        sim_io(loop, s, 1, "B3:0/5", b, 2);
+        assert_int_equal(mem[0], 0x21);
+        mem = pl_pccc_server_file(s->srv, "T4", &flen);
+        b[0] = 0;
+        b[1] = 0x20;
+        sim_io(loop, s, 1, "T4:1.DN", b, 2);
+        assert_int_equal(mem[7] & 0x20, 0x20);
+        assert_int_equal(mem[10] | mem[11] << 8, 77); /* ACC untouched */
+    }
+}
+
+static void test_simulator_round_trips(void **state)
+{
+    static const char *const queries[] = {
+        "",
+        "service=4c&dst=1&src=0",
+        "service=4d",
+        "path=1,0",
+        "connected=1",
+        "connected=1&path=1,0&service=4c",
+        "inflight=4&vendor_seq=1",
+    };
+    uv_loop_t loop;
+    sim_t s;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    for (i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        sim_start(&loop, &s, PL_PCCC_PLC_SLC500, queries[i]);
+        round_trips(&loop, &s, 0);
+        sim_stop(&loop, &s);
+    }
+    sim_start(&loop, &s, PL_PCCC_PLC_PLC5, "");
+    round_trips(&loop, &s, 1);
+    sim_stop(&loop, &s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_simulator_split_inflight_identify(void **state)
+{
+    uv_loop_t loop;
+    sim_t s;
+    uint8_t buf[200], *mem;
+    size_t i, flen;
+    pl_pccc_req_t req[3];
+    result_t r[3];
+    char text[64];
+
+    (void)state;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    sim_start(&loop, &s, PL_PCCC_PLC_SLC500, "inflight=4&max_bytes=40");
+    mem = pl_pccc_server_file(s.srv, "N7", &flen);
+    assert_true(flen >= 200);
+    for (i = 0; i < 200; i++)
+        mem[i] = (uint8_t)(i ^ 0x5A);
+    for (i = 0; i < 3; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        req[i].data = &r[i];
+    }
+    assert_int_equal(pl_pccc_read(s.cli, &req[0], "N7:0,100", buf, sizeof(buf), on_done), 0);
+    assert_int_equal(pl_pccc_identify(s.cli, &req[1], text, sizeof(text), on_done), 0);
+    run_until(&loop, &r[0].done, 5000);
+    run_until(&loop, &r[1].done, 5000);
+    assert_int_equal(r[0].status.code, 0);
+    assert_memory_equal(buf, mem, 200);
+    assert_int_equal(r[1].status.code, 0);
+    assert_non_null(strstr(text, "SLC"));
+    /* a remote refusal keeps its raw values */
+    assert_int_equal(pl_pccc_read(s.cli, &req[2], "N99:0", buf, 2, on_done), 0);
+    run_until(&loop, &r[2].done, 5000);
+    assert_int_equal(r[2].status.code, PL_EPCCC_STS);
+    assert_int_equal(r[2].remote.sts, 0xF0);
+    assert_int_equal(r[2].remote.ext_sts, 0x06);
+    sim_stop(&loop, &s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* ------------------------------------------------------------------ the engine driver */
+
+typedef struct {
+    pl_engine_t *e;
+    int good;
+} eng_t;
+
+static void eng_change(pl_engine_t *e, const pl_tag_state_t *st, void *ud)
+{
+    (void)e;
+    (void)st;
+    (void)ud;
+}
+
+static int all_good(pl_engine_t *e)
+{
+    size_t i;
+
+    for (i = 0; i < pl_engine_tag_count(e); i++)
+        if (pl_engine_tag_at(e, i)->quality != PL_Q_GOOD)
+            return 0;
+    return 1;
+}
+
+static void eng_wait_good(uv_loop_t *loop, pl_engine_t *e)
+{
+    uv_timer_t guard;
+    int expired = 0;
+
+    uv_timer_init(loop, &guard);
+    guard.data = &expired;
+    uv_timer_start(&guard, on_guard, 5000, 0);
+    while (!all_good(e) && !expired)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (expired) {
+        size_t i;
+
+        for (i = 0; i < pl_engine_tag_count(e); i++)
+            print_message("%s: %s %s\n", pl_engine_tag_at(e, i)->tag,
+                          pl_quality_name(pl_engine_tag_at(e, i)->quality),
+                          pl_engine_tag_at(e, i)->detail);
+    }
+    assert_false(expired);
+}
+
+static void eng_write_done(pl_engine_t *e, const pl_status_t *result, void *ud)
+{
+    result_t *r = ud;
+
+    (void)e;
+    r->done++;
+    r->status = *result;
+}
+
+static void test_engine_driver(void **state)
+{
+    static const char *const tags[][2] = {
+        {"n0", "N7:0"},      {"n1", "N7:1"},       {"f1", "F8:1"}, {"b5", "B3:0/5"},
+        {"acc", "T4:0.ACC"}, {"pre1", "T4:1.PRE"}, {"t2", "T4:2"}, {"s0", "ST9:0"},
+        {"l0", "L10:0"},     {"b17", "B3/17"},
+    };
+    pl_pccc_server_config_t sc;
+    pl_pccc_server_t *srv;
+    pl_line_def_t line;
+    pl_device_def_t dev;
+    pl_tag_def_t t[10];
+    pl_scan_def_t scan;
+    pl_engine_config_t ec;
+    pl_engine_cbs_t cbs = {.on_change = eng_change};
+    pl_engine_t *e;
+    pl_status_t st;
+    uv_loop_t loop;
+    uint8_t *n7, *t4, *st9, *b3;
+    size_t i, len;
+    const pl_tag_state_t *ts;
+    pl_value_t v;
+    result_t r;
+
+    (void)state;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    pl_pccc_server_config_init(&sc);
+    sc.listen.port = 0;
+    assert_int_equal(pl_pccc_server_new(&loop, &sc, &srv, &st), 0);
+    n7 = pl_pccc_server_file(srv, "N7", &len);
+    n7[0] = 7;
+    n7[2] = 0xFE;
+    n7[3] = 0xFF; /* N7:1 = -2 */
+    t4 = pl_pccc_server_file(srv, "T4", &len);
+    t4[4] = 42;  /* T4:0.ACC */
+    t4[8] = 100; /* T4:1.PRE */
+    t4[12] = 0x00;
+    t4[13] = 0x20; /* T4:2 DN */
+    st9 = pl_pccc_server_file(srv, "ST9", &len);
+    st9[0] = 2;
+    st9[2] = 'i'; /* first character in the high byte */
+    st9[3] = 'h';
+    b3 = pl_pccc_server_file(srv, "B3", &len);
+    b3[0] = 0x20;
+    b3[2] = 0x02; /* B3/17 = word 1 bit 1 */
+
+    memset(&line, 0, sizeof(line));
+    snprintf(line.name, sizeof(line.name), "slc");
+    line.protocol = PL_PROTO_PCCC;
+    pl_line_config_init(&line.line);
+    assert_int_equal(pl_hostlist_parse(&line.line.hosts, "127.0.0.1", 9, NULL), 0);
+    line.line.port = pl_pccc_server_port(srv);
+    snprintf(line.options, sizeof(line.options), "plc=slc500&service=4c&inflight=2");
+    memset(&dev, 0, sizeof(dev));
+    snprintf(dev.name, sizeof(dev.name), "plc1");
+    snprintf(dev.line, sizeof(dev.line), "slc");
+    snprintf(dev.options, sizeof(dev.options), "dst=1&src=0");
+    memset(t, 0, sizeof(t));
+    for (i = 0; i < 10; i++) {
+        snprintf(t[i].name, sizeof(t[i].name), "%s", tags[i][0]);
+        snprintf(t[i].device, sizeof(t[i].device), "plc1");
+        snprintf(t[i].address, sizeof(t[i].address), "%s", tags[i][1]);
+        snprintf(t[i].scan, sizeof(t[i].scan), "fast");
+        t[i].writable = 1;
+    }
+    memset(&scan, 0, sizeof(scan));
+    snprintf(scan.name, sizeof(scan.name), "fast");
+    scan.period_ms = 20;
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = &line;
+    ec.nlines = 1;
+    ec.devices = &dev;
+    ec.ndevices = 1;
+    ec.tags = t;
+    ec.ntags = 10;
+    ec.scans = &scan;
+    ec.nscans = 1;
+    assert_int_equal(pl_engine_new(&loop, &ec, &cbs, NULL, &e, &st), 0);
+    assert_int_equal(pl_engine_start(e), 0);
+    eng_wait_good(&loop, e);
+    assert_int_equal(pl_engine_tag(e, "n0")->value.i, 7);
+    assert_int_equal(pl_engine_tag(e, "n1")->value.i, -2);
+    assert_int_equal(pl_engine_tag(e, "b5")->value.type, PL_VT_BOOL);
+    assert_int_equal(pl_engine_tag(e, "b5")->value.i, 1);
+    assert_int_equal(pl_engine_tag(e, "b17")->value.i, 1);
+    assert_int_equal(pl_engine_tag(e, "acc")->value.i, 42);
+    assert_int_equal(pl_engine_tag(e, "pre1")->value.i, 100);
+    assert_string_equal(pl_engine_tag(e, "t2")->value.s, "EN=0 TT=0 DN=1 PRE=0 ACC=0");
+    assert_string_equal(pl_engine_tag(e, "s0")->value.s, "hi");
+    assert_int_equal(pl_engine_tag(e, "f1")->value.type, PL_VT_FLOAT);
+
+    /* writes: an integer member, a bit (masked), a string, a float */
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 1234;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(pl_engine_write(e, "acc", &v, eng_write_done, &r, &st), 0);
+    run_until(&loop, &r.done, 5000);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(t4[4] | t4[5] << 8, 1234);
+    v.type = PL_VT_BOOL;
+    v.i = 0;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(pl_engine_write(e, "b5", &v, eng_write_done, &r, &st), 0);
+    run_until(&loop, &r.done, 5000);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(b3[0], 0x00);
+    v.type = PL_VT_STRING;
+    snprintf(v.s, sizeof(v.s), "plcline");
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(pl_engine_write(e, "s0", &v, eng_write_done, &r, &st), 0);
+    run_until(&loop, &r.done, 5000);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(st9[0], 7);
+    v.type = PL_VT_STRING;
+    snprintf(v.s, sizeof(v.s), "PRE=300");
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(pl_engine_write(e, "t2", &v, eng_write_done, &r, &st), 0);
+    run_until(&loop, &r.done, 5000);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(t4[14] | t4[15] << 8, 300);
+    assert_int_equal(t4[13], 0x20); /* DN kept */
+    v.type = PL_VT_INT;
+    v.i = 70000;
+    assert_int_equal(pl_engine_write(e, "n0", &v, eng_write_done, &r, &st), PL_EVALUE);
+    ts = pl_engine_tag(e, "n0");
+    assert_non_null(ts);
+    pl_engine_free(e);
+    pl_pccc_server_free(srv);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1239,6 +1606,9 @@ int main(void)
         cmocka_unit_test(test_identify_and_plc5),
         cmocka_unit_test(test_connect_refused_and_queue),
         cmocka_unit_test(test_free_cancels),
+        cmocka_unit_test(test_simulator_round_trips),
+        cmocka_unit_test(test_simulator_split_inflight_identify),
+        cmocka_unit_test(test_engine_driver),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
