@@ -275,9 +275,9 @@ static int parse_files(pl_pccc_server_t *s, const char *spec, pl_status_t *err)
         continue;
     bad:
         return pl_status_set(err, PL_ECONFIG, 0,
-                             "files: '%.24s' at column %zu: expected TYPE FILE ':' ELEMENTS "
-                             "(O I S B T C R N F ST A L, 1..%u elements)",
-                             item, (size_t)(item - spec) + 1u, MAX_ELEMENTS);
+                             "files: '%.16s' at column %zu: expected TYPE FILE:ELEMENTS, e.g. "
+                             "N7:100",
+                             item, (size_t)(item - spec) + 1u);
     }
 }
 

@@ -54,6 +54,15 @@ fails=$((fails + n_fail))
 [ "$rc" -eq 0 ] && ok || fail "nodepccc_rw.js exited $rc"
 [ "$n_pass" -ge 20 ] && ok || fail "only $n_pass nodepccc checks passed"
 
+# --- bad arguments exit 2 and name what is wrong ---
+err=$("$PL" serve 'pccc://127.0.0.1:0?plc=plc9' 2>&1); rc=$?
+[ "$rc" -eq 2 ] && [[ $err == *"plc=plc9"* ]] && ok || fail "unknown plc: $rc [$err]"
+err=$("$PL" serve --files "N7:100 Q9:3" 'pccc://127.0.0.1:0' 2>&1); rc=$?
+[ "$rc" -eq 2 ] && [[ $err == *"'Q9:3' at column 8"* ]] && ok || fail "bad --files: $rc [$err]"
+"$PL" serve --files "N7:5" '7ttcp://127.0.0.1:0' >/dev/null 2>&1
+[ $? -eq 2 ] && ok || fail "--files with 7ttcp"
+"$PL" serve --help | grep -q 'pccc://HOST' && ok || fail "serve --help names pccc://"
+
 # --- the simulator stays healthy and stops cleanly on SIGTERM ---
 if grep -qi "error" "$tmp/serve.err"; then fail "simulator logged errors: $(cat "$tmp/serve.err")"; else ok; fi
 kill -TERM "$srv_pid"
