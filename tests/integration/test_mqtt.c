@@ -49,6 +49,21 @@ typedef struct {
     char conf[128];
 } broker_t;
 
+/* Brokers (and the victim child) still running when a failed assertion skipped the teardown: ended
+ * by pid in main. */
+static pid_t g_brokers[8];
+
+static void remember(pid_t pid, pid_t was)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(g_brokers) / sizeof(g_brokers[0]); i++)
+        if (g_brokers[i] == was) {
+            g_brokers[i] = pid;
+            return;
+        }
+}
+
 static uint64_t mono_ms(void)
 {
     struct timespec ts;
@@ -119,6 +134,7 @@ static void broker_start(broker_t *b)
         execl(MOSQUITTO_BIN, "mosquitto", "-c", b->conf, (char *)NULL);
         _exit(127);
     }
+    remember(b->pid, 0);
     deadline = mono_ms() + 10000;
     while (!accepts(b->port)) {
         assert_int_equal(waitpid(b->pid, &status, WNOHANG), 0); /* still running */
@@ -135,6 +151,7 @@ static void broker_kill(broker_t *b, int sig)
         return;
     kill(b->pid, sig);
     waitpid(b->pid, &status, 0);
+    remember(0, b->pid);
     b->pid = 0;
 }
 
@@ -406,6 +423,7 @@ static void setup(fx_t *f, const char *client_id)
     broker_start(&f->broker);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     pl_ttcp_server_config_init(&sc);
+    sc.listen.port = 0; /* a free port */
     assert_int_equal(pl_ttcp_server_new(&f->loop, &sc, &f->srv, NULL), 0);
     pl_ttcp_server_words(f->srv, 1)[5] = 1234;
     pl_ttcp_server_words(f->srv, 1)[6] = 6;
@@ -630,15 +648,11 @@ static void test_broker_restart(void **state)
 static void victim(uint16_t port, int ready_fd)
 {
     fx_t f;
-    pl_ttcp_server_config_t sc;
 
     memset(&f, 0, sizeof(f));
     f.broker.port = port;
     if (uv_loop_init(&f.loop) != 0)
         _exit(2);
-    pl_ttcp_server_config_init(&sc);
-    if (pl_ttcp_server_new(&f.loop, &sc, &f.srv, NULL) != 0)
-        _exit(3);
     mqtt_open(&f, "victim");
     if (!run_until(&f, is_connected, NULL, 5000))
         _exit(4);
@@ -667,6 +681,7 @@ static void test_last_will(void **state)
         victim(f.broker.port, fds[1]);
     }
     close(fds[1]);
+    remember(pid, 0);
     pfd.fd = fds[0];
     pfd.events = POLLIN;
     pfd.revents = 0;
@@ -681,6 +696,7 @@ static void test_last_will(void **state)
     wait_rx(&f, "plc/victim/status", "online", 3000);
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
+    remember(0, pid);
     assert_true(WIFSIGNALED(status));
     wait_rx(&f, "plc/victim/status", "offline", 5000);
     assert_true(sub_must(&f.sub, "plc/victim/status")->count >= 2);
@@ -745,7 +761,17 @@ int main(void)
         cmocka_unit_test(test_broker_restart),    cmocka_unit_test(test_two_instances),
     };
 
+    size_t i;
+    int rc, status;
+
     signal(SIGPIPE, SIG_IGN);
     mosquitto_lib_init();
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    for (i = 0; i < sizeof(g_brokers) / sizeof(g_brokers[0]); i++)
+        if (g_brokers[i] > 0) { /* left by a failed test */
+            kill(g_brokers[i], SIGTERM);
+            waitpid(g_brokers[i], &status, 0);
+        }
+    mosquitto_lib_cleanup();
+    return rc;
 }
