@@ -348,7 +348,6 @@ struct pl_line_s {
     pl_status_t last;
     struct side_stats side[2];
     char local[PL_NET_ADDR_MAX];
-    uint8_t rbuf[PL_NET_RBUF];
 };
 
 static void connect_next(struct slot *s);
@@ -646,6 +645,11 @@ static void slot_fail(struct slot *s, int deferred)
     line_lost(line, s, deferred); /* may stop or free the line */
 }
 
+/* One receive buffer per thread serves every line of that thread's loop: libuv hands each
+ * read to read_cb right after alloc_cb, and on_data consumes it before returning, so no two
+ * reads ever need it at once. This keeps an idle line small (the buffer was 4 KiB a line). */
+static _Thread_local uint8_t tl_rbuf[PL_NET_RBUF];
+
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct sock *sk = h->data;
@@ -655,7 +659,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         *buf = uv_buf_init(NULL, 0);
         return;
     }
-    *buf = uv_buf_init((char *)sk->slot->line->rbuf, (unsigned)sizeof(sk->slot->line->rbuf));
+    *buf = uv_buf_init((char *)tl_rbuf, (unsigned)sizeof(tl_rbuf));
 }
 
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -664,7 +668,6 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     struct slot *s = sk->slot;
     pl_line_t *line;
 
-    (void)buf;
     if (s == NULL || nread == 0)
         return;
     line = s->line;
@@ -678,7 +681,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         }
         line->stats.bytes_in += (uint64_t)nread;
         if (line->cbs.on_data != NULL)
-            line->cbs.on_data(line, line->rbuf, (size_t)nread, line->ud);
+            line->cbs.on_data(line, (const uint8_t *)buf->base, (size_t)nread, line->ud);
         return; /* the line may be gone now */
     }
     if (nread == UV_EOF)
@@ -1089,7 +1092,8 @@ int pl_line_start(pl_line_t *line)
     line->started = 1;
     for (i = 0; i < line->nslots; i++) {
         struct slot *s = &line->slot[i];
-        s->host = 0;
+        /* s->host stays: a restart goes on with the host after the one that failed or
+         * broke last, cyclically (D2000), rather than back to a dead first host */
         s->nfail = 0;
         s->retry_ms = 0;
         s->state = PL_LINE_RESOLVING; /* the attempt starts on the next loop turn */

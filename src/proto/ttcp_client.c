@@ -31,7 +31,8 @@ struct pl_ttcp_client_s {
     void *ud;
     unsigned timeout_ms, keepalive_ms, max_block, max_queue, nhosts;
 
-    uv_timer_t timer;    /* deadline of the head request */
+    uv_timer_t timer;    /* fires at `due` (lazily: it may fire early and re-arm itself) */
+    uint64_t due;        /* uv_now() deadline of the head request; 0: none */
     uv_timer_t ka_timer; /* keep-alive */
     pl_ttcp_req_t *head, *tail;
     unsigned queued;
@@ -41,6 +42,7 @@ struct pl_ttcp_client_s {
     unsigned attempt_failures; /* failed connect attempts since the last success */
     unsigned conn_gen;         /* bumped when the connection goes up or down */
     uint8_t up, persistent, closing, ka_wait;
+    uint8_t dropping; /* we dropped the connection; the line's on_down is still to come */
     uint8_t handles_open;
 
     pl_ttcp_client_stats_t stats;
@@ -54,7 +56,7 @@ struct pl_ttcp_client_s {
 };
 
 static void pump(pl_ttcp_client_t *c);
-static void start_deadline(pl_ttcp_client_t *c, uint64_t delay);
+static void set_deadline(pl_ttcp_client_t *c, uint64_t delay);
 
 void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg)
 {
@@ -209,8 +211,8 @@ static int submit(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint8_t type, uint8_t
     } else {
         if (c->queued == 1 && !c->persistent)
             c->attempt_failures = 0;
-        if (!uv_is_active((uv_handle_t *)&c->timer))
-            start_deadline(c, c->timeout_ms);
+        if (c->due == 0)
+            set_deadline(c, c->timeout_ms);
         (void)pl_line_start(c->line);
     }
     return 0;
@@ -246,12 +248,38 @@ int pl_ttcp_write_block(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, 
 /* --- timers ---------------------------------------------------------------------- */
 
 /* One timer serves the head request: while it is in flight it fires `timeout_ms` after the
- * send; while the head waits for a connection it fires `timeout_ms` after the wait began. */
+ * send; while the head waits for a connection it fires `timeout_ms` after the wait began.
+ * The deadline is a number (`due`), and the timer is lazy: an answer only clears `due`, and a
+ * new request only moves it, so the common request-answer cycle touches no timer at all; the
+ * timer, when it fires before `due`, re-arms itself for the rest. */
 static void on_deadline(uv_timer_t *t);
 
-static void start_deadline(pl_ttcp_client_t *c, uint64_t delay)
+static void set_deadline(pl_ttcp_client_t *c, uint64_t delay)
 {
-    uv_timer_start(&c->timer, on_deadline, delay, 0);
+    c->due = uv_now(c->loop) + delay;
+    if (!uv_is_active((uv_handle_t *)&c->timer) || uv_timer_get_due_in(&c->timer) > delay)
+        uv_timer_start(&c->timer, on_deadline, delay, 0);
+}
+
+static void clear_deadline(pl_ttcp_client_t *c)
+{
+    c->due = 0;
+}
+
+/* The protocol found the connection dead or confused. The line reports on_down later (from a
+ * 0 ms timer), so the connection counts as down from now on: a request submitted meanwhile
+ * (e.g. from the callback of the request that timed out) waits for the next connection
+ * instead of being sent into the dead one. */
+static void drop(pl_ttcp_client_t *c, const pl_status_t *why)
+{
+    if (!c->up)
+        return;
+    c->up = 0;
+    c->dropping = 1;
+    c->conn_gen++;
+    c->ka_wait = 0;
+    uv_timer_stop(&c->ka_timer);
+    pl_line_drop(c->line, why);
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -259,6 +287,15 @@ static void on_deadline(uv_timer_t *t)
     pl_ttcp_client_t *c = t->data;
     pl_ttcp_req_t *r = c->head;
     pl_status_t why;
+    uint64_t now = uv_now(c->loop);
+
+    if (c->due == 0 || c->closing)
+        return;
+    if (now < c->due) {
+        uv_timer_start(&c->timer, on_deadline, c->due - now, 0);
+        return;
+    }
+    c->due = 0;
 
     if (r == NULL || c->closing)
         return;
@@ -270,7 +307,7 @@ static void on_deadline(uv_timer_t *t)
                       r->node_, r->offset_ + r->done_, c->timeout_ms);
         pl_log(c->log, PL_LOG_WARN, "7ttcp %s: %s", pl_line_peer(c->line), r->status.detail);
         why = r->status;
-        pl_line_drop(c->line, &why);
+        drop(c, &why);
         complete(c, r);
         return;
     }
@@ -297,7 +334,7 @@ static void on_keepalive(uv_timer_t *t)
         pl_status_set(&why, PL_ETIMEOUT, 0, "no answer to keep-alive within %u ms", c->timeout_ms);
         pl_log(c->log, PL_LOG_WARN, "7ttcp %s: %s, reconnecting", pl_line_peer(c->line),
                why.detail);
-        pl_line_drop(c->line, &why);
+        drop(c, &why);
         return;
     }
     idle = now - c->last_io;
@@ -347,7 +384,7 @@ static void pump(pl_ttcp_client_t *c)
         (void)queue_pop(c);
         pl_status_set(&why, PL_ESEND, 0, "%s", pl_strerror(rc));
         r->status = why;
-        pl_line_drop(c->line, &why);
+        drop(c, &why);
         complete(c, r);
         return;
     }
@@ -356,7 +393,7 @@ static void pump(pl_ttcp_client_t *c)
     c->inflight = r;
     c->last_io = uv_now(c->loop);
     c->sent_ns = uv_hrtime();
-    start_deadline(c, c->timeout_ms);
+    set_deadline(c, c->timeout_ms);
 }
 
 /* --- receiving ------------------------------------------------------------------- */
@@ -371,11 +408,11 @@ static void protocol_error(pl_ttcp_client_t *c, const pl_status_t *why)
            why->detail);
     if (r != NULL) {
         c->inflight = NULL;
-        uv_timer_stop(&c->timer);
+        clear_deadline(c);
         (void)queue_pop(c);
         r->status = *why;
     }
-    pl_line_drop(c->line, why);
+    drop(c, why);
     if (r != NULL)
         complete(c, r);
 }
@@ -445,7 +482,7 @@ static void handle_frame(pl_ttcp_client_t *c, const uint8_t *p, size_t n)
         for (i = 0; i < f.data_words; i++)
             r->words_[r->done_ + i] = pl_ttcp_word(&f, i);
     }
-    uv_timer_stop(&c->timer);
+    clear_deadline(c);
     c->inflight = NULL;
     c->stats.responses++;
     c->stats.last_rtt_us = (uv_hrtime() - c->sent_ns) / 1000u;
@@ -471,6 +508,25 @@ static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *
     int rc;
 
     (void)line;
+    /* Nothing buffered (the usual case): frames are parsed where they lie, and only a
+     * trailing partial frame is copied. */
+    if (c->rx_len == 0) {
+        for (;;) {
+            rc = pl_ttcp_frame(buf, len, PL_TTCP_MAX_WORDS, NULL);
+            if (rc == PL_EAGAIN)
+                break;
+            if (rc < 0) {
+                pl_status_set(&why, rc, 0, "bad frame from the node");
+                protocol_error(c, &why);
+                return;
+            }
+            handle_frame(c, buf, (size_t)rc);
+            if (c->closing || gen != c->conn_gen)
+                return;
+            buf += rc;
+            len -= (size_t)rc;
+        }
+    }
     while (len > 0) {
         n = sizeof(c->rx) - c->rx_len;
         if (n > len)
@@ -506,6 +562,7 @@ static void on_line_up(pl_line_t *line, void *ud)
 
     (void)line;
     c->up = 1;
+    c->dropping = 0;
     c->conn_gen++;
     c->rx_len = 0;
     c->attempt_failures = 0;
@@ -514,7 +571,7 @@ static void on_line_up(pl_line_t *line, void *ud)
     pl_log(c->log, PL_LOG_INFO, "7ttcp: connected to %s", pl_line_peer(c->line));
     if (c->keepalive_ms > 0)
         uv_timer_start(&c->ka_timer, on_keepalive, c->keepalive_ms, 0);
-    uv_timer_stop(&c->timer);
+    clear_deadline(c);
     if (c->on_link != NULL) {
         c->on_link(c, NULL, c->ud);
         if (c->closing)
@@ -527,10 +584,12 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
 {
     pl_ttcp_client_t *c = ud;
     pl_ttcp_req_t *r = c->inflight;
-    int was_up = c->up;
+    int dropped = c->dropping;
+    int was_up = c->up || dropped;
 
     (void)line;
     c->up = 0;
+    c->dropping = 0;
     c->conn_gen++;
     c->rx_len = 0;
     c->ka_wait = 0;
@@ -542,7 +601,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
     }
     if (r != NULL) { /* sent, not answered: it fails with the reason of the break */
         c->inflight = NULL;
-        uv_timer_stop(&c->timer);
+        clear_deadline(c);
         (void)queue_pop(c);
         r->status = *why;
     }
@@ -559,11 +618,14 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
             return;
     }
     if (c->head == NULL) {
-        uv_timer_stop(&c->timer);
-        if (!c->persistent)
+        clear_deadline(c);
+        /* On-demand mode reconnects on the next request, except after a drop of ours (the
+         * peer timed out or talked nonsense): then the line goes on to the next host or the
+         * standby at once, so the next request does not meet the same dead partner. */
+        if (!c->persistent && !dropped)
             pl_line_stop(c->line);
-    } else if (!uv_is_active((uv_handle_t *)&c->timer)) {
-        start_deadline(c, c->timeout_ms);
+    } else if (c->due == 0) {
+        set_deadline(c, c->timeout_ms);
     }
 }
 

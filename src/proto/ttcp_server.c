@@ -223,6 +223,27 @@ static void on_conn_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *
     size_t n, off;
     int rc;
 
+    /* Nothing buffered (the usual case): frames are served where they lie, and only a
+     * trailing partial frame is copied. */
+    if (sc->rx_len == 0) {
+        for (;;) {
+            rc = pl_ttcp_frame(buf, len, s->max_block, NULL);
+            if (rc == PL_EAGAIN)
+                break;
+            if (rc < 0) {
+                s->stats.bad_frames++;
+                pl_status_set(&why, rc, 0, "malformed frame");
+                pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: %s (%s), closing the connection",
+                       pl_conn_peer(conn), pl_strerror(rc), pl_err_name(rc));
+                pl_conn_close(conn, &why);
+                return;
+            }
+            if (serve_frame(sc, buf, (size_t)rc) < 0)
+                return;
+            buf += rc;
+            len -= (size_t)rc;
+        }
+    }
     while (len > 0) {
         n = sizeof(sc->rx) - sc->rx_len;
         if (n > len)

@@ -337,8 +337,9 @@ static void test_all_refused(void **state)
     client_free(k);
 }
 
-/* Request mode: each request starts at host 0 (the client stops its line when a connection
- * breaks with nothing queued); within one request the hosts are tried in list order. */
+/* Request mode: the client stops its line when a connection breaks with nothing queued; the
+ * next request goes on with the host after the one that broke, cyclically; within one
+ * request the hosts are tried in list order. */
 static void test_order_in_request_mode(void **state)
 {
     sim_t *s = S;
@@ -360,15 +361,15 @@ static void test_order_in_request_mode(void **state)
     assert_int_equal(do_read(k, 5000), 0);
     assert_int_equal(sim_frames(&s[2]), 1);
     assert_int_equal(pl_line_stats(pl_ttcp_client_line(k->cli))->failures, 2);
-    /* 1 back, 2 killed: the break ends the connection; the next request tries 0 (dead),
-     * then 1 */
+    /* 1 back, 2 killed: the break ends the connection; the next request goes on after 2:
+     * 0 (dead), then 1 */
     sim_start(&s[1], addr[1], s[1].port);
     sim_kill(&s[2]);
     RUN_UNTIL(k->downs == 1, 5000);
     assert_int_equal(do_read(k, 5000), 0);
     assert_int_equal(sim_frames(&s[1]), 1);
     assert_int_equal(sim_frames(&s[2]), 1);
-    /* 0 back: the next connection starts at host 0 again */
+    /* 0 back, 1 killed: after 1 comes 2 (dead), then 0 */
     sim_start(&s[0], addr[0], s[0].port);
     sim_kill(&s[1]);
     RUN_UNTIL(k->downs == 2, 5000);
@@ -655,21 +656,6 @@ static void test_parallel_failover_and_return(void **state)
     sim_kill(b);
 }
 
-/* --- known bugs ---------------------------------------------------------------------------------
- * Tests of behaviour the client is documented to have and does not have yet fail; they
- * are skipped unless PL_TEST_KNOWN_BUGS=1, so the suite stays green while the bug is open
- * and the test is ready for the fix (remove the known_bug() call then). */
-
-static void known_bug(const char *what)
-{
-    const char *e = getenv("PL_TEST_KNOWN_BUGS");
-
-    if (e != NULL && strcmp(e, "1") == 0)
-        return;
-    print_message("known bug, skipped (PL_TEST_KNOWN_BUGS=1 runs it): %s\n", what);
-    skip();
-}
-
 /* --- black holes ------------------------------------------------------------------------------ */
 
 /* Alternate mode, request mode: the request to the black hole times out; the following
@@ -683,9 +669,6 @@ static void test_black_hole_alternate(void **state)
     char url[200];
 
     (void)state;
-    known_bug("request mode: the client stops its line when the deferred on_down of a timed-out "
-              "request arrives with nothing queued, and pl_line_start() begins again at host 0, so "
-              "the next request goes back to the black hole");
     hole_start(h, "127.0.0.1");
     sim_start(b, "127.0.0.2", 0);
     snprintf(url, sizeof(url), "7ttcp://127.0.0.1:%u/0?backup=127.0.0.2:%u", (unsigned)h->port,
@@ -714,9 +697,6 @@ static void test_black_hole_alternate_stream(void **state)
     char url[200];
 
     (void)state;
-    known_bug("a request submitted from the completion callback of a timed-out request fails at "
-              "once with PL_ESEND (the client still thinks it is up until the deferred on_down), "
-              "and a callback that re-submits recurses until the stack overflows");
     hole_start(h, "127.0.0.1");
     sim_start(b, "127.0.0.2", 0);
     snprintf(url, sizeof(url), "7ttcp://127.0.0.1:%u/0?backup=127.0.0.2:%u", (unsigned)h->port,
@@ -748,9 +728,6 @@ static void test_black_hole_parallel_stream(void **state)
     char url[200];
 
     (void)state;
-    known_bug("a request submitted from the completion callback of a timed-out request fails at "
-              "once with PL_ESEND (the client still thinks it is up until the deferred on_down), "
-              "and a callback that re-submits recurses until the stack overflows");
     hole_start(h, "127.0.0.1");
     sim_start(b, "127.0.0.2", 0);
     snprintf(url, sizeof(url), "7ttcp://127.0.0.1:%u/0?backup=127.0.0.2:%u&redundancy=parallel",
@@ -784,9 +761,6 @@ static void test_black_hole_parallel_requests(void **state)
     size_t bytes;
 
     (void)state;
-    known_bug("request mode: the client stops its line when the deferred on_down of a timed-out "
-              "request arrives with nothing queued, and pl_line_start() begins again at host 0, so "
-              "the next request goes back to the black hole");
     hole_start(h, "127.0.0.1");
     sim_start(b, "127.0.0.2", 0);
     snprintf(url, sizeof(url), "7ttcp://127.0.0.1:%u/0?backup=127.0.0.2:%u&redundancy=parallel",
