@@ -368,3 +368,16 @@ const char *pl_hostlist_name(const pl_hostlist_t *list, unsigned i)
         return NULL;
     return list->text + list->host[i].name;
 }
+
+void pl_hostlist_trailing_port(pl_hostlist_t *list)
+{
+    unsigned i;
+    uint16_t port;
+
+    if (list == NULL || list->count < 2 || list->host[list->count - 1].port == 0)
+        return;
+    port = list->host[list->count - 1].port;
+    for (i = 0; i + 1 < list->count; i++)
+        if (list->host[i].port == 0)
+            list->host[i].port = port;
+}

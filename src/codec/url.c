@@ -154,6 +154,7 @@ static int parse(pl_url_t *url, const char *s, uint16_t default_port, pl_status_
     rc = pl_hostlist_parse(&url->hosts, s + h, j - h, err);
     if (rc != 0)
         return rc;
+    pl_hostlist_trailing_port(&url->hosts);
     for (n = 0; n < url->hosts.count; n++)
         if (url->hosts.host[n].port == 0)
             url->hosts.host[n].port = default_port;

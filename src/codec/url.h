@@ -7,10 +7,11 @@
  *   7ttcp://[::1]:12398/0                      (IPv6 literals in brackets)
  *   pccc://plc-a.example?plc=slc500&path=1,0
  *
- * Each host of the list may carry its own port; a host without one gets the scheme's
- * default port from the caller. The scheme is matched case-insensitively and stored in
- * lower case. Keys and values are taken verbatim (no percent-decoding); a key may appear at
- * most once. Pure parsing: no I/O, no allocation.
+ * Each host of the list may carry its own port. A port on the last host also applies to
+ * every host without one ("a,b:503" is a:503 and b:503; "a:502,b" is a:502 and b on the
+ * default); the others get the scheme's default port from the caller. The scheme is matched
+ * case-insensitively and stored in lower case. Keys and values are taken verbatim (no
+ * percent-decoding); a key may appear at most once. Pure parsing: no I/O, no allocation.
  */
 #ifndef PLCLINE_CODEC_URL_H
 #define PLCLINE_CODEC_URL_H

@@ -25,6 +25,7 @@ int pl_line_config_url(pl_line_config_t *cfg, const pl_url_t *u, uint16_t defaul
 
         if (pl_hostlist_parse(&cfg->backup, s, strlen(s), &sub) < 0)
             return pl_status_set(err, PL_EURL, 0, "backup: %.80s", sub.detail);
+        pl_hostlist_trailing_port(&cfg->backup);
         cfg->backup_port = default_port;
         cfg->use_backup = 1;
     }

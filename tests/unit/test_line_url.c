@@ -282,21 +282,15 @@ static void test_ttcp_full_redundant_url(void **state)
     assert_non_null(strstr(err.detail, "backupp"));
 }
 
-/* docs/lines.md: "a port after the whole list (`backup=a,b:PORT`) is the side's port". The
- * parser gives that port to the last host only; the others get the scheme's default. */
+/* docs/lines.md: "a port after the whole list (`backup=a,b:PORT`) is the side's port": it
+ * also goes to every host of the list that has no port of its own. */
 static void test_port_after_list_is_the_sides(void **state)
 {
     pl_line_config_t cfg;
     pl_status_t err;
     char local[64];
-    const char *e = getenv("PL_TEST_KNOWN_BUGS");
 
     (void)state;
-    if (e == NULL || strcmp(e, "1") != 0) {
-        print_message("known bug, skipped (PL_TEST_KNOWN_BUGS=1 runs it): 'a,b:PORT' gives PORT "
-                      "to b only, docs/lines.md says it is the side's port\n");
-        skip();
-    }
     assert_int_equal(
         apply("7ttcp://10.0.0.1?backup=10.0.1.1;10.0.1.2:12399", &cfg, local, sizeof(local), &err),
         0);

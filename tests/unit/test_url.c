@@ -76,7 +76,7 @@ static void test_header_examples(void **state)
 
     ok("7ttcp://10.0.0.1,10.0.0.2:12398/3", 502);
     assert_int_equal(url.hosts.count, 2);
-    expect_host(0, "10.0.0.1", 502); /* default port */
+    expect_host(0, "10.0.0.1", 12398); /* the list's trailing port, not the default */
     expect_host(1, "10.0.0.2", 12398);
     assert_string_equal(url.path, "3");
     assert_int_equal(url.nparams, 0);
@@ -99,9 +99,18 @@ static void test_hosts_and_default_port(void **state)
     (void)state;
     ok("7ttcp://10.0.0.1, 10.0.0.2 ;plc-b:503/3", 12398);
     assert_int_equal(url.hosts.count, 3);
-    expect_host(0, "10.0.0.1", 12398);
-    expect_host(1, "10.0.0.2", 12398);
+    expect_host(0, "10.0.0.1", 503); /* a trailing port is the whole list's */
+    expect_host(1, "10.0.0.2", 503);
     expect_host(2, "plc-b", 503);
+
+    ok("7ttcp://10.0.0.1:502,10.0.0.2/3", 12398); /* no trailing port: own or default */
+    expect_host(0, "10.0.0.1", 502);
+    expect_host(1, "10.0.0.2", 12398);
+
+    ok("7ttcp://10.0.0.1:502,10.0.0.2,10.0.0.3:503/3", 12398); /* own ports stay */
+    expect_host(0, "10.0.0.1", 502);
+    expect_host(1, "10.0.0.2", 503);
+    expect_host(2, "10.0.0.3", 503);
 
     ok("7ttcp://10.0.0.1", 0); /* 0 leaves ports 0 */
     expect_host(0, "10.0.0.1", 0);
