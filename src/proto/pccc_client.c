@@ -377,7 +377,9 @@ static uint32_t mac_serial(void)
             continue;
         if (best[0] != '\0' && strcmp(de->d_name, best) >= 0)
             continue;
-        snprintf(path, sizeof(path), "/sys/class/net/%s/address", de->d_name);
+        if ((size_t)snprintf(path, sizeof(path), "/sys/class/net/%.64s/address", de->d_name) >=
+            sizeof(path))
+            continue;
         fp = fopen(path, "r");
         if (fp == NULL)
             continue;
