@@ -1225,8 +1225,6 @@ static int parse_sim(ld_t *L)
     if (d->protocol == PL_PROTO_PCCC) {
         if (has(&m, SK_NODES))
             return not_here(L, &m, SK_NODES, "applies to 7ttcp simulators only");
-        if (has(&m, SK_ANIMATE))
-            return not_here(L, &m, SK_ANIMATE, "applies to 7ttcp simulators only");
     } else if (has(&m, SK_OPTIONS)) {
         return not_here(L, &m, SK_OPTIONS, "applies to pccc simulators only");
     }

@@ -31,7 +31,7 @@ typedef struct {
     char listen[128];               /* "127.0.0.1" (default), "*", "[*]", ... */
     uint16_t port;                  /* 0 (default): pick a free port */
     uint32_t node_first, node_last; /* 7TTCP nodes; default 0..7; at most 4096 nodes */
-    unsigned animate_ms;            /* 7TTCP: words 0..9 change; 0 (default): static */
+    unsigned animate_ms; /* 7TTCP: words 0..9 change; PCCC: N7:0, N7:1, F8:0; 0: static */
     unsigned delay_ms;              /* answer delay; default 0 */
     char options[256];              /* PCCC: "plc=slc500&files=N7:100 F8:20 ..." */
 } pl_sim_def_t;
