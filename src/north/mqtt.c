@@ -93,6 +93,7 @@ struct pl_mqtt_s {
     uv_getaddrinfo_t gai;
     int resolving;
     unsigned attempt;
+    unsigned naddrs; /* addresses of the last resolution */
     unsigned backoff_ms;
     uint32_t rng;
 
@@ -568,6 +569,12 @@ static void schedule_retry(pl_mqtt_t *m)
         return;
     m->state = ST_WAIT;
     m->stats.connect_failures++;
+    if (m->naddrs > 1 && m->attempt % m->naddrs != 0) {
+        m->naddrs = 0; /* the next address of the name at once ("localhost": ::1, then
+                          127.0.0.1), the back-off once every address has failed */
+        uv_timer_start(&m->timer, on_timer, 0, 0);
+        return;
+    }
     if (m->backoff_ms == 0)
         m->backoff_ms = m->opts.backoff_min_ms;
     d = m->backoff_ms / 2u + (m->backoff_ms > 1u ? rnd(m) % (m->backoff_ms / 2u + 1u) : 0u);
@@ -618,6 +625,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     for (ai = res; ai != NULL; ai = ai->ai_next)
         n++;
     pick = n > 0 ? m->attempt % n : 0; /* next attempt, next address */
+    m->naddrs = n;
     for (ai = res; ai != NULL && pick > 0; ai = ai->ai_next)
         pick--;
     if (ai != NULL && ai->ai_family == AF_INET)

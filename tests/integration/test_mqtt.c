@@ -743,6 +743,12 @@ static void test_bad_config(void **state)
     snprintf(d.mqtt_prefix, sizeof(d.mqtt_prefix), "a/+");
     assert_int_equal(pl_mqtt_new(&loop, &d, NULL, NULL, NULL, &m, &err), PL_ECONFIG);
     assert_null(m);
+    /* a CA file that cannot be read is a configuration error, found at once */
+    d.mqtt_prefix[0] = '\0';
+    snprintf(d.mqtt_ca_file, sizeof(d.mqtt_ca_file), "/nonexistent/ca.pem");
+    assert_int_equal(pl_mqtt_new(&loop, &d, NULL, NULL, NULL, &m, &err), PL_ECONFIG);
+    assert_null(m);
+    d.mqtt_ca_file[0] = '\0';
     /* a broker that is not there: no error, retries until freed */
     snprintf(d.mqtt_prefix, sizeof(d.mqtt_prefix), "p");
     d.mqtt_port = free_port();
