@@ -13,6 +13,7 @@
 
 #include "engine/config.h"
 #include "north/jsonl.h"
+#include "north/mqtt.h"
 #include "plcline/engine.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
@@ -33,6 +34,7 @@ typedef struct {
     pl_config_t cfg;
     pl_engine_t *engine;
     pl_engine_t *retiring; /* the engine a reload replaces, until it has stopped */
+    pl_mqtt_t *mqtt;       /* north.mqtt, when configured */
     struct sim {
         pl_proto_t proto;
         pl_ttcp_server_t *ttcp;
@@ -97,9 +99,20 @@ static void on_change(pl_engine_t *e, const pl_tag_state_t *st, void *ud)
 {
     daemon_t *d = ud;
 
-    (void)e;
+    if (e != d->engine)
+        return; /* a retiring engine's last words */
     if (d->json)
         emit(d->out, pl_jsonl_state(st, d->out, sizeof(d->out)));
+    if (d->mqtt != NULL)
+        pl_mqtt_publish_state(d->mqtt, st);
+}
+
+static void on_device(pl_engine_t *e, const char *device, const pl_status_t *status, void *ud)
+{
+    daemon_t *d = ud;
+
+    if (e == d->engine && d->mqtt != NULL)
+        pl_mqtt_device_state(d->mqtt, NULL, device, status);
 }
 
 static void print_table(daemon_t *d)
@@ -484,7 +497,7 @@ static void wire_sims(const daemon_t *d, pl_config_t *cfg)
 
 static int build_engine(daemon_t *d, pl_config_t *cfg, pl_engine_t **out)
 {
-    static const pl_engine_cbs_t cbs = {.on_change = on_change};
+    static const pl_engine_cbs_t cbs = {.on_change = on_change, .on_device = on_device};
     pl_engine_config_t ec;
     pl_status_t st;
     struct {
@@ -524,6 +537,10 @@ static void on_engine_stopped(pl_engine_t *e, void *ud)
     }
     pl_engine_free(e);
     d->engine = NULL;
+    if (d->mqtt != NULL) { /* publishes "offline"; its handles close as the loop runs */
+        pl_mqtt_free(d->mqtt);
+        d->mqtt = NULL;
+    }
     close_all(d);
 }
 
@@ -587,6 +604,8 @@ static void reload(daemon_t *d)
     d->retiring = d->engine;
     pl_engine_stop(d->retiring, on_engine_stopped);
     d->engine = e;
+    if (d->mqtt != NULL)
+        pl_mqtt_set_engine(d->mqtt, e); /* north.mqtt changes take a restart */
     pl_config_free(&d->cfg);
     d->cfg = next;
     pl_engine_start(e);
@@ -680,6 +699,18 @@ int cmd_run(int argc, char **argv)
         uv_loop_close(&d->loop);
         pl_config_free(&d->cfg);
         return CLI_EXIT_FAIL;
+    }
+    if (d->cfg.north.mqtt) {
+        pl_status_clear(&st);
+        if (pl_mqtt_new(&d->loop, &d->cfg.north, d->engine, &d->log, NULL, &d->mqtt, &st) < 0) {
+            cli_print_error("north.mqtt", &st);
+            pl_engine_free(d->engine);
+            stop_sims(d);
+            uv_run(&d->loop, UV_RUN_DEFAULT);
+            uv_loop_close(&d->loop);
+            pl_config_free(&d->cfg);
+            return CLI_EXIT_FAIL;
+        }
     }
     for (i = 0; i < 3; i++) {
         uv_signal_init(&d->loop, &d->sig[i]);

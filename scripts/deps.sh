@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
-      libmosquitto-dev mosquitto clang valgrind tshark)
+      libmosquitto-dev mosquitto mosquitto-clients clang valgrind tshark)
 # The PCCC interop tests run nodepccc: Debian's node and npm only when the machine has no
 # node/npm of its own (one from elsewhere must not be shadowed or fought with).
 command -v node >/dev/null || pkgs+=(nodejs)

@@ -12,16 +12,21 @@
 #include <string.h>
 #include <time.h>
 
-static json_t *error_object(const pl_status_t *st)
+json_t *pl_jsonl_error_object(int code, const char *detail)
 {
     char hex[16];
 
-    snprintf(hex, sizeof(hex), "0x%04x", pl_err_code(st->code));
-    return json_pack("{s:s, s:s, s:s, s:s}", "code", hex, "name", pl_err_name(st->code), "message",
-                     pl_strerror(st->code), "detail", st->detail);
+    snprintf(hex, sizeof(hex), "0x%04x", pl_err_code(code));
+    return json_pack("{s:s, s:s, s:s, s:s}", "code", hex, "name", pl_err_name(code), "message",
+                     pl_strerror(code), "detail", detail != NULL ? detail : "");
 }
 
-static json_t *value_json(const pl_value_t *v)
+static json_t *error_object(const pl_status_t *st)
+{
+    return pl_jsonl_error_object(st->code, st->detail);
+}
+
+json_t *pl_jsonl_value(const pl_value_t *v)
 {
     switch (v->type) {
     case PL_VT_NONE:
@@ -38,22 +43,28 @@ static json_t *value_json(const pl_value_t *v)
     return json_null();
 }
 
-static int dump(json_t *o, char *buf, size_t cap)
+int pl_jsonl_dump(json_t *o, char *buf, size_t cap, int newline)
 {
-    size_t n;
+    size_t n, extra = newline ? 2u : 1u;
 
     if (o == NULL)
         return PL_ENOMEM;
-    n = json_dumpb(o, buf, cap > 0 ? cap - 1 : 0, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    n = json_dumpb(o, buf, cap > extra ? cap - extra : 0, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(o);
-    if (n == 0 || n + 2 > cap)
+    if (n == 0 || n + extra > cap)
         return PL_ENOBUFS;
-    buf[n] = '\n';
-    buf[n + 1] = '\0';
-    return (int)(n + 1);
+    if (newline)
+        buf[n++] = '\n';
+    buf[n] = '\0';
+    return (int)n;
 }
 
-static void iso8601(uint64_t ms, char *buf, size_t cap)
+static int dump(json_t *o, char *buf, size_t cap)
+{
+    return pl_jsonl_dump(o, buf, cap, 1);
+}
+
+void pl_jsonl_iso8601(uint64_t ms, char *buf, size_t cap)
 {
     time_t s = (time_t)(ms / 1000u);
     struct tm tm;
@@ -69,9 +80,9 @@ int pl_jsonl_state(const pl_tag_state_t *st, char *buf, size_t cap)
     char ts[96]; /* fits any int fields gmtime_r can produce */
     json_t *o;
 
-    iso8601(st->ts_ms, ts, sizeof(ts));
+    pl_jsonl_iso8601(st->ts_ms, ts, sizeof(ts));
     o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "tag", st->tag, "device", st->device, "line",
-                  st->line, "value", value_json(&st->value), "quality",
+                  st->line, "value", pl_jsonl_value(&st->value), "quality",
                   pl_quality_name(st->quality), "ts", ts);
     if (o == NULL)
         return PL_ENOMEM;

@@ -6,9 +6,28 @@
 #ifndef PLCLINE_NORTH_JSONL_H
 #define PLCLINE_NORTH_JSONL_H
 
+#include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "plcline/engine.h"
+
+/* Building blocks shared by every JSON output (the daemon's lines, MQTT payloads). */
+
+/* A value as JSON: number, true/false, string, or null (none, or a non-finite float). New
+ * reference; NULL when out of memory. */
+json_t *pl_jsonl_value(const pl_value_t *v);
+
+/* {"code":"0x4009","name":"_7TTCP_RECV_TIMEOUT","message":"receive timeout","detail":"..."}.
+ * `detail` may be NULL. New reference; NULL when out of memory. */
+json_t *pl_jsonl_error_object(int code, const char *detail);
+
+/* "2026-11-22T05:30:00.123Z" for `ms` since the epoch (UTC). */
+void pl_jsonl_iso8601(uint64_t ms, char *buf, size_t cap);
+
+/* Serialises `o` compactly into buf (NUL-terminated, with a '\n' before the NUL when
+ * `newline`) and drops the reference. Returns the length, PL_ENOBUFS or PL_ENOMEM (o NULL). */
+int pl_jsonl_dump(json_t *o, char *buf, size_t cap, int newline);
 
 /* One line (with '\n') for a tag state:
  *   {"tag":"t","device":"d","line":"l","value":1.5,"quality":"good","error":null,

@@ -10,6 +10,7 @@
  * block the loop, start a thread, print, or keep more than one waiting message per topic.
  */
 #include "north/mqtt.h"
+#include "north/jsonl.h"
 
 #include "plcline/error.h"
 
@@ -127,42 +128,6 @@ static void finish(pl_mqtt_t *m);
 
 /* --- JSON payloads ------------------------------------------------------------------ */
 
-static json_t *error_object(int code, const char *detail)
-{
-    char hex[16];
-
-    snprintf(hex, sizeof(hex), "0x%04x", pl_err_code(code));
-    return json_pack("{s:s, s:s, s:s, s:s}", "code", hex, "name", pl_err_name(code), "message",
-                     pl_strerror(code), "detail", detail != NULL ? detail : "");
-}
-
-static json_t *value_json(const pl_value_t *v)
-{
-    switch (v->type) {
-    case PL_VT_NONE:
-        return json_null();
-    case PL_VT_BOOL:
-        return json_boolean(v->i != 0);
-    case PL_VT_INT:
-        return json_integer((json_int_t)v->i);
-    case PL_VT_FLOAT:
-        return isfinite(v->f) ? json_real(v->f) : json_null();
-    case PL_VT_STRING:
-        return json_string(v->s);
-    }
-    return json_null();
-}
-
-static void iso8601(uint64_t ms, char *buf, size_t cap)
-{
-    time_t s = (time_t)(ms / 1000u);
-    struct tm tm;
-
-    gmtime_r(&s, &tm);
-    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000u));
-}
-
 static uint64_t wall_ms(void)
 {
     struct timespec ts;
@@ -173,16 +138,7 @@ static uint64_t wall_ms(void)
 
 static int dump(json_t *o, char *buf, size_t cap)
 {
-    size_t n;
-
-    if (o == NULL)
-        return PL_ENOMEM;
-    n = json_dumpb(o, buf, cap > 0 ? cap - 1 : 0, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    json_decref(o);
-    if (n == 0 || n + 1 > cap)
-        return PL_ENOBUFS;
-    buf[n] = '\0';
-    return (int)n;
+    return pl_jsonl_dump(o, buf, cap, 0);
 }
 
 int pl_mqtt_format_state(const pl_tag_state_t *st, char *buf, size_t cap)
@@ -190,14 +146,14 @@ int pl_mqtt_format_state(const pl_tag_state_t *st, char *buf, size_t cap)
     char ts[96];
     json_t *o;
 
-    iso8601(st->ts_ms, ts, sizeof(ts));
+    pl_jsonl_iso8601(st->ts_ms, ts, sizeof(ts));
     o = json_object();
     if (o == NULL)
         return PL_ENOMEM;
-    json_object_set_new(o, "value", value_json(&st->value));
+    json_object_set_new(o, "value", pl_jsonl_value(&st->value));
     json_object_set_new(o, "quality", json_string(pl_quality_name(st->quality)));
-    json_object_set_new(o, "error",
-                        st->error != 0 ? error_object(st->error, st->detail) : json_null());
+    json_object_set_new(
+        o, "error", st->error != 0 ? pl_jsonl_error_object(st->error, st->detail) : json_null());
     json_object_set_new(o, "ts", json_string(ts));
     return dump(o, buf, cap);
 }
@@ -778,7 +734,7 @@ static void result(pl_mqtt_t *m, wctx_t *w, const pl_status_t *st)
         return;
     json_object_set(o, "id", w->id != NULL ? w->id : json_null());
     if (st->code != 0)
-        json_object_set_new(o, "error", error_object(st->code, st->detail));
+        json_object_set_new(o, "error", pl_jsonl_error_object(st->code, st->detail));
     n = dump(o, payload, sizeof(payload));
     if (n < 0)
         return;
@@ -1192,13 +1148,13 @@ void pl_mqtt_device_state(pl_mqtt_t *m, const char *line, const char *device,
     }
     if (line == NULL || topic_of(m, topic, sizeof(topic), line, device, NULL, STATUS_SUFFIX) < 0)
         return;
-    iso8601(wall_ms(), ts, sizeof(ts));
+    pl_jsonl_iso8601(wall_ms(), ts, sizeof(ts));
     o = json_pack("{s:b}", "connected", status == NULL || status->code == 0);
     if (o == NULL)
         return;
     json_object_set_new(o, "error",
                         status != NULL && status->code != 0
-                            ? error_object(status->code, status->detail)
+                            ? pl_jsonl_error_object(status->code, status->detail)
                             : json_null());
     json_object_set_new(o, "ts", json_string(ts));
     if ((len = dump(o, payload, sizeof(payload))) < 0)

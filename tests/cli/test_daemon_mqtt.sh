@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# plcline run with north.mqtt against a real mosquitto broker started here, seen through the
+# mosquitto command-line clients: retained values on <prefix>/<line>/<device>/<tag>, a write
+# on .../set answered on .../result with its id, a read-only tag refused, the instance status
+# "online" and, after SIGTERM, "offline". No sleeps: every wait reads output with a deadline.
+# Usage: test_daemon_mqtt.sh PATH/TO/plcline
+set -uo pipefail
+PL=${1:?usage: $0 plcline-binary}
+for tool in mosquitto mosquitto_sub mosquitto_pub; do
+    command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] ||
+        { echo "FAIL: $tool is missing (scripts/deps.sh installs it)" >&2; exit 1; }
+done
+MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+fails=0 passes=0
+ok()   { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# a free loopback port: let plcline's simulator pick one, then release it
+exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
+probe=$!
+read -r -t 10 _ addr <&3 || { echo "FAIL: no free port" >&2; exit 1; }
+kill "$probe"; wait "$probe" 2>/dev/null
+port=${addr##*:}
+
+cat > "$tmp/mosquitto.conf" <<EOF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence false
+EOF
+exec 4< <(exec "$MOSQ" -v -c "$tmp/mosquitto.conf" 2>&1)
+broker=$!
+pids+=("$broker")
+up=0
+deadline=$((SECONDS + 10))
+while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&4; do
+    if [[ "$line" == *"listen socket on port $port"* ]]; then up=1; break; fi
+done
+[ "$up" = 1 ] || { echo "FAIL: the broker did not start" >&2; exit 1; }
+
+cat > "$tmp/plant.yaml" <<EOF
+scan_classes:
+  - {name: fast, period: 100ms}
+simulators:
+  - {name: sim, protocol: 7ttcp, nodes: 0-1}
+lines:
+  - {name: l1, protocol: 7ttcp, simulator: sim, timeout: 500ms}
+devices:
+  - {name: n1, line: l1, node: 1}
+tags:
+  - {name: sp, device: n1, address: W100, scan: fast, writable: true}
+  - {name: counter, device: n1, address: W0, scan: fast}
+north:
+  json: false
+  mqtt: {host: 127.0.0.1, port: $port, client_id: plant-1, prefix: plc, qos_publish: 1}
+EOF
+"$PL" run "$tmp/plant.yaml" </dev/null >"$tmp/daemon.out" 2>"$tmp/daemon.log" &
+daemon=$!
+pids+=("$daemon")
+
+sub() { # sub TOPIC COUNT: the first COUNT messages (retained included), 10 s at most
+    mosquitto_sub -h 127.0.0.1 -p "$port" -t "$1" -C "$2" -W 10 2>/dev/null
+}
+
+v=$(sub plc/l1/n1/sp 1)
+[[ "$v" == *'"value":0'*'"quality":"good"'* ]] && ok || fail "retained value of sp: [$v]"
+v=$(sub plc/plant-1/status 1)
+[ "$v" = online ] && ok || fail "instance status online: [$v]"
+
+# a write over MQTT: subscribe to the result first (wait for the SUBACK), then publish
+exec 5< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/result -C 1 -W 10)
+subpid=$!
+pids+=("$subpid")
+deadline=$((SECONDS + 10))
+while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&5; do
+    [[ "$line" == *SUBACK* ]] && break
+done
+mosquitto_pub -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/set -m '{"value":42,"id":"m1"}'
+result=""
+while IFS= read -r -t 10 line <&5; do
+    [[ "$line" == \{* ]] && { result=$line; break; }
+done
+[[ "$result" == *'"result":"ok"'*'"id":"m1"'* || "$result" == *'"id":"m1"'*'"result":"ok"'* ]] &&
+    ok || fail "write result: [$result]"
+v=""
+for _ in $(seq 1 50); do # the retained value, until the next poll has published 42
+    v=$(sub plc/l1/n1/sp 1)
+    [[ "$v" == *'"value":42'* ]] && break
+done
+[[ "$v" == *'"value":42'* ]] && ok || fail "written value published back: [$v]"
+
+# a read-only tag refuses
+exec 6< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/counter/result -C 1 -W 10)
+sub2=$!
+pids+=("$sub2")
+while IFS= read -r -t 10 line <&6; do [[ "$line" == *SUBACK* ]] && break; done
+mosquitto_pub -h 127.0.0.1 -p "$port" -t plc/l1/n1/counter/set -m 5
+result=""
+while IFS= read -r -t 10 line <&6; do
+    [[ "$line" == \{* ]] && { result=$line; break; }
+done
+[[ "$result" == *PL_EREADONLY* ]] && ok || fail "read-only write refused: [$result]"
+
+# SIGTERM: clean exit, status offline
+kill -TERM "$daemon"
+wait "$daemon"; rc=$?
+[ "$rc" = 0 ] && ok || fail "daemon exit status $rc"
+v=$(sub plc/plant-1/status 1)
+[ "$v" = offline ] && ok || fail "instance status offline: [$v]"
+
+[ "$fails" -gt 0 ] && grep -i mqtt "$tmp/daemon.log" | tail -20 >&2
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
