@@ -1,6 +1,7 @@
 # plcline: convenience wrapper around CMake. The real build is CMakeLists.txt.
 #   make run    install what is missing, build, run the daemon on examples/demo.yaml
-#   make check  install what is missing, build, run every test (plain and ASan+UBSan)
+#   make check  install what is missing, build, run every test (plain and ASan+UBSan), and the
+#               integration tests under valgrind memcheck
 #   make bench  run the benchmarks and write bench/results.md
 #   make fuzz   build the libFuzzer targets and run each for FUZZ_SECONDS
 BUILD       ?= build
@@ -10,7 +11,7 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run check test test-asan asan format format-check bench fuzz install clean
+.PHONY: all deps build run check test test-asan asan valgrind format format-check bench fuzz install clean
 
 all: build
 
@@ -39,7 +40,11 @@ test-asan: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
-check: format-check test test-asan
+# integration tests under valgrind memcheck: any leak or invalid access fails (docs/reliability.md)
+valgrind: build
+	scripts/valgrind.sh $(BUILD)
+
+check: format-check test test-asan valgrind
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
