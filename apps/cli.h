@@ -21,6 +21,7 @@ int cmd_read(int argc, char **argv);
 int cmd_write(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Logger printing "plcline: <level>: <msg>" on stderr, up to `level`. */
 void cli_logger_init(pl_logger_t *log, pl_log_level_t level);

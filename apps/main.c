@@ -19,6 +19,7 @@ static void usage(FILE *fp)
           "  write URL ADDR=V[,V...]...  write values\n"
           "  serve URL [options]         run a device simulator (7TTCP node)\n"
           "  run CONFIG                  run the communication process (scan engine daemon)\n"
+          "  bench URL ADDR [options]    measure request rate and latency of a device\n"
           "\n"
           "  plcline <command> --help    options of a command\n"
           "  plcline --version           version\n"
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "plcline: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return CLI_EXIT_USAGE;
