@@ -70,6 +70,11 @@ typedef struct {
     void (*stats)(const pl_drv_dev_t *d, pl_engine_stats_t *acc);
 } pl_driver_t;
 
+/* A value as text for an address grammar's own parser (which then range-checks it): integers
+ * in decimal, floats with 9 significant digits when `is_float`, else only when integral
+ * (PL_EVALUE "1.5 is not an integer"), strings as they are. Returns 0 or PL_EVALUE. */
+int pl_value_text(const pl_value_t *v, int is_float, char *buf, size_t cap, pl_status_t *err);
+
 extern const pl_driver_t pl_driver_ttcp;
 extern const pl_driver_t pl_driver_pccc; /* src/engine/drv_pccc.c */
 

@@ -23,7 +23,6 @@
 #include "plcline/pccc.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,42 +381,6 @@ static void decode(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const void *
     }
 }
 
-/* The value as the address grammar's text, so pl_pccc_value_parse() range-checks it. */
-static int value_text(const pl_pccc_addr_t *a, const pl_value_t *v, char *buf, size_t cap,
-                      pl_status_t *err)
-{
-    double f;
-
-    switch (v->type) {
-    case PL_VT_BOOL:
-    case PL_VT_INT:
-        snprintf(buf, cap, "%" PRId64, v->i);
-        return 0;
-    case PL_VT_FLOAT:
-        f = v->f;
-        if (a->kind == PL_PCCC_V_FLOAT) {
-            snprintf(buf, cap, "%.9g", f);
-            return 0;
-        }
-        if (!isfinite(f) || f != floor(f) || fabs(f) > 9.2e18)
-            return pl_status_set(err, PL_EVALUE, 0, "%g is not an integer", f);
-        snprintf(buf, cap, "%" PRId64, (int64_t)f);
-        return 0;
-    case PL_VT_STRING: {
-        size_t n = strnlen(v->s, sizeof(v->s));
-
-        if (n >= cap)
-            return pl_status_set(err, PL_EVALUE, 0, "value text longer than %zu bytes", cap - 1);
-        memcpy(buf, v->s, n);
-        buf[n] = '\0';
-        return 0;
-    }
-    case PL_VT_NONE:
-        break;
-    }
-    return pl_status_set(err, PL_EVALUE, 0, "no value");
-}
-
 static int is_struct(const pl_pccc_addr_t *a)
 {
     return a->kind == PL_PCCC_V_TIMER || a->kind == PL_PCCC_V_COUNTER ||
@@ -435,7 +398,7 @@ static int check(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const pl_value
     (void)tag;
     memcpy(&pa, a->raw, sizeof(pa));
     memset(probe, 0, sizeof(probe));
-    rc = value_text(&pa, v, text, sizeof(text), err);
+    rc = pl_value_text(v, pa.kind == PL_PCCC_V_FLOAT, text, sizeof(text), err);
     if (rc < 0)
         return rc;
     return pl_pccc_value_parse(&pa, probe, sizeof(probe), 0, text, strlen(text), err);
@@ -486,7 +449,7 @@ static int dev_write(pl_drv_dev_t *d, void *req, const pl_drv_addr_t *a, const p
     w->ctx = ctx;
     if (pl_pccc_addr_format(&w->a, w->addr, sizeof(w->addr)) < 0)
         return pl_status_set(err, PL_EADDR, 0, "'%s': address too long", tag->address);
-    rc = value_text(&w->a, v, w->text, sizeof(w->text), err);
+    rc = pl_value_text(v, w->a.kind == PL_PCCC_V_FLOAT, w->text, sizeof(w->text), err);
     if (rc < 0)
         return rc;
     rc = check(a, tag, v, err); /* fail now, not after a read */

@@ -12,7 +12,6 @@
 #include "plcline/ttcp.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,42 +183,6 @@ static void decode(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const void *
     }
 }
 
-/* The value as the address grammar's text, so pl_ttcp_value_put() range-checks it. */
-static int value_text(const pl_ttcp_addr_t *a, const pl_value_t *v, char *buf, size_t cap,
-                      pl_status_t *err)
-{
-    double f;
-
-    switch (v->type) {
-    case PL_VT_BOOL:
-    case PL_VT_INT:
-        snprintf(buf, cap, "%" PRId64, v->i);
-        return 0;
-    case PL_VT_FLOAT:
-        f = v->f;
-        if (a->kind == PL_TTCP_F) {
-            snprintf(buf, cap, "%.9g", f);
-            return 0;
-        }
-        if (!isfinite(f) || f != floor(f) || fabs(f) > 9.2e18)
-            return pl_status_set(err, PL_EVALUE, 0, "%g is not an integer", f);
-        snprintf(buf, cap, "%" PRId64, (int64_t)f);
-        return 0;
-    case PL_VT_STRING: {
-        size_t n = strnlen(v->s, sizeof(v->s));
-
-        if (n >= cap)
-            return pl_status_set(err, PL_EVALUE, 0, "value text longer than %zu bytes", cap - 1);
-        memcpy(buf, v->s, n);
-        buf[n] = '\0';
-        return 0;
-    }
-    case PL_VT_NONE:
-        break;
-    }
-    return pl_status_set(err, PL_EVALUE, 0, "no value");
-}
-
 static int check(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const pl_value_t *v,
                  pl_status_t *err)
 {
@@ -229,7 +192,7 @@ static int check(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const pl_value
     int rc;
 
     memcpy(&ta, a->raw, sizeof(ta));
-    rc = value_text(&ta, v, text, sizeof(text), err);
+    rc = pl_value_text(v, ta.kind == PL_TTCP_F, text, sizeof(text), err);
     if (rc < 0)
         return rc;
     return pl_ttcp_value_put(&ta, probe, 0, tag->swap, text, strlen(text), err);
@@ -277,7 +240,7 @@ static int dev_write(pl_drv_dev_t *d, void *req, const pl_drv_addr_t *a, const p
     w->cb = cb;
     w->ctx = ctx;
     w->swap = tag->swap;
-    rc = value_text(&w->a, v, w->text, sizeof(w->text), err);
+    rc = pl_value_text(v, w->a.kind == PL_TTCP_F, w->text, sizeof(w->text), err);
     if (rc < 0)
         return rc;
     if (w->a.kind == PL_TTCP_BIT) {
