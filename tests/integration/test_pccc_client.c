@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
+
 #include "codec/cip.h"
 #include "codec/enip.h"
 #include "codec/pccc.h"
@@ -563,30 +565,12 @@ static void do_write(const char *addr, const uint8_t *buf, size_t len, result_t 
     assert_int_equal(r->done, 1);
 }
 
-static size_t hex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    unsigned v;
-
-    while (*s != '\0') {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        assert_true(sscanf(s, "%2x", &v) == 1);
-        assert_true(n < cap);
-        out[n++] = (uint8_t)v;
-        s += 2;
-    }
-    return n;
-}
-
 /* Expects captured message `cp` to be `want` (hex) with the TNS taken from the capture at
  * PCCC offset 2 (the TNS is the client's to choose; everything else is fixed). */
 static void expect_cip(const cap_t *cp, const char *want, size_t tns_at)
 {
     uint8_t w[CAP_MAX];
-    size_t n = hex(want, w, sizeof(w));
+    size_t n = pl_test_hex(want, w, sizeof(w));
 
     assert_int_equal(cp->cip_len, n);
     w[tns_at] = cp->cip[tns_at];
@@ -771,7 +755,7 @@ static void test_types_round_trip(void **state)
     assert_int_equal(F.files[2].data[1], 0x80);
     {
         uint8_t w[64];
-        size_t n = hex("0f 00 00 00 ab 02 03 85 00 00 20 00 20 00", w, sizeof(w));
+        size_t n = pl_test_hex("0f 00 00 00 ab 02 03 85 00 00 20 00 20 00", w, sizeof(w));
         const cap_t *cp = &F.cap[F.ncap - 1];
 
         w[2] = cp->pccc[2];
@@ -1142,7 +1126,7 @@ static void test_identify_and_plc5(void **state)
     /* typed read: packet offset 0, total 3, address mask 06 file 7 element 1, count 3 */
     {
         uint8_t w[32];
-        size_t n = hex("0f 00 00 00 68 00 00 03 00 06 07 01 03 00", w, sizeof(w));
+        size_t n = pl_test_hex("0f 00 00 00 68 00 00 03 00 06 07 01 03 00", w, sizeof(w));
         const cap_t *cp = &F.cap[0];
 
         w[2] = cp->pccc[2];

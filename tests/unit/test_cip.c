@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
+
 #include "codec/cip.h"
 #include "plcline/error.h"
 
@@ -45,39 +47,6 @@ static const uint8_t PCCC_DATA[] = {0x07, 0x03, 0x85, 0x50, 0x4D, 0x41, 0x41, 0x
 static const uint8_t ROUTE_1_0[] = {0x01, 0x00};
 static const uint8_t CONN_PATH[] = {0x01, 0x00, 0x20, 0x02, 0x24, 0x01};
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static size_t hex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    int hi;
-    int lo;
-
-    while (*s != '\0') {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        hi = nibble(s[0]);
-        assert_true(hi >= 0);
-        lo = nibble(s[1]);
-        assert_true(lo >= 0);
-        assert_true(n < cap);
-        out[n++] = (uint8_t)((hi << 4) | lo);
-        s += 2;
-    }
-    return n;
-}
-
 /* ------------------------------------------------------- golden messages */
 
 static void test_pccc_request(void **state)
@@ -89,7 +58,7 @@ static void test_pccc_request(void **state)
     size_t n;
 
     (void)state;
-    n = hex(PCCC_REQ_HEX, b, sizeof(b));
+    n = pl_test_hex(PCCC_REQ_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, n, &req), 0);
     assert_int_equal(req.service, PL_CIP_SVC_EXECUTE_PCCC);
     assert_int_equal(req.path_words, 2);
@@ -130,7 +99,7 @@ static void test_unconnected_send(void **state)
     size_t n;
 
     (void)state;
-    n = hex(UCMM_HEX, b, sizeof(b));
+    n = pl_test_hex(UCMM_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, n, &req), 0);
     assert_int_equal(req.service, PL_CIP_SVC_UNCONNECTED_SEND);
     assert_int_equal(pl_cip_path_logical(req.path, req.path_len, &lp), 0);
@@ -186,7 +155,7 @@ static void test_replies(void **state)
 
     (void)state;
     /* success: the embedded service's own reply comes back */
-    n = hex(PCCC_REP_HEX, b, sizeof(b));
+    n = pl_test_hex(PCCC_REP_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(rsp.service, PL_CIP_SVC_EXECUTE_PCCC | PL_CIP_SVC_REPLY);
     assert_int_equal(rsp.status, PL_CIP_STATUS_SUCCESS);
@@ -203,7 +172,7 @@ static void test_replies(void **state)
 
     /* Unconnected Send error: connection failure / unconnected request timed out, with the
      * remaining path size */
-    n = hex(UCMM_ERR_HEX, b, sizeof(b));
+    n = pl_test_hex(UCMM_ERR_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(rsp.service, PL_CIP_SVC_UNCONNECTED_SEND | PL_CIP_SVC_REPLY);
     assert_int_equal(rsp.status, PL_CIP_STATUS_CONNECTION_FAILURE);
@@ -229,19 +198,19 @@ static void test_replies(void **state)
     /* remaining path size: absent, with a reserved byte, too much; success is no error */
     rsp.data_len = 0;
     assert_int_equal(pl_cip_ucmm_remaining(&rsp, &words), 0);
-    n = hex("D2 00 01 01 04 02 02 00", b, sizeof(b));
+    n = pl_test_hex("D2 00 01 01 04 02 02 00", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_ucmm_remaining(&rsp, &words), 1);
     assert_int_equal(words, 2);
-    n = hex("D2 00 01 01 04 02 02 00 00", b, sizeof(b));
+    n = pl_test_hex("D2 00 01 01 04 02 02 00 00", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_ucmm_remaining(&rsp, &words), PL_ECIP_LENGTH);
-    n = hex("D2 00 00 00", b, sizeof(b));
+    n = pl_test_hex("D2 00 00 00", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_ucmm_remaining(&rsp, &words), PL_EINVAL);
 
     /* a PCCC object error: service not supported, no data */
-    n = hex("CB 00 08 00", b, sizeof(b));
+    n = pl_test_hex("CB 00 08 00", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(rsp.status, PL_CIP_STATUS_SERVICE_NOT_SUPPORTED);
     assert_int_equal(rsp.data_len, 0);
@@ -261,7 +230,7 @@ static void test_forward_open(void **state)
     size_t n;
 
     (void)state;
-    n = hex(FWD_OPEN_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_OPEN_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, n, &req), 0);
     assert_int_equal(pl_cip_fwd_open_decode(&req, &fo), 0);
     assert_int_equal(fo.priority_tick, 0x0A);
@@ -302,7 +271,7 @@ static void test_forward_open(void **state)
     assert_int_equal(pl_cip_fwd_open_encode(out, sizeof(out), &fo), PL_EINVAL);
 
     /* success reply */
-    n = hex(FWD_OPEN_OK_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_OPEN_OK_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_fwd_open_reply_decode(&rsp, &ok), 0);
     assert_int_equal(ok.ot_conn_id, 0xDEADBEEFu);
@@ -320,7 +289,7 @@ static void test_forward_open(void **state)
     assert_int_equal(pl_cip_fwd_error_decode(&rsp, &err), PL_EINVAL);
 
     /* error reply: connection in use */
-    n = hex(FWD_OPEN_ERR_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_OPEN_ERR_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(rsp.status, PL_CIP_STATUS_CONNECTION_FAILURE);
     assert_int_equal(rsp.ext_status, PL_CIP_EXT_CONNECTION_IN_USE);
@@ -358,7 +327,7 @@ static void test_forward_close(void **state)
     size_t n;
 
     (void)state;
-    n = hex(FWD_CLOSE_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_CLOSE_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, n, &req), 0);
     assert_int_equal(pl_cip_fwd_close_decode(&req, &fc), 0);
     assert_int_equal(fc.priority_tick, 0x0A);
@@ -373,7 +342,7 @@ static void test_forward_close(void **state)
     assert_int_equal(pl_cip_fwd_close_encode(out, n - 1u, &fc), PL_ENOBUFS);
     assert_int_equal(pl_cip_fwd_open_decode(&req, (pl_cip_fwd_open_t[1]){0}), PL_ECIP_SERVICE);
 
-    n = hex(FWD_CLOSE_OK_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_CLOSE_OK_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_fwd_close_reply_decode(&rsp, &ok), 0);
     assert_int_equal(ok.conn_serial, 1);
@@ -387,7 +356,7 @@ static void test_forward_close(void **state)
                      PL_ECIP_SERVICE);
 
     /* with 1 word of application reply */
-    n = hex("CE 00 00 00 01 00 37 13 50 4D 41 41 01 00 AB CD", b, sizeof(b));
+    n = pl_test_hex("CE 00 00 00 01 00 37 13 50 4D 41 41 01 00 AB CD", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_fwd_close_reply_decode(&rsp, &ok), 0);
     assert_int_equal(ok.app_len, 2);
@@ -396,7 +365,7 @@ static void test_forward_close(void **state)
     assert_memory_equal(out, b, n);
 
     /* Forward Close error: connection not found, triad only (no remaining path size) */
-    n = hex("CE 00 01 01 07 01 01 00 37 13 50 4D 41 41", b, sizeof(b));
+    n = pl_test_hex("CE 00 01 01 07 01 01 00 37 13 50 4D 41 41", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_fwd_error_decode(&rsp, &err), 0);
     assert_true(err.has_triad);
@@ -416,7 +385,7 @@ static void test_segments(void **state)
 
     (void)state;
     /* 16-bit class, 32-bit instance, attribute, connection point, member */
-    n = hex("21 00 34 12 26 00 78 56 34 12 30 05 2C 65 28 02", b, sizeof(b));
+    n = pl_test_hex("21 00 34 12 26 00 78 56 34 12 30 05 2C 65 28 02", b, sizeof(b));
     assert_int_equal(pl_cip_path_check(b, n), 5);
     assert_int_equal(pl_cip_path_logical(b, n, &lp), 0);
     assert_int_equal(lp.has, 0x1F);
@@ -426,14 +395,14 @@ static void test_segments(void **state)
     assert_int_equal(lp.conn_point, 0x65);
     assert_int_equal(lp.member, 2);
     /* electronic key is skipped by pl_cip_path_logical */
-    n = hex("34 04 01 00 0E 00 5A 00 03 0A 20 02 24 01", b, sizeof(b));
+    n = pl_test_hex("34 04 01 00 0E 00 5A 00 03 0A 20 02 24 01", b, sizeof(b));
     assert_int_equal(pl_cip_seg_decode(b, n, &seg), (int)PL_CIP_KEY_LEN);
     assert_int_equal(seg.kind, PL_CIP_SEG_KEY);
     assert_int_equal(seg.bytes_len, 8);
     assert_int_equal(pl_cip_path_logical(b, n, &lp), 0);
     assert_int_equal(lp.class_id, PL_CIP_CLASS_MESSAGE_ROUTER);
     /* extended link address, padded: port 2, "10.0.0.50" */
-    n = hex("12 09 31 30 2E 30 2E 30 2E 35 30 00", b, sizeof(b));
+    n = pl_test_hex("12 09 31 30 2E 30 2E 30 2E 35 30 00", b, sizeof(b));
     assert_int_equal(pl_cip_seg_decode(b, n, &seg), 12);
     assert_int_equal(seg.value, 2);
     assert_int_equal(seg.bytes_len, 9);
@@ -442,7 +411,7 @@ static void test_segments(void **state)
                      12);
     assert_memory_equal(out, b, 12);
     /* extended port number 0x0123 with a 1-byte link: size form needed */
-    n = hex("1F 01 23 01 05 00", b, sizeof(b));
+    n = pl_test_hex("1F 01 23 01 05 00", b, sizeof(b));
     assert_int_equal(pl_cip_seg_decode(b, n, &seg), 6);
     assert_int_equal(seg.value, 0x0123);
     assert_int_equal(seg.bytes[0], 5);
@@ -450,11 +419,11 @@ static void test_segments(void **state)
                      6);
     assert_memory_equal(out, b, 6);
     /* extended port without the size flag */
-    n = hex("0F 23 01 05", b, sizeof(b));
+    n = pl_test_hex("0F 23 01 05", b, sizeof(b));
     assert_int_equal(pl_cip_seg_decode(b, n, &seg), 4);
     assert_int_equal(seg.value, 0x0123);
     /* symbol and data segments */
-    n = hex("91 03 54 41 47 00 80 01 AA BB", b, sizeof(b));
+    n = pl_test_hex("91 03 54 41 47 00 80 01 AA BB", b, sizeof(b));
     assert_int_equal(pl_cip_path_check(b, n), 2);
     assert_int_equal(pl_cip_seg_decode(b, n, &seg), 6);
     assert_int_equal(seg.kind, PL_CIP_SEG_SYMBOL);
@@ -531,18 +500,18 @@ static void test_segment_errors(void **state)
 
     (void)state;
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        n = hex(bad[i].hex, b, sizeof(b));
+        n = pl_test_hex(bad[i].hex, b, sizeof(b));
         assert_int_equal(pl_cip_seg_decode(b, n, &seg), bad[i].rc);
         assert_int_equal(pl_cip_path_check(b, n), bad[i].rc);
     }
     assert_int_equal(pl_cip_seg_decode(b, 0, &seg), PL_ECIP_PATH);
     assert_int_equal(pl_cip_path_check(b, 0), 0);
     /* logical-only decode: duplicate class, port segment */
-    n = hex("20 01 20 02", b, sizeof(b));
+    n = pl_test_hex("20 01 20 02", b, sizeof(b));
     assert_int_equal(pl_cip_path_logical(b, n, &lp), PL_ECIP_SEGMENT);
-    n = hex("01 00 20 02", b, sizeof(b));
+    n = pl_test_hex("01 00 20 02", b, sizeof(b));
     assert_int_equal(pl_cip_path_logical(b, n, &lp), PL_ECIP_SEGMENT);
-    n = hex("20 02 24", b, sizeof(b));
+    n = pl_test_hex("20 02 24", b, sizeof(b));
     assert_int_equal(pl_cip_path_logical(b, n, &lp), PL_ECIP_PATH);
 }
 
@@ -592,7 +561,7 @@ static void test_route_parse(void **state)
 
     (void)state;
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        n = hex(good[i].hex, want, sizeof(want));
+        n = pl_test_hex(good[i].hex, want, sizeof(want));
         assert_int_equal(pl_cip_route_parse(good[i].text, out, sizeof(out), &at), (int)n);
         assert_memory_equal(out, want, n);
         assert_true(pl_cip_path_check(out, n) >= 0);
@@ -619,15 +588,15 @@ static void test_request_errors(void **state)
     (void)state;
     memset(b, 0, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, 1, &req), PL_ECIP_SHORT);
-    n = hex("CB 02 20 67 24 01", b, sizeof(b));
+    n = pl_test_hex("CB 02 20 67 24 01", b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, n, &req), PL_ECIP_SERVICE);
-    n = hex("4B 03 20 67 24 01", b, sizeof(b));
+    n = pl_test_hex("4B 03 20 67 24 01", b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, n, &req), PL_ECIP_PATH);
-    n = hex("4B 02 20 67 44 01", b, sizeof(b));
+    n = pl_test_hex("4B 02 20 67 44 01", b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, n, &req), PL_ECIP_SEGMENT);
-    n = hex("4B 01 21 00", b, sizeof(b)); /* a 16-bit segment cut by the path size */
+    n = pl_test_hex("4B 01 21 00", b, sizeof(b)); /* a 16-bit segment cut by the path size */
     assert_int_equal(pl_cip_req_decode(b, n, &req), PL_ECIP_PATH);
-    n = hex("0E 00", b, sizeof(b)); /* empty path and data */
+    n = pl_test_hex("0E 00", b, sizeof(b)); /* empty path and data */
     assert_int_equal(pl_cip_req_decode(b, n, &req), 0);
     assert_null(req.path);
     assert_null(req.data);
@@ -643,9 +612,9 @@ static void test_request_errors(void **state)
     assert_int_equal(pl_cip_req_encode(b, sizeof(b), &req), PL_ERANGE);
 
     assert_int_equal(pl_cip_rsp_decode(b, 3, &rsp), PL_ECIP_SHORT);
-    n = hex("4B 00 00 00", b, sizeof(b));
+    n = pl_test_hex("4B 00 00 00", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), PL_ECIP_SERVICE);
-    n = hex("CB 00 01 02 00 01 00", b, sizeof(b));
+    n = pl_test_hex("CB 00 01 02 00 01 00", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), PL_ECIP_LENGTH);
     assert_int_equal(rsp.status, 1); /* filled as far as present */
 }
@@ -673,12 +642,12 @@ static void test_ucmm_errors(void **state)
 
     (void)state;
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        n = hex(bad[i].hex, b, sizeof(b));
+        n = pl_test_hex(bad[i].hex, b, sizeof(b));
         assert_int_equal(pl_cip_req_decode(b, n, &req), 0);
         assert_int_equal(pl_cip_ucmm_decode(&req, &u), bad[i].rc);
     }
     /* the smallest valid one: empty route path */
-    n = hex("52 02 20 06 24 01 0A 09 02 00 0E 00 00 00", b, sizeof(b));
+    n = pl_test_hex("52 02 20 06 24 01 0A 09 02 00 0E 00 00 00", b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, n, &req), 0);
     assert_int_equal(pl_cip_ucmm_decode(&req, &u), 0);
     assert_int_equal(u.route_len, 0);
@@ -699,7 +668,7 @@ static void test_fwd_errors(void **state)
     size_t n;
 
     (void)state;
-    n = hex(FWD_OPEN_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_OPEN_HEX, b, sizeof(b));
     /* fixed part cut off, path past the end, trailing byte, bad segment */
     assert_int_equal(pl_cip_req_decode(b, 6u + 35u, &req), 0);
     assert_int_equal(pl_cip_fwd_open_decode(&req, &fo), PL_ECIP_SHORT);
@@ -713,25 +682,25 @@ static void test_fwd_errors(void **state)
     assert_int_equal(pl_cip_req_decode(m, n, &req), 0);
     assert_int_equal(pl_cip_fwd_open_decode(&req, &fo), PL_ECIP_SEGMENT);
 
-    n = hex(FWD_CLOSE_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_CLOSE_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, 6u + 11u, &req), 0);
     assert_int_equal(pl_cip_fwd_close_decode(&req, &fc), PL_ECIP_SHORT);
     assert_int_equal(pl_cip_req_decode(b, n - 2u, &req), 0);
     assert_int_equal(pl_cip_fwd_close_decode(&req, &fc), PL_ECIP_PATH);
-    n = hex(FWD_OPEN_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_OPEN_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_req_decode(b, n, &req), 0);
     assert_int_equal(pl_cip_fwd_close_decode(&req, &fc), PL_ECIP_SERVICE);
     assert_int_equal(pl_cip_ucmm_decode(&req, (pl_cip_ucmm_t[1]){0}), PL_ECIP_SERVICE);
 
     /* success replies: short, app past end, trailing */
-    n = hex(FWD_OPEN_OK_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_OPEN_OK_HEX, b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n - 1u, &rsp), 0);
     assert_int_equal(pl_cip_fwd_open_reply_decode(&rsp, &ok), PL_ECIP_SHORT);
     memcpy(m, b, n);
     m[n - 2u] = 1; /* 1 word of application reply that is not there */
     assert_int_equal(pl_cip_rsp_decode(m, n, &rsp), 0);
     assert_int_equal(pl_cip_fwd_open_reply_decode(&rsp, &ok), PL_ECIP_LENGTH);
-    n = hex(FWD_CLOSE_OK_HEX, b, sizeof(b));
+    n = pl_test_hex(FWD_CLOSE_OK_HEX, b, sizeof(b));
     memcpy(m, b, n);
     m[n] = 0;
     assert_int_equal(pl_cip_rsp_decode(m, n + 1u, &rsp), 0);
@@ -743,18 +712,18 @@ static void test_fwd_errors(void **state)
     assert_int_equal(pl_cip_fwd_close_reply_decode(&rsp, &cok), PL_EINVAL);
 
     /* error replies: no data (refused by the Message Router), cut triad, too long */
-    n = hex("D4 00 04 01 00 00", b, sizeof(b));
+    n = pl_test_hex("D4 00 04 01 00 00", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_fwd_error_decode(&rsp, &err), 0);
     assert_false(err.has_triad);
     assert_int_equal(rsp.status, PL_CIP_STATUS_PATH_SEGMENT_ERROR);
-    n = hex("D4 00 01 01 00 01 01 00 37 13 50", b, sizeof(b));
+    n = pl_test_hex("D4 00 01 01 00 01 01 00 37 13 50", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_fwd_error_decode(&rsp, &err), PL_ECIP_SHORT);
-    n = hex("D4 00 01 01 00 01 01 00 37 13 50 4D 41 41 00 00 00 00", b, sizeof(b));
+    n = pl_test_hex("D4 00 01 01 00 01 01 00 37 13 50 4D 41 41 00 00 00 00", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_fwd_error_decode(&rsp, &err), PL_ECIP_LENGTH);
-    n = hex("D2 00 01 01 00 01 01 00 37 13 50 4D 41 41 00 00", b, sizeof(b));
+    n = pl_test_hex("D2 00 01 01 00 01 01 00 37 13 50 4D 41 41 00 00", b, sizeof(b));
     assert_int_equal(pl_cip_rsp_decode(b, n, &rsp), 0);
     assert_int_equal(pl_cip_fwd_error_decode(&rsp, &err), PL_ECIP_SERVICE);
 }

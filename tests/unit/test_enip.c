@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
+
 #include "codec/cip.h"
 #include "codec/enip.h"
 #include "plcline/error.h"
@@ -106,39 +108,6 @@ static const vector_t vectors[] = {
 };
 
 /* ---------------------------------------------------------------- helpers */
-
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static size_t hex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    int hi;
-    int lo;
-
-    while (*s != '\0') {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        hi = nibble(s[0]);
-        assert_true(hi >= 0);
-        lo = nibble(s[1]);
-        assert_true(lo >= 0);
-        assert_true(n < cap);
-        out[n++] = (uint8_t)((hi << 4) | lo);
-        s += 2;
-    }
-    return n;
-}
 
 typedef struct {
     int rc;    /* frame length or error */
@@ -237,7 +206,7 @@ static void test_vectors_frame_decode_roundtrip(void **state)
     for (i = 0; i < ARRAY_LEN(vectors); i++) {
         const vector_t *v = &vectors[i];
 
-        n = hex(v->hex, buf, sizeof(buf));
+        n = pl_test_hex(v->hex, buf, sizeof(buf));
         assert_int_equal(n, PL_ENIP_HEADER_LEN + v->length);
         replay_all_ways(buf, n, MAX_DATA, &t);
         assert_int_equal(t.n, 1);
@@ -296,9 +265,9 @@ static void test_stream_all_ways(void **state)
 
     (void)state;
     for (i = 0; i < ARRAY_LEN(vectors); i++)
-        len += hex(vectors[i].hex, s + len, sizeof(s) - len);
+        len += pl_test_hex(vectors[i].hex, s + len, sizeof(s) - len);
     /* a SendRRData header announcing 0x0300 bytes, above MAX_DATA */
-    len += hex("6F 00 00 03 00 00 00 00", s + len, sizeof(s) - len);
+    len += pl_test_hex("6F 00 00 03 00 00 00 00", s + len, sizeof(s) - len);
     replay_all_ways(s, len, MAX_DATA, &t);
     assert_int_equal(t.n, ARRAY_LEN(vectors) + 1u);
     for (i = 0; i < ARRAY_LEN(vectors); i++) {
@@ -354,7 +323,7 @@ static void test_decode_errors(void **state)
     size_t n;
 
     (void)state;
-    n = hex(NOP_HEX, b, sizeof(b));
+    n = pl_test_hex(NOP_HEX, b, sizeof(b));
     assert_int_equal(pl_enip_decode(b, 0, &m), PL_EENIP_SHORT);
     assert_int_equal(pl_enip_decode(b, 23, &m), PL_EENIP_SHORT);
     assert_int_equal(m.command, PL_ENIP_CMD_NOP);
@@ -423,7 +392,7 @@ static void test_register(void **state)
     size_t n;
 
     (void)state;
-    n = hex(REGISTER_REQ_HEX, b, sizeof(b));
+    n = pl_test_hex(REGISTER_REQ_HEX, b, sizeof(b));
     assert_int_equal(pl_enip_decode(b, n, &m), 0);
     assert_int_equal(pl_enip_register_decode(m.data, m.data_len, &version, &options), 0);
     assert_int_equal(version, PL_ENIP_PROTOCOL_VERSION);
@@ -436,7 +405,7 @@ static void test_register(void **state)
     assert_memory_equal(out, m.data, PL_ENIP_REGISTER_DATA_LEN);
 
     /* build the reply from parts and compare with the golden vector */
-    n = hex(REGISTER_REP_HEX, b, sizeof(b));
+    n = pl_test_hex(REGISTER_REP_HEX, b, sizeof(b));
     memset(&m, 0, sizeof(m));
     m.command = PL_ENIP_CMD_REGISTER_SESSION;
     m.session = 0x12345678u;
@@ -468,7 +437,7 @@ static void test_cpf_shapes(void **state)
 
     (void)state;
     /* unconnected: SendRRData with Unconnected Send, rebuilt with the helpers */
-    n = hex(RR_UCMM_PCCC_HEX, b, sizeof(b));
+    n = pl_test_hex(RR_UCMM_PCCC_HEX, b, sizeof(b));
     assert_int_equal(pl_enip_decode(b, n, &m), 0);
     assert_int_equal(pl_enip_rr_decode(m.data, m.data_len, &rr), 0);
     assert_int_equal(rr.timeout, 10);
@@ -494,7 +463,7 @@ static void test_cpf_shapes(void **state)
     assert_memory_equal(out, b + 30, (size_t)cpf_len);
 
     /* connected: SendUnitData */
-    n = hex(UNIT_PCCC_HEX, b, sizeof(b));
+    n = pl_test_hex(UNIT_PCCC_HEX, b, sizeof(b));
     assert_int_equal(pl_enip_decode(b, n, &m), 0);
     assert_int_equal(pl_enip_rr_decode(m.data, m.data_len, &rr), 0);
     assert_int_equal(rr.timeout, 0);
@@ -543,49 +512,51 @@ static void test_cpf_errors(void **state)
     assert_int_equal(pl_cpf_decode(b, 0, &cpf), PL_EENIP_SHORT);
     assert_int_equal(pl_cpf_decode(b, 1, &cpf), PL_EENIP_SHORT);
     /* count 0 is a valid, empty CPF */
-    n = hex("00 00", b, sizeof(b));
+    n = pl_test_hex("00 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), 0);
     assert_int_equal(cpf.count, 0);
     assert_int_equal(pl_cpf_unconnected(&cpf, &cip, &cip_len), PL_EENIP_CPF_ITEM);
     /* five items: more than PL_CPF_MAX_ITEMS */
-    n = hex("05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00", b, sizeof(b));
+    n = pl_test_hex("05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00", b,
+                    sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_CPF_COUNT);
     /* item header cut off */
-    n = hex("01 00 B2 00 00", b, sizeof(b));
+    n = pl_test_hex("01 00 B2 00 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_SHORT);
     /* item data runs past the end */
-    n = hex("01 00 B2 00 03 00 01 02", b, sizeof(b));
+    n = pl_test_hex("01 00 B2 00 03 00 01 02", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_SHORT);
     /* second item missing */
-    n = hex("02 00 00 00 00 00", b, sizeof(b));
+    n = pl_test_hex("02 00 00 00 00 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_SHORT);
     /* trailing byte after the last item */
-    n = hex("01 00 B2 00 01 00 01 02", b, sizeof(b));
+    n = pl_test_hex("01 00 B2 00 01 00 01 02", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_LENGTH);
     /* fixed-size items with another length */
-    n = hex("01 00 00 00 01 00 00", b, sizeof(b));
+    n = pl_test_hex("01 00 00 00 01 00 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_LENGTH);
-    n = hex("01 00 A1 00 02 00 00 00", b, sizeof(b));
+    n = pl_test_hex("01 00 A1 00 02 00 00 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_LENGTH);
-    n = hex("01 00 B1 00 01 00 00", b, sizeof(b));
+    n = pl_test_hex("01 00 B1 00 01 00 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_LENGTH);
-    n = hex("01 00 00 80 02 00 00 02", b, sizeof(b));
+    n = pl_test_hex("01 00 00 80 02 00 00 02", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_LENGTH);
-    n = hex("01 00 02 80 04 00 00 00 00 00", b, sizeof(b));
+    n = pl_test_hex("01 00 02 80 04 00 00 00 00 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), PL_EENIP_LENGTH);
     /* valid Sockaddr Info item: 16 bytes */
-    n = hex("01 00 01 80 10 00 00 02 AF 12 0A 00 00 05 00 00 00 00 00 00 00 00", b, sizeof(b));
+    n = pl_test_hex("01 00 01 80 10 00 00 02 AF 12 0A 00 00 05 00 00 00 00 00 00 00 00", b,
+                    sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), 0);
     assert_int_equal(cpf.item[0].type, PL_CPF_SOCKADDR_T_O);
     /* shapes: wrong order / wrong types */
-    n = hex("02 00 B2 00 00 00 00 00 00 00", b, sizeof(b));
+    n = pl_test_hex("02 00 B2 00 00 00 00 00 00 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), 0);
     assert_int_equal(pl_cpf_unconnected(&cpf, &cip, &cip_len), PL_EENIP_CPF_ITEM);
-    n = hex("02 00 A1 00 04 00 01 00 00 00 B2 00 00 00", b, sizeof(b));
+    n = pl_test_hex("02 00 A1 00 04 00 01 00 00 00 B2 00 00 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), 0);
     assert_int_equal(pl_cpf_connected(&cpf, &conn, &seq, &cip, &cip_len), PL_EENIP_CPF_ITEM);
     /* connected data holding only the sequence count: empty message */
-    n = hex("02 00 A1 00 04 00 01 00 00 00 B1 00 02 00 07 00", b, sizeof(b));
+    n = pl_test_hex("02 00 A1 00 04 00 01 00 00 00 B1 00 02 00 07 00", b, sizeof(b));
     assert_int_equal(pl_cpf_decode(b, n, &cpf), 0);
     assert_int_equal(pl_cpf_connected(&cpf, &conn, &seq, &cip, &cip_len), 0);
     assert_int_equal(seq, 7);
@@ -593,7 +564,7 @@ static void test_cpf_errors(void **state)
     assert_null(cip);
     /* SendRRData data cut before the CPF */
     assert_int_equal(pl_enip_rr_decode(b, 5, &rr), PL_EENIP_SHORT);
-    n = hex("00 00 00 00 0A 00", b, sizeof(b));
+    n = pl_test_hex("00 00 00 00 0A 00", b, sizeof(b));
     assert_int_equal(pl_enip_rr_decode(b, n, &rr), PL_EENIP_SHORT);
     /* encoder argument checks */
     memset(&cpf, 0, sizeof(cpf));
@@ -622,13 +593,13 @@ static void test_list_identity(void **state)
     int k;
 
     (void)state;
-    n = hex(LIST_IDENTITY_REQ_HEX, b, sizeof(b));
+    n = pl_test_hex(LIST_IDENTITY_REQ_HEX, b, sizeof(b));
     assert_int_equal(pl_enip_decode(b, n, &m), 0);
     assert_int_equal(m.command, PL_ENIP_CMD_LIST_IDENTITY);
     assert_int_equal(m.data_len, 0);
     assert_null(m.data);
 
-    n = hex(LIST_IDENTITY_REP_HEX, b, sizeof(b));
+    n = pl_test_hex(LIST_IDENTITY_REP_HEX, b, sizeof(b));
     assert_int_equal(pl_enip_decode(b, n, &m), 0);
     assert_int_equal(pl_cpf_decode(m.data, m.data_len, &cpf), 0);
     assert_int_equal(cpf.count, 1);

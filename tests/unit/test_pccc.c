@@ -20,42 +20,12 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
+
 #include "codec/pccc.h"
 #include "plcline/error.h"
 
 #define BUF 512
-
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static size_t hex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-
-    while (*s != '\0') {
-        int hi, lo;
-
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        hi = nibble(s[0]);
-        lo = nibble(s[1]);
-        assert_true(hi >= 0 && lo >= 0);
-        assert_true(n < cap);
-        out[n++] = (uint8_t)((hi << 4) | lo);
-        s += 2;
-    }
-    return n;
-}
 
 static const char SEED_MSG[] = "0f 00 5c 00 a2 14 07 89 00 00";
 static const char SEED_REQUESTOR[] = "07 03 85 50 4d 41 41";
@@ -99,13 +69,13 @@ static size_t seed_request(uint8_t *out, size_t cap)
 static void test_seed_4b(void **state)
 {
     uint8_t in[BUF], want[BUF], out[BUF], msg[BUF];
-    size_t n = hex(SEED_REQUESTOR, in, sizeof(in)), m;
+    size_t n = pl_test_hex(SEED_REQUESTOR, in, sizeof(in)), m;
     pl_pccc_wrap_t w;
     pl_status_t st;
     int rc;
 
     (void)state;
-    m = hex(SEED_MSG, msg, sizeof(msg));
+    m = pl_test_hex(SEED_MSG, msg, sizeof(msg));
     memcpy(in + n, msg, m);
     n += m;
     pl_status_clear(&st);
@@ -142,7 +112,7 @@ static void test_seed_4b(void **state)
         w.pccc_len = (size_t)rc;
         rc = pl_pccc_wrap_encode(out, sizeof(out), &w);
         assert_int_equal(rc, 31);
-        hex("07 03 85 50 4d 41 41 4f 00 5c 00", want, sizeof(want));
+        pl_test_hex("07 03 85 50 4d 41 41 4f 00 5c 00", want, sizeof(want));
         assert_memory_equal(out, want, 11);
         assert_int_equal(pl_pccc_wrap_decode(0x4B, out, (size_t)rc, &w, &st), 0);
         assert_int_equal(w.vendor, 0x8503);
@@ -163,11 +133,11 @@ static void test_seed_4b(void **state)
 static void test_seed_4c(void **state)
 {
     uint8_t in[BUF], out[BUF], msg[BUF];
-    size_t n = hex(SEED_DHP, in, sizeof(in)), m;
+    size_t n = pl_test_hex(SEED_DHP, in, sizeof(in)), m;
     pl_pccc_wrap_t w;
 
     (void)state;
-    m = hex(SEED_MSG, msg, sizeof(msg));
+    m = pl_test_hex(SEED_MSG, msg, sizeof(msg));
     memcpy(in + n, msg, m);
     n += m;
     assert_int_equal(pl_pccc_wrap_decode(PL_PCCC_SVC_DHP, in, n, &w, NULL), 0);
@@ -186,7 +156,7 @@ static void test_seed_4c(void **state)
     assert_int_equal(pl_pccc_wrap_header_len(PL_PCCC_SVC_DHP), 8);
 
     /* a header with every field distinct, to pin the byte order */
-    hex("34 12 56 78 bc 9a de f0 4f 00 5c 00", in, sizeof(in));
+    pl_test_hex("34 12 56 78 bc 9a de f0 4f 00 5c 00", in, sizeof(in));
     assert_int_equal(pl_pccc_wrap_decode(0x4C, in, 12, &w, NULL), 0);
     assert_int_equal(w.dhp.dst_link, 0x1234);
     assert_int_equal(w.dhp.dst_node, 0x56);
@@ -201,7 +171,7 @@ static void test_seed_4c(void **state)
 static void test_seed_4d(void **state)
 {
     uint8_t in[BUF], out[BUF];
-    size_t n = hex(SEED_MSG, in, sizeof(in));
+    size_t n = pl_test_hex(SEED_MSG, in, sizeof(in));
     pl_pccc_wrap_t w;
 
     (void)state;
@@ -220,7 +190,7 @@ static void test_seed_4d(void **state)
 static void test_wrap_errors(void **state)
 {
     uint8_t in[BUF];
-    size_t n = hex("06 03 85 50 4d 41", in, sizeof(in)), k;
+    size_t n = pl_test_hex("06 03 85 50 4d 41", in, sizeof(in)), k;
     pl_pccc_wrap_t w;
     pl_status_t st;
 
@@ -233,7 +203,7 @@ static void test_wrap_errors(void **state)
     assert_int_equal(pl_pccc_wrap_header_len(0x4E), PL_EINVAL);
 
     /* a longer requestor ID: the extra bytes are a view */
-    n = hex("09 03 85 50 4d 41 41 aa bb 0f 00 5c 00 a2 14 07 89 00 00", in, sizeof(in));
+    n = pl_test_hex("09 03 85 50 4d 41 41 aa bb 0f 00 5c 00 a2 14 07 89 00 00", in, sizeof(in));
     assert_int_equal(pl_pccc_wrap_decode(0x4B, in, n, &w, &st), 0);
     assert_int_equal(w.extra_len, 2);
     assert_int_equal(w.extra[0], 0xaa);
@@ -248,7 +218,7 @@ static void test_wrap_errors(void **state)
     }
 
     /* every truncation of both headers, from exact-size heap copies */
-    n = hex("09 03 85 50 4d 41 41 aa bb", in, sizeof(in));
+    n = pl_test_hex("09 03 85 50 4d 41 41 aa bb", in, sizeof(in));
     for (k = 0; k < n; k++) {
         uint8_t *p = malloc(k ? k : 1);
 
@@ -256,7 +226,7 @@ static void test_wrap_errors(void **state)
         assert_int_equal(pl_pccc_wrap_decode(0x4B, p, k, &w, &st), PL_EPCCC_SHORT);
         free(p);
     }
-    n = hex(SEED_DHP, in, sizeof(in));
+    n = pl_test_hex(SEED_DHP, in, sizeof(in));
     for (k = 0; k < n; k++) {
         uint8_t *p = malloc(k ? k : 1);
 
@@ -271,7 +241,7 @@ static void test_wrap_errors(void **state)
 static void roundtrip_request(const char *hx, int truncations_fail)
 {
     uint8_t in[BUF], out[BUF];
-    size_t n = hex(hx, in, sizeof(in)), k;
+    size_t n = pl_test_hex(hx, in, sizeof(in)), k;
     pl_pccc_request_t req, again;
     pl_status_t st;
     int rc;
@@ -337,13 +307,13 @@ static void test_request_fields(void **state)
     pl_status_t st;
 
     (void)state;
-    n = hex("0f 00 03 00 a2 02 ff 2c 01 89 ff e8 03 ff ff 00", in, sizeof(in));
+    n = pl_test_hex("0f 00 03 00 a2 02 ff 2c 01 89 ff e8 03 ff ff 00", in, sizeof(in));
     assert_int_equal(pl_pccc_request_decode(in, n, &req, &st), 0);
     assert_int_equal(req.slc.file, 300);
     assert_int_equal(req.slc.element, 1000);
     assert_int_equal(req.slc.sub, 255);
 
-    n = hex("0f 00 05 00 68 00 00 01 00 06 03 ff 2c 01 01 00", in, sizeof(in));
+    n = pl_test_hex("0f 00 05 00 68 00 00 01 00 06 03 ff 2c 01 01 00", in, sizeof(in));
     assert_int_equal(pl_pccc_request_decode(in, n, &req, &st), 0);
     assert_int_equal(req.op, PL_PCCC_OP_PLC5_READ);
     assert_false(req.addr.ascii);
@@ -355,14 +325,15 @@ static void test_request_fields(void **state)
     assert_int_equal(req.count, 1);
     assert_int_equal(req.total_trans, 1);
 
-    n = hex("0f 00 06 00 68 00 00 01 00 0f 00 04 02 02 01 00", in, sizeof(in));
+    n = pl_test_hex("0f 00 06 00 68 00 00 01 00 0f 00 04 02 02 01 00", in, sizeof(in));
     assert_int_equal(pl_pccc_request_decode(in, n, &req, &st), 0);
     assert_int_equal(req.addr.nlevels, 4);
     assert_int_equal(req.addr.level[1], 4);
     assert_int_equal(req.addr.level[2], 2);
     assert_int_equal(req.addr.level[3], 2);
 
-    n = hex("0f 00 07 00 67 00 00 03 00 06 07 00 97 09 42 00 00 fe ff ff 00", in, sizeof(in));
+    n = pl_test_hex("0f 00 07 00 67 00 00 03 00 06 07 00 97 09 42 00 00 fe ff ff 00", in,
+                    sizeof(in));
     assert_int_equal(pl_pccc_request_decode(in, n, &req, &st), 0);
     assert_int_equal(req.op, PL_PCCC_OP_PLC5_WRITE);
     assert_true(req.typed.array);
@@ -371,7 +342,7 @@ static void test_request_fields(void **state)
     assert_int_equal(req.typed.data_len, 6);
     assert_int_equal(req.typed.data[2], 0xfe);
 
-    n = hex("0f 00 47 01 01 00 00 04 00 00 24 4e 31 30 3a 31 35 00 08", in, sizeof(in));
+    n = pl_test_hex("0f 00 47 01 01 00 00 04 00 00 24 4e 31 30 3a 31 35 00 08", in, sizeof(in));
     assert_int_equal(pl_pccc_request_decode(in, n, &req, &st), 0);
     assert_int_equal(req.op, PL_PCCC_OP_WORD_READ);
     assert_int_equal(req.tns, 0x0147);
@@ -381,7 +352,7 @@ static void test_request_fields(void **state)
     assert_int_equal(req.count, 8);
     assert_int_equal(req.total_trans, 4);
 
-    n = hex("0f 00 02 00 ab 02 03 85 00 00 20 00 20 00", in, sizeof(in));
+    n = pl_test_hex("0f 00 02 00 ab 02 03 85 00 00 20 00 20 00", in, sizeof(in));
     assert_int_equal(pl_pccc_request_decode(in, n, &req, &st), 0);
     assert_int_equal(req.op, PL_PCCC_OP_SLC_MASKED);
     assert_int_equal(req.mask[0], 0x20);
@@ -397,7 +368,7 @@ static void test_request_fields(void **state)
         r2.total_trans = 10;
         r2.count = 10;
         pl_pccc_sysaddr_set(&r2.addr, 7, 30, 0, 0);
-        n = hex("0f 00 04 00 68 00 00 0a 00 06 07 1e 0a 00", in, sizeof(in));
+        n = pl_test_hex("0f 00 04 00 68 00 00 0a 00 06 07 1e 0a 00", in, sizeof(in));
         assert_int_equal(pl_pccc_request_encode(out, sizeof(out), &r2), (int)n);
         assert_memory_equal(out, in, n);
     }
@@ -406,7 +377,7 @@ static void test_request_fields(void **state)
 static void expect_request_error(const char *hx, int code, const char *frag)
 {
     uint8_t in[BUF];
-    size_t n = hex(hx, in, sizeof(in));
+    size_t n = pl_test_hex(hx, in, sizeof(in));
     pl_pccc_request_t req;
     pl_status_t st;
     int rc;
@@ -475,7 +446,7 @@ static void test_unknown_command(void **state)
     int rc;
 
     (void)state;
-    n = hex("0f 00 34 12 55 14 07 89 00 00", in, sizeof(in)); /* FNC 0x55 */
+    n = pl_test_hex("0f 00 34 12 55 14 07 89 00 00", in, sizeof(in)); /* FNC 0x55 */
     rc = pl_pccc_request_decode(in, n, &req, &st);
     assert_int_equal(rc, PL_EPCCC_COMMAND);
     assert_non_null(strstr(st.detail, "CMD 0x0F FNC 0x55"));
@@ -485,19 +456,19 @@ static void test_unknown_command(void **state)
     rc = pl_pccc_reply_encode(out, sizeof(out), req.cmd, req.tns, PL_PCCC_STS_ILLEGAL_CMD, 0, NULL,
                               0);
     assert_int_equal(rc, 4);
-    hex("4f 10 34 12", want, sizeof(want));
+    pl_test_hex("4f 10 34 12", want, sizeof(want));
     assert_memory_equal(out, want, 4);
     assert_int_equal(pl_pccc_reply_decode(out, 4, &rep, &st), 0);
     assert_int_equal(rep.sts, 0x10);
     assert_string_equal(pl_pccc_sts_name(rep.sts), "illegal command or format");
 
-    n = hex("01 00 78 56 00", in, sizeof(in)); /* CMD 0x01 */
+    n = pl_test_hex("01 00 78 56 00", in, sizeof(in)); /* CMD 0x01 */
     assert_int_equal(pl_pccc_request_decode(in, n, &req, &st), PL_EPCCC_COMMAND);
     assert_non_null(strstr(st.detail, "CMD 0x01"));
     assert_int_equal(req.tns, 0x5678);
-    n = hex("06 00 78 56 07", in, sizeof(in)); /* diagnostic counter reset: not supported */
+    n = pl_test_hex("06 00 78 56 07", in, sizeof(in)); /* diagnostic counter reset: not supported */
     assert_int_equal(pl_pccc_request_decode(in, n, &req, &st), PL_EPCCC_COMMAND);
-    n = hex("4f 00 78 56", in, sizeof(in)); /* a reply where a request belongs */
+    n = pl_test_hex("4f 00 78 56", in, sizeof(in)); /* a reply where a request belongs */
     assert_int_equal(pl_pccc_request_decode(in, n, &req, &st), PL_EPCCC_COMMAND);
     assert_non_null(strstr(st.detail, "is a reply"));
     {
@@ -517,7 +488,7 @@ static void test_replies(void **state)
 
     (void)state;
     /* STS 0xF0 with EXT STS 0x06 */
-    n = hex("4f f0 5c 00 06", in, sizeof(in));
+    n = pl_test_hex("4f f0 5c 00 06", in, sizeof(in));
     assert_int_equal(pl_pccc_reply_decode(in, n, &rep, &st), 0);
     assert_true(rep.has_ext_sts);
     assert_int_equal(rep.sts, 0xF0);
@@ -528,25 +499,25 @@ static void test_replies(void **state)
     assert_int_equal(pl_pccc_reply_encode(out, sizeof(out), 0x0F, 0x5C, 0xF0, 0x06, NULL, 0), 5);
     assert_memory_equal(out, in, 5);
     /* a remote error without EXT STS */
-    n = hex("4f 50 5c 00", in, sizeof(in));
+    n = pl_test_hex("4f 50 5c 00", in, sizeof(in));
     assert_int_equal(pl_pccc_reply_decode(in, n, &rep, &st), 0);
     assert_int_equal(rep.sts, 0x50);
     assert_false(rep.has_ext_sts);
     /* errors */
-    n = hex("4f f0 5c 00", in, sizeof(in));
+    n = pl_test_hex("4f f0 5c 00", in, sizeof(in));
     assert_int_equal(pl_pccc_reply_decode(in, n, &rep, &st), PL_EPCCC_SHORT);
     assert_non_null(strstr(st.detail, "EXT STS at byte 4"));
-    n = hex("4f 11 5c 00", in, sizeof(in));
+    n = pl_test_hex("4f 11 5c 00", in, sizeof(in));
     assert_int_equal(pl_pccc_reply_decode(in, n, &rep, &st), PL_EPCCC_FORMAT);
     assert_non_null(strstr(st.detail, "STS 0x11 sets both"));
-    n = hex("0f 00 5c 00", in, sizeof(in));
+    n = pl_test_hex("0f 00 5c 00", in, sizeof(in));
     assert_int_equal(pl_pccc_reply_decode(in, n, &rep, &st), PL_EPCCC_FORMAT);
     assert_non_null(strstr(st.detail, "lacks the reply bit"));
-    n = hex("4f f0 5c 00 00", in, sizeof(in));
+    n = pl_test_hex("4f f0 5c 00 00", in, sizeof(in));
     assert_int_equal(pl_pccc_reply_decode(in, n, &rep, &st), PL_EPCCC_FORMAT);
     assert_non_null(strstr(st.detail, "EXT STS 0"));
     /* every truncation of the header, exact-size copies */
-    n = hex("4f f0 5c 00 06", in, sizeof(in));
+    n = pl_test_hex("4f f0 5c 00 06", in, sizeof(in));
     for (k = 0; k < n; k++) {
         uint8_t *p = malloc(k ? k : 1);
 
@@ -555,7 +526,7 @@ static void test_replies(void **state)
         free(p);
     }
     /* a reply's data has no length: any truncation past the header decodes in bounds */
-    n = hex("4f 00 5c 00 01 02 03 04", in, sizeof(in));
+    n = pl_test_hex("4f 00 5c 00 01 02 03 04", in, sizeof(in));
     for (k = 4; k <= n; k++) {
         uint8_t *p = malloc(k);
 
@@ -639,15 +610,15 @@ static void test_type_data(void **state)
 
     (void)state;
     /* the manual's three equivalent spellings of ID 4, size 3 */
-    n = hex("43", in, sizeof(in));
+    n = pl_test_hex("43", in, sizeof(in));
     assert_int_equal(pl_pccc_td_decode(in, n, &td, &st), 1);
     assert_int_equal(td.id, 4);
     assert_int_equal(td.size, 3);
-    n = hex("49 03", in, sizeof(in));
+    n = pl_test_hex("49 03", in, sizeof(in));
     assert_int_equal(pl_pccc_td_decode(in, n, &td, &st), 2);
     assert_int_equal(td.id, 4);
     assert_int_equal(td.size, 3);
-    n = hex("4a 03 00", in, sizeof(in));
+    n = pl_test_hex("4a 03 00", in, sizeof(in));
     assert_int_equal(pl_pccc_td_decode(in, n, &td, &st), 3);
     assert_int_equal(td.id, 4);
     assert_int_equal(td.size, 3);
@@ -675,15 +646,15 @@ static void test_type_data(void **state)
     assert_int_equal(td.id, 0x123456u);
     assert_int_equal(td.size, 0x10000u);
     /* errors */
-    n = hex("48", in, sizeof(in));
+    n = pl_test_hex("48", in, sizeof(in));
     assert_int_equal(pl_pccc_td_decode(in, n, &td, &st), PL_EPCCC_TYPEDATA);
     assert_non_null(strstr(st.detail, "0 following bytes"));
-    n = hex("49", in, sizeof(in));
+    n = pl_test_hex("49", in, sizeof(in));
     assert_int_equal(pl_pccc_td_decode(in, n, &td, &st), PL_EPCCC_SHORT);
-    n = hex("4d 01 00 00 00 01", in, sizeof(in));
+    n = pl_test_hex("4d 01 00 00 00 01", in, sizeof(in));
     assert_int_equal(pl_pccc_td_decode(in, n, &td, &st), PL_EPCCC_TYPEDATA);
     assert_non_null(strstr(st.detail, "exceeds 32 bits"));
-    n = hex("4d 01 00 00 00 00", in, sizeof(in)); /* a zero fifth byte is allowed */
+    n = pl_test_hex("4d 01 00 00 00 00", in, sizeof(in)); /* a zero fifth byte is allowed */
     assert_int_equal(pl_pccc_td_decode(in, n, &td, &st), 6);
     assert_int_equal(td.size, 1);
 
@@ -701,7 +672,7 @@ static void test_type_data(void **state)
         w.data_len = sizeof(fl);
         rc = pl_pccc_typed_encode(out, sizeof(out), &w);
         /* flag 99 (ID and size in one byte each), 09 array, 0a = 10 bytes, 94 08 float */
-        n = hex("99 09 0a 94 08 00 00 80 3f 00 00 00 c0", in, sizeof(in));
+        n = pl_test_hex("99 09 0a 94 08 00 00 80 3f 00 00 00 c0", in, sizeof(in));
         assert_int_equal(rc, (int)n);
         assert_memory_equal(out, in, n);
         assert_int_equal(pl_pccc_typed_decode(out, (size_t)rc, &t, &st), 0);
@@ -716,7 +687,7 @@ static void test_type_data(void **state)
         w.data = bs;
         w.data_len = sizeof(bs);
         rc = pl_pccc_typed_encode(out, sizeof(out), &w);
-        n = hex("95 09 22 21 00 ff 80", in, sizeof(in));
+        n = pl_test_hex("95 09 22 21 00 ff 80", in, sizeof(in));
         assert_int_equal(rc, (int)n);
         assert_memory_equal(out, in, n);
         assert_int_equal(pl_pccc_typed_decode(out, (size_t)rc, &t, &st), 0);
@@ -727,7 +698,7 @@ static void test_type_data(void **state)
         w.type = PL_PCCC_TD_INTEGER;
         w.data_len = 2;
         rc = pl_pccc_typed_encode(out, sizeof(out), &w);
-        n = hex("42 21 00", in, sizeof(in));
+        n = pl_test_hex("42 21 00", in, sizeof(in));
         assert_int_equal(rc, (int)n);
         assert_memory_equal(out, in, n);
         assert_int_equal(pl_pccc_typed_decode(out, (size_t)rc, &t, &st), 0);
@@ -739,11 +710,11 @@ static void test_type_data(void **state)
         w.data_len = 3; /* not whole elements */
         assert_int_equal(pl_pccc_typed_encode(out, sizeof(out), &w), PL_EINVAL);
     }
-    n = hex("99 09 0a 94 08 00 00 80 3f 00 00 00 c0", in, sizeof(in)); /* size byte 10 */
+    n = pl_test_hex("99 09 0a 94 08 00 00 80 3f 00 00 00 c0", in, sizeof(in)); /* size byte 10 */
     assert_int_equal(pl_pccc_typed_decode(in, n, &t, &st), 0);
     assert_int_equal(t.type, PL_PCCC_TD_FLOAT);
     assert_int_equal(t.data_len, 8);
-    n = hex("93 09 99 09 00", in, sizeof(in)); /* an array of arrays */
+    n = pl_test_hex("93 09 99 09 00", in, sizeof(in)); /* an array of arrays */
     assert_int_equal(pl_pccc_typed_decode(in, n, &t, &st), PL_EPCCC_TYPEDATA);
     assert_non_null(strstr(st.detail, "holds arrays"));
 }
@@ -757,7 +728,7 @@ static void test_sysaddr(void **state)
 
     (void)state;
     /* N7:30 with the data table level spelled out (manual example) */
-    n = hex("07 00 07 1e", in, sizeof(in));
+    n = pl_test_hex("07 00 07 1e", in, sizeof(in));
     assert_int_equal(pl_pccc_sysaddr_decode(in, n, &a, &st), 4);
     assert_int_equal(a.mask, 0x07);
     assert_int_equal(a.nlevels, 3);
@@ -767,20 +738,20 @@ static void test_sysaddr(void **state)
     assert_memory_equal(out, in, 4);
     /* B3:300 */
     pl_pccc_sysaddr_set(&a, 3, 300, 0, 0);
-    n = hex("06 03 ff 2c 01", in, sizeof(in));
+    n = pl_test_hex("06 03 ff 2c 01", in, sizeof(in));
     assert_int_equal(pl_pccc_sysaddr_encode(out, sizeof(out), &a), (int)n);
     assert_memory_equal(out, in, n);
     assert_int_equal(pl_pccc_sysaddr_encode(out, n - 1, &a), PL_ENOBUFS);
     /* T4:2.ACC as the manual spells it and as we build it */
-    n = hex("0f 00 04 02 02", in, sizeof(in));
+    n = pl_test_hex("0f 00 04 02 02", in, sizeof(in));
     assert_int_equal(pl_pccc_sysaddr_decode(in, n, &a, &st), 5);
     assert_int_equal(a.level[3], 2);
     pl_pccc_sysaddr_set(&a, 4, 2, 1, 2);
-    n = hex("0e 04 02 02", in, sizeof(in));
+    n = pl_test_hex("0e 04 02 02", in, sizeof(in));
     assert_int_equal(pl_pccc_sysaddr_encode(out, sizeof(out), &a), (int)n);
     assert_memory_equal(out, in, n);
     /* ASCII */
-    n = hex("00 24 4e 37 3a 30 00", in, sizeof(in));
+    n = pl_test_hex("00 24 4e 37 3a 30 00", in, sizeof(in));
     assert_int_equal(pl_pccc_sysaddr_decode(in, n, &a, &st), 7);
     assert_true(a.ascii);
     assert_int_equal(a.text_len, 5);
@@ -804,7 +775,7 @@ static void test_diag(void **state)
 
     (void)state;
     /* SLC 5/05 series C revision 3: catalog text in bytes 6..16 */
-    n = hex("00 ee 34 49 43 31 37 34 37 2d 4c 35 35 32 20 20 00 00 06 00", in, sizeof(in));
+    n = pl_test_hex("00 ee 34 49 43 31 37 34 37 2d 4c 35 35 32 20 20 00 00 06 00", in, sizeof(in));
     rc = pl_pccc_reply_encode(out, sizeof(out), 0x06, 0x10, 0, 0, in, n);
     assert_int_equal(rc, (int)n + 4);
     assert_int_equal(out[0], 0x46);
@@ -820,7 +791,7 @@ static void test_diag(void **state)
     assert_string_equal(d.model, "SLC 5/05");
     assert_int_equal(d.raw_len, n);
 
-    n = hex("00 ee 34 58 20 31 37 36 36 2d 4c 33 32 42 57 41", in, sizeof(in));
+    n = pl_test_hex("00 ee 34 58 20 31 37 36 36 2d 4c 33 32 42 57 41", in, sizeof(in));
     assert_int_equal(pl_pccc_diag_decode(in, n, &d, &st), 0);
     assert_string_equal(d.catalog, "1766-L32BWA");
     assert_int_equal(d.proc, PL_PCCC_PROC_MICROLOGIX);
@@ -839,7 +810,7 @@ static void test_diag(void **state)
     assert_non_null(strstr(st.detail, "15 bytes, at least 16"));
 
     /* PLC-5/40E: type 0xEB, expansion byte 0x4B, memory, series E rev D, station 9 */
-    n = hex("02 eb 4b 00 00 01 00 83 09 00", in, sizeof(in));
+    n = pl_test_hex("02 eb 4b 00 00 01 00 83 09 00", in, sizeof(in));
     assert_int_equal(pl_pccc_diag_decode(in, n, &d, &st), 0);
     assert_int_equal(d.proc, PL_PCCC_PROC_PLC5);
     assert_int_equal(d.ext_processor, 0x4B);
@@ -849,7 +820,7 @@ static void test_diag(void **state)
     assert_int_equal(d.station, 9);
     assert_int_equal(pl_pccc_diag_decode(in, 8, &d, &st), PL_EPCCC_SHORT);
     /* something else: mode and type only */
-    n = hex("00 fe 5f", in, sizeof(in));
+    n = pl_test_hex("00 fe 5f", in, sizeof(in));
     assert_int_equal(pl_pccc_diag_decode(in, n, &d, &st), 0);
     assert_int_equal(d.proc, PL_PCCC_PROC_UNKNOWN);
     assert_int_equal(pl_pccc_diag_decode(in, 1, &d, &st), PL_EPCCC_SHORT);

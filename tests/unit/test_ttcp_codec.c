@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
+
 #include "codec/ttcp.h"
 #include "plcline/error.h"
 
@@ -24,40 +26,6 @@
 #define VEC_WORDS    8u    /* data words a golden vector may carry */
 
 /* ---------------------------------------------------------------- helpers */
-
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Hex string (spaces allowed between bytes) to bytes; fails the test on bad input. */
-static size_t hex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    int hi;
-    int lo;
-
-    while (*s != '\0') {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        hi = nibble(s[0]);
-        assert_true(hi >= 0);
-        lo = nibble(s[1]);
-        assert_true(lo >= 0);
-        assert_true(n < cap);
-        out[n++] = (uint8_t)((hi << 4) | lo);
-        s += 2;
-    }
-    return n;
-}
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -377,7 +345,7 @@ static void test_golden_decode(void **state)
         const golden_t *g = &golden[i];
 
         print_message("vector: %s\n", g->name);
-        n = hex(g->hex, b, sizeof(b));
+        n = pl_test_hex(g->hex, b, sizeof(b));
         assert_int_equal(n, g->length);
 
         need = 0;
@@ -410,7 +378,7 @@ static void test_golden_byte_data(void **state)
     size_t i;
 
     (void)state;
-    n = hex(golden[3].hex, b, sizeof(b));
+    n = pl_test_hex(golden[3].hex, b, sizeof(b));
     assert_int_equal(pl_ttcp_decode(b, n, PL_TTCP_MAX_WORDS, &f), 0);
     assert_int_equal(f.data_words, 4);
     for (i = 0; i < f.data_words; i++) {
@@ -436,7 +404,7 @@ static void test_golden_replay(void **state)
         const golden_t *g = &golden[i];
 
         print_message("vector: %s\n", g->name);
-        n = hex(g->hex, b, sizeof(b));
+        n = pl_test_hex(g->hex, b, sizeof(b));
         replay_all_ways(b, n, PL_TTCP_MAX_WORDS, &t);
         assert_int_equal(t.n, 1);
         assert_false(t.broken);
@@ -469,10 +437,10 @@ static void test_stream_back_to_back(void **state)
         i = j < ARRAY_LEN(golden) ? j : 2 * ARRAY_LEN(golden) - 1 - j;
         which[j] = i;
         at[j] = n;
-        n += hex(golden[i].hex, s + n, sizeof(s) - n);
+        n += pl_test_hex(golden[i].hex, s + n, sizeof(s) - n);
     }
     /* and half of a read request still in flight */
-    n += hex("1c000000 00000000 0300", s + n, sizeof(s) - n);
+    n += pl_test_hex("1c000000 00000000 0300", s + n, sizeof(s) - n);
 
     replay_all_ways(s, n, PL_TTCP_MAX_WORDS, &t);
     assert_false(t.broken);
@@ -505,12 +473,12 @@ static void test_stream_with_errors(void **state)
     size_t n = 0;
 
     (void)state;
-    n += hex(golden[1].hex, s + n, sizeof(s) - n); /* read response, 34 bytes */
-    n += hex("1c000000 00000000 03000000 01000000 64000000 01000000 0a000000", s + n,
-             sizeof(s) - n);                                      /* group 1, 28 bytes */
-    n += hex(golden[8].hex, s + n, sizeof(s) - n);                /* keep-alive, 8 bytes */
-    n += hex("1c000000 05000000 03000000", s + n, sizeof(s) - n); /* opcode 5 */
-    n += hex(golden[0].hex, s + n, sizeof(s) - n);                /* never reached */
+    n += pl_test_hex(golden[1].hex, s + n, sizeof(s) - n); /* read response, 34 bytes */
+    n += pl_test_hex("1c000000 00000000 03000000 01000000 64000000 01000000 0a000000", s + n,
+                     sizeof(s) - n);                                      /* group 1, 28 bytes */
+    n += pl_test_hex(golden[8].hex, s + n, sizeof(s) - n);                /* keep-alive, 8 bytes */
+    n += pl_test_hex("1c000000 05000000 03000000", s + n, sizeof(s) - n); /* opcode 5 */
+    n += pl_test_hex(golden[0].hex, s + n, sizeof(s) - n);                /* never reached */
 
     replay_all_ways(s, n, PL_TTCP_MAX_WORDS, &t);
     assert_true(t.broken);
@@ -588,7 +556,7 @@ static void test_frame_errors(void **state)
 
         print_message("error vector: %s\n", x->name);
         max = x->max_words ? x->max_words : PL_TTCP_MAX_WORDS;
-        n = hex(x->hex, b, sizeof(b));
+        n = pl_test_hex(x->hex, b, sizeof(b));
         assert_true(n >= x->proof);
         for (k = 0; k < x->proof; k++) {
             need = 0;
@@ -654,7 +622,7 @@ static void test_decode_errors(void **state)
 
         print_message("error vector: %s\n", x->name);
         max = x->max_words ? x->max_words : PL_TTCP_MAX_WORDS;
-        n = hex(x->hex, b, sizeof(b));
+        n = pl_test_hex(x->hex, b, sizeof(b));
         assert_int_equal(pl_ttcp_frame(b, n, max, NULL), (int)n);
         assert_int_equal(pl_ttcp_decode(b, n, max, &f), x->err);
         assert_null(f.data);
@@ -711,7 +679,7 @@ static void test_decode_wrong_len(void **state)
     size_t k;
 
     (void)state;
-    n = hex(golden[1].hex, b, sizeof(b)); /* read response, 34 bytes */
+    n = pl_test_hex(golden[1].hex, b, sizeof(b)); /* read response, 34 bytes */
     for (k = 0; k < PL_TTCP_KEEPALIVE_LEN; k++)
         assert_int_equal(pl_ttcp_decode(b, k, PL_TTCP_MAX_WORDS, &f), PL_ETTCP_SHORT);
     for (k = PL_TTCP_KEEPALIVE_LEN; k < n; k++)
@@ -720,7 +688,7 @@ static void test_decode_wrong_len(void **state)
     b[n] = 0;
     assert_int_equal(pl_ttcp_decode(b, n + 1, PL_TTCP_MAX_WORDS, &f), PL_ETTCP_LENGTH);
     /* a short keep-alive with trailing bytes */
-    n = hex("08000000 01000000 00", b, sizeof(b));
+    n = pl_test_hex("08000000 01000000 00", b, sizeof(b));
     assert_int_equal(pl_ttcp_decode(b, n, PL_TTCP_MAX_WORDS, &f), PL_ETTCP_LENGTH);
     assert_int_equal(pl_ttcp_decode(b, n - 1, PL_TTCP_MAX_WORDS, &f), 0);
 }
@@ -804,7 +772,7 @@ static void test_encode_golden(void **state)
         const golden_t *g = &golden[i];
 
         print_message("vector: %s\n", g->name);
-        n = hex(g->hex, want, sizeof(want));
+        n = pl_test_hex(g->hex, want, sizeof(want));
         memset(got, 0xAA, sizeof(got));
         if (g->opcode == PL_TTCP_OP_KEEPALIVE && g->length == 8) {
             r = pl_ttcp_encode_keepalive(got, sizeof(got), 0);
