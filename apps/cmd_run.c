@@ -72,7 +72,8 @@ static void usage(FILE *fp)
           "stdout: one JSON object per tag change, or a live table on a terminal.\n"
           "stdin:  write commands, one JSON object per line:\n"
           "          {\"write\":\"TAG\",\"value\":V,\"id\":\"optional\"}\n"
-          "        each answered by a result line {\"result\":\"ok\"|\"error\",...}.\n"
+          "        each answered by a result line {\"result\":\"ok\"|\"error\",...};\n"
+          "        {\"stats\":true} prints one statistics line per device and per line.\n"
           "SIGINT/SIGTERM stop cleanly; SIGHUP reloads CONFIG.\n"
           "\n"
           "  --json    JSON lines even on a terminal\n"
@@ -181,9 +182,24 @@ static void on_written(pl_engine_t *e, const pl_status_t *st, void *ud)
     free(pw);
 }
 
+static void print_stats(daemon_t *d, const char *id)
+{
+    pl_engine_stats_t st;
+    size_t i;
+
+    for (i = 0; i < d->cfg.ndevices; i++)
+        if (pl_engine_device_stats(d->engine, d->cfg.devices[i].name, &st) == 0)
+            emit(d->out,
+                 pl_jsonl_stats("device", d->cfg.devices[i].name, &st, id, d->out, sizeof(d->out)));
+    for (i = 0; i < d->cfg.nlines; i++)
+        if (pl_engine_line_stats(d->engine, d->cfg.lines[i].name, &st) == 0)
+            emit(d->out,
+                 pl_jsonl_stats("line", d->cfg.lines[i].name, &st, id, d->out, sizeof(d->out)));
+}
+
 static void handle_line(daemon_t *d, char *line, size_t len)
 {
-    pl_jsonl_write_t w;
+    pl_jsonl_cmd_t w;
     pl_status_t st;
     pending_write_t *pw;
 
@@ -192,13 +208,17 @@ static void handle_line(daemon_t *d, char *line, size_t len)
     if (len == 0)
         return;
     pl_status_clear(&st);
-    if (pl_jsonl_parse_write(line, len, &w, &st) < 0) {
+    if (pl_jsonl_parse_command(line, len, &w, &st) < 0) {
         result_line(d, w.tag, w.id, &st);
         return;
     }
     if (d->engine == NULL) {
         pl_status_set(&st, PL_ESTOPPED, 0, "no configuration is running");
         result_line(d, w.tag, w.id, &st);
+        return;
+    }
+    if (w.kind == PL_JSONL_STATS) {
+        print_stats(d, w.id);
         return;
     }
     pw = calloc(1, sizeof(*pw));

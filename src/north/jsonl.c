@@ -102,10 +102,10 @@ int pl_jsonl_error(const pl_status_t *st, char *buf, size_t cap)
     return dump(error_object(st), buf, cap);
 }
 
-int pl_jsonl_parse_write(const char *line, size_t len, pl_jsonl_write_t *out, pl_status_t *err)
+int pl_jsonl_parse_command(const char *line, size_t len, pl_jsonl_cmd_t *out, pl_status_t *err)
 {
     json_error_t je;
-    json_t *o, *tag, *val, *id;
+    json_t *o, *tag, *val, *id, *stats;
     const char *key;
     json_t *v;
 
@@ -119,9 +119,10 @@ int pl_jsonl_parse_write(const char *line, size_t len, pl_jsonl_write_t *out, pl
     }
     json_object_foreach(o, key, v)
     {
-        if (strcmp(key, "write") != 0 && strcmp(key, "value") != 0 && strcmp(key, "id") != 0) {
-            pl_status_set(err, PL_EVALUE, 0, "unknown key '%.40s' (expected write, value, id)",
-                          key);
+        if (strcmp(key, "write") != 0 && strcmp(key, "value") != 0 && strcmp(key, "id") != 0 &&
+            strcmp(key, "stats") != 0) {
+            pl_status_set(err, PL_EVALUE, 0,
+                          "unknown key '%.40s' (expected write, value, id, stats)", key);
             json_decref(o);
             return PL_EVALUE;
         }
@@ -129,12 +130,21 @@ int pl_jsonl_parse_write(const char *line, size_t len, pl_jsonl_write_t *out, pl
     tag = json_object_get(o, "write");
     val = json_object_get(o, "value");
     id = json_object_get(o, "id");
+    stats = json_object_get(o, "stats");
     if (id != NULL) {
         if (json_is_string(id))
             snprintf(out->id, sizeof(out->id), "%s", json_string_value(id));
         else if (json_is_integer(id))
             snprintf(out->id, sizeof(out->id), "%lld", (long long)json_integer_value(id));
     }
+    if (stats != NULL) {
+        json_decref(o);
+        if (tag != NULL || val != NULL)
+            return pl_status_set(err, PL_EVALUE, 0, "\"stats\" goes alone (with an id)");
+        out->kind = PL_JSONL_STATS;
+        return 0;
+    }
+    out->kind = PL_JSONL_WRITE;
     if (!json_is_string(tag) || json_string_length(tag) >= sizeof(out->tag)) {
         json_decref(o);
         return pl_status_set(err, PL_EVALUE, 0, "\"write\" must name a tag");
@@ -159,6 +169,39 @@ int pl_jsonl_parse_write(const char *line, size_t len, pl_jsonl_write_t *out, pl
     }
     json_decref(o);
     return 0;
+}
+
+int pl_jsonl_stats(const char *kind, const char *name, const pl_engine_stats_t *st, const char *id,
+                   char *buf, size_t cap)
+{
+    json_t *o, *codes;
+    size_t i;
+
+    codes = json_object();
+    for (i = 0; codes != NULL && i < sizeof(st->errors_by_code) / sizeof(st->errors_by_code[0]);
+         i++) {
+        char k[64];
+
+        if (st->errors_by_code[i].code == 0)
+            break;
+        snprintf(k, sizeof(k), "0x%04x %s", pl_err_code(st->errors_by_code[i].code),
+                 pl_err_name(st->errors_by_code[i].code));
+        json_object_set_new(codes, k, json_integer((json_int_t)st->errors_by_code[i].count));
+    }
+    o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                  "s:I, s:b}",
+                  "stats", kind, "name", name, "requests", (json_int_t)st->requests, "responses",
+                  (json_int_t)st->responses, "timeouts", (json_int_t)st->timeouts, "errors",
+                  (json_int_t)st->errors, "errors_by_code", codes != NULL ? codes : json_object(),
+                  "bytes_in", (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out,
+                  "reconnects", (json_int_t)st->reconnects, "switchovers",
+                  (json_int_t)st->switchovers, "cycles", (json_int_t)st->cycles, "overruns",
+                  (json_int_t)st->overruns, "writes", (json_int_t)st->writes, "writes_failed",
+                  (json_int_t)st->writes_failed, "last_rtt_us", (json_int_t)st->last_rtt_us,
+                  "demoted", st->demoted != 0);
+    if (o != NULL && id != NULL && id[0] != '\0')
+        json_object_set_new(o, "id", json_string(id));
+    return dump(o, buf, cap);
 }
 
 int pl_jsonl_result(const char *tag, const char *id, const pl_status_t *st, char *buf, size_t cap)

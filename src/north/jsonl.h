@@ -39,16 +39,31 @@ int pl_jsonl_state(const pl_tag_state_t *st, char *buf, size_t cap);
 /* Formats a status as the "error" object above into buf. Returns length or PL_ENOBUFS. */
 int pl_jsonl_error(const pl_status_t *st, char *buf, size_t cap);
 
-typedef struct {
-    char tag[PL_NAME_MAX];
-    pl_value_t value;
-    char id[128]; /* the command's "id", echoed in the result; "" when absent */
-} pl_jsonl_write_t;
+typedef enum {
+    PL_JSONL_WRITE = 0, /* {"write":"tag","value":V[,"id":X]} */
+    PL_JSONL_STATS,     /* {"stats":true[,"id":X]} */
+} pl_jsonl_cmd_kind_t;
 
-/* Parses a command line {"write":"tag","value":V[,"id":X]} (V a number, true/false or a
- * string; X a string or number). Returns 0, or PL_EVALUE with `err` saying what is wrong
- * (not JSON, not an object, missing "write" or "value", unknown key). */
-int pl_jsonl_parse_write(const char *line, size_t len, pl_jsonl_write_t *out, pl_status_t *err);
+typedef struct {
+    pl_jsonl_cmd_kind_t kind;
+    char tag[PL_NAME_MAX]; /* write */
+    pl_value_t value;      /* write */
+    char id[128];          /* the command's "id", echoed in the answer; "" when absent */
+} pl_jsonl_cmd_t;
+
+/* Parses a command line: {"write":"tag","value":V[,"id":X]} (V a number, true/false or a
+ * string; X a string or number) or {"stats":true[,"id":X]}. Returns 0, or PL_EVALUE with
+ * `err` saying what is wrong (not JSON, not an object, missing "write" or "value", unknown
+ * key). */
+int pl_jsonl_parse_command(const char *line, size_t len, pl_jsonl_cmd_t *out, pl_status_t *err);
+
+/* One statistics line: {"stats":"device"|"line","name":"n","requests":..,"responses":..,
+ * "timeouts":..,"errors":..,"errors_by_code":{"0x4009 _7TTCP_RECV_TIMEOUT":3},"bytes_in":..,
+ * "bytes_out":..,"reconnects":..,"switchovers":..,"cycles":..,"overruns":..,"writes":..,
+ * "writes_failed":..,"last_rtt_us":..,"demoted":false[,"id":X]}. Returns length or
+ * PL_ENOBUFS / PL_ENOMEM. */
+int pl_jsonl_stats(const char *kind, const char *name, const pl_engine_stats_t *st, const char *id,
+                   char *buf, size_t cap);
 
 /* The result line for a write: {"result":"ok","write":"t","id":"x"} or
  * {"result":"error","write":"t","id":"x","error":{...}}. Returns length or PL_ENOBUFS. */

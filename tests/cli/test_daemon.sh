@@ -97,6 +97,11 @@ start_sim B "$portB"; pidB=$SIM_PID
 "$PL" write "7ttcp://127.0.0.1:$portB/1" W0=22 && ok || fail "preset B again"
 wait_for '"tag":"b.w0".*"value":22,"quality":"good"' 15 && ok || fail "b.w0 back after restart"
 
+# statistics: one line per device and per line, on request
+echo '{"stats":true,"id":"s1"}' >&"${D[1]}"
+wait_for '"stats":"device","name":"db".*"errors":[1-9]' 10 && ok || fail "stats: db counted errors"
+wait_for '"stats":"line","name":"la","requests":[1-9]' 10 && ok || fail "stats: line la"
+
 # SIGHUP: a new tag appears; device da keeps its connection (A saw no new connection)
 connsA=$(grep -c "connected" "$tmp/A.log")
 write_cfg "  - {name: a.w1, device: da, address: W1, scan: fast}"
