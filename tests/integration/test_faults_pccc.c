@@ -1,0 +1,1240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fault injection, PCCC over EtherNet/IP (issue "Reliability"): the client against a
+ * scripted misbehaving PLC, and the PLC simulator against misbehaving clients. Each test is
+ * one named scenario of docs/reliability.md.
+ *
+ * Every test runs in one process on one loop over loopback (ports read back, nothing
+ * sleeps, guard timers bound every wait) next to a healthy device: the simulator with a
+ * second client polling it (write N7:10, read it back, compare) all the time. Each scenario
+ * asserts the exact PL_E* code of the request concerned, that every request (reads and
+ * writes) completed exactly once, that the next request succeeds once the peer behaves
+ * (reconnect and a new session where the connection had to go), that the healthy client
+ * never failed and made progress, and ends with every handle closed and uv_loop_close() == 0
+ * (run under ASan/LSan in the sanitizer build).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codec/cip.h"
+#include "codec/enip.h"
+#include "codec/pccc.h"
+#include "faults.h"
+#include "plcline/error.h"
+#include "plcline/pccc.h"
+
+#define WATCHDOG_S 15u /* per scenario; a hang is a failure, not a stuck run */
+#define GUARD_MS   5000u
+#define N7_BYTES   512u
+#define NSLOTS     16u
+#define MSG_MAX    1200u
+#define CAP_ENIP   4096u /* encapsulation data the scripted PLC accepts */
+#define N7_FILE    7u
+#define BAD_ENCAP  0x0077u /* an encapsulation command nobody defines */
+
+typedef enum {
+    P_GOOD = 0,    /* answers like a PLC */
+    P_CLOSE_MID,   /* the first half of the reply, then close */
+    P_GARBAGE,     /* text instead of a reply */
+    P_BAD_COMMAND, /* a reply with an undefined encapsulation command */
+    P_LEN_FFFF,    /* a header whose length field is 0xFFFF, then silence */
+    P_LEN_0,       /* the SendRRData reply header with length 0 (no data at all) */
+    P_SHORT_ITEM,  /* a CPF data item whose length runs past the message */
+    P_DRIP,        /* the reply one byte per `drip_ms` (0: per loop turn) */
+    P_LATE_TIMER,  /* the reply (carrying `late_word`) `late_ms` later */
+    P_LATE_NEXT,   /* the reply (carrying `late_word`) held until `release_held`, then
+                      sent just before the next reply */
+    P_WRONG_TNS,   /* the reply with TNS + 1000 */
+    P_SILENT,      /* no reply to PCCC requests */
+    P_NO_REGISTER, /* no reply to RegisterSession either */
+} peer_mode_t;
+
+typedef struct {
+    int used;
+    pl_conn_t *conn;
+    uv_timer_t timer;
+    uint32_t session;
+    uint8_t rx[PL_ENIP_HEADER_LEN + CAP_ENIP];
+    size_t rx_len;
+    uint8_t out[MSG_MAX];
+    size_t out_len, out_off;
+    int dripping, late;
+} pconn_t;
+
+typedef struct {
+    int done;
+    pl_status_t status;
+} result_t;
+
+typedef struct {
+    uv_loop_t loop;
+    pl_logger_t log;
+    int nonreader_closed; /* listener log lines "partner does not read" */
+    /* the healthy device */
+    pl_pccc_server_t *good;
+    pl_pccc_client_t *hcli;
+    pl_pccc_req_t hreq;
+    uint8_t hbuf[2];
+    uint16_t hvalue;
+    int hrun, hbusy, hok, hfail, hwriting;
+    /* the scripted PLC */
+    pl_listener_t *lst;
+    uint16_t port;
+    peer_mode_t mode;
+    unsigned spoil;
+    unsigned drip_ms, late_ms;
+    uint16_t late_word;
+    uint8_t n7[N7_BYTES];
+    int accepted, closed, registered, requests, late_sent, late_dropped;
+    uint8_t held[MSG_MAX]; /* P_LATE_NEXT */
+    size_t held_len;
+    int release_held; /* send the held reply before the next reply */
+    pconn_t slot[NSLOTS];
+    /* the client under test */
+    pl_pccc_client_t *cli;
+    int links_up, links_down;
+} fx_t;
+
+static fx_t F;
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+/* ------------------------------------------------------------------ the healthy device */
+
+static void healthy_next(void);
+
+static void on_healthy(pl_pccc_req_t *req)
+{
+    (void)req;
+    F.hbusy = 0;
+    if (F.hreq.status.code != 0)
+        F.hfail++;
+    else if (!F.hwriting && get16(F.hbuf) != F.hvalue)
+        F.hfail++;
+    else
+        F.hok++;
+    F.hwriting = !F.hwriting;
+    if (F.hrun)
+        healthy_next();
+}
+
+static void healthy_next(void)
+{
+    int rc;
+
+    F.hbusy = 1;
+    if (F.hwriting) {
+        F.hvalue++;
+        put16(F.hbuf, F.hvalue);
+        rc = pl_pccc_write(F.hcli, &F.hreq, "N7:10", F.hbuf, 2, on_healthy);
+    } else {
+        memset(F.hbuf, 0, sizeof(F.hbuf));
+        rc = pl_pccc_read(F.hcli, &F.hreq, "N7:10", F.hbuf, 2, on_healthy);
+    }
+    assert_int_equal(rc, 0);
+}
+
+static int healthy_idle(void *ctx)
+{
+    (void)ctx;
+    return !F.hbusy;
+}
+
+static void healthy_stop(void)
+{
+    F.hrun = 0;
+    assert_int_equal(fault_run_pred(&F.loop, healthy_idle, NULL, GUARD_MS), 0);
+    assert_int_equal(F.hfail, 0);
+}
+
+/* ------------------------------------------------------------------ the scripted PLC */
+
+static void on_slot_timer(uv_timer_t *t)
+{
+    pconn_t *p = t->data;
+
+    if (p->conn == NULL) {
+        if (p->late)
+            F.late_dropped++;
+        p->dripping = p->late = 0;
+        uv_timer_stop(t);
+        return;
+    }
+    if (p->late) {
+        p->late = 0;
+        F.late_sent++;
+        (void)pl_conn_send(p->conn, p->out, p->out_len);
+        return;
+    }
+    if (p->dripping) {
+        (void)pl_conn_send(p->conn, p->out + p->out_off, 1);
+        p->out_off++;
+        if (p->out_off == p->out_len) {
+            p->dripping = 0;
+            uv_timer_stop(t);
+        } else if (F.drip_ms == 0) {
+            uv_timer_start(t, on_slot_timer, 0, 0);
+        }
+    }
+}
+
+/* Builds the encapsulated reply to PCCC request `q` (wrapped as `w`) of message `m` into
+ * out[]: the data read (or `forced` for every word), with TNS + `tns_add`. */
+static size_t build_reply(const pl_enip_msg_t *m, const pl_pccc_wrap_t *w,
+                          const pl_pccc_request_t *q, uint16_t tns_add, const uint16_t *forced,
+                          uint8_t *out, size_t cap)
+{
+    uint8_t data[256], pccc[300], wrap[320], cip[340], cpf[380], rr[400];
+    pl_pccc_wrap_t rw = *w;
+    pl_enip_msg_t r = *m;
+    size_t n = 0, at, i;
+    int k;
+
+    at = (size_t)q->slc.element * 2u + (size_t)q->slc.sub * 2u;
+    assert_int_equal(q->slc.file, N7_FILE);
+    assert_true(at + q->slc.size <= N7_BYTES);
+    if (q->op == PL_PCCC_OP_SLC_READ) {
+        n = q->slc.size;
+        memcpy(data, F.n7 + at, n);
+        if (forced != NULL)
+            for (i = 0; i + 1 < n; i += 2)
+                put16(data + i, *forced);
+    } else {
+        assert_int_equal(q->op, PL_PCCC_OP_SLC_WRITE);
+        memcpy(F.n7 + at, q->data, q->slc.size);
+    }
+    k = pl_pccc_reply_encode(pccc, sizeof(pccc), q->cmd, (uint16_t)(q->tns + tns_add), 0, 0, data,
+                             n);
+    assert_true(k > 0);
+    rw.pccc = pccc;
+    rw.pccc_len = (size_t)k;
+    k = pl_pccc_wrap_encode(wrap, sizeof(wrap), &rw);
+    assert_true(k > 0);
+    k = pl_cip_rsp_encode(cip, sizeof(cip), w->service, 0, NULL, 0, wrap, (size_t)k);
+    assert_true(k > 0);
+    k = pl_cpf_encode_unconnected(cpf, sizeof(cpf), cip, (size_t)k);
+    assert_true(k > 0);
+    k = pl_enip_rr_encode(rr, sizeof(rr), 0, cpf, (size_t)k);
+    assert_true(k > 0);
+    r.status = 0;
+    r.data = rr;
+    r.data_len = (size_t)k;
+    k = pl_enip_encode(out, cap, &r);
+    assert_true(k > 0);
+    return (size_t)k;
+}
+
+/* One SendRRData PCCC request. Returns 0 to go on, <0 when the connection was closed. */
+static int peer_pccc(pconn_t *p, const pl_enip_msg_t *m)
+{
+    static const char garbage[] = "GARBAGE, not EtherNet/IP\r\n";
+    pl_enip_rr_t rr;
+    pl_cip_req_t cq;
+    pl_pccc_wrap_t w;
+    pl_pccc_request_t q;
+    pl_status_t st;
+    const uint8_t *cip;
+    size_t cip_len, n;
+    uint8_t out[MSG_MAX];
+    peer_mode_t mode = F.mode;
+
+    assert_int_equal(m->session, p->session);
+    assert_int_equal(pl_enip_rr_decode(m->data, m->data_len, &rr), 0);
+    assert_int_equal(pl_cpf_unconnected(&rr.cpf, &cip, &cip_len), 0);
+    assert_int_equal(pl_cip_req_decode(cip, cip_len, &cq), 0);
+    assert_int_equal(pl_pccc_wrap_decode(cq.service, cq.data, cq.data_len, &w, &st), 0);
+    assert_int_equal(pl_pccc_request_decode(w.pccc, w.pccc_len, &q, &st), 0);
+    F.requests++;
+    if (F.spoil == 0)
+        mode = P_GOOD;
+    else
+        F.spoil--;
+    if (mode == P_GOOD && F.held_len > 0 && F.release_held) { /* a late reply goes first */
+        F.late_sent++;
+        (void)pl_conn_send(p->conn, F.held, F.held_len);
+        F.held_len = 0;
+    }
+    switch (mode) {
+    case P_GOOD:
+        n = build_reply(m, &w, &q, 0, NULL, out, sizeof(out));
+        (void)pl_conn_send(p->conn, out, n);
+        return 0;
+    case P_CLOSE_MID:
+        n = build_reply(m, &w, &q, 0, NULL, out, sizeof(out));
+        (void)pl_conn_send(p->conn, out, n / 2u);
+        pl_conn_close(p->conn, NULL);
+        return -1;
+    case P_GARBAGE:
+        (void)pl_conn_send(p->conn, (const uint8_t *)garbage, sizeof(garbage) - 1u);
+        return 0;
+    case P_BAD_COMMAND:
+        n = build_reply(m, &w, &q, 0, NULL, out, sizeof(out));
+        put16(out, BAD_ENCAP);
+        (void)pl_conn_send(p->conn, out, n);
+        return 0;
+    case P_LEN_FFFF:
+        n = build_reply(m, &w, &q, 0, NULL, out, sizeof(out));
+        put16(out + 2, 0xFFFF);
+        (void)pl_conn_send(p->conn, out, PL_ENIP_HEADER_LEN);
+        return 0;
+    case P_LEN_0:
+        n = build_reply(m, &w, &q, 0, NULL, out, sizeof(out));
+        put16(out + 2, 0);
+        (void)pl_conn_send(p->conn, out, PL_ENIP_HEADER_LEN);
+        return 0;
+    case P_SHORT_ITEM: {
+        /* rr data: handle u32, timeout u16, count u16, null item (4), then the data item's
+         * type u16 and length u16: claim 10 bytes more than follow */
+        size_t at = PL_ENIP_HEADER_LEN + PL_ENIP_RR_PREFIX_LEN + 2u + PL_CPF_ITEM_HEADER_LEN + 2u;
+
+        n = build_reply(m, &w, &q, 0, NULL, out, sizeof(out));
+        put16(out + at, (uint16_t)(get16(out + at) + 10u));
+        (void)pl_conn_send(p->conn, out, n);
+        return 0;
+    }
+    case P_DRIP:
+        p->out_len = build_reply(m, &w, &q, 0, NULL, p->out, sizeof(p->out));
+        p->out_off = 0;
+        p->dripping = 1;
+        uv_timer_start(&p->timer, on_slot_timer, F.drip_ms, F.drip_ms);
+        return 0;
+    case P_LATE_TIMER:
+        p->out_len = build_reply(m, &w, &q, 0, &F.late_word, p->out, sizeof(p->out));
+        p->late = 1;
+        uv_timer_start(&p->timer, on_slot_timer, F.late_ms, 0);
+        return 0;
+    case P_LATE_NEXT:
+        F.held_len = build_reply(m, &w, &q, 0, &F.late_word, F.held, sizeof(F.held));
+        return 0;
+    case P_WRONG_TNS:
+        n = build_reply(m, &w, &q, 1000, NULL, out, sizeof(out));
+        (void)pl_conn_send(p->conn, out, n);
+        return 0;
+    case P_SILENT:
+    case P_NO_REGISTER:
+        return 0;
+    }
+    return 0;
+}
+
+static int peer_msg(pconn_t *p, const uint8_t *b, size_t n)
+{
+    pl_enip_msg_t m;
+    uint8_t out[64];
+    int k;
+
+    assert_int_equal(pl_enip_decode(b, n, &m), 0);
+    switch (m.command) {
+    case PL_ENIP_CMD_REGISTER_SESSION:
+        if (F.mode == P_NO_REGISTER && F.spoil > 0) {
+            F.spoil--;
+            return 0;
+        }
+        F.registered++;
+        p->session = 0x51000000u + (uint32_t)F.registered;
+        m.session = p->session;
+        k = pl_enip_encode(out, sizeof(out), &m);
+        assert_true(k > 0);
+        (void)pl_conn_send(p->conn, out, (size_t)k);
+        return 0;
+    case PL_ENIP_CMD_UNREGISTER_SESSION:
+        return 0;
+    case PL_ENIP_CMD_SEND_RR_DATA:
+        return peer_pccc(p, &m);
+    default:
+        fail_msg("scripted PLC: unexpected command 0x%04X", m.command);
+    }
+    return 0;
+}
+
+static int peer_accept(pl_listener_t *l, pl_conn_t *conn, void *ud)
+{
+    unsigned i;
+
+    (void)l;
+    (void)ud;
+    for (i = 0; i < NSLOTS; i++) {
+        pconn_t *p = &F.slot[i];
+
+        if (!p->used && !p->dripping && !p->late) {
+            p->used = 1;
+            p->conn = conn;
+            p->rx_len = 0;
+            p->session = 0;
+            pl_conn_set_data(conn, p);
+            F.accepted++;
+            return 0;
+        }
+    }
+    fail_msg("scripted PLC: more than %u connections", NSLOTS);
+    return -1;
+}
+
+static void peer_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
+{
+    pconn_t *p = pl_conn_data(conn);
+    int n;
+
+    (void)ud;
+    assert_true(p->rx_len + len <= sizeof(p->rx));
+    memcpy(p->rx + p->rx_len, buf, len);
+    p->rx_len += len;
+    while ((n = pl_enip_frame(p->rx, p->rx_len, CAP_ENIP, NULL)) > 0) {
+        if (peer_msg(p, p->rx, (size_t)n) < 0)
+            return;
+        memmove(p->rx, p->rx + n, p->rx_len - (size_t)n);
+        p->rx_len -= (size_t)n;
+    }
+    assert_int_equal(n, PL_EAGAIN);
+}
+
+static void peer_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
+{
+    pconn_t *p = pl_conn_data(conn);
+
+    (void)why;
+    (void)ud;
+    p->conn = NULL;
+    p->used = 0;
+    F.closed++;
+}
+
+/* ------------------------------------------------------------------ fixture */
+
+static void on_log(void *ud, pl_log_level_t level, const char *msg)
+{
+    (void)ud;
+    if (level == PL_LOG_WARN && strstr(msg, "partner does not read") != NULL)
+        F.nonreader_closed++;
+}
+
+static void on_link(pl_pccc_client_t *c, const pl_status_t *st, void *ud)
+{
+    (void)c;
+    (void)ud;
+    if (st == NULL)
+        F.links_up++;
+    else
+        F.links_down++;
+}
+
+static void client_config(pl_pccc_client_config_t *cfg, const char *hosts, uint16_t port,
+                          unsigned timeout_ms)
+{
+    pl_pccc_client_config_init(cfg);
+    assert_int_equal(pl_hostlist_parse(&cfg->line.hosts, hosts, strlen(hosts), NULL), 0);
+    cfg->line.port = port;
+    cfg->line.backoff_min_ms = 5;
+    cfg->line.backoff_max_ms = 20;
+    cfg->vendor = 0x8503;
+    cfg->serial = 0x41414D50;
+    cfg->timeout_ms = timeout_ms;
+}
+
+static void fx_start_inflight(unsigned timeout_ms, unsigned inflight, size_t max_output)
+{
+    static const pl_listener_cbs_t cbs = {
+        .on_accept = peer_accept, .on_data = peer_data, .on_close = peer_close};
+    pl_pccc_server_config_t scfg;
+    pl_pccc_client_config_t ccfg;
+    pl_listener_config_t lc;
+    pl_status_t st;
+    unsigned i;
+
+    memset(&F, 0, sizeof(F));
+    fault_watchdog(WATCHDOG_S, "a fault scenario (see the last [ RUN ] line)");
+    assert_int_equal(uv_loop_init(&F.loop), 0);
+    F.log.cb = on_log;
+    F.log.level = PL_LOG_WARN;
+    pl_pccc_server_config_init(&scfg);
+    scfg.listen.port = 0;
+    scfg.listen.max_output = max_output;
+    scfg.log = &F.log;
+    assert_int_equal(pl_pccc_server_new(&F.loop, &scfg, &F.good, &st), 0);
+    client_config(&ccfg, "127.0.0.1", pl_pccc_server_port(F.good), 2000);
+    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.hcli), 0);
+    F.hrun = 1;
+    F.hwriting = 1;
+    healthy_next();
+
+    memset(&lc, 0, sizeof(lc));
+    assert_int_equal(pl_listener_new(&F.loop, &lc, &cbs, &F, &F.lst, NULL), 0);
+    F.port = pl_listener_port(F.lst);
+    for (i = 0; i < NSLOTS; i++) {
+        uv_timer_init(&F.loop, &F.slot[i].timer);
+        F.slot[i].timer.data = &F.slot[i];
+    }
+    for (i = 0; i < N7_BYTES / 2u; i++)
+        put16(F.n7 + 2u * i, (uint16_t)(0x1000u + i));
+    client_config(&ccfg, "127.0.0.1", F.port, timeout_ms);
+    ccfg.inflight = inflight;
+    ccfg.on_link = on_link;
+    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+}
+
+static void fx_start(unsigned timeout_ms, size_t max_output)
+{
+    fx_start_inflight(timeout_ms, 1, max_output);
+}
+
+static void fx_stop(void)
+{
+    unsigned i;
+
+    healthy_stop();
+    if (F.cli != NULL)
+        pl_pccc_client_free(F.cli);
+    pl_pccc_client_free(F.hcli);
+    uv_run(&F.loop, UV_RUN_NOWAIT); /* UnRegisterSession goes out */
+    if (F.lst != NULL)
+        pl_listener_free(F.lst);
+    for (i = 0; i < NSLOTS; i++)
+        uv_close((uv_handle_t *)&F.slot[i].timer, NULL);
+    pl_pccc_server_free(F.good);
+    uv_run(&F.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&F.loop), 0);
+    fault_watchdog(0, NULL);
+}
+
+static void on_done(pl_pccc_req_t *req)
+{
+    result_t *r = req->data;
+
+    r->done++;
+    r->status = req->status;
+}
+
+static void submit_read(pl_pccc_client_t *c, pl_pccc_req_t *q, result_t *r, const char *addr,
+                        uint8_t *buf, size_t n)
+{
+    memset(r, 0, sizeof(*r));
+    q->data = r;
+    assert_int_equal(pl_pccc_read(c, q, addr, buf, n, on_done), 0);
+}
+
+static void submit_write(pl_pccc_client_t *c, pl_pccc_req_t *q, result_t *r, const char *addr,
+                         const uint8_t *buf, size_t n)
+{
+    memset(r, 0, sizeof(*r));
+    q->data = r;
+    assert_int_equal(pl_pccc_write(c, q, addr, buf, n, on_done), 0);
+}
+
+static void wait_done(result_t *r)
+{
+    assert_int_equal(fault_run_until(&F.loop, &r->done, GUARD_MS), 0);
+}
+
+static void expect_once(result_t *r, int n)
+{
+    int i;
+
+    fault_run_for(&F.loop, 20);
+    for (i = 0; i < n; i++)
+        assert_int_equal(r[i].done, 1);
+}
+
+/* The PLC behaves again: a read and a write through the client under test succeed. */
+static void expect_recovery(void)
+{
+    pl_pccc_req_t q[2];
+    result_t r[2];
+    uint8_t b[8], v[4] = {0xA1, 0xA1, 0xB2, 0xB2};
+
+    F.spoil = 0;
+    submit_read(F.cli, &q[0], &r[0], "N7:100,4", b, sizeof(b));
+    submit_write(F.cli, &q[1], &r[1], "N7:200,2", v, sizeof(v));
+    wait_done(&r[0]);
+    wait_done(&r[1]);
+    assert_int_equal(r[0].status.code, 0);
+    assert_int_equal(get16(b), 0x1000u + 100u);
+    assert_int_equal(get16(b + 6), 0x1000u + 103u);
+    assert_int_equal(r[1].status.code, 0);
+    assert_int_equal(get16(F.n7 + 400), 0xA1A1);
+    assert_int_equal(get16(F.n7 + 402), 0xB2B2);
+    expect_once(r, 2);
+}
+
+/* A read in flight, a write waiting behind it (inflight 1); the first `spoil` requests get
+ * `mode`. Returns with both completed. */
+static void read_and_write(peer_mode_t mode, unsigned spoil, result_t r[2], uint8_t b[8])
+{
+    static pl_pccc_req_t q[2];
+    static const uint8_t v[4] = {0x5A, 0x5A, 0x6B, 0x6B};
+
+    F.mode = mode;
+    F.spoil = spoil;
+    submit_read(F.cli, &q[0], &r[0], "N7:0,4", b, 8);
+    submit_write(F.cli, &q[1], &r[1], "N7:50,2", v, sizeof(v));
+    wait_done(&r[0]);
+    wait_done(&r[1]);
+    expect_once(r, 2);
+}
+
+/* The PLC spoils the read only: it fails with `expect` (within 1 s, timeout 2 s: never by
+ * waiting for bytes that will not come), the session is dropped, the write behind it goes
+ * out in a new session and succeeds. */
+static void spoiled_read_case(peer_mode_t mode, int expect)
+{
+    result_t r[2];
+    uint8_t b[8];
+    uint64_t t0;
+    int ok0;
+
+    fx_start(2000, 0);
+    ok0 = F.hok;
+    t0 = uv_now(&F.loop);
+    read_and_write(mode, 1, r, b);
+    assert_int_equal(r[0].status.code, expect);
+    assert_true(uv_now(&F.loop) - t0 < 1000);
+    assert_int_equal(r[1].status.code, 0);
+    assert_int_equal(get16(F.n7 + 100), 0x5A5A);
+    assert_int_equal(F.links_down, 1);
+    assert_int_equal(F.links_up, 2);
+    assert_int_equal(F.registered, 2);
+    expect_recovery();
+    assert_true(F.hok > ok0);
+    fx_stop();
+}
+
+/* ------------------------------------------------------------------ client scenarios */
+
+static void test_pccc_client_peer_closes_mid_frame(void **state)
+{
+    (void)state;
+    spoiled_read_case(P_CLOSE_MID, PL_ERECV_00);
+}
+
+/* "GARBAGE..." read as a header: bytes 2-3 ("RB") are a length past 4096. */
+static void test_pccc_client_garbage(void **state)
+{
+    (void)state;
+    spoiled_read_case(P_GARBAGE, PL_EMSG_TOO_LONG);
+}
+
+static void test_pccc_client_bad_encap_command(void **state)
+{
+    (void)state;
+    spoiled_read_case(P_BAD_COMMAND, PL_EPROTO);
+}
+
+static void test_pccc_client_encap_length_ffff(void **state)
+{
+    (void)state;
+    spoiled_read_case(P_LEN_FFFF, PL_EMSG_TOO_LONG);
+}
+
+static void test_pccc_client_encap_length_0(void **state)
+{
+    (void)state;
+    spoiled_read_case(P_LEN_0, PL_EENIP_SHORT);
+}
+
+static void test_pccc_client_short_cpf_item(void **state)
+{
+    (void)state;
+    spoiled_read_case(P_SHORT_ITEM, PL_EENIP_SHORT);
+}
+
+static void test_pccc_client_wrong_tns(void **state)
+{
+    (void)state;
+    spoiled_read_case(P_WRONG_TNS, PL_EPCCC_MISMATCH);
+}
+
+/* The reply one byte per 1 ms timer (a read of 32 words), then one byte per loop turn (a
+ * write): both reassembled, one session throughout. */
+static void test_pccc_client_answer_byte_by_byte(void **state)
+{
+    pl_pccc_req_t q[2];
+    result_t r[2];
+    uint8_t b[64], v[2] = {0x77, 0x77};
+    size_t i;
+    int ok0;
+
+    (void)state;
+    fx_start(3000, 0);
+    ok0 = F.hok;
+    F.mode = P_DRIP;
+    F.spoil = 1;
+    F.drip_ms = 1;
+    submit_read(F.cli, &q[0], &r[0], "N7:64,32", b, sizeof(b));
+    wait_done(&r[0]);
+    assert_int_equal(r[0].status.code, 0);
+    for (i = 0; i < 32; i++)
+        assert_int_equal(get16(b + 2 * i), 0x1000u + 64u + i);
+    F.spoil = 1;
+    F.drip_ms = 0;
+    submit_write(F.cli, &q[1], &r[1], "N7:150", v, sizeof(v));
+    wait_done(&r[1]);
+    assert_int_equal(r[1].status.code, 0);
+    assert_int_equal(get16(F.n7 + 300), 0x7777);
+    expect_once(r, 2);
+    assert_int_equal(F.links_up, 1);
+    assert_int_equal(F.links_down, 0);
+    assert_int_equal(F.registered, 1);
+    assert_true(F.hok > ok0);
+    fx_stop();
+}
+
+/* A silent PLC answers after the timeout (one request outstanding): nothing came back
+ * since the send, so the client fails the read with 0x4009 and starts over; the late reply
+ * (0xDEAD) dies with the old connection, the next read of the same words gets the PLC's
+ * values in a new session. */
+static void test_pccc_client_late_answer_silent_peer(void **state)
+{
+    pl_pccc_req_t q;
+    result_t r;
+    uint8_t b[4];
+
+    (void)state;
+    fx_start(100, 0);
+    F.mode = P_LATE_TIMER;
+    F.spoil = 1;
+    F.late_ms = 250;
+    F.late_word = 0xDEAD;
+    submit_read(F.cli, &q, &r, "N7:0,2", b, sizeof(b));
+    wait_done(&r);
+    assert_int_equal(r.status.code, PL_ETIMEOUT);
+    submit_read(F.cli, &q, &r, "N7:0,2", b, sizeof(b));
+    wait_done(&r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(get16(b), 0x1000);
+    assert_int_equal(get16(b + 2), 0x1001);
+    assert_int_equal(fault_run_count(&F.loop, &F.late_dropped, 1, GUARD_MS), 0);
+    assert_int_equal(F.late_sent, 0);
+    assert_int_equal(F.registered, 2);
+    assert_int_equal(pl_pccc_client_stats(F.cli)->timeouts, 1);
+    expect_recovery();
+    fx_stop();
+}
+
+/* Two requests outstanding; the PLC answers the second at once and the first only after
+ * the timeout, right before its answer to the next request for the same words. The first
+ * fails with 0x4009; its late reply (0xDEAD) is recognised by its TNS and discarded; the
+ * next request gets its own reply; the session stays. */
+static void test_pccc_client_late_answer_discarded_by_tns(void **state)
+{
+    pl_pccc_req_t q[3];
+    result_t r[3];
+    uint8_t b[3][4];
+    int ok0;
+
+    (void)state;
+    fx_start_inflight(150, 2, 0);
+    ok0 = F.hok;
+    F.mode = P_LATE_NEXT;
+    F.spoil = 1;
+    F.late_word = 0xDEAD;
+    submit_read(F.cli, &q[0], &r[0], "N7:0,2", b[0], 4);
+    submit_read(F.cli, &q[1], &r[1], "N7:2,2", b[1], 4);
+    wait_done(&r[1]);
+    assert_int_equal(r[1].status.code, 0);
+    assert_int_equal(get16(b[1]), 0x1002);
+    wait_done(&r[0]);
+    assert_int_equal(r[0].status.code, PL_ETIMEOUT);
+    assert_int_equal(F.held_len > 0, 1);
+    F.release_held = 1;
+    submit_read(F.cli, &q[2], &r[2], "N7:0,2", b[2], 4);
+    wait_done(&r[2]);
+    assert_int_equal(r[2].status.code, 0);
+    assert_int_equal(F.late_sent, 1);
+    assert_int_equal(get16(b[2]), 0x1000);
+    assert_int_equal(get16(b[2] + 2), 0x1001);
+    expect_once(r, 3);
+    assert_int_equal(F.registered, 1);
+    assert_int_equal(F.links_down, 0);
+    assert_true(F.hok > ok0);
+    expect_recovery();
+    assert_int_equal(F.registered, 1);
+    fx_stop();
+}
+
+/* Registers, then never answers a PCCC request: the read times out (0x4009), the session
+ * is dropped, the write goes out in a new session and times out too. */
+static void test_pccc_client_never_answers(void **state)
+{
+    result_t r[2];
+    uint8_t b[8];
+    int ok0;
+
+    (void)state;
+    fx_start(150, 0);
+    ok0 = F.hok;
+    read_and_write(P_SILENT, 2, r, b);
+    assert_int_equal(r[0].status.code, PL_ETIMEOUT);
+    assert_int_equal(r[1].status.code, PL_ETIMEOUT);
+    assert_true(F.hok > ok0);
+    expect_recovery();
+    fx_stop();
+}
+
+static void test_pccc_client_connection_refused(void **state)
+{
+    pl_pccc_server_config_t scfg;
+    pl_pccc_server_t *late_srv;
+    pl_pccc_client_config_t ccfg;
+    pl_status_t st;
+    result_t r[2];
+    uint8_t b[8], *n7;
+    size_t len;
+    uint16_t port;
+
+    (void)state;
+    fx_start(1000, 0);
+    assert_int_equal(fault_free_port(&F.loop, &port), 0);
+    pl_pccc_client_free(F.cli);
+    client_config(&ccfg, "127.0.0.1", port, 1000);
+    ccfg.on_link = on_link;
+    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+    read_and_write(P_GOOD, 0, r, b);
+    assert_int_equal(r[0].status.code, PL_ECONNECT);
+    assert_int_equal(r[0].status.sys, UV_ECONNREFUSED);
+    assert_int_equal(pl_err_code(r[0].status.code), 0x4003);
+    assert_int_equal(r[1].status.code, PL_ECONNECT);
+    pl_pccc_server_config_init(&scfg);
+    scfg.listen.port = port;
+    assert_int_equal(pl_pccc_server_new(&F.loop, &scfg, &late_srv, &st), 0);
+    n7 = pl_pccc_server_file(late_srv, "N7", &len);
+    put16(n7, 0x4242);
+    read_and_write(P_GOOD, 0, r, b);
+    assert_int_equal(r[0].status.code, 0);
+    assert_int_equal(get16(b), 0x4242);
+    assert_int_equal(r[1].status.code, 0);
+    assert_int_equal(get16(n7 + 100), 0x5A5A);
+    pl_pccc_client_free(F.cli);
+    F.cli = NULL;
+    uv_run(&F.loop, UV_RUN_NOWAIT);
+    pl_pccc_server_free(late_srv);
+    fx_stop();
+}
+
+static void test_pccc_client_name_does_not_resolve(void **state)
+{
+    pl_pccc_client_config_t ccfg;
+    result_t r[2];
+    uint8_t b[8];
+    char hosts[64];
+
+    (void)state;
+    fx_start(1000, 0);
+    pl_pccc_client_free(F.cli);
+    client_config(&ccfg, "nonexistent.invalid", F.port, 3000);
+    ccfg.on_link = on_link;
+    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+    read_and_write(P_GOOD, 0, r, b);
+    assert_int_equal(r[0].status.code, PL_ERESOLVE);
+    assert_int_equal(r[1].status.code, PL_ERESOLVE);
+    assert_int_equal(F.accepted, 0);
+    pl_pccc_client_free(F.cli);
+    snprintf(hosts, sizeof(hosts), "nonexistent.invalid,127.0.0.1:%u", (unsigned)F.port);
+    client_config(&ccfg, hosts, F.port, 3000);
+    ccfg.on_link = on_link;
+    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+    read_and_write(P_GOOD, 0, r, b);
+    assert_int_equal(r[0].status.code, 0);
+    assert_int_equal(r[1].status.code, 0);
+    assert_int_equal(pl_line_host_index(pl_pccc_client_line(F.cli)), 1);
+    fx_stop();
+}
+
+/* Accepts the TCP connection and never answers RegisterSession: both waiting requests fail
+ * with 0x4009 ("no RegisterSession reply"); the next requests are served.
+ *
+ * BUG (src/proto/pccc_client.c, on_timer): the waiting requests' deadline (wait_since +
+ * timeout, from the submit) comes before the session setup deadline (setup_deadline, from
+ * on_line_up) whenever connecting took a millisecond or more. Then on_timer fails the
+ * waiting requests and, the queue being empty, calls pl_line_stop() while c->state is still
+ * ST_REGISTER (a stopped line never reports on_down). arm() keeps arming the timer for the
+ * setup deadline, now past; on_timer's setup branch calls pl_line_drop(), a no-op on a
+ * stopped line, and arm() re-arms at 0 ms: a busy loop inside one uv_run() (libuv 1.44
+ * runs a timer re-armed at the current loop time again before returning), so nothing else
+ * on the loop runs again. Here the first host of the list refuses, so the connection to the
+ * second comes a back-off (>= 5 ms) after the submit: the bug is hit every time, and the
+ * watchdog turns the hang into a failure ("HANG: ..."). Fix: in on_timer, set c->state =
+ * ST_DOWN (and clear setup_err) when stopping the line there, or let arm() skip the setup
+ * deadline when the line is not up. Kept last in main(): the hang ends the program. */
+static void test_pccc_client_never_registers(void **state)
+{
+    pl_pccc_client_config_t ccfg;
+    result_t r[2];
+    uint8_t b[8];
+    char hosts[64];
+    uint16_t refused;
+
+    (void)state;
+    fx_start(150, 0);
+    assert_int_equal(fault_free_port(&F.loop, &refused), 0);
+    pl_pccc_client_free(F.cli);
+    snprintf(hosts, sizeof(hosts), "127.0.0.1:%u,127.0.0.1:%u", (unsigned)refused,
+             (unsigned)F.port);
+    client_config(&ccfg, hosts, F.port, 150);
+    ccfg.on_link = on_link;
+    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+    read_and_write(P_NO_REGISTER, 1, r, b);
+    assert_int_equal(r[0].status.code, PL_ETIMEOUT);
+    assert_non_null(strstr(r[0].status.detail, "RegisterSession"));
+    assert_int_equal(r[1].status.code, PL_ETIMEOUT);
+    assert_int_equal(F.requests, 0);
+    fault_run_for(&F.loop, 200); /* past the setup deadline */
+    expect_recovery();
+    fx_stop();
+}
+
+/* ------------------------------------------------------------------ server scenarios */
+
+/* RegisterSession, as a client sends it. */
+static size_t register_msg(uint8_t *out, size_t cap)
+{
+    pl_enip_msg_t m;
+    uint8_t data[PL_ENIP_REGISTER_DATA_LEN];
+    int k;
+
+    (void)pl_enip_register_encode(data, sizeof(data), PL_ENIP_PROTOCOL_VERSION, 0);
+    memset(&m, 0, sizeof(m));
+    m.command = PL_ENIP_CMD_REGISTER_SESSION;
+    m.data = data;
+    m.data_len = sizeof(data);
+    k = pl_enip_encode(out, cap, &m);
+    assert_true(k > 0);
+    return (size_t)k;
+}
+
+/* SendRRData with a 0x4B PCCC SLC typed read of `words` words of N7 from element 0. */
+static size_t read_msg(uint8_t *out, size_t cap, uint32_t session, uint16_t tns, uint8_t words)
+{
+    pl_pccc_request_t q;
+    pl_pccc_wrap_t w;
+    pl_cip_req_t cq;
+    pl_enip_msg_t m;
+    uint8_t pccc[64], wrap[80], path[8], cip[100], cpf[120], rr[140];
+    int k, plen;
+
+    pl_pccc_request_init(&q, PL_PCCC_OP_SLC_READ, tns);
+    q.slc.file = N7_FILE;
+    q.slc.type = PL_PCCC_FT_INTEGER;
+    q.slc.size = (uint8_t)(words * 2u);
+    k = pl_pccc_request_encode(pccc, sizeof(pccc), &q);
+    assert_true(k > 0);
+    memset(&w, 0, sizeof(w));
+    w.service = PL_PCCC_SVC_EXECUTE;
+    w.length = PL_PCCC_REQUESTOR_LEN;
+    w.vendor = 0x8503;
+    w.serial = 0x41414D50;
+    w.pccc = pccc;
+    w.pccc_len = (size_t)k;
+    k = pl_pccc_wrap_encode(wrap, sizeof(wrap), &w);
+    assert_true(k > 0);
+    plen = pl_cip_path_encode(path, sizeof(path), PL_PCCC_CLASS, PL_PCCC_INSTANCE);
+    memset(&cq, 0, sizeof(cq));
+    cq.service = PL_PCCC_SVC_EXECUTE;
+    cq.path = path;
+    cq.path_len = (size_t)plen;
+    cq.data = wrap;
+    cq.data_len = (size_t)k;
+    k = pl_cip_req_encode(cip, sizeof(cip), &cq);
+    assert_true(k > 0);
+    k = pl_cpf_encode_unconnected(cpf, sizeof(cpf), cip, (size_t)k);
+    assert_true(k > 0);
+    k = pl_enip_rr_encode(rr, sizeof(rr), 0, cpf, (size_t)k);
+    assert_true(k > 0);
+    memset(&m, 0, sizeof(m));
+    m.command = PL_ENIP_CMD_SEND_RR_DATA;
+    m.session = session;
+    m.data = rr;
+    m.data_len = (size_t)k;
+    k = pl_enip_encode(out, cap, &m);
+    assert_true(k > 0);
+    return (size_t)k;
+}
+
+/* The first complete encapsulation message in raw->rx at *off: decoded into *m. */
+static int raw_next_msg(fault_raw_t *raw, size_t *off, pl_enip_msg_t *m)
+{
+    int n = pl_enip_frame(raw->rx + *off, raw->rx_len - *off, CAP_ENIP, NULL);
+
+    if (n <= 0)
+        return 0;
+    assert_int_equal(pl_enip_decode(raw->rx + *off, (size_t)n, m), 0);
+    *off += (size_t)n;
+    return 1;
+}
+
+static int raw_done(void *ctx)
+{
+    return fault_raw_done(ctx);
+}
+
+static int storm_finished(void *ctx)
+{
+    return fault_storm_done(ctx);
+}
+
+static int fds_are(void *ctx)
+{
+    return fault_fd_count() == *(const int *)ctx;
+}
+
+/* A fresh client reads N7:0 from the simulator: it must be served. */
+static void expect_good_serves(void)
+{
+    pl_pccc_client_config_t ccfg;
+    pl_pccc_client_t *c;
+    pl_pccc_req_t q;
+    result_t r;
+    uint8_t b[2], *n7;
+    size_t len;
+
+    n7 = pl_pccc_server_file(F.good, "N7", &len);
+    put16(n7 + 14, 0x3131);
+    client_config(&ccfg, "127.0.0.1", pl_pccc_server_port(F.good), 2000);
+    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &c), 0);
+    submit_read(c, &q, &r, "N7:7", b, 2);
+    wait_done(&r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(get16(b), 0x3131);
+    pl_pccc_client_free(c);
+}
+
+/* 1000 connections opened (100 at a time) and aborted with a RST, half of them after a
+ * partial RegisterSession. pl_pccc_server has no connection count (reported): the proof
+ * that none is left is that the process is back to the descriptors it had. */
+static void test_pccc_server_1000_abandoned_connections(void **state)
+{
+    uint8_t partial[PL_ENIP_HEADER_LEN + PL_ENIP_REGISTER_DATA_LEN];
+    fault_storm_t *storm;
+    int fds, ok0, k;
+
+    (void)state;
+    fx_start(1000, 0);
+    (void)register_msg(partial, sizeof(partial));
+    assert_int_equal(fault_run_count(&F.loop, &F.hok, 2, GUARD_MS), 0);
+    fds = fault_fd_count();
+    ok0 = F.hok;
+    for (k = 0; k < 2; k++) {
+        const pl_pccc_server_stats_t *st = pl_pccc_server_stats(F.good);
+
+        assert_int_equal(fault_storm_start(&F.loop, &storm, pl_pccc_server_port(F.good), 500, 100,
+                                           k == 0 ? NULL : partial, k == 0 ? 0 : 10,
+                                           &st->connections, st->connections),
+                         0);
+        assert_int_equal(fault_run_pred(&F.loop, storm_finished, storm, 20000), 0);
+        assert_int_equal(fault_storm_connected(storm), 500);
+        assert_int_equal(fault_storm_failed(storm), 0);
+        fault_storm_free(storm);
+    }
+    assert_int_equal(pl_pccc_server_stats(F.good)->connections, 1 + 1000);
+    assert_int_equal(pl_pccc_server_stats(F.good)->sessions, 1);
+    assert_int_equal(fault_run_pred(&F.loop, fds_are, &fds, GUARD_MS), 0);
+    assert_true(F.hok > ok0);
+    expect_good_serves();
+    fx_stop();
+}
+
+/* A client sends RegisterSession and then a read one byte per millisecond: the simulator
+ * answers each once complete and serves the healthy client all the while. */
+static void test_pccc_server_slow_client(void **state)
+{
+    fault_raw_t raw;
+    uint8_t msg[200], *n7;
+    pl_enip_msg_t m;
+    size_t n, off = 0, len;
+    uint32_t session;
+    int ok0;
+
+    (void)state;
+    fx_start(1000, 0);
+    n7 = pl_pccc_server_file(F.good, "N7", &len);
+    put16(n7, 0xC0DE);
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(F.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    ok0 = F.hok;
+    n = register_msg(msg, sizeof(msg));
+    assert_int_equal(fault_raw_drip(&raw, msg, n, 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.drip.done, GUARD_MS), 0);
+    while (!raw_next_msg(&raw, &off, &m))
+        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, GUARD_MS), 0);
+    assert_int_equal(m.command, PL_ENIP_CMD_REGISTER_SESSION);
+    assert_int_equal(m.status, 0);
+    session = m.session;
+    assert_true(session != 0);
+    n = read_msg(msg, sizeof(msg), session, 0x1234, 1);
+    assert_int_equal(fault_raw_drip(&raw, msg, n, 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.drip.done, GUARD_MS), 0);
+    assert_false(raw.drip.failed);
+    assert_true(F.hok > ok0 + 4); /* served while the slow one trickled */
+    while (!raw_next_msg(&raw, &off, &m))
+        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, GUARD_MS), 0);
+    assert_int_equal(m.command, PL_ENIP_CMD_SEND_RR_DATA);
+    assert_int_equal(m.status, 0);
+    assert_int_equal(get16(m.data + m.data_len - 2), 0xC0DE); /* the data ends the reply */
+    fault_raw_close(&raw, 0);
+    assert_int_equal(fault_run_pred(&F.loop, raw_done, &raw, GUARD_MS), 0);
+    fx_stop();
+}
+
+static int raw_gone(void *ctx)
+{
+    return ((fault_raw_t *)ctx)->eof;
+}
+
+/* A slow client announcing an encapsulation length of 0xFFFF (past the simulator's 4096)
+ * is closed once the length bytes are in: it cannot make the simulator hold more. */
+static void test_pccc_server_slow_client_huge_length(void **state)
+{
+    uint8_t msg[PL_ENIP_HEADER_LEN + PL_ENIP_REGISTER_DATA_LEN];
+    fault_raw_t raw;
+    uint64_t bad0;
+
+    (void)state;
+    fx_start(1000, 0);
+    (void)register_msg(msg, sizeof(msg));
+    put16(msg + 2, 0xFFFF);
+    bad0 = pl_pccc_server_stats(F.good)->bad_frames;
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(F.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    assert_int_equal(fault_raw_drip(&raw, msg, 8, 1), 0);
+    assert_int_equal(fault_run_pred(&F.loop, raw_gone, &raw, GUARD_MS), 0);
+    assert_int_equal(pl_pccc_server_stats(F.good)->bad_frames, bad0 + 1);
+    fault_raw_close(&raw, 0);
+    assert_int_equal(fault_run_pred(&F.loop, raw_done, &raw, GUARD_MS), 0);
+    fx_stop();
+}
+
+/* DESIGN GAP (reported, docs/reliability.md): a partial frame followed by silence (a
+ * slowloris) is held for as long as the TCP connection lives: the PLC simulator has no
+ * incomplete-frame, session-registration or idle timeout (src/proto/pccc_server.c keeps
+ * sc->rx, 4120 bytes, without a timer). Asserted as it is today: the connection stays
+ * open, holds at most its frame buffer, and the healthy client is served. When a timeout
+ * is added, this test should expect the close instead. */
+static void test_pccc_server_partial_frame_then_silence(void **state)
+{
+    uint8_t msg[PL_ENIP_HEADER_LEN + PL_ENIP_REGISTER_DATA_LEN];
+    fault_raw_t raw;
+    int ok0;
+
+    (void)state;
+    fx_start(1000, 0);
+    (void)register_msg(msg, sizeof(msg));
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(F.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    assert_int_equal(fault_raw_write(&raw, msg, sizeof(msg) - 1u), 0);
+    ok0 = F.hok;
+    fault_run_for(&F.loop, 300);
+    assert_true(F.hok > ok0 + 2);
+    assert_false(raw.eof); /* still held: no timeout */
+    assert_int_equal(raw.rx_total, 0);
+    assert_int_equal(pl_pccc_server_stats(F.good)->sessions, 1);
+    fault_raw_close(&raw, 1);
+    assert_int_equal(fault_run_pred(&F.loop, raw_done, &raw, GUARD_MS), 0);
+    fx_stop();
+}
+
+typedef struct {
+    fault_raw_t *raw;
+    const uint8_t *chunk;
+    size_t chunk_len;
+    unsigned writes, max_writes;
+} flood_t;
+
+static int flood_step(void *ctx)
+{
+    flood_t *f = ctx;
+
+    if (F.nonreader_closed > 0 && f->raw->error != 0)
+        return 1;
+    while (f->raw->error == 0 && f->raw->pending < 65536 && f->writes < f->max_writes) {
+        if (fault_raw_write(f->raw, f->chunk, f->chunk_len) < 0)
+            break;
+        f->writes++;
+    }
+    return 0;
+}
+
+/* A client registers, then pipelines 100-word reads and never reads the replies: once the
+ * kernel buffers are full, the simulator's per-connection output limit (64 KiB here)
+ * closes that connection ("partner does not read"); the healthy client is served
+ * throughout and after. */
+static void test_pccc_server_client_never_reads(void **state)
+{
+    enum { PER_WRITE = 50 };
+    static uint8_t chunk[PER_WRITE * 128];
+    uint8_t msg[200];
+    fault_raw_t raw;
+    pl_enip_msg_t m;
+    flood_t fl;
+    size_t n = 0, off = 0;
+    int i, ok0;
+
+    (void)state;
+    fx_start(1000, 64 * 1024);
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(F.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    assert_int_equal(fault_raw_write(&raw, msg, register_msg(msg, sizeof(msg))), 0);
+    while (!raw_next_msg(&raw, &off, &m))
+        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, GUARD_MS), 0);
+    fault_raw_stop_reading(&raw);
+    for (i = 0; i < PER_WRITE; i++) {
+        size_t k = read_msg(chunk + n, sizeof(chunk) - n, m.session, (uint16_t)(i + 1), 100);
+
+        n += k;
+    }
+    ok0 = F.hok;
+    memset(&fl, 0, sizeof(fl));
+    fl.raw = &raw;
+    fl.chunk = chunk;
+    fl.chunk_len = n;
+    fl.max_writes = 4000; /* 200 000 replies of ~250 bytes: far more than loopback buffers */
+    assert_int_equal(fault_run_pred(&F.loop, flood_step, &fl, 20000), 0);
+    assert_int_equal(F.nonreader_closed, 1);
+    assert_true(F.hok > ok0);
+    fault_raw_close(&raw, 1);
+    assert_int_equal(fault_run_pred(&F.loop, raw_done, &raw, GUARD_MS), 0);
+    expect_good_serves();
+    fx_stop();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pccc_client_peer_closes_mid_frame),
+        cmocka_unit_test(test_pccc_client_garbage),
+        cmocka_unit_test(test_pccc_client_bad_encap_command),
+        cmocka_unit_test(test_pccc_client_encap_length_ffff),
+        cmocka_unit_test(test_pccc_client_encap_length_0),
+        cmocka_unit_test(test_pccc_client_short_cpf_item),
+        cmocka_unit_test(test_pccc_client_wrong_tns),
+        cmocka_unit_test(test_pccc_client_answer_byte_by_byte),
+        cmocka_unit_test(test_pccc_client_late_answer_silent_peer),
+        cmocka_unit_test(test_pccc_client_late_answer_discarded_by_tns),
+        cmocka_unit_test(test_pccc_client_never_answers),
+        cmocka_unit_test(test_pccc_client_connection_refused),
+        cmocka_unit_test(test_pccc_client_name_does_not_resolve),
+        cmocka_unit_test(test_pccc_server_1000_abandoned_connections),
+        cmocka_unit_test(test_pccc_server_slow_client),
+        cmocka_unit_test(test_pccc_server_slow_client_huge_length),
+        cmocka_unit_test(test_pccc_server_partial_frame_then_silence),
+        cmocka_unit_test(test_pccc_server_client_never_reads),
+        cmocka_unit_test(test_pccc_client_never_registers), /* last: BUG, hangs */
+    };
+    /* The raw partners write into connections the server resets: EPIPE, not a signal. */
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
