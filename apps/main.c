@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <signal.h>
 #include <string.h>
 
 #ifndef PL_VERSION_STRING
@@ -30,6 +31,9 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
+    /* A partner that resets its connection must cost that connection, not the process:
+     * writes then fail with EPIPE instead of raising SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -951,8 +951,15 @@ static void on_timer(uv_timer_t *t)
         fail_waiting(c, &why);
         if (c->closing)
             return;
-        if (!c->persistent && c->head == NULL && c->nbusy == 0)
+        if (!c->persistent && c->head == NULL && c->nbusy == 0) {
+            /* A stopped line reports no on_down: the session state ends here, or the setup
+             * deadline (already past) would re-arm the timer at 0 ms for ever. */
             pl_line_stop(c->line);
+            c->state = ST_DOWN;
+            c->conn_gen++;
+            c->rx_len = 0;
+            c->session = 0;
+        }
     }
     pump(c);
 }
