@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FRAME_TIMEOUT  10000u /* default: a frame begun must be complete within 10 s */
 #define MAX_FILES      64u
 #define MAX_ELEMENTS   1000u /* elements per data file (PLC-5 files go to 1000) */
 #define MAX_ENIP_DATA  4096u /* encapsulation data accepted; longer frames close the conn */
@@ -141,6 +142,7 @@ typedef struct sconn_s {
     uv_timer_t *timer; /* delay_ms only */
     delayed_t *dhead, *dtail;
     unsigned ndelayed;
+    uint64_t partial_since; /* uv_now() when an incomplete frame began; 0: none */
     size_t rx_len;
     uint8_t rx[PL_ENIP_HEADER_LEN + MAX_ENIP_DATA];
 } sconn_t;
@@ -156,6 +158,8 @@ struct pl_pccc_server_s {
     sconn_t *conns;
     uint32_t next_session, next_conn_id;
     uv_timer_t animate;
+    uv_timer_t sweep; /* closes connections that hold an incomplete frame too long */
+    unsigned frame_timeout_ms;
     uint32_t tick;
     pl_pccc_server_stats_t stats;
     /* reply assembly, innermost first */
@@ -1131,6 +1135,33 @@ static void on_conn_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *
         memmove(sc->rx, sc->rx + off, sc->rx_len - off);
         sc->rx_len -= off;
     }
+    if (sc->rx_len == 0)
+        sc->partial_since = 0;
+    else if (sc->partial_since == 0)
+        sc->partial_since = uv_now(s->loop);
+}
+
+/* A frame begun must be complete within frame_timeout_ms, or a client that sends part of
+ * one and goes silent (slowloris) holds its connection, and max_conns, for ever. */
+static void on_sweep(uv_timer_t *t)
+{
+    pl_pccc_server_t *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    sconn_t *sc, *next;
+    pl_status_t why;
+
+    for (sc = s->conns; sc != NULL; sc = next) {
+        next = sc->next;
+        if (sc->conn == NULL || sc->partial_since == 0 ||
+            now - sc->partial_since < s->frame_timeout_ms)
+            continue;
+        s->stats.bad_frames++;
+        pl_status_set(&why, PL_ETIMEOUT, 0, "incomplete frame for %u ms", s->frame_timeout_ms);
+        pl_log(s->log, PL_LOG_WARN, "pccc server %s: %s, closing the connection",
+               pl_conn_peer(sc->conn), why.detail);
+        sc->partial_since = 0;
+        pl_conn_close(sc->conn, &why);
+    }
 }
 
 /* --- connections ---------------------------------------------------------------------- */
@@ -1263,6 +1294,7 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
     s->delay_ms = cfg->delay_ms;
     s->close_after = cfg->close_after;
     s->animate_ms = cfg->animate_ms;
+    s->frame_timeout_ms = cfg->frame_timeout_ms != 0 ? cfg->frame_timeout_ms : FRAME_TIMEOUT;
     s->next_session = FIRST_SESSION;
     s->next_conn_id = FIRST_CONN_ID;
     rc = parse_files(s, cfg->files != NULL ? cfg->files : default_files, err);
@@ -1282,6 +1314,14 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
     }
     uv_timer_init(loop, &s->animate);
     s->animate.data = s;
+    uv_timer_init(loop, &s->sweep);
+    s->sweep.data = s;
+    {
+        uint64_t every = s->frame_timeout_ms / 4u;
+
+        every = every < 10 ? 10 : every > 1000 ? 1000 : every;
+        uv_timer_start(&s->sweep, on_sweep, every, every);
+    }
     if (s->animate_ms > 0)
         uv_timer_start(&s->animate, on_animate, s->animate_ms, s->animate_ms);
     pl_log(s->log, PL_LOG_INFO, "pccc server: %s (%s), %u data files", identities[s->plc].product,
@@ -1312,5 +1352,6 @@ void pl_pccc_server_free(pl_pccc_server_t *s)
     pl_listener_free(s->lst); /* closes every connection: on_conn_close runs for each */
     s->lst = NULL;
     uv_timer_stop(&s->animate);
-    uv_close((uv_handle_t *)&s->animate, on_animate_closed);
+    uv_close((uv_handle_t *)&s->sweep, NULL);
+    uv_close((uv_handle_t *)&s->animate, on_animate_closed); /* closes after the sweep */
 }
