@@ -158,7 +158,8 @@ struct pl_pccc_server_s {
     sconn_t *conns;
     uint32_t next_session, next_conn_id;
     uv_timer_t animate;
-    uv_timer_t sweep; /* closes connections that hold an incomplete frame too long */
+    uv_timer_t sweep;    /* closes connections that hold an incomplete frame too long */
+    int closing_handles; /* timers still closing; the server is freed when 0 */
     unsigned frame_timeout_ms;
     uint32_t tick;
     pl_pccc_server_stats_t stats;
@@ -1268,9 +1269,13 @@ static void server_release(pl_pccc_server_t *s)
     free(s);
 }
 
-static void on_animate_closed(uv_handle_t *h)
+/* libuv runs close callbacks in no order to rely on: the last timer to close frees. */
+static void on_timer_handle_closed(uv_handle_t *h)
 {
-    server_release(h->data);
+    pl_pccc_server_t *s = h->data;
+
+    if (--s->closing_handles == 0)
+        server_release(s);
 }
 
 int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_pccc_server_t **out,
@@ -1352,6 +1357,7 @@ void pl_pccc_server_free(pl_pccc_server_t *s)
     pl_listener_free(s->lst); /* closes every connection: on_conn_close runs for each */
     s->lst = NULL;
     uv_timer_stop(&s->animate);
-    uv_close((uv_handle_t *)&s->sweep, NULL);
-    uv_close((uv_handle_t *)&s->animate, on_animate_closed); /* closes after the sweep */
+    s->closing_handles = 2;
+    uv_close((uv_handle_t *)&s->sweep, on_timer_handle_closed);
+    uv_close((uv_handle_t *)&s->animate, on_timer_handle_closed);
 }

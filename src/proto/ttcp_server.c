@@ -60,7 +60,8 @@ struct pl_ttcp_server_s {
     sconn_t *conns;
     unsigned nconns;
     uv_timer_t animate;
-    uv_timer_t sweep; /* closes connections that hold an incomplete frame too long */
+    uv_timer_t sweep;    /* closes connections that hold an incomplete frame too long */
+    int closing_handles; /* timers still closing; the server is freed when 0 */
     unsigned frame_timeout_ms;
     int animating;
     uint32_t tick;
@@ -535,9 +536,13 @@ static void server_release(pl_ttcp_server_t *s)
     free(s);
 }
 
-static void on_animate_closed(uv_handle_t *h)
+/* libuv runs close callbacks in no order to rely on: the last timer to close frees. */
+static void on_timer_handle_closed(uv_handle_t *h)
 {
-    server_release(h->data);
+    pl_ttcp_server_t *s = h->data;
+
+    if (--s->closing_handles == 0)
+        server_release(s);
 }
 
 int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_ttcp_server_t **out,
@@ -654,7 +659,8 @@ int pl_ttcp_server_free(pl_ttcp_server_t *s)
     if (s->persist_path != NULL)
         rc = persist_save(s);
     uv_timer_stop(&s->animate);
-    uv_close((uv_handle_t *)&s->sweep, NULL);
-    uv_close((uv_handle_t *)&s->animate, on_animate_closed); /* closes after the sweep */
+    s->closing_handles = 2;
+    uv_close((uv_handle_t *)&s->sweep, on_timer_handle_closed);
+    uv_close((uv_handle_t *)&s->animate, on_timer_handle_closed);
     return rc;
 }
