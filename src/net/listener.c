@@ -62,8 +62,12 @@ struct pl_listener_s {
     char **allow;     /* NULL or NULL-terminated; one allocation */
     pl_conn_t *conns; /* connections whose on_close is owed */
     unsigned nconns;
-    unsigned refs; /* own handle + every connection object */
+    unsigned refs; /* own handle + every connection object (+ the reserve while closing) */
     int freed;
+    /* Out of memory at accept: the partner is accepted into this spare handle and closed at
+     * once, because libuv stops watching the listening socket until uv_accept() is called. */
+    uv_tcp_t reserve;
+    int reserve_busy, refuse_pending;
     uint16_t port;
     char addr[PL_NET_ADDR_MAX];
     uint8_t rbuf[PL_NET_RBUF];
@@ -190,6 +194,36 @@ static int allowed(const pl_listener_t *lst, const char *who)
     return 0;
 }
 
+static void refuse_pending(pl_listener_t *lst);
+
+static void on_reserve_closed(uv_handle_t *h)
+{
+    pl_listener_t *lst = h->data;
+
+    lst->reserve_busy = 0;
+    if (lst->refuse_pending && !lst->freed) {
+        lst->refuse_pending = 0;
+        refuse_pending(lst);
+    }
+    lst_unref(lst);
+}
+
+/* Takes the connection libuv holds for us off its hands without a connection object (no
+ * memory for one), so that the listening socket is watched again. */
+static void refuse_pending(pl_listener_t *lst)
+{
+    if (lst->reserve_busy) { /* the previous refusal is still closing: right after it */
+        lst->refuse_pending = 1;
+        return;
+    }
+    (void)uv_tcp_init(lst->loop, &lst->reserve); /* cannot fail (no socket yet) */
+    lst->reserve.data = lst;
+    lst->reserve_busy = 1;
+    lst->refs++;
+    (void)uv_accept((uv_stream_t *)&lst->tcp, (uv_stream_t *)&lst->reserve);
+    uv_close((uv_handle_t *)&lst->reserve, on_reserve_closed);
+}
+
 static void connection_cb(uv_stream_t *server, int status)
 {
     pl_listener_t *lst = server->data;
@@ -206,8 +240,9 @@ static void connection_cb(uv_stream_t *server, int status)
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        /* libuv stops accepting until uv_accept() is called; nothing more we can do. */
-        pl_log(lst->log, PL_LOG_ERROR, "listener %s: out of memory at accept", lst->addr);
+        pl_log(lst->log, PL_LOG_ERROR, "listener %s: out of memory at accept: partner refused",
+               lst->addr);
+        refuse_pending(lst);
         return;
     }
     c->lst = lst;

@@ -44,12 +44,11 @@ FAILALLOC_INTERPOSE();
 #define NOT_REACHED    1     /* a call's result before the call was made */
 
 /* After a run whose requests failed, the same write and read are made again and must
- * succeed: an allocation failure is transient. Known to fail (reported, not yet fatal):
- * src/net/listener.c connection_cb(), when calloc() of the connection fails, returns
- * without uv_accept(); libuv 1.44 then stops watching the listening socket for good
- * (uv__server_io: "the user hasn't yet accepted"), so the simulator never accepts again and
- * every later connect times out (7TTCP N=9, PCCC N=25). Set to 1 once that is fixed. */
-#define RECOVERY_REQUIRED 0
+ * succeed: an allocation failure is transient. (This found that the listener stopped
+ * accepting for good when calloc() of a connection failed: libuv stops watching the
+ * listening socket until uv_accept() is called; the listener now accepts the partner into a
+ * spare handle and closes it.) */
+#define RECOVERY_REQUIRED 1
 
 /* One request: its submission's return code and its completion. */
 typedef struct {
