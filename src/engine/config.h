@@ -32,8 +32,8 @@ typedef struct {
     uint16_t port;                  /* 0 (default): pick a free port */
     uint32_t node_first, node_last; /* 7TTCP nodes; default 0..7; at most 4096 nodes */
     unsigned animate_ms; /* 7TTCP: words 0..9 change; PCCC: N7:0, N7:1, F8:0; 0: static */
-    unsigned delay_ms;              /* answer delay; default 0 */
-    char options[256];              /* PCCC: "plc=slc500&files=N7:100 F8:20 ..." */
+    unsigned delay_ms;   /* answer delay; default 0 */
+    char options[256];   /* PCCC: "plc=slc500&files=N7:100 F8:20 ..." */
 } pl_sim_def_t;
 
 typedef struct {
