@@ -146,25 +146,16 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&g_sigterm, NULL);
 }
 
-/* The processor types of "?plc=" (the names of include/plcline/pccc.h). */
+/* The processor type of "?plc=TYPE" (n bytes at s), by the library's own names. */
 static int parse_plc(const char *s, size_t n, pl_pccc_plc_t *out)
 {
-    static const struct {
-        const char *name;
-        pl_pccc_plc_t plc;
-    } names[] = {{"slc500", PL_PCCC_PLC_SLC500},
-                 {"micrologix", PL_PCCC_PLC_MICROLOGIX},
-                 {"plc5", PL_PCCC_PLC_PLC5},
-                 {"logix", PL_PCCC_PLC_LOGIX}};
-    size_t k;
+    char name[16];
 
-    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-        if (strlen(names[k].name) == n && strncmp(names[k].name, s, n) == 0) {
-            *out = names[k].plc;
-            return 0;
-        }
-    }
-    return -1;
+    if (n >= sizeof(name))
+        return -1;
+    memcpy(name, s, n);
+    name[n] = '\0';
+    return pl_pccc_plc_parse(name, out) == 0 ? 0 : -1;
 }
 
 /* Applies the query of a pccc:// URL: "plc=TYPE" is the only key. */
