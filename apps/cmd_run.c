@@ -650,7 +650,7 @@ int cmd_run(int argc, char **argv)
     daemon_t *d = &dd;
     pl_status_t st;
     char msg[1024];
-    int i, check = 0, force_json = 0, rc;
+    int i, check = 0, force_json = 0, rc, verbosity = 0;
     static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
 
     memset(d, 0, sizeof(*d));
@@ -665,8 +665,10 @@ int cmd_run(int argc, char **argv)
             force_json = 1;
         } else if (strcmp(argv[i], "-v") == 0) {
             d->log.level = PL_LOG_DEBUG;
+            verbosity = 1;
         } else if (strcmp(argv[i], "-q") == 0) {
             d->log.level = PL_LOG_WARN;
+            verbosity = -1;
         } else if (argv[i][0] == '-' || d->path != NULL) {
             fprintf(stderr, "plcline run: unexpected argument '%s'\n", argv[i]);
             usage(stderr);
@@ -706,6 +708,8 @@ int cmd_run(int argc, char **argv)
     }
 
     d->table = !force_json && d->cfg.north.json_stdout != 1 && isatty(STDOUT_FILENO);
+    if (d->table && verbosity == 0 && isatty(STDERR_FILENO))
+        d->log.level = PL_LOG_WARN; /* info lines would scroll the table away */
     d->json = !d->table && d->cfg.north.json_stdout != 0;
     setvbuf(stdout, NULL, _IOFBF, OUT_BUF_BYTES);
     rc = start_sims(d, &d->cfg);
