@@ -756,47 +756,114 @@ static void engine_release(pl_engine_t *e)
     free(e);
 }
 
-static int name_dup(const char *kind, const char *name, const char *prev, pl_status_t *err)
+/* Names of one section (lines, devices or scan classes), sorted once, for duplicate
+ * checks and lookups in O(n log n) and O(log n): configurations may hold 100 000 devices
+ * and a million tags, so nothing at start-up may compare every name with every other. */
+typedef struct {
+    const char *name;
+    size_t index;
+} name_ix_t;
+
+static int cmp_name_ix(const void *a, const void *b)
 {
-    if (strcmp(name, prev) == 0)
-        return pl_status_set(err, PL_ECONFIG, 0, "%s '%.60s' is defined twice", kind, name);
-    return 0;
+    const name_ix_t *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    return c != 0 ? c : (x->index < y->index ? -1 : x->index > y->index);
+}
+
+/* Builds the sorted index of `n` names found at base + i * stride; returns NULL when out of
+ * memory. `*dup` (when there is one) is the later of two equal names. */
+static name_ix_t *name_index(const void *base, size_t n, size_t stride, long *dup)
+{
+    name_ix_t *ix = malloc((n + 1) * sizeof(*ix));
+    size_t i;
+
+    *dup = -1;
+    if (ix == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        ix[i].name = (const char *)base + i * stride; /* the name is each struct's first field */
+        ix[i].index = i;
+    }
+    qsort(ix, n, sizeof(*ix), cmp_name_ix);
+    for (i = 1; i < n && *dup < 0; i++)
+        if (strcmp(ix[i].name, ix[i - 1].name) == 0)
+            *dup = (long)ix[i].index;
+    return ix;
+}
+
+_Static_assert(offsetof(pl_line_def_t, name) == 0, "name_index() reads the first field");
+_Static_assert(offsetof(pl_device_def_t, name) == 0, "name_index() reads the first field");
+_Static_assert(offsetof(pl_scan_def_t, name) == 0, "name_index() reads the first field");
+
+/* The index of `name`, or -1. */
+static long name_find(const name_ix_t *ix, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, ix[mid].name);
+
+        if (c == 0)
+            return (long)ix[mid].index;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return -1;
+}
+
+static int name_dup(const char *kind, const char *name, pl_status_t *err)
+{
+    return pl_status_set(err, PL_ECONFIG, 0, "%s '%.60s' is defined twice", kind, name);
 }
 
 /* Builds the groups and plans their blocks. */
 static int plan_groups(pl_engine_t *e, pl_status_t *err)
 {
-    size_t i, k, gi = 0;
+    size_t i, k, gi = 0, ncells = e->ndevs * e->nscans;
+    size_t *count, *cell_group;
     int rc = 0;
 
-    /* one group per (device, scan class) that has tags */
-    e->groups = calloc(e->ndevs * e->nscans + 1, sizeof(*e->groups));
-    if (e->groups == NULL)
+    /* One group per (device, scan class) that has tags, found in one pass over the tags:
+     * cell = device index * nscans + scan index. */
+    e->groups = calloc(ncells + 1, sizeof(*e->groups));
+    count = calloc(ncells + 1, sizeof(*count));
+    cell_group = calloc(ncells + 1, sizeof(*cell_group));
+    if (e->groups == NULL || count == NULL || cell_group == NULL) {
+        free(count);
+        free(cell_group);
         return pl_status_set(err, PL_ENOMEM, 0, NULL);
-    for (i = 0; i < e->ndevs; i++) {
-        edev_t *d = &e->devs[i];
+    }
+    for (i = 0; i < e->ntags; i++)
+        count[(size_t)(e->tags[i].dev - e->devs) * e->nscans +
+              (size_t)(e->tags[i].scan - e->scans)]++;
+    for (k = 0; k < ncells && rc == 0; k++) {
+        group_t *g = &e->groups[gi];
 
-        for (k = 0; k < e->nscans; k++) {
-            group_t *g = &e->groups[gi];
-            size_t t, n = 0;
-
-            for (t = 0; t < e->ntags; t++)
-                if (e->tags[t].dev == d && e->tags[t].scan == &e->scans[k])
-                    n++;
-            if (n == 0)
-                continue;
-            g->dev = d;
-            g->scan = &e->scans[k];
-            g->tags = calloc(n, sizeof(*g->tags));
-            if (g->tags == NULL)
-                return pl_status_set(err, PL_ENOMEM, 0, NULL);
-            for (t = 0; t < e->ntags; t++)
-                if (e->tags[t].dev == d && e->tags[t].scan == &e->scans[k])
-                    g->tags[g->ntags++] = &e->tags[t];
-            gi++;
-        }
+        if (count[k] == 0)
+            continue;
+        g->dev = &e->devs[k / e->nscans];
+        g->scan = &e->scans[k % e->nscans];
+        g->tags = calloc(count[k], sizeof(*g->tags));
+        if (g->tags == NULL)
+            rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+        cell_group[k] = gi++;
     }
     e->ngroups = gi;
+    for (i = 0; i < e->ntags && rc == 0; i++) {
+        group_t *g = &e->groups[cell_group[(size_t)(e->tags[i].dev - e->devs) * e->nscans +
+                                           (size_t)(e->tags[i].scan - e->scans)]];
+
+        g->tags[g->ntags++] = &e->tags[i];
+    }
+    free(count);
+    free(cell_group);
+    if (rc < 0)
+        return rc;
 
     for (i = 0; i < e->ngroups && rc == 0; i++) {
         group_t *g = &e->groups[i];
@@ -866,26 +933,28 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
     }
     if (rc < 0)
         return rc;
-    /* scan classes and devices point at their groups */
+    /* scan classes and devices point at their groups (counted first, filled second) */
+    for (k = 0; k < e->ngroups; k++) {
+        e->groups[k].scan->ngroups++;
+        e->groups[k].dev->ngroups++;
+    }
     for (i = 0; i < e->nscans; i++) {
-        scan_t *s = &e->scans[i];
-
-        s->groups = calloc(e->ngroups + 1, sizeof(*s->groups));
-        if (s->groups == NULL)
+        e->scans[i].groups = calloc(e->scans[i].ngroups + 1, sizeof(*e->scans[i].groups));
+        if (e->scans[i].groups == NULL)
             return pl_status_set(err, PL_ENOMEM, 0, NULL);
-        for (k = 0; k < e->ngroups; k++)
-            if (e->groups[k].scan == s)
-                s->groups[s->ngroups++] = &e->groups[k];
+        e->scans[i].ngroups = 0;
     }
     for (i = 0; i < e->ndevs; i++) {
-        edev_t *d = &e->devs[i];
-
-        d->groups = calloc(e->ngroups + 1, sizeof(*d->groups));
-        if (d->groups == NULL)
+        e->devs[i].groups = calloc(e->devs[i].ngroups + 1, sizeof(*e->devs[i].groups));
+        if (e->devs[i].groups == NULL)
             return pl_status_set(err, PL_ENOMEM, 0, NULL);
-        for (k = 0; k < e->ngroups; k++)
-            if (e->groups[k].dev == d)
-                d->groups[d->ngroups++] = &e->groups[k];
+        e->devs[i].ngroups = 0;
+    }
+    for (k = 0; k < e->ngroups; k++) {
+        group_t *g = &e->groups[k];
+
+        g->scan->groups[g->scan->ngroups++] = g;
+        g->dev->groups[g->dev->ngroups++] = g;
     }
     return 0;
 }
@@ -903,7 +972,9 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
                   void *ud, pl_engine_t **out, pl_status_t *err)
 {
     pl_engine_t *e;
-    size_t i, k;
+    name_ix_t *scan_ix = NULL, *line_ix = NULL, *dev_ix = NULL;
+    long dup = -1, dup2 = -1, dup3 = -1;
+    size_t i;
     int rc;
 
     if (loop == NULL || cfg == NULL || out == NULL)
@@ -929,12 +1000,28 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         goto fail;
     }
 
+    scan_ix = name_index(cfg->scans, cfg->nscans, sizeof(*cfg->scans), &dup);
+    line_ix = name_index(cfg->lines, cfg->nlines, sizeof(*cfg->lines), &dup2);
+    dev_ix = name_index(cfg->devices, cfg->ndevices, sizeof(*cfg->devices), &dup3);
+    if (scan_ix == NULL || line_ix == NULL || dev_ix == NULL) {
+        rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+        goto fail;
+    }
+    if (dup >= 0) {
+        rc = name_dup("scan class", cfg->scans[dup].name, err);
+        FAIL_AT(3, (size_t)dup);
+    }
+    if (dup2 >= 0) {
+        rc = name_dup("line", cfg->lines[dup2].name, err);
+        FAIL_AT(0, (size_t)dup2);
+    }
+    if (dup3 >= 0) {
+        rc = name_dup("device", cfg->devices[dup3].name, err);
+        FAIL_AT(1, (size_t)dup3);
+    }
     for (i = 0; i < cfg->nscans; i++) {
         scan_t *s = &e->scans[i];
 
-        for (k = 0; k < i; k++)
-            if ((rc = name_dup("scan class", cfg->scans[i].name, cfg->scans[k].name, err)) < 0)
-                FAIL_AT(3, i);
         if (cfg->scans[i].period_ms == 0) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "scan class '%.60s': period must be > 0",
                                cfg->scans[i].name);
@@ -947,9 +1034,6 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         e->nscans++;
     }
     for (i = 0; i < cfg->nlines; i++) {
-        for (k = 0; k < i; k++)
-            if ((rc = name_dup("line", cfg->lines[i].name, cfg->lines[k].name, err)) < 0)
-                FAIL_AT(0, i);
         e->lines[i].def = cfg->lines[i];
         if (e->lines[i].def.local_addr[0] != '\0')
             e->lines[i].def.line.local_addr = e->lines[i].def.local_addr;
@@ -967,15 +1051,12 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     }
     for (i = 0; i < cfg->ndevices; i++) {
         edev_t *d = &e->devs[i];
+        long li;
 
-        for (k = 0; k < i; k++)
-            if ((rc = name_dup("device", cfg->devices[i].name, cfg->devices[k].name, err)) < 0)
-                FAIL_AT(1, i);
         d->def = cfg->devices[i];
         d->e = e;
-        for (k = 0; k < e->nlines; k++)
-            if (strcmp(e->lines[k].def.name, d->def.line) == 0)
-                d->line = &e->lines[k];
+        li = name_find(line_ix, cfg->nlines, d->def.line);
+        d->line = li >= 0 ? &e->lines[li] : NULL;
         if (d->line == NULL) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "device '%.30s': line '%.30s' is not defined",
                                d->def.name, d->def.line);
@@ -1002,14 +1083,13 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     }
     for (i = 0; i < cfg->ntags; i++) {
         tag_t *t = &e->tags[i];
+        long di, si;
 
         t->def = cfg->tags[i];
-        for (k = 0; k < e->ndevs; k++)
-            if (strcmp(e->devs[k].def.name, t->def.device) == 0)
-                t->dev = &e->devs[k];
-        for (k = 0; k < e->nscans; k++)
-            if (strcmp(e->scans[k].def.name, t->def.scan) == 0)
-                t->scan = &e->scans[k];
+        di = name_find(dev_ix, cfg->ndevices, t->def.device);
+        si = name_find(scan_ix, cfg->nscans, t->def.scan);
+        t->dev = di >= 0 ? &e->devs[di] : NULL;
+        t->scan = si >= 0 ? &e->scans[si] : NULL;
         if (t->dev == NULL || t->scan == NULL) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': %s '%.30s' is not defined",
                                t->def.name, t->dev == NULL ? "device" : "scan class",
@@ -1033,9 +1113,12 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         e->ntags++;
     }
     qsort(e->by_name, e->ntags, sizeof(*e->by_name), cmp_tag_name);
-    for (i = 1; i < e->ntags; i++)
-        if ((rc = name_dup("tag", e->by_name[i]->def.name, e->by_name[i - 1]->def.name, err)) < 0)
-            goto fail;
+    for (i = 1; i < e->ntags; i++) {
+        if (strcmp(e->by_name[i]->def.name, e->by_name[i - 1]->def.name) == 0) {
+            rc = name_dup("tag", e->by_name[i]->def.name, err);
+            FAIL_AT(2, (size_t)(e->by_name[i] - e->tags));
+        }
+    }
     rc = plan_groups(e, err);
     if (rc < 0)
         goto fail;
@@ -1043,9 +1126,15 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         uv_timer_init(loop, &e->scans[i].timer);
         e->scans[i].timer.data = &e->scans[i];
     }
+    free(scan_ix);
+    free(line_ix);
+    free(dev_ix);
     *out = e;
     return 0;
 fail:
+    free(scan_ix);
+    free(line_ix);
+    free(dev_ix);
     engine_release(e);
     return rc;
 }
