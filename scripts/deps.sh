@@ -4,15 +4,17 @@
 # Usage: scripts/deps.sh [--with-fuzz]   (root, or sudo available)
 set -euo pipefail
 
+# clang + libclang-rt-dev: the ASan/UBSan build of `make check` (the sanitizer runtime is only
+# a "Recommends" of clang, and recommends are not installed); clang-format: its format check;
+# python3: a CLI test parses JSON with it.
 pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
-      libmosquitto-dev mosquitto mosquitto-clients clang valgrind tshark)
+      libmosquitto-dev mosquitto mosquitto-clients clang libclang-rt-dev clang-format valgrind
+      tshark python3)
 # The PCCC interop tests run nodepccc: Debian's node and npm only when the machine has no
 # node/npm of its own (one from elsewhere must not be shadowed or fought with).
 command -v node >/dev/null || pkgs+=(nodejs)
 command -v npm >/dev/null || pkgs+=(npm)
-if [ "${1:-}" = "--with-fuzz" ]; then
-    pkgs+=(libclang-rt-dev)
-fi
+# --with-fuzz: libFuzzer comes with clang's runtime above; kept for compatibility.
 
 missing=()
 for p in "${pkgs[@]}"; do
