@@ -198,12 +198,14 @@ typedef struct pl_listener_s pl_listener_t;
 typedef struct pl_conn_s pl_conn_t;
 
 typedef struct {
-    const char *addr;         /* "127.0.0.1", "::1", "*", "ALL", "[*]", "[ALL]", a name; NULL:
-                                 127.0.0.1 */
-    uint16_t port;            /* 0 picks a free port; read it back with pl_listener_port() */
-    unsigned max_conns;       /* 0: unlimited; further connections are closed at accept */
-    const char *const *allow; /* NULL or NULL-terminated list of partner addresses allowed */
-    size_t max_output;        /* bytes queued per connection before it is closed; 0: 1 MiB */
+    const char *addr;          /* "127.0.0.1", "::1", "*", "ALL", "[*]", "[ALL]", a name; NULL:
+                                  127.0.0.1 */
+    uint16_t port;             /* 0 picks a free port; read it back with pl_listener_port() */
+    unsigned max_conns;        /* 0: unlimited; further connections are closed at accept */
+    const char *const *allow;  /* NULL or NULL-terminated list of partner addresses allowed */
+    size_t max_output;         /* bytes queued per connection before it is closed; 0: 1 MiB */
+    unsigned frame_timeout_ms; /* a connection marked mid-frame (pl_conn_partial) this long is
+                                  closed with PL_ETIMEOUT; 0: 10000 */
     const pl_logger_t *log;
 } pl_listener_config_t;
 
@@ -231,6 +233,11 @@ int pl_conn_send(pl_conn_t *conn, const uint8_t *buf, size_t len);
 /* Closes the connection; on_close fires later with `why` (NULL: closed locally). */
 void pl_conn_close(pl_conn_t *conn, const pl_status_t *why);
 void pl_conn_set_data(pl_conn_t *conn, void *data);
+/* The protocol holds an incomplete frame of this connection (`partial` 1) or none (0). A frame
+ * begun must be complete within frame_timeout_ms, or the connection is closed with
+ * PL_ETIMEOUT: a partner that sends part of a frame and goes silent (slowloris) cannot hold
+ * a connection, and a max_conns slot, for ever. */
+void pl_conn_partial(pl_conn_t *conn, int partial);
 void *pl_conn_data(const pl_conn_t *conn);
 const char *pl_conn_peer(const pl_conn_t *conn);
 

@@ -138,7 +138,6 @@ typedef struct {
     unsigned delay_ms;           /* answer delay */
     unsigned close_after;        /* close a connection when its N-th request arrives */
     unsigned animate_ms;         /* >0: N7:0 counts, N7:1 saw-tooth 0..99, F8:0 sine */
-    unsigned frame_timeout_ms;   /* a frame begun must be complete within this; 0: 10000 */
     const pl_logger_t *log;
 } pl_pccc_server_config_t;
 

@@ -135,10 +135,9 @@ typedef struct {
     unsigned delay_ms;              /* fixed delay before each answer; 0: none */
     const uint32_t *ignore_nodes;   /* requests for these nodes get no answer (test option) */
     size_t n_ignore;
-    unsigned close_after;      /* close a connection after it sent this many frames; 0: never */
-    const char *persist_path;  /* load words at start, save at pl_ttcp_server_free; NULL: off */
-    unsigned animate_ms;       /* >0: words 0..9 of every node change every animate_ms */
-    unsigned frame_timeout_ms; /* a frame begun must be complete within this; 0: 10000 */
+    unsigned close_after;     /* close a connection after it sent this many frames; 0: never */
+    const char *persist_path; /* load words at start, save at pl_ttcp_server_free; NULL: off */
+    unsigned animate_ms;      /* >0: words 0..9 of every node change every animate_ms */
     const pl_logger_t *log;
 } pl_ttcp_server_config_t;
 

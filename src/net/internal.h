@@ -24,7 +24,8 @@
 #define PL_LINE_MAX_OUTPUT (64u * 1024u)
 
 /* Default per-connection output limit of a listener (line.h: "0: 1 MiB"). */
-#define PL_LISTENER_MAX_OUTPUT ((size_t)1024u * 1024u)
+#define PL_LISTENER_MAX_OUTPUT    ((size_t)1024u * 1024u)
+#define PL_LISTENER_FRAME_TIMEOUT 10000u /* a frame begun must be complete within 10 s */
 
 /* Formats `sa` (AF_INET or AF_INET6) as "1.2.3.4:502" / "[::1]:502", or without the port
  * (and without brackets) when `with_port` is 0. An IPv4-mapped IPv6 address

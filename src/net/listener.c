@@ -48,6 +48,7 @@ struct pl_conn_s {
     unsigned char in_accept; /* inside on_accept */
     unsigned char has_why;
     pl_status_t why;
+    uint64_t partial_since; /* uv_now() when the protocol began holding a partial frame */
     char peer[PL_NET_ADDR_MAX];
 };
 
@@ -67,6 +68,8 @@ struct pl_listener_s {
     /* Out of memory at accept: the partner is accepted into this spare handle and closed at
      * once, because libuv stops watching the listening socket until uv_accept() is called. */
     uv_tcp_t reserve;
+    uv_timer_t sweep; /* closes connections that hold an incomplete frame too long */
+    unsigned frame_timeout_ms;
     int reserve_busy, refuse_pending;
     uint16_t port;
     char addr[PL_NET_ADDR_MAX];
@@ -192,6 +195,36 @@ static int allowed(const pl_listener_t *lst, const char *who)
         if (strcmp(*a, who) == 0)
             return 1;
     return 0;
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    pl_listener_t *lst = t->data;
+    uint64_t now = uv_now(lst->loop);
+    pl_conn_t *c, *next;
+    pl_status_t why;
+
+    for (c = lst->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->closing || c->partial_since == 0 || now - c->partial_since < lst->frame_timeout_ms)
+            continue;
+        pl_status_set(&why, PL_ETIMEOUT, 0, "%s: incomplete frame for %u ms", c->peer,
+                      lst->frame_timeout_ms);
+        pl_log(lst->log, PL_LOG_WARN, "listener %s: closing %s: incomplete frame for %u ms",
+               lst->addr, c->peer, lst->frame_timeout_ms);
+        c->partial_since = 0;
+        conn_close(c, &why);
+    }
+}
+
+void pl_conn_partial(pl_conn_t *conn, int partial)
+{
+    if (conn == NULL)
+        return;
+    if (!partial)
+        conn->partial_since = 0;
+    else if (conn->partial_since == 0)
+        conn->partial_since = uv_now(conn->lst->loop) | 1u; /* never 0 */
 }
 
 static void refuse_pending(pl_listener_t *lst);
@@ -413,6 +446,8 @@ int pl_listener_new(uv_loop_t *loop, const pl_listener_config_t *cfg, const pl_l
     lst->log = cfg->log;
     lst->max_conns = cfg->max_conns;
     lst->max_output = cfg->max_output != 0 ? cfg->max_output : PL_LISTENER_MAX_OUTPUT;
+    lst->frame_timeout_ms =
+        cfg->frame_timeout_ms != 0 ? cfg->frame_timeout_ms : PL_LISTENER_FRAME_TIMEOUT;
     r = copy_allow(lst, cfg->allow);
     if (r != 0) {
         free(lst);
@@ -443,6 +478,15 @@ int pl_listener_new(uv_loop_t *loop, const pl_listener_config_t *cfg, const pl_l
                                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (pl_net_addr_format((const struct sockaddr *)&ss, 1, lst->addr, sizeof(lst->addr)) != 0)
         lst->addr[0] = '\0';
+    (void)uv_timer_init(loop, &lst->sweep); /* cannot fail */
+    lst->sweep.data = lst;
+    lst->refs++;
+    {
+        uint64_t every = lst->frame_timeout_ms / 4u;
+
+        every = every < 10 ? 10 : every > 1000 ? 1000 : every;
+        uv_timer_start(&lst->sweep, on_sweep, every, every);
+    }
     pl_log(lst->log, PL_LOG_INFO, "listener: listening on %s", lst->addr);
     *out = lst;
     return 0;
@@ -471,6 +515,7 @@ void pl_listener_free(pl_listener_t *lst)
         return;
     lst->freed = 1;
     uv_close((uv_handle_t *)&lst->tcp, lst_close_cb);
+    uv_close((uv_handle_t *)&lst->sweep, lst_close_cb);
     /* on_close runs here, not later: no callback may follow pl_listener_free(). */
     while ((c = lst->conns) != NULL) {
         int tell = !c->in_accept;

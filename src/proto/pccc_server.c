@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAME_TIMEOUT  10000u /* default: a frame begun must be complete within 10 s */
 #define MAX_FILES      64u
 #define MAX_ELEMENTS   1000u /* elements per data file (PLC-5 files go to 1000) */
 #define MAX_ENIP_DATA  4096u /* encapsulation data accepted; longer frames close the conn */
@@ -142,7 +141,6 @@ typedef struct sconn_s {
     uv_timer_t *timer; /* delay_ms only */
     delayed_t *dhead, *dtail;
     unsigned ndelayed;
-    uint64_t partial_since; /* uv_now() when an incomplete frame began; 0: none */
     size_t rx_len;
     uint8_t rx[PL_ENIP_HEADER_LEN + MAX_ENIP_DATA];
 } sconn_t;
@@ -158,9 +156,6 @@ struct pl_pccc_server_s {
     sconn_t *conns;
     uint32_t next_session, next_conn_id;
     uv_timer_t animate;
-    uv_timer_t sweep;    /* closes connections that hold an incomplete frame too long */
-    int closing_handles; /* timers still closing; the server is freed when 0 */
-    unsigned frame_timeout_ms;
     uint32_t tick;
     pl_pccc_server_stats_t stats;
     /* reply assembly, innermost first */
@@ -1136,33 +1131,7 @@ static void on_conn_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *
         memmove(sc->rx, sc->rx + off, sc->rx_len - off);
         sc->rx_len -= off;
     }
-    if (sc->rx_len == 0)
-        sc->partial_since = 0;
-    else if (sc->partial_since == 0)
-        sc->partial_since = uv_now(s->loop);
-}
-
-/* A frame begun must be complete within frame_timeout_ms, or a client that sends part of
- * one and goes silent (slowloris) holds its connection, and max_conns, for ever. */
-static void on_sweep(uv_timer_t *t)
-{
-    pl_pccc_server_t *s = t->data;
-    uint64_t now = uv_now(s->loop);
-    sconn_t *sc, *next;
-    pl_status_t why;
-
-    for (sc = s->conns; sc != NULL; sc = next) {
-        next = sc->next;
-        if (sc->conn == NULL || sc->partial_since == 0 ||
-            now - sc->partial_since < s->frame_timeout_ms)
-            continue;
-        s->stats.bad_frames++;
-        pl_status_set(&why, PL_ETIMEOUT, 0, "incomplete frame for %u ms", s->frame_timeout_ms);
-        pl_log(s->log, PL_LOG_WARN, "pccc server %s: %s, closing the connection",
-               pl_conn_peer(sc->conn), why.detail);
-        sc->partial_since = 0;
-        pl_conn_close(sc->conn, &why);
-    }
+    pl_conn_partial(conn, sc->rx_len > 0); /* the listener's frame timeout watches it */
 }
 
 /* --- connections ---------------------------------------------------------------------- */
@@ -1213,6 +1182,8 @@ static void on_conn_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
 
     if (sc == NULL)
         return;
+    if (why != NULL && why->code == PL_ETIMEOUT)
+        s->stats.bad_frames++; /* closed by the listener's frame timeout */
     if (why != NULL && why->code != 0 && why->code != PL_ERECV_00)
         pl_log(s->log, PL_LOG_INFO, "pccc server: %s gone: %s", pl_conn_peer(conn),
                pl_strerror(why->code));
@@ -1269,13 +1240,9 @@ static void server_release(pl_pccc_server_t *s)
     free(s);
 }
 
-/* libuv runs close callbacks in no order to rely on: the last timer to close frees. */
-static void on_timer_handle_closed(uv_handle_t *h)
+static void on_animate_closed(uv_handle_t *h)
 {
-    pl_pccc_server_t *s = h->data;
-
-    if (--s->closing_handles == 0)
-        server_release(s);
+    server_release(h->data);
 }
 
 int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_pccc_server_t **out,
@@ -1299,7 +1266,6 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
     s->delay_ms = cfg->delay_ms;
     s->close_after = cfg->close_after;
     s->animate_ms = cfg->animate_ms;
-    s->frame_timeout_ms = cfg->frame_timeout_ms != 0 ? cfg->frame_timeout_ms : FRAME_TIMEOUT;
     s->next_session = FIRST_SESSION;
     s->next_conn_id = FIRST_CONN_ID;
     rc = parse_files(s, cfg->files != NULL ? cfg->files : default_files, err);
@@ -1319,14 +1285,6 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
     }
     uv_timer_init(loop, &s->animate);
     s->animate.data = s;
-    uv_timer_init(loop, &s->sweep);
-    s->sweep.data = s;
-    {
-        uint64_t every = s->frame_timeout_ms / 4u;
-
-        every = every < 10 ? 10 : every > 1000 ? 1000 : every;
-        uv_timer_start(&s->sweep, on_sweep, every, every);
-    }
     if (s->animate_ms > 0)
         uv_timer_start(&s->animate, on_animate, s->animate_ms, s->animate_ms);
     pl_log(s->log, PL_LOG_INFO, "pccc server: %s (%s), %u data files", identities[s->plc].product,
@@ -1357,7 +1315,5 @@ void pl_pccc_server_free(pl_pccc_server_t *s)
     pl_listener_free(s->lst); /* closes every connection: on_conn_close runs for each */
     s->lst = NULL;
     uv_timer_stop(&s->animate);
-    s->closing_handles = 2;
-    uv_close((uv_handle_t *)&s->sweep, on_timer_handle_closed);
-    uv_close((uv_handle_t *)&s->animate, on_timer_handle_closed);
+    uv_close((uv_handle_t *)&s->animate, on_animate_closed);
 }

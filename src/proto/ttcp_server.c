@@ -24,8 +24,7 @@
 #define NODE_WORDS    65536u
 #define MAX_NODES     4096u
 #define PERSIST_MAGIC "PLTTCPM1"
-#define MAX_DELAYED   1024u  /* answers held back per connection by delay_ms */
-#define FRAME_TIMEOUT 10000u /* default: a frame begun must be complete within 10 s */
+#define MAX_DELAYED   1024u /* answers held back per connection by delay_ms */
 
 typedef struct delayed_s {
     struct delayed_s *next;
@@ -42,7 +41,6 @@ typedef struct sconn_s {
     uv_timer_t *timer; /* delay_ms only */
     delayed_t *dhead, *dtail;
     unsigned ndelayed;
-    uint64_t partial_since; /* uv_now() when an incomplete frame began; 0: none */
     size_t rx_len;
     uint8_t rx[PL_TTCP_MAX_FRAME];
 } sconn_t;
@@ -60,9 +58,6 @@ struct pl_ttcp_server_s {
     sconn_t *conns;
     unsigned nconns;
     uv_timer_t animate;
-    uv_timer_t sweep;    /* closes connections that hold an incomplete frame too long */
-    int closing_handles; /* timers still closing; the server is freed when 0 */
-    unsigned frame_timeout_ms;
     int animating;
     uint32_t tick;
     pl_ttcp_server_stats_t stats;
@@ -277,33 +272,7 @@ static void on_conn_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *
         memmove(sc->rx, sc->rx + off, sc->rx_len - off);
         sc->rx_len -= off;
     }
-    if (sc->rx_len == 0)
-        sc->partial_since = 0;
-    else if (sc->partial_since == 0)
-        sc->partial_since = uv_now(s->loop);
-}
-
-/* A client that starts a frame and then sends nothing more (or a byte now and then) would
- * hold its connection for as long as TCP lives; with max_conns that locks good clients out.
- * A frame begun must be complete within frame_timeout_ms. */
-static void on_sweep(uv_timer_t *t)
-{
-    pl_ttcp_server_t *s = t->data;
-    uint64_t now = uv_now(s->loop);
-    sconn_t *sc, *next;
-    pl_status_t why;
-
-    for (sc = s->conns; sc != NULL; sc = next) {
-        next = sc->next;
-        if (sc->partial_since == 0 || now - sc->partial_since < s->frame_timeout_ms)
-            continue;
-        s->stats.bad_frames++;
-        pl_status_set(&why, PL_ETIMEOUT, 0, "incomplete frame for %u ms", s->frame_timeout_ms);
-        pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: %s, closing the connection",
-               pl_conn_peer(sc->conn), why.detail);
-        sc->partial_since = 0;
-        pl_conn_close(sc->conn, &why);
-    }
+    pl_conn_partial(conn, sc->rx_len > 0); /* the listener's frame timeout watches it */
 }
 
 /* --- connections ----------------------------------------------------------------- */
@@ -368,6 +337,8 @@ static void on_conn_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
 
     if (sc == NULL)
         return;
+    if (why != NULL && why->code == PL_ETIMEOUT)
+        s->stats.bad_frames++; /* closed by the listener's frame timeout */
     if (why != NULL && why->code != 0 && why->code != PL_ERECV_00)
         pl_log(s->log, PL_LOG_INFO, "7ttcp server: %s gone: %s", pl_conn_peer(conn),
                pl_strerror(why->code));
@@ -536,13 +507,9 @@ static void server_release(pl_ttcp_server_t *s)
     free(s);
 }
 
-/* libuv runs close callbacks in no order to rely on: the last timer to close frees. */
-static void on_timer_handle_closed(uv_handle_t *h)
+static void on_animate_closed(uv_handle_t *h)
 {
-    pl_ttcp_server_t *s = h->data;
-
-    if (--s->closing_handles == 0)
-        server_release(s);
+    server_release(h->data);
 }
 
 int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_ttcp_server_t **out,
@@ -570,7 +537,6 @@ int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_t
     s->delay_ms = cfg->delay_ms;
     s->close_after = cfg->close_after;
     s->animate_ms = cfg->animate_ms;
-    s->frame_timeout_ms = cfg->frame_timeout_ms != 0 ? cfg->frame_timeout_ms : FRAME_TIMEOUT;
     s->mem = calloc((size_t)(s->node_last - s->node_first) + 1u, sizeof(*s->mem));
     if (s->mem == NULL)
         goto nomem;
@@ -611,14 +577,6 @@ int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_t
     }
     uv_timer_init(loop, &s->animate);
     s->animate.data = s;
-    uv_timer_init(loop, &s->sweep);
-    s->sweep.data = s;
-    {
-        uint64_t every = s->frame_timeout_ms / 4u;
-
-        every = every < 10 ? 10 : every > 1000 ? 1000 : every;
-        uv_timer_start(&s->sweep, on_sweep, every, every);
-    }
     if (s->animate_ms > 0)
         uv_timer_start(&s->animate, on_animate, s->animate_ms, s->animate_ms);
     *out = s;
@@ -659,8 +617,6 @@ int pl_ttcp_server_free(pl_ttcp_server_t *s)
     if (s->persist_path != NULL)
         rc = persist_save(s);
     uv_timer_stop(&s->animate);
-    s->closing_handles = 2;
-    uv_close((uv_handle_t *)&s->sweep, on_timer_handle_closed);
-    uv_close((uv_handle_t *)&s->animate, on_timer_handle_closed);
+    uv_close((uv_handle_t *)&s->animate, on_animate_closed);
     return rc;
 }

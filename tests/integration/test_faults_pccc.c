@@ -467,7 +467,7 @@ static void fx_start_inflight(unsigned timeout_ms, unsigned inflight, size_t max
     F.log.cb = on_log;
     F.log.level = PL_LOG_WARN;
     pl_pccc_server_config_init(&scfg);
-    scfg.frame_timeout_ms = g_frame_timeout_ms;
+    scfg.listen.frame_timeout_ms = g_frame_timeout_ms;
     scfg.listen.port = 0;
     scfg.listen.max_output = max_output;
     scfg.log = &F.log;

@@ -372,7 +372,7 @@ static void fx_start(unsigned timeout_ms, size_t max_output)
     pl_ttcp_server_config_init(&scfg);
     scfg.listen.port = 0;
     scfg.listen.max_output = max_output;
-    scfg.frame_timeout_ms = g_frame_timeout_ms;
+    scfg.listen.frame_timeout_ms = g_frame_timeout_ms;
     F.log.cb = on_log;
     F.log.level = PL_LOG_WARN;
     scfg.log = &F.log;
