@@ -63,6 +63,10 @@ int pl_net_send(uv_stream_t *stream, const uint8_t *buf, size_t len, size_t room
  * (±25 % jitter), then clamped to [min_ms, max_ms]. Pure function. */
 unsigned pl_net_backoff(unsigned min_ms, unsigned max_ms, unsigned failures, uint32_t rnd);
 
+/* Test hook: 1 while the listener's frame-timeout sweep timer runs (only while some
+ * connection holds an incomplete frame, or did at the last sweep), else 0. */
+int pl_listener_sweeping(const pl_listener_t *lst);
+
 /* Test hook: the delay (ms) chosen for the pending retry of `line`, or 0 if none. */
 unsigned pl_line_retry_ms(const pl_line_t *line);
 

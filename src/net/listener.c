@@ -68,7 +68,9 @@ struct pl_listener_s {
     /* Out of memory at accept: the partner is accepted into this spare handle and closed at
      * once, because libuv stops watching the listening socket until uv_accept() is called. */
     uv_tcp_t reserve;
-    uv_timer_t sweep; /* closes connections that hold an incomplete frame too long */
+    uv_timer_t sweep; /* closes connections that hold an incomplete frame too long; runs
+                         only while some connection holds one, so an idle or busy listener
+                         whose frames arrive whole never wakes the loop for it */
     unsigned frame_timeout_ms;
     int reserve_busy, refuse_pending;
     uint16_t port;
@@ -203,11 +205,16 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = uv_now(lst->loop);
     pl_conn_t *c, *next;
     pl_status_t why;
+    unsigned waiting = 0;
 
     for (c = lst->conns; c != NULL; c = next) {
         next = c->next;
-        if (c->closing || c->partial_since == 0 || now - c->partial_since < lst->frame_timeout_ms)
+        if (c->closing || c->partial_since == 0)
             continue;
+        if (now - c->partial_since < lst->frame_timeout_ms) {
+            waiting++;
+            continue;
+        }
         pl_status_set(&why, PL_ETIMEOUT, 0, "%s: incomplete frame for %u ms", c->peer,
                       lst->frame_timeout_ms);
         pl_log(lst->log, PL_LOG_WARN, "listener %s: closing %s: incomplete frame for %u ms",
@@ -215,16 +222,35 @@ static void on_sweep(uv_timer_t *t)
         c->partial_since = 0;
         conn_close(c, &why);
     }
+    if (waiting == 0)
+        uv_timer_stop(&lst->sweep);
 }
 
 void pl_conn_partial(pl_conn_t *conn, int partial)
 {
+    pl_listener_t *lst;
+
     if (conn == NULL)
         return;
-    if (!partial)
+    if (!partial) {
         conn->partial_since = 0;
-    else if (conn->partial_since == 0)
-        conn->partial_since = uv_now(conn->lst->loop) | 1u; /* never 0 */
+        return;
+    }
+    if (conn->partial_since != 0)
+        return;
+    lst = conn->lst;
+    conn->partial_since = uv_now(lst->loop) | 1u; /* never 0 */
+    if (!uv_is_active((uv_handle_t *)&lst->sweep) && !uv_is_closing((uv_handle_t *)&lst->sweep)) {
+        uint64_t every = lst->frame_timeout_ms / 4u;
+
+        every = every < 10 ? 10 : every > 1000 ? 1000 : every;
+        uv_timer_start(&lst->sweep, on_sweep, every, every);
+    }
+}
+
+int pl_listener_sweeping(const pl_listener_t *lst)
+{
+    return uv_is_active((const uv_handle_t *)&lst->sweep);
 }
 
 static void refuse_pending(pl_listener_t *lst);
@@ -480,13 +506,7 @@ int pl_listener_new(uv_loop_t *loop, const pl_listener_config_t *cfg, const pl_l
         lst->addr[0] = '\0';
     (void)uv_timer_init(loop, &lst->sweep); /* cannot fail */
     lst->sweep.data = lst;
-    lst->refs++;
-    {
-        uint64_t every = lst->frame_timeout_ms / 4u;
-
-        every = every < 10 ? 10 : every > 1000 ? 1000 : every;
-        uv_timer_start(&lst->sweep, on_sweep, every, every);
-    }
+    lst->refs++; /* the sweep timer starts with the first incomplete frame */
     pl_log(lst->log, PL_LOG_INFO, "listener: listening on %s", lst->addr);
     *out = lst;
     return 0;

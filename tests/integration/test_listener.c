@@ -3,7 +3,8 @@
  * Integration tests of listeners (src/net/listener.c) on loopback: the bind addresses
  * ("127.0.0.1", NULL, "*", "ALL", "[*]", "[ALL]", "::1", "[::1]", a name), bind failures,
  * the allow list (a client bound to 127.0.0.2 through a line's local_addr), the connection
- * limit, the output limit against a partner that never reads, and on_close firing exactly
+ * limit, the output limit against a partner that never reads, the frame-timeout sweep
+ * (running only while a frame is incomplete), and on_close firing exactly
  * once however a connection ends (peer close, pl_conn_close, refusal in on_accept,
  * pl_listener_free, also from inside callbacks).
  *
@@ -205,15 +206,22 @@ static void on_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
 
 static const pl_listener_cbs_t srv_cbs = {on_accept, on_data, on_close};
 
-static int listen_on(srv_t *s, const char *addr, uint16_t port, pl_status_t *err)
+static int listen_ex(srv_t *s, const char *addr, uint16_t port, unsigned frame_timeout_ms,
+                     pl_status_t *err)
 {
     pl_listener_config_t cfg;
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.addr = addr;
     cfg.port = port;
+    cfg.frame_timeout_ms = frame_timeout_ms;
     cfg.log = &logger;
     return pl_listener_new(&loop, &cfg, &srv_cbs, s, &s->lst, err);
+}
+
+static int listen_on(srv_t *s, const char *addr, uint16_t port, pl_status_t *err)
+{
+    return listen_ex(s, addr, port, 0, err);
 }
 
 static void srv_free(srv_t *s)
@@ -548,6 +556,41 @@ static void test_output_limit(void **state)
     srv_free(&s);
 }
 
+/* The frame-timeout sweep runs only while a connection holds an incomplete frame: a
+ * listener whose frames arrive whole has no timer of its own, so an idle simulator never
+ * wakes up and a busy one sleeps in the kernel without a timeout to arm and cancel. */
+static void test_frame_timeout_sweep(void **state)
+{
+    srv_t s;
+    cli_t c;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(listen_ex(&s, "127.0.0.1", 0, 60, NULL), 0);
+    assert_int_equal(pl_listener_sweeping(s.lst), 0);
+    cli_start(&c, "127.0.0.1", pl_listener_port(s.lst), NULL);
+    RUN_UNTIL(c.nrx == 4, 5000);
+    assert_int_equal(pl_listener_sweeping(s.lst), 0); /* whole frames: no timer */
+
+    /* a frame begun: the sweep starts; finished before the timeout: the connection stays
+     * and the sweep stops by itself */
+    pl_conn_partial(s.slot[0].conn, 1);
+    assert_int_equal(pl_listener_sweeping(s.lst), 1);
+    pl_conn_partial(s.slot[0].conn, 0);
+    RUN_UNTIL(pl_listener_sweeping(s.lst) == 0, 5000);
+    assert_int_equal(s.slot[0].closes, 0);
+    assert_int_equal(pl_listener_conn_count(s.lst), 1);
+
+    /* a frame begun and never finished: closed with PL_ETIMEOUT, then no timer again */
+    pl_conn_partial(s.slot[0].conn, 1);
+    RUN_UNTIL(s.slot[0].closes == 1, 5000);
+    assert_int_equal(s.slot[0].why.code, PL_ETIMEOUT);
+    assert_non_null(strstr(warnings, "incomplete frame for 60 ms"));
+    RUN_UNTIL(pl_listener_sweeping(s.lst) == 0, 5000);
+    pl_line_free(c.line);
+    srv_free(&s);
+}
+
 static void test_close_paths(void **state)
 {
     srv_t s;
@@ -628,6 +671,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_allow_mapped_dual_stack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frame_timeout_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_paths, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
