@@ -2,8 +2,13 @@
 /*
  * Block planner (see planner.h for the contract and docs/planner.md for the rules).
  *
- * How: sort the ranges by (area, start, len). A range longer than max_len can only be a block
- * of its own (any block holding it has a span > max_len), so it is planned apart. The other
+ * How: sort the ranges by (area, start, len). A range longer than max_len is a block of its
+ * own (any block holding it and a range outside its extent has a span > max_len), so it is
+ * planned apart, and every range lying wholly inside such a long range (short, or long and
+ * identical or nested) is *folded* into it: read by the long range's requests, it needs none
+ * of its own. Folding never costs the others a block: a folded range R inside long L can
+ * only have bridged a gap between ranges that are themselves inside L (a block reaching
+ * before L's start and past R spans more than max_len unless it ends inside L). The other
  * ranges cost one request per block, so the task is to cut them into the fewest feasible
  * blocks, then the fewest units read. Ranges of the same (area, start) always share a block
  * (the shorter ones lie inside the longest), so each distinct (area, start) is one "unit".
@@ -65,9 +70,63 @@ static uint32_t item_len(const item_t *it)
     return (uint32_t)(it->tie >> 32);
 }
 
+#define FOLDED 0x80000000u /* in tie's low word (indexes are < 2^31): inside a long range */
+
 static uint32_t item_index(const item_t *it)
 {
-    return (uint32_t)it->tie;
+    return (uint32_t)it->tie & ~FOLDED;
+}
+
+static int item_folded(const item_t *it)
+{
+    return ((uint32_t)it->tie & FOLDED) != 0;
+}
+
+static uint64_t item_end(const item_t *it)
+{
+    return (uint64_t)item_start(it) + item_len(it);
+}
+
+/* The group of items[g..) with the same (area, start) as items[g]: returns one past it. Its
+ * last item is its longest. */
+static size_t group_end(const item_t *items, size_t n, size_t g)
+{
+    size_t e = g + 1;
+
+    while (e < n && items[e].pos == items[g].pos)
+        e++;
+    return e;
+}
+
+/* Long ranges already passed in this area: the one reaching furthest (the earliest of equal
+ * ends), which contains a later range iff any of them does, and its block. */
+typedef struct {
+    uint32_t area;
+    uint64_t end; /* 0: none yet */
+    uint32_t block;
+} cover_t;
+
+/* Marks the items of group [g, e) that lie inside a long range: the cover so far, or the
+ * group's own last (longest) item when it is long. Then lets that item extend the cover
+ * (`block` is its block's index when the caller knows it). */
+static void fold_group(item_t *items, size_t g, size_t e, uint32_t max_len, cover_t *cv,
+                       uint32_t block)
+{
+    const item_t *last = &items[e - 1];
+    int last_long = item_len(last) > max_len;
+    size_t p;
+
+    if (item_area(&items[g]) != cv->area || cv->end == 0) {
+        cv->area = item_area(&items[g]);
+        cv->end = 0;
+    }
+    for (p = g; p < e; p++)
+        if (cv->end >= item_end(&items[p]) || (last_long && p + 1 < e))
+            items[p].tie |= FOLDED;
+    if (last_long && item_end(last) > cv->end) {
+        cv->end = item_end(last);
+        cv->block = block;
+    }
 }
 
 static int item_less(const item_t *a, const item_t *b)
@@ -305,8 +364,9 @@ int pl_plan(const pl_range_t *ranges, size_t n, const pl_plan_limits_t *lim, pl_
     cell_t *cell;
     uint32_t *unit, *q, *mn, *mx, *gend;
     units_t us;
+    cover_t cv;
     uintptr_t base;
-    size_t i, p, nb;
+    size_t i, p, e, nb;
     uint32_t m = 0, groups = 0, oversize = 0, k, u, cur = 0;
     uint64_t prevpos = 0;
     int have = 0;
@@ -343,7 +403,16 @@ int pl_plan(const pl_range_t *ranges, size_t n, const pl_plan_limits_t *lim, pl_
     mn = q + n;
     mx = mn + n;
 
+    cv.area = 0;
+    cv.end = 0;
+    cv.block = 0;
+    for (p = 0; p < n; p = e) {
+        e = group_end(items, n, p);
+        fold_group(items, p, e, lim->max_len, &cv, 0);
+    }
     for (p = 0; p < n; p++) {
+        if (item_folded(&items[p]))
+            continue;
         if (item_len(&items[p]) > lim->max_len) {
             oversize++;
             continue;
@@ -371,20 +440,47 @@ int pl_plan(const pl_range_t *ranges, size_t n, const pl_plan_limits_t *lim, pl_
     nb = 0;
     have = 0;
     u = 0;
+    cv.area = 0;
+    cv.end = 0;
+    cv.block = 0;
+    e = 0;
     for (p = 0; p < n; p++) {
         const item_t *it = &items[p];
         pl_block_t *b = &out[nb];
 
-        if (item_len(it) > lim->max_len) {
-            b->area = item_area(it);
-            b->start = item_start(it);
-            b->len = item_len(it);
-            b->requests = ceil_div(b->len, lim->max_len);
-            if (map != NULL)
-                map[item_index(it)] = (uint32_t)nb;
-            nb++;
-            continue;
+        if (p == e) { /* a new (area, start): its long block first, then the cover moves */
+            const item_t *last;
+            uint32_t own = 0;
+
+            e = group_end(items, n, p);
+            last = &items[e - 1];
+            if (item_len(last) > lim->max_len && !item_folded(last)) {
+                b->area = item_area(last);
+                b->start = item_start(last);
+                b->len = item_len(last);
+                b->requests = ceil_div(b->len, lim->max_len);
+                own = (uint32_t)nb++;
+                b = &out[nb];
+            }
+            for (i = p; i < e; i++) { /* folded: into the cover, else the group's own */
+                if (!item_folded(&items[i]) || map == NULL)
+                    continue;
+                map[item_index(&items[i])] =
+                    cv.end >= item_end(&items[i]) && item_area(&items[i]) == cv.area ? cv.block
+                                                                                     : own;
+            }
+            if (item_len(last) > lim->max_len && !item_folded(last) && map != NULL)
+                map[item_index(last)] = own;
+            if (item_area(it) != cv.area)
+                cv.end = 0;
+            cv.area = item_area(it);
+            if (item_len(last) > lim->max_len && !item_folded(last) && item_end(last) > cv.end) {
+                cv.end = item_end(last);
+                cv.block = own;
+            }
         }
+        if (item_folded(it) || item_len(it) > lim->max_len)
+            continue;
         if (!have || it->pos != prevpos) {
             u = have ? u + 1 : 0;
             if (gend[u] != 0) {

@@ -26,9 +26,9 @@ typedef struct {
 } pl_range_t;
 
 /* One block: units [start, start + len) of `area`, read with `requests` consecutive
- * requests of at most max_len units each (requests = ceil(len / max_len); it is 1 for every
- * block of two or more ranges, and more than 1 only for a single range longer than
- * max_len). */
+ * requests of at most max_len units each (requests = ceil(len / max_len); it is more than 1
+ * only for a block whose extent is a range longer than max_len, alone or with ranges lying
+ * inside it). */
 typedef struct {
     uint32_t area;
     uint32_t start;
@@ -52,11 +52,12 @@ size_t pl_plan_scratch_size(size_t n);
 /* Plans the blocks for ranges[0..n).
  *
  * Blocks never mix areas. A block is feasible when it holds a single range (of any length),
- * or when its span (largest end - smallest start) is <= lim->max_len and, walking its ranges
- * sorted by (start, len), each start minus the largest end seen so far is <= lim->max_gap.
- * The plan has the minimum total requests; among those, the fewest blocks; among those, the
- * fewest units read (sum of block lengths); ties are broken deterministically, so the same
- * input (in any order) always gives the same blocks.
+ * or a range longer than lim->max_len and only ranges lying wholly inside it, or when its span
+ * (largest end - smallest start) is <= lim->max_len and, walking its ranges sorted by (start, len),
+ * each start minus the largest end seen so far is <= lim->max_gap. The plan has the minimum total
+ * requests; among those, the fewest blocks; among those, the fewest units read (sum of block
+ * lengths); ties are broken deterministically, so the same input (in any order) always gives the
+ * same blocks.
  *
  * On success writes the blocks to out[0..ret), sorted by (area, start), and, when map is not
  * NULL, map[i] = the index in `out` of the block that wholly contains ranges[i].

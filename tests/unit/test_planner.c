@@ -2,7 +2,8 @@
 /*
  * Unit tests of the block planner (src/engine/planner.h, rules in docs/planner.md): the
  * seed's DM0001/DM0031 example, the max_gap and max_len boundaries, overlapping, duplicate
- * and contained ranges, ranges longer than max_len, interleaved areas, map[], the error
+ * and contained ranges, ranges longer than max_len (and ranges inside them, read by their
+ * requests), interleaved areas, map[], the error
  * returns, and two property tests with a seeded PRNG: small random tag sets against an
  * exhaustive search over every set partition (cost, blocks and units read must all equal
  * the optimum), and larger ones against a plain O(n^2) dynamic program. Every plan is checked
@@ -64,14 +65,29 @@ static int cmp_range(const void *pa, const void *pb)
     return 0;
 }
 
-/* Is the set s[0..k) a feasible block? Sorts s. */
+/* Does a contain b (same area, b's units all among a's)? */
+static int contains(const pl_range_t *a, const pl_range_t *b)
+{
+    return a->area == b->area && a->start <= b->start && end_of(b) <= end_of(a);
+}
+
+/* Is the set s[0..k) a feasible block? Sorts s. A single range; or a range longer than
+ * max_len with only ranges inside it; or span <= max_len and no gap > max_gap. */
 static int feasible(pl_range_t *s, size_t k, const pl_plan_limits_t *lim)
 {
     uint64_t lo, hi, seen;
-    size_t i;
+    size_t i, j;
 
     if (k == 1)
         return 1;
+    for (j = 0; j < k; j++) {
+        if (s[j].len <= lim->max_len)
+            continue;
+        for (i = 0; i < k && contains(&s[j], &s[i]); i++)
+            ;
+        if (i == k)
+            return 1;
+    }
     qsort(s, k, sizeof(*s), cmp_range);
     lo = s[0].start;
     hi = 0;
@@ -304,14 +320,21 @@ static void test_contained(void **state)
 static void test_longer_than_max_len(void **state)
 {
     const pl_range_t alone[] = {{0, 0, 600}};
-    /* [0,1) and [2,3) merge (gap 1) and [1,301) is read alone in 2 requests, although it
-     * lies between them in address order: 3 requests, not 4 */
-    const pl_range_t mixed[] = {{0, 2, 1}, {0, 1, 300}, {0, 0, 1}};
-    /* a small range inside a long one still needs its own block under the rules */
+    /* [0,1) and [2,3) merge (gap 1) before the long [10,310), which also reads [20,21);
+     * [309,312) reaches past its end, so it is read apart, with [313,314): 4 requests */
+    const pl_range_t mixed[] = {{0, 2, 1},  {0, 10, 300}, {0, 0, 1},
+                                {0, 20, 1}, {0, 309, 3},  {0, 313, 1}};
+    /* a small range inside a long one is read by the long one's requests */
     const pl_range_t inside[] = {{0, 0, 512}, {0, 10, 1}};
+    /* the same at the long one's start (sorted before it) and across its last unit */
+    const pl_range_t edges[] = {{0, 300, 20}, {0, 100, 300}, {0, 100, 5}, {0, 399, 1}};
+    /* in another area, or reaching past its end: not inside */
+    const pl_range_t outside[] = {{1, 10, 1}, {0, 0, 300}, {0, 299, 2}};
+    /* long inside long, and two long ones overlapping without containment */
+    const pl_range_t nested[] = {{0, 50, 260}, {0, 0, 400}, {0, 350, 300}};
     const pl_range_t twice[] = {{0, 0, 300}, {0, 0, 300}};
-    pl_block_t b[3];
-    uint32_t map[3];
+    pl_block_t b[6];
+    uint32_t map[6];
 
     (void)state;
     assert_int_equal(plan_checked(alone, 1, 0, 256, b, map), 1);
@@ -321,24 +344,44 @@ static void test_longer_than_max_len(void **state)
     assert_int_equal(plan_checked(alone, 1, 0, 599, b, map), 1);
     expect_block(&b[0], 0, 0, 600, 2);
 
-    assert_int_equal(plan_checked(mixed, 3, 1, 256, b, map), 2);
+    assert_int_equal(plan_checked(mixed, 6, 1, 256, b, map), 3);
     expect_block(&b[0], 0, 0, 3, 1);
-    expect_block(&b[1], 0, 1, 300, 2);
+    expect_block(&b[1], 0, 10, 300, 2);
+    expect_block(&b[2], 0, 309, 5, 1);
     assert_int_equal(map[0], 0);
     assert_int_equal(map[1], 1);
     assert_int_equal(map[2], 0);
-    assert_int_equal(pl_plan_requests(b, 2), 3);
+    assert_int_equal(map[3], 1);
+    assert_int_equal(map[4], 2);
+    assert_int_equal(map[5], 2);
+    assert_int_equal(pl_plan_requests(b, 3), 4);
 
-    assert_int_equal(plan_checked(inside, 2, 0, 256, b, map), 2);
+    assert_int_equal(plan_checked(inside, 2, 0, 256, b, map), 1);
     expect_block(&b[0], 0, 0, 512, 2);
-    expect_block(&b[1], 0, 10, 1, 1);
+    assert_int_equal(map[0], 0);
+    assert_int_equal(map[1], 0);
 
-    /* two identical long ranges are two blocks (a block of two has span > max_len); found
-     * by fuzz_planner, corpus regress_duplicate_long_ranges.bin */
-    assert_int_equal(plan_checked(twice, 2, 0, 256, b, map), 2);
+    assert_int_equal(plan_checked(edges, 4, 0, 256, b, map), 1);
+    expect_block(&b[0], 0, 100, 300, 2);
+    assert_int_equal(map[0] | map[1] | map[2] | map[3], 0);
+
+    assert_int_equal(plan_checked(outside, 3, 0, 256, b, map), 3);
     expect_block(&b[0], 0, 0, 300, 2);
-    expect_block(&b[1], 0, 0, 300, 2);
-    assert_int_not_equal(map[0], map[1]);
+    expect_block(&b[1], 0, 299, 2, 1);
+    expect_block(&b[2], 1, 10, 1, 1);
+
+    assert_int_equal(plan_checked(nested, 3, 0, 256, b, map), 2);
+    expect_block(&b[0], 0, 0, 400, 2);
+    expect_block(&b[1], 0, 350, 300, 2);
+    assert_int_equal(map[0], 0);
+    assert_int_equal(map[1], 0);
+    assert_int_equal(map[2], 1);
+
+    /* two identical long ranges are read once (fuzz_planner's corpus keeps the input,
+     * regress_duplicate_long_ranges.bin, that once gave them a block each) */
+    assert_int_equal(plan_checked(twice, 2, 0, 256, b, map), 1);
+    expect_block(&b[0], 0, 0, 300, 2);
+    assert_int_equal(map[0], map[1]);
 }
 
 static void test_areas_interleaved(void **state)
@@ -608,8 +651,23 @@ static void test_property_vs_all_partitions(void **state)
     }
 }
 
+/* A range inside a range longer than max_len is read by it: left out of the plan. Of two
+ * identical long ranges the first one read stays. */
+static int folded(const pl_range_t *in, size_t n, size_t i, const pl_plan_limits_t *lim)
+{
+    size_t j;
+
+    for (j = 0; j < n; j++) {
+        if (j == i || in[j].len <= lim->max_len || !contains(&in[j], &in[i]))
+            continue;
+        if (!contains(&in[i], &in[j]) || j < i)
+            return 1;
+    }
+    return 0;
+}
+
 /* The optimum over consecutive runs of the ranges sorted by (area, start, len), ranges longer
- * than max_len alone: O(n^2), nothing clever. */
+ * than max_len alone and those inside them left out: O(n^2), nothing clever. */
 static score_t dp_best(const pl_range_t *in, size_t n, const pl_plan_limits_t *lim)
 {
     static pl_range_t r[MAXN];
@@ -618,6 +676,8 @@ static score_t dp_best(const pl_range_t *in, size_t n, const pl_plan_limits_t *l
     size_t i, k, m = 0;
 
     for (i = 0; i < n; i++) {
+        if (folded(in, n, i, lim))
+            continue;
         if (in[i].len > lim->max_len) {
             out.cost += ceil_div(in[i].len, lim->max_len);
             out.blocks++;
