@@ -34,9 +34,11 @@
 #define PORT_MQTT       1883u  /* MQTT 3.1.1 §4.2, IANA "mqtt" */
 #define PORT_MQTT_TLS   8883u  /* IANA "secure-mqtt" */
 #define DURATION_MAX_MS 2147483647u
-#define SIM_NODES_MAX   4096u /* pl_ttcp_server_config_t: at most 4096 nodes */
-#define TTCP_BLOCK_MAX  256u  /* 7TTCP manual, error 0x5501: at most 256 words a block */
-#define KEYS_MAX        32    /* keys of one mapping kind (one bit each) */
+#define TCP_IDLE_MAX_S  32767u /* Linux MAX_TCP_KEEPIDLE: the largest TCP_KEEPIDLE accepted */
+#define MQTT_KA_MAX_S   65535u /* MQTT 3.1.1 §3.1.2.10: Keep Alive is a 16-bit count of seconds */
+#define SIM_NODES_MAX   4096u  /* pl_ttcp_server_config_t: at most 4096 nodes */
+#define TTCP_BLOCK_MAX  256u   /* 7TTCP manual, error 0x5501: at most 256 words a block */
+#define KEYS_MAX        32     /* keys of one mapping kind (one bit each) */
 #define MSG_MAX         4096
 #define CSV_PATH_MAX    1024 /* bytes of a 'csv' path as written */
 #define SHOW_MAX        40   /* characters of the user's text quoted in a message */
@@ -1098,6 +1100,21 @@ static int y_duration(ld_t *L, const char *key, int allow_zero, unsigned *out)
     return cv_duration(L, &v, allow_zero, out);
 }
 
+/* A duration in whole seconds, 0 allowed, at most `max_s`. */
+static int y_seconds(ld_t *L, const char *key, unsigned max_s, unsigned *out)
+{
+    unsigned ms = 0;
+
+    if (y_duration(L, key, 1, &ms) != 0)
+        return L->failed;
+    if (ms % 1000 != 0)
+        return fail(L, ev_pos(L), "'%s' is %u ms, expected whole seconds such as 30s", key, ms);
+    if (ms / 1000 > max_s)
+        return fail(L, ev_pos(L), "'%s' is %u s, expected at most %u s", key, ms / 1000, max_s);
+    *out = ms / 1000;
+    return 0;
+}
+
 static int y_proto(ld_t *L, pl_proto_t *out)
 {
     val_t v;
@@ -1248,6 +1265,8 @@ enum {
     LK_CONNECT_TIMEOUT,
     LK_BACKOFF_MIN,
     LK_BACKOFF_MAX,
+    LK_STABLE,
+    LK_TCP_KEEPALIVE,
     LK_TIMEOUT,
     LK_KEEPALIVE,
     LK_MAX_BLOCK,
@@ -1272,6 +1291,8 @@ static int parse_line(ld_t *L)
                                        "connect_timeout",
                                        "backoff_min",
                                        "backoff_max",
+                                       "stable",
+                                       "tcp_keepalive",
                                        "timeout",
                                        "keepalive",
                                        "max_block",
@@ -1344,6 +1365,13 @@ static int parse_line(ld_t *L)
             break;
         case LK_BACKOFF_MAX:
             rc = y_duration(L, "backoff_max", 0, &d->line.backoff_max_ms);
+            break;
+        case LK_STABLE:
+            rc = y_duration(L, "stable", 0, &d->line.stable_ms);
+            break;
+        case LK_TCP_KEEPALIVE:
+            rc = y_seconds(L, "tcp_keepalive", TCP_IDLE_MAX_S, &u);
+            d->line.tcp_keepalive_s = u == 0 ? -1 : (int)u; /* 0 in the file: off */
             break;
         case LK_TIMEOUT:
             rc = y_duration(L, "timeout", 0, &d->timeout_ms);
@@ -1907,7 +1935,7 @@ static int parse_mqtt(ld_t *L, pl_north_def_t *n)
         "cert_file", "key_file", "keepalive", "qos_publish", "qos_subscribe", NULL};
     map_t m;
     val_t v;
-    unsigned ms = 0, u = 0;
+    unsigned u = 0;
     int k, rc;
 
     if (map_begin(L, &m, "'mqtt'", keys) != 0)
@@ -1948,14 +1976,7 @@ static int parse_mqtt(ld_t *L, pl_north_def_t *n)
                 y_text(L, "key_file", n->mqtt_key_file, sizeof(n->mqtt_key_file), 0, "a file name");
             break;
         case MK_KEEPALIVE:
-            rc = y_duration(L, "keepalive", 1, &ms);
-            if (rc == 0 && ms % 1000 != 0)
-                rc = fail(L, ev_pos(L), "'keepalive' is %u ms, expected whole seconds such as 30s",
-                          ms);
-            n->mqtt_keepalive_s = ms / 1000;
-            if (rc == 0 && n->mqtt_keepalive_s > 65535)
-                rc = fail(L, ev_pos(L), "'keepalive' is %u s, expected at most 65535 s",
-                          n->mqtt_keepalive_s);
+            rc = y_seconds(L, "keepalive", MQTT_KA_MAX_S, &n->mqtt_keepalive_s);
             break;
         case MK_QOS_PUBLISH:
             rc = y_unsigned(L, "qos_publish", 0, 2, &u);

@@ -29,20 +29,20 @@
 #include "codec/pccc.h"
 #include "faults.h"
 
-/* The simulator's incomplete-frame timeout for the next fx_start() (0: its default). */
-static unsigned g_frame_timeout_ms;
+#include "fixture.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 
-#define WATCHDOG_S 15u /* per scenario; a hang is a failure, not a stuck run */
-#define GUARD_MS   5000u
-#define N7_BYTES   512u
-#define NSLOTS     16u
-#define MSG_MAX    1200u
-#define CAP_ENIP   4096u /* encapsulation data the scripted PLC accepts */
-#define N7_FILE    7u
-#define BAD_ENCAP  0x0077u /* an encapsulation command nobody defines */
+#define N7_BYTES  512u
+#define MSG_MAX   1200u
+#define CAP_ENIP  4096u /* encapsulation data the scripted PLC accepts */
+#define N7_FILE   7u
+#define BAD_ENCAP 0x0077u /* an encapsulation command nobody defines */
 
+_Static_assert(MSG_MAX <= FIXTURE_OUT_MAX, "a dripped reply fits a slot");
+_Static_assert(PL_ENIP_HEADER_LEN + CAP_ENIP <= FIXTURE_RX_MAX, "a request fits a slot");
+
+/* What the scripted PLC does with the requests it is told to spoil (fixture_t.mode). */
 typedef enum {
     P_GOOD = 0,    /* answers like a PLC */
     P_CLOSE_MID,   /* the first half of the reply, then close */
@@ -60,53 +60,24 @@ typedef enum {
     P_NO_REGISTER, /* no reply to RegisterSession either */
 } peer_mode_t;
 
-typedef struct {
-    int used;
-    pl_conn_t *conn;
-    uv_timer_t timer;
-    uint32_t session;
-    uint8_t rx[PL_ENIP_HEADER_LEN + CAP_ENIP];
-    size_t rx_len;
-    uint8_t out[MSG_MAX];
-    size_t out_len, out_off;
-    int dripping, late;
-} pconn_t;
+static fixture_t F; /* loop, healthy client's counters, scripted PLC's connections */
 
-typedef struct {
-    int done;
-    pl_status_t status;
-} result_t;
-
-typedef struct {
-    uv_loop_t loop;
-    pl_logger_t log;
-    int nonreader_closed; /* listener log lines "partner does not read" */
-    /* the healthy device */
+/* What is PCCC about the fixture. */
+static struct {
+    /* the healthy device and its client */
     pl_pccc_server_t *good;
     pl_pccc_client_t *hcli;
     pl_pccc_req_t hreq;
     uint8_t hbuf[2];
-    uint16_t hvalue;
-    int hrun, hbusy, hok, hfail, hwriting;
     /* the scripted PLC */
-    pl_listener_t *lst;
-    uint16_t port;
-    peer_mode_t mode;
-    unsigned spoil;
-    unsigned drip_ms, late_ms;
-    uint16_t late_word;
     uint8_t n7[N7_BYTES];
-    int accepted, closed, registered, requests, late_sent, late_dropped;
+    int registered;
     uint8_t held[MSG_MAX]; /* P_LATE_NEXT */
     size_t held_len;
     int release_held; /* send the held reply before the next reply */
-    pconn_t slot[NSLOTS];
     /* the client under test */
     pl_pccc_client_t *cli;
-    int links_up, links_down;
-} fx_t;
-
-static fx_t F;
+} T;
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -121,82 +92,23 @@ static void put16(uint8_t *p, uint16_t v)
 
 /* ------------------------------------------------------------------ the healthy device */
 
-static void healthy_next(void);
-
 static void on_healthy(pl_pccc_req_t *req)
 {
-    (void)req;
-    F.hbusy = 0;
-    if (F.hreq.status.code != 0)
-        F.hfail++;
-    else if (!F.hwriting && get16(F.hbuf) != F.hvalue)
-        F.hfail++;
-    else
-        F.hok++;
-    F.hwriting = !F.hwriting;
-    if (F.hrun)
-        healthy_next();
+    fixture_healthy_done(&F, req->status.code, get16(T.hbuf));
 }
 
-static void healthy_next(void)
+static int healthy_send(fixture_t *fx, int writing, uint16_t value)
 {
-    int rc;
-
-    F.hbusy = 1;
-    if (F.hwriting) {
-        F.hvalue++;
-        put16(F.hbuf, F.hvalue);
-        rc = pl_pccc_write(F.hcli, &F.hreq, "N7:10", F.hbuf, 2, on_healthy);
-    } else {
-        memset(F.hbuf, 0, sizeof(F.hbuf));
-        rc = pl_pccc_read(F.hcli, &F.hreq, "N7:10", F.hbuf, 2, on_healthy);
+    (void)fx;
+    if (writing) {
+        put16(T.hbuf, value);
+        return pl_pccc_write(T.hcli, &T.hreq, "N7:10", T.hbuf, 2, on_healthy);
     }
-    assert_int_equal(rc, 0);
-}
-
-static int healthy_idle(void *ctx)
-{
-    (void)ctx;
-    return !F.hbusy;
-}
-
-static void healthy_stop(void)
-{
-    F.hrun = 0;
-    assert_int_equal(fault_run_pred(&F.loop, healthy_idle, NULL, GUARD_MS), 0);
-    assert_int_equal(F.hfail, 0);
+    memset(T.hbuf, 0, sizeof(T.hbuf));
+    return pl_pccc_read(T.hcli, &T.hreq, "N7:10", T.hbuf, 2, on_healthy);
 }
 
 /* ------------------------------------------------------------------ the scripted PLC */
-
-static void on_slot_timer(uv_timer_t *t)
-{
-    pconn_t *p = t->data;
-
-    if (p->conn == NULL) {
-        if (p->late)
-            F.late_dropped++;
-        p->dripping = p->late = 0;
-        uv_timer_stop(t);
-        return;
-    }
-    if (p->late) {
-        p->late = 0;
-        F.late_sent++;
-        (void)pl_conn_send(p->conn, p->out, p->out_len);
-        return;
-    }
-    if (p->dripping) {
-        (void)pl_conn_send(p->conn, p->out + p->out_off, 1);
-        p->out_off++;
-        if (p->out_off == p->out_len) {
-            p->dripping = 0;
-            uv_timer_stop(t);
-        } else if (F.drip_ms == 0) {
-            uv_timer_start(t, on_slot_timer, 0, 0);
-        }
-    }
-}
 
 /* Builds the encapsulated reply to PCCC request `q` (wrapped as `w`) of message `m` into
  * out[]: the data read (or `forced` for every word), with TNS + `tns_add`. */
@@ -215,13 +127,13 @@ static size_t build_reply(const pl_enip_msg_t *m, const pl_pccc_wrap_t *w,
     assert_true(at + q->slc.size <= N7_BYTES);
     if (q->op == PL_PCCC_OP_SLC_READ) {
         n = q->slc.size;
-        memcpy(data, F.n7 + at, n);
+        memcpy(data, T.n7 + at, n);
         if (forced != NULL)
             for (i = 0; i + 1 < n; i += 2)
                 put16(data + i, *forced);
     } else {
         assert_int_equal(q->op, PL_PCCC_OP_SLC_WRITE);
-        memcpy(F.n7 + at, q->data, q->slc.size);
+        memcpy(T.n7 + at, q->data, q->slc.size);
     }
     k = pl_pccc_reply_encode(pccc, sizeof(pccc), q->cmd, (uint16_t)(q->tns + tns_add), 0, 0, data,
                              n);
@@ -245,7 +157,7 @@ static size_t build_reply(const pl_enip_msg_t *m, const pl_pccc_wrap_t *w,
 }
 
 /* One SendRRData PCCC request. Returns 0 to go on, <0 when the connection was closed. */
-static int peer_pccc(pconn_t *p, const pl_enip_msg_t *m)
+static int peer_pccc(fixture_t *fx, fixture_slot_t *p, const pl_enip_msg_t *m)
 {
     static const char garbage[] = "GARBAGE, not EtherNet/IP\r\n";
     pl_enip_rr_t rr;
@@ -256,7 +168,7 @@ static int peer_pccc(pconn_t *p, const pl_enip_msg_t *m)
     const uint8_t *cip;
     size_t cip_len, n;
     uint8_t out[MSG_MAX];
-    peer_mode_t mode = F.mode;
+    peer_mode_t mode;
 
     assert_int_equal(m->session, p->session);
     assert_int_equal(pl_enip_rr_decode(m->data, m->data_len, &rr), 0);
@@ -264,15 +176,11 @@ static int peer_pccc(pconn_t *p, const pl_enip_msg_t *m)
     assert_int_equal(pl_cip_req_decode(cip, cip_len, &cq), 0);
     assert_int_equal(pl_pccc_wrap_decode(cq.service, cq.data, cq.data_len, &w, &st), 0);
     assert_int_equal(pl_pccc_request_decode(w.pccc, w.pccc_len, &q, &st), 0);
-    F.requests++;
-    if (F.spoil == 0)
-        mode = P_GOOD;
-    else
-        F.spoil--;
-    if (mode == P_GOOD && F.held_len > 0 && F.release_held) { /* a late reply goes first */
-        F.late_sent++;
-        (void)pl_conn_send(p->conn, F.held, F.held_len);
-        F.held_len = 0;
+    mode = (peer_mode_t)fixture_peer_mode(fx);
+    if (mode == P_GOOD && T.held_len > 0 && T.release_held) { /* a late reply goes first */
+        fx->late_sent++;
+        (void)pl_conn_send(p->conn, T.held, T.held_len);
+        T.held_len = 0;
     }
     switch (mode) {
     case P_GOOD:
@@ -313,18 +221,13 @@ static int peer_pccc(pconn_t *p, const pl_enip_msg_t *m)
         return 0;
     }
     case P_DRIP:
-        p->out_len = build_reply(m, &w, &q, 0, NULL, p->out, sizeof(p->out));
-        p->out_off = 0;
-        p->dripping = 1;
-        uv_timer_start(&p->timer, on_slot_timer, F.drip_ms, F.drip_ms);
+        fixture_peer_drip(p, build_reply(m, &w, &q, 0, NULL, p->out, sizeof(p->out)));
         return 0;
     case P_LATE_TIMER:
-        p->out_len = build_reply(m, &w, &q, 0, &F.late_word, p->out, sizeof(p->out));
-        p->late = 1;
-        uv_timer_start(&p->timer, on_slot_timer, F.late_ms, 0);
+        fixture_peer_late(p, build_reply(m, &w, &q, 0, &fx->late_word, p->out, sizeof(p->out)));
         return 0;
     case P_LATE_NEXT:
-        F.held_len = build_reply(m, &w, &q, 0, &F.late_word, F.held, sizeof(F.held));
+        T.held_len = build_reply(m, &w, &q, 0, &fx->late_word, T.held, sizeof(T.held));
         return 0;
     case P_WRONG_TNS:
         n = build_reply(m, &w, &q, 1000, NULL, out, sizeof(out));
@@ -337,7 +240,8 @@ static int peer_pccc(pconn_t *p, const pl_enip_msg_t *m)
     return 0;
 }
 
-static int peer_msg(pconn_t *p, const uint8_t *b, size_t n)
+/* One encapsulation message. Returns 0 to go on, <0 when the connection was closed. */
+static int peer_msg(fixture_t *fx, fixture_slot_t *p, const uint8_t *b, size_t n)
 {
     pl_enip_msg_t m;
     uint8_t out[64];
@@ -346,12 +250,12 @@ static int peer_msg(pconn_t *p, const uint8_t *b, size_t n)
     assert_int_equal(pl_enip_decode(b, n, &m), 0);
     switch (m.command) {
     case PL_ENIP_CMD_REGISTER_SESSION:
-        if (F.mode == P_NO_REGISTER && F.spoil > 0) {
-            F.spoil--;
+        if (fx->mode == P_NO_REGISTER && fx->spoil > 0) {
+            fx->spoil--;
             return 0;
         }
-        F.registered++;
-        p->session = 0x51000000u + (uint32_t)F.registered;
+        T.registered++;
+        p->session = 0x51000000u + (uint32_t)T.registered;
         m.session = p->session;
         k = pl_enip_encode(out, sizeof(out), &m);
         assert_true(k > 0);
@@ -360,82 +264,28 @@ static int peer_msg(pconn_t *p, const uint8_t *b, size_t n)
     case PL_ENIP_CMD_UNREGISTER_SESSION:
         return 0;
     case PL_ENIP_CMD_SEND_RR_DATA:
-        return peer_pccc(p, &m);
+        return peer_pccc(fx, p, &m);
     default:
         fail_msg("scripted PLC: unexpected command 0x%04X", m.command);
     }
     return 0;
 }
 
-static int peer_accept(pl_listener_t *l, pl_conn_t *conn, void *ud)
-{
-    unsigned i;
-
-    (void)l;
-    (void)ud;
-    for (i = 0; i < NSLOTS; i++) {
-        pconn_t *p = &F.slot[i];
-
-        if (!p->used && !p->dripping && !p->late) {
-            p->used = 1;
-            p->conn = conn;
-            p->rx_len = 0;
-            p->session = 0;
-            pl_conn_set_data(conn, p);
-            F.accepted++;
-            return 0;
-        }
-    }
-    fail_msg("scripted PLC: more than %u connections", NSLOTS);
-    return -1;
-}
-
-static void peer_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
-{
-    pconn_t *p = pl_conn_data(conn);
-    int n;
-
-    (void)ud;
-    assert_true(p->rx_len + len <= sizeof(p->rx));
-    memcpy(p->rx + p->rx_len, buf, len);
-    p->rx_len += len;
-    while ((n = pl_enip_frame(p->rx, p->rx_len, CAP_ENIP, NULL)) > 0) {
-        if (peer_msg(p, p->rx, (size_t)n) < 0)
-            return;
-        memmove(p->rx, p->rx + n, p->rx_len - (size_t)n);
-        p->rx_len -= (size_t)n;
-    }
-    assert_int_equal(n, PL_EAGAIN);
-}
-
-static void peer_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
-{
-    pconn_t *p = pl_conn_data(conn);
-
-    (void)why;
-    (void)ud;
-    p->conn = NULL;
-    p->used = 0;
-    F.closed++;
-}
+static const fixture_ops_t ops = {
+    .healthy_send = healthy_send,
+    .frame = pl_enip_frame,
+    .frame_limit = CAP_ENIP,
+    .message = peer_msg,
+    .rx_cap = PL_ENIP_HEADER_LEN + CAP_ENIP,
+    .peer_name = "scripted PLC",
+};
 
 /* ------------------------------------------------------------------ fixture */
-
-static void on_log(void *ud, pl_log_level_t level, const char *msg)
-{
-    (void)ud;
-    if (level == PL_LOG_WARN && strstr(msg, "partner does not read") != NULL)
-        F.nonreader_closed++;
-}
 
 static void on_link(pl_pccc_client_t *c, const pl_status_t *st, void *ud)
 {
     (void)c;
-    (void)ud;
-    if (st == NULL)
-        F.links_up++;
-    else
-        F.links_down++;
+    fixture_link(ud, st);
 }
 
 static void client_config(pl_pccc_client_config_t *cfg, const char *hosts, uint16_t port,
@@ -451,46 +301,45 @@ static void client_config(pl_pccc_client_config_t *cfg, const char *hosts, uint1
     cfg->timeout_ms = timeout_ms;
 }
 
+/* A new client under test (T.cli) for `hosts` (port `port`), `timeout_ms` per request,
+ * `inflight` requests outstanding at most. */
+static void cut_new(const char *hosts, uint16_t port, unsigned timeout_ms, unsigned inflight)
+{
+    pl_pccc_client_config_t ccfg;
+
+    client_config(&ccfg, hosts, port, timeout_ms);
+    ccfg.inflight = inflight;
+    ccfg.on_link = on_link;
+    ccfg.ud = &F;
+    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &T.cli), 0);
+}
+
+/* The simulator's incomplete-frame timeout for the next fx_start() (0: its default). */
+static unsigned g_frame_timeout_ms;
+
+/* Starts the loop, the scripted PLC, the healthy device (its client polling), and the
+ * client under test (talking to the scripted PLC, `timeout_ms` per request). */
 static void fx_start_inflight(unsigned timeout_ms, unsigned inflight, size_t max_output)
 {
-    static const pl_listener_cbs_t cbs = {
-        .on_accept = peer_accept, .on_data = peer_data, .on_close = peer_close};
     pl_pccc_server_config_t scfg;
     pl_pccc_client_config_t ccfg;
-    pl_listener_config_t lc;
     pl_status_t st;
     unsigned i;
 
-    memset(&F, 0, sizeof(F));
-    fault_watchdog(WATCHDOG_S, "a fault scenario (see the last [ RUN ] line)");
-    assert_int_equal(uv_loop_init(&F.loop), 0);
-    F.log.cb = on_log;
-    F.log.level = PL_LOG_WARN;
+    memset(&T, 0, sizeof(T));
+    fixture_init(&F, &ops);
     pl_pccc_server_config_init(&scfg);
     scfg.listen.frame_timeout_ms = g_frame_timeout_ms;
     scfg.listen.port = 0;
     scfg.listen.max_output = max_output;
     scfg.log = &F.log;
-    assert_int_equal(pl_pccc_server_new(&F.loop, &scfg, &F.good, &st), 0);
-    client_config(&ccfg, "127.0.0.1", pl_pccc_server_port(F.good), 2000);
-    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.hcli), 0);
-    F.hrun = 1;
-    F.hwriting = 1;
-    healthy_next();
-
-    memset(&lc, 0, sizeof(lc));
-    assert_int_equal(pl_listener_new(&F.loop, &lc, &cbs, &F, &F.lst, NULL), 0);
-    F.port = pl_listener_port(F.lst);
-    for (i = 0; i < NSLOTS; i++) {
-        uv_timer_init(&F.loop, &F.slot[i].timer);
-        F.slot[i].timer.data = &F.slot[i];
-    }
+    assert_int_equal(pl_pccc_server_new(&F.loop, &scfg, &T.good, &st), 0);
+    client_config(&ccfg, "127.0.0.1", pl_pccc_server_port(T.good), 2000);
+    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &T.hcli), 0);
+    fixture_healthy_start(&F);
     for (i = 0; i < N7_BYTES / 2u; i++)
-        put16(F.n7 + 2u * i, (uint16_t)(0x1000u + i));
-    client_config(&ccfg, "127.0.0.1", F.port, timeout_ms);
-    ccfg.inflight = inflight;
-    ccfg.on_link = on_link;
-    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+        put16(T.n7 + 2u * i, (uint16_t)(0x1000u + i));
+    cut_new("127.0.0.1", F.port, timeout_ms, inflight);
 }
 
 static void fx_start(unsigned timeout_ms, size_t max_output)
@@ -500,96 +349,72 @@ static void fx_start(unsigned timeout_ms, size_t max_output)
 
 static void fx_stop(void)
 {
-    unsigned i;
-
-    healthy_stop();
-    if (F.cli != NULL)
-        pl_pccc_client_free(F.cli);
-    pl_pccc_client_free(F.hcli);
+    fixture_healthy_stop(&F);
+    if (T.cli != NULL)
+        pl_pccc_client_free(T.cli);
+    pl_pccc_client_free(T.hcli);
     uv_run(&F.loop, UV_RUN_NOWAIT); /* UnRegisterSession goes out */
-    if (F.lst != NULL)
-        pl_listener_free(F.lst);
-    for (i = 0; i < NSLOTS; i++)
-        uv_close((uv_handle_t *)&F.slot[i].timer, NULL);
-    pl_pccc_server_free(F.good);
-    uv_run(&F.loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&F.loop), 0);
-    fault_watchdog(0, NULL);
+    pl_pccc_server_free(T.good);
+    fixture_close(&F);
 }
 
 static void on_done(pl_pccc_req_t *req)
 {
-    result_t *r = req->data;
+    fixture_result_t *r = req->data;
 
     r->done++;
     r->status = req->status;
 }
 
-static void submit_read(pl_pccc_client_t *c, pl_pccc_req_t *q, result_t *r, const char *addr,
-                        uint8_t *buf, size_t n)
+static void submit_read(pl_pccc_client_t *c, pl_pccc_req_t *q, fixture_result_t *r,
+                        const char *addr, uint8_t *buf, size_t n)
 {
     memset(r, 0, sizeof(*r));
     q->data = r;
     assert_int_equal(pl_pccc_read(c, q, addr, buf, n, on_done), 0);
 }
 
-static void submit_write(pl_pccc_client_t *c, pl_pccc_req_t *q, result_t *r, const char *addr,
-                         const uint8_t *buf, size_t n)
+static void submit_write(pl_pccc_client_t *c, pl_pccc_req_t *q, fixture_result_t *r,
+                         const char *addr, const uint8_t *buf, size_t n)
 {
     memset(r, 0, sizeof(*r));
     q->data = r;
     assert_int_equal(pl_pccc_write(c, q, addr, buf, n, on_done), 0);
 }
 
-static void wait_done(result_t *r)
-{
-    assert_int_equal(fault_run_until(&F.loop, &r->done, GUARD_MS), 0);
-}
-
-static void expect_once(result_t *r, int n)
-{
-    int i;
-
-    fault_run_for(&F.loop, 20);
-    for (i = 0; i < n; i++)
-        assert_int_equal(r[i].done, 1);
-}
-
 /* The PLC behaves again: a read and a write through the client under test succeed. */
 static void expect_recovery(void)
 {
     pl_pccc_req_t q[2];
-    result_t r[2];
+    fixture_result_t r[2];
     uint8_t b[8], v[4] = {0xA1, 0xA1, 0xB2, 0xB2};
 
     F.spoil = 0;
-    submit_read(F.cli, &q[0], &r[0], "N7:100,4", b, sizeof(b));
-    submit_write(F.cli, &q[1], &r[1], "N7:200,2", v, sizeof(v));
-    wait_done(&r[0]);
-    wait_done(&r[1]);
+    submit_read(T.cli, &q[0], &r[0], "N7:100,4", b, sizeof(b));
+    submit_write(T.cli, &q[1], &r[1], "N7:200,2", v, sizeof(v));
+    fixture_wait(&F, &r[0]);
+    fixture_wait(&F, &r[1]);
     assert_int_equal(r[0].status.code, 0);
     assert_int_equal(get16(b), 0x1000u + 100u);
     assert_int_equal(get16(b + 6), 0x1000u + 103u);
     assert_int_equal(r[1].status.code, 0);
-    assert_int_equal(get16(F.n7 + 400), 0xA1A1);
-    assert_int_equal(get16(F.n7 + 402), 0xB2B2);
-    expect_once(r, 2);
+    assert_int_equal(get16(T.n7 + 400), 0xA1A1);
+    assert_int_equal(get16(T.n7 + 402), 0xB2B2);
+    fixture_expect_once(&F, r, 2);
 }
 
 /* A read in flight, a write waiting behind it (inflight 1); the first `spoil` requests get
  * `mode`. Returns with both completed. */
-static void read_and_write(peer_mode_t mode, unsigned spoil, result_t r[2], uint8_t b[8])
+static void read_and_write(peer_mode_t mode, unsigned spoil, fixture_result_t r[2], uint8_t b[8])
 {
     static pl_pccc_req_t q[2];
     static const uint8_t v[4] = {0x5A, 0x5A, 0x6B, 0x6B};
 
-    F.mode = mode;
+    F.mode = (int)mode;
     F.spoil = spoil;
-    submit_read(F.cli, &q[0], &r[0], "N7:0,4", b, 8);
-    submit_write(F.cli, &q[1], &r[1], "N7:50,2", v, sizeof(v));
-    wait_done(&r[0]);
-    wait_done(&r[1]);
-    expect_once(r, 2);
+    submit_read(T.cli, &q[0], &r[0], "N7:0,4", b, 8);
+    submit_write(T.cli, &q[1], &r[1], "N7:50,2", v, sizeof(v));
+    fixture_wait_all(&F, r, 2);
 }
 
 /* The PLC spoils the read only: it fails with `expect` (within 1 s, timeout 2 s: never by
@@ -597,7 +422,7 @@ static void read_and_write(peer_mode_t mode, unsigned spoil, result_t r[2], uint
  * out in a new session and succeeds. */
 static void spoiled_read_case(peer_mode_t mode, int expect)
 {
-    result_t r[2];
+    fixture_result_t r[2];
     uint8_t b[8];
     uint64_t t0;
     int ok0;
@@ -609,10 +434,10 @@ static void spoiled_read_case(peer_mode_t mode, int expect)
     assert_int_equal(r[0].status.code, expect);
     assert_true(uv_now(&F.loop) - t0 < 1000);
     assert_int_equal(r[1].status.code, 0);
-    assert_int_equal(get16(F.n7 + 100), 0x5A5A);
+    assert_int_equal(get16(T.n7 + 100), 0x5A5A);
     assert_int_equal(F.links_down, 1);
     assert_int_equal(F.links_up, 2);
-    assert_int_equal(F.registered, 2);
+    assert_int_equal(T.registered, 2);
     expect_recovery();
     assert_true(F.hok > ok0);
     fx_stop();
@@ -668,7 +493,7 @@ static void test_pccc_client_wrong_tns(void **state)
 static void test_pccc_client_answer_byte_by_byte(void **state)
 {
     pl_pccc_req_t q[2];
-    result_t r[2];
+    fixture_result_t r[2];
     uint8_t b[64], v[2] = {0x77, 0x77};
     size_t i;
     int ok0;
@@ -679,21 +504,21 @@ static void test_pccc_client_answer_byte_by_byte(void **state)
     F.mode = P_DRIP;
     F.spoil = 1;
     F.drip_ms = 1;
-    submit_read(F.cli, &q[0], &r[0], "N7:64,32", b, sizeof(b));
-    wait_done(&r[0]);
+    submit_read(T.cli, &q[0], &r[0], "N7:64,32", b, sizeof(b));
+    fixture_wait(&F, &r[0]);
     assert_int_equal(r[0].status.code, 0);
     for (i = 0; i < 32; i++)
         assert_int_equal(get16(b + 2 * i), 0x1000u + 64u + i);
     F.spoil = 1;
     F.drip_ms = 0;
-    submit_write(F.cli, &q[1], &r[1], "N7:150", v, sizeof(v));
-    wait_done(&r[1]);
+    submit_write(T.cli, &q[1], &r[1], "N7:150", v, sizeof(v));
+    fixture_wait(&F, &r[1]);
     assert_int_equal(r[1].status.code, 0);
-    assert_int_equal(get16(F.n7 + 300), 0x7777);
-    expect_once(r, 2);
+    assert_int_equal(get16(T.n7 + 300), 0x7777);
+    fixture_expect_once(&F, r, 2);
     assert_int_equal(F.links_up, 1);
     assert_int_equal(F.links_down, 0);
-    assert_int_equal(F.registered, 1);
+    assert_int_equal(T.registered, 1);
     assert_true(F.hok > ok0);
     fx_stop();
 }
@@ -705,7 +530,7 @@ static void test_pccc_client_answer_byte_by_byte(void **state)
 static void test_pccc_client_late_answer_silent_peer(void **state)
 {
     pl_pccc_req_t q;
-    result_t r;
+    fixture_result_t r;
     uint8_t b[4];
 
     (void)state;
@@ -714,18 +539,18 @@ static void test_pccc_client_late_answer_silent_peer(void **state)
     F.spoil = 1;
     F.late_ms = 250;
     F.late_word = 0xDEAD;
-    submit_read(F.cli, &q, &r, "N7:0,2", b, sizeof(b));
-    wait_done(&r);
+    submit_read(T.cli, &q, &r, "N7:0,2", b, sizeof(b));
+    fixture_wait(&F, &r);
     assert_int_equal(r.status.code, PL_ETIMEOUT);
-    submit_read(F.cli, &q, &r, "N7:0,2", b, sizeof(b));
-    wait_done(&r);
+    submit_read(T.cli, &q, &r, "N7:0,2", b, sizeof(b));
+    fixture_wait(&F, &r);
     assert_int_equal(r.status.code, 0);
     assert_int_equal(get16(b), 0x1000);
     assert_int_equal(get16(b + 2), 0x1001);
-    assert_int_equal(fault_run_count(&F.loop, &F.late_dropped, 1, GUARD_MS), 0);
+    assert_int_equal(fault_run_count(&F.loop, &F.late_dropped, 1, FIXTURE_GUARD_MS), 0);
     assert_int_equal(F.late_sent, 0);
-    assert_int_equal(F.registered, 2);
-    assert_int_equal(pl_pccc_client_stats(F.cli)->timeouts, 1);
+    assert_int_equal(T.registered, 2);
+    assert_int_equal(pl_pccc_client_stats(T.cli)->timeouts, 1);
     expect_recovery();
     fx_stop();
 }
@@ -737,7 +562,7 @@ static void test_pccc_client_late_answer_silent_peer(void **state)
 static void test_pccc_client_late_answer_discarded_by_tns(void **state)
 {
     pl_pccc_req_t q[3];
-    result_t r[3];
+    fixture_result_t r[3];
     uint8_t b[3][4];
     int ok0;
 
@@ -747,27 +572,27 @@ static void test_pccc_client_late_answer_discarded_by_tns(void **state)
     F.mode = P_LATE_NEXT;
     F.spoil = 1;
     F.late_word = 0xDEAD;
-    submit_read(F.cli, &q[0], &r[0], "N7:0,2", b[0], 4);
-    submit_read(F.cli, &q[1], &r[1], "N7:2,2", b[1], 4);
-    wait_done(&r[1]);
+    submit_read(T.cli, &q[0], &r[0], "N7:0,2", b[0], 4);
+    submit_read(T.cli, &q[1], &r[1], "N7:2,2", b[1], 4);
+    fixture_wait(&F, &r[1]);
     assert_int_equal(r[1].status.code, 0);
     assert_int_equal(get16(b[1]), 0x1002);
-    wait_done(&r[0]);
+    fixture_wait(&F, &r[0]);
     assert_int_equal(r[0].status.code, PL_ETIMEOUT);
-    assert_int_equal(F.held_len > 0, 1);
-    F.release_held = 1;
-    submit_read(F.cli, &q[2], &r[2], "N7:0,2", b[2], 4);
-    wait_done(&r[2]);
+    assert_int_equal(T.held_len > 0, 1);
+    T.release_held = 1;
+    submit_read(T.cli, &q[2], &r[2], "N7:0,2", b[2], 4);
+    fixture_wait(&F, &r[2]);
     assert_int_equal(r[2].status.code, 0);
     assert_int_equal(F.late_sent, 1);
     assert_int_equal(get16(b[2]), 0x1000);
     assert_int_equal(get16(b[2] + 2), 0x1001);
-    expect_once(r, 3);
-    assert_int_equal(F.registered, 1);
+    fixture_expect_once(&F, r, 3);
+    assert_int_equal(T.registered, 1);
     assert_int_equal(F.links_down, 0);
     assert_true(F.hok > ok0);
     expect_recovery();
-    assert_int_equal(F.registered, 1);
+    assert_int_equal(T.registered, 1);
     fx_stop();
 }
 
@@ -775,7 +600,7 @@ static void test_pccc_client_late_answer_discarded_by_tns(void **state)
  * is dropped, the write goes out in a new session and times out too. */
 static void test_pccc_client_never_answers(void **state)
 {
-    result_t r[2];
+    fixture_result_t r[2];
     uint8_t b[8];
     int ok0;
 
@@ -794,9 +619,8 @@ static void test_pccc_client_connection_refused(void **state)
 {
     pl_pccc_server_config_t scfg;
     pl_pccc_server_t *late_srv;
-    pl_pccc_client_config_t ccfg;
     pl_status_t st;
-    result_t r[2];
+    fixture_result_t r[2];
     uint8_t b[8], *n7;
     size_t len;
     uint16_t port;
@@ -804,10 +628,8 @@ static void test_pccc_client_connection_refused(void **state)
     (void)state;
     fx_start(1000, 0);
     assert_int_equal(fault_free_port(&F.loop, &port), 0);
-    pl_pccc_client_free(F.cli);
-    client_config(&ccfg, "127.0.0.1", port, 1000);
-    ccfg.on_link = on_link;
-    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+    pl_pccc_client_free(T.cli);
+    cut_new("127.0.0.1", port, 1000, 1);
     read_and_write(P_GOOD, 0, r, b);
     assert_int_equal(r[0].status.code, PL_ECONNECT);
     assert_int_equal(r[0].status.sys, UV_ECONNREFUSED);
@@ -823,8 +645,8 @@ static void test_pccc_client_connection_refused(void **state)
     assert_int_equal(get16(b), 0x4242);
     assert_int_equal(r[1].status.code, 0);
     assert_int_equal(get16(n7 + 100), 0x5A5A);
-    pl_pccc_client_free(F.cli);
-    F.cli = NULL;
+    pl_pccc_client_free(T.cli);
+    T.cli = NULL;
     uv_run(&F.loop, UV_RUN_NOWAIT);
     pl_pccc_server_free(late_srv);
     fx_stop();
@@ -832,30 +654,25 @@ static void test_pccc_client_connection_refused(void **state)
 
 static void test_pccc_client_name_does_not_resolve(void **state)
 {
-    pl_pccc_client_config_t ccfg;
-    result_t r[2];
+    fixture_result_t r[2];
     uint8_t b[8];
     char hosts[64];
 
     (void)state;
     fx_start(1000, 0);
-    pl_pccc_client_free(F.cli);
-    client_config(&ccfg, "nonexistent.invalid", F.port, 3000);
-    ccfg.on_link = on_link;
-    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+    pl_pccc_client_free(T.cli);
+    cut_new("nonexistent.invalid", F.port, 3000, 1);
     read_and_write(P_GOOD, 0, r, b);
     assert_int_equal(r[0].status.code, PL_ERESOLVE);
     assert_int_equal(r[1].status.code, PL_ERESOLVE);
     assert_int_equal(F.accepted, 0);
-    pl_pccc_client_free(F.cli);
+    pl_pccc_client_free(T.cli);
     snprintf(hosts, sizeof(hosts), "nonexistent.invalid,127.0.0.1:%u", (unsigned)F.port);
-    client_config(&ccfg, hosts, F.port, 3000);
-    ccfg.on_link = on_link;
-    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+    cut_new(hosts, F.port, 3000, 1);
     read_and_write(P_GOOD, 0, r, b);
     assert_int_equal(r[0].status.code, 0);
     assert_int_equal(r[1].status.code, 0);
-    assert_int_equal(pl_line_host_index(pl_pccc_client_line(F.cli)), 1);
+    assert_int_equal(pl_line_host_index(pl_pccc_client_line(T.cli)), 1);
     fx_stop();
 }
 
@@ -877,8 +694,7 @@ static void test_pccc_client_name_does_not_resolve(void **state)
  * deadline when the line is not up. Kept last in main(): the hang ends the program. */
 static void test_pccc_client_never_registers(void **state)
 {
-    pl_pccc_client_config_t ccfg;
-    result_t r[2];
+    fixture_result_t r[2];
     uint8_t b[8];
     char hosts[64];
     uint16_t refused;
@@ -886,12 +702,10 @@ static void test_pccc_client_never_registers(void **state)
     (void)state;
     fx_start(150, 0);
     assert_int_equal(fault_free_port(&F.loop, &refused), 0);
-    pl_pccc_client_free(F.cli);
+    pl_pccc_client_free(T.cli);
     snprintf(hosts, sizeof(hosts), "127.0.0.1:%u,127.0.0.1:%u", (unsigned)refused,
              (unsigned)F.port);
-    client_config(&ccfg, hosts, F.port, 150);
-    ccfg.on_link = on_link;
-    assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &F.cli), 0);
+    cut_new(hosts, F.port, 150, 1);
     read_and_write(P_NO_REGISTER, 1, r, b);
     assert_int_equal(r[0].status.code, PL_ETIMEOUT);
     assert_non_null(strstr(r[0].status.detail, "RegisterSession"));
@@ -981,37 +795,22 @@ static int raw_next_msg(fault_raw_t *raw, size_t *off, pl_enip_msg_t *m)
     return 1;
 }
 
-static int raw_done(void *ctx)
-{
-    return fault_raw_done(ctx);
-}
-
-static int storm_finished(void *ctx)
-{
-    return fault_storm_done(ctx);
-}
-
-static int fds_are(void *ctx)
-{
-    return fault_fd_count() == *(const int *)ctx;
-}
-
 /* A fresh client reads N7:0 from the simulator: it must be served. */
 static void expect_good_serves(void)
 {
     pl_pccc_client_config_t ccfg;
     pl_pccc_client_t *c;
     pl_pccc_req_t q;
-    result_t r;
+    fixture_result_t r;
     uint8_t b[2], *n7;
     size_t len;
 
-    n7 = pl_pccc_server_file(F.good, "N7", &len);
+    n7 = pl_pccc_server_file(T.good, "N7", &len);
     put16(n7 + 14, 0x3131);
-    client_config(&ccfg, "127.0.0.1", pl_pccc_server_port(F.good), 2000);
+    client_config(&ccfg, "127.0.0.1", pl_pccc_server_port(T.good), 2000);
     assert_int_equal(pl_pccc_client_new(&F.loop, &ccfg, &c), 0);
     submit_read(c, &q, &r, "N7:7", b, 2);
-    wait_done(&r);
+    fixture_wait(&F, &r);
     assert_int_equal(r.status.code, 0);
     assert_int_equal(get16(b), 0x3131);
     pl_pccc_client_free(c);
@@ -1023,30 +822,19 @@ static void expect_good_serves(void)
 static void test_pccc_server_1000_abandoned_connections(void **state)
 {
     uint8_t partial[PL_ENIP_HEADER_LEN + PL_ENIP_REGISTER_DATA_LEN];
-    fault_storm_t *storm;
-    int fds, ok0, k;
+    int fds, ok0;
 
     (void)state;
     fx_start(1000, 0);
     (void)register_msg(partial, sizeof(partial));
-    assert_int_equal(fault_run_count(&F.loop, &F.hok, 2, GUARD_MS), 0);
+    assert_int_equal(fault_run_count(&F.loop, &F.hok, 2, FIXTURE_GUARD_MS), 0);
     fds = fault_fd_count();
     ok0 = F.hok;
-    for (k = 0; k < 2; k++) {
-        const pl_pccc_server_stats_t *st = pl_pccc_server_stats(F.good);
-
-        assert_int_equal(fault_storm_start(&F.loop, &storm, pl_pccc_server_port(F.good), 500, 100,
-                                           k == 0 ? NULL : partial, k == 0 ? 0 : 10,
-                                           &st->connections, st->connections),
-                         0);
-        assert_int_equal(fault_run_pred(&F.loop, storm_finished, storm, 20000), 0);
-        assert_int_equal(fault_storm_connected(storm), 500);
-        assert_int_equal(fault_storm_failed(storm), 0);
-        fault_storm_free(storm);
-    }
-    assert_int_equal(pl_pccc_server_stats(F.good)->connections, 1 + 1000);
-    assert_int_equal(pl_pccc_server_stats(F.good)->sessions, 1);
-    assert_int_equal(fault_run_pred(&F.loop, fds_are, &fds, GUARD_MS), 0);
+    fixture_storms(&F, pl_pccc_server_port(T.good), partial, 10,
+                   &pl_pccc_server_stats(T.good)->connections);
+    assert_int_equal(pl_pccc_server_stats(T.good)->connections, 1 + 1000);
+    assert_int_equal(pl_pccc_server_stats(T.good)->sessions, 1);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_fds_are, &fds, FIXTURE_GUARD_MS), 0);
     assert_true(F.hok > ok0);
     expect_good_serves();
     fx_stop();
@@ -1065,38 +853,33 @@ static void test_pccc_server_slow_client(void **state)
 
     (void)state;
     fx_start(1000, 0);
-    n7 = pl_pccc_server_file(F.good, "N7", &len);
+    n7 = pl_pccc_server_file(T.good, "N7", &len);
     put16(n7, 0xC0DE);
-    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(F.good), 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(T.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, FIXTURE_GUARD_MS), 0);
     ok0 = F.hok;
     n = register_msg(msg, sizeof(msg));
     assert_int_equal(fault_raw_drip(&raw, msg, n, 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.drip.done, GUARD_MS), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.drip.done, FIXTURE_GUARD_MS), 0);
     while (!raw_next_msg(&raw, &off, &m))
-        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, GUARD_MS), 0);
+        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, FIXTURE_GUARD_MS), 0);
     assert_int_equal(m.command, PL_ENIP_CMD_REGISTER_SESSION);
     assert_int_equal(m.status, 0);
     session = m.session;
     assert_true(session != 0);
     n = read_msg(msg, sizeof(msg), session, 0x1234, 1);
     assert_int_equal(fault_raw_drip(&raw, msg, n, 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.drip.done, GUARD_MS), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.drip.done, FIXTURE_GUARD_MS), 0);
     assert_false(raw.drip.failed);
     assert_true(F.hok > ok0 + 4); /* served while the slow one trickled */
     while (!raw_next_msg(&raw, &off, &m))
-        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, GUARD_MS), 0);
+        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, FIXTURE_GUARD_MS), 0);
     assert_int_equal(m.command, PL_ENIP_CMD_SEND_RR_DATA);
     assert_int_equal(m.status, 0);
     assert_int_equal(get16(m.data + m.data_len - 2), 0xC0DE); /* the data ends the reply */
     fault_raw_close(&raw, 0);
-    assert_int_equal(fault_run_pred(&F.loop, raw_done, &raw, GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_done, &raw, FIXTURE_GUARD_MS), 0);
     fx_stop();
-}
-
-static int raw_gone(void *ctx)
-{
-    return ((fault_raw_t *)ctx)->eof;
 }
 
 /* A slow client announcing an encapsulation length of 0xFFFF (past the simulator's 4096)
@@ -1111,14 +894,14 @@ static void test_pccc_server_slow_client_huge_length(void **state)
     fx_start(1000, 0);
     (void)register_msg(msg, sizeof(msg));
     put16(msg + 2, 0xFFFF);
-    bad0 = pl_pccc_server_stats(F.good)->bad_frames;
-    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(F.good), 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    bad0 = pl_pccc_server_stats(T.good)->bad_frames;
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(T.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, FIXTURE_GUARD_MS), 0);
     assert_int_equal(fault_raw_drip(&raw, msg, 8, 1), 0);
-    assert_int_equal(fault_run_pred(&F.loop, raw_gone, &raw, GUARD_MS), 0);
-    assert_int_equal(pl_pccc_server_stats(F.good)->bad_frames, bad0 + 1);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_eof, &raw, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(pl_pccc_server_stats(T.good)->bad_frames, bad0 + 1);
     fault_raw_close(&raw, 0);
-    assert_int_equal(fault_run_pred(&F.loop, raw_done, &raw, GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_done, &raw, FIXTURE_GUARD_MS), 0);
     fx_stop();
 }
 
@@ -1136,39 +919,26 @@ static void test_pccc_server_partial_frame_then_silence(void **state)
     fx_start(1000, 0);
     g_frame_timeout_ms = 0;
     (void)register_msg(msg, sizeof(msg));
-    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(F.good), 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(T.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, FIXTURE_GUARD_MS), 0);
     assert_int_equal(fault_raw_write(&raw, msg, sizeof(msg) - 1u), 0);
     ok0 = F.hok;
-    assert_int_equal(fault_run_until(&F.loop, &raw.eof, GUARD_MS), 0); /* closed by it */
+    assert_int_equal(fault_run_until(&F.loop, &raw.eof, FIXTURE_GUARD_MS), 0); /* closed by it */
     assert_int_equal(raw.rx_total, 0);
-    assert_true(pl_pccc_server_stats(F.good)->bad_frames >= 1);
+    assert_true(pl_pccc_server_stats(T.good)->bad_frames >= 1);
     fault_raw_close(&raw, 0);
-    assert_int_equal(fault_run_pred(&F.loop, raw_done, &raw, GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_done, &raw, FIXTURE_GUARD_MS), 0);
     fault_run_for(&F.loop, 100);
     assert_true(F.hok > ok0);
     fx_stop();
 }
 
-typedef struct {
-    fault_raw_t *raw;
-    const uint8_t *chunk;
-    size_t chunk_len;
-    unsigned writes, max_writes;
-} flood_t;
-
-static int flood_step(void *ctx)
+/* The simulator dropped the non-reader: it said so, and the partner's writes fail. */
+static int nonreader_dropped(void *ctx)
 {
-    flood_t *f = ctx;
+    const fault_raw_t *raw = ctx;
 
-    if (F.nonreader_closed > 0 && f->raw->error != 0)
-        return 1;
-    while (f->raw->error == 0 && f->raw->pending < 65536 && f->writes < f->max_writes) {
-        if (fault_raw_write(f->raw, f->chunk, f->chunk_len) < 0)
-            break;
-        f->writes++;
-    }
-    return 0;
+    return F.nonreader_closed > 0 && raw->error != 0;
 }
 
 /* A client registers, then pipelines 100-word reads and never reads the replies: once the
@@ -1182,17 +952,17 @@ static void test_pccc_server_client_never_reads(void **state)
     uint8_t msg[200];
     fault_raw_t raw;
     pl_enip_msg_t m;
-    flood_t fl;
+    fault_flood_t fl;
     size_t n = 0, off = 0;
     int i, ok0;
 
     (void)state;
     fx_start(1000, 64 * 1024);
-    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(F.good), 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(T.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, FIXTURE_GUARD_MS), 0);
     assert_int_equal(fault_raw_write(&raw, msg, register_msg(msg, sizeof(msg))), 0);
     while (!raw_next_msg(&raw, &off, &m))
-        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, GUARD_MS), 0);
+        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, FIXTURE_GUARD_MS), 0);
     fault_raw_stop_reading(&raw);
     for (i = 0; i < PER_WRITE; i++) {
         size_t k = read_msg(chunk + n, sizeof(chunk) - n, m.session, (uint16_t)(i + 1), 100);
@@ -1205,11 +975,13 @@ static void test_pccc_server_client_never_reads(void **state)
     fl.chunk = chunk;
     fl.chunk_len = n;
     fl.max_writes = 4000; /* 200 000 replies of ~250 bytes: far more than loopback buffers */
-    assert_int_equal(fault_run_pred(&F.loop, flood_step, &fl, 20000), 0);
+    fl.stop = nonreader_dropped;
+    fl.ctx = &raw;
+    assert_int_equal(fault_run_pred(&F.loop, fault_flood_step, &fl, 20000), 0);
     assert_int_equal(F.nonreader_closed, 1);
     assert_true(F.hok > ok0);
     fault_raw_close(&raw, 1);
-    assert_int_equal(fault_run_pred(&F.loop, raw_done, &raw, GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_done, &raw, FIXTURE_GUARD_MS), 0);
     expect_good_serves();
     fx_stop();
 }

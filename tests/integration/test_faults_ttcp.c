@@ -25,15 +25,15 @@
 
 #include "codec/ttcp.h"
 #include "faults.h"
+#include "fixture.h"
 #include "plcline/error.h"
 #include "plcline/ttcp.h"
 
-#define WATCHDOG_S 15u /* per scenario; a hang is a failure, not a stuck run */
-#define GUARD_MS   5000u
 #define PEER_WORDS 1024u
-#define NSLOTS     16u
 
-/* What the scripted node does with the requests it is told to spoil. */
+_Static_assert(PL_TTCP_MAX_FRAME <= FIXTURE_OUT_MAX, "a dripped answer fits a slot");
+
+/* What the scripted node does with the requests it is told to spoil (fixture_t.mode). */
 typedef enum {
     P_GOOD = 0,    /* answers like a node */
     P_CLOSE_MID,   /* sends the first half of the answer, then closes */
@@ -47,135 +47,41 @@ typedef enum {
     P_SILENT,      /* no answer */
 } peer_mode_t;
 
-typedef struct {
-    int used;
-    pl_conn_t *conn; /* NULL once closed */
-    uv_timer_t timer;
-    uint8_t rx[PL_TTCP_MAX_FRAME];
-    size_t rx_len;
-    uint8_t out[PL_TTCP_MAX_FRAME];
-    size_t out_len, out_off;
-    int dripping, late;
-} pconn_t;
+static fixture_t F; /* loop, healthy client's counters, scripted node's connections */
 
-typedef struct {
-    int done;
-    pl_status_t status;
-} result_t;
-
-typedef struct {
-    uv_loop_t loop;
-    pl_logger_t log;
-    int nonreader_closed; /* listener log lines "partner does not read" */
+/* What is 7TTCP about the fixture. */
+static struct {
     /* the healthy device and its client */
     pl_ttcp_server_t *good;
     pl_ttcp_client_t *hcli;
     pl_ttcp_req_t hreq;
     uint16_t hword;
-    uint16_t hvalue;
-    int hrun, hbusy, hok, hfail, hwriting;
     /* the scripted node */
-    pl_listener_t *lst;
-    uint16_t port;
-    peer_mode_t mode;
-    unsigned spoil; /* requests still to spoil */
     uint32_t length;
-    unsigned drip_ms, late_ms;
     uint16_t mem[PEER_WORDS];
-    uint16_t late_word; /* value a late answer carries instead of mem[] */
-    int accepted, closed, requests, late_sent, late_dropped;
-    pconn_t slot[NSLOTS];
     /* the client under test */
     pl_ttcp_client_t *cli;
-    int links_up, links_down;
-    pl_status_t last_down;
-} fx_t;
-
-static fx_t F;
+} T;
 
 /* ------------------------------------------------------------------ the healthy device */
 
-static void healthy_next(void);
-
 static void on_healthy(pl_ttcp_req_t *req)
 {
-    (void)req;
-    F.hbusy = 0;
-    if (F.hreq.status.code != 0)
-        F.hfail++;
-    else if (!F.hwriting && F.hword != F.hvalue)
-        F.hfail++; /* read back something else than written */
-    else
-        F.hok++;
-    F.hwriting = !F.hwriting;
-    if (F.hrun)
-        healthy_next();
+    fixture_healthy_done(&F, req->status.code, T.hword);
 }
 
-static void healthy_next(void)
+static int healthy_send(fixture_t *fx, int writing, uint16_t value)
 {
-    int rc;
-
-    F.hbusy = 1;
-    if (F.hwriting) {
-        F.hvalue++;
-        F.hword = F.hvalue;
-        rc = pl_ttcp_write(F.hcli, &F.hreq, 1, 10, &F.hword, 1, on_healthy);
-    } else {
-        F.hword = 0;
-        rc = pl_ttcp_read(F.hcli, &F.hreq, 1, 10, &F.hword, 1, on_healthy);
+    (void)fx;
+    if (writing) {
+        T.hword = value;
+        return pl_ttcp_write(T.hcli, &T.hreq, 1, 10, &T.hword, 1, on_healthy);
     }
-    assert_int_equal(rc, 0);
-}
-
-static int healthy_idle(void *ctx)
-{
-    (void)ctx;
-    return !F.hbusy;
-}
-
-static void healthy_stop(void)
-{
-    F.hrun = 0;
-    assert_int_equal(fault_run_pred(&F.loop, healthy_idle, NULL, GUARD_MS), 0);
-    assert_int_equal(F.hfail, 0);
+    T.hword = 0;
+    return pl_ttcp_read(T.hcli, &T.hreq, 1, 10, &T.hword, 1, on_healthy);
 }
 
 /* ------------------------------------------------------------------ the scripted node */
-
-static pconn_t *slot_of(pl_conn_t *conn)
-{
-    return pl_conn_data(conn);
-}
-
-static void on_slot_timer(uv_timer_t *t)
-{
-    pconn_t *p = t->data;
-
-    if (p->conn == NULL) {
-        if (p->late)
-            F.late_dropped++;
-        p->dripping = p->late = 0;
-        uv_timer_stop(t);
-        return;
-    }
-    if (p->late) {
-        p->late = 0;
-        F.late_sent++;
-        (void)pl_conn_send(p->conn, p->out, p->out_len);
-        return;
-    }
-    if (p->dripping) {
-        (void)pl_conn_send(p->conn, p->out + p->out_off, 1);
-        p->out_off++;
-        if (p->out_off == p->out_len) {
-            p->dripping = 0;
-            uv_timer_stop(t);
-        } else if (F.drip_ms == 0) {
-            uv_timer_start(t, on_slot_timer, 0, 0);
-        }
-    }
-}
 
 /* The answer a node gives to request `q` (node `node`, `value`: NULL = memory). */
 static int good_answer(const pl_ttcp_frame_t *q, uint32_t node, uint8_t *out, size_t cap,
@@ -185,22 +91,22 @@ static int good_answer(const pl_ttcp_frame_t *q, uint32_t node, uint8_t *out, si
 
     if (q->type == PL_TTCP_TYPE_WRITE) {
         for (i = 0; i < q->data_words && q->offset + i < PEER_WORDS; i++)
-            F.mem[q->offset + i] = pl_ttcp_word(q, i);
+            T.mem[q->offset + i] = pl_ttcp_word(q, i);
         return pl_ttcp_encode(out, cap, PL_TTCP_OP_DATA, node, q->offset, PL_TTCP_TYPE_WRITE,
                               q->count, NULL);
     }
     assert_true(q->offset + q->count <= PEER_WORDS);
     return pl_ttcp_encode(out, cap, PL_TTCP_OP_DATA, node, q->offset, PL_TTCP_TYPE_READ, q->count,
-                          value != NULL ? value : F.mem + q->offset);
+                          value != NULL ? value : T.mem + q->offset);
 }
 
-/* Returns 0 to go on reading, <0 when the connection was closed. */
-static int peer_request(pconn_t *p, const uint8_t *b, size_t n)
+/* One request. Returns 0 to go on reading, <0 when the connection was closed. */
+static int peer_request(fixture_t *fx, fixture_slot_t *p, const uint8_t *b, size_t n)
 {
     static const char garbage[] = "GARBAGE, not 7TTCP\r\n";
     pl_ttcp_frame_t q;
     uint16_t late[PL_TTCP_MAX_WORDS];
-    peer_mode_t mode = F.mode;
+    peer_mode_t mode;
     uint8_t out[PL_TTCP_MAX_FRAME];
     int len;
     size_t i;
@@ -211,11 +117,7 @@ static int peer_request(pconn_t *p, const uint8_t *b, size_t n)
         (void)pl_conn_send(p->conn, out, (size_t)len);
         return 0;
     }
-    F.requests++;
-    if (F.spoil == 0)
-        mode = P_GOOD;
-    else
-        F.spoil--;
+    mode = (peer_mode_t)fixture_peer_mode(fx);
     switch (mode) {
     case P_GOOD:
         len = good_answer(&q, q.node, out, sizeof(out), NULL);
@@ -236,26 +138,21 @@ static int peer_request(pconn_t *p, const uint8_t *b, size_t n)
     case P_LENGTH:
     case P_LENGTH_ONLY:
         len = good_answer(&q, q.node, out, sizeof(out), NULL);
-        out[0] = (uint8_t)F.length;
-        out[1] = (uint8_t)(F.length >> 8);
-        out[2] = (uint8_t)(F.length >> 16);
-        out[3] = (uint8_t)(F.length >> 24);
+        out[0] = (uint8_t)T.length;
+        out[1] = (uint8_t)(T.length >> 8);
+        out[2] = (uint8_t)(T.length >> 16);
+        out[3] = (uint8_t)(T.length >> 24);
         (void)pl_conn_send(p->conn, out, mode == P_LENGTH_ONLY ? 4u : (size_t)len);
         return 0;
     case P_DRIP:
         len = good_answer(&q, q.node, p->out, sizeof(p->out), NULL);
-        p->out_len = (size_t)len;
-        p->out_off = 0;
-        p->dripping = 1;
-        uv_timer_start(&p->timer, on_slot_timer, F.drip_ms, F.drip_ms);
+        fixture_peer_drip(p, (size_t)len);
         return 0;
     case P_LATE:
         for (i = 0; i < q.count && i < PL_TTCP_MAX_WORDS; i++)
-            late[i] = F.late_word;
+            late[i] = fx->late_word;
         len = good_answer(&q, q.node, p->out, sizeof(p->out), late);
-        p->out_len = (size_t)len;
-        p->late = 1;
-        uv_timer_start(&p->timer, on_slot_timer, F.late_ms, 0);
+        fixture_peer_late(p, (size_t)len);
         return 0;
     case P_WRONG_NODE:
         len = good_answer(&q, q.node + 1u, out, sizeof(out), NULL);
@@ -267,76 +164,21 @@ static int peer_request(pconn_t *p, const uint8_t *b, size_t n)
     return 0;
 }
 
-static int peer_accept(pl_listener_t *l, pl_conn_t *conn, void *ud)
-{
-    unsigned i;
-
-    (void)l;
-    (void)ud;
-    for (i = 0; i < NSLOTS; i++) {
-        pconn_t *p = &F.slot[i];
-
-        if (!p->used && !p->dripping && !p->late) {
-            p->used = 1;
-            p->conn = conn;
-            p->rx_len = 0;
-            pl_conn_set_data(conn, p);
-            F.accepted++;
-            return 0;
-        }
-    }
-    fail_msg("scripted node: more than %u connections", NSLOTS);
-    return -1;
-}
-
-static void peer_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
-{
-    pconn_t *p = slot_of(conn);
-    int n;
-
-    (void)ud;
-    assert_true(p->rx_len + len <= sizeof(p->rx));
-    memcpy(p->rx + p->rx_len, buf, len);
-    p->rx_len += len;
-    while ((n = pl_ttcp_frame(p->rx, p->rx_len, PL_TTCP_MAX_WORDS, NULL)) > 0) {
-        if (peer_request(p, p->rx, (size_t)n) < 0)
-            return;
-        memmove(p->rx, p->rx + n, p->rx_len - (size_t)n);
-        p->rx_len -= (size_t)n;
-    }
-    assert_int_equal(n, PL_EAGAIN); /* the client under test sends well-formed frames */
-}
-
-static void peer_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
-{
-    pconn_t *p = slot_of(conn);
-
-    (void)why;
-    (void)ud;
-    p->conn = NULL;
-    p->used = 0;
-    F.closed++;
-}
+static const fixture_ops_t ops = {
+    .healthy_send = healthy_send,
+    .frame = pl_ttcp_frame,
+    .frame_limit = PL_TTCP_MAX_WORDS,
+    .message = peer_request,
+    .rx_cap = PL_TTCP_MAX_FRAME,
+    .peer_name = "scripted node",
+};
 
 /* ------------------------------------------------------------------ fixture */
 
 static void on_link(pl_ttcp_client_t *c, const pl_status_t *st, void *ud)
 {
     (void)c;
-    (void)ud;
-    if (st == NULL) {
-        F.links_up++;
-    } else {
-        F.links_down++;
-        F.last_down = *st;
-    }
-}
-
-static void on_log(void *ud, pl_log_level_t level, const char *msg)
-{
-    (void)ud;
-    if (level == PL_LOG_WARN && strstr(msg, "partner does not read") != NULL)
-        F.nonreader_closed++;
+    fixture_link(ud, st);
 }
 
 static void client_config(pl_ttcp_client_config_t *cfg, const char *hosts, uint16_t port,
@@ -351,80 +193,64 @@ static void client_config(pl_ttcp_client_config_t *cfg, const char *hosts, uint1
     cfg->keepalive_ms = 0; /* the scripted node counts requests only */
 }
 
-/* Starts the loop, the healthy device (its client polling), the scripted node, and the
- * client under test (talking to the scripted node, `timeout_ms` per request). */
+/* A new client under test (T.cli) for `hosts` (port `port`), `timeout_ms` per request. */
+static void cut_new(const char *hosts, uint16_t port, unsigned timeout_ms)
+{
+    pl_ttcp_client_config_t ccfg;
+
+    client_config(&ccfg, hosts, port, timeout_ms);
+    ccfg.on_link = on_link;
+    ccfg.ud = &F;
+    assert_int_equal(pl_ttcp_client_new(&F.loop, &ccfg, &T.cli), 0);
+}
+
 /* The simulator's incomplete-frame timeout for the next fx_start() (0: its default). */
 static unsigned g_frame_timeout_ms;
 
+/* Starts the loop, the scripted node, the healthy device (its client polling), and the
+ * client under test (talking to the scripted node, `timeout_ms` per request). */
 static void fx_start(unsigned timeout_ms, size_t max_output)
 {
-    static const pl_listener_cbs_t cbs = {
-        .on_accept = peer_accept, .on_data = peer_data, .on_close = peer_close};
     pl_ttcp_server_config_t scfg;
     pl_ttcp_client_config_t ccfg;
-    pl_listener_config_t lc;
     pl_status_t st;
     unsigned i;
 
-    memset(&F, 0, sizeof(F));
-    fault_watchdog(WATCHDOG_S, "a fault scenario (see the last [ RUN ] line)");
-    assert_int_equal(uv_loop_init(&F.loop), 0);
+    memset(&T, 0, sizeof(T));
+    fixture_init(&F, &ops);
     pl_ttcp_server_config_init(&scfg);
     scfg.listen.port = 0;
     scfg.listen.max_output = max_output;
     scfg.listen.frame_timeout_ms = g_frame_timeout_ms;
-    F.log.cb = on_log;
-    F.log.level = PL_LOG_WARN;
     scfg.log = &F.log;
-    assert_int_equal(pl_ttcp_server_new(&F.loop, &scfg, &F.good, &st), 0);
-    client_config(&ccfg, "127.0.0.1", pl_ttcp_server_port(F.good), 2000);
-    assert_int_equal(pl_ttcp_client_new(&F.loop, &ccfg, &F.hcli), 0);
-    F.hreq.data = &F;
-    F.hrun = 1;
-    F.hwriting = 1;
-    healthy_next();
-
-    memset(&lc, 0, sizeof(lc));
-    assert_int_equal(pl_listener_new(&F.loop, &lc, &cbs, &F, &F.lst, NULL), 0);
-    F.port = pl_listener_port(F.lst);
-    for (i = 0; i < NSLOTS; i++) {
-        uv_timer_init(&F.loop, &F.slot[i].timer);
-        F.slot[i].timer.data = &F.slot[i];
-    }
+    assert_int_equal(pl_ttcp_server_new(&F.loop, &scfg, &T.good, &st), 0);
+    client_config(&ccfg, "127.0.0.1", pl_ttcp_server_port(T.good), 2000);
+    assert_int_equal(pl_ttcp_client_new(&F.loop, &ccfg, &T.hcli), 0);
+    fixture_healthy_start(&F);
     for (i = 0; i < PEER_WORDS; i++)
-        F.mem[i] = (uint16_t)(0x1000u + i);
-    client_config(&ccfg, "127.0.0.1", F.port, timeout_ms);
-    ccfg.on_link = on_link;
-    assert_int_equal(pl_ttcp_client_new(&F.loop, &ccfg, &F.cli), 0);
+        T.mem[i] = (uint16_t)(0x1000u + i);
+    cut_new("127.0.0.1", F.port, timeout_ms);
 }
 
 static void fx_stop(void)
 {
-    unsigned i;
-
-    healthy_stop();
-    if (F.cli != NULL)
-        pl_ttcp_client_free(F.cli);
-    pl_ttcp_client_free(F.hcli);
-    if (F.lst != NULL)
-        pl_listener_free(F.lst);
-    for (i = 0; i < NSLOTS; i++)
-        uv_close((uv_handle_t *)&F.slot[i].timer, NULL);
-    assert_int_equal(pl_ttcp_server_free(F.good), 0);
-    uv_run(&F.loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&F.loop), 0);
-    fault_watchdog(0, NULL);
+    fixture_healthy_stop(&F);
+    if (T.cli != NULL)
+        pl_ttcp_client_free(T.cli);
+    pl_ttcp_client_free(T.hcli);
+    assert_int_equal(pl_ttcp_server_free(T.good), 0);
+    fixture_close(&F);
 }
 
 static void on_done(pl_ttcp_req_t *req)
 {
-    result_t *r = req->data;
+    fixture_result_t *r = req->data;
 
     r->done++;
     r->status = req->status;
 }
 
-static void submit_read(pl_ttcp_client_t *c, pl_ttcp_req_t *q, result_t *r, uint32_t offset,
+static void submit_read(pl_ttcp_client_t *c, pl_ttcp_req_t *q, fixture_result_t *r, uint32_t offset,
                         uint16_t *w, size_t n)
 {
     memset(r, 0, sizeof(*r));
@@ -432,71 +258,54 @@ static void submit_read(pl_ttcp_client_t *c, pl_ttcp_req_t *q, result_t *r, uint
     assert_int_equal(pl_ttcp_read(c, q, 3, offset, w, n, on_done), 0);
 }
 
-static void submit_write(pl_ttcp_client_t *c, pl_ttcp_req_t *q, result_t *r, uint32_t offset,
-                         const uint16_t *w, size_t n)
+static void submit_write(pl_ttcp_client_t *c, pl_ttcp_req_t *q, fixture_result_t *r,
+                         uint32_t offset, const uint16_t *w, size_t n)
 {
     memset(r, 0, sizeof(*r));
     q->data = r;
     assert_int_equal(pl_ttcp_write(c, q, 3, offset, w, n, on_done), 0);
 }
 
-static void wait_done(result_t *r)
-{
-    assert_int_equal(fault_run_until(&F.loop, &r->done, GUARD_MS), 0);
-}
-
-/* No second callback: a little more loop time, then each ran exactly once. */
-static void expect_once(result_t *r, int n)
-{
-    int i;
-
-    fault_run_for(&F.loop, 20);
-    for (i = 0; i < n; i++)
-        assert_int_equal(r[i].done, 1);
-}
-
 /* The peer behaves again: a read and a write through the client under test succeed. */
 static void expect_recovery(void)
 {
     pl_ttcp_req_t q[2];
-    result_t r[2];
+    fixture_result_t r[2];
     uint16_t w[4], v[2] = {0xA1A1, 0xB2B2};
 
     F.spoil = 0;
-    submit_read(F.cli, &q[0], &r[0], 100, w, 4);
-    submit_write(F.cli, &q[1], &r[1], 200, v, 2);
-    wait_done(&r[0]);
-    wait_done(&r[1]);
+    submit_read(T.cli, &q[0], &r[0], 100, w, 4);
+    submit_write(T.cli, &q[1], &r[1], 200, v, 2);
+    fixture_wait(&F, &r[0]);
+    fixture_wait(&F, &r[1]);
     assert_int_equal(r[0].status.code, 0);
     assert_int_equal(w[0], 0x1000u + 100u);
     assert_int_equal(w[3], 0x1000u + 103u);
     assert_int_equal(r[1].status.code, 0);
-    assert_int_equal(F.mem[200], 0xA1A1);
-    assert_int_equal(F.mem[201], 0xB2B2);
-    expect_once(r, 2);
+    assert_int_equal(T.mem[200], 0xA1A1);
+    assert_int_equal(T.mem[201], 0xB2B2);
+    fixture_expect_once(&F, r, 2);
 }
 
 /* A read in flight and a write waiting behind it; the first `spoil` requests get `mode`.
  * Returns with both completed. */
-static void read_and_write(peer_mode_t mode, unsigned spoil, result_t r[2], uint16_t w[4])
+static void read_and_write(peer_mode_t mode, unsigned spoil, fixture_result_t r[2], uint16_t w[4])
 {
     static pl_ttcp_req_t q[2];
     static const uint16_t v[2] = {0x5A5A, 0x6B6B};
 
-    F.mode = mode;
+    F.mode = (int)mode;
     F.spoil = spoil;
-    submit_read(F.cli, &q[0], &r[0], 0, w, 4);
-    submit_write(F.cli, &q[1], &r[1], 50, v, 2);
-    wait_done(&r[0]);
-    wait_done(&r[1]);
-    expect_once(r, 2);
+    submit_read(T.cli, &q[0], &r[0], 0, w, 4);
+    submit_write(T.cli, &q[1], &r[1], 50, v, 2);
+    fixture_wait_all(&F, r, 2);
 }
 
 /* The scripted node spoils the read only: it fails with `expect`, the connection is
  * dropped, the write behind it goes out on the next connection and succeeds. */
 static void spoiled_read_case(peer_mode_t mode, int expect)
 {
-    result_t r[2];
+    fixture_result_t r[2];
     uint16_t w[4];
     int ok0;
 
@@ -505,7 +314,7 @@ static void spoiled_read_case(peer_mode_t mode, int expect)
     read_and_write(mode, 1, r, w);
     assert_int_equal(r[0].status.code, expect);
     assert_int_equal(r[1].status.code, 0);
-    assert_int_equal(F.mem[50], 0x5A5A);
+    assert_int_equal(T.mem[50], 0x5A5A);
     assert_int_equal(F.links_down, 1);
     assert_int_equal(F.links_up, 2);
     expect_recovery();
@@ -546,12 +355,12 @@ static void test_ttcp_client_wrong_node(void **state)
  * 4 bytes are in, never by waiting for bytes that will not come (timeout 2 s). */
 static void length_case(uint32_t length, peer_mode_t mode, int expect)
 {
-    result_t r[2];
+    fixture_result_t r[2];
     uint16_t w[4];
     uint64_t t0;
 
     fx_start(2000, 0);
-    F.length = length;
+    T.length = length;
     t0 = uv_now(&F.loop);
     read_and_write(mode, 1, r, w);
     assert_int_equal(r[0].status.code, expect);
@@ -585,7 +394,7 @@ static void test_ttcp_client_length_ffffffff(void **state)
 static void test_ttcp_client_answer_byte_by_byte(void **state)
 {
     pl_ttcp_req_t q[2];
-    result_t r[2];
+    fixture_result_t r[2];
     uint16_t w[64], v[1] = {0x7777};
     size_t i;
     int ok0;
@@ -596,18 +405,18 @@ static void test_ttcp_client_answer_byte_by_byte(void **state)
     F.mode = P_DRIP;
     F.spoil = 1;
     F.drip_ms = 1;
-    submit_read(F.cli, &q[0], &r[0], 300, w, 64);
-    wait_done(&r[0]);
+    submit_read(T.cli, &q[0], &r[0], 300, w, 64);
+    fixture_wait(&F, &r[0]);
     assert_int_equal(r[0].status.code, 0);
     for (i = 0; i < 64; i++)
         assert_int_equal(w[i], 0x1000u + 300u + i);
     F.spoil = 1;
     F.drip_ms = 0;
-    submit_write(F.cli, &q[1], &r[1], 400, v, 1);
-    wait_done(&r[1]);
+    submit_write(T.cli, &q[1], &r[1], 400, v, 1);
+    fixture_wait(&F, &r[1]);
     assert_int_equal(r[1].status.code, 0);
-    assert_int_equal(F.mem[400], 0x7777);
-    expect_once(r, 2);
+    assert_int_equal(T.mem[400], 0x7777);
+    fixture_expect_once(&F, r, 2);
     assert_int_equal(F.links_up, 1); /* one connection throughout */
     assert_int_equal(F.links_down, 0);
     assert_true(F.hok > ok0); /* the healthy device was served meanwhile */
@@ -620,7 +429,7 @@ static void test_ttcp_client_answer_byte_by_byte(void **state)
 static void test_ttcp_client_late_answer(void **state)
 {
     pl_ttcp_req_t q;
-    result_t r;
+    fixture_result_t r;
     uint16_t w[2];
 
     (void)state;
@@ -629,24 +438,24 @@ static void test_ttcp_client_late_answer(void **state)
     F.spoil = 1;
     F.late_ms = 250;
     F.late_word = 0xDEAD;
-    submit_read(F.cli, &q, &r, 0, w, 2);
-    wait_done(&r);
+    submit_read(T.cli, &q, &r, 0, w, 2);
+    fixture_wait(&F, &r);
     assert_int_equal(r.status.code, PL_ETIMEOUT);
     assert_int_equal(pl_err_code(r.status.code), 0x4009);
-    submit_read(F.cli, &q, &r, 0, w, 2); /* same node, offset, count */
-    wait_done(&r);
+    submit_read(T.cli, &q, &r, 0, w, 2); /* same node, offset, count */
+    fixture_wait(&F, &r);
     assert_int_equal(r.status.code, 0);
     assert_int_equal(w[0], 0x1000);
     assert_int_equal(w[1], 0x1001);
     /* the late answer's time comes: its connection is gone, nothing reaches the client */
-    assert_int_equal(fault_run_count(&F.loop, &F.late_dropped, 1, GUARD_MS), 0);
+    assert_int_equal(fault_run_count(&F.loop, &F.late_dropped, 1, FIXTURE_GUARD_MS), 0);
     assert_int_equal(F.late_sent, 0);
-    submit_read(F.cli, &q, &r, 0, w, 2);
-    wait_done(&r);
+    submit_read(T.cli, &q, &r, 0, w, 2);
+    fixture_wait(&F, &r);
     assert_int_equal(r.status.code, 0);
     assert_int_equal(w[0], 0x1000);
     assert_int_equal(F.links_down, 1);
-    assert_int_equal(pl_ttcp_client_stats(F.cli)->timeouts, 1);
+    assert_int_equal(pl_ttcp_client_stats(T.cli)->timeouts, 1);
     expect_recovery();
     fx_stop();
 }
@@ -655,7 +464,7 @@ static void test_ttcp_client_late_answer(void **state)
  * out on a new connection and times out too; each completes once with 0x4009. */
 static void test_ttcp_client_never_answers(void **state)
 {
-    result_t r[2];
+    fixture_result_t r[2];
     uint16_t w[4];
     int ok0;
 
@@ -678,18 +487,15 @@ static void test_ttcp_client_connection_refused(void **state)
     pl_ttcp_server_config_t scfg;
     pl_ttcp_server_t *late_srv;
     pl_status_t st;
-    result_t r[2];
+    fixture_result_t r[2];
     uint16_t w[4];
     uint16_t port;
-    pl_ttcp_client_config_t ccfg;
 
     (void)state;
     fx_start(1000, 0);
     assert_int_equal(fault_free_port(&F.loop, &port), 0);
-    pl_ttcp_client_free(F.cli);
-    client_config(&ccfg, "127.0.0.1", port, 1000);
-    ccfg.on_link = on_link;
-    assert_int_equal(pl_ttcp_client_new(&F.loop, &ccfg, &F.cli), 0);
+    pl_ttcp_client_free(T.cli);
+    cut_new("127.0.0.1", port, 1000);
     read_and_write(P_GOOD, 0, r, w);
     assert_int_equal(r[0].status.code, PL_ECONNECT);
     assert_int_equal(r[0].status.sys, UV_ECONNREFUSED);
@@ -705,8 +511,8 @@ static void test_ttcp_client_connection_refused(void **state)
     assert_int_equal(w[0], 0x4242);
     assert_int_equal(r[1].status.code, 0);
     assert_int_equal(pl_ttcp_server_words(late_srv, 3)[50], 0x5A5A);
-    pl_ttcp_client_free(F.cli);
-    F.cli = NULL;
+    pl_ttcp_client_free(T.cli);
+    T.cli = NULL;
     assert_int_equal(pl_ttcp_server_free(late_srv), 0);
     fx_stop();
 }
@@ -715,30 +521,25 @@ static void test_ttcp_client_connection_refused(void **state)
  * list goes on to a reachable host is served by that one. */
 static void test_ttcp_client_name_does_not_resolve(void **state)
 {
-    pl_ttcp_client_config_t ccfg;
-    result_t r[2];
+    fixture_result_t r[2];
     uint16_t w[4];
     char hosts[64];
 
     (void)state;
     fx_start(1000, 0);
-    pl_ttcp_client_free(F.cli);
-    client_config(&ccfg, "nonexistent.invalid", F.port, 3000);
-    ccfg.on_link = on_link;
-    assert_int_equal(pl_ttcp_client_new(&F.loop, &ccfg, &F.cli), 0);
+    pl_ttcp_client_free(T.cli);
+    cut_new("nonexistent.invalid", F.port, 3000);
     read_and_write(P_GOOD, 0, r, w);
     assert_int_equal(r[0].status.code, PL_ERESOLVE);
     assert_int_equal(r[1].status.code, PL_ERESOLVE);
     assert_int_equal(F.accepted, 0);
-    pl_ttcp_client_free(F.cli);
+    pl_ttcp_client_free(T.cli);
     snprintf(hosts, sizeof(hosts), "nonexistent.invalid,127.0.0.1:%u", (unsigned)F.port);
-    client_config(&ccfg, hosts, F.port, 3000);
-    ccfg.on_link = on_link;
-    assert_int_equal(pl_ttcp_client_new(&F.loop, &ccfg, &F.cli), 0);
+    cut_new(hosts, F.port, 3000);
     read_and_write(P_GOOD, 0, r, w);
     assert_int_equal(r[0].status.code, 0);
     assert_int_equal(r[1].status.code, 0);
-    assert_int_equal(pl_line_host_index(pl_ttcp_client_line(F.cli)), 1);
+    assert_int_equal(pl_line_host_index(pl_ttcp_client_line(T.cli)), 1);
     fx_stop();
 }
 
@@ -746,12 +547,7 @@ static void test_ttcp_client_name_does_not_resolve(void **state)
 
 static int good_conns_are(void *ctx)
 {
-    return pl_ttcp_server_conn_count(F.good) == *(const unsigned *)ctx;
-}
-
-static int storm_finished(void *ctx)
-{
-    return fault_storm_done(ctx);
+    return pl_ttcp_server_conn_count(T.good) == *(const unsigned *)ctx;
 }
 
 /* A fresh client asks the simulator for a read: it must be served. */
@@ -760,14 +556,14 @@ static void expect_good_serves(void)
     pl_ttcp_client_config_t ccfg;
     pl_ttcp_client_t *c;
     pl_ttcp_req_t q;
-    result_t r;
+    fixture_result_t r;
     uint16_t w[2];
 
-    pl_ttcp_server_words(F.good, 3)[7] = 0x3131;
-    client_config(&ccfg, "127.0.0.1", pl_ttcp_server_port(F.good), 2000);
+    pl_ttcp_server_words(T.good, 3)[7] = 0x3131;
+    client_config(&ccfg, "127.0.0.1", pl_ttcp_server_port(T.good), 2000);
     assert_int_equal(pl_ttcp_client_new(&F.loop, &ccfg, &c), 0);
     submit_read(c, &q, &r, 7, w, 2);
-    wait_done(&r);
+    fixture_wait(&F, &r);
     assert_int_equal(r.status.code, 0);
     assert_int_equal(w[0], 0x3131);
     pl_ttcp_client_free(c);
@@ -779,29 +575,18 @@ static void expect_good_serves(void)
 static void test_ttcp_server_1000_abandoned_connections(void **state)
 {
     static const uint8_t partial[10] = {28, 0, 0, 0, 0, 0, 0, 0, 3, 0};
-    fault_storm_t *storm;
     unsigned one = 1;
-    int fds, ok0, k;
+    int fds, ok0;
 
     (void)state;
     fx_start(1000, 0);
-    assert_int_equal(fault_run_count(&F.loop, &F.hok, 2, GUARD_MS), 0);
+    assert_int_equal(fault_run_count(&F.loop, &F.hok, 2, FIXTURE_GUARD_MS), 0);
     fds = fault_fd_count();
     ok0 = F.hok;
-    for (k = 0; k < 2; k++) {
-        const pl_ttcp_server_stats_t *st = pl_ttcp_server_stats(F.good);
-
-        assert_int_equal(fault_storm_start(&F.loop, &storm, pl_ttcp_server_port(F.good), 500, 100,
-                                           k == 0 ? NULL : partial, k == 0 ? 0 : sizeof(partial),
-                                           &st->connections, st->connections),
-                         0);
-        assert_int_equal(fault_run_pred(&F.loop, storm_finished, storm, 20000), 0);
-        assert_int_equal(fault_storm_connected(storm), 500);
-        assert_int_equal(fault_storm_failed(storm), 0);
-        fault_storm_free(storm);
-    }
-    assert_int_equal(pl_ttcp_server_stats(F.good)->connections, 1 + 1000);
-    assert_int_equal(fault_run_pred(&F.loop, good_conns_are, &one, GUARD_MS), 0);
+    fixture_storms(&F, pl_ttcp_server_port(T.good), partial, sizeof(partial),
+                   &pl_ttcp_server_stats(T.good)->connections);
+    assert_int_equal(pl_ttcp_server_stats(T.good)->connections, 1 + 1000);
+    assert_int_equal(fault_run_pred(&F.loop, good_conns_are, &one, FIXTURE_GUARD_MS), 0);
     assert_int_equal(fault_fd_count(), fds);
     assert_true(F.hok > ok0);
     expect_good_serves();
@@ -819,28 +604,23 @@ static void test_ttcp_server_slow_client(void **state)
 
     (void)state;
     fx_start(1000, 0);
-    pl_ttcp_server_words(F.good, 2)[5] = 0xC0DE;
+    pl_ttcp_server_words(T.good, 2)[5] = 0xC0DE;
     n = pl_ttcp_encode(req, sizeof(req), PL_TTCP_OP_DATA, 2, 5, PL_TTCP_TYPE_READ, 1, NULL);
     assert_int_equal(n, PL_TTCP_HEADER_LEN);
-    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_ttcp_server_port(F.good), 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_ttcp_server_port(T.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, FIXTURE_GUARD_MS), 0);
     ok0 = F.hok;
     assert_int_equal(fault_raw_drip(&raw, req, (size_t)n, 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.drip.done, GUARD_MS), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.drip.done, FIXTURE_GUARD_MS), 0);
     assert_false(raw.drip.failed);
     assert_true(F.hok > ok0 + 2); /* served while the slow one trickled */
     while (raw.rx_len < PL_TTCP_FRAME_LEN(1))
-        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, GUARD_MS), 0);
+        assert_int_equal(fault_run_count(&F.loop, &F.hok, F.hok + 1, FIXTURE_GUARD_MS), 0);
     assert_int_equal(pl_ttcp_decode(raw.rx, raw.rx_len, 1, &a), 0);
     assert_int_equal(pl_ttcp_word(&a, 0), 0xC0DE);
     fault_raw_close(&raw, 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.closed, GUARD_MS), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.closed, FIXTURE_GUARD_MS), 0);
     fx_stop();
-}
-
-static int raw_gone(void *ctx)
-{
-    return ((fault_raw_t *)ctx)->eof;
 }
 
 /* A slow client that announces a frame longer than any request cannot make the simulator
@@ -853,14 +633,14 @@ static void test_ttcp_server_slow_client_huge_length(void **state)
 
     (void)state;
     fx_start(1000, 0);
-    bad0 = pl_ttcp_server_stats(F.good)->bad_frames;
-    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_ttcp_server_port(F.good), 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    bad0 = pl_ttcp_server_stats(T.good)->bad_frames;
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_ttcp_server_port(T.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, FIXTURE_GUARD_MS), 0);
     assert_int_equal(fault_raw_drip(&raw, huge, sizeof(huge), 1), 0);
-    assert_int_equal(fault_run_pred(&F.loop, raw_gone, &raw, GUARD_MS), 0);
-    assert_int_equal(pl_ttcp_server_stats(F.good)->bad_frames, bad0 + 1);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_eof, &raw, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(pl_ttcp_server_stats(T.good)->bad_frames, bad0 + 1);
     fault_raw_close(&raw, 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.closed, GUARD_MS), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.closed, FIXTURE_GUARD_MS), 0);
     fx_stop();
 }
 
@@ -879,43 +659,28 @@ static void test_ttcp_server_partial_frame_then_silence(void **state)
     fx_start(1000, 0);
     g_frame_timeout_ms = 0;
     (void)pl_ttcp_encode(req, sizeof(req), PL_TTCP_OP_DATA, 2, 5, PL_TTCP_TYPE_READ, 1, NULL);
-    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_ttcp_server_port(F.good), 1), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_ttcp_server_port(T.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, FIXTURE_GUARD_MS), 0);
     assert_int_equal(fault_raw_write(&raw, req, sizeof(req) - 1u), 0);
-    assert_int_equal(fault_run_pred(&F.loop, good_conns_are, &two, GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&F.loop, good_conns_are, &two, FIXTURE_GUARD_MS), 0);
     ok0 = F.hok;
     /* closed by the simulator: the raw client sees the close, the healthy one goes on */
-    assert_int_equal(fault_run_until(&F.loop, &raw.eof, GUARD_MS), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.eof, FIXTURE_GUARD_MS), 0);
     assert_int_equal(raw.rx_total, 0);
     fault_raw_close(&raw, 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.closed, GUARD_MS), 0);
-    assert_int_equal(fault_run_pred(&F.loop, good_conns_are, &one, GUARD_MS), 0);
-    assert_true(pl_ttcp_server_stats(F.good)->bad_frames >= 1);
+    assert_int_equal(fault_run_until(&F.loop, &raw.closed, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&F.loop, good_conns_are, &one, FIXTURE_GUARD_MS), 0);
+    assert_true(pl_ttcp_server_stats(T.good)->bad_frames >= 1);
     fault_run_for(&F.loop, 100);
     assert_true(F.hok > ok0);
     fx_stop();
 }
 
-typedef struct {
-    fault_raw_t *raw;
-    const uint8_t *chunk;
-    size_t chunk_len;
-    unsigned writes, max_writes;
-} flood_t;
-
-/* Tops the non-reader's output up and reports when the simulator dropped it. */
-static int flood_step(void *ctx)
+/* The simulator dropped the non-reader: only the healthy client's connection is left. */
+static int nonreader_dropped(void *ctx)
 {
-    flood_t *f = ctx;
-
-    if (pl_ttcp_server_conn_count(F.good) == 1)
-        return 1;
-    while (f->raw->error == 0 && f->raw->pending < 65536 && f->writes < f->max_writes) {
-        if (fault_raw_write(f->raw, f->chunk, f->chunk_len) < 0)
-            break;
-        f->writes++;
-    }
-    return 0;
+    (void)ctx;
+    return pl_ttcp_server_conn_count(T.good) == 1;
 }
 
 /* A client pipelines 256-word reads and never reads the answers: once the kernel buffers
@@ -926,7 +691,7 @@ static void test_ttcp_server_client_never_reads(void **state)
     enum { PER_WRITE = 100 };
     static uint8_t chunk[PER_WRITE * PL_TTCP_HEADER_LEN];
     fault_raw_t raw;
-    flood_t fl;
+    fault_flood_t fl;
     unsigned two = 2;
     int i, ok0;
 
@@ -935,22 +700,23 @@ static void test_ttcp_server_client_never_reads(void **state)
     for (i = 0; i < PER_WRITE; i++)
         (void)pl_ttcp_encode(chunk + (size_t)i * PL_TTCP_HEADER_LEN, PL_TTCP_HEADER_LEN,
                              PL_TTCP_OP_DATA, 1, 1000, PL_TTCP_TYPE_READ, PL_TTCP_MAX_WORDS, NULL);
-    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_ttcp_server_port(F.good), 0), 0);
-    assert_int_equal(fault_run_until(&F.loop, &raw.connected, GUARD_MS), 0);
-    assert_int_equal(fault_run_pred(&F.loop, good_conns_are, &two, GUARD_MS), 0);
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_ttcp_server_port(T.good), 0), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&F.loop, good_conns_are, &two, FIXTURE_GUARD_MS), 0);
     ok0 = F.hok;
     memset(&fl, 0, sizeof(fl));
     fl.raw = &raw;
     fl.chunk = chunk;
     fl.chunk_len = sizeof(chunk);
     fl.max_writes = 2000; /* 200 000 answers of 540 bytes: far more than loopback buffers */
-    assert_int_equal(fault_run_pred(&F.loop, flood_step, &fl, 20000), 0);
+    fl.stop = nonreader_dropped;
+    assert_int_equal(fault_run_pred(&F.loop, fault_flood_step, &fl, 20000), 0);
     assert_int_equal(F.nonreader_closed, 1); /* closed by the output limit, nothing else */
-    assert_int_equal(pl_ttcp_server_stats(F.good)->bad_frames, 0);
+    assert_int_equal(pl_ttcp_server_stats(T.good)->bad_frames, 0);
     assert_true(F.hok > ok0);
     assert_int_equal(raw.rx_total, 0);
     fault_raw_close(&raw, 1);
-    assert_int_equal(fault_run_until(&F.loop, &raw.closed, GUARD_MS), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.closed, FIXTURE_GUARD_MS), 0);
     expect_good_serves();
     fx_stop();
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fault-injection helpers for the integration tests: guarded loop runs, byte drips, raw TCP
- * partners and storms of abandoned connections (see faults.h).
+ * partners, storms of abandoned connections and floods that are never read (see faults.h).
  *
  * Test code only. It must not sleep, block, print, or leave a handle open once it reports
  * itself finished; every allocation is freed in a libuv close or write callback.
@@ -543,4 +543,42 @@ void fault_storm_free(fault_storm_t *s)
         return;
     free(s->conns);
     free(s);
+}
+
+/* --- conditions ------------------------------------------------------------------------- */
+
+int fault_pred_raw_eof(void *raw)
+{
+    return ((const fault_raw_t *)raw)->eof;
+}
+
+int fault_pred_raw_done(void *raw)
+{
+    return fault_raw_done(raw);
+}
+
+int fault_pred_storm_done(void *storm)
+{
+    return fault_storm_done(storm);
+}
+
+int fault_pred_fds_are(void *n)
+{
+    return fault_fd_count() == *(const int *)n;
+}
+
+/* --- flood ------------------------------------------------------------------------------ */
+
+int fault_flood_step(void *flood)
+{
+    fault_flood_t *f = flood;
+
+    if (f->stop(f->ctx))
+        return 1;
+    while (f->raw->error == 0 && f->raw->pending < 65536 && f->writes < f->max_writes) {
+        if (fault_raw_write(f->raw, f->chunk, f->chunk_len) < 0)
+            break;
+        f->writes++;
+    }
+    return 0;
 }

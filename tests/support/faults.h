@@ -129,4 +129,26 @@ unsigned fault_storm_failed(const fault_storm_t *s);
 /* Frees a finished storm (fault_storm_done() == 1). */
 void fault_storm_free(fault_storm_t *s);
 
+/* --- conditions for fault_run_pred() --------------------------------------------------- */
+
+int fault_pred_raw_eof(void *raw);      /* a fault_raw_t saw the peer close */
+int fault_pred_raw_done(void *raw);     /* fault_raw_done() */
+int fault_pred_storm_done(void *storm); /* fault_storm_done() */
+int fault_pred_fds_are(void *n);        /* fault_fd_count() == *(const int *)n */
+
+/* --- a partner that writes and never reads --------------------------------------------- */
+
+typedef struct {
+    fault_raw_t *raw;
+    const uint8_t *chunk; /* written again and again */
+    size_t chunk_len;
+    unsigned writes, max_writes;
+    int (*stop)(void *ctx); /* the server dropped the partner */
+    void *ctx;
+} fault_flood_t;
+
+/* A condition for fault_run_pred(): 1 once stop(ctx); else tops the partner's queued output
+ * up to 64 KiB with chunk (at most max_writes writes in all) and returns 0. */
+int fault_flood_step(void *flood);
+
 #endif

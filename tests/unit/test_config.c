@@ -172,34 +172,36 @@ static const char full_yaml[] =
     "    connect_timeout: 2s\n"                                                         /* 24 */
     "    backoff_min: 200ms\n"                                                          /* 25 */
     "    backoff_max: 20s\n"                                                            /* 26 */
-    "    timeout: 1.5s\n"                                                               /* 27 */
-    "    keepalive: 0\n"                                                                /* 28 */
-    "    max_block: 128\n"                                                              /* 29 */
-    "  - name: plant-b\n"                                                               /* 30 */
-    "    protocol: pccc\n"                                                              /* 31 */
-    "    host: plc-b.example\n"                                                         /* 32 */
-    "    backup: \"[::1]:44819\"\n"                                                     /* 33 */
-    "    use_backup: false\n"                                                           /* 34 */
-    "    local: \"::1\"\n"                                                              /* 35 */
-    "    options: \"plc=slc500&service=4b\"\n"                                          /* 36 */
-    "  - {name: sim-line, protocol: 7ttcp, simulator: sim7}\n"                          /* 37 */
-    "  - {name: slc-line, protocol: pccc, simulator: slc, timeout: 2s}\n"               /* 38 */
-    "devices:\n"                                                                        /* 39 */
-    "  - {name: boiler, line: plant-a, node: 3, max_gap: 16, demote_after: 5,\n"        /* 40 */
-    "     demote_for: 30s, write_policy: latest, write_timeout: 2s, write_queue: 64}\n" /* 41 */
-    "  - {name: press, line: plant-b, options: \"dst=2\"}\n"                            /* 42 */
-    "  - {name: simdev, line: sim-line, node: 7}\n"                                     /* 43 */
-    "tags:\n"                                                                           /* 44 */
+    "    stable: 1min\n"                                                                /* 27 */
+    "    tcp_keepalive: 45s\n"                                                          /* 28 */
+    "    timeout: 1.5s\n"                                                               /* 29 */
+    "    keepalive: 0\n"                                                                /* 30 */
+    "    max_block: 128\n"                                                              /* 31 */
+    "  - name: plant-b\n"                                                               /* 32 */
+    "    protocol: pccc\n"                                                              /* 33 */
+    "    host: plc-b.example\n"                                                         /* 34 */
+    "    backup: \"[::1]:44819\"\n"                                                     /* 35 */
+    "    use_backup: false\n"                                                           /* 36 */
+    "    local: \"::1\"\n"                                                              /* 37 */
+    "    options: \"plc=slc500&service=4b\"\n"                                          /* 38 */
+    "  - {name: sim-line, protocol: 7ttcp, simulator: sim7}\n"                          /* 39 */
+    "  - {name: slc-line, protocol: pccc, simulator: slc, timeout: 2s}\n"               /* 40 */
+    "devices:\n"                                                                        /* 41 */
+    "  - {name: boiler, line: plant-a, node: 3, max_gap: 16, demote_after: 5,\n"        /* 42 */
+    "     demote_for: 30s, write_policy: latest, write_timeout: 2s, write_queue: 64}\n" /* 43 */
+    "  - {name: press, line: plant-b, options: \"dst=2\"}\n"                            /* 44 */
+    "  - {name: simdev, line: sim-line, node: 7}\n"                                     /* 45 */
+    "tags:\n"                                                                           /* 46 */
     "  - {name: boiler.temp, device: boiler, address: F10, scan: fast, writable: false,\n"
-    "     scale: {gain: 0.1, offset: -5}, deadband: 0.5, swap: true}\n" /* 46 */
-    "  - name: press/count\n"                                           /* 47 */
-    "    device: press\n"                                               /* 48 */
-    "    address: \"N7:0\"\n"                                           /* 49 */
-    "    scan: slow\n"                                                  /* 50 */
-    "    writable: yes\n"                                               /* 51 */
-    "  - csv: tags.csv\n"                                               /* 52 */
-    "north:\n"                                                          /* 53 */
-    "  json: true\n"                                                    /* 54 */
+    "     scale: {gain: 0.1, offset: -5}, deadband: 0.5, swap: true}\n" /* 48 */
+    "  - name: press/count\n"                                           /* 49 */
+    "    device: press\n"                                               /* 50 */
+    "    address: \"N7:0\"\n"                                           /* 51 */
+    "    scan: slow\n"                                                  /* 52 */
+    "    writable: yes\n"                                               /* 53 */
+    "  - csv: tags.csv\n"                                               /* 54 */
+    "north:\n"                                                          /* 55 */
+    "  json: true\n"                                                    /* 56 */
     "  mqtt: {host: broker.local, port: 8884, client_id: plcline-1, prefix: site/a,\n"
     "         username: u, password: p, ca_file: ca.pem, cert_file: c.pem, key_file: k.pem,\n"
     "         keepalive: 1min, qos_publish: 1, qos_subscribe: 2}\n";
@@ -277,7 +279,8 @@ static void test_full(void **state)
     assert_int_equal(l->line.connect_timeout_ms, 2000);
     assert_int_equal(l->line.backoff_min_ms, 200);
     assert_int_equal(l->line.backoff_max_ms, 20000);
-    assert_int_equal(l->line.tcp_keepalive_s, defaults.tcp_keepalive_s);
+    assert_int_equal(l->line.stable_ms, 60000);
+    assert_int_equal(l->line.tcp_keepalive_s, 45);
     assert_int_equal(l->timeout_ms, 1500);
     assert_int_equal(l->keepalive_ms, 0);
     assert_int_equal(l->max_block, 128);
@@ -301,6 +304,10 @@ static void test_full(void **state)
     assert_int_equal(l->line.connect_timeout_ms, defaults.connect_timeout_ms);
     assert_int_equal(l->line.backoff_min_ms, defaults.backoff_min_ms);
     assert_int_equal(l->line.backoff_max_ms, defaults.backoff_max_ms);
+    assert_int_equal(l->line.stable_ms, defaults.stable_ms); /* 0: backoff_max */
+    assert_int_equal(l->line.stable_ms, 0);
+    assert_int_equal(l->line.tcp_keepalive_s, defaults.tcp_keepalive_s);
+    assert_int_equal(l->line.tcp_keepalive_s, 30);
     assert_int_equal(l->timeout_ms, 0);
     assert_int_equal(l->keepalive_ms, 0);
     assert_int_equal(l->max_block, 0);
@@ -405,13 +412,13 @@ static void test_full(void **state)
 
     /* origins, lookups, the engine's view */
     assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 0, where, sizeof(where)), 0);
-    snprintf(want, sizeof(want), "%s/t.yaml:45:5", dir);
+    snprintf(want, sizeof(want), "%s/t.yaml:47:5", dir);
     assert_string_equal(where, want);
     assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 4, where, sizeof(where)), 0);
     snprintf(want, sizeof(want), "%s/tags.csv:4:1", dir);
     assert_string_equal(where, want);
     assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_LINE, 1, where, sizeof(where)), 0);
-    snprintf(want, sizeof(want), "%s/t.yaml:30:5", dir);
+    snprintf(want, sizeof(want), "%s/t.yaml:32:5", dir);
     assert_string_equal(where, want);
     assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_SIM, 2, where, sizeof(where)), PL_EINVAL);
     assert_string_equal(where, "");
@@ -570,7 +577,7 @@ static void test_error_yaml(void **state)
                  "keys: name, protocol, host, simulator, port, backup, "
                  "backup_simulator, backup_port, use_backup, redundancy, prefer_primary, "
                  "line_number, local, connect_timeout, backoff_min, "
-                 "backoff_max, timeout, keepalive, max_block, options");
+                 "backoff_max, stable, tcp_keepalive, timeout, keepalive, max_block, options");
     /* anchors, aliases, tags */
     expect_error("scan_classes:\n  - &f {name: fast, period: 1s}\n  - *f\n",
                  ":2:5: anchor '&f': anchors and aliases are not supported, expected the value "
@@ -633,6 +640,8 @@ static void test_error_types(void **state)
                  ":1:29: 'qos_publish' is '3', expected a whole number from 0 to 2");
     expect_error("north: {mqtt: {keepalive: 1500ms}}\n",
                  ":1:27: 'keepalive' is 1500 ms, expected whole seconds such as 30s");
+    expect_error("north: {mqtt: {keepalive: 65536s}}\n",
+                 ":1:27: 'keepalive' is 65536 s, expected at most 65535 s");
     expect_error("north: {mqtt: {prefix: /a}}\n",
                  ":1:24: 'prefix' value '/a' has an empty level, expected no '/' at either end "
                  "nor \"//\"");
@@ -1051,6 +1060,74 @@ static void test_durations(void **state)
     }
 }
 
+/* tcp_keepalive and stable: the line layer's keep-alive idle time and the time after which
+ * a connection resets the back-off, on lines of either protocol. */
+static void test_line_keepalive_and_stable(void **state)
+{
+    static const struct {
+        const char *text;
+        int keepalive_s; /* pl_line_config_t.tcp_keepalive_s */
+    } keepalive[] = {
+        {"1s", 1}, {"1000", 1}, {"2min", 120}, {"32767s", 32767}, {"0", -1}, {"0s", -1},
+    };
+    static const struct {
+        const char *text;
+        unsigned ms;
+    } stable[] = {
+        {"1", 1}, {"250ms", 250}, {"1.5s", 1500}, {"5min", 300000}, {"2147483647", 2147483647u},
+    };
+    static const char *const protocols[] = {"7ttcp", "pccc"};
+    char yaml[256];
+    size_t i, k;
+
+    (void)state;
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < sizeof(keepalive) / sizeof(keepalive[0]); i++) {
+            snprintf(yaml, sizeof(yaml),
+                     "lines: [{name: a, protocol: %s, host: h, tcp_keepalive: %s}]\n", protocols[k],
+                     keepalive[i].text);
+            expect_ok(yaml);
+            assert_int_equal(cfg.lines[0].line.tcp_keepalive_s, keepalive[i].keepalive_s);
+            assert_int_equal(cfg.lines[0].line.stable_ms, 0);
+            pl_config_free(&cfg);
+        }
+        for (i = 0; i < sizeof(stable) / sizeof(stable[0]); i++) {
+            snprintf(yaml, sizeof(yaml), "lines: [{name: a, protocol: %s, host: h, stable: %s}]\n",
+                     protocols[k], stable[i].text);
+            expect_ok(yaml);
+            assert_int_equal(cfg.lines[0].line.stable_ms, stable[i].ms);
+            assert_int_equal(cfg.lines[0].line.tcp_keepalive_s, 30);
+            pl_config_free(&cfg);
+        }
+    }
+    /* out of range, with the position of the value */
+    expect_error("lines: [{name: a, protocol: 7ttcp, host: h, tcp_keepalive: 1500ms}]\n",
+                 ":1:60: 'tcp_keepalive' is 1500 ms, expected whole seconds such as 30s");
+    expect_error("lines: [{name: a, protocol: 7ttcp, host: h, tcp_keepalive: 32768s}]\n",
+                 ":1:60: 'tcp_keepalive' is 32768 s, expected at most 32767 s");
+    expect_error("lines: [{name: a, protocol: pccc, host: h,\n"
+                 "          tcp_keepalive: 10h}]\n",
+                 ":2:26: 'tcp_keepalive' is '10h', expected a duration such as 250, 250ms, 2s, "
+                 "1.5s or 5min");
+    expect_error("lines: [{name: a, protocol: 7ttcp, host: h, tcp_keepalive: -1}]\n",
+                 ":1:60: 'tcp_keepalive' is negative (-1), expected a duration of 0 or more");
+    expect_error("lines: [{name: a, protocol: 7ttcp, host: h, tcp_keepalive: \"\"}]\n",
+                 ":1:60: 'tcp_keepalive' is empty, expected a duration such as 250, 250ms, 2s, "
+                 "1.5s or 5min");
+    expect_error("lines: [{name: a, protocol: 7ttcp, host: h, stable: 0}]\n",
+                 ":1:53: 'stable' is 0, expected a duration above 0");
+    expect_error("lines:\n  - name: a\n    protocol: pccc\n    host: h\n    stable: -5s\n",
+                 ":5:13: 'stable' is negative (-5s), expected a duration of 0 or more");
+    expect_error("lines: [{name: a, protocol: 7ttcp, host: h, stable: 2147483648}]\n",
+                 ":1:53: 'stable' is '2147483648', too long, expected at most 2147483647 ms "
+                 "(about 24 days)");
+    expect_error("lines: [{name: a, protocol: 7ttcp, host: h, stable: 0.5ms}]\n",
+                 ":1:53: 'stable' is '0.5ms', expected a whole number of milliseconds");
+    expect_error("lines: [{name: a, protocol: 7ttcp, host: h, stable: 1s, stable: 2s}]\n",
+                 ":1:57: duplicate key 'stable' in a line (first at 1:45), expected each key "
+                 "once");
+}
+
 /* --- limits ---------------------------------------------------------------------------- */
 
 static void test_limits(void **state)
@@ -1107,6 +1184,7 @@ int main(void)
         cmocka_unit_test(test_csv_long_record),
         cmocka_unit_test(test_csv_tags_errors),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_line_keepalive_and_stable),
         cmocka_unit_test(test_limits),
     };
 
