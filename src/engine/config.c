@@ -920,6 +920,7 @@ static const char *ev_kind(const ld_t *L)
 /* The current event as a value for `key`; fails unless it is a scalar. */
 static int scalar(ld_t *L, const char *key, const char *expect, val_t *v)
 {
+    memset(v, 0, sizeof(*v)); /* defined even on failure (and gcc -O3 cannot see fail() < 0) */
     if (!is_scalar(L))
         return fail(L, ev_pos(L), "'%s' is %s, expected %s", key, ev_kind(L), expect);
     v->s = (const char *)L->ev.data.scalar.value;
