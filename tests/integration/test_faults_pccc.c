@@ -679,19 +679,14 @@ static void test_pccc_client_name_does_not_resolve(void **state)
 /* Accepts the TCP connection and never answers RegisterSession: both waiting requests fail
  * with 0x4009 ("no RegisterSession reply"); the next requests are served.
  *
- * BUG (src/proto/pccc_client.c, on_timer): the waiting requests' deadline (wait_since +
- * timeout, from the submit) comes before the session setup deadline (setup_deadline, from
- * on_line_up) whenever connecting took a millisecond or more. Then on_timer fails the
- * waiting requests and, the queue being empty, calls pl_line_stop() while c->state is still
- * ST_REGISTER (a stopped line never reports on_down). arm() keeps arming the timer for the
- * setup deadline, now past; on_timer's setup branch calls pl_line_drop(), a no-op on a
- * stopped line, and arm() re-arms at 0 ms: a busy loop inside one uv_run() (libuv 1.44
- * runs a timer re-armed at the current loop time again before returning), so nothing else
- * on the loop runs again. Here the first host of the list refuses, so the connection to the
- * second comes a back-off (>= 5 ms) after the submit: the bug is hit every time, and the
- * watchdog turns the hang into a failure ("HANG: ..."). Fix: in on_timer, set c->state =
- * ST_DOWN (and clear setup_err) when stopping the line there, or let arm() skip the setup
- * deadline when the line is not up. Kept last in main(): the hang ends the program. */
+ * Regression test of a fixed bug (src/proto/pccc_client.c, on_timer): the waiting requests'
+ * deadline (from the submit) came before the session setup deadline (from on_line_up)
+ * whenever connecting took a millisecond or more; on_timer then failed the requests, stopped
+ * the line while the client still thought it was registering, and the timer was re-armed
+ * at 0 ms for ever: a busy loop inside one uv_run(). Here the first host of the list refuses,
+ * so the connection to the second comes a back-off (>= 5 ms) after the submit and that
+ * path is taken every time; the watchdog turns a hang into a failure ("HANG: ..."). Kept
+ * last in main(): a hang would end the program. */
 static void test_pccc_client_never_registers(void **state)
 {
     fixture_result_t r[2];
@@ -1007,7 +1002,7 @@ int main(void)
         cmocka_unit_test(test_pccc_server_slow_client_huge_length),
         cmocka_unit_test(test_pccc_server_partial_frame_then_silence),
         cmocka_unit_test(test_pccc_server_client_never_reads),
-        cmocka_unit_test(test_pccc_client_never_registers), /* last: BUG, hangs */
+        cmocka_unit_test(test_pccc_client_never_registers), /* last: a hang ends the run */
     };
     /* The raw partners write into connections the server resets: EPIPE, not a signal. */
     signal(SIGPIPE, SIG_IGN);
