@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The simulators' connections (see simconn.h): framing with a partial-frame buffer,
- * close-after-N-frames and answers held back by delay_ms, on top of the listener.
+ * close-after-N-frames, answers held back by delay_ms, and the ready deadline, on top of
+ * the listener.
  *
  * Memory: a connection is one allocation (bookkeeping, the protocol's state, the input
- * buffer); each held answer is one more. A connection with a timer (delay_ms) is freed in the
- * timer's close callback, which touches nothing but the connection: libuv runs close callbacks
- * last-closed first, so the simulator (and the set inside it) may already be gone by then. One
- * without a timer is freed in on_close.
+ * buffer); each held answer is one more. A connection with a timer (delay_ms or
+ * ready_timeout_ms) is freed in the timer's close callback, which touches nothing but the
+ * connection: libuv runs close callbacks last-closed first, so the simulator (and the set
+ * inside it) may already be gone by then. One without a timer is freed in on_close.
  */
 #include "proto/simconn.h"
 
@@ -28,8 +29,10 @@ struct pl_simconn_s {
     pl_conn_t *conn; /* NULL once closed */
     pl_simconn_t *prev, *next;
     unsigned frames;
-    unsigned char timed; /* `timer` is initialised (delay_ms) */
-    uv_timer_t timer;    /* the first held answer's due time */
+    unsigned char timed;   /* `timer` is initialised (delay_ms or ready_timeout_ms) */
+    unsigned char expired; /* closed by the ready deadline */
+    uint64_t deadline;     /* uv_now() by which to be ready; 0: none */
+    uv_timer_t timer;      /* the first held answer's due time or the deadline */
     delayed_t *dhead, *dtail;
     unsigned ndelayed;
     void *state;
@@ -97,7 +100,7 @@ int pl_simconn_rx_feed(pl_simconn_rx_t *rx, const uint8_t *buf, size_t len,
     return 0;
 }
 
-/* --- held answers --------------------------------------------------------------------- */
+/* --- timer: held answers and the ready deadline ----------------------------------------- */
 
 static void on_timer(uv_timer_t *t);
 
@@ -107,13 +110,34 @@ static void bump(uint64_t *counter)
         (*counter)++;
 }
 
-/* Starts the timer for the first held answer, or stops it. */
+/* Starts the timer for what comes first (the first held answer, the deadline), or stops it. */
 static void rearm(pl_simconn_t *sc, uint64_t now)
 {
-    if (sc->dhead == NULL)
+    uint64_t due = UINT64_MAX;
+
+    if (sc->dhead != NULL)
+        due = sc->dhead->due;
+    if (sc->deadline != 0 && sc->deadline < due)
+        due = sc->deadline;
+    if (due == UINT64_MAX)
         uv_timer_stop(&sc->timer);
     else
-        uv_timer_start(&sc->timer, on_timer, sc->dhead->due > now ? sc->dhead->due - now : 0, 0);
+        uv_timer_start(&sc->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+static void expire(pl_simconn_t *sc)
+{
+    pl_simconn_set_t *set = sc->set;
+    pl_status_t why;
+
+    sc->deadline = 0;
+    sc->expired = 1;
+    bump(set->cfg.ready_timeouts);
+    pl_status_set(&why, PL_ETIMEOUT, 0, "no %s within %u ms", set->cfg.ready_what,
+                  set->cfg.ready_timeout_ms);
+    pl_log(set->cfg.log, PL_LOG_WARN, "%s %s: no %s within %u ms, closing", set->cfg.name,
+           pl_conn_peer(sc->conn), set->cfg.ready_what, set->cfg.ready_timeout_ms);
+    pl_conn_close(sc->conn, &why);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -130,6 +154,10 @@ static void on_timer(uv_timer_t *t)
         if (sc->conn != NULL)
             (void)pl_conn_send(sc->conn, d->bytes, d->len);
         free(d);
+    }
+    if (sc->deadline != 0 && sc->deadline <= now) {
+        expire(sc);
+        return;
     }
     rearm(sc, now);
 }
@@ -161,6 +189,14 @@ void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len)
     }
     sc->dhead = sc->dtail = d;
     rearm(sc, uv_now(set->loop));
+}
+
+void pl_simconn_ready(pl_simconn_t *sc)
+{
+    if (sc->deadline == 0)
+        return;
+    sc->deadline = 0;
+    rearm(sc, uv_now(sc->set->loop));
 }
 
 /* --- connections ------------------------------------------------------------------------ */
@@ -220,10 +256,14 @@ static int on_accept(pl_listener_t *lst, pl_conn_t *conn, void *ud)
     sc->state = (uint8_t *)sc + state_at;
     sc->rx.buf = (uint8_t *)sc + rx_at;
     sc->rx.cap = set->cfg.max_frame;
-    if (set->cfg.delay_ms > 0) {
+    if (set->cfg.delay_ms > 0 || set->cfg.ready_timeout_ms > 0) {
         (void)uv_timer_init(set->loop, &sc->timer); /* cannot fail */
         sc->timer.data = sc;
         sc->timed = 1;
+    }
+    if (set->cfg.ready_timeout_ms > 0) {
+        sc->deadline = uv_now(set->loop) + set->cfg.ready_timeout_ms;
+        rearm(sc, uv_now(set->loop));
     }
     sc->next = set->head;
     if (set->head != NULL)
@@ -251,7 +291,7 @@ static void on_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
 
     if (sc == NULL)
         return;
-    if (why != NULL && why->code == PL_ETIMEOUT)
+    if (why != NULL && why->code == PL_ETIMEOUT && !sc->expired)
         bump(set->cfg.bad_frames); /* closed by the listener's frame timeout */
     if (why != NULL && why->code != 0 && why->code != PL_ERECV_00)
         pl_log(set->cfg.log, PL_LOG_INFO, "%s: %s gone: %s", set->cfg.name, pl_conn_peer(conn),
@@ -290,6 +330,8 @@ int pl_simconn_set_init(pl_simconn_set_t *set, uv_loop_t *loop, const pl_listene
     memset(set, 0, sizeof(*set));
     set->loop = loop;
     set->cfg = *cfg;
+    if (set->cfg.ready_what == NULL)
+        set->cfg.ready_what = "ready";
     set->cbs = *cbs;
     set->ud = ud;
     if (lc.log == NULL)

@@ -3,8 +3,9 @@
  * The connection half shared by the simulators (7TTCP node, PCCC PLC): a listener and the
  * connections it accepted, each with its partial-frame buffer (marked with
  * pl_conn_partial() while it holds part of a frame, so the listener's frame timeout
- * applies), close-after-N-frames, and the answers held back by `delay_ms` (in order, one
- * timer per connection).
+ * applies), close-after-N-frames, the answers held back by `delay_ms` (in order, one timer
+ * per connection), and an optional deadline by which the partner must have done what the
+ * protocol calls "ready" (PCCC: RegisterSession).
  *
  * The protocol supplies what is its own through pl_simconn_cbs_t: where the next frame
  * ends (or that the bytes are malformed) and how to serve one frame. It answers with
@@ -74,16 +75,19 @@ typedef struct {
 } pl_simconn_cbs_t;
 
 typedef struct {
-    const char *name;     /* log prefix, e.g. "pccc server" */
-    size_t max_frame;     /* longest frame `frame` accepts: the input buffer */
-    size_t state_size;    /* bytes of protocol state per connection (zeroed) */
-    unsigned delay_ms;    /* every answer leaves this long after it was made; 0: at once */
-    unsigned close_after; /* close a connection when its N-th frame arrives; 0: never */
+    const char *name;          /* log prefix, e.g. "pccc server" */
+    size_t max_frame;          /* longest frame `frame` accepts: the input buffer */
+    size_t state_size;         /* bytes of protocol state per connection (zeroed) */
+    unsigned delay_ms;         /* every answer leaves this long after it was made; 0: at once */
+    unsigned close_after;      /* close a connection when its N-th frame arrives; 0: never */
+    unsigned ready_timeout_ms; /* close a connection not pl_simconn_ready() by then; 0: never */
+    const char *ready_what;    /* what "ready" is, for the log: "RegisterSession" */
     const pl_logger_t *log;
     /* The simulator's counters, bumped here (each may be NULL). */
-    uint64_t *connections; /* connections accepted */
-    uint64_t *frames_in;   /* frames received (counted before close_after) */
-    uint64_t *bad_frames;  /* unframeable input, frame timeouts */
+    uint64_t *connections;    /* connections accepted */
+    uint64_t *frames_in;      /* frames received (counted before close_after) */
+    uint64_t *bad_frames;     /* unframeable input, frame timeouts */
+    uint64_t *ready_timeouts; /* connections closed for not being ready in time */
 } pl_simconn_config_t;
 
 /* The listener and its connections; storage owned by the caller (in the simulator). */
@@ -125,6 +129,9 @@ const char *pl_simconn_peer(const pl_simconn_t *sc);
 /* Answers on `sc`: sent now, or after delay_ms behind the answers held before it. When
  * PL_SIMCONN_MAX_DELAYED answers are held (or no memory), the connection is closed. */
 void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len);
+
+/* The partner did what the protocol asks of it: the ready deadline no longer applies. */
+void pl_simconn_ready(pl_simconn_t *sc);
 
 /* Closes `sc` (on_close follows from the listener); `why` NULL: closed locally. */
 void pl_simconn_close(pl_simconn_t *sc, const pl_status_t *why);

@@ -8,8 +8,9 @@
  * at every one and every two offsets; stopping; malformed input; a framer that breaks its
  * contract. The connection half runs on loopback with pl_line_t clients: answers held back
  * by delay_ms and their order, close-after, malformed input, the listener's frame timeout
- * on a partial frame, and closing the set with answers still held and its storage freed at
- * once (the timer close callbacks must not touch it). Nothing sleeps: the loop runs until a
+ * on a partial frame, the ready deadline (a toy frame "R" makes the connection ready),
+ * and closing the set with answers still held and its storage freed at once (the timer
+ * close callbacks must not touch it). Nothing sleeps: the loop runs until a
  * condition holds, under a guard timer; every test asserts uv_loop_close() == 0.
  */
 #include <setjmp.h>
@@ -300,9 +301,9 @@ typedef struct {
     uv_loop_t loop;
     pl_simconn_set_t *set; /* heap: freed right after pl_simconn_set_close() */
     pl_simconn_config_t cfg;
-    uint64_t connections, frames_in, bad_frames;
+    uint64_t connections, frames_in, bad_frames, ready_timeouts;
     unsigned served;
-    client_t a;
+    client_t a, b;
 } fixture_t;
 
 static int toy_serve(pl_simconn_t *sc, const uint8_t *frame, size_t len, void *ud)
@@ -310,6 +311,8 @@ static int toy_serve(pl_simconn_t *sc, const uint8_t *frame, size_t len, void *u
     fixture_t *f = ud;
 
     f->served++;
+    if (len == 2 && frame[1] == 'R')
+        pl_simconn_ready(sc);
     pl_simconn_answer(sc, frame, len); /* echo */
     return 0;
 }
@@ -379,12 +382,13 @@ static void start(fixture_t *f, const pl_listener_config_t *lc_in)
     f->cfg.connections = &f->connections;
     f->cfg.frames_in = &f->frames_in;
     f->cfg.bad_frames = &f->bad_frames;
+    f->cfg.ready_timeouts = &f->ready_timeouts;
     f->set = malloc(sizeof(*f->set));
     assert_non_null(f->set);
     assert_int_equal(pl_simconn_set_init(f->set, &f->loop, &lc, &f->cfg, &cbs, f, &st), 0);
 }
 
-static void client_connect(fixture_t *f, client_t *c)
+static void client_connect(fixture_t *f, client_t *c, unsigned conns)
 {
     static const pl_line_cbs_t cbs = {.on_up = on_up, .on_data = on_data, .on_down = on_down};
     pl_line_config_t cfg;
@@ -395,13 +399,15 @@ static void client_connect(fixture_t *f, client_t *c)
     cfg.port = pl_listener_port(f->set->lst);
     assert_int_equal(pl_line_new(&f->loop, &cfg, &cbs, c, &c->line), 0);
     assert_int_equal(pl_line_start(c->line), 0);
-    RUN_UNTIL(f, c->up && pl_simconn_count(f->set) == 1);
+    RUN_UNTIL(f, c->up && pl_simconn_count(f->set) == conns);
 }
 
 static void stop(fixture_t *f)
 {
     if (f->a.line != NULL)
         pl_line_free(f->a.line);
+    if (f->b.line != NULL)
+        pl_line_free(f->b.line);
     pl_simconn_set_close(f->set);
     free(f->set); /* at once: nothing may touch it after close */
     f->set = NULL;
@@ -442,7 +448,7 @@ static void test_answers_at_once(void **state)
     (void)state;
     memset(&f, 0, sizeof(f));
     start(&f, NULL);
-    client_connect(&f, &f.a);
+    client_connect(&f, &f.a, 1);
     send_frames(&f.a, "abc");
     RUN_UNTIL(&f, f.a.rx_len >= 6);
     answers(&f.a, got, sizeof(got));
@@ -462,7 +468,7 @@ static void test_delayed_in_order(void **state)
     memset(&f, 0, sizeof(f));
     f.cfg.delay_ms = 30;
     start(&f, NULL);
-    client_connect(&f, &f.a);
+    client_connect(&f, &f.a, 1);
     send_frames(&f.a, "abc");
     RUN_UNTIL(&f, f.served == 3);
     /* served in the loop turn that just ended; the answers wait for the timer */
@@ -485,7 +491,7 @@ static void test_close_after(void **state)
     memset(&f, 0, sizeof(f));
     f.cfg.close_after = 3;
     start(&f, NULL);
-    client_connect(&f, &f.a);
+    client_connect(&f, &f.a, 1);
     send_frames(&f.a, "abcd");
     RUN_UNTIL(&f, f.a.downs == 1);
     answers(&f.a, got, sizeof(got));
@@ -505,7 +511,7 @@ static void test_malformed_closes(void **state)
     (void)state;
     memset(&f, 0, sizeof(f));
     start(&f, NULL);
-    client_connect(&f, &f.a);
+    client_connect(&f, &f.a, 1);
     assert_int_equal(pl_line_send(f.a.line, bad, sizeof(bad)), 0);
     RUN_UNTIL(&f, f.a.downs == 1);
     answers(&f.a, got, sizeof(got));
@@ -527,12 +533,68 @@ static void test_partial_frame_timeout(void **state)
     memset(&lc, 0, sizeof(lc));
     lc.frame_timeout_ms = 50;
     start(&f, &lc);
-    client_connect(&f, &f.a);
+    client_connect(&f, &f.a, 1);
     assert_int_equal(pl_line_send(f.a.line, part, sizeof(part)), 0);
     RUN_UNTIL(&f, f.a.downs == 1);
     assert_int_equal(f.served, 1);
     assert_int_equal(f.bad_frames, 1);
     RUN_UNTIL(&f, pl_simconn_count(f.set) == 0);
+    stop(&f);
+}
+
+/* A connection that is not made ready in time is closed (counted, not as a bad frame), its
+ * held answers sent first; one made ready stays and is served. With delay_ms both share the
+ * connection's one timer. */
+static void test_ready_deadline(void **state)
+{
+    fixture_t f;
+    char got[16];
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    f.cfg.ready_timeout_ms = 200;
+    f.cfg.ready_what = "R";
+    f.cfg.delay_ms = 10;
+    start(&f, NULL);
+    client_connect(&f, &f.a, 1);
+    send_frames(&f.a, "aR"); /* a frame, then ready */
+    RUN_UNTIL(&f, f.served == 2);
+    client_connect(&f, &f.b, 2);
+    send_frames(&f.b, "xy"); /* answered, but never ready */
+    RUN_UNTIL(&f, f.b.downs == 1);
+    answers(&f.b, got, sizeof(got));
+    assert_string_equal(got, "xy");
+    assert_int_equal(f.ready_timeouts, 1);
+    assert_int_equal(f.bad_frames, 0);
+    /* a's deadline came first: had it not been cancelled, a would be gone too */
+    assert_int_equal(f.a.downs, 0);
+    assert_int_equal(pl_simconn_count(f.set), 1);
+    send_frames(&f.a, "z");
+    RUN_UNTIL(&f, f.a.rx_len >= 6);
+    answers(&f.a, got, sizeof(got));
+    assert_string_equal(got, "aRz");
+    assert_int_equal(f.a.downs, 0);
+    stop(&f);
+}
+
+/* Without delay_ms the deadline has the timer to itself; ready before it, nothing closes. */
+static void test_ready_deadline_no_delay(void **state)
+{
+    fixture_t f;
+    char got[16];
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    f.cfg.ready_timeout_ms = 100;
+    start(&f, NULL);
+    client_connect(&f, &f.a, 1);
+    client_connect(&f, &f.b, 2);
+    send_frames(&f.b, "R");
+    RUN_UNTIL(&f, f.a.downs == 1); /* a said nothing */
+    assert_int_equal(f.ready_timeouts, 1);
+    assert_int_equal(f.b.downs, 0);
+    answers(&f.b, got, sizeof(got));
+    assert_string_equal(got, "R");
     stop(&f);
 }
 
@@ -546,7 +608,7 @@ static void test_close_with_answers_held(void **state)
     memset(&f, 0, sizeof(f));
     f.cfg.delay_ms = 60000;
     start(&f, NULL);
-    client_connect(&f, &f.a);
+    client_connect(&f, &f.a, 1);
     send_frames(&f.a, "abcdef");
     RUN_UNTIL(&f, f.served == 6);
     assert_int_equal(f.a.rx_len, 0);
@@ -566,6 +628,8 @@ int main(void)
         cmocka_unit_test(test_close_after),
         cmocka_unit_test(test_malformed_closes),
         cmocka_unit_test(test_partial_frame_timeout),
+        cmocka_unit_test(test_ready_deadline),
+        cmocka_unit_test(test_ready_deadline_no_delay),
         cmocka_unit_test(test_close_with_answers_held),
     };
 
