@@ -10,9 +10,11 @@
  * encapsulation status, CIP general status, or PCCC STS/EXT STS (the choices and their
  * sources are in docs/pccc-simulator.md). Only bytes that cannot be framed (an encapsulation
  * length past what this simulator accepts) close the connection that sent them, and only
- * that one. Built on simconn (the simulators' connections: framing, delay, close-after,
- * on the listener) and the codecs; it never blocks and never prints (logging goes through
- * the caller's logger).
+ * that one. A connection that has not registered a session within register_timeout_ms
+ * is closed, so an idle partner cannot hold a max_conns slot for ever. Built on simconn
+ * (the simulators' connections: framing, delay, close-after, the register deadline, on
+ * the listener) and the codecs; it never blocks and never prints (logging goes through the
+ * caller's logger).
  */
 #include "plcline/pccc.h"
 #include "plcline/error.h"
@@ -39,6 +41,7 @@
 #define RR_TIMEOUT     0u       /* timeout field of our SendRRData replies */
 #define DH_USER        0u       /* DH+ header user (control) bytes */
 #define API_DEFAULT_US 2000000u /* actual packet interval reported when the RPI is 0 */
+#define REGISTER_MS    10000u   /* register_timeout_ms 0: RegisterSession within 10 s */
 
 /* EXT STS values used here (1770-6.5.16 ch. 8, with CMD 0x0F and STS 0xF0). */
 #define EXT_FEW_LEVELS    0x02u /* fewer levels than the minimum for any address */
@@ -1014,6 +1017,7 @@ static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
         if (s->next_session == 0)
             s->next_session = FIRST_SESSION;
         s->stats.sessions++;
+        pl_simconn_ready(sim); /* the register deadline no longer applies */
         m.session = sc->session;
         answer_encap(sc, &m, PL_ENIP_STATUS_SUCCESS, reg, sizeof(reg));
         return 0;
@@ -1112,9 +1116,12 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
     sim.state_size = sizeof(sconn_t);
     sim.delay_ms = cfg->delay_ms;
     sim.close_after = cfg->close_after;
+    sim.ready_timeout_ms = cfg->register_timeout_ms != 0 ? cfg->register_timeout_ms : REGISTER_MS;
+    sim.ready_what = "RegisterSession";
     sim.log = cfg->log;
     sim.connections = &s->stats.connections;
     sim.bad_frames = &s->stats.bad_frames;
+    sim.ready_timeouts = &s->stats.register_timeouts;
     rc = pl_simconn_set_init(&s->conns, loop, &cfg->listen, &sim, &cbs, s, err);
     if (rc < 0) {
         server_release(s);
