@@ -366,6 +366,21 @@ static void on_guard(uv_timer_t *t)
         assert_true(cond);                              \
     } while (0)
 
+static void client_connect(fixture_t *f, client_t *c, unsigned conns)
+{
+    static const pl_line_cbs_t cbs = {.on_up = on_up, .on_data = on_data, .on_down = on_down};
+    pl_line_config_t cfg;
+
+    memset(c, 0, sizeof(*c));
+    pl_line_config_init(&cfg);
+    assert_int_equal(pl_hostlist_parse(&cfg.hosts, "127.0.0.1", 9, NULL), 0);
+    cfg.port = pl_listener_port(f->set->lst);
+    assert_int_equal(pl_line_new(&f->loop, &cfg, &cbs, c, &c->line), 0);
+    assert_int_equal(pl_line_start(c->line), 0);
+    RUN_UNTIL(f, c->up && pl_simconn_count(f->set) == conns);
+}
+
+/* Starts the set with f->cfg (and `lc_in`, NULL: defaults) and connects client a. */
 static void start(fixture_t *f, const pl_listener_config_t *lc_in)
 {
     static const pl_simconn_cbs_t cbs = {.frame = toy_frame, .serve = toy_serve};
@@ -386,20 +401,7 @@ static void start(fixture_t *f, const pl_listener_config_t *lc_in)
     f->set = malloc(sizeof(*f->set));
     assert_non_null(f->set);
     assert_int_equal(pl_simconn_set_init(f->set, &f->loop, &lc, &f->cfg, &cbs, f, &st), 0);
-}
-
-static void client_connect(fixture_t *f, client_t *c, unsigned conns)
-{
-    static const pl_line_cbs_t cbs = {.on_up = on_up, .on_data = on_data, .on_down = on_down};
-    pl_line_config_t cfg;
-
-    memset(c, 0, sizeof(*c));
-    pl_line_config_init(&cfg);
-    assert_int_equal(pl_hostlist_parse(&cfg.hosts, "127.0.0.1", 9, NULL), 0);
-    cfg.port = pl_listener_port(f->set->lst);
-    assert_int_equal(pl_line_new(&f->loop, &cfg, &cbs, c, &c->line), 0);
-    assert_int_equal(pl_line_start(c->line), 0);
-    RUN_UNTIL(f, c->up && pl_simconn_count(f->set) == conns);
+    client_connect(f, &f->a, 1);
 }
 
 static void stop(fixture_t *f)
@@ -428,31 +430,49 @@ static void send_frames(client_t *c, const char *letters)
     assert_int_equal(pl_line_send(c->line, buf, n), 0);
 }
 
-/* The letters of the answers received so far (each a 1-byte toy frame). */
-static void answers(const client_t *c, char *out, size_t cap)
+/* The answers received so far (each a 1-byte toy frame) are the letters of `want`. */
+static void expect_answers(const client_t *c, const char *want)
 {
+    char got[MAX_SEEN];
     size_t i, n = 0;
 
-    for (i = 0; i + 1 < c->rx_len && n + 1 < cap; i += 2) {
+    for (i = 0; i + 1 < c->rx_len && n + 1 < sizeof(got); i += 2) {
         assert_int_equal(c->rx[i], 1);
-        out[n++] = (char)c->rx[i + 1];
+        got[n++] = (char)c->rx[i + 1];
     }
-    out[n] = '\0';
+    got[n] = '\0';
+    assert_int_equal(c->rx_len, 2u * n);
+    assert_string_equal(got, want);
+}
+
+/* Sends frames with the letters of `send` from `c` and waits until the answers received so
+ * far are those of `want`; the connection stays up. */
+static void exchange(fixture_t *f, client_t *c, const char *send, const char *want)
+{
+    send_frames(c, send);
+    RUN_UNTIL(f, c->rx_len >= 2u * strlen(want));
+    expect_answers(c, want);
+    assert_int_equal(c->downs, 0);
+}
+
+/* With delay_ms, client a's frames are served and their answers held: the loop stops in the
+ * turn that served the last one, before any answer's timer can have fired. */
+static void send_held(fixture_t *f, const char *letters)
+{
+    unsigned want = f->served + (unsigned)strlen(letters);
+
+    send_frames(&f->a, letters);
+    RUN_UNTIL(f, f->served == want);
+    assert_int_equal(f->a.rx_len, 0);
 }
 
 static void test_answers_at_once(void **state)
 {
-    fixture_t f;
-    char got[16];
+    fixture_t f = {0};
 
     (void)state;
-    memset(&f, 0, sizeof(f));
     start(&f, NULL);
-    client_connect(&f, &f.a, 1);
-    send_frames(&f.a, "abc");
-    RUN_UNTIL(&f, f.a.rx_len >= 6);
-    answers(&f.a, got, sizeof(got));
-    assert_string_equal(got, "abc");
+    exchange(&f, &f.a, "abc", "abc");
     assert_int_equal(f.frames_in, 3);
     assert_int_equal(f.connections, 1);
     assert_int_equal(f.bad_frames, 0);
@@ -461,41 +481,25 @@ static void test_answers_at_once(void **state)
 
 static void test_delayed_in_order(void **state)
 {
-    fixture_t f;
-    char got[16];
+    fixture_t f = {.cfg = {.delay_ms = 30}};
 
     (void)state;
-    memset(&f, 0, sizeof(f));
-    f.cfg.delay_ms = 30;
     start(&f, NULL);
-    client_connect(&f, &f.a, 1);
-    send_frames(&f.a, "abc");
-    RUN_UNTIL(&f, f.served == 3);
-    /* served in the loop turn that just ended; the answers wait for the timer */
-    assert_int_equal(f.a.rx_len, 0);
+    send_held(&f, "abc");
     send_frames(&f.a, "d");
-    send_frames(&f.a, "ef");
-    RUN_UNTIL(&f, f.a.rx_len >= 12);
-    answers(&f.a, got, sizeof(got));
-    assert_string_equal(got, "abcdef");
-    assert_int_equal(f.a.downs, 0);
+    exchange(&f, &f.a, "ef", "abcdef");
     stop(&f);
 }
 
 static void test_close_after(void **state)
 {
-    fixture_t f;
-    char got[16];
+    fixture_t f = {.cfg = {.close_after = 3}};
 
     (void)state;
-    memset(&f, 0, sizeof(f));
-    f.cfg.close_after = 3;
     start(&f, NULL);
-    client_connect(&f, &f.a, 1);
     send_frames(&f.a, "abcd");
     RUN_UNTIL(&f, f.a.downs == 1);
-    answers(&f.a, got, sizeof(got));
-    assert_string_equal(got, "ab"); /* the third frame closes, unanswered; the fourth is dropped */
+    expect_answers(&f.a, "ab"); /* the third frame closes, unanswered; the fourth is dropped */
     assert_int_equal(f.served, 2);
     assert_int_equal(f.frames_in, 3);
     RUN_UNTIL(&f, pl_simconn_count(f.set) == 0);
@@ -505,17 +509,13 @@ static void test_close_after(void **state)
 static void test_malformed_closes(void **state)
 {
     static const uint8_t bad[] = {1, 'a', TOY_MAX + 1, 0};
-    fixture_t f;
-    char got[16];
+    fixture_t f = {0};
 
     (void)state;
-    memset(&f, 0, sizeof(f));
     start(&f, NULL);
-    client_connect(&f, &f.a, 1);
     assert_int_equal(pl_line_send(f.a.line, bad, sizeof(bad)), 0);
     RUN_UNTIL(&f, f.a.downs == 1);
-    answers(&f.a, got, sizeof(got));
-    assert_string_equal(got, "a");
+    expect_answers(&f.a, "a");
     assert_int_equal(f.bad_frames, 1);
     stop(&f);
 }
@@ -526,14 +526,12 @@ static void test_partial_frame_timeout(void **state)
 {
     static const uint8_t part[] = {1, 'a', 5, 'x'};
     pl_listener_config_t lc;
-    fixture_t f;
+    fixture_t f = {0};
 
     (void)state;
-    memset(&f, 0, sizeof(f));
     memset(&lc, 0, sizeof(lc));
     lc.frame_timeout_ms = 50;
     start(&f, &lc);
-    client_connect(&f, &f.a, 1);
     assert_int_equal(pl_line_send(f.a.line, part, sizeof(part)), 0);
     RUN_UNTIL(&f, f.a.downs == 1);
     assert_int_equal(f.served, 1);
@@ -547,54 +545,38 @@ static void test_partial_frame_timeout(void **state)
  * connection's one timer. */
 static void test_ready_deadline(void **state)
 {
-    fixture_t f;
-    char got[16];
+    fixture_t f = {.cfg = {.ready_timeout_ms = 200, .ready_what = "R", .delay_ms = 10}};
 
     (void)state;
-    memset(&f, 0, sizeof(f));
-    f.cfg.ready_timeout_ms = 200;
-    f.cfg.ready_what = "R";
-    f.cfg.delay_ms = 10;
     start(&f, NULL);
-    client_connect(&f, &f.a, 1);
     send_frames(&f.a, "aR"); /* a frame, then ready */
     RUN_UNTIL(&f, f.served == 2);
     client_connect(&f, &f.b, 2);
     send_frames(&f.b, "xy"); /* answered, but never ready */
     RUN_UNTIL(&f, f.b.downs == 1);
-    answers(&f.b, got, sizeof(got));
-    assert_string_equal(got, "xy");
+    expect_answers(&f.b, "xy");
     assert_int_equal(f.ready_timeouts, 1);
     assert_int_equal(f.bad_frames, 0);
     /* a's deadline came first: had it not been cancelled, a would be gone too */
     assert_int_equal(f.a.downs, 0);
     assert_int_equal(pl_simconn_count(f.set), 1);
-    send_frames(&f.a, "z");
-    RUN_UNTIL(&f, f.a.rx_len >= 6);
-    answers(&f.a, got, sizeof(got));
-    assert_string_equal(got, "aRz");
-    assert_int_equal(f.a.downs, 0);
+    exchange(&f, &f.a, "z", "aRz");
     stop(&f);
 }
 
 /* Without delay_ms the deadline has the timer to itself; ready before it, nothing closes. */
 static void test_ready_deadline_no_delay(void **state)
 {
-    fixture_t f;
-    char got[16];
+    fixture_t f = {.cfg = {.ready_timeout_ms = 100}};
 
     (void)state;
-    memset(&f, 0, sizeof(f));
-    f.cfg.ready_timeout_ms = 100;
     start(&f, NULL);
-    client_connect(&f, &f.a, 1);
     client_connect(&f, &f.b, 2);
     send_frames(&f.b, "R");
     RUN_UNTIL(&f, f.a.downs == 1); /* a said nothing */
     assert_int_equal(f.ready_timeouts, 1);
     assert_int_equal(f.b.downs, 0);
-    answers(&f.b, got, sizeof(got));
-    assert_string_equal(got, "R");
+    expect_answers(&f.b, "R");
     stop(&f);
 }
 
@@ -602,16 +584,11 @@ static void test_ready_deadline_no_delay(void **state)
  * valgrind), and the set's storage, freed right after the close, is not touched. */
 static void test_close_with_answers_held(void **state)
 {
-    fixture_t f;
+    fixture_t f = {.cfg = {.delay_ms = 60000}};
 
     (void)state;
-    memset(&f, 0, sizeof(f));
-    f.cfg.delay_ms = 60000;
     start(&f, NULL);
-    client_connect(&f, &f.a, 1);
-    send_frames(&f.a, "abcdef");
-    RUN_UNTIL(&f, f.served == 6);
-    assert_int_equal(f.a.rx_len, 0);
+    send_held(&f, "abcdef");
     stop(&f);
 }
 
