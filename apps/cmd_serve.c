@@ -45,7 +45,10 @@ static void usage(FILE *fp)
           "pccc only:\n"
           "  --files SPEC       data files, e.g. \"N7:100 F8:20 B3:16 T4:10 ST9:5 L10:10\"\n"
           "                     (TYPE FILE:ELEMENTS; types O I S B T C R N F ST A L;\n"
-          "                     default: docs/pccc-simulator.md)\n",
+          "                     default: docs/pccc-simulator.md)\n"
+          "  --register-timeout MS\n"
+          "                     close a connection that has not registered a session\n"
+          "                     within MS milliseconds (default 10000)\n",
           fp);
 }
 
@@ -182,7 +185,7 @@ static int parse_pccc_query(const char *url, pl_pccc_plc_t *plc)
 typedef struct {
     const char *url;
     pl_listener_config_t listen;
-    unsigned delay_ms, close_after, animate_ms;
+    unsigned delay_ms, close_after, animate_ms, register_timeout_ms;
     const char *files;
     int ttcp_only, pccc_only; /* an option of one simulator was given */
 } serve_opts_t;
@@ -229,6 +232,7 @@ static int serve_pccc(const serve_opts_t *o, const pl_logger_t *log)
     cfg.delay_ms = o->delay_ms;
     cfg.close_after = o->close_after;
     cfg.animate_ms = o->animate_ms;
+    cfg.register_timeout_ms = o->register_timeout_ms;
     cfg.log = log;
     uv_loop_init(&loop);
     pl_status_clear(&st);
@@ -323,6 +327,12 @@ int cmd_serve(int argc, char **argv)
             o.files = val;
             o.pccc_only = 1;
             i++;
+        } else if (strcmp(a, "--register-timeout") == 0) {
+            if (parse_uint(a, val, 3600000, &v) < 0 || v == 0)
+                goto bad;
+            o.register_timeout_ms = (unsigned)v;
+            o.pccc_only = 1;
+            i++;
         } else if (strcmp(a, "--animate") == 0) {
             if (parse_uint(a, val, 3600000, &v) < 0)
                 goto bad;
@@ -355,7 +365,7 @@ int cmd_serve(int argc, char **argv)
     if (strncmp(o.url, "pccc://", 7) == 0)
         return serve_pccc(&o, &log);
     if (o.pccc_only) {
-        fprintf(stderr, "plcline serve: --files is a pccc option\n");
+        fprintf(stderr, "plcline serve: --files and --register-timeout are pccc options\n");
         return CLI_EXIT_USAGE;
     }
     if (parse_listen_url(o.url, "7ttcp", PL_TTCP_PORT, host, sizeof(host), &cfg.listen.port) < 0) {

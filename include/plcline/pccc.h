@@ -139,6 +139,8 @@ typedef struct {
     unsigned close_after;        /* close a connection when its N-th request arrives */
     unsigned animate_ms;         /* >0: N7:0 counts, N7:1 saw-tooth 0..99, F8:0 sine */
     const pl_logger_t *log;
+    unsigned register_timeout_ms; /* close a connection that has not registered a session
+                                     this long after it was accepted; 0: 10000 */
 } pl_pccc_server_config_t;
 
 void pl_pccc_server_config_init(pl_pccc_server_config_t *cfg);
@@ -154,6 +156,7 @@ uint8_t *pl_pccc_server_file(pl_pccc_server_t *s, const char *file, size_t *len)
 
 typedef struct {
     uint64_t connections, sessions, requests, errors_sent, bad_frames;
+    uint64_t register_timeouts; /* connections closed for no RegisterSession in time */
 } pl_pccc_server_stats_t;
 const pl_pccc_server_stats_t *pl_pccc_server_stats(const pl_pccc_server_t *s);
 

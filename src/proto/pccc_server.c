@@ -10,8 +10,11 @@
  * encapsulation status, CIP general status, or PCCC STS/EXT STS (the choices and their
  * sources are in docs/pccc-simulator.md). Only bytes that cannot be framed (an encapsulation
  * length past what this simulator accepts) close the connection that sent them, and only
- * that one. Built on the listener (src/net) and the codecs; it never blocks and never
- * prints (logging goes through the caller's logger).
+ * that one. A connection that has not registered a session within register_timeout_ms
+ * is closed, so an idle partner cannot hold a max_conns slot for ever. Built on simconn
+ * (the simulators' connections: framing, delay, close-after, the register deadline, on
+ * the listener) and the codecs; it never blocks and never prints (logging goes through the
+ * caller's logger).
  */
 #include "plcline/pccc.h"
 #include "plcline/error.h"
@@ -20,6 +23,7 @@
 #include "codec/enip.h"
 #include "codec/pccc.h"
 #include "codec/pccc_addr.h"
+#include "proto/simconn.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -29,7 +33,6 @@
 #define MAX_ELEMENTS   1000u /* elements per data file (PLC-5 files go to 1000) */
 #define MAX_ENIP_DATA  4096u /* encapsulation data accepted; longer frames close the conn */
 #define MAX_CONNS_CIP  4u    /* Forward Open connections per TCP connection */
-#define MAX_DELAYED    1024u /* answers held back per connection by delay_ms */
 #define BUF_LEN        1024u /* one reply at any layer (PCCC data is at most 255 bytes) */
 #define MAX_SLC_BYTES  236u  /* data bytes per SLC typed command (1770-6.5.16: 5/03, 5/04) */
 #define MAX_PLC5_BYTES 240u  /* data bytes per PLC-5 typed/word range command (1770-KF2) */
@@ -38,6 +41,7 @@
 #define RR_TIMEOUT     0u       /* timeout field of our SendRRData replies */
 #define DH_USER        0u       /* DH+ header user (control) bytes */
 #define API_DEFAULT_US 2000000u /* actual packet interval reported when the RPI is 0 */
+#define REGISTER_MS    10000u   /* register_timeout_ms 0: RegisterSession within 10 s */
 
 /* EXT STS values used here (1770-6.5.16 ch. 8, with CMD 0x0F and STS 0xF0). */
 #define EXT_FEW_LEVELS    0x02u /* fewer levels than the minimum for any address */
@@ -116,13 +120,6 @@ static const identity_t identities[] = {
                            1, 0},
 };
 
-typedef struct delayed_s {
-    struct delayed_s *next;
-    uint64_t due;
-    size_t len;
-    uint8_t bytes[];
-} delayed_t;
-
 /* One Forward Open connection: ids and the triad that names it. */
 typedef struct {
     int used;
@@ -131,29 +128,22 @@ typedef struct {
     uint32_t orig_serial;
 } cipconn_t;
 
-typedef struct sconn_s {
+/* What this simulator keeps per TCP connection (the state of its pl_simconn_t). */
+typedef struct {
     pl_pccc_server_t *srv;
-    pl_conn_t *conn; /* NULL once closed */
-    struct sconn_s *prev, *next;
+    pl_simconn_t *sim;
     uint32_t session; /* 0: not registered */
-    unsigned requests;
     cipconn_t cip[MAX_CONNS_CIP];
-    uv_timer_t *timer; /* delay_ms only */
-    delayed_t *dhead, *dtail;
-    unsigned ndelayed;
-    size_t rx_len;
-    uint8_t rx[PL_ENIP_HEADER_LEN + MAX_ENIP_DATA];
 } sconn_t;
 
 struct pl_pccc_server_s {
     uv_loop_t *loop;
-    pl_listener_t *lst;
+    pl_simconn_set_t conns; /* the listener and its connections */
     const pl_logger_t *log;
     pl_pccc_plc_t plc;
-    unsigned delay_ms, close_after, animate_ms;
+    unsigned animate_ms;
     dfile_t files[MAX_FILES];
     unsigned nfiles;
-    sconn_t *conns;
     uint32_t next_session, next_conn_id;
     uv_timer_t animate;
     uint32_t tick;
@@ -298,55 +288,7 @@ uint8_t *pl_pccc_server_file(pl_pccc_server_t *s, const char *file, size_t *len)
     return f->bytes;
 }
 
-/* --- sending, with the optional delay -------------------------------------------------- */
-
-static void on_delay_timer(uv_timer_t *t)
-{
-    sconn_t *sc = t->data;
-    uint64_t now = uv_now(sc->srv->loop);
-    delayed_t *d;
-
-    while ((d = sc->dhead) != NULL && d->due <= now) {
-        sc->dhead = d->next;
-        if (sc->dhead == NULL)
-            sc->dtail = NULL;
-        sc->ndelayed--;
-        if (sc->conn != NULL)
-            (void)pl_conn_send(sc->conn, d->bytes, d->len);
-        free(d);
-    }
-    if (sc->dhead != NULL)
-        uv_timer_start(sc->timer, on_delay_timer, sc->dhead->due - now, 0);
-}
-
-static void answer(sconn_t *sc, const uint8_t *buf, size_t len)
-{
-    pl_pccc_server_t *s = sc->srv;
-    delayed_t *d;
-
-    if (s->delay_ms == 0) {
-        (void)pl_conn_send(sc->conn, buf, len);
-        return;
-    }
-    if (sc->ndelayed >= MAX_DELAYED || (d = malloc(sizeof(*d) + len)) == NULL) {
-        pl_log(s->log, PL_LOG_WARN, "pccc server %s: too many delayed answers, closing",
-               pl_conn_peer(sc->conn));
-        pl_conn_close(sc->conn, NULL);
-        return;
-    }
-    d->next = NULL;
-    d->due = uv_now(s->loop) + s->delay_ms;
-    d->len = len;
-    memcpy(d->bytes, buf, len);
-    if (sc->dtail != NULL)
-        sc->dtail->next = d;
-    else
-        sc->dhead = d;
-    sc->dtail = d;
-    sc->ndelayed++;
-    if (!uv_is_active((uv_handle_t *)sc->timer))
-        uv_timer_start(sc->timer, on_delay_timer, s->delay_ms, 0);
-}
+/* --- answers ------------------------------------------------------------------------- */
 
 /* Sends an encapsulation reply to `req` with `status` and data[0..len). */
 static void answer_encap(sconn_t *sc, const pl_enip_msg_t *req, uint32_t status,
@@ -366,7 +308,7 @@ static void answer_encap(sconn_t *sc, const pl_enip_msg_t *req, uint32_t status,
     }
     if (status != PL_ENIP_STATUS_SUCCESS)
         s->stats.errors_sent++;
-    answer(sc, s->tx, (size_t)n);
+    pl_simconn_answer(sc->sim, s->tx, (size_t)n);
 }
 
 /* --- PCCC ----------------------------------------------------------------------------- */
@@ -789,7 +731,7 @@ static size_t forward_open(sconn_t *sc, const pl_cip_req_t *req, uint8_t *out, s
     rep.to_api = fo.to_rpi != 0 ? fo.to_rpi : API_DEFAULT_US;
     n = pl_cip_fwd_open_reply_encode(out, cap, &rep);
     pl_log(s->log, PL_LOG_INFO, "pccc server %s: Forward Open, O->T 0x%08X T->O 0x%08X",
-           pl_conn_peer(sc->conn), (unsigned)c->ot_id, (unsigned)c->to_id);
+           pl_simconn_peer(sc->sim), (unsigned)c->ot_id, (unsigned)c->to_id);
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -900,7 +842,7 @@ static size_t cip_request(sconn_t *sc, const uint8_t *msg, size_t len, int conne
 static size_t identity_item(pl_pccc_server_t *s, uint8_t *out, size_t cap)
 {
     const identity_t *id = &identities[s->plc];
-    const char *addr = pl_listener_address(s->lst);
+    const char *addr = pl_listener_address(s->conns.lst);
     pl_enip_identity_t ide;
     uint32_t ip = 0, part = 0;
     unsigned dots = 0;
@@ -923,7 +865,7 @@ static size_t identity_item(pl_pccc_server_t *s, uint8_t *out, size_t cap)
     memset(&ide, 0, sizeof(ide));
     ide.protocol_version = PL_ENIP_PROTOCOL_VERSION;
     ide.sin_family = PL_ENIP_AF_INET;
-    ide.sin_port = pl_listener_port(s->lst);
+    ide.sin_port = pl_listener_port(s->conns.lst);
     ide.sin_addr = ip;
     ide.vendor_id = 1;      /* Rockwell Automation/Allen-Bradley */
     ide.device_type = 0x0E; /* programmable logic controller */
@@ -1000,7 +942,7 @@ static void send_data(sconn_t *sc, const pl_enip_msg_t *m)
             s->stats.errors_sent++;
             pl_log(s->log, PL_LOG_WARN,
                    "pccc server %s: SendUnitData for unknown connection 0x%08X, dropped",
-                   pl_conn_peer(sc->conn), (unsigned)conn_id);
+                   pl_simconn_peer(sc->sim), (unsigned)conn_id);
             return;
         }
         rlen = cip_request(sc, cip, cip_len, 1, 0, s->cip, sizeof(s->cip));
@@ -1014,24 +956,32 @@ static void send_data(sconn_t *sc, const pl_enip_msg_t *m)
     answer_encap(sc, m, PL_ENIP_STATUS_SUCCESS, s->cip2, (size_t)n);
 }
 
-/* Serves one framed encapsulation message. Returns 0 to go on, <0 when the conn closed. */
-static int serve_frame(sconn_t *sc, const uint8_t *p, size_t n)
+static int frame_len(const uint8_t *buf, size_t len, void *ud)
 {
-    pl_pccc_server_t *s = sc->srv;
+    (void)ud;
+    return pl_enip_frame(buf, len, MAX_ENIP_DATA, NULL);
+}
+
+static void conn_open(pl_simconn_t *sim, void *ud)
+{
+    sconn_t *sc = pl_simconn_state(sim);
+
+    sc->srv = ud;
+    sc->sim = sim;
+}
+
+/* Serves one framed encapsulation message. Returns 0 to go on, <0 when the conn closed. */
+static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
+{
+    pl_pccc_server_t *s = ud;
+    sconn_t *sc = pl_simconn_state(sim);
     pl_enip_msg_t m;
     uint16_t version, options;
     uint8_t reg[PL_ENIP_REGISTER_DATA_LEN];
     size_t len;
 
-    sc->requests++;
-    if (s->close_after != 0 && sc->requests >= s->close_after) {
-        pl_log(s->log, PL_LOG_INFO, "pccc server %s: closing at request %u (close_after)",
-               pl_conn_peer(sc->conn), sc->requests);
-        pl_conn_close(sc->conn, NULL);
-        return -1;
-    }
     if (pl_enip_decode(p, n, &m) < 0) { /* cannot happen for a framed message */
-        pl_conn_close(sc->conn, NULL);
+        pl_simconn_close(sim, NULL);
         return -1;
     }
     switch (m.command) {
@@ -1067,6 +1017,7 @@ static int serve_frame(sconn_t *sc, const uint8_t *p, size_t n)
         if (s->next_session == 0)
             s->next_session = FIRST_SESSION;
         s->stats.sessions++;
+        pl_simconn_ready(sim); /* the register deadline no longer applies */
         m.session = sc->session;
         answer_encap(sc, &m, PL_ENIP_STATUS_SUCCESS, reg, sizeof(reg));
         return 0;
@@ -1076,8 +1027,8 @@ static int serve_frame(sconn_t *sc, const uint8_t *p, size_t n)
             return 0;
         }
         pl_log(s->log, PL_LOG_INFO, "pccc server %s: UnRegisterSession, closing",
-               pl_conn_peer(sc->conn));
-        pl_conn_close(sc->conn, NULL);
+               pl_simconn_peer(sc->sim));
+        pl_simconn_close(sim, NULL);
         return -1;
     case PL_ENIP_CMD_SEND_RR_DATA:
     case PL_ENIP_CMD_SEND_UNIT_DATA:
@@ -1091,120 +1042,6 @@ static int serve_frame(sconn_t *sc, const uint8_t *p, size_t n)
         answer_encap(sc, &m, PL_ENIP_STATUS_INVALID_COMMAND, NULL, 0);
         return 0;
     }
-}
-
-static void on_conn_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
-{
-    sconn_t *sc = pl_conn_data(conn);
-    pl_pccc_server_t *s = ud;
-    pl_status_t why;
-    size_t n, off;
-    int rc;
-
-    if (sc == NULL)
-        return;
-    while (len > 0) {
-        n = sizeof(sc->rx) - sc->rx_len;
-        if (n > len)
-            n = len;
-        memcpy(sc->rx + sc->rx_len, buf, n);
-        sc->rx_len += n;
-        buf += n;
-        len -= n;
-        off = 0;
-        for (;;) {
-            rc = pl_enip_frame(sc->rx + off, sc->rx_len - off, MAX_ENIP_DATA, NULL);
-            if (rc == PL_EAGAIN)
-                break;
-            if (rc < 0) {
-                s->stats.bad_frames++;
-                pl_status_set(&why, rc, 0, "malformed frame");
-                pl_log(s->log, PL_LOG_WARN, "pccc server %s: %s (%s), closing the connection",
-                       pl_conn_peer(conn), pl_strerror(rc), pl_err_name(rc));
-                pl_conn_close(conn, &why);
-                return;
-            }
-            if (serve_frame(sc, sc->rx + off, (size_t)rc) < 0)
-                return;
-            off += (size_t)rc;
-        }
-        memmove(sc->rx, sc->rx + off, sc->rx_len - off);
-        sc->rx_len -= off;
-    }
-    pl_conn_partial(conn, sc->rx_len > 0); /* the listener's frame timeout watches it */
-}
-
-/* --- connections ---------------------------------------------------------------------- */
-
-static int on_accept(pl_listener_t *lst, pl_conn_t *conn, void *ud)
-{
-    pl_pccc_server_t *s = ud;
-    sconn_t *sc;
-
-    (void)lst;
-    sc = calloc(1, sizeof(*sc));
-    if (sc == NULL)
-        return PL_ENOMEM;
-    sc->srv = s;
-    sc->conn = conn;
-    if (s->delay_ms > 0) {
-        sc->timer = malloc(sizeof(*sc->timer));
-        if (sc->timer == NULL) {
-            free(sc);
-            return PL_ENOMEM;
-        }
-        uv_timer_init(s->loop, sc->timer);
-        sc->timer->data = sc;
-    }
-    sc->next = s->conns;
-    if (s->conns != NULL)
-        s->conns->prev = sc;
-    s->conns = sc;
-    s->stats.connections++;
-    pl_conn_set_data(conn, sc);
-    pl_log(s->log, PL_LOG_INFO, "pccc server: %s connected", pl_conn_peer(conn));
-    return 0;
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-    sconn_t *sc = h->data;
-
-    free(h);
-    free(sc);
-}
-
-static void on_conn_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
-{
-    pl_pccc_server_t *s = ud;
-    sconn_t *sc = pl_conn_data(conn);
-    delayed_t *d;
-
-    if (sc == NULL)
-        return;
-    if (why != NULL && why->code == PL_ETIMEOUT)
-        s->stats.bad_frames++; /* closed by the listener's frame timeout */
-    if (why != NULL && why->code != 0 && why->code != PL_ERECV_00)
-        pl_log(s->log, PL_LOG_INFO, "pccc server: %s gone: %s", pl_conn_peer(conn),
-               pl_strerror(why->code));
-    else
-        pl_log(s->log, PL_LOG_INFO, "pccc server: %s disconnected", pl_conn_peer(conn));
-    if (sc->prev != NULL)
-        sc->prev->next = sc->next;
-    else
-        s->conns = sc->next;
-    if (sc->next != NULL)
-        sc->next->prev = sc->prev;
-    sc->conn = NULL;
-    pl_conn_set_data(conn, NULL);
-    while ((d = sc->dhead) != NULL) {
-        sc->dhead = d->next;
-        free(d);
-    }
-    if (sc->timer != NULL)
-        uv_close((uv_handle_t *)sc->timer, on_timer_closed);
-    else
-        free(sc);
 }
 
 /* --- animation (demo values) ------------------------------------------------------------ */
@@ -1248,9 +1085,9 @@ static void on_animate_closed(uv_handle_t *h)
 int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_pccc_server_t **out,
                        pl_status_t *err)
 {
-    static const pl_listener_cbs_t cbs = {
-        .on_accept = on_accept, .on_data = on_conn_data, .on_close = on_conn_close};
-    pl_listener_config_t lc;
+    static const pl_simconn_cbs_t cbs = {
+        .frame = frame_len, .serve = serve_frame, .open = conn_open};
+    pl_simconn_config_t sim;
     pl_pccc_server_t *s;
     int rc;
 
@@ -1263,8 +1100,6 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
     s->loop = loop;
     s->log = cfg->log;
     s->plc = cfg->plc;
-    s->delay_ms = cfg->delay_ms;
-    s->close_after = cfg->close_after;
     s->animate_ms = cfg->animate_ms;
     s->next_session = FIRST_SESSION;
     s->next_conn_id = FIRST_CONN_ID;
@@ -1275,10 +1110,19 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
         server_release(s);
         return rc;
     }
-    lc = cfg->listen;
-    if (lc.log == NULL)
-        lc.log = cfg->log;
-    rc = pl_listener_new(loop, &lc, &cbs, s, &s->lst, err);
+    memset(&sim, 0, sizeof(sim));
+    sim.name = "pccc server";
+    sim.max_frame = PL_ENIP_HEADER_LEN + MAX_ENIP_DATA;
+    sim.state_size = sizeof(sconn_t);
+    sim.delay_ms = cfg->delay_ms;
+    sim.close_after = cfg->close_after;
+    sim.ready_timeout_ms = cfg->register_timeout_ms != 0 ? cfg->register_timeout_ms : REGISTER_MS;
+    sim.ready_what = "RegisterSession";
+    sim.log = cfg->log;
+    sim.connections = &s->stats.connections;
+    sim.bad_frames = &s->stats.bad_frames;
+    sim.ready_timeouts = &s->stats.register_timeouts;
+    rc = pl_simconn_set_init(&s->conns, loop, &cfg->listen, &sim, &cbs, s, err);
     if (rc < 0) {
         server_release(s);
         return rc;
@@ -1295,12 +1139,12 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
 
 uint16_t pl_pccc_server_port(const pl_pccc_server_t *s)
 {
-    return pl_listener_port(s->lst);
+    return pl_listener_port(s->conns.lst);
 }
 
 const char *pl_pccc_server_address(const pl_pccc_server_t *s)
 {
-    return pl_listener_address(s->lst);
+    return pl_listener_address(s->conns.lst);
 }
 
 const pl_pccc_server_stats_t *pl_pccc_server_stats(const pl_pccc_server_t *s)
@@ -1312,8 +1156,7 @@ void pl_pccc_server_free(pl_pccc_server_t *s)
 {
     if (s == NULL)
         return;
-    pl_listener_free(s->lst); /* closes every connection: on_conn_close runs for each */
-    s->lst = NULL;
+    pl_simconn_set_close(&s->conns); /* closes the listener and every connection */
     uv_timer_stop(&s->animate);
     uv_close((uv_handle_t *)&s->animate, on_animate_closed);
 }

@@ -6,14 +6,16 @@
  *
  * The protocol has no error reply: a malformed frame closes the connection that sent it
  * (and only that one); a well-formed request it cannot serve (unknown node, range past the
- * node's memory) is logged and left unanswered, so the client times out. Built on the
- * listener (src/net) and the codec; no blocking call except the optional persistence file,
- * read at start and written at shutdown.
+ * node's memory) is logged and left unanswered, so the client times out. Built on simconn
+ * (the simulators' connections: framing, delay, close-after, on the listener) and the codec;
+ * no blocking call except the optional persistence file, read at start and written at
+ * shutdown.
  */
 #include "plcline/ttcp.h"
 #include "plcline/error.h"
 
 #include "codec/ttcp.h"
+#include "proto/simconn.h"
 
 #include <errno.h>
 #include <math.h>
@@ -24,39 +26,17 @@
 #define NODE_WORDS    65536u
 #define MAX_NODES     4096u
 #define PERSIST_MAGIC "PLTTCPM1"
-#define MAX_DELAYED   1024u /* answers held back per connection by delay_ms */
-
-typedef struct delayed_s {
-    struct delayed_s *next;
-    uint64_t due;
-    size_t len;
-    uint8_t bytes[];
-} delayed_t;
-
-typedef struct sconn_s {
-    pl_ttcp_server_t *srv;
-    pl_conn_t *conn; /* NULL once closed */
-    struct sconn_s *prev, *next;
-    unsigned frames;
-    uv_timer_t *timer; /* delay_ms only */
-    delayed_t *dhead, *dtail;
-    unsigned ndelayed;
-    size_t rx_len;
-    uint8_t rx[PL_TTCP_MAX_FRAME];
-} sconn_t;
 
 struct pl_ttcp_server_s {
     uv_loop_t *loop;
-    pl_listener_t *lst;
+    pl_simconn_set_t conns; /* the listener and its connections */
     const pl_logger_t *log;
     uint32_t node_first, node_last;
-    unsigned max_block, delay_ms, close_after, animate_ms;
+    unsigned max_block, animate_ms;
     uint32_t *ignore;
     size_t n_ignore;
     char *persist_path;
     uint16_t **mem; /* per node, allocated on first use */
-    sconn_t *conns;
-    unsigned nconns;
     uv_timer_t animate;
     int animating;
     uint32_t tick;
@@ -98,88 +78,42 @@ static int ignored_node(const pl_ttcp_server_t *s, uint32_t node)
 
 /* --- answers --------------------------------------------------------------------- */
 
-static void sconn_release(sconn_t *sc);
-
-static void on_delay_timer(uv_timer_t *t)
+static void answer(pl_ttcp_server_t *s, pl_simconn_t *sc, const uint8_t *buf, size_t len)
 {
-    sconn_t *sc = t->data;
-    uint64_t now = uv_now(sc->srv->loop);
-    delayed_t *d;
-
-    while ((d = sc->dhead) != NULL && d->due <= now) {
-        sc->dhead = d->next;
-        if (sc->dhead == NULL)
-            sc->dtail = NULL;
-        sc->ndelayed--;
-        if (sc->conn != NULL)
-            (void)pl_conn_send(sc->conn, d->bytes, d->len);
-        free(d);
-    }
-    if (sc->dhead != NULL)
-        uv_timer_start(sc->timer, on_delay_timer, sc->dhead->due - now, 0);
-}
-
-static void answer(sconn_t *sc, const uint8_t *buf, size_t len)
-{
-    pl_ttcp_server_t *s = sc->srv;
-    delayed_t *d;
-
     s->stats.frames_out++;
-    if (s->delay_ms == 0) {
-        (void)pl_conn_send(sc->conn, buf, len);
-        return;
-    }
-    if (sc->ndelayed >= MAX_DELAYED || (d = malloc(sizeof(*d) + len)) == NULL) {
-        pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: too many delayed answers, closing",
-               pl_conn_peer(sc->conn));
-        pl_conn_close(sc->conn, NULL);
-        return;
-    }
-    d->next = NULL;
-    d->due = uv_now(s->loop) + s->delay_ms;
-    d->len = len;
-    memcpy(d->bytes, buf, len);
-    if (sc->dtail != NULL)
-        sc->dtail->next = d;
-    else
-        sc->dhead = d;
-    sc->dtail = d;
-    sc->ndelayed++;
-    if (!uv_is_active((uv_handle_t *)sc->timer))
-        uv_timer_start(sc->timer, on_delay_timer, s->delay_ms, 0);
+    pl_simconn_answer(sc, buf, len);
 }
 
-/* Returns 0 to go on with the connection, <0 when it was closed. */
-static int serve_frame(sconn_t *sc, const uint8_t *p, size_t n)
+static int frame_len(const uint8_t *buf, size_t len, void *ud)
 {
-    pl_ttcp_server_t *s = sc->srv;
+    const pl_ttcp_server_t *s = ud;
+
+    return pl_ttcp_frame(buf, len, s->max_block, NULL);
+}
+
+/* Serves one framed request. Returns 0 to go on with the connection, <0 when it was closed. */
+static int serve_frame(pl_simconn_t *sc, const uint8_t *p, size_t n, void *ud)
+{
+    pl_ttcp_server_t *s = ud;
     pl_ttcp_frame_t f;
     pl_status_t why;
     uint16_t *mem;
     size_t i;
     int rc, len;
 
-    s->stats.frames_in++;
-    sc->frames++;
-    if (s->close_after != 0 && sc->frames >= s->close_after) {
-        pl_log(s->log, PL_LOG_INFO, "7ttcp server %s: closing after %u frames (close_after)",
-               pl_conn_peer(sc->conn), sc->frames);
-        pl_conn_close(sc->conn, NULL);
-        return -1;
-    }
     rc = pl_ttcp_decode(p, n, s->max_block, &f);
-    if (rc < 0) {
+    if (rc < 0) { /* framed, but not a request (a write without its data, ...) */
         s->stats.bad_frames++;
         pl_status_set(&why, rc, 0, "malformed frame");
         pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: %s (%s), closing the connection",
-               pl_conn_peer(sc->conn), pl_strerror(rc), pl_err_name(rc));
-        pl_conn_close(sc->conn, &why);
+               pl_simconn_peer(sc), pl_strerror(rc), pl_err_name(rc));
+        pl_simconn_close(sc, &why);
         return -1;
     }
     if (f.opcode == PL_TTCP_OP_KEEPALIVE) {
         s->stats.keepalives++;
         len = pl_ttcp_encode_keepalive(s->tx, sizeof(s->tx), f.length == PL_TTCP_HEADER_LEN);
-        answer(sc, s->tx, (size_t)len);
+        answer(s, sc, s->tx, (size_t)len);
         return 0;
     }
     if (ignored_node(s, f.node)) {
@@ -191,7 +125,7 @@ static int serve_frame(sconn_t *sc, const uint8_t *p, size_t n)
         s->stats.ignored++;
         pl_log(s->log, PL_LOG_WARN,
                "7ttcp server %s: node %u offset %u count %u is not served, no answer",
-               pl_conn_peer(sc->conn), f.node, f.offset, f.count);
+               pl_simconn_peer(sc), f.node, f.offset, f.count);
         return 0;
     }
     if (f.type == PL_TTCP_TYPE_READ) {
@@ -202,8 +136,8 @@ static int serve_frame(sconn_t *sc, const uint8_t *p, size_t n)
             s->stats.bad_frames++;
             pl_status_set(&why, PL_ETTCP_LENGTH, 0, "write request without data");
             pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: write request without data, closing",
-                   pl_conn_peer(sc->conn));
-            pl_conn_close(sc->conn, &why);
+                   pl_simconn_peer(sc));
+            pl_simconn_close(sc, &why);
             return -1;
         }
         for (i = 0; i < f.data_words; i++)
@@ -211,166 +145,21 @@ static int serve_frame(sconn_t *sc, const uint8_t *p, size_t n)
         len = pl_ttcp_encode(s->tx, sizeof(s->tx), PL_TTCP_OP_DATA, f.node, f.offset,
                              PL_TTCP_TYPE_WRITE, f.count, NULL);
     }
-    answer(sc, s->tx, (size_t)len);
+    answer(s, sc, s->tx, (size_t)len);
     return 0;
-}
-
-static void on_conn_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
-{
-    sconn_t *sc = pl_conn_data(conn);
-    pl_ttcp_server_t *s = ud;
-    pl_status_t why;
-    size_t n, off;
-    int rc;
-
-    /* Nothing buffered (the usual case): frames are served where they lie, and only a
-     * trailing partial frame is copied. */
-    if (sc->rx_len == 0) {
-        for (;;) {
-            rc = pl_ttcp_frame(buf, len, s->max_block, NULL);
-            if (rc == PL_EAGAIN)
-                break;
-            if (rc < 0) {
-                s->stats.bad_frames++;
-                pl_status_set(&why, rc, 0, "malformed frame");
-                pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: %s (%s), closing the connection",
-                       pl_conn_peer(conn), pl_strerror(rc), pl_err_name(rc));
-                pl_conn_close(conn, &why);
-                return;
-            }
-            if (serve_frame(sc, buf, (size_t)rc) < 0)
-                return;
-            buf += rc;
-            len -= (size_t)rc;
-        }
-    }
-    while (len > 0) {
-        n = sizeof(sc->rx) - sc->rx_len;
-        if (n > len)
-            n = len;
-        memcpy(sc->rx + sc->rx_len, buf, n);
-        sc->rx_len += n;
-        buf += n;
-        len -= n;
-        off = 0;
-        for (;;) {
-            rc = pl_ttcp_frame(sc->rx + off, sc->rx_len - off, s->max_block, NULL);
-            if (rc == PL_EAGAIN)
-                break;
-            if (rc < 0) {
-                s->stats.bad_frames++;
-                pl_status_set(&why, rc, 0, "malformed frame");
-                pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: %s (%s), closing the connection",
-                       pl_conn_peer(conn), pl_strerror(rc), pl_err_name(rc));
-                pl_conn_close(conn, &why);
-                return;
-            }
-            if (serve_frame(sc, sc->rx + off, (size_t)rc) < 0)
-                return;
-            off += (size_t)rc;
-        }
-        memmove(sc->rx, sc->rx + off, sc->rx_len - off);
-        sc->rx_len -= off;
-    }
-    pl_conn_partial(conn, sc->rx_len > 0); /* the listener's frame timeout watches it */
-}
-
-/* --- connections ----------------------------------------------------------------- */
-
-static int on_accept(pl_listener_t *lst, pl_conn_t *conn, void *ud)
-{
-    pl_ttcp_server_t *s = ud;
-    sconn_t *sc;
-
-    (void)lst;
-    sc = calloc(1, sizeof(*sc));
-    if (sc == NULL)
-        return PL_ENOMEM;
-    sc->srv = s;
-    sc->conn = conn;
-    if (s->delay_ms > 0) {
-        sc->timer = malloc(sizeof(*sc->timer));
-        if (sc->timer == NULL) {
-            free(sc);
-            return PL_ENOMEM;
-        }
-        uv_timer_init(s->loop, sc->timer);
-        sc->timer->data = sc;
-    }
-    sc->next = s->conns;
-    if (s->conns != NULL)
-        s->conns->prev = sc;
-    s->conns = sc;
-    s->nconns++;
-    s->stats.connections++;
-    pl_conn_set_data(conn, sc);
-    pl_log(s->log, PL_LOG_INFO, "7ttcp server: %s connected", pl_conn_peer(conn));
-    return 0;
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-    sconn_t *sc = h->data;
-
-    free(h);
-    free(sc);
-}
-
-static void sconn_release(sconn_t *sc)
-{
-    delayed_t *d;
-
-    while ((d = sc->dhead) != NULL) {
-        sc->dhead = d->next;
-        free(d);
-    }
-    if (sc->timer != NULL)
-        uv_close((uv_handle_t *)sc->timer, on_timer_closed);
-    else
-        free(sc);
-}
-
-static void on_conn_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
-{
-    pl_ttcp_server_t *s = ud;
-    sconn_t *sc = pl_conn_data(conn);
-
-    if (sc == NULL)
-        return;
-    if (why != NULL && why->code == PL_ETIMEOUT)
-        s->stats.bad_frames++; /* closed by the listener's frame timeout */
-    if (why != NULL && why->code != 0 && why->code != PL_ERECV_00)
-        pl_log(s->log, PL_LOG_INFO, "7ttcp server: %s gone: %s", pl_conn_peer(conn),
-               pl_strerror(why->code));
-    else
-        pl_log(s->log, PL_LOG_INFO, "7ttcp server: %s disconnected", pl_conn_peer(conn));
-    if (sc->prev != NULL)
-        sc->prev->next = sc->next;
-    else
-        s->conns = sc->next;
-    if (sc->next != NULL)
-        sc->next->prev = sc->prev;
-    s->nconns--;
-    sc->conn = NULL;
-    pl_conn_set_data(conn, NULL);
-    sconn_release(sc);
 }
 
 int pl_ttcp_server_push(pl_ttcp_server_t *s, uint32_t node, uint32_t offset, size_t count)
 {
     uint16_t *mem = pl_ttcp_server_words(s, node);
-    sconn_t *sc;
-    int len, n = 0;
+    int len, n;
 
     if (mem == NULL || count == 0 || count > PL_TTCP_MAX_WORDS ||
         (uint64_t)offset + count > NODE_WORDS)
         return PL_EINVAL;
     len = pl_ttcp_encode(s->tx, sizeof(s->tx), PL_TTCP_OP_DATA, node, offset, PL_TTCP_TYPE_WRITE,
                          (uint32_t)count, mem + offset);
-    for (sc = s->conns; sc != NULL; sc = sc->next) {
-        if (pl_conn_send(sc->conn, s->tx, (size_t)len) == 0)
-            n++;
-    }
+    n = pl_simconn_send_all(&s->conns, s->tx, (size_t)len);
     s->stats.frames_out += (uint64_t)n;
     return n;
 }
@@ -515,8 +304,8 @@ static void on_animate_closed(uv_handle_t *h)
 int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_ttcp_server_t **out,
                        pl_status_t *err)
 {
-    static const pl_listener_cbs_t cbs = {
-        .on_accept = on_accept, .on_data = on_conn_data, .on_close = on_conn_close};
+    static const pl_simconn_cbs_t cbs = {.frame = frame_len, .serve = serve_frame};
+    pl_simconn_config_t sim;
     pl_ttcp_server_t *s;
     uint32_t i;
     int rc;
@@ -534,8 +323,6 @@ int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_t
     s->node_first = cfg->node_first;
     s->node_last = cfg->node_last;
     s->max_block = cfg->max_block != 0 ? cfg->max_block : PL_TTCP_MAX_WORDS;
-    s->delay_ms = cfg->delay_ms;
-    s->close_after = cfg->close_after;
     s->animate_ms = cfg->animate_ms;
     s->mem = calloc((size_t)(s->node_last - s->node_first) + 1u, sizeof(*s->mem));
     if (s->mem == NULL)
@@ -564,13 +351,16 @@ int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_t
         for (i = s->node_first; i <= s->node_last; i++)
             if (pl_ttcp_server_words(s, i) == NULL)
                 goto nomem;
-    {
-        pl_listener_config_t lc = cfg->listen;
-
-        if (lc.log == NULL)
-            lc.log = cfg->log;
-        rc = pl_listener_new(loop, &lc, &cbs, s, &s->lst, err);
-    }
+    memset(&sim, 0, sizeof(sim));
+    sim.name = "7ttcp server";
+    sim.max_frame = PL_TTCP_MAX_FRAME;
+    sim.delay_ms = cfg->delay_ms;
+    sim.close_after = cfg->close_after;
+    sim.log = cfg->log;
+    sim.connections = &s->stats.connections;
+    sim.frames_in = &s->stats.frames_in;
+    sim.bad_frames = &s->stats.bad_frames;
+    rc = pl_simconn_set_init(&s->conns, loop, &cfg->listen, &sim, &cbs, s, err);
     if (rc < 0) {
         server_release(s);
         return rc;
@@ -588,12 +378,12 @@ nomem:
 
 uint16_t pl_ttcp_server_port(const pl_ttcp_server_t *s)
 {
-    return pl_listener_port(s->lst);
+    return pl_listener_port(s->conns.lst);
 }
 
 const char *pl_ttcp_server_address(const pl_ttcp_server_t *s)
 {
-    return pl_listener_address(s->lst);
+    return pl_listener_address(s->conns.lst);
 }
 
 const pl_ttcp_server_stats_t *pl_ttcp_server_stats(const pl_ttcp_server_t *s)
@@ -603,7 +393,7 @@ const pl_ttcp_server_stats_t *pl_ttcp_server_stats(const pl_ttcp_server_t *s)
 
 unsigned pl_ttcp_server_conn_count(const pl_ttcp_server_t *s)
 {
-    return s->nconns;
+    return pl_simconn_count(&s->conns);
 }
 
 int pl_ttcp_server_free(pl_ttcp_server_t *s)
@@ -612,8 +402,7 @@ int pl_ttcp_server_free(pl_ttcp_server_t *s)
 
     if (s == NULL)
         return 0;
-    pl_listener_free(s->lst); /* closes every connection: on_conn_close runs for each */
-    s->lst = NULL;
+    pl_simconn_set_close(&s->conns); /* closes the listener and every connection */
     if (s->persist_path != NULL)
         rc = persist_save(s);
     uv_timer_stop(&s->animate);

@@ -108,7 +108,23 @@ out=$("$PL" read "pccc://127.0.0.1:$port" N7:0 2>&1); rc=$?
 expect_eq "refused exit" 1 $rc
 expect_match "refused message" "connect failed \(0x4003 _7TTCP_CONNECT_SOCKET_FAILED\).*(refused|Connection refused)" "$out"
 
+# --- a connection that never registers a session is closed (--register-timeout) ---
+start_sim 7 pccc://127.0.0.1:0 --register-timeout 100
+if exec 8<>"/dev/tcp/127.0.0.1/$port"; then
+    # read returns 1 at end of file (closed by the simulator), >128 if 10 s pass first
+    IFS= read -r -t 10 -u 8 line; rc=$?
+    expect_eq "unregistered connection closed" 1 $rc
+    exec 8<&-
+else
+    fail "connect to the simulator with --register-timeout"
+fi
+
 # --- bad arguments: exit 2 ---
+"$PL" serve --register-timeout 0 pccc://127.0.0.1:0 >/dev/null 2>&1
+expect_eq "register timeout 0 exit" 2 $?
+"$PL" serve --register-timeout 100 7ttcp://127.0.0.1:0 >/dev/null 2>"$tmp/err"
+expect_eq "register timeout for 7ttcp exit" 2 $?
+expect_match "register timeout is pccc only" "register-timeout" "$(cat "$tmp/err")"
 "$PL" read "$url" Q9:0 >/dev/null 2>"$tmp/err"; expect_eq "bad address exit" 2 $?
 expect_match "bad address message" "Q9:0" "$(cat "$tmp/err")"
 "$PL" read "$url?bogus=1" N7:0 >/dev/null 2>"$tmp/err"; expect_eq "unknown key exit" 2 $?

@@ -315,7 +315,9 @@ static void cut_new(const char *hosts, uint16_t port, unsigned timeout_ms, unsig
 }
 
 /* The simulator's incomplete-frame timeout for the next fx_start() (0: its default). */
-static unsigned g_frame_timeout_ms;
+/* The simulator's incomplete-frame timeout, register timeout and connection limit for the
+ * next fx_start() (0: its defaults). */
+static unsigned g_frame_timeout_ms, g_register_timeout_ms, g_max_conns;
 
 /* Starts the loop, the scripted PLC, the healthy device (its client polling), and the
  * client under test (talking to the scripted PLC, `timeout_ms` per request). */
@@ -330,6 +332,8 @@ static void fx_start_inflight(unsigned timeout_ms, unsigned inflight, size_t max
     fixture_init(&F, &ops);
     pl_pccc_server_config_init(&scfg);
     scfg.listen.frame_timeout_ms = g_frame_timeout_ms;
+    scfg.listen.max_conns = g_max_conns;
+    scfg.register_timeout_ms = g_register_timeout_ms;
     scfg.listen.port = 0;
     scfg.listen.max_output = max_output;
     scfg.log = &F.log;
@@ -928,6 +932,141 @@ static void test_pccc_server_partial_frame_then_silence(void **state)
     fx_stop();
 }
 
+static int connections_are(void *ctx)
+{
+    return pl_pccc_server_stats(T.good)->connections == *(const uint64_t *)ctx;
+}
+
+typedef struct {
+    fault_raw_t *raw;
+    size_t off;
+    pl_enip_msg_t m;
+} raw_reader_t;
+
+static int raw_has_msg(void *ctx)
+{
+    raw_reader_t *r = ctx;
+
+    return raw_next_msg(r->raw, &r->off, &r->m);
+}
+
+/* Runs the loop until the next encapsulation message from the simulator is in r->m. */
+static void raw_take(raw_reader_t *r)
+{
+    assert_int_equal(fault_run_pred(&F.loop, raw_has_msg, r, FIXTURE_GUARD_MS), 0);
+}
+
+/* The register deadline in the scenarios below: long enough that a partner that
+ * registers at once (a few loop turns, even under valgrind) is never late. */
+#define REGISTER_MS 300u
+
+/* A partner that connects and sends nothing held a max_conns slot for ever. Now the
+ * simulator closes it after register_timeout_ms (register_timeouts + 1, not a bad frame),
+ * and the slot serves a client that registers; that client's deadline is cancelled. */
+static void test_pccc_server_never_registers(void **state)
+{
+    uint8_t msg[PL_ENIP_HEADER_LEN + PL_ENIP_REGISTER_DATA_LEN];
+    const pl_pccc_server_stats_t *st;
+    fault_raw_t idle, refused, late;
+    raw_reader_t rd;
+    uint64_t want, bad0;
+    uint16_t port;
+    int ok0;
+
+    (void)state;
+    g_register_timeout_ms = REGISTER_MS;
+    g_max_conns = 2; /* the healthy client and one more */
+    fx_start(1000, 0);
+    g_register_timeout_ms = 0;
+    g_max_conns = 0;
+    st = pl_pccc_server_stats(T.good);
+    port = pl_pccc_server_port(T.good);
+    assert_int_equal(fault_run_count(&F.loop, &F.hok, 1, FIXTURE_GUARD_MS), 0); /* slot 1 */
+    bad0 = st->bad_frames;
+    ok0 = F.hok;
+
+    assert_int_equal(fault_raw_connect(&F.loop, &idle, port, 1), 0);
+    want = 2;
+    assert_int_equal(fault_run_pred(&F.loop, connections_are, &want, FIXTURE_GUARD_MS),
+                     0); /* slot 2 */
+    assert_int_equal(fault_raw_connect(&F.loop, &refused, port, 1), 0);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_eof, &refused, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(st->connections, 2); /* refused at accept: the limit is reached */
+    assert_int_equal(idle.eof, 0);
+
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_eof, &idle, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(idle.rx_total, 0);
+    assert_int_equal(st->register_timeouts, 1);
+    assert_int_equal(st->bad_frames, bad0);
+
+    assert_int_equal(fault_raw_connect(&F.loop, &late, port, 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &late.connected, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(fault_raw_write(&late, msg, register_msg(msg, sizeof(msg))), 0);
+    memset(&rd, 0, sizeof(rd));
+    rd.raw = &late;
+    raw_take(&rd);
+    assert_int_equal(rd.m.command, PL_ENIP_CMD_REGISTER_SESSION);
+    assert_int_equal(rd.m.status, PL_ENIP_STATUS_SUCCESS);
+    assert_true(rd.m.session != 0);
+    assert_int_equal(st->connections, 3);
+    fault_run_for(&F.loop, 2u * REGISTER_MS); /* past its deadline: registered, it stays */
+    assert_int_equal(late.eof, 0);
+    assert_int_equal(st->register_timeouts, 1);
+    assert_true(F.hok > ok0);
+
+    fault_raw_close(&idle, 0);
+    fault_raw_close(&refused, 0);
+    fault_raw_close(&late, 0);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_done, &idle, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_done, &refused, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_done, &late, FIXTURE_GUARD_MS), 0);
+    fx_stop();
+}
+
+/* Commands other than RegisterSession are answered (ListIdentity needs no session; a read
+ * without one answers "invalid session handle") but do not count as registering: the
+ * connection is closed at the register deadline all the same. */
+static void test_pccc_server_unregistered_commands(void **state)
+{
+    uint8_t msg[300];
+    const pl_pccc_server_stats_t *st;
+    fault_raw_t raw;
+    raw_reader_t rd;
+    pl_enip_msg_t li;
+    size_t n;
+    int k;
+
+    (void)state;
+    g_register_timeout_ms = REGISTER_MS;
+    fx_start(1000, 0);
+    g_register_timeout_ms = 0;
+    st = pl_pccc_server_stats(T.good);
+    memset(&li, 0, sizeof(li));
+    li.command = PL_ENIP_CMD_LIST_IDENTITY;
+    k = pl_enip_encode(msg, sizeof(msg), &li);
+    assert_true(k > 0);
+    n = (size_t)k;
+    n += read_msg(msg + n, sizeof(msg) - n, 0, 0x2222, 1);
+    assert_int_equal(fault_raw_connect(&F.loop, &raw, pl_pccc_server_port(T.good), 1), 0);
+    assert_int_equal(fault_run_until(&F.loop, &raw.connected, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(fault_raw_write(&raw, msg, n), 0);
+    memset(&rd, 0, sizeof(rd));
+    rd.raw = &raw;
+    raw_take(&rd);
+    assert_int_equal(rd.m.command, PL_ENIP_CMD_LIST_IDENTITY);
+    assert_int_equal(rd.m.status, PL_ENIP_STATUS_SUCCESS);
+    raw_take(&rd);
+    assert_int_equal(rd.m.command, PL_ENIP_CMD_SEND_RR_DATA);
+    assert_int_equal(rd.m.status, PL_ENIP_STATUS_INVALID_SESSION);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_eof, &raw, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(rd.off, raw.rx_len); /* nothing after the two answers */
+    assert_int_equal(st->register_timeouts, 1);
+    assert_int_equal(st->sessions, 1); /* the healthy client's */
+    fault_raw_close(&raw, 0);
+    assert_int_equal(fault_run_pred(&F.loop, fault_pred_raw_done, &raw, FIXTURE_GUARD_MS), 0);
+    fx_stop();
+}
+
 /* The simulator dropped the non-reader: it said so, and the partner's writes fail. */
 static int nonreader_dropped(void *ctx)
 {
@@ -1002,6 +1141,8 @@ int main(void)
         cmocka_unit_test(test_pccc_server_slow_client_huge_length),
         cmocka_unit_test(test_pccc_server_partial_frame_then_silence),
         cmocka_unit_test(test_pccc_server_client_never_reads),
+        cmocka_unit_test(test_pccc_server_never_registers),
+        cmocka_unit_test(test_pccc_server_unregistered_commands),
         cmocka_unit_test(test_pccc_client_never_registers), /* last: a hang ends the run */
     };
     /* The raw partners write into connections the server resets: EPIPE, not a signal. */
