@@ -63,13 +63,23 @@ pids+=("$dpid")
 out=$tmp/out.jsonl
 : > "$out"
 
-# wait_for REGEX SECONDS: reads daemon output until a line matches
+# wait_for REGEX SECONDS: the first daemon line that matches, among the lines read earlier
+# and matched by no wait yet (the daemon prints devices' values in any order), else among
+# the lines still to come; each line satisfies one wait at most
+pending=()
 wait_for() {
-    local re=$1 deadline=$((SECONDS + $2)) line
+    local re=$1 deadline=$((SECONDS + $2)) line i
+    for i in "${!pending[@]}"; do
+        if [[ "${pending[$i]}" =~ $re ]]; then
+            unset "pending[$i]"
+            return 0
+        fi
+    done
     while [ $SECONDS -lt $deadline ]; do
         if IFS= read -r -t 1 -u "${D[0]}" line; then
             echo "$line" >> "$out"
             [[ "$line" =~ $re ]] && return 0
+            pending+=("$line")
         fi
     done
     return 1
