@@ -32,8 +32,7 @@
  * loop is bounded, only 127.0.0.1 and ports picked by the kernel are used, only the child
  * this program forked is signalled (by pid), and every handle is closed.
  */
-#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
-
+#include "bench_support.h"
 #include "codec/ttcp.h"
 #include "engine/planner.h"
 #include "plcline/engine.h"
@@ -42,18 +41,11 @@
 #include "plcline/ttcp.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -78,66 +70,20 @@
 #define FIG2_WARMUP  500u        /* ms before the window */
 
 #define REQ_LEN       PL_TTCP_FRAME_LEN(0) /* one read request on the wire: 28 bytes */
-#define MAX_ROUNDS    15
-#define MAX_PORTS     16
+#define MAX_PORTS     BENCH_CHILD_MAX_PORTS
 #define READY_WAIT_MS 10000 /* for the child to report its ports */
-#define STOP_WAIT_MS  5000  /* for the child to exit after being told to */
-#define NOFILE_WANT   4096u
-
-enum { PIN_NONE = 0, PIN_SAME, PIN_SPLIT };
+#define NOFILE_WANT   4096u /* descriptors in all */
 
 typedef struct {
     unsigned seconds;      /* figure 1 window, whole seconds */
     unsigned fast_seconds; /* figure 2 window */
     unsigned rounds;
     int json;
-    int pin;
+    bench_pin_t pin;
     const char *profile;
 } opts_t;
 
-typedef struct {
-    const char *name;
-    const char *unit;
-    int prec;
-    double figure, baseline, ratio;
-    const char *target; /* "-" for none */
-    int met;
-    double runs[2][MAX_ROUNDS];
-    unsigned nruns;
-} result_t;
-
-static int g_cpu_client = -1, g_cpu_server = -1;
-
-static void pin_choose(int mode)
-{
-    cpu_set_t set;
-    int cpu, first = -1, last = -1;
-
-    if (mode == PIN_NONE || sched_getaffinity(0, sizeof(set), &set) != 0)
-        return;
-    for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (CPU_ISSET((size_t)cpu, &set)) {
-            if (first < 0)
-                first = cpu;
-            last = cpu;
-        }
-    }
-    g_cpu_server = last;
-    g_cpu_client = mode == PIN_SPLIT ? first : last;
-}
-
-static void pin_to(int cpu)
-{
-    cpu_set_t set;
-
-    if (cpu < 0)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET((size_t)cpu, &set);
-    if (sched_setaffinity(0, sizeof(set), &set) != 0)
-        fprintf(stderr, "bench_engine: sched_setaffinity(%d) failed\n", cpu);
-}
-
+/* This process's CPU time (getrusage, user + system). */
 static double cpu_seconds(void)
 {
     struct rusage ru;
@@ -146,35 +92,6 @@ static double cpu_seconds(void)
         return 0.0;
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y ? 1 : 0;
-}
-
-static double median(const double *v, unsigned n)
-{
-    double tmp[MAX_ROUNDS];
-    unsigned i;
-
-    if (n == 0)
-        return 0.0;
-    for (i = 0; i < n; i++)
-        tmp[i] = v[i];
-    qsort(tmp, n, sizeof(tmp[0]), cmp_double);
-    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2.0;
 }
 
 /* --- the server child: node simulators and a black hole ----------------------------- */
@@ -186,13 +103,6 @@ typedef struct {
     int blackhole;       /* also a listener that accepts and never answers */
     unsigned alarm_s;    /* the child ends by itself after this */
 } srv_spec_t;
-
-typedef struct {
-    pid_t pid;
-    int ctl;                   /* write end; closing it tells the child to finish */
-    uint16_t ports[MAX_PORTS]; /* simulators first, then the black hole */
-    unsigned nports;
-} child_t;
 
 typedef struct hole_conn_s {
     uv_tcp_t tcp;
@@ -206,7 +116,6 @@ typedef struct {
     uv_tcp_t hole;
     int hole_open;
     hole_conn_t *conns;
-    uv_poll_t ctl;
 } srv_t;
 
 static char g_hole_buf[4096]; /* everything the black hole receives goes here, unread */
@@ -261,14 +170,13 @@ static void hole_accept(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)&hc->tcp, hole_conn_closed);
 }
 
-static void on_ctl(uv_poll_t *p, int status, int events)
+/* Closes the simulators and the black hole: the parent said stop, or starting failed. */
+static void stop_all(void *data)
 {
-    srv_t *s = p->data;
+    srv_t *s = data;
     hole_conn_t *hc;
     unsigned i;
 
-    (void)status;
-    (void)events;
     for (i = 0; i < s->nsims; i++)
         if (s->sims[i] != NULL)
             (void)pl_ttcp_server_free(s->sims[i]);
@@ -280,7 +188,6 @@ static void on_ctl(uv_poll_t *p, int status, int events)
     for (hc = s->conns; hc != NULL; hc = hc->next)
         if (!uv_is_closing((uv_handle_t *)&hc->tcp))
             uv_close((uv_handle_t *)&hc->tcp, hole_conn_closed);
-    uv_close((uv_handle_t *)p, NULL);
 }
 
 /* Fills every word of a node with a fixed pseudo-random pattern (values are not zero). */
@@ -297,9 +204,12 @@ static void fill_node(uint16_t *w, uint32_t seed)
     }
 }
 
-static int serve(const srv_spec_t *spec, int ctl, int report)
+/* The server child (bench_serve_fn): the simulators and the black hole on one loop; reports
+ * their ports, simulators first, then the black hole. */
+static int serve(void *arg, int ctl, int report)
 {
     static srv_t s; /* static: too large for comfort on the child's stack, never shared */
+    const srv_spec_t *spec = arg;
     uint16_t ports[MAX_PORTS];
     unsigned n = 0, i, node;
     int ok = 1;
@@ -349,101 +259,23 @@ static int serve(const srv_spec_t *spec, int ctl, int report)
         if (ok)
             ports[n++] = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
-    uv_poll_init(&s.loop, &s.ctl, ctl);
-    s.ctl.data = &s;
     if (!ok) {
         ports[0] = 0;
-        n = 1;
-        on_ctl(&s.ctl, 0, 0); /* close what was opened */
-    } else {
-        uv_poll_start(&s.ctl, UV_READABLE | UV_DISCONNECT, on_ctl);
+        bench_child_report(report, ports, 1);
+        stop_all(&s); /* close what was opened */
+        uv_run(&s.loop, UV_RUN_DEFAULT);
+        (void)uv_loop_close(&s.loop);
+        return 1;
     }
-    (void)!write(report, ports, n * sizeof(ports[0]));
-    close(report);
-    uv_run(&s.loop, UV_RUN_DEFAULT);
-    return uv_loop_close(&s.loop) == 0 && ok ? 0 : 1;
+    return bench_child_serve_loop(&s.loop, ctl, report, ports, n, stop_all, &s);
 }
 
-static int child_start(child_t *ch, const srv_spec_t *spec)
+static int child_start(bench_child_t *ch, const srv_spec_t *spec)
 {
-    int ctl[2], rep[2];
-    uint16_t ports[MAX_PORTS];
-    struct pollfd pf;
-    ssize_t got = 0;
-    unsigned want = spec->nsims + (spec->blackhole ? 1u : 0u), i;
-    pid_t pid;
+    bench_child_spec_t cs = {serve, (void *)spec, spec->nsims + (spec->blackhole ? 1u : 0u),
+                             spec->alarm_s, READY_WAIT_MS};
 
-    memset(ch, 0, sizeof(*ch));
-    ch->ctl = -1;
-    if (want > MAX_PORTS || pipe(ctl) != 0)
-        return -1;
-    if (pipe(rep) != 0) {
-        close(ctl[0]);
-        close(ctl[1]);
-        return -1;
-    }
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        close(ctl[0]);
-        close(ctl[1]);
-        close(rep[0]);
-        close(rep[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(ctl[1]);
-        close(rep[0]);
-        alarm(spec->alarm_s); /* bounded, whatever the parent does */
-        pin_to(g_cpu_server);
-        _exit(serve(spec, ctl[0], rep[1]));
-    }
-    close(ctl[0]);
-    close(rep[1]);
-    ch->pid = pid;
-    ch->ctl = ctl[1];
-    pf.fd = rep[0];
-    pf.events = POLLIN;
-    if (poll(&pf, 1, READY_WAIT_MS) == 1)
-        got = read(rep[0], ports, sizeof(ports));
-    close(rep[0]);
-    if (got != (ssize_t)(want * sizeof(ports[0])))
-        return -1;
-    for (i = 0; i < want; i++) {
-        if (ports[i] == 0)
-            return -1;
-        ch->ports[i] = ports[i];
-    }
-    ch->nports = want;
-    return 0;
-}
-
-/* Tells the child to stop and waits for it; SIGKILLs it (by pid) if it does not exit. */
-static void child_stop(child_t *ch)
-{
-    int st = 0;
-    long waited = 0;
-
-    if (ch->ctl >= 0)
-        close(ch->ctl);
-    ch->ctl = -1;
-    if (ch->pid <= 0)
-        return;
-    while (waitpid(ch->pid, &st, WNOHANG) == 0) {
-        if (waited >= STOP_WAIT_MS) {
-            fprintf(stderr, "bench_engine: child %ld did not exit, killing it\n", (long)ch->pid);
-            kill(ch->pid, SIGKILL);
-            waitpid(ch->pid, &st, 0);
-            break;
-        }
-        sleep_ms(5);
-        waited += 5;
-    }
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-        fprintf(stderr, "bench_engine: server child %ld ended badly (status 0x%x)\n", (long)ch->pid,
-                (unsigned)st);
-    ch->pid = 0;
+    return bench_child_start(ch, &cs);
 }
 
 /* --- figure 1: the plant's tags and their plan -------------------------------------- */
@@ -589,7 +421,7 @@ static void plant_free(plant_t *p)
     free(p);
 }
 
-static plant_t *plant_new(const child_t *ch)
+static plant_t *plant_new(const bench_child_t *ch)
 {
     plant_t *p = calloc(1, sizeof(*p));
     gtag_t gt[TAGS_PER_DEV];
@@ -987,7 +819,7 @@ static void on_dead_window(uv_timer_t *t)
     uv_close((uv_handle_t *)&r->win, NULL);
 }
 
-static int run_dead(const child_t *ch, int with_dead, const opts_t *o, dead_res_t *res)
+static int run_dead(const bench_child_t *ch, int with_dead, const opts_t *o, dead_res_t *res)
 {
     static drun_t r;
     pl_line_def_t lines[2];
@@ -1076,11 +908,11 @@ static unsigned child_alarm(const opts_t *o, unsigned per_run_s)
     return o->rounds * 2u * (per_run_s + 10u) + 30u;
 }
 
-static int figure_poll(const opts_t *o, result_t *cpu, result_t *req)
+static int figure_poll(const opts_t *o, bench_result_t *cpu, bench_result_t *req)
 {
     srv_spec_t spec = {NSIMS, NODES_PER_SIM, ANIMATE_MS, 0, 0};
-    double ratios_cpu[MAX_ROUNDS], ratios_req[MAX_ROUNDS];
-    child_t ch;
+    double ratios_cpu[BENCH_MAX_ROUNDS], ratios_req[BENCH_MAX_ROUNDS];
+    bench_child_t ch;
     plant_t *p;
     unsigned round, n = 0;
     int exact = 1, rc = 0;
@@ -1088,12 +920,12 @@ static int figure_poll(const opts_t *o, result_t *cpu, result_t *req)
     spec.alarm_s = child_alarm(o, o->seconds + 2u);
     if (child_start(&ch, &spec) != 0) {
         fprintf(stderr, "bench_engine: the simulators did not start\n");
-        child_stop(&ch);
+        bench_child_stop(&ch);
         return -1;
     }
     p = plant_new(&ch);
     if (p == NULL) {
-        child_stop(&ch);
+        bench_child_stop(&ch);
         return -1;
     }
     fprintf(stderr,
@@ -1132,18 +964,18 @@ static int figure_poll(const opts_t *o, result_t *cpu, result_t *req)
                 (unsigned long long)raw.errors, ratios_cpu[n]);
         n++;
     }
-    child_stop(&ch);
+    bench_child_stop(&ch);
     if (n == 0) {
         plant_free(p);
         return -1;
     }
-    cpu->nruns = req->nruns = n;
-    cpu->figure = median(cpu->runs[0], n);
-    cpu->baseline = median(cpu->runs[1], n);
-    cpu->ratio = median(ratios_cpu, n);
-    req->figure = median(req->runs[0], n);
+    cpu->rounds = req->rounds = n;
+    cpu->figure = bench_median(cpu->runs[0], n);
+    cpu->baseline = bench_median(cpu->runs[1], n);
+    cpu->ratio = bench_median(ratios_cpu, n);
+    req->figure = bench_median(req->runs[0], n);
     req->baseline = (double)p->optimum;
-    req->ratio = median(ratios_req, n);
+    req->ratio = bench_median(ratios_req, n);
     req->met = exact;
     fprintf(stderr, "# requests per cycle: engine %.1f, planner optimum %llu: %s\n", req->figure,
             (unsigned long long)p->optimum, exact ? "met" : "not met");
@@ -1151,18 +983,18 @@ static int figure_poll(const opts_t *o, result_t *cpu, result_t *req)
     return 0;
 }
 
-static int figure_dead(const opts_t *o, result_t *res)
+static int figure_dead(const opts_t *o, bench_result_t *res)
 {
     srv_spec_t spec = {1, 1, 0, 1, 0};
-    double ratios[MAX_ROUNDS];
-    child_t ch;
+    double ratios[BENCH_MAX_ROUNDS];
+    bench_child_t ch;
     unsigned round, n = 0;
     int rc = 0;
 
     spec.alarm_s = child_alarm(o, o->fast_seconds + 1u);
     if (child_start(&ch, &spec) != 0) {
         fprintf(stderr, "bench_engine: the simulator or the black hole did not start\n");
-        child_stop(&ch);
+        bench_child_stop(&ch);
         return -1;
     }
     for (round = 0; round < o->rounds && rc == 0; round++) {
@@ -1191,13 +1023,13 @@ static int figure_dead(const opts_t *o, result_t *res)
                 (unsigned long long)without.h_overruns, ratios[n]);
         n++;
     }
-    child_stop(&ch);
+    bench_child_stop(&ch);
     if (n == 0)
         return -1;
-    res->nruns = n;
-    res->figure = median(res->runs[0], n);
-    res->baseline = median(res->runs[1], n);
-    res->ratio = median(ratios, n);
+    res->rounds = n;
+    res->figure = bench_median(res->runs[0], n);
+    res->baseline = bench_median(res->runs[1], n);
+    res->ratio = bench_median(ratios, n);
     res->met = res->ratio >= 0.90;
     return 0;
 }
@@ -1208,19 +1040,19 @@ static int profile(const opts_t *o)
     if (strcmp(o->profile, "poll-engine") == 0 || strcmp(o->profile, "poll-raw") == 0) {
         srv_spec_t spec = {NSIMS, NODES_PER_SIM, ANIMATE_MS, 0, 0};
         poll_res_t r;
-        child_t ch;
+        bench_child_t ch;
         plant_t *p;
         int rc;
 
         spec.alarm_s = o->seconds + 30u;
         if (child_start(&ch, &spec) != 0 || (p = plant_new(&ch)) == NULL) {
-            child_stop(&ch);
+            bench_child_stop(&ch);
             return 1;
         }
         fprintf(stderr, "bench_engine: child (simulators) pid %ld, this process %ld\n",
                 (long)ch.pid, (long)getpid());
         rc = o->profile[5] == 'e' ? run_poll_engine(p, o, &r) : run_poll_raw(p, o, &r);
-        child_stop(&ch);
+        bench_child_stop(&ch);
         if (rc == 0)
             printf("%s: %.2f ms CPU/s, %llu req/s, %.1f req/cycle (optimum %llu), %llu "
                    "errors\n",
@@ -1232,16 +1064,16 @@ static int profile(const opts_t *o)
     if (strcmp(o->profile, "dead-with") == 0 || strcmp(o->profile, "dead-without") == 0) {
         srv_spec_t spec = {1, 1, 0, 1, 0};
         dead_res_t r;
-        child_t ch;
+        bench_child_t ch;
         int rc;
 
         spec.alarm_s = o->fast_seconds + 30u;
         if (child_start(&ch, &spec) != 0) {
-            child_stop(&ch);
+            bench_child_stop(&ch);
             return 1;
         }
         rc = run_dead(&ch, strcmp(o->profile, "dead-with") == 0, o, &r);
-        child_stop(&ch);
+        bench_child_stop(&ch);
         if (rc == 0)
             printf("%s: H %.1f cycles/s, H overruns %llu; D timeouts %llu, reconnects %llu\n",
                    o->profile, r.rate, (unsigned long long)r.h_overruns,
@@ -1252,42 +1084,7 @@ static int profile(const opts_t *o)
     return 2;
 }
 
-/* --- output and options --------------------------------------------------------------- */
-
-static void print_row(const result_t *r)
-{
-    printf("| %s | %.*f %s | %.*f %s | %.3f | %s | %s |\n", r->name, r->prec, r->figure, r->unit,
-           r->prec, r->baseline, r->unit, r->ratio, r->target,
-           strcmp(r->target, "-") == 0 ? "-"
-           : r->met                    ? "yes"
-                                       : "no");
-}
-
-static void print_json(const result_t *rs, size_t n)
-{
-    size_t i;
-    unsigned k;
-
-    printf("[\n");
-    for (i = 0; i < n; i++) {
-        const result_t *r = &rs[i];
-
-        printf("  {\"benchmark\": \"%s\", \"unit\": \"%s\", \"figure\": %.4f, \"baseline\": "
-               "%.4f, \"ratio\": %.4f, \"target\": \"%s\", \"met\": %s",
-               r->name, r->unit, r->figure, r->baseline, r->ratio, r->target,
-               strcmp(r->target, "-") == 0 ? "null"
-               : r->met                    ? "true"
-                                           : "false");
-        printf(", \"figure_rounds\": [");
-        for (k = 0; k < r->nruns; k++)
-            printf("%s%.4f", k ? ", " : "", r->runs[0][k]);
-        printf("], \"baseline_rounds\": [");
-        for (k = 0; k < r->nruns; k++)
-            printf("%s%.4f", k ? ", " : "", r->runs[1][k]);
-        printf("]}%s\n", i + 1 < n ? "," : "");
-    }
-    printf("]\n");
-}
+/* --- options ---------------------------------------------------------------------------- */
 
 static void usage(void)
 {
@@ -1302,18 +1099,7 @@ static void usage(void)
             "                 none (default): the scheduler's\n"
             "  --profile WHAT one side once, no row: poll-engine, poll-raw, dead-with,\n"
             "                 dead-without\n",
-            MAX_ROUNDS);
-}
-
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-    char *end = NULL;
-    unsigned long v = strtoul(s, &end, 10);
-
-    if (end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
+            BENCH_MAX_ROUNDS);
 }
 
 static int parse_opts(int argc, char **argv, opts_t *o)
@@ -1324,7 +1110,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     o->seconds = 5;
     o->fast_seconds = 3;
     o->rounds = 3;
-    o->pin = PIN_NONE;
+    o->pin = BENCH_PIN_NONE;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
 
@@ -1333,25 +1119,17 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
-            if (parse_uint(argv[++i], 1, 60, &o->seconds) != 0)
+            if (bench_parse_uint(argv[++i], 1, 60, &o->seconds) != 0)
                 return -1;
         } else if (strcmp(a, "--fast-seconds") == 0 && i + 1 < argc) {
-            if (parse_uint(argv[++i], 1, 60, &o->fast_seconds) != 0)
+            if (bench_parse_uint(argv[++i], 1, 60, &o->fast_seconds) != 0)
                 return -1;
         } else if (strcmp(a, "--rounds") == 0 && i + 1 < argc) {
-            if (parse_uint(argv[++i], 1, MAX_ROUNDS, &o->rounds) != 0)
+            if (bench_parse_uint(argv[++i], 1, BENCH_MAX_ROUNDS, &o->rounds) != 0)
                 return -1;
             rounds_set = 1;
         } else if (strcmp(a, "--pin") == 0 && i + 1 < argc) {
-            const char *m = argv[++i];
-
-            if (strcmp(m, "none") == 0)
-                o->pin = PIN_NONE;
-            else if (strcmp(m, "same") == 0)
-                o->pin = PIN_SAME;
-            else if (strcmp(m, "split") == 0)
-                o->pin = PIN_SPLIT;
-            else
+            if (bench_pin_parse(argv[++i], &o->pin) != 0)
                 return -1;
         } else if (strcmp(a, "--profile") == 0 && i + 1 < argc) {
             o->profile = argv[++i];
@@ -1368,65 +1146,44 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     return 0;
 }
 
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= NOFILE_WANT)
-        return;
-    rl.rlim_cur =
-        rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= NOFILE_WANT ? NOFILE_WANT : rl.rlim_max;
-    (void)setrlimit(RLIMIT_NOFILE, &rl);
-}
-
 int main(int argc, char **argv)
 {
-    result_t rs[3];
+    bench_result_t rs[3];
     opts_t o;
-    size_t nres = 0, i;
+    size_t nres = 0;
     int failed = 0;
 
     if (parse_opts(argc, argv, &o) != 0) {
         usage();
         return 2;
     }
-    signal(SIGPIPE, SIG_IGN);
-    raise_nofile();
-    pin_choose(o.pin);
-    pin_to(g_cpu_client);
+    bench_init("bench_engine");
+    (void)bench_raise_nofile(NOFILE_WANT - BENCH_FD_SLACK, NULL); /* far more than needed */
+    bench_pin_apply(o.pin);
     if (o.profile != NULL)
         return profile(&o);
-    memset(rs, 0, sizeof(rs));
     fprintf(stderr, "# windows %u s (1 s scan) and %u s (10 ms scan), %u rounds, median\n",
             o.seconds, o.fast_seconds, o.rounds);
 
-    rs[0].name = "engine CPU, 10000 tags on 100 devices, 1 s scan";
-    rs[0].unit = "ms CPU/s";
-    rs[0].prec = 2;
-    rs[0].target = "-";
-    rs[1].name = "engine requests per cycle vs planner optimum";
-    rs[1].unit = "req/cycle";
-    rs[1].prec = 0;
-    rs[1].target = "= 1 (equal)";
+    bench_result_init(&rs[0], "engine CPU, 10000 tags on 100 devices, 1 s scan", "ms CPU/s", 2, "-",
+                      0);
+    bench_result_init(&rs[1], "engine requests per cycle vs planner optimum", "req/cycle", 0,
+                      "= 1 (equal)", 0);
+    rs[0].conns = rs[1].conns = NDEVS;
+    rs[0].seconds = rs[1].seconds = o.seconds;
     if (figure_poll(&o, &rs[0], &rs[1]) == 0)
         nres += 2;
     else
         failed = 1;
 
-    rs[nres].name = "healthy device beside a dead one, 10 ms scan";
-    rs[nres].unit = "cycles/s";
-    rs[nres].prec = 1;
-    rs[nres].target = ">= 0.90";
+    bench_result_init(&rs[nres], "healthy device beside a dead one, 10 ms scan", "cycles/s", 1,
+                      ">= 0.90", 0.90);
+    rs[nres].seconds = o.fast_seconds;
     if (figure_dead(&o, &rs[nres]) == 0)
         nres++;
     else
         failed = 1;
 
-    if (o.json)
-        print_json(rs, nres);
-    else
-        for (i = 0; i < nres; i++)
-            print_row(&rs[i]);
-    fflush(stdout);
+    bench_results_print(rs, nres, o.json);
     return failed ? 1 : 0;
 }

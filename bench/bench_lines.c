@@ -29,27 +29,21 @@
  */
 #define _GNU_SOURCE /* mallinfo2, malloc_trim */
 
+#include "bench_support.h"
 #include "plcline/error.h"
 #include "plcline/line.h"
 #include "plcline/ttcp.h"
 
 #include <dirent.h>
 #include <malloc.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
-#define CHILD_ALARM_S    60u   /* a child ends by itself after this, whatever happens */
-#define READY_WAIT_MS    5000  /* for a child to report its port */
 #define STEP_WAIT_MS     5000u /* for any one step of a repetition */
 #define MAX_REPS         50u
 #define WARM_REQUESTS    50u    /* answered reads before the primary dies */
@@ -60,7 +54,6 @@
 #define FLAP_CLOSE_AFTER 4u     /* the flapping simulator closes a connection at frame 4 */
 #define FLAP_TIMEOUT_MS  2000u  /* request timeout of the flapping lines */
 #define FLAP_MAX_CONNECT 500000 /* stop the storm after this many connections in all */
-#define FD_SLACK         64u    /* descriptors besides the connections */
 #define SAMPLE_MS        100u   /* descriptor count sampling during the storm */
 #define HEAP_SLACK_KIB   64.0   /* heap growth counted as "none" (libuv's fd-indexed arrays) */
 #define KIB              1024.0
@@ -72,37 +65,14 @@ typedef struct {
     int json;
 } opts_t;
 
-typedef struct {
-    char name[96];
-    char figure[96];
-    char baseline[64];
-    double ratio;
-    char target[32];
-    int met; /* 1 yes, 0 no */
-    double value, base;
-} row_t;
+_Static_assert(MAX_REPS <= BENCH_MEDIAN_MAX, "bench_median() takes every repetition");
 
-static row_t g_rows[8];
+static bench_result_t g_rows[8];
 static unsigned g_nrows;
 
 static uint64_t now_ns(void)
 {
     return uv_hrtime();
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y ? 1 : 0;
-}
-
-static double median(double *v, unsigned n)
-{
-    if (n == 0)
-        return 0.0;
-    qsort(v, n, sizeof(v[0]), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 static double max_of(const double *v, unsigned n)
@@ -135,15 +105,7 @@ static unsigned count_fds(void)
 
 static double rss_kib(void)
 {
-    unsigned long size = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-
-    if (f == NULL)
-        return 0.0;
-    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-        resident = 0;
-    fclose(f);
-    return (double)resident * (double)sysconf(_SC_PAGESIZE) / KIB;
+    return bench_rss_bytes() / KIB;
 }
 
 static double heap_kib(void)
@@ -151,58 +113,38 @@ static double heap_kib(void)
     return (double)mallinfo2().uordblks / KIB;
 }
 
-/* Raises RLIMIT_NOFILE for `want` connections (this process holds one descriptor per line,
- * the simulator one per connection); returns how many lines the limit allows. */
-static unsigned raise_nofile(unsigned want)
-{
-    struct rlimit rl;
-    rlim_t need = (rlim_t)want + FD_SLACK;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return want;
-    if (rl.rlim_cur < need) {
-        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
-        (void)getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur < need) {
-        unsigned n = rl.rlim_cur > FD_SLACK ? (unsigned)(rl.rlim_cur - FD_SLACK) : 1u;
-        fprintf(stderr,
-                "bench_lines: RLIMIT_NOFILE hard limit %llu is too low for %u lines; "
-                "measuring %u\n",
-                (unsigned long long)rl.rlim_max, want, n);
-        return n;
-    }
-    return want;
-}
-
 /* --- simulators in child processes ---------------------------------------------------------- */
 
 typedef struct {
-    pid_t pid;
-    uint16_t port;
-} child_t;
+    const char *addr;
+    unsigned close_after;
+} sim_t;
 
-static int child_serve(const char *addr, unsigned close_after, int report)
+/* The child's server (bench_serve_fn): a simulator on sim->addr until the parent kills it
+ * (a primary's death is the figure), or alarm(). */
+static int child_serve(void *arg, int ctl, int report)
 {
+    const sim_t *sim = arg;
     pl_ttcp_server_config_t cfg;
     pl_ttcp_server_t *srv = NULL;
     pl_status_t err;
     uv_loop_t loop;
-    int port = 0;
+    uint16_t port = 0;
 
-    if (uv_loop_init(&loop) != 0)
+    (void)ctl;
+    if (uv_loop_init(&loop) != 0) {
+        bench_child_report(report, &port, 1);
         return 1;
+    }
     pl_ttcp_server_config_init(&cfg);
-    cfg.listen.addr = addr;
-    cfg.close_after = close_after;
+    cfg.listen.addr = sim->addr;
+    cfg.close_after = sim->close_after;
     if (pl_ttcp_server_new(&loop, &cfg, &srv, &err) == 0)
         port = pl_ttcp_server_port(srv);
     else
-        fprintf(stderr, "bench_lines: simulator %s: %s %s\n", addr, pl_strerror(err.code),
+        fprintf(stderr, "bench_lines: simulator %s: %s %s\n", sim->addr, pl_strerror(err.code),
                 err.detail);
-    (void)!write(report, &port, sizeof(port));
-    close(report);
+    bench_child_report(report, &port, 1);
     if (port == 0)
         return 1;
     uv_run(&loop, UV_RUN_DEFAULT); /* until the parent kills it, or alarm() */
@@ -210,57 +152,18 @@ static int child_serve(const char *addr, unsigned close_after, int report)
 }
 
 /* Forks a simulator listening on addr (kernel-picked port). Returns 0 with `ch` filled. */
-static int child_start(child_t *ch, const char *addr, unsigned close_after)
+static int child_start(bench_child_t *ch, const char *addr, unsigned close_after)
 {
-    int rep[2], v = 0;
-    struct pollfd pf;
-    pid_t pid;
+    sim_t sim = {addr, close_after};
+    bench_child_spec_t spec = {child_serve, &sim, 1, 0, 0};
+    int rc = bench_child_start(ch, &spec);
 
-    ch->pid = -1;
-    ch->port = 0;
-    if (pipe(rep) != 0)
-        return -1;
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        close(rep[0]);
-        close(rep[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        long fd, max = sysconf(_SC_OPEN_MAX);
-
-        /* drop the parent's descriptors (its loop, its connections): the child's own
-         * close must not keep a parent's connection open, nor the reverse */
-        if (max < 0 || max > 65536)
-            max = 65536;
-        for (fd = 3; fd < max; fd++)
-            if (fd != rep[1])
-                close((int)fd);
-        alarm(CHILD_ALARM_S);
-        _exit(child_serve(addr, close_after, rep[1]));
-    }
-    close(rep[1]);
-    ch->pid = pid;
-    pf.fd = rep[0];
-    pf.events = POLLIN;
-    if (poll(&pf, 1, READY_WAIT_MS) == 1 && read(rep[0], &v, sizeof(v)) == (ssize_t)sizeof(v))
-        ch->port = (uint16_t)v;
-    close(rep[0]);
-    return ch->port != 0 ? 0 : -1;
-}
-
-/* Ends one of our children (SIGKILL also ends a stopped one) and reaps it. */
-static void child_end(child_t *ch)
-{
-    int st;
-
-    if (ch->pid <= 0)
-        return;
-    kill(ch->pid, SIGKILL);
-    (void)waitpid(ch->pid, &st, 0);
-    ch->pid = -1;
+    /* The simulators end by SIGKILL (bench_child_kill), not by the control pipe: closing it
+     * now keeps this process's descriptors, which figure 2 counts, to its own. */
+    if (ch->ctl >= 0)
+        close(ch->ctl);
+    ch->ctl = -1;
+    return rc;
 }
 
 /* --- the loop, bounded ------------------------------------------------------------------------ */
@@ -376,11 +279,11 @@ static int cond_switched(void)
 /* One repetition: a fresh client on a fresh primary; the primary dies by `sig`. Returns 0
  * with the switchover and the round-trip time in ms, 1 to retry (the backup came up
  * first), -1 when it could not measure. */
-static int switch_once(const child_t *backup, int sig, unsigned timeout_ms, double *switch_ms,
+static int switch_once(const bench_child_t *backup, int sig, unsigned timeout_ms, double *switch_ms,
                        double *rtt_ms)
 {
     pl_ttcp_client_config_t cfg;
-    child_t prim;
+    bench_child_t prim;
     pl_status_t err;
     char url[200], local[64];
     uint32_t node;
@@ -388,16 +291,16 @@ static int switch_once(const child_t *backup, int sig, unsigned timeout_ms, doub
 
     if (child_start(&prim, "127.0.0.1", 0) != 0) {
         fprintf(stderr, "bench_lines: primary simulator did not start\n");
-        child_end(&prim);
+        bench_child_kill(&prim);
         return -1;
     }
     snprintf(url, sizeof(url),
              "7ttcp://127.0.0.1:%u/0?backup=127.0.0.2:%u&redundancy=parallel&timeout=%u",
-             (unsigned)prim.port, (unsigned)backup->port, timeout_ms);
+             (unsigned)prim.ports[0], (unsigned)backup->ports[0], timeout_ms);
     pl_ttcp_client_config_init(&cfg);
     if (pl_ttcp_client_config_url(&cfg, url, &node, NULL, local, sizeof(local), &err) != 0) {
         fprintf(stderr, "bench_lines: %s: %s\n", url, err.detail);
-        child_end(&prim);
+        bench_child_kill(&prim);
         return -1;
     }
     cfg.line.backoff_min_ms = BACKOFF_MIN_MS;
@@ -439,26 +342,27 @@ out:
     g_sw.cli = NULL;
     uv_close((uv_handle_t *)&g_sw.retry, NULL);
     uv_run(&g_loop, UV_RUN_NOWAIT);
-    child_end(&prim);
+    bench_child_kill(&prim);
     return rc;
 }
 
-static void add_row(const char *name, const char *figure, const char *baseline, double ratio,
-                    const char *target, int met, double value, double base)
+/* A row whose figure and baseline cells are text; `value` and `base` are their numbers in
+ * `unit` (for --json). */
+static void add_row(const char *name, const char *unit, const char *figure, const char *baseline,
+                    double ratio, const char *target, int met, double value, double base)
 {
-    row_t *r;
+    bench_result_t *r;
 
     if (g_nrows >= sizeof(g_rows) / sizeof(g_rows[0]))
         return;
     r = &g_rows[g_nrows++];
-    snprintf(r->name, sizeof(r->name), "%s", name);
-    snprintf(r->figure, sizeof(r->figure), "%s", figure);
-    snprintf(r->baseline, sizeof(r->baseline), "%s", baseline);
+    bench_result_init(r, name, unit, 2, target, 0);
+    snprintf(r->figure_text, sizeof(r->figure_text), "%s", figure);
+    snprintf(r->baseline_text, sizeof(r->baseline_text), "%s", baseline);
     r->ratio = ratio;
-    snprintf(r->target, sizeof(r->target), "%s", target);
     r->met = met;
-    r->value = value;
-    r->base = base;
+    r->figure = value;
+    r->baseline = base;
 }
 
 /* Figure 1, for one way of dying. Returns 0, or -1 when it could not measure. */
@@ -469,12 +373,12 @@ static int bench_switchover(const opts_t *o, int silent)
     const char *how = silent ? "silent" : "killed";
     unsigned timeout = silent ? SILENT_TIMEOUT : LOUD_TIMEOUT_MS;
     unsigned n = 0, tries = 0, i;
-    child_t backup;
+    bench_child_t backup;
     int rc;
 
     if (child_start(&backup, "127.0.0.2", 0) != 0) {
         fprintf(stderr, "bench_lines: backup simulator did not start\n");
-        child_end(&backup);
+        bench_child_kill(&backup);
         return -1;
     }
     while (n < o->reps && tries < 2 * o->reps) {
@@ -485,7 +389,7 @@ static int bench_switchover(const opts_t *o, int silent)
         if (rc == 0)
             n++;
     }
-    child_end(&backup);
+    bench_child_kill(&backup);
     if (n == 0)
         return -1;
     fprintf(stderr, "# switchover, primary %s (request timeout %u ms), ms:", how, timeout);
@@ -496,21 +400,21 @@ static int bench_switchover(const opts_t *o, int silent)
         fprintf(stderr, " %.3f", rtt[i]);
     fprintf(stderr, "\n");
     mx = max_of(sw, n);
-    med = median(sw, n);
-    rtt_med = median(rtt, n);
+    med = bench_median(sw, n);
+    rtt_med = bench_median(rtt, n);
     if (!silent) {
         snprintf(name, sizeof(name), "parallel switchover, primary killed (%u reps)", n);
         snprintf(fig, sizeof(fig), "median %.2f ms, max %.2f ms", med, mx);
         snprintf(base, sizeof(base), "round trip %.3f ms", rtt_med);
         snprintf(target, sizeof(target), "< %.0f ms", SWITCH_TARGET_MS);
-        add_row(name, fig, base, rtt_med > 0 ? med / rtt_med : 0.0, target, med < SWITCH_TARGET_MS,
-                med, rtt_med);
+        add_row(name, "ms", fig, base, rtt_med > 0 ? med / rtt_med : 0.0, target,
+                med < SWITCH_TARGET_MS, med, rtt_med);
     } else {
         snprintf(name, sizeof(name), "parallel switchover, primary silent (SIGSTOP, %u reps)", n);
         snprintf(fig, sizeof(fig), "median %.2f ms, max %.2f ms", med, mx);
         snprintf(base, sizeof(base), "request timeout %u ms", timeout);
         snprintf(target, sizeof(target), "< %u + %.0f ms", timeout, SWITCH_TARGET_MS);
-        add_row(name, fig, base, med / (double)timeout, target,
+        add_row(name, "ms", fig, base, med / (double)timeout, target,
                 med < (double)timeout + SWITCH_TARGET_MS, med, (double)timeout);
     }
     return 0;
@@ -597,7 +501,7 @@ static int cond_storm_done(void)
 static int bench_flapping(const opts_t *o)
 {
     pl_ttcp_client_config_t cfg;
-    child_t srv;
+    bench_child_t srv;
     pl_status_t err;
     char url[128], local[64], name[96], fig[96], base[64];
     double rss0, rss1, rss_trim, heap0, heap_during, heap1, secs;
@@ -606,17 +510,17 @@ static int bench_flapping(const opts_t *o)
     uint32_t node;
     int ok = -1, turns;
 
-    lines = raise_nofile(o->lines);
+    lines = bench_raise_nofile(o->lines, "lines");
     if (child_start(&srv, "127.0.0.1", FLAP_CLOSE_AFTER) != 0) {
         fprintf(stderr, "bench_lines: flapping simulator did not start\n");
-        child_end(&srv);
+        bench_child_kill(&srv);
         return -1;
     }
-    snprintf(url, sizeof(url), "7ttcp://127.0.0.1:%u/0?timeout=%u", (unsigned)srv.port,
+    snprintf(url, sizeof(url), "7ttcp://127.0.0.1:%u/0?timeout=%u", (unsigned)srv.ports[0],
              FLAP_TIMEOUT_MS);
     pl_ttcp_client_config_init(&cfg);
     if (pl_ttcp_client_config_url(&cfg, url, &node, NULL, local, sizeof(local), &err) != 0) {
-        child_end(&srv);
+        bench_child_kill(&srv);
         return -1;
     }
     cfg.line.backoff_min_ms = 10;
@@ -624,7 +528,7 @@ static int bench_flapping(const opts_t *o)
     cfg.keepalive_ms = 0;
     g_flaps = calloc(lines, sizeof(*g_flaps));
     if (g_flaps == NULL) {
-        child_end(&srv);
+        bench_child_kill(&srv);
         return -1;
     }
     uv_run(&g_loop, UV_RUN_NOWAIT);
@@ -676,7 +580,7 @@ static int bench_flapping(const opts_t *o)
     heap1 = heap_kib();
     malloc_trim(0);
     rss_trim = rss_kib();
-    child_end(&srv);
+    bench_child_kill(&srv);
 
     fprintf(stderr,
             "# %u lines, %.1f s: %llu connections (%.0f/s), %llu reads answered, %llu failed\n",
@@ -693,14 +597,15 @@ static int bench_flapping(const opts_t *o)
     snprintf(fig, sizeof(fig), "%u (peak %u, %llu connections)", fd1, g_fd_peak,
              (unsigned long long)connects);
     snprintf(base, sizeof(base), "%u before", fd0);
-    add_row(name, fig, base, fd0 > 0 ? (double)fd1 / (double)fd0 : 0.0, "= before", fd1 == fd0,
-            (double)fd1, (double)fd0);
+    add_row(name, "fds", fig, base, fd0 > 0 ? (double)fd1 / (double)fd0 : 0.0, "= before",
+            fd1 == fd0, (double)fd1, (double)fd0);
     snprintf(name, sizeof(name), "%u lines flapping %.0f s: heap growth after free", made, secs);
     snprintf(fig, sizeof(fig), "%+.1f KiB (RSS %+.0f KiB, %+.0f after trim)", heap1 - heap0,
              rss1 - rss0, rss_trim - rss0);
     snprintf(base, sizeof(base), "%.0f KiB heap with the lines", heap_during - heap0);
-    add_row(name, fig, base, heap_during > heap0 ? (heap1 - heap0) / (heap_during - heap0) : 0.0,
-            "< 64 KiB", heap1 - heap0 < HEAP_SLACK_KIB, heap1 - heap0, heap_during - heap0);
+    add_row(name, "KiB", fig, base,
+            heap_during > heap0 ? (heap1 - heap0) / (heap_during - heap0) : 0.0, "< 64 KiB",
+            heap1 - heap0 < HEAP_SLACK_KIB, heap1 - heap0, heap_during - heap0);
     ok = made == lines && connects > made ? 0 : -1;
     if (ok != 0)
         fprintf(stderr, "bench_lines: only %u of %u lines made, %llu connections\n", made, lines,
@@ -731,7 +636,6 @@ static int parse_opts(int argc, char **argv, opts_t *o)
     o->json = 0;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end;
 
         if (strcmp(a, "--quick") == 0) {
             o->reps = 8;
@@ -739,51 +643,22 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strcmp(a, "--reps") == 0 && v != NULL) {
-            unsigned long n = strtoul(v, &end, 10);
-            if (*end != '\0' || n < 1 || n > MAX_REPS)
+            if (bench_parse_uint(v, 1, MAX_REPS, &o->reps) != 0)
                 return -1;
-            o->reps = (unsigned)n;
             i++;
         } else if (strcmp(a, "--seconds") == 0 && v != NULL) {
-            double s = strtod(v, &end);
-            if (*end != '\0' || !(s >= 0.1 && s <= 120.0))
+            if (bench_parse_seconds(v, 0.1, 120.0, &o->seconds) != 0)
                 return -1;
-            o->seconds = s;
             i++;
         } else if (strcmp(a, "--lines") == 0 && v != NULL) {
-            unsigned long n = strtoul(v, &end, 10);
-            if (*end != '\0' || n < 1 || n > 100000)
+            if (bench_parse_uint(v, 1, 100000, &o->lines) != 0)
                 return -1;
-            o->lines = (unsigned)n;
             i++;
         } else {
             return -1;
         }
     }
     return 0;
-}
-
-static void print_rows(int json)
-{
-    unsigned i;
-
-    if (json)
-        printf("[\n");
-    for (i = 0; i < g_nrows; i++) {
-        const row_t *r = &g_rows[i];
-
-        if (json)
-            printf("  {\"benchmark\": \"%s\", \"figure\": \"%s\", \"baseline\": \"%s\", "
-                   "\"value\": %.6g, \"base\": %.6g, \"ratio\": %.6g, \"target\": \"%s\", "
-                   "\"met\": %s}%s\n",
-                   r->name, r->figure, r->baseline, r->value, r->base, r->ratio, r->target,
-                   r->met ? "true" : "false", i + 1 < g_nrows ? "," : "");
-        else
-            printf("| %s | %s | %s | %.3f | %s | %s |\n", r->name, r->figure, r->baseline, r->ratio,
-                   r->target, r->met ? "yes" : "no");
-    }
-    if (json)
-        printf("]\n");
 }
 
 int main(int argc, char **argv)
@@ -795,7 +670,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    signal(SIGPIPE, SIG_IGN);
+    bench_init("bench_lines");
     if (uv_loop_init(&g_loop) != 0)
         return 1;
     uv_timer_init(&g_loop, &g_deadline);
@@ -808,7 +683,7 @@ int main(int argc, char **argv)
             o.seconds);
     failed |= bench_flapping(&o) != 0;
 
-    print_rows(o.json);
+    bench_results_print(g_rows, g_nrows, o.json);
     uv_close((uv_handle_t *)&g_deadline, NULL);
     uv_run(&g_loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&g_loop) != 0) {

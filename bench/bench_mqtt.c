@@ -41,6 +41,7 @@
 
 #include <uv.h>
 
+#include "bench_support.h"
 #include "north/mqtt.h"
 #include "plcline/error.h"
 
@@ -72,9 +73,7 @@ static uint16_t free_port(void)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     uint16_t port = 0;
 
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bench_loopback(&a, 0);
     if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
         getsockname(fd, (struct sockaddr *)&a, &len) == 0)
         port = ntohs(a.sin_port);
@@ -88,10 +87,7 @@ static int accepts(uint16_t port)
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
 
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
+    bench_loopback(&a, port);
     ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
     if (fd >= 0)
         close(fd);
@@ -377,41 +373,22 @@ static int run_phase(bench_t *b, unsigned thr_ms, unsigned lat_ms, result_t *r)
     return 0;
 }
 
-static double median(double *v, unsigned n)
-{
-    unsigned i, j;
-
-    for (i = 1; i < n; i++)
-        for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double x = v[j];
-
-            v[j] = v[j - 1];
-            v[j - 1] = x;
-        }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* One table row from paired rounds: the round whose ratio is the median is shown whole
  * (its figure, its baseline, its ratio), so the row adds up even when single rounds are
  * far apart (p99 latencies are: one stall in a round dominates it). */
-static void row(const char *name, double *fig, double *base, double *ratio, unsigned n,
-                const char *unit, int prec, const char *target, int met)
+static void row(const char *name, const double *fig, const double *base, const double *ratio,
+                unsigned n, const char *unit, int prec, const char *target, int met)
 {
     char f[48], b[48];
-    double sorted[MAX_ROUNDS], m;
+    double m = bench_median(ratio, n);
     unsigned i, at = 0;
 
-    memcpy(sorted, ratio, n * sizeof(*ratio)); /* median() sorts in place */
-    m = median(sorted, n);
     for (i = 1; i < n; i++) /* the round closest to the median ratio */
         if (fabs(ratio[i] - m) < fabs(ratio[at] - m))
             at = i;
     snprintf(f, sizeof(f), "%.*f %s", prec, fig[at], unit);
     snprintf(b, sizeof(b), "%.*f %s", prec, base[at], unit);
-    printf("| %s | %s | %s | %.3f | %s | %s |\n", name, f, b, m, target,
-           met < 0 ? "-"
-           : met   ? "yes"
-                   : "no");
+    bench_row_print(name, f, b, m, target, met);
 }
 
 int main(int argc, char **argv)
@@ -450,7 +427,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    signal(SIGPIPE, SIG_IGN);
+    bench_init("bench_mqtt");
     g_samples = calloc(MAX_SAMPLES, sizeof(*g_samples));
     for (i = 0; i < NDEV; i++)
         snprintf(g_names.dev[i], sizeof(g_names.dev[i]), "d%u", i);
@@ -542,26 +519,19 @@ int main(int argc, char **argv)
                 k + 1, a.rate, (double)a.offered * 1000.0 / thr_ms, a.coalesced, a.p50, a.p99,
                 b.rate, (double)b.offered * 1000.0 / thr_ms, b.p50, b.p99);
     }
-    {
-        double tmp[MAX_ROUNDS];
-
-        memcpy(tmp, rr, sizeof(tmp));
-        rm = median(tmp, rounds);
-    }
+    rm = bench_median(rr, rounds);
     row("mqtt: tag changes reaching a subscriber, 10000 tags", rate[0], rate[1], rr, rounds,
         "msg/s", 0, "≥ 0.50", rm >= 0.5);
-    memcpy(rr, r50, sizeof(rr));
-    rm = median(rr, rounds);
+    rm = bench_median(r50, rounds);
     row("mqtt: latency device read -> subscriber, median (20k/s paced)", p50[0], p50[1], r50,
         rounds, "µs", 0, "≤ 2.00", rm <= 2.0);
-    memcpy(rr, r99, sizeof(rr));
-    rm = median(rr, rounds);
+    rm = bench_median(r99, rounds);
     row("mqtt: latency device read -> subscriber, p99 (20k/s paced)", p99[0], p99[1], r99, rounds,
         "µs", 0, "≤ 3.00", rm <= 3.0);
     if (json)
         printf("{\"bench\": \"mqtt\", \"rounds\": %u, \"plcline_rate\": %.0f, \"baseline_rate\": "
                "%.0f}\n",
-               rounds, median(rate[0], rounds), median(rate[1], rounds));
+               rounds, bench_median(rate[0], rounds), bench_median(rate[1], rounds));
     rc = 0;
 out:
     if (rc != 0)
