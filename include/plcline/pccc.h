@@ -95,6 +95,10 @@ pl_line_t *pl_pccc_client_line(pl_pccc_client_t *c);
 
 typedef struct {
     uint64_t requests, responses, timeouts, errors, sessions;
+    /* round-trip time of the last answered message: from its send to the arrival of the
+     * bytes that answered it; a message sent while received bytes are being handled (from a
+     * completion callback) counts from the arrival of those bytes (one clock reading serves
+     * a whole read) */
     uint64_t last_rtt_us;
 } pl_pccc_client_stats_t;
 const pl_pccc_client_stats_t *pl_pccc_client_stats(const pl_pccc_client_t *c);

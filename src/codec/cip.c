@@ -612,6 +612,10 @@ int pl_cip_ucmm_decode(const pl_cip_req_t *req, pl_cip_ucmm_t *out)
     return path_tail(d, len, pos, out->route_words, &out->route, &out->route_len);
 }
 
+_Static_assert(PL_CIP_REQ_HEADER_LEN + sizeof(cm_path) + PL_CIP_UCMM_FIXED_LEN ==
+                   PL_CIP_UCMM_MSG_OFFSET,
+               "PL_CIP_UCMM_MSG_OFFSET");
+
 int pl_cip_ucmm_encode(uint8_t *buf, size_t cap, const pl_cip_ucmm_t *u)
 {
     size_t head = PL_CIP_REQ_HEADER_LEN + sizeof(cm_path);

@@ -222,10 +222,15 @@ typedef struct {
  * The embedded message is not decoded (use pl_cip_req_decode on u->msg). */
 int pl_cip_ucmm_decode(const pl_cip_req_t *req, pl_cip_ucmm_t *out);
 
+/* Where pl_cip_ucmm_encode() puts the embedded message: after the 0x52 request header with
+ * its 4-byte path to the Connection Manager and the fixed fields. */
+#define PL_CIP_UCMM_MSG_OFFSET (PL_CIP_REQ_HEADER_LEN + 4u + PL_CIP_UCMM_FIXED_LEN) /* 10 */
+
 /* Encodes a whole Unconnected Send request (0x52 to class 6 instance 1) carrying u->msg and
  * u->route (even length). The pad, route_words and reserved fields of `u` are ignored (0 and
- * the route length are written). Returns bytes written, PL_ENOBUFS, PL_EINVAL (odd route) or
- * PL_ERANGE (message > 65535, route > 510 bytes). */
+ * the route length are written). u->msg may already sit at buf + PL_CIP_UCMM_MSG_OFFSET
+ * (encoded in place: it is then not copied). Returns bytes written, PL_ENOBUFS, PL_EINVAL
+ * (odd route) or PL_ERANGE (message > 65535, route > 510 bytes). */
 int pl_cip_ucmm_encode(uint8_t *buf, size_t cap, const pl_cip_ucmm_t *u);
 
 /* The remaining path size of an unsuccessful Unconnected Send reply (Vol 1, Table 3-5.21:

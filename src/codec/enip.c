@@ -383,6 +383,47 @@ int pl_cpf_connected(const pl_cpf_t *cpf, uint32_t *conn_id, uint16_t *seq, cons
 
 /* ------------------------------------------------- SendRRData/SendUnitData */
 
+int pl_enip_cip_frame(uint8_t *buf, size_t cap, const pl_enip_cip_t *f, size_t cip_len)
+{
+    const size_t head = f->connected ? PL_ENIP_CIP_CONNECTED_LEN : PL_ENIP_CIP_UNCONNECTED_LEN;
+    const size_t item = f->connected ? PL_CPF_SEQ_COUNT_LEN + cip_len : cip_len;
+    uint8_t *p = buf + PL_ENIP_HEADER_LEN;
+
+    if (cip_len > PL_ENIP_MAX_LENGTH || item > PL_ENIP_MAX_LENGTH ||
+        head - PL_ENIP_HEADER_LEN + cip_len > PL_ENIP_MAX_LENGTH)
+        return PL_ERANGE;
+    if (cap < head || cap - head < cip_len)
+        return PL_ENOBUFS;
+    put_u16(buf + OFF_COMMAND,
+            f->connected ? PL_ENIP_CMD_SEND_UNIT_DATA : PL_ENIP_CMD_SEND_RR_DATA);
+    put_u16(buf + OFF_LENGTH, (uint16_t)(head - PL_ENIP_HEADER_LEN + cip_len));
+    put_u32(buf + OFF_SESSION, f->session);
+    put_u32(buf + OFF_STATUS, 0);
+    memcpy(buf + OFF_CONTEXT, f->context, PL_ENIP_CONTEXT_LEN);
+    put_u32(buf + OFF_OPTIONS, 0);
+    put_u32(p, PL_ENIP_INTERFACE_HANDLE);
+    put_u16(p + U32_LEN, f->timeout);
+    p += PL_ENIP_RR_PREFIX_LEN;
+    put_u16(p, 2u); /* item count */
+    p += U16_LEN;
+    if (f->connected) {
+        put_u16(p, PL_CPF_CONNECTED_ADDRESS);
+        put_u16(p + U16_LEN, PL_CPF_CONN_ADDR_LEN);
+        put_u32(p + PL_CPF_ITEM_HEADER_LEN, f->conn_id);
+        p += PL_CPF_ITEM_HEADER_LEN + PL_CPF_CONN_ADDR_LEN;
+        put_u16(p, PL_CPF_CONNECTED_DATA);
+        put_u16(p + U16_LEN, (uint16_t)item);
+        put_u16(p + PL_CPF_ITEM_HEADER_LEN, f->seq);
+    } else {
+        put_u16(p, PL_CPF_NULL_ADDRESS);
+        put_u16(p + U16_LEN, 0);
+        p += PL_CPF_ITEM_HEADER_LEN;
+        put_u16(p, PL_CPF_UNCONNECTED_DATA);
+        put_u16(p + U16_LEN, (uint16_t)item);
+    }
+    return (int)(head + cip_len);
+}
+
 int pl_enip_rr_decode(const uint8_t *data, size_t len, pl_enip_rr_t *out)
 {
     memset(out, 0, sizeof(*out));

@@ -207,6 +207,34 @@ int pl_enip_rr_decode(const uint8_t *data, size_t len, pl_enip_rr_t *out);
 int pl_enip_rr_encode(uint8_t *buf, size_t cap, uint16_t timeout, const uint8_t *cpf,
                       size_t cpf_len);
 
+/* The framing in front of one CIP message (header, SendRRData / SendUnitData prefix, CPF),
+ * for encoding in place: a caller encodes the CIP message at buf + PL_ENIP_CIP_UNCONNECTED_LEN
+ * (or PL_ENIP_CIP_CONNECTED_LEN) and then lets pl_enip_cip_frame() fill in what goes before
+ * it, lengths included. */
+#define PL_ENIP_CIP_UNCONNECTED_LEN \
+    (PL_ENIP_HEADER_LEN + PL_ENIP_RR_PREFIX_LEN + 2u + 2u * PL_CPF_ITEM_HEADER_LEN) /* 40 */
+#define PL_ENIP_CIP_CONNECTED_LEN                                                    \
+    (PL_ENIP_HEADER_LEN + PL_ENIP_RR_PREFIX_LEN + 2u + 2u * PL_CPF_ITEM_HEADER_LEN + \
+     PL_CPF_CONN_ADDR_LEN + PL_CPF_SEQ_COUNT_LEN) /* 46 */
+
+typedef struct {
+    int connected;    /* 0: SendRRData, null address + unconnected data item;
+                         1: SendUnitData, connected address + connected data item */
+    uint32_t session; /* session handle */
+    uint8_t context[PL_ENIP_CONTEXT_LEN];
+    uint16_t timeout; /* SendRRData timeout; SendUnitData writes `timeout` too (0 by the spec) */
+    uint32_t conn_id; /* connected: the connection identifier */
+    uint16_t seq;     /* connected: the sequence count */
+} pl_enip_cip_t;
+
+/* Writes the framing of `f` into buf[0..PL_ENIP_CIP_(UN)CONNECTED_LEN) for a CIP message of
+ * `cip_len` bytes at buf + that length, which is neither read nor moved. Status and options
+ * are 0. The bytes are those of pl_enip_encode() around pl_enip_rr_encode() around
+ * pl_cpf_encode_unconnected() / pl_cpf_encode_connected() for the same message. Returns the
+ * length of the whole message (framing + cip_len), PL_ERANGE when the message does not fit
+ * the 16-bit length fields, or PL_ENOBUFS when it does not fit `cap`. */
+int pl_enip_cip_frame(uint8_t *buf, size_t cap, const pl_enip_cip_t *f, size_t cip_len);
+
 /* Decodes the data of a CIP Identity CPF item (exactly `len` bytes). Returns 0,
  * PL_EENIP_SHORT (cut off, or the product name runs past the end) or PL_EENIP_LENGTH (bytes
  * after the state byte). */

@@ -1028,39 +1028,75 @@ size_t pl_pccc_max_bytes(pl_pccc_proc_t proc)
     return MAX_SLC_SMALL;
 }
 
+static void chunk_fill(const pl_pccc_addr_t *a, uint32_t first, uint32_t take, pl_pccc_chunk_t *c)
+{
+    c->first = first;
+    c->units = take;
+    c->offset = first * a->elem_size;
+    c->bytes = take * a->elem_size;
+    if (is_io(a->file_type)) {
+        c->element = a->element;
+        c->sub = (uint16_t)(a->sub + first);
+    } else {
+        c->element = (uint16_t)(a->element + (a->member ? 0u : first));
+        c->sub = a->sub;
+    }
+}
+
+/* Units per request; 0 with *rc set when the address cannot be split. */
+static uint32_t chunk_units(const pl_pccc_addr_t *a, size_t max_bytes, uint32_t *units, int *rc)
+{
+    if (a == NULL || a->count == 0 || a->elem_size == 0) {
+        *rc = PL_EINVAL;
+        return 0;
+    }
+    if (max_bytes < a->elem_size) {
+        *rc = PL_ERANGE;
+        return 0;
+    }
+    *units = units_of(a);
+    return (uint32_t)(max_bytes / a->elem_size > *units ? *units : max_bytes / a->elem_size);
+}
+
 int pl_pccc_addr_split(const pl_pccc_addr_t *a, size_t max_bytes, pl_pccc_chunk_t *out, size_t cap)
 {
-    uint32_t units, per, first = 0;
+    uint32_t units = 0, per, first = 0;
     size_t n = 0;
+    int rc = 0;
 
-    if (a == NULL || a->count == 0 || a->elem_size == 0 || (out == NULL && cap > 0))
+    if (out == NULL && cap > 0)
         return PL_EINVAL;
-    if (max_bytes < a->elem_size)
-        return PL_ERANGE;
-    units = units_of(a);
-    per = (uint32_t)(max_bytes / a->elem_size > units ? units : max_bytes / a->elem_size);
+    per = chunk_units(a, max_bytes, &units, &rc);
+    if (per == 0)
+        return rc;
     while (first < units) {
         uint32_t take = units - first < per ? units - first : per;
 
-        if (n < cap) {
-            pl_pccc_chunk_t *c = &out[n];
-
-            c->first = first;
-            c->units = take;
-            c->offset = first * a->elem_size;
-            c->bytes = take * a->elem_size;
-            if (is_io(a->file_type)) {
-                c->element = a->element;
-                c->sub = (uint16_t)(a->sub + first);
-            } else {
-                c->element = (uint16_t)(a->element + (a->member ? 0u : first));
-                c->sub = a->sub;
-            }
-        }
+        if (n < cap)
+            chunk_fill(a, first, take, &out[n]);
         n++;
         first += take;
     }
     if (n > (size_t)INT32_MAX)
         return PL_ERANGE;
+    return (int)n;
+}
+
+int pl_pccc_addr_chunk(const pl_pccc_addr_t *a, size_t max_bytes, uint32_t k, pl_pccc_chunk_t *out)
+{
+    uint32_t units = 0, per, first;
+    uint64_t n;
+    int rc = 0;
+
+    per = chunk_units(a, max_bytes, &units, &rc);
+    if (per == 0)
+        return rc;
+    n = ((uint64_t)units + per - 1u) / per;
+    if (n > (uint64_t)INT32_MAX)
+        return PL_ERANGE;
+    if (k < n && out != NULL) {
+        first = k * per; /* < units: no overflow */
+        chunk_fill(a, first, units - first < per ? units - first : per, out);
+    }
     return (int)n;
 }

@@ -155,4 +155,11 @@ typedef struct {
  * Sub-elements and bits of structures are never split (count 1). */
 int pl_pccc_addr_split(const pl_pccc_addr_t *a, size_t max_bytes, pl_pccc_chunk_t *out, size_t cap);
 
+/* Chunk `k` of the same split without computing the others: returns what
+ * pl_pccc_addr_split(a, max_bytes, ...) returns (the number of chunks, or its error) and,
+ * when k is below that number and `out` is not NULL, fills *out with exactly the chunk that
+ * pl_pccc_addr_split would write at out[k]. O(1): a request can ask for its chunks one at a
+ * time. */
+int pl_pccc_addr_chunk(const pl_pccc_addr_t *a, size_t max_bytes, uint32_t k, pl_pccc_chunk_t *out);
+
 #endif

@@ -47,6 +47,8 @@
 #define RX_MAX_DATA     4096u /* encapsulation data bytes accepted in one message */
 #define BUF_CAP         1400u
 #define MAX_DATA_BYTES  255u /* SLC size field is one byte */
+#define MEMO_SLOTS      16u  /* parsed addresses remembered (by text) */
+#define MEMO_TEXT       24u  /* longest address text remembered, NUL included */
 
 /* Connection Manager timing (Vol 1, 3-5.6.1.2): tick 2^10 ms, timeout in ticks. */
 #define CM_PRIORITY_TICK 0x0Au
@@ -86,13 +88,20 @@ typedef struct {
     uint16_t tns, seq, vendor;
     uint32_t offset, bytes; /* where the reply's data goes in the request's buffer */
     uint64_t deadline;      /* uv_now() ms */
-    uint64_t sent_ns;
+    uint64_t sent_ns;       /* for the round-trip time (see clock_ns) */
+    uint64_t rx_mark;       /* c->rx_msgs when it was sent */
 } slot_t;
 
 typedef struct {
     uint16_t tns, seq;
     uint8_t used;
 } expired_t;
+
+/* A parsed address and its text: a client polling the same addresses parses each once. */
+typedef struct {
+    char text[MEMO_TEXT]; /* "" when unused */
+    pl_pccc_addr_t a;
+} memo_t;
 
 struct pl_pccc_client_s {
     uv_loop_t *loop;
@@ -122,24 +131,35 @@ struct pl_pccc_client_s {
     size_t conn_path_len;
     uint64_t setup_deadline;
     uint64_t wait_since;   /* uv_now() + 1 when requests started waiting for a session; 0: none */
-    uint64_t last_rx_ns;   /* uv_hrtime() of the last message received */
+    uint64_t rx_msgs;      /* messages received (a slot that saw none since its send: silence) */
     pl_status_t setup_err; /* code != 0: the last session setup timed out (this reason) */
     uint32_t rnd;
 
     uv_timer_t timer;
+    uint64_t armed_at; /* uv_now() ms the timer fires at; UINT64_MAX: stopped */
+    uint64_t batch_ns; /* uv_hrtime() of the bytes being handled, 0: not read yet */
+    uint8_t in_batch;  /* inside on_line_data: batch_ns serves as the clock */
     pl_pccc_req_t *head, *tail;
     unsigned queued, nbusy;
     slot_t slot[MAX_INFLIGHT];
     expired_t expired[EXPIRED_MAX];
-    unsigned expired_next;
+    unsigned expired_next, expired_used; /* expired_used: entries with .used set */
     unsigned attempt_failures, conn_gen;
     uint8_t persistent, closing, handles_open;
 
     pl_pccc_client_stats_t stats;
-    pl_pccc_chunk_t chunks[MAX_CHUNKS];
-    size_t rx_len;
+    memo_t memo[MEMO_SLOTS];
+    /* Requests are encoded in place in tx: the CIP request to the PCCC object at tx + off_cip
+     * (after the encapsulation framing and, when routed, the Unconnected Send header) starts
+     * with the constant hdr (service and path, cip_hdr_len bytes, then the service header,
+     * wrap_len bytes: re-encoded per message with vendor_seq), the PCCC message follows;
+     * the layers around it are filled in afterwards. */
+    size_t off_cip, cip_hdr_len, wrap_len;
+    uint8_t hdr[PL_CIP_REQ_HEADER_LEN + 8u + PL_PCCC_DHP_LEN];
+    uint8_t mask[MAX_DATA_BYTES]; /* the mask of a masked write */
+    size_t rx_len;                /* a partial message kept from the last read */
     uint8_t rx[PL_ENIP_HEADER_LEN + RX_MAX_DATA];
-    uint8_t b1[BUF_CAP], b2[BUF_CAP], b3[BUF_CAP], tx[BUF_CAP];
+    uint8_t tx[BUF_CAP];
 };
 
 static void pump(pl_pccc_client_t *c);
@@ -433,7 +453,7 @@ static void finish(pl_pccc_client_t *c, pl_pccc_req_t *r, const pl_status_t *st)
     unsigned i;
 
     queue_remove(c, r);
-    for (i = 0; i < MAX_INFLIGHT; i++)
+    for (i = 0; i < c->inflight; i++) /* the slots in use (pump) */
         if (c->slot[i].req == r)
             c->slot[i].req = NULL; /* its reply, if any, is discarded */
     if (st != NULL) {
@@ -455,7 +475,7 @@ static void fail_inflight(pl_pccc_client_t *c, const pl_status_t *why)
 {
     unsigned i;
 
-    for (i = 0; i < MAX_INFLIGHT && !c->closing; i++) {
+    for (i = 0; i < c->inflight && !c->closing; i++) {
         slot_t *s = &c->slot[i];
         pl_pccc_req_t *r = s->req;
 
@@ -463,6 +483,38 @@ static void fail_inflight(pl_pccc_client_t *c, const pl_status_t *why)
         if (r != NULL)
             finish(c, r, why);
     }
+}
+
+/* Parses `addr` into `a` as pl_pccc_addr_parse does; a text seen before (up to MEMO_TEXT - 1
+ * characters) is taken from the memo instead of being parsed again. Errors are not kept, so
+ * their detail is always written. */
+static int addr_parse(pl_pccc_client_t *c, pl_pccc_addr_t *a, const char *addr, pl_status_t *err)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    memo_t *m;
+    size_t n;
+
+    for (n = 0; n < MEMO_TEXT && addr[n] != '\0'; n++)
+        h = (h ^ (uint8_t)addr[n]) * 16777619u;
+    if (n == MEMO_TEXT)
+        return pl_pccc_addr_parse(a, addr, err);
+    m = &c->memo[h % MEMO_SLOTS];
+    if (m->text[0] != '\0' && memcmp(m->text, addr, n + 1u) == 0) {
+        *a = m->a;
+        return 0;
+    }
+    if (pl_pccc_addr_parse(a, addr, err) < 0)
+        return PL_EADDR;
+    memcpy(m->text, addr, n + 1u);
+    m->a = *a;
+    return 0;
+}
+
+/* Data bytes per message for request `p`: a masked write carries a mask as long as its
+ * data. */
+static size_t chunk_max(const pl_pccc_client_t *c, const rpriv_t *p)
+{
+    return p->op == OP_WRITE && p->a.bit >= 0 ? c->max_bytes / 2u : c->max_bytes;
 }
 
 static int submit(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uint8_t op,
@@ -479,23 +531,22 @@ static int submit(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uin
         return PL_ECLOSING;
     p = priv(req);
     memset(p, 0, sizeof(*p));
+    p->op = op;
     if (op != OP_IDENT) {
-        size_t max = c->max_bytes;
+        size_t max;
 
         if (addr == NULL || (buf == NULL && len > 0))
             return PL_EINVAL;
-        if (pl_pccc_addr_parse(&p->a, addr, &req->status) < 0)
+        if (addr_parse(c, &p->a, addr, &req->status) < 0)
             return PL_EADDR;
         if (len < pl_pccc_addr_bytes(&p->a))
             return pl_status_set(&req->status, PL_ENOBUFS, 0, "'%.40s' needs %u bytes, got %zu",
                                  addr, pl_pccc_addr_bytes(&p->a), len);
-        if (op == OP_WRITE && p->a.bit >= 0) {
-            if (c->plc == PL_PCCC_PLC_PLC5)
-                return pl_status_set(&req->status, PL_ENOTSUP, 0,
-                                     "'%.40s': bit writes to a PLC-5 are not supported", addr);
-            max /= 2; /* a masked write carries a mask as long as its data */
-        }
-        n = pl_pccc_addr_split(&p->a, max, NULL, 0);
+        if (op == OP_WRITE && p->a.bit >= 0 && c->plc == PL_PCCC_PLC_PLC5)
+            return pl_status_set(&req->status, PL_ENOTSUP, 0,
+                                 "'%.40s': bit writes to a PLC-5 are not supported", addr);
+        max = chunk_max(c, p);
+        n = pl_pccc_addr_chunk(&p->a, max, 0, NULL);
         if (n < 0)
             return pl_status_set(&req->status, PL_EADDR, 0,
                                  "'%.40s': one element is larger than %zu bytes", addr, max);
@@ -510,7 +561,6 @@ static int submit(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uin
     }
     if (c->queued >= c->max_queue)
         return pl_status_set(&req->status, PL_ENO_MSG, 0, "%u requests waiting", c->queued);
-    p->op = op;
     p->buf = buf;
     p->len = len;
     p->text = text;
@@ -577,6 +627,17 @@ static uint8_t cm_ticks(const pl_pccc_client_t *c)
     return (uint8_t)(t < 1u ? 1u : (t > 255u ? 255u : t));
 }
 
+/* A clock for round-trip times: while received bytes are handled, the time they were
+ * handed over (read once per batch), else now. */
+static uint64_t clock_ns(pl_pccc_client_t *c)
+{
+    if (!c->in_batch)
+        return uv_hrtime();
+    if (c->batch_ns == 0)
+        c->batch_ns = uv_hrtime();
+    return c->batch_ns;
+}
+
 /* Sends an encapsulation message with `data` (may already sit at c->tx + 24). */
 static int send_encap(pl_pccc_client_t *c, uint16_t command, const uint8_t *ctx,
                       const uint8_t *data, size_t len)
@@ -597,26 +658,24 @@ static int send_encap(pl_pccc_client_t *c, uint16_t command, const uint8_t *ctx,
     return pl_line_send(c->line, c->tx, (size_t)n);
 }
 
-/* Sends CIP message cip[0..len) unconnected (SendRRData) or on the connection
- * (SendUnitData with sequence count `seq`). */
+/* Frames the CIP message of `len` bytes already encoded at c->tx + PL_ENIP_CIP_(UN)CONNECTED_LEN
+ * as SendRRData (connected 0) or SendUnitData with sequence count `seq`, and sends it. */
 static int send_cip(pl_pccc_client_t *c, int connected, uint16_t seq, const uint8_t *ctx,
-                    const uint8_t *cip, size_t len)
+                    size_t len)
 {
-    uint8_t *cpf = c->b3;
-    int n, m;
+    pl_enip_cip_t f;
+    int n;
 
-    if (connected)
-        n = pl_cpf_encode_connected(cpf, sizeof(c->b3), c->ot_conn_id, seq, cip, len);
-    else
-        n = pl_cpf_encode_unconnected(cpf, sizeof(c->b3), cip, len);
+    memset(&f, 0, sizeof(f));
+    f.connected = connected;
+    f.session = c->session;
+    memcpy(f.context, ctx, PL_ENIP_CONTEXT_LEN);
+    f.conn_id = c->ot_conn_id;
+    f.seq = seq;
+    n = pl_enip_cip_frame(c->tx, sizeof(c->tx), &f, len);
     if (n < 0)
         return n;
-    m = pl_enip_rr_encode(c->tx + PL_ENIP_HEADER_LEN, sizeof(c->tx) - PL_ENIP_HEADER_LEN, 0, cpf,
-                          (size_t)n);
-    if (m < 0)
-        return m;
-    return send_encap(c, connected ? PL_ENIP_CMD_SEND_UNIT_DATA : PL_ENIP_CMD_SEND_RR_DATA, ctx,
-                      c->tx + PL_ENIP_HEADER_LEN, (size_t)m);
+    return pl_line_send(c->line, c->tx, (size_t)n);
 }
 
 static void ctx_make(uint8_t ctx[PL_ENIP_CONTEXT_LEN], uint8_t kind, uint16_t tns)
@@ -631,10 +690,10 @@ static int tns_taken(const pl_pccc_client_t *c, uint16_t tns)
 {
     unsigned i;
 
-    for (i = 0; i < MAX_INFLIGHT; i++)
+    for (i = 0; i < c->inflight; i++)
         if (c->slot[i].busy && c->slot[i].tns == tns)
             return 1;
-    for (i = 0; i < EXPIRED_MAX; i++)
+    for (i = 0; i < EXPIRED_MAX && c->expired_used > 0; i++)
         if (c->expired[i].used && c->expired[i].tns == tns)
             return 1;
     return 0;
@@ -650,15 +709,31 @@ static uint16_t next_tns(pl_pccc_client_t *c)
     return c->tns;
 }
 
-/* Builds the PCCC message for chunk `k` of `r` into c->b1. Returns its length or <0 with
- * `st` set. */
-static int build_pccc(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t *s, pl_status_t *st)
+/* Encodes the service header (wrap_len bytes) with requestor vendor ID `vendor` at `at`. */
+static int wrap_encode(const pl_pccc_client_t *c, uint8_t *at, uint16_t vendor)
+{
+    pl_pccc_wrap_t w;
+
+    memset(&w, 0, sizeof(w));
+    w.service = c->service;
+    w.length = PL_PCCC_REQUESTOR_LEN;
+    w.vendor = vendor;
+    w.serial = c->serial;
+    w.dhp = c->dhp;
+    return pl_pccc_wrap_encode(at, c->wrap_len, &w) == (int)c->wrap_len ? 0 : PL_EINVAL;
+}
+
+/* Encodes the PCCC message for chunk `k` of `r` into out[0..cap). Returns its length or <0
+ * with `st` set. */
+static int build_pccc(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t *s, uint8_t *out,
+                      size_t cap, pl_status_t *st)
 {
     rpriv_t *p = priv(r);
     pl_pccc_request_t q;
     pl_pccc_addr_t ca;
-    const pl_pccc_chunk_t *ch;
-    uint8_t *mask = c->b2;
+    pl_pccc_chunk_t chunk;
+    const pl_pccc_chunk_t *ch = &chunk;
+    uint8_t *mask = c->mask;
     int n, plc5 = c->plc == PL_PCCC_PLC_PLC5;
 
     if (p->op == OP_IDENT) {
@@ -667,12 +742,9 @@ static int build_pccc(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t 
         s->bytes = 0;
         goto encode;
     }
-    n = pl_pccc_addr_split(&p->a,
-                           p->op == OP_WRITE && p->a.bit >= 0 ? c->max_bytes / 2 : c->max_bytes,
-                           c->chunks, MAX_CHUNKS);
-    if (n < 0 || (uint32_t)n != p->nchunks)
+    n = pl_pccc_addr_chunk(&p->a, chunk_max(c, p), k, &chunk);
+    if (n < 0 || (uint32_t)n != p->nchunks || k >= p->nchunks)
         return pl_status_set(st, PL_EINVAL, 0, "splitting the address failed");
-    ch = &c->chunks[k];
     ca = p->a;
     ca.element = ch->element;
     ca.sub = ch->sub;
@@ -744,74 +816,62 @@ static int build_pccc(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t 
         }
     }
 encode:
-    n = pl_pccc_request_encode(c->b1, sizeof(c->b1), &q);
+    n = pl_pccc_request_encode(out, cap, &q);
     if (n < 0)
         return pl_status_set(st, n, 0, "encoding the PCCC request failed");
-    s->cmd = c->b1[0];
+    s->cmd = out[0];
     return n;
 }
 
-/* Sends chunk `k` of `r` in slot `s`. Returns 0 or <0 with `st` (the request fails). */
+/* Sends chunk `k` of `r` in slot `s`. Returns 0 or <0 with `st` (the request fails).
+ * Every layer is encoded at its final place in c->tx, innermost first (see off_cip). */
 static int send_chunk(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t *s, pl_status_t *st)
 {
-    pl_pccc_wrap_t w;
-    pl_cip_req_t q;
-    uint8_t path[8], ctx[PL_ENIP_CONTEXT_LEN];
-    int n, plen;
+    uint8_t *cip = c->tx + c->off_cip, *wrap = cip + c->cip_hdr_len, *pccc = wrap + c->wrap_len;
+    uint8_t ctx[PL_ENIP_CONTEXT_LEN];
+    size_t len;
+    int n, connected = c->connected;
 
     s->tns = next_tns(c);
-    n = build_pccc(c, r, k, s, st);
+    n = build_pccc(c, r, k, s, pccc, sizeof(c->tx) - (size_t)(pccc - c->tx), st);
     if (n < 0)
         return n;
-    memset(&w, 0, sizeof(w));
-    w.service = c->service;
-    w.length = PL_PCCC_REQUESTOR_LEN;
-    w.vendor = c->vendor_seq ? c->vendor_next++ : c->vendor;
-    w.serial = c->serial;
-    w.dhp = c->dhp;
-    w.pccc = c->b1;
-    w.pccc_len = (size_t)n;
-    s->vendor = w.vendor;
-    n = pl_pccc_wrap_encode(c->b2, sizeof(c->b2), &w);
-    if (n < 0)
-        return pl_status_set(st, n, 0, "encoding the PCCC service header failed");
-    plen = pl_cip_path_encode(path, sizeof(path), PL_PCCC_CLASS, PL_PCCC_INSTANCE);
-    memset(&q, 0, sizeof(q));
-    q.service = c->service;
-    q.path = path;
-    q.path_len = (size_t)plen;
-    q.data = c->b2;
-    q.data_len = (size_t)n;
-    n = pl_cip_req_encode(c->b1, sizeof(c->b1), &q);
-    if (n < 0)
-        return pl_status_set(st, n, 0, "encoding the CIP request failed");
+    memcpy(cip, c->hdr, c->cip_hdr_len + c->wrap_len);
+    s->vendor = c->vendor;
+    if (c->vendor_seq) {
+        s->vendor = c->vendor_next++;
+        if (wrap_encode(c, wrap, s->vendor) < 0)
+            return pl_status_set(st, PL_EINVAL, 0, "encoding the PCCC service header failed");
+    }
+    len = c->cip_hdr_len + c->wrap_len + (size_t)n;
     ctx_make(ctx, CTX_PCCC, s->tns);
-    if (c->connected) {
+    if (connected) {
         s->seq = ++c->seq;
-        n = send_cip(c, 1, s->seq, ctx, c->b1, (size_t)n);
     } else if (c->route_len > 0) {
         pl_cip_ucmm_t u;
+        uint8_t *ucmm = c->tx + PL_ENIP_CIP_UNCONNECTED_LEN;
         int m;
 
         memset(&u, 0, sizeof(u));
         u.priority_tick = CM_PRIORITY_TICK;
         u.timeout_ticks = cm_ticks(c);
-        u.msg = c->b1;
-        u.msg_len = (size_t)n;
+        u.msg = cip; /* == ucmm + PL_CIP_UCMM_MSG_OFFSET: stays where it is */
+        u.msg_len = len;
         u.route = c->route;
         u.route_len = c->route_len;
-        m = pl_cip_ucmm_encode(c->b2, sizeof(c->b2), &u);
+        m = pl_cip_ucmm_encode(ucmm, sizeof(c->tx) - PL_ENIP_CIP_UNCONNECTED_LEN, &u);
         if (m < 0)
             return pl_status_set(st, m, 0, "encoding the Unconnected Send failed");
-        n = send_cip(c, 0, 0, ctx, c->b2, (size_t)m);
-    } else {
-        n = send_cip(c, 0, 0, ctx, c->b1, (size_t)n);
+        len = (size_t)m;
     }
+    n = send_cip(c, connected, s->seq, ctx, len);
     if (n < 0)
         return pl_status_set(st, n == PL_ENOBUFS || n == PL_ERANGE ? n : PL_ESEND, 0,
                              "sending the request failed: %s", pl_strerror(n));
     return 0;
 }
+
+static void timer_at(pl_pccc_client_t *c, uint64_t due);
 
 static void pump(pl_pccc_client_t *c)
 {
@@ -825,7 +885,9 @@ static void pump(pl_pccc_client_t *c)
         pl_status_t st;
         unsigned i;
 
-        for (i = 0; i < MAX_INFLIGHT; i++) {
+        /* slots at or past `inflight` are never used: with fewer than `inflight` busy, one
+         * below it is free */
+        for (i = 0; i < c->inflight; i++) {
             if (!c->slot[i].busy) {
                 s = &c->slot[i];
                 break;
@@ -846,30 +908,48 @@ static void pump(pl_pccc_client_t *c)
         }
         s->busy = 1;
         s->req = r;
-        s->sent_ns = uv_hrtime();
+        s->sent_ns = clock_ns(c);
+        s->rx_mark = c->rx_msgs;
         s->deadline = uv_now(c->loop) + c->timeout_ms;
         c->nbusy++;
         p->next++;
         p->outstanding++;
         if (p->next == p->nchunks)
             queue_remove(c, r);
+        timer_at(c, s->deadline);
     }
-    arm(c);
 }
 
 /* --- timers ------------------------------------------------------------------------ */
 
+/* One timer serves every deadline (messages in flight, session setup, waiting for a
+ * session), and it is lazy: it runs at the earliest deadline or before. A deadline later
+ * than the timer's leaves it alone (with one timeout for all, every new message's is), and
+ * an answer does not stop it; when it fires early, on_timer finds nothing due and re-arms it
+ * for what is left (arm). So the request-answer cycle touches no timer at all. */
 static void on_timer(uv_timer_t *t);
 
+/* Makes the timer fire at `due` (uv_now() ms) at the latest. */
+static void timer_at(pl_pccc_client_t *c, uint64_t due)
+{
+    uint64_t now;
+
+    if (due >= c->armed_at || c->closing)
+        return;
+    now = uv_now(c->loop);
+    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
+    c->armed_at = due;
+}
+
+/* Arms the timer for the earliest deadline there is, stops it when there is none. */
 static void arm(pl_pccc_client_t *c)
 {
-    uint64_t now, due = UINT64_MAX;
+    uint64_t due = UINT64_MAX;
     unsigned i;
 
     if (c->closing)
         return;
-    now = uv_now(c->loop);
-    for (i = 0; i < MAX_INFLIGHT; i++)
+    for (i = 0; i < c->inflight; i++)
         if (c->slot[i].busy && c->slot[i].deadline < due)
             due = c->slot[i].deadline;
     if ((c->state == ST_REGISTER || c->state == ST_FWD_OPEN) && c->setup_deadline < due)
@@ -879,15 +959,18 @@ static void arm(pl_pccc_client_t *c)
         due = c->wait_since - 1 + c->timeout_ms;
     if (due == UINT64_MAX) {
         uv_timer_stop(&c->timer);
+        c->armed_at = UINT64_MAX;
         return;
     }
-    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
+    timer_at(c, due);
 }
 
 static void remember_expired(pl_pccc_client_t *c, const slot_t *s)
 {
     expired_t *e = &c->expired[c->expired_next++ % EXPIRED_MAX];
 
+    if (!e->used)
+        c->expired_used++;
     e->used = 1;
     e->tns = s->tns;
     e->seq = s->seq;
@@ -900,6 +983,7 @@ static void on_timer(uv_timer_t *t)
     unsigned gen = c->conn_gen, i;
     pl_status_t why;
 
+    c->armed_at = UINT64_MAX; /* a fired timer is stopped */
     if (c->closing)
         return;
     if ((c->state == ST_REGISTER || c->state == ST_FWD_OPEN) && c->setup_deadline <= now) {
@@ -911,7 +995,7 @@ static void on_timer(uv_timer_t *t)
         arm(c);
         return;
     }
-    for (i = 0; i < MAX_INFLIGHT && !c->closing && gen == c->conn_gen; i++) {
+    for (i = 0; i < c->inflight && !c->closing && gen == c->conn_gen; i++) {
         slot_t *s = &c->slot[i];
         pl_pccc_req_t *r = s->req;
         int silent;
@@ -921,7 +1005,7 @@ static void on_timer(uv_timer_t *t)
         c->stats.timeouts++;
         /* Nothing at all came back since it was sent: the peer is silent, start over.
          * Otherwise the TNS is remembered so a late reply is recognised and dropped. */
-        silent = c->last_rx_ns < s->sent_ns;
+        silent = c->rx_msgs == s->rx_mark;
         pl_status_set(&why, PL_ETIMEOUT, 0, "TNS 0x%04X: no answer within %u ms", s->tns,
                       c->timeout_ms);
         pl_log(c->log, PL_LOG_WARN, "pccc %s: %s%s", pl_line_peer(c->line), why.detail,
@@ -962,6 +1046,7 @@ static void on_timer(uv_timer_t *t)
         }
     }
     pump(c);
+    arm(c); /* what is left, including deadlines later than the one that fired */
 }
 
 /* --- session ----------------------------------------------------------------------- */
@@ -1006,9 +1091,10 @@ static void send_forward_open(pl_pccc_client_t *c)
     fo.transport = PL_CIP_TRANSPORT_SERVER | PL_CIP_TRANSPORT_TRIGGER_APP | PL_CIP_TRANSPORT_CLASS3;
     fo.path = c->conn_path;
     fo.path_len = c->conn_path_len;
-    n = pl_cip_fwd_open_encode(c->b1, sizeof(c->b1), &fo);
+    n = pl_cip_fwd_open_encode(c->tx + PL_ENIP_CIP_UNCONNECTED_LEN,
+                               sizeof(c->tx) - PL_ENIP_CIP_UNCONNECTED_LEN, &fo);
     ctx_make(ctx, CTX_FWD_OPEN, 0);
-    rc = n < 0 ? n : send_cip(c, 0, 0, ctx, c->b1, (size_t)n);
+    rc = n < 0 ? n : send_cip(c, 0, 0, ctx, (size_t)n);
     if (rc < 0) {
         pl_status_set(&why, PL_ESEND, 0, "sending Forward Open failed: %s", pl_strerror(rc));
         pl_line_drop(c->line, &why);
@@ -1036,10 +1122,11 @@ static void session_close(pl_pccc_client_t *c)
         fc.orig_serial = c->serial;
         fc.path = c->conn_path;
         fc.path_len = c->conn_path_len;
-        n = pl_cip_fwd_close_encode(c->b1, sizeof(c->b1), &fc);
+        n = pl_cip_fwd_close_encode(c->tx + PL_ENIP_CIP_UNCONNECTED_LEN,
+                                    sizeof(c->tx) - PL_ENIP_CIP_UNCONNECTED_LEN, &fc);
         ctx_make(ctx, CTX_FWD_CLS, 0);
         if (n > 0)
-            (void)send_cip(c, 0, 0, ctx, c->b1, (size_t)n);
+            (void)send_cip(c, 0, 0, ctx, (size_t)n);
     }
     if (c->state == ST_READY || c->state == ST_FWD_OPEN)
         (void)send_encap(c, PL_ENIP_CMD_UNREGISTER_SESSION, NULL, NULL, 0);
@@ -1060,7 +1147,7 @@ static slot_t *slot_by_tns(pl_pccc_client_t *c, uint16_t tns)
 {
     unsigned i;
 
-    for (i = 0; i < MAX_INFLIGHT; i++)
+    for (i = 0; i < c->inflight; i++)
         if (c->slot[i].busy && c->slot[i].tns == tns)
             return &c->slot[i];
     return NULL;
@@ -1070,7 +1157,7 @@ static slot_t *slot_by_seq(pl_pccc_client_t *c, uint16_t seq)
 {
     unsigned i;
 
-    for (i = 0; i < MAX_INFLIGHT; i++)
+    for (i = 0; i < c->inflight; i++)
         if (c->slot[i].busy && c->slot[i].seq == seq)
             return &c->slot[i];
     return NULL;
@@ -1086,6 +1173,7 @@ static int expired_match(pl_pccc_client_t *c, int by_seq, uint16_t key)
 
         if (e->used && (by_seq ? e->seq : e->tns) == key) {
             e->used = 0;
+            c->expired_used--;
             return 1;
         }
     }
@@ -1099,7 +1187,7 @@ static void slot_done(pl_pccc_client_t *c, slot_t *s, const pl_status_t *st,
     pl_pccc_req_t *r = s->req;
 
     c->stats.responses++;
-    c->stats.last_rtt_us = (uv_hrtime() - s->sent_ns) / 1000u;
+    c->stats.last_rtt_us = (clock_ns(c) - s->sent_ns) / 1000u;
     slot_release(c, s);
     if (r == NULL)
         return;
@@ -1375,7 +1463,7 @@ static void handle_msg(pl_pccc_client_t *c, const uint8_t *p, size_t n)
         protocol_error(c, &st);
         return;
     }
-    c->last_rx_ns = uv_hrtime();
+    c->rx_msgs++;
     switch (m.command) {
     case PL_ENIP_CMD_REGISTER_SESSION:
         if (c->state != ST_REGISTER) {
@@ -1411,44 +1499,83 @@ static void handle_msg(pl_pccc_client_t *c, const uint8_t *p, size_t n)
     }
 }
 
-static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *ud)
+/* The stream broke on a length: reconnect. */
+static void frame_error(pl_pccc_client_t *c, int rc)
 {
-    pl_pccc_client_t *c = ud;
-    unsigned gen = c->conn_gen;
-    size_t n, off;
     pl_status_t why;
+
+    pl_status_set(&why, rc, 0, "encapsulation message longer than %u bytes", RX_MAX_DATA);
+    c->rx_len = 0;
+    protocol_error(c, &why);
+}
+
+/* Handles the messages in buf[0..len), the first one possibly the rest of the partial
+ * message kept in rx. Complete messages are handled where they are; only a partial one is
+ * copied (into rx, up to what it needs). Returns 0, or -1 when the rest of the stream is
+ * void (an error, the client freed or reconnecting). */
+static int take_bytes(pl_pccc_client_t *c, const uint8_t *buf, size_t len)
+{
+    unsigned gen = c->conn_gen;
+    size_t need, n;
     int rc;
 
-    (void)line;
-    while (len > 0) {
-        n = sizeof(c->rx) - c->rx_len;
-        if (n > len)
-            n = len;
+    while (c->rx_len > 0 && len > 0) {
+        /* rx holds less than one message: top it up to the length known so far (24 bytes of
+         * header at first, then the whole message), no further */
+        rc = pl_enip_frame(c->rx, c->rx_len, RX_MAX_DATA, &need);
+        if (rc != PL_EAGAIN) {
+            frame_error(c, rc);
+            return -1;
+        }
+        n = need - c->rx_len < len ? need - c->rx_len : len;
         memcpy(c->rx + c->rx_len, buf, n);
         c->rx_len += n;
         buf += n;
         len -= n;
-        off = 0;
-        for (;;) {
-            rc = pl_enip_frame(c->rx + off, c->rx_len - off, RX_MAX_DATA, NULL);
-            if (rc == PL_EAGAIN)
-                break;
-            if (rc < 0) {
-                pl_status_set(&why, rc, 0, "encapsulation message longer than %u bytes",
-                              RX_MAX_DATA);
-                c->rx_len = 0;
-                protocol_error(c, &why);
-                return;
-            }
-            handle_msg(c, c->rx + off, (size_t)rc);
-            if (c->closing || gen != c->conn_gen)
-                return; /* freed or reconnecting: the rest of the stream is void */
-            off += (size_t)rc;
+        rc = pl_enip_frame(c->rx, c->rx_len, RX_MAX_DATA, NULL);
+        if (rc == PL_EAGAIN)
+            continue;
+        if (rc < 0) {
+            frame_error(c, rc);
+            return -1;
         }
-        memmove(c->rx, c->rx + off, c->rx_len - off);
-        c->rx_len -= off;
+        c->rx_len = 0;
+        handle_msg(c, c->rx, (size_t)rc);
+        if (c->closing || gen != c->conn_gen)
+            return -1; /* freed or reconnecting: the rest of the stream is void */
     }
-    pump(c); /* answered slots are free: the next messages go out */
+    while (len > 0) {
+        rc = pl_enip_frame(buf, len, RX_MAX_DATA, NULL);
+        if (rc == PL_EAGAIN) {
+            memcpy(c->rx, buf, len); /* less than one message: it fits */
+            c->rx_len = len;
+            return 0;
+        }
+        if (rc < 0) {
+            frame_error(c, rc);
+            return -1;
+        }
+        handle_msg(c, buf, (size_t)rc);
+        if (c->closing || gen != c->conn_gen)
+            return -1;
+        buf += rc;
+        len -= (size_t)rc;
+    }
+    return 0;
+}
+
+static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *ud)
+{
+    pl_pccc_client_t *c = ud;
+    int rc;
+
+    (void)line;
+    c->in_batch = 1; /* one clock reading serves every reply in these bytes */
+    c->batch_ns = 0;
+    rc = take_bytes(c, buf, len);
+    if (rc == 0)
+        pump(c); /* answered slots are free: the next messages go out */
+    c->in_batch = 0;
 }
 
 static void on_line_up(pl_line_t *line, void *ud)
@@ -1466,6 +1593,7 @@ static void on_line_up(pl_line_t *line, void *ud)
     c->seq = 0;
     pl_status_clear(&c->setup_err);
     memset(c->expired, 0, sizeof(c->expired));
+    c->expired_used = 0;
     c->state = ST_REGISTER;
     c->setup_deadline = uv_now(c->loop) + c->timeout_ms;
     pl_log(c->log, PL_LOG_DEBUG, "pccc: connected to %s, registering", pl_line_peer(c->line));
@@ -1569,6 +1697,26 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
     n = pl_cip_path_encode(c->conn_path + c->route_len, sizeof(c->conn_path) - c->route_len,
                            PL_CIP_CLASS_MESSAGE_ROUTER, 1);
     c->conn_path_len = c->route_len + (size_t)(n > 0 ? n : 0);
+    /* the in-place layout of a request (send_chunk) and its constant CIP request header:
+     * the PCCC object's service and path, no data yet */
+    c->off_cip = c->connected ? PL_ENIP_CIP_CONNECTED_LEN : PL_ENIP_CIP_UNCONNECTED_LEN;
+    if (!c->connected && c->route_len > 0)
+        c->off_cip += PL_CIP_UCMM_MSG_OFFSET;
+    {
+        uint8_t path[8];
+        pl_cip_req_t q;
+        int plen = pl_cip_path_encode(path, sizeof(path), PL_PCCC_CLASS, PL_PCCC_INSTANCE);
+
+        memset(&q, 0, sizeof(q));
+        q.service = c->service;
+        q.path = path;
+        q.path_len = (size_t)(plen > 0 ? plen : 0);
+        n = pl_cip_req_encode(c->hdr, sizeof(c->hdr), &q);
+        c->cip_hdr_len = (size_t)(n > 0 ? n : 0);
+    }
+    c->wrap_len = (size_t)pl_pccc_wrap_header_len(c->service); /* checked above */
+    (void)wrap_encode(c, c->hdr + c->cip_hdr_len, c->vendor);
+    c->armed_at = UINT64_MAX;
     c->rnd = (uint32_t)(uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ (uint64_t)(uintptr_t)c >> 32);
     if (c->rnd == 0)
         c->rnd = 0x9E3779B9u;

@@ -7,7 +7,9 @@
  * and one byte at a time; all three must give the same frames. Every frame is decoded and
  * re-encoded (header, SendRRData/SendUnitData data, CPF, CIP Identity items, RegisterSession
  * data) and must give back the same bytes or, where the encoder writes a fixed value (the
- * interface handle), the same fields. Any disagreement aborts.
+ * interface handle), the same fields; a SendRRData / SendUnitData of the shape
+ * pl_enip_cip_frame writes is framed again around its CIP message in place and must give
+ * the same bytes. Any disagreement aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -90,6 +92,41 @@ static void check_cpf(const uint8_t *p, size_t len)
     }
 }
 
+/* A SendRRData / SendUnitData of the shape pl_enip_cip_frame writes (status, options and
+ * interface handle 0, the command matching the CPF shape): the framing written in place
+ * around its CIP message gives back the same bytes. */
+static void check_cip_frame(const uint8_t *f, size_t len, const pl_enip_msg_t *m,
+                            const pl_enip_rr_t *rr)
+{
+    static uint8_t buf[PL_ENIP_CIP_CONNECTED_LEN + PL_ENIP_MAX_LENGTH];
+    pl_enip_cip_t c;
+    const uint8_t *cip;
+    size_t cip_len, head;
+
+    if (m->status != 0 || m->options != 0 || rr->interface_handle != 0)
+        return;
+    memset(&c, 0, sizeof(c));
+    if (m->command == PL_ENIP_CMD_SEND_RR_DATA &&
+        pl_cpf_unconnected(&rr->cpf, &cip, &cip_len) == 0) {
+        head = PL_ENIP_CIP_UNCONNECTED_LEN;
+    } else if (m->command == PL_ENIP_CMD_SEND_UNIT_DATA &&
+               pl_cpf_connected(&rr->cpf, &c.conn_id, &c.seq, &cip, &cip_len) == 0) {
+        c.connected = 1;
+        head = PL_ENIP_CIP_CONNECTED_LEN;
+    } else {
+        return;
+    }
+    c.session = m->session;
+    memcpy(c.context, m->context, PL_ENIP_CONTEXT_LEN);
+    c.timeout = rr->timeout;
+    CHECK(head + cip_len == len);
+    memset(buf, 0xEE, head);
+    memcpy(buf + head, cip, cip_len);
+    CHECK(pl_enip_cip_frame(buf, head + cip_len, &c, cip_len) == (int)len);
+    CHECK(memcmp(buf, f, len) == 0);
+    CHECK(pl_enip_cip_frame(buf, head + cip_len - 1u, &c, cip_len) == PL_ENOBUFS);
+}
+
 static void check_frame(const uint8_t *f, size_t len)
 {
     uint8_t buf[BUF_LEN];
@@ -122,6 +159,7 @@ static void check_frame(const uint8_t *f, size_t len)
               rr2.cpf.count == rr.cpf.count);
         if (rr.interface_handle == 0)
             CHECK(memcmp(buf, m.data, m.data_len) == 0);
+        check_cip_frame(f, len, &m, &rr);
     }
 }
 

@@ -8,7 +8,8 @@
  * pl_pccc_addr_bytes() bytes (ASan catches any access past it) at the first, last and one
  * picked element; what was put is read back, formatted and parsed again, and must give the
  * same bytes; a bit put must change only its own bit. The split into requests must cover
- * the address exactly, element-aligned and within the limit. Any disagreement aborts.
+ * the address exactly, element-aligned and within the limit, and each chunk asked for alone
+ * (pl_pccc_addr_chunk) must be the split's. Any disagreement aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -92,6 +93,7 @@ static void split(const pl_pccc_addr_t *a, uint32_t bytes, size_t max)
     n = pl_pccc_addr_split(a, max, c, CHUNKS);
     if (max < a->elem_size) {
         CHECK(n == PL_ERANGE);
+        CHECK(pl_pccc_addr_chunk(a, max, 0, NULL) == PL_ERANGE);
         return;
     }
     CHECK(n >= 1);
@@ -104,6 +106,14 @@ static void split(const pl_pccc_addr_t *a, uint32_t bytes, size_t max)
     }
     if ((size_t)n <= CHUNKS)
         CHECK(covered == bytes);
+    /* chunk k alone is chunk k of the split; nothing past the last */
+    for (k = 0; k < n && (size_t)k < CHUNKS; k++) {
+        pl_pccc_chunk_t one;
+
+        CHECK(pl_pccc_addr_chunk(a, max, (uint32_t)k, &one) == n);
+        CHECK(memcmp(&one, &c[k], sizeof(one)) == 0);
+    }
+    CHECK(pl_pccc_addr_chunk(a, max, (uint32_t)n, NULL) == n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1573,6 +1573,171 @@ static void test_engine_driver(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Runs the loop for `ms` of loop time (a timer, not a sleep). */
+static void run_for(uv_loop_t *loop, unsigned ms)
+{
+    uv_timer_t t;
+    int fired = 0;
+
+    uv_timer_init(loop, &t);
+    t.data = &fired;
+    uv_timer_start(&t, on_guard, ms, 0);
+    while (!fired)
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* The deadline timer is lazy: an answer leaves it armed for the answered request's deadline.
+ * A request sent later must still get its whole timeout: the early firing re-arms the timer
+ * instead of failing it. Loop time: a libuv timer never fires before it is due, so the
+ * timeout cannot be observed before `timeout_ms` has passed since the send. */
+static void test_lazy_deadline(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    pl_pccc_req_t req[2];
+    result_t r[2];
+    uint8_t buf[2][2];
+    uint64_t t1;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.timeout_ms = 100;
+    start(&cfg);
+    F.files[0].data[0] = 0x34;
+    F.files[0].data[1] = 0x12;
+    do_read("N7:0", buf[0], 2, &r[0]); /* the session is up */
+    assert_int_equal(r[0].status.code, 0);
+    /* A: answered 60 ms after its send; its deadline (send + 100 ms) is still armed */
+    F.hold = 1;
+    memset(r, 0, sizeof(r));
+    req[0].data = &r[0];
+    assert_int_equal(pl_pccc_read(F.cli, &req[0], "N7:0", buf[0], 2, on_done), 0);
+    run_count(&F.loop, (const int *)&F.nheld, 1, 5000);
+    run_for(&F.loop, 60);
+    release_reversed(&F);
+    run_until(&F.loop, &r[0].done, 5000);
+    assert_int_equal(r[0].status.code, 0);
+    assert_int_equal(buf[0][0] | buf[0][1] << 8, 0x1234);
+    /* B: never answered; it fails 100 ms after its own send, not at A's deadline */
+    F.silent = 1;
+    req[1].data = &r[1];
+    t1 = uv_now(&F.loop);
+    assert_int_equal(pl_pccc_read(F.cli, &req[1], "N7:0", buf[1], 2, on_done), 0);
+    run_until(&F.loop, &r[1].done, 5000);
+    assert_int_equal(r[1].status.code, PL_ETIMEOUT);
+    assert_true(uv_now(&F.loop) - t1 >= 100);
+    assert_int_equal(pl_pccc_client_stats(F.cli)->timeouts, 1);
+    /* the silent peer is left: a new session answers */
+    F.silent = 0;
+    do_read("N7:0", buf[0], 2, &r[0]);
+    assert_int_equal(r[0].status.code, 0);
+    assert_int_equal(F.registered, 2);
+    stop();
+}
+
+static int line_got(uint64_t want)
+{
+    return pl_line_stats(pl_pccc_client_line(F.cli))->bytes_in >= want;
+}
+
+/* Two replies in one stream, cut at every offset into two reads: the client handles whole
+ * messages where they are and keeps only a partial one; every cut gives both answers, in
+ * one session. */
+static void test_replies_split_everywhere(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    pl_pccc_req_t req[2];
+    result_t r[2];
+    uint8_t buf[2][2], both[2048];
+    size_t len, cut, i;
+    uint64_t base;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.inflight = 2;
+    start(&cfg);
+    for (i = 0; i < 4; i++)
+        F.files[0].data[i] = (uint8_t)(0xA0 + i);
+    do_read("N7:0", buf[0], 2, &r[0]);
+    assert_int_equal(r[0].status.code, 0);
+    for (cut = 1;; cut++) {
+        F.hold = 1;
+        memset(r, 0, sizeof(r));
+        memset(buf, 0, sizeof(buf));
+        for (i = 0; i < 2; i++) {
+            req[i].data = &r[i];
+            assert_int_equal(
+                pl_pccc_read(F.cli, &req[i], i == 0 ? "N7:0" : "N7:1", buf[i], 2, on_done), 0);
+        }
+        run_count(&F.loop, (const int *)&F.nheld, 2, 5000);
+        F.hold = 0;
+        F.nheld = 0;
+        memcpy(both, F.held[0], F.held_len[0]);
+        memcpy(both + F.held_len[0], F.held[1], F.held_len[1]);
+        len = F.held_len[0] + F.held_len[1];
+        assert_int_equal(len, 2 * 57);
+        if (cut >= len)
+            break;
+        base = pl_line_stats(pl_pccc_client_line(F.cli))->bytes_in;
+        assert_int_equal(pl_conn_send(F.conn, both, cut), 0);
+        while (!line_got(base + cut))
+            uv_run(&F.loop, UV_RUN_ONCE);
+        assert_int_equal(r[0].done + r[1].done, cut >= F.held_len[0] ? 1 : 0);
+        assert_int_equal(pl_conn_send(F.conn, both + cut, len - cut), 0);
+        run_until(&F.loop, &r[1].done, 5000);
+        for (i = 0; i < 2; i++) {
+            assert_int_equal(r[i].done, 1);
+            assert_int_equal(r[i].status.code, 0);
+            assert_int_equal(buf[i][0], 0xA0 + 2 * i);
+            assert_int_equal(buf[i][1], 0xA1 + 2 * i);
+        }
+    }
+    /* the last round's replies, whole */
+    assert_int_equal(pl_conn_send(F.conn, both, len), 0);
+    run_until(&F.loop, &r[1].done, 5000);
+    assert_int_equal(r[0].status.code, 0);
+    assert_int_equal(F.registered, 1);
+    assert_int_equal(pl_pccc_client_stats(F.cli)->responses, 1 + 2 * len);
+    stop();
+}
+
+/* Parsed addresses are remembered by their text: more addresses than the memo holds, each
+ * read twice, always read where they say; texts too long to remember are parsed each time;
+ * a bad address is reported with its detail every time. */
+static void test_address_memo(void **state)
+{
+    char text[48];
+    uint8_t buf[4];
+    result_t r;
+    pl_pccc_req_t req;
+    unsigned pass, i;
+
+    (void)state;
+    start(NULL);
+    for (i = 0; i < 100; i++) {
+        F.files[0].data[2 * i] = (uint8_t)i;
+        F.files[0].data[2 * i + 1] = (uint8_t)(0x80 + i);
+    }
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < 40; i++) {
+            snprintf(text, sizeof(text), pass == 0 ? "N7:%u" : "N7:%u,2", i);
+            do_read(text, buf, sizeof(buf), &r);
+            assert_int_equal(r.status.code, 0);
+            assert_int_equal(buf[0], i);
+            assert_int_equal(buf[1], 0x80 + i);
+            do_read(i % 2 ? "N7:00000000000000000000000000000007" : "N7:0", buf, 2, &r);
+            assert_int_equal(r.status.code, 0);
+            assert_int_equal(buf[0], i % 2 ? 7 : 0);
+        }
+        memset(&r, 0, sizeof(r));
+        req.data = &r;
+        assert_int_equal(pl_pccc_read(F.cli, &req, "N7:x", buf, 2, on_done), PL_EADDR);
+        assert_non_null(strstr(req.status.detail, "column 4"));
+    }
+    stop();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1593,6 +1758,9 @@ int main(void)
         cmocka_unit_test(test_simulator_round_trips),
         cmocka_unit_test(test_simulator_split_inflight_identify),
         cmocka_unit_test(test_engine_driver),
+        cmocka_unit_test(test_lazy_deadline),
+        cmocka_unit_test(test_replies_split_everywhere),
+        cmocka_unit_test(test_address_memo),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -496,6 +496,132 @@ static void test_cpf_shapes(void **state)
     assert_int_equal(pl_enip_rr_encode(out, 6, 0, NULL, 0), 6);
 }
 
+static uint8_t nested_cpf[65600], nested_rr[65600], nested_out[65700];
+
+/* The framing of `f` around cip[0..len) by the nested encoders, into nested_out. */
+static int nested(const pl_enip_cip_t *f, const uint8_t *cip, size_t len)
+{
+    pl_enip_msg_t m;
+    int k;
+
+    if (f->connected)
+        k = pl_cpf_encode_connected(nested_cpf, sizeof(nested_cpf), f->conn_id, f->seq, cip, len);
+    else
+        k = pl_cpf_encode_unconnected(nested_cpf, sizeof(nested_cpf), cip, len);
+    if (k < 0)
+        return k;
+    k = pl_enip_rr_encode(nested_rr, sizeof(nested_rr), f->timeout, nested_cpf, (size_t)k);
+    if (k < 0)
+        return k;
+    memset(&m, 0, sizeof(m));
+    m.command = f->connected ? PL_ENIP_CMD_SEND_UNIT_DATA : PL_ENIP_CMD_SEND_RR_DATA;
+    m.session = f->session;
+    memcpy(m.context, f->context, PL_ENIP_CONTEXT_LEN);
+    m.data = nested_rr;
+    m.data_len = (size_t)k;
+    return pl_enip_encode(nested_out, sizeof(nested_out), &m);
+}
+
+/* pl_enip_cip_frame around a CIP message encoded in place gives the bytes of the nested
+ * encoders (pl_cpf_encode_*, pl_enip_rr_encode, pl_enip_encode) and of the golden vectors:
+ * the seed's PCCC request as a 63-byte SendRRData, on a connection, and routed through an
+ * Unconnected Send built in place too. */
+static void test_cip_frame(void **state)
+{
+    static const char PCCC_HEX[] =
+        "4B 02 20 67 24 01 07 03 85 50 4D 41 41 0F 00 5C 00 A2 14 07 89 00 00";
+    static const char RR_PCCC_HEX[] =
+        "6F 00 27 00 78 56 34 12 00 00 00 00 01 02 03 04 05 06 07 08 00 00 00 00 00 00 00 00 00 "
+        "00 02 00 00 00 00 00 B2 00 17 00 4B 02 20 67 24 01 07 03 85 50 4D 41 41 0F 00 5C 00 A2 "
+        "14 07 89 00 00";
+    static uint8_t big[PL_ENIP_CIP_CONNECTED_LEN + 65536u];
+    static const uint8_t route[] = {0x01, 0x00};
+    uint8_t b[STREAM_MAX], want[STREAM_MAX], cip[64];
+    pl_enip_cip_t f;
+    pl_cip_ucmm_t u;
+    size_t n, cip_len, i;
+    int k;
+
+    (void)state;
+    assert_int_equal(PL_ENIP_CIP_UNCONNECTED_LEN, 40);
+    assert_int_equal(PL_ENIP_CIP_CONNECTED_LEN, 46);
+    cip_len = pl_test_hex(PCCC_HEX, cip, sizeof(cip));
+    memset(&f, 0, sizeof(f));
+    f.session = 0x12345678u;
+    for (i = 0; i < PL_ENIP_CONTEXT_LEN; i++)
+        f.context[i] = (uint8_t)(i + 1u);
+
+    /* unconnected: the golden vector, and what the nested encoders make of the same */
+    n = pl_test_hex(RR_PCCC_HEX, want, sizeof(want));
+    assert_int_equal(n, 63);
+    memset(b, 0xEE, sizeof(b));
+    memcpy(b + PL_ENIP_CIP_UNCONNECTED_LEN, cip, cip_len);
+    assert_int_equal(pl_enip_cip_frame(b, sizeof(b), &f, cip_len), (int)n);
+    assert_memory_equal(b, want, n);
+    assert_int_equal(b[n], 0xEE); /* nothing written past the message */
+    assert_int_equal(nested(&f, cip, cip_len), (int)n);
+    assert_memory_equal(b, nested_out, n);
+
+    /* connected: the SendUnitData vector (context 0, connection 0xDEADBEEF, sequence 1) */
+    n = pl_test_hex(UNIT_PCCC_HEX, want, sizeof(want));
+    memset(f.context, 0, sizeof(f.context));
+    f.connected = 1;
+    f.conn_id = 0xDEADBEEFu;
+    f.seq = 1;
+    memcpy(b + PL_ENIP_CIP_CONNECTED_LEN, cip, cip_len);
+    assert_int_equal(pl_enip_cip_frame(b, sizeof(b), &f, cip_len), (int)n);
+    assert_memory_equal(b, want, n);
+    assert_int_equal(nested(&f, cip, cip_len), (int)n);
+    assert_memory_equal(b, nested_out, n);
+
+    /* routed: the Unconnected Send encoded around the message where it is, then the framing
+     * (timeout 10 s, as the vector) */
+    n = pl_test_hex(RR_UCMM_PCCC_HEX, want, sizeof(want));
+    memset(&f, 0, sizeof(f));
+    f.session = 0x12345678u;
+    for (i = 0; i < PL_ENIP_CONTEXT_LEN; i++)
+        f.context[i] = (uint8_t)(i + 1u);
+    f.timeout = 10;
+    memset(b, 0xEE, sizeof(b));
+    memcpy(b + PL_ENIP_CIP_UNCONNECTED_LEN + PL_CIP_UCMM_MSG_OFFSET, cip, cip_len);
+    memset(&u, 0, sizeof(u));
+    u.priority_tick = 0x0A;
+    u.timeout_ticks = 0x09;
+    u.msg = b + PL_ENIP_CIP_UNCONNECTED_LEN + PL_CIP_UCMM_MSG_OFFSET;
+    u.msg_len = cip_len;
+    u.route = route;
+    u.route_len = sizeof(route);
+    k = pl_cip_ucmm_encode(b + PL_ENIP_CIP_UNCONNECTED_LEN, sizeof(b) - PL_ENIP_CIP_UNCONNECTED_LEN,
+                           &u);
+    assert_int_equal(k, (int)(n - PL_ENIP_CIP_UNCONNECTED_LEN));
+    assert_int_equal(pl_enip_cip_frame(b, sizeof(b), &f, (size_t)k), (int)n);
+    assert_memory_equal(b, want, n);
+
+    /* room: the framing alone, then the message too */
+    f.connected = 0;
+    assert_int_equal(pl_enip_cip_frame(b, PL_ENIP_CIP_UNCONNECTED_LEN - 1u, &f, 0), PL_ENOBUFS);
+    assert_int_equal(pl_enip_cip_frame(b, PL_ENIP_CIP_UNCONNECTED_LEN, &f, 0), 40);
+    assert_int_equal(pl_enip_cip_frame(b, PL_ENIP_CIP_UNCONNECTED_LEN + cip_len - 1u, &f, cip_len),
+                     PL_ENOBUFS);
+    f.connected = 1;
+    assert_int_equal(pl_enip_cip_frame(b, PL_ENIP_CIP_UNCONNECTED_LEN + cip_len, &f, cip_len),
+                     PL_ENOBUFS);
+    /* the 16-bit lengths, at the limit and one past it: as the nested encoders */
+    for (i = 0; i < 4; i++) {
+        size_t len = (i < 2 ? 65535u - 16u : 65535u - 22u) + (i & 1u);
+
+        f.connected = i >= 2;
+        k = pl_enip_cip_frame(big, sizeof(big), &f, len);
+        assert_int_equal(
+            k, nested(&f,
+                      big + (f.connected ? PL_ENIP_CIP_CONNECTED_LEN : PL_ENIP_CIP_UNCONNECTED_LEN),
+                      len));
+        assert_int_equal(k, (i & 1u) ? PL_ERANGE : 65535 + 24);
+        if (k > 0)
+            assert_memory_equal(big, nested_out, (size_t)k);
+    }
+}
+
 static void test_cpf_errors(void **state)
 {
     uint8_t b[64];
@@ -667,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_register),
         cmocka_unit_test(test_cpf_shapes),
+        cmocka_unit_test(test_cip_frame),
         cmocka_unit_test(test_cpf_errors),
         cmocka_unit_test(test_list_identity),
     };

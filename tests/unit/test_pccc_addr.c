@@ -550,6 +550,50 @@ static void test_split(void **state)
     assert_int_equal(pl_pccc_addr_split(NULL, 20, c, 2), PL_EINVAL);
 }
 
+/* pl_pccc_addr_chunk(k) is chunk k of pl_pccc_addr_split, without the others: the same
+ * count (or error) and the same chunk for every k, for every kind of address and a range of
+ * request sizes; nothing written past the last chunk. */
+static void test_chunk_is_split(void **state)
+{
+    static const char *const addrs[] = {
+        "N7:0",   "N7:10,250", "F8:0,100",  "L10:1,70", "T4:0,40",      "T4:3.ACC",  "T4:0.DN",
+        "C5:2,9", "R6:0,3",    "B3/0,4000", "B3/17,33", "B3:0/5",       "N7:0/3,40", "I:2.1,4",
+        "O:0,7",  "S:1,60",    "ST9:0,2",   "A10:0,90", "N7:65000,535",
+    };
+    static const size_t maxes[] = {1, 2, 3, 4, 5, 6, 10, 82, 84, 100, 117, 168, 220, 234, 255};
+    static pl_pccc_chunk_t all[70000];
+    pl_pccc_chunk_t one;
+    pl_pccc_addr_t a;
+    size_t i, j;
+    int n, m, k;
+
+    (void)state;
+    for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+        a = addr(addrs[i]);
+        for (j = 0; j < sizeof(maxes) / sizeof(maxes[0]); j++) {
+            n = pl_pccc_addr_split(&a, maxes[j], all, sizeof(all) / sizeof(all[0]));
+            assert_int_equal(pl_pccc_addr_chunk(&a, maxes[j], 0, NULL), n);
+            if (n < 0)
+                continue;
+            assert_true((size_t)n <= sizeof(all) / sizeof(all[0]));
+            for (k = 0; k < n; k++) {
+                memset(&one, 0xEE, sizeof(one));
+                m = pl_pccc_addr_chunk(&a, maxes[j], (uint32_t)k, &one);
+                assert_int_equal(m, n);
+                assert_memory_equal(&one, &all[k], sizeof(one));
+            }
+            memset(&one, 0xEE, sizeof(one));
+            assert_int_equal(pl_pccc_addr_chunk(&a, maxes[j], (uint32_t)n, &one), n);
+            assert_int_equal(one.element, 0xEEEE); /* past the last: untouched */
+        }
+    }
+    a = addr("ST9:0,2");
+    assert_int_equal(pl_pccc_addr_chunk(&a, 82, 0, &one), PL_ERANGE);
+    assert_int_equal(pl_pccc_addr_chunk(NULL, 82, 0, &one), PL_EINVAL);
+    a.count = 0;
+    assert_int_equal(pl_pccc_addr_chunk(&a, 234, 0, &one), PL_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,7 +601,7 @@ int main(void)
         cmocka_unit_test(test_io_status),    cmocka_unit_test(test_errors),
         cmocka_unit_test(test_wire_forms),   cmocka_unit_test(test_values),
         cmocka_unit_test(test_value_errors), cmocka_unit_test(test_bits_only_their_bit),
-        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_split),        cmocka_unit_test(test_chunk_is_split),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
