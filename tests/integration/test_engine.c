@@ -192,6 +192,14 @@ static void wait_value(fx_t *f, const char *tag, int64_t v, unsigned ms)
     run_until(f, tag_value_is, (void *)want, ms);
 }
 
+static int cycles_reached(fx_t *f, void *arg)
+{
+    pl_engine_stats_t s;
+
+    pl_engine_device_stats(f->e, "devA", &s);
+    return s.cycles >= *(uint64_t *)arg;
+}
+
 static void test_values_and_planning(void **state)
 {
     fx_t f;
@@ -236,23 +244,21 @@ static void test_values_and_planning(void **state)
     assert_int_equal(st->value.type, PL_VT_BOOL);
     assert_int_equal(st->value.i, 1);
 
-    /* one slow cycle of devA is one request (the 31-word block), not two */
+    /* the engine's request count is what reached the simulator, but for the one request
+     * devA may have on its way (sent, not yet read by the simulator on the same loop) */
     frames = pl_ttcp_server_stats(f.srv[0])->frames_in;
     assert_int_equal(pl_engine_device_stats(f.e, "devA", &s), 0);
     assert_true(s.cycles >= 2);
-    assert_int_equal(s.requests, frames);
+    assert_true(s.requests >= frames && s.requests <= frames + 1);
     {
         /* every fast cycle of devA: F100 and W200/5 are 101 words apart: 2 blocks */
         pl_engine_stats_t before, after;
-        uint64_t f0 = pl_ttcp_server_stats(f.srv[0])->frames_in, f1;
+        uint64_t f0 = pl_ttcp_server_stats(f.srv[0])->frames_in, f1, want;
 
         pl_engine_device_stats(f.e, "devA", &before);
-        while (1) {
-            uv_run(&f.loop, UV_RUN_ONCE);
-            pl_engine_device_stats(f.e, "devA", &after);
-            if (after.cycles >= before.cycles + 10)
-                break;
-        }
+        want = before.cycles + 10;
+        run_until(&f, cycles_reached, &want, 5000);
+        pl_engine_device_stats(f.e, "devA", &after);
         f1 = pl_ttcp_server_stats(f.srv[0])->frames_in;
         /* cycles of both classes completed; the ratio of frames to cycles is at most 2 */
         assert_true(f1 - f0 <= 2 * (after.cycles - before.cycles) + 2);
@@ -411,14 +417,6 @@ static void test_device_comes_back(void **state)
     pl_ttcp_server_words(f.srv[1], 2)[1] = 99;
     wait_value(&f, "b.w1", 99, 5000);
     teardown(&f);
-}
-
-static int cycles_reached(fx_t *f, void *arg)
-{
-    pl_engine_stats_t s;
-
-    pl_engine_device_stats(f->e, "devA", &s);
-    return s.cycles >= *(uint64_t *)arg;
 }
 
 static int value_moves_past(fx_t *f, void *arg)
