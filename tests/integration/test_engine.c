@@ -200,6 +200,12 @@ static int cycles_reached(fx_t *f, void *arg)
     return s.cycles >= *(uint64_t *)arg;
 }
 
+static int engine_stopped(fx_t *f, void *arg)
+{
+    (void)arg;
+    return f->stopped;
+}
+
 static void test_values_and_planning(void **state)
 {
     fx_t f;
@@ -279,6 +285,14 @@ static int write_done(fx_t *f, void *arg)
 {
     (void)f;
     return ((wres_t *)arg)->done > 0;
+}
+
+static int writes_done(fx_t *f, void *arg) /* the three of test_latest_policy_... */
+{
+    const wres_t *w = arg;
+
+    (void)f;
+    return w[0].done + w[1].done + w[2].done >= 3;
 }
 
 static void test_writes(void **state)
@@ -383,11 +397,12 @@ static void test_dead_device_does_not_slow_the_other(void **state)
     assert_int_equal(pl_engine_write(f.e, "b.w1", &v, on_written, &w, &err), PL_EOFFSCAN);
 
     /* devA went on polling meanwhile */
-    pl_engine_device_stats(f.e, "devA", &a1);
-    while (a1.cycles < a0.cycles + 20) {
-        uv_run(&f.loop, UV_RUN_ONCE);
-        pl_engine_device_stats(f.e, "devA", &a1);
+    {
+        uint64_t want = a0.cycles + 20;
+
+        run_until(&f, cycles_reached, &want, 5000);
     }
+    pl_engine_device_stats(f.e, "devA", &a1);
     assert_int_equal(pl_engine_tag(f.e, "a.w1")->quality, PL_Q_GOOD);
     assert_int_equal(a1.errors, 0);
     teardown(&f);
@@ -502,8 +517,7 @@ static void test_latest_policy_and_stop_answers_writes(void **state)
         v.i = 10 + i;
         assert_int_equal(pl_engine_write(f.e, "a.w1", &v, on_written, &w[i], &err), 0);
     }
-    while (w[0].done + w[1].done + w[2].done < 3)
-        uv_run(&f.loop, UV_RUN_ONCE);
+    run_until(&f, writes_done, w, 5000);
     assert_int_equal(w[2].st.code, 0);
     assert_int_equal(pl_ttcp_server_words(f.srv[0], 1)[1], 12);
     assert_int_equal((w[0].st.code == PL_ESUPERSEDED) + (w[1].st.code == PL_ESUPERSEDED) >= 1, 1);
@@ -516,8 +530,7 @@ static void test_latest_policy_and_stop_answers_writes(void **state)
     assert_int_equal(w[0].done, 1);
     assert_true(w[0].st.code == PL_ESTOPPED || w[0].st.code == PL_ECANCELED);
     assert_int_equal(pl_engine_write(f.e, "a.w2", &v, on_written, &w[1], &err), PL_ESTOPPED);
-    while (!f.stopped)
-        uv_run(&f.loop, UV_RUN_ONCE);
+    run_until(&f, engine_stopped, NULL, 5000);
     pl_engine_free(f.e);
     f.e = NULL;
     teardown(&f);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "faults.h"
 #include "hex.h"
 
 #include "codec/cip.h"
@@ -1636,9 +1637,9 @@ static void test_lazy_deadline(void **state)
     stop();
 }
 
-static int line_got(uint64_t want)
+static int line_got_pred(void *want)
 {
-    return pl_line_stats(pl_pccc_client_line(F.cli))->bytes_in >= want;
+    return pl_line_stats(pl_pccc_client_line(F.cli))->bytes_in >= *(const uint64_t *)want;
 }
 
 /* Two replies in one stream, cut at every offset into two reads: the client handles whole
@@ -1651,7 +1652,7 @@ static void test_replies_split_everywhere(void **state)
     result_t r[2];
     uint8_t buf[2][2], both[2048];
     size_t len, cut, i;
-    uint64_t base;
+    uint64_t base, want;
 
     (void)state;
     cfg_default(&cfg);
@@ -1680,9 +1681,9 @@ static void test_replies_split_everywhere(void **state)
         if (cut >= len)
             break;
         base = pl_line_stats(pl_pccc_client_line(F.cli))->bytes_in;
+        want = base + cut;
         assert_int_equal(pl_conn_send(F.conn, both, cut), 0);
-        while (!line_got(base + cut))
-            uv_run(&F.loop, UV_RUN_ONCE);
+        assert_int_equal(fault_run_pred(&F.loop, line_got_pred, &want, 5000), 0);
         assert_int_equal(r[0].done + r[1].done, cut >= F.held_len[0] ? 1 : 0);
         assert_int_equal(pl_conn_send(F.conn, both + cut, len - cut), 0);
         run_until(&F.loop, &r[1].done, 5000);

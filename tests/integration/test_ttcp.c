@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "codec/ttcp.h"
+#include "faults.h"
 #include "plcline/error.h"
 #include "plcline/ttcp.h"
 
@@ -34,6 +35,45 @@ typedef struct {
     int done;
     pl_status_t status;
 } result_t;
+
+#define WAIT_MS 5000u /* the most any wait below may take before the test fails */
+
+/* Conditions for fault_run_pred(), which runs the loop until one holds or the time is up. */
+static int node_keepalives_2(void *srv)
+{
+    return pl_ttcp_server_stats(srv)->keepalives >= 2;
+}
+
+static int node_bad_frame(void *srv)
+{
+    return pl_ttcp_server_stats(srv)->bad_frames > 0;
+}
+
+static int line_up(void *line)
+{
+    return pl_line_state(line) == PL_LINE_UP;
+}
+
+static int size_nonzero(void *n)
+{
+    return *(const size_t *)n > 0;
+}
+
+typedef struct {
+    const result_t *res;
+    int n;
+} all_done_t;
+
+static int all_done(void *ctx)
+{
+    const all_done_t *a = ctx;
+    int i;
+
+    for (i = 0; i < a->n; i++)
+        if (!a->res[i].done)
+            return 0;
+    return 1;
+}
 
 static void on_done(pl_ttcp_req_t *req)
 {
@@ -326,7 +366,6 @@ static void test_keepalive_after_idle(void **state)
     pl_ttcp_client_config_t cfg;
     result_t r;
     uint16_t w[1];
-    int ka = 0;
 
     (void)state;
     memset(&f, 0, sizeof(f));
@@ -336,10 +375,7 @@ static void test_keepalive_after_idle(void **state)
     do_read(&f, 0, 0, w, 1, &r);
     assert_int_equal(r.status.code, 0);
     /* idle: the client sends keep-alives and the node answers them */
-    while (!ka) {
-        uv_run(&f.loop, UV_RUN_ONCE);
-        ka = pl_ttcp_server_stats(f.srv)->keepalives >= 2;
-    }
+    assert_int_equal(fault_run_pred(&f.loop, node_keepalives_2, f.srv, WAIT_MS), 0);
     assert_true(pl_ttcp_client_stats(f.cli)->keepalives >= 2);
     assert_int_equal(f.links_down, 0); /* answered: never taken for dead */
     stop(&f);
@@ -391,8 +427,7 @@ static void test_keepalive_detects_dead_peer(void **state)
     assert_int_equal(f.last_down.code, PL_ETIMEOUT);
     assert_non_null(strstr(f.last_down.detail, "keep-alive"));
     /* and it reconnects (polling mode) */
-    while (accepted < 2)
-        uv_run(&f.loop, UV_RUN_ONCE);
+    assert_int_equal(fault_run_count(&f.loop, &accepted, 2, WAIT_MS), 0);
     pl_ttcp_client_free(f.cli);
     pl_listener_free(lst);
     uv_run(&f.loop, UV_RUN_DEFAULT);
@@ -414,8 +449,7 @@ static void test_unsolicited_input(void **state)
     mem[41] = 7;
     n = pl_ttcp_server_push(f.srv, 2, 40, 2);
     assert_int_equal(n, 1);
-    while (f.unsol_count == 0)
-        uv_run(&f.loop, UV_RUN_ONCE);
+    assert_int_equal(fault_run_pred(&f.loop, size_nonzero, &f.unsol_count, WAIT_MS), 0);
     assert_int_equal(f.unsol_node, 2);
     assert_int_equal(f.unsol_offset, 40);
     assert_int_equal(f.unsol_count, 2);
@@ -439,7 +473,7 @@ static void test_many_nodes_concurrently(void **state)
     pl_ttcp_req_t req[NCLIENTS];
     result_t res[NCLIENTS];
     uint16_t w[NCLIENTS][4];
-    int i, done = 0;
+    int i;
 
     (void)state;
     pl_ttcp_server_config_init(&scfg);
@@ -457,10 +491,10 @@ static void test_many_nodes_concurrently(void **state)
         req[i].data = &res[i];
         assert_int_equal(pl_ttcp_read(cli[i], &req[i], (uint32_t)i, 8, w[i], 4, on_done), 0);
     }
-    while (done < NCLIENTS) {
-        uv_run(&f.loop, UV_RUN_ONCE);
-        for (done = 0, i = 0; i < NCLIENTS; i++)
-            done += res[i].done;
+    {
+        all_done_t all = {res, NCLIENTS};
+
+        assert_int_equal(fault_run_pred(&f.loop, all_done, &all, WAIT_MS), 0);
     }
     for (i = 0; i < NCLIENTS; i++) {
         assert_int_equal(res[i].status.code, 0);
@@ -616,11 +650,9 @@ static void test_server_survives_bad_client(void **state)
         lc.port = pl_ttcp_server_port(f.srv);
         assert_int_equal(pl_line_new(&f.loop, &lc, &cbs, NULL, &raw), 0);
         assert_int_equal(pl_line_start(raw), 0);
-        while (pl_line_state(raw) != PL_LINE_UP)
-            uv_run(&f.loop, UV_RUN_ONCE);
+        assert_int_equal(fault_run_pred(&f.loop, line_up, raw, WAIT_MS), 0);
         assert_int_equal(pl_line_send(raw, bad, sizeof(bad)), 0);
-        while (pl_ttcp_server_stats(f.srv)->bad_frames == 0)
-            uv_run(&f.loop, UV_RUN_ONCE);
+        assert_int_equal(fault_run_pred(&f.loop, node_bad_frame, f.srv, WAIT_MS), 0);
         pl_line_free(raw);
     }
     /* the good client is still served on its connection */
