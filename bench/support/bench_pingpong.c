@@ -142,7 +142,9 @@ int bench_serve_epoll(void *arg, int ctl, int report)
     epoll_ctl(ep, EPOLL_CTL_ADD, ctl, &ev);
     bench_child_report(report, &port, 1);
     while (running) {
-        n = epoll_wait(ep, evs, EPOLL_EVENTS, QUIET_MS);
+        /* no timeout, like the plcline simulator: a loop with nothing timed sleeps without
+         * one (the kernel arms no timer); the control pipe, or alarm(), ends it */
+        n = epoll_wait(ep, evs, EPOLL_EVENTS, -1);
         for (i = 0; i < n; i++) {
             uint64_t id = evs[i].data.u64;
             if (id == id_ctl) {
