@@ -108,7 +108,9 @@ typedef struct {
 
 /* Marks the items of group [g, e) that lie inside a long range: the cover so far, or the
  * group's own last (longest) item when it is long. Then lets that item extend the cover
- * (`block` is its block's index when the caller knows it). */
+ * (`block` is its block's index when the caller knows it). Calling it again on the same
+ * groups in the same order marks the same items: the output pass uses it to move the
+ * cover along with the blocks it emits. */
 static void fold_group(item_t *items, size_t g, size_t e, uint32_t max_len, cover_t *cv,
                        uint32_t block)
 {
@@ -471,13 +473,7 @@ int pl_plan(const pl_range_t *ranges, size_t n, const pl_plan_limits_t *lim, pl_
             }
             if (item_len(last) > lim->max_len && !item_folded(last) && map != NULL)
                 map[item_index(last)] = own;
-            if (item_area(it) != cv.area)
-                cv.end = 0;
-            cv.area = item_area(it);
-            if (item_len(last) > lim->max_len && !item_folded(last) && item_end(last) > cv.end) {
-                cv.end = item_end(last);
-                cv.block = own;
-            }
+            fold_group(items, p, e, lim->max_len, &cv, own); /* marks again (the same), moves cv */
         }
         if (item_folded(it) || item_len(it) > lim->max_len)
             continue;
