@@ -172,9 +172,18 @@ void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len)
         return;
     }
     if (sc->ndelayed >= PL_SIMCONN_MAX_DELAYED || (d = malloc(sizeof(*d) + len)) == NULL) {
-        pl_log(set->cfg.log, PL_LOG_WARN, "%s %s: too many delayed answers, closing", set->cfg.name,
-               pl_conn_peer(sc->conn));
-        pl_conn_close(sc->conn, NULL);
+        pl_status_t why;
+        char text[160];
+
+        if (sc->ndelayed >= PL_SIMCONN_MAX_DELAYED)
+            pl_status_set(&why, PL_ENOBUFS, 0, "more than %u answers held back by delay_ms",
+                          PL_SIMCONN_MAX_DELAYED);
+        else
+            pl_status_set(&why, PL_ENOMEM, UV_ENOMEM, "holding a delayed answer");
+        pl_status_format(&why, text, sizeof(text));
+        pl_log(set->cfg.log, PL_LOG_WARN, "%s %s: closing: %s", set->cfg.name,
+               pl_conn_peer(sc->conn), text);
+        pl_conn_close(sc->conn, &why);
         return;
     }
     d->next = NULL;
@@ -293,10 +302,13 @@ static void on_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
         return;
     if (why != NULL && why->code == PL_ETIMEOUT && !sc->expired)
         bump(set->cfg.bad_frames); /* closed by the listener's frame timeout */
-    if (why != NULL && why->code != 0 && why->code != PL_ERECV_00)
+    if (why != NULL && why->code != 0 && why->code != PL_ERECV_00) {
+        char text[160];
+
+        pl_status_format(why, text, sizeof(text));
         pl_log(set->cfg.log, PL_LOG_INFO, "%s: %s gone: %s", set->cfg.name, pl_conn_peer(conn),
-               pl_strerror(why->code));
-    else
+               text);
+    } else
         pl_log(set->cfg.log, PL_LOG_INFO, "%s: %s disconnected", set->cfg.name, pl_conn_peer(conn));
     if (sc->prev != NULL)
         sc->prev->next = sc->next;
