@@ -83,7 +83,36 @@ extern "C" {
     XX(STOPPED, 0x0016, "PL_ESTOPPED", "engine stopped")                                           \
     XX(ENIP_STATUS, 0x020B, "PL_EENIP_STATUS", "EtherNet/IP target answered with an error status") \
     XX(CIP_STATUS, 0x020C, "PL_ECIP_STATUS", "CIP target answered with an error status")           \
-    XX(PCCC_STS, 0x0309, "PL_EPCCC_STS", "PLC answered with a PCCC error status")
+    XX(PCCC_STS, 0x0309, "PL_EPCCC_STS", "PLC answered with a PCCC error status")                  \
+    XX(MODBUS_PROTOCOL, 0x0401, "PL_EMODBUS_PROTOCOL", "Modbus MBAP protocol identifier is not 0") \
+    XX(MODBUS_LENGTH, 0x0402, "PL_EMODBUS_LENGTH",                                                 \
+       "Modbus MBAP length outside 2..254 or not the data")                                        \
+    XX(MODBUS_FUNCTION, 0x0403, "PL_EMODBUS_FUNCTION",                                             \
+       "Modbus unknown or unsupported function code")                                              \
+    XX(MODBUS_FORMAT, 0x0404, "PL_EMODBUS_FORMAT", "Modbus PDU length or byte count disagrees")    \
+    XX(MODBUS_VALUE, 0x0405, "PL_EMODBUS_VALUE", "Modbus quantity or field value out of range")    \
+    XX(MODBUS_MISMATCH, 0x0406, "PL_EMODBUS_MISMATCH",                                             \
+       "Modbus response does not match the request")                                               \
+    XX(MODBUS_EXCEPTION, 0x0480, "PL_EMODBUS_EXCEPTION",                                           \
+       "Modbus device answered with an exception")                                                 \
+    XX(MODBUS_X_ILLEGAL_FUNCTION, 0x0481, "PL_EMODBUS_X_ILLEGAL_FUNCTION",                         \
+       "Modbus exception 01: illegal function")                                                    \
+    XX(MODBUS_X_ILLEGAL_DATA_ADDRESS, 0x0482, "PL_EMODBUS_X_ILLEGAL_DATA_ADDRESS",                 \
+       "Modbus exception 02: illegal data address")                                                \
+    XX(MODBUS_X_ILLEGAL_DATA_VALUE, 0x0483, "PL_EMODBUS_X_ILLEGAL_DATA_VALUE",                     \
+       "Modbus exception 03: illegal data value")                                                  \
+    XX(MODBUS_X_SERVER_DEVICE_FAILURE, 0x0484, "PL_EMODBUS_X_SERVER_DEVICE_FAILURE",               \
+       "Modbus exception 04: server device failure")                                               \
+    XX(MODBUS_X_ACKNOWLEDGE, 0x0485, "PL_EMODBUS_X_ACKNOWLEDGE",                                   \
+       "Modbus exception 05: acknowledge")                                                         \
+    XX(MODBUS_X_SERVER_DEVICE_BUSY, 0x0486, "PL_EMODBUS_X_SERVER_DEVICE_BUSY",                     \
+       "Modbus exception 06: server device busy")                                                  \
+    XX(MODBUS_X_MEMORY_PARITY_ERROR, 0x0488, "PL_EMODBUS_X_MEMORY_PARITY_ERROR",                   \
+       "Modbus exception 08: memory parity error")                                                 \
+    XX(MODBUS_X_GATEWAY_PATH_UNAVAILABLE, 0x048A, "PL_EMODBUS_X_GATEWAY_PATH_UNAVAILABLE",         \
+       "Modbus exception 0A: gateway path unavailable")                                            \
+    XX(MODBUS_X_GATEWAY_TARGET_FAILED, 0x048B, "PL_EMODBUS_X_GATEWAY_TARGET_FAILED",               \
+       "Modbus exception 0B: gateway target device failed to respond")
 
 typedef enum {
     PL_OK = 0,
