@@ -38,7 +38,7 @@
 #define PDU_RW_HDR       10u /* fc, read addr, read qty, write addr, write qty, byte count */
 #define PDU_READ_RSP_HDR 2u  /* fc, byte count */
 #define PDU_MEI_REQ      4u  /* fc, MEI type, read device ID code, object id */
-#define PDU_MEI_RSP_HDR  8u  /* fc, MEI, code, conformity, more follows, next id, count */
+#define PDU_MEI_RSP_HDR  7u  /* fc, MEI, code, conformity, more follows, next id, count */
 #define PDU_EXCEPTION    2u  /* fc | 0x80, exception code */
 #define DEVID_OBJ_HDR    2u  /* object id, object length */
 #define MAX_DATA         (PL_MODBUS_MAX_PDU - PDU_READ_RSP_HDR) /* 251: byte count is u8 */
@@ -553,7 +553,7 @@ static int rsp_devid(const uint8_t *pdu, size_t len, pl_modbus_rsp_t *out, pl_st
         return FAIL(st, PL_EMODBUS_VALUE, "more follows 0x%02X, expected 0x00 or 0xFF",
                     (unsigned)out->more_follows);
     /* the objects must fill the PDU exactly, and be as many as announced */
-    pos = PDU_MEI_RSP_HDR - 1u;
+    pos = PDU_MEI_RSP_HDR;
     for (n = 0; pos < len; n++) {
         if (len - pos < DEVID_OBJ_HDR || pdu[pos + 1] > len - pos - DEVID_OBJ_HDR)
             return FAIL(st, PL_EMODBUS_FORMAT,
@@ -565,8 +565,8 @@ static int rsp_devid(const uint8_t *pdu, size_t len, pl_modbus_rsp_t *out, pl_st
     if (n != out->object_count)
         return FAIL(st, PL_EMODBUS_FORMAT, "device identification: %u objects, %u announced", n,
                     (unsigned)out->object_count);
-    out->objects = len > PDU_MEI_RSP_HDR - 1u ? pdu + PDU_MEI_RSP_HDR - 1u : NULL;
-    out->objects_len = len - (PDU_MEI_RSP_HDR - 1u);
+    out->objects = len > PDU_MEI_RSP_HDR ? pdu + PDU_MEI_RSP_HDR : NULL;
+    out->objects_len = len - PDU_MEI_RSP_HDR;
     return 0;
 }
 
@@ -664,9 +664,9 @@ int pl_modbus_rsp_encode(uint8_t *buf, size_t cap, uint16_t tid, uint8_t unit,
             break;
         case PL_MODBUS_FC_MEI:
             if ((rsp->objects == NULL && rsp->objects_len > 0) ||
-                rsp->objects_len > PL_MODBUS_MAX_PDU - (PDU_MEI_RSP_HDR - 1u))
+                rsp->objects_len > PL_MODBUS_MAX_PDU - PDU_MEI_RSP_HDR)
                 return PL_EMODBUS_FORMAT;
-            n = PDU_MEI_RSP_HDR - 1u + rsp->objects_len;
+            n = PDU_MEI_RSP_HDR + rsp->objects_len;
             break;
         default:
             return PL_EMODBUS_FUNCTION;
