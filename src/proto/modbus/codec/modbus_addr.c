@@ -10,7 +10,6 @@
 #include "plcline/error.h"
 #include "proto/modbus/codec/modbus.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +23,8 @@
 #define REF_MAX_SHORT     9999u
 #define REF_MAX_LONG      65536u
 #define BITS_PER_REGISTER 16u
-#define NUM_TEXT_MAX      64u /* longest numeric value text accepted */
+#define NUM_TEXT_MAX      64u             /* longest numeric value text accepted */
+#define F32_ROUND_LIMIT   0x1.ffffffp+127 /* FLT_MAX + half its last step */
 
 /* ------------------------------------------------------------------ tables */
 
@@ -152,7 +152,7 @@ static int unexpected(parser_t *p)
 
     if (c == '\0')
         return perr(p, "unexpected end");
-    if (c >= 0x21 && c < 0x7F)
+    if (c >= 0x20 && c < 0x7F)
         return FAIL(p->err, PL_EADDR, "'%.*s': unexpected '%c' at column %zu", SHOW_MAX, p->s, c,
                     p->pos + 1u);
     return FAIL(p->err, PL_EADDR, "'%.*s': unexpected byte 0x%02X at column %zu", SHOW_MAX, p->s,
@@ -270,9 +270,8 @@ static int reference(parser_t *p, unsigned flags, pl_modbus_table_t *t, uint32_t
         break;
     default:
         return FAIL(p->err, PL_EADDR,
-                    "'%.*s': reference table %c unknown (0 coil, 1 input, 3 input register, "
-                    "4 holding register) at column %zu",
-                    SHOW_MAX, p->s, p->s[start], start + 1u);
+                    "'%.*s': unknown reference table %c (0, 1, 3 or 4) at column %zu", SHOW_MAX,
+                    p->s, p->s[start], start + 1u);
     }
     p->pos = start + 1u;
     max = n == REF_DIGITS_SHORT ? REF_MAX_SHORT : REF_MAX_LONG;
@@ -282,7 +281,7 @@ static int reference(parser_t *p, unsigned flags, pl_modbus_table_t *t, uint32_t
         return PL_EADDR;
     if (!zero && off == 0) {
         p->pos = start + 1u;
-        return perr(p, "reference offset 0 (references count from 1; zero_based counts from 0)");
+        return perr(p, "reference offset 0 (references count from 1)");
     }
     *addr = zero ? off : off - 1u;
     return 0;
@@ -334,6 +333,7 @@ int pl_modbus_addr_parse(pl_modbus_addr_t *a, const char *s, unsigned flags, pl_
     pl_modbus_addr_t r;
     uint32_t v = 0;
     uint32_t str_len = 0;
+    size_t count_at = 0;
     uint64_t units;
 
     if (s == NULL)
@@ -374,16 +374,17 @@ int pl_modbus_addr_parse(pl_modbus_addr_t *a, const char *s, unsigned flags, pl_
     }
     if (s[p.pos] == ',') {
         p.pos++;
+        count_at = p.pos;
         if (number(&p, 0, PL_MODBUS_ADDR_MAX_COUNT, &v, NULL, "a count") != 0)
             return PL_EADDR;
-        if (v == 0) {
-            p.pos--;
-            return perr(&p, "count 0");
-        }
         r.count = v;
     }
     if (s[p.pos] != '\0')
         return unexpected(&p);
+    if (r.count == 0) {
+        p.pos = count_at;
+        return perr(&p, "count 0");
+    }
 
     units = units_of(r.table, r.type, r.bit, r.str_len, r.count);
     if ((uint64_t)r.addr + units - 1u > PL_MODBUS_ADDR_MAX) {
@@ -730,7 +731,9 @@ static int float_in(const char *s, size_t n, int single, double *out)
     d = strtod(tmp, &end);
     if (end != tmp + n || !isfinite(d))
         return PL_EVALUE;
-    if (single && (d > FLT_MAX || d < -FLT_MAX))
+    /* what rounds to FLT_MAX is accepted; from the midpoint to the next step it would round
+     * to infinity (and converting it is undefined) */
+    if (single && (d >= F32_ROUND_LIMIT || d <= -F32_ROUND_LIMIT))
         return PL_EVALUE;
     *out = d;
     return 0;
