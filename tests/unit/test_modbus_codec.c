@@ -567,6 +567,10 @@ static void test_adu_decode_wrong_len(void **state)
     assert_int_equal(adu.tid, 3); /* the header stays readable */
     assert_int_equal(adu.unit, 0x11);
     assert_null(adu.pdu);
+    assert_int_equal(pl_modbus_adu_decode(b, 5, &adu, &st), PL_EMODBUS_LENGTH);
+    assert_string_equal(st.detail, "5 bytes, shorter than the MBAP header");
+    assert_int_equal(pl_modbus_adu_decode(b, 7, &adu, &st), PL_EMODBUS_LENGTH);
+    assert_string_equal(st.detail, "7 bytes, MBAP header says 15");
     n = pl_test_hex("0001 0007 0006 11 03 0000 0001", b, sizeof(b));
     assert_int_equal(pl_modbus_adu_decode(b, n, &adu, &st), PL_EMODBUS_PROTOCOL);
     assert_string_equal(st.detail, "protocol identifier 0x0007, expected 0");

@@ -124,9 +124,11 @@ int pl_modbus_adu_decode(const uint8_t *buf, size_t len, pl_modbus_adu_t *out, p
         return FAIL(st, r, "protocol identifier 0x%04X, expected 0", (unsigned)out->pid);
     if (r == PL_EMODBUS_LENGTH)
         return FAIL(st, r, "MBAP length %u, expected 2..254", (unsigned)out->length);
+    if (len < OFF_UNIT)
+        return FAIL(st, PL_EMODBUS_LENGTH, "%zu bytes, shorter than the MBAP header", len);
     if (r < 0 || (size_t)r != len)
         return FAIL(st, PL_EMODBUS_LENGTH, "%zu bytes, MBAP header says %u", len,
-                    len >= OFF_LENGTH + 2u ? (unsigned)out->length + OFF_UNIT : 0u);
+                    (unsigned)out->length + OFF_UNIT);
     out->pdu = buf + OFF_PDU;
     out->pdu_len = (size_t)out->length - 1u;
     return 0;
