@@ -2,7 +2,8 @@
 # plcline run, end to end on loopback: values appear; a write reaches the simulator and comes
 # back in the next poll; a killed simulator turns its tags bad while the other device keeps
 # polling; restarting it brings them back; SIGHUP reloads (unchanged devices keep their
-# connections); SIGTERM exits 0. The simulators are separate `plcline serve` processes so
+# connections), and a SIGHUP with an invalid file keeps the running configuration; SIGTERM
+# exits 0. The simulators are separate `plcline serve` processes so
 # that one can really die. No sleeps: every wait reads output until a pattern or a deadline.
 # Usage: test_daemon.sh PATH/TO/plcline
 set -uo pipefail
@@ -121,6 +122,39 @@ echo '{"write":"a.w0","value":79,"id":"w3"}' >&"${D[1]}"
 wait_for '"result":"ok","write":"a.w0","id":"w3"' 10 && ok || fail "write after reload"
 [ "$(grep -c "connected" "$tmp/A.log")" = "$connsA" ] && ok || \
     fail "A's connection was not kept across the reload ($(grep -c connected "$tmp/A.log") vs $connsA)"
+
+# SIGHUP with an invalid configuration: the running one stays. Each bad file leaves a.w1
+# out, so a.w1 still polled proves the old configuration runs. The daemon's log is followed
+# from its current end.
+follow_log() {
+    local off # taken now, not when the process substitution gets to run
+    off=$(($(stat -c %s "$tmp/daemon.log") + 1))
+    exec {lf}< <(exec tail -c +"$off" -f "$tmp/daemon.log")
+    pids+=("$!")
+}
+wait_log() { # wait_log REGEX SECONDS: a daemon log line after follow_log that matches
+    local re=$1 deadline=$((SECONDS + $2)) line
+    while [ $SECONDS -lt $deadline ]; do
+        IFS= read -r -t 1 -u "$lf" line || continue
+        [[ "$line" =~ $re ]] && return 0
+    done
+    return 1
+}
+follow_log
+printf 'scan_classes:\n  - {name: fast, period: 50ms\n' > "$cfg" # not YAML
+kill -HUP "$dpid"
+wait_log 'reload: .*invalid YAML' 10 && ok || fail "reload of broken YAML: no error"
+wait_log 'reload: keeping the running configuration' 10 && ok || fail "broken YAML: not kept"
+write_cfg "  - {name: a.q, device: da, address: Q1, scan: fast}" # parses, the engine refuses
+kill -HUP "$dpid"
+wait_log "PL_EADDR.*'Q1'" 10 && ok || fail "reload of a bad address: no error"
+wait_log 'reload: keeping the running configuration' 10 && ok || fail "bad address: not kept"
+kill -0 "$dpid" && ok || fail "the daemon died on a bad reload"
+"$PL" write "7ttcp://127.0.0.1:$portA/1" W1=13 && ok || fail "change A W1"
+wait_for '"tag":"a.w1".*"value":13,"quality":"good"' 10 && ok || fail "a.w1 no longer polled"
+echo '{"write":"a.w0","value":80,"id":"w4"}' >&"${D[1]}"
+wait_for '"result":"ok","write":"a.w0","id":"w4"' 10 && ok || fail "write after a bad reload"
+[ "$("$PL" read "7ttcp://127.0.0.1:$portA/1" W0)" = "W0 80" ] && ok || fail "write reached A"
 
 # SIGTERM: clean exit 0
 kill -TERM "$dpid"
