@@ -825,8 +825,9 @@ static int has_error_code(const pl_engine_stats_t *s, int code)
     return 0;
 }
 
-/* PCCC: the PLC refuses a write (an element past the end of N7, which holds 100): the write
- * is answered PL_EPCCC_STS with the PLC's status, counted, and the device stays on scan. */
+/* PCCC: the PLC refuses a write (an element past the end of N7, which holds 100), or the
+ * read that comes before a whole timer's write: the write is answered PL_EPCCC_STS with the
+ * PLC's status, counted, and the device stays on scan. */
 static void test_pccc_write_refused_by_plc(void **state)
 {
     fx_t f;
@@ -836,6 +837,7 @@ static void test_pccc_write_refused_by_plc(void **state)
     pl_engine_stats_t s;
     size_t len;
     uint8_t *n7;
+    uint64_t reqs;
 
     (void)state;
     setup(&f, 2000);
@@ -846,8 +848,15 @@ static void test_pccc_write_refused_by_plc(void **state)
     n7[0] = 5;
     add_tag(&f, "p.n0", "devB", "N7:0", "fast", 1);
     add_tag(&f, "p.n150", "devB", "N7:150", "slow", 1);
+    add_tag(&f, "p.t50", "devB", "T4:50", "slow", 1); /* T4 holds 10 timers */
+    /* one poll of each class, then quiet: the PLC's request count is the writes' */
+    f.scans[0].period_ms = 60000;
+    f.scans[1].period_ms = 60000;
     start(&f);
     wait_value(&f, "p.n0", 5, 3000);
+    wait_quality(&f, "p.n150", "bad", 3000);
+    wait_quality(&f, "p.t50", "bad", 3000);
+    reqs = pl_pccc_server_stats(f.psrv)->requests;
     memset(&v, 0, sizeof(v));
     v.type = PL_VT_INT;
     v.i = 150;
@@ -857,11 +866,24 @@ static void test_pccc_write_refused_by_plc(void **state)
     assert_int_equal(w.done, 1);
     assert_int_equal(w.st.code, PL_EPCCC_STS);
     assert_non_null(strstr(w.st.detail, "STS 0x"));
+    assert_int_equal(pl_pccc_server_stats(f.psrv)->requests, reqs + 1);
     pl_engine_device_stats(f.e, "devB", &s);
     assert_int_equal(s.writes_failed, 1);
     assert_true(has_error_code(&s, PL_EPCCC_STS));
     assert_false(s.demoted);
+    /* a whole timer is read before it is written: the refused read fails the write */
+    v.type = PL_VT_STRING;
+    snprintf(v.s, sizeof(v.s), "PRE=5");
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(pl_engine_write(f.e, "p.t50", &v, on_written, &w, &err), 0);
+    run_until(&f, write_done, &w, 3000);
+    assert_int_equal(w.done, 1);
+    assert_int_equal(w.st.code, PL_EPCCC_STS);
+    assert_int_equal(pl_pccc_server_stats(f.psrv)->requests, reqs + 2); /* no write after it */
+    pl_engine_device_stats(f.e, "devB", &s);
+    assert_int_equal(s.writes_failed, 2);
     /* a good write on the same device still goes through */
+    v.type = PL_VT_INT;
     v.i = 77;
     memset(&w, 0, sizeof(w));
     assert_int_equal(pl_engine_write(f.e, "p.n0", &v, on_written, &w, &err), 0);
