@@ -932,6 +932,82 @@ static void test_write_refused_by_driver(void **state)
     teardown(&f);
 }
 
+static int devb_downs; /* link-down reports for devB to the reloaded engine */
+
+static void on_device_b(pl_engine_t *e, const char *device, const pl_status_t *st, void *ud)
+{
+    (void)e;
+    (void)ud;
+    if (st != NULL && strcmp(device, "devB") == 0)
+        devb_downs++;
+}
+
+/* A reload (pl_engine_adopt) with a PCCC device unchanged: the new engine takes the
+ * connection over (the PLC sees one connection and one session), reads and writes through
+ * it, and the connection's link reports reach the new engine's device once the old engine
+ * is gone.
+ *
+ * Regression test: the PCCC driver had no rebind operation, so handing a PCCC connection
+ * over called a NULL function (the daemon crashed on SIGHUP with any PCCC device). */
+static void test_reload_keeps_pccc_connection(void **state)
+{
+    fx_t f;
+    pl_engine_config_t ec;
+    pl_engine_cbs_t cbs = {.on_change = on_change, .on_device = on_device_b};
+    pl_engine_t *e2 = NULL;
+    pl_status_t err;
+    wres_t w;
+    pl_value_t v;
+    size_t len;
+    uint8_t *n7;
+
+    (void)state;
+    setup(&f, 2000);
+    pccc_line(&f, PL_PCCC_PLC_SLC500);
+    n7 = pl_pccc_server_file(f.psrv, "N7", &len);
+    n7[2] = 12;
+    add_tag(&f, "a.w1", "devA", "W1", "fast", 0);
+    add_tag(&f, "p.n1", "devB", "N7:1", "fast", 1);
+    start(&f);
+    wait_value(&f, "p.n1", 12, 3000);
+
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = f.lines;
+    ec.nlines = 2;
+    ec.devices = f.devs;
+    ec.ndevices = 2;
+    ec.tags = f.tags;
+    ec.ntags = f.ntags;
+    ec.scans = f.scans;
+    ec.nscans = 2;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f.loop, &ec, &cbs, &f, &e2, &err), 0);
+    assert_int_equal(pl_engine_adopt(e2, f.e), 2);
+    pl_engine_stop(f.e, on_stopped);
+    pl_engine_free(f.e);
+    f.e = e2;
+    assert_int_equal(pl_engine_start(e2), 0);
+    n7[2] = 13;
+    wait_value(&f, "p.n1", 13, 3000);
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 99;
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(pl_engine_write(e2, "p.n1", &v, on_written, &w, &err), 0);
+    run_until(&f, write_done, &w, 3000);
+    assert_int_equal(w.st.code, 0);
+    assert_int_equal(n7[2], 99);
+    assert_int_equal(pl_pccc_server_stats(f.psrv)->connections, 1);
+    assert_int_equal(pl_pccc_server_stats(f.psrv)->sessions, 1);
+
+    devb_downs = 0;
+    pl_pccc_server_free(f.psrv); /* the PLC goes away: the new engine hears of it */
+    f.psrv = NULL;
+    wait_quality(&f, "p.n1", "bad", 3000);
+    assert_true(devb_downs >= 1);
+    teardown(&f);
+}
+
 static void test_config_errors(void **state)
 {
     fx_t f;
@@ -985,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_stop_fails_queued_and_inflight_writes),
         cmocka_unit_test(test_pccc_write_refused_by_plc),
         cmocka_unit_test(test_write_refused_by_driver),
+        cmocka_unit_test(test_reload_keeps_pccc_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
