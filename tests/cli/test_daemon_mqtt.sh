@@ -24,25 +24,32 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# a free loopback port: let plcline's simulator pick one, then release it
-exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
-probe=$!
-read -r -t 10 _ addr <&3 || { echo "FAIL: no free port" >&2; exit 1; }
-kill "$probe"; wait "$probe" 2>/dev/null
-port=${addr##*:}
-
-cat > "$tmp/mosquitto.conf" <<EOF
+# The broker on a free loopback port (plcline's simulator picks one, then releases it). It
+# is up once it says "running"; a port some other socket took meanwhile (loopback clients
+# get their local ports from the same range) makes it say "Error: Address already in use"
+# right after "Opening ... listen socket" and exit: then again on another port.
+up=0
+for _ in 1 2 3 4 5; do
+    exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
+    probe=$!
+    read -r -t 10 _ addr <&3 || { echo "FAIL: no free port" >&2; exit 1; }
+    kill "$probe"; wait "$probe" 2>/dev/null
+    port=${addr##*:}
+    cat > "$tmp/mosquitto.conf" <<EOF
 listener $port 127.0.0.1
 allow_anonymous true
 persistence false
 EOF
-exec 4< <(exec "$MOSQ" -v -c "$tmp/mosquitto.conf" 2>&1)
-broker=$!
-pids+=("$broker")
-up=0
-deadline=$((SECONDS + 10))
-while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&4; do
-    if [[ "$line" == *"listen socket on port $port"* ]]; then up=1; break; fi
+    exec 4< <(exec "$MOSQ" -v -c "$tmp/mosquitto.conf" 2>&1)
+    broker=$!
+    pids+=("$broker")
+    deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&4; do
+        if [[ "$line" == *" running"* ]]; then up=1; break; fi
+        [[ "$line" == *"Error:"* ]] && break
+    done
+    [ "$up" = 1 ] && break
+    kill "$broker" 2>/dev/null; wait "$broker" 2>/dev/null
 done
 [ "$up" = 1 ] || { echo "FAIL: the broker did not start" >&2; exit 1; }
 
