@@ -171,9 +171,10 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
 /* Connects every device and starts the scan classes. */
 int pl_engine_start(pl_engine_t *e);
 
-/* Stops polling, fails queued writes with PL_ECANCELED ("engine stopped"), closes every
- * connection. `done` (may be NULL) runs once every connection is closed; the engine can then
- * be freed. Writes in flight are answered by then. */
+/* Stops polling and closes every connection. Before it returns, queued writes are answered
+ * PL_ESTOPPED and writes in flight PL_ECANCELED (a connection being handed over to a
+ * reloaded engine first completes what it has in flight). `done` (may be NULL) runs once
+ * every connection is closed; the engine can then be freed. */
 void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud));
 
 void pl_engine_free(pl_engine_t *e);
@@ -189,9 +190,13 @@ size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old);
 typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud);
 
 /* Writes `value` (converted to the tag's type; scaled tags take engineering units) to the
- * tag. Returns 0 (cb will run exactly once) or synchronously: PL_ECONFIG with `err` for an
- * unknown or read-only tag, PL_EVALUE for a value of the wrong kind or out of range,
- * PL_ENO_MSG when the device's write queue is full, PL_ECLOSING. */
+ * tag. Returns 0 (cb will run exactly once, before this returns when the driver refuses the
+ * write at once) or synchronously, with `err` saying why: PL_ENOTAG for an unknown tag,
+ * PL_EREADONLY for a read-only one, PL_EOFFSCAN while its device is demoted, PL_EVALUE for a
+ * value of the wrong kind or out of range, PL_ENO_MSG when the device's write queue is full,
+ * PL_ESTOPPED once the engine is stopping. A queued write fails through cb with PL_ETIMEOUT
+ * when it could not be sent within the device's write_timeout_ms, PL_EOFFSCAN when the
+ * device is demoted meanwhile, PL_ESTOPPED when the engine stops first. */
 int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value, pl_write_cb cb,
                     void *ud, pl_status_t *err);
 

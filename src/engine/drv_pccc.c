@@ -468,6 +468,11 @@ static int dev_write(pl_drv_dev_t *d, void *req, const pl_drv_addr_t *a, const p
     return rc;
 }
 
+static void rebind(pl_drv_dev_t *d, void *ud)
+{
+    d->ud = ud;
+}
+
 static void stats(const pl_drv_dev_t *d, pl_engine_stats_t *acc)
 {
     const pl_pccc_client_stats_t *cs = pl_pccc_client_stats(d->cli);
@@ -498,5 +503,6 @@ const pl_driver_t pl_driver_pccc = {
     .decode = decode,
     .check = check,
     .write = dev_write,
+    .rebind = rebind,
     .stats = stats,
 };

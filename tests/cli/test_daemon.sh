@@ -2,7 +2,8 @@
 # plcline run, end to end on loopback: values appear; a write reaches the simulator and comes
 # back in the next poll; a killed simulator turns its tags bad while the other device keeps
 # polling; restarting it brings them back; SIGHUP reloads (unchanged devices keep their
-# connections); SIGTERM exits 0. The simulators are separate `plcline serve` processes so
+# connections, a PCCC one included), and a SIGHUP with an invalid file keeps the running
+# configuration; SIGTERM exits 0. The simulators are separate `plcline serve` processes so
 # that one can really die. No sleeps: every wait reads output until a pattern or a deadline.
 # Usage: test_daemon.sh PATH/TO/plcline
 set -uo pipefail
@@ -34,6 +35,13 @@ start_sim() {
 
 start_sim A; pidA=$SIM_PID; portA=$SIM_PORT
 start_sim B; pidB=$SIM_PID; portB=$SIM_PORT
+# a PCCC PLC simulator C: its device is unchanged by the reload below and keeps its
+# connection (a PCCC handover used to crash the daemon)
+exec {cfd}< <(exec "$PL" serve pccc://127.0.0.1:0 2>>"$tmp/C.log")
+pids+=("$!")
+read -r -t 10 _ addrC <&"$cfd" || { echo "FAIL: simulator C did not start" >&2; exit 1; }
+portC=${addrC##*:}
+"$PL" write "pccc://127.0.0.1:$portC" N7:0=31 && ok || fail "preset C"
 "$PL" write "7ttcp://127.0.0.1:$portA/1" W0=11 W1=12 && ok || fail "preset A"
 "$PL" write "7ttcp://127.0.0.1:$portB/1" W0=21 && ok || fail "preset B"
 
@@ -45,12 +53,15 @@ scan_classes:
 lines:
   - {name: la, protocol: 7ttcp, host: 127.0.0.1, port: $portA, timeout: 200ms, connect_timeout: 200ms}
   - {name: lb, protocol: 7ttcp, host: 127.0.0.1, port: $portB, timeout: 200ms, connect_timeout: 200ms}
+  - {name: lc, protocol: pccc, host: 127.0.0.1, port: $portC, options: "plc=slc500"}
 devices:
   - {name: da, line: la, node: 1}
   - {name: db, line: lb, node: 1, demote_after: 2, demote_for: 200ms}
+  - {name: dc, line: lc}
 tags:
   - {name: a.w0, device: da, address: W0, scan: fast, writable: true}
   - {name: b.w0, device: db, address: W0, scan: fast}
+  - {name: c.n0, device: dc, address: N7:0, scan: fast, writable: true}
 $1
 EOF
 }
@@ -87,6 +98,7 @@ wait_for() {
 
 wait_for '"tag":"a.w0".*"value":11,"quality":"good"' 10 && ok || fail "a.w0 appears"
 wait_for '"tag":"b.w0".*"value":21,"quality":"good"' 10 && ok || fail "b.w0 appears"
+wait_for '"tag":"c.n0".*"value":31,"quality":"good"' 10 && ok || fail "c.n0 appears"
 
 # a write reaches the simulator and comes back in the next poll
 echo '{"write":"a.w0","value":77,"id":"w1"}' >&"${D[1]}"
@@ -119,8 +131,46 @@ kill -HUP "$dpid"
 wait_for '"tag":"a.w1".*"value":12,"quality":"good"' 10 && ok || fail "reload adds a.w1"
 echo '{"write":"a.w0","value":79,"id":"w3"}' >&"${D[1]}"
 wait_for '"result":"ok","write":"a.w0","id":"w3"' 10 && ok || fail "write after reload"
+"$PL" write "pccc://127.0.0.1:$portC" N7:0=32 && ok || fail "change C"
+wait_for '"tag":"c.n0".*"value":32,"quality":"good"' 10 && ok || fail "c.n0 polled after reload"
+echo '{"write":"c.n0","value":33,"id":"w5"}' >&"${D[1]}"
+wait_for '"result":"ok","write":"c.n0","id":"w5"' 10 && ok || fail "PCCC write after reload"
+[ "$("$PL" read "pccc://127.0.0.1:$portC" N7:0)" = "N7:0 33" ] && ok || fail "write reached C"
 [ "$(grep -c "connected" "$tmp/A.log")" = "$connsA" ] && ok || \
     fail "A's connection was not kept across the reload ($(grep -c connected "$tmp/A.log") vs $connsA)"
+
+# SIGHUP with an invalid configuration: the running one stays. Each bad file leaves a.w1
+# out, so a.w1 still polled proves the old configuration runs. The daemon's log is followed
+# from its current end.
+follow_log() {
+    local off # taken now, not when the process substitution gets to run
+    off=$(($(stat -c %s "$tmp/daemon.log") + 1))
+    exec {lf}< <(exec tail -c +"$off" -f "$tmp/daemon.log")
+    pids+=("$!")
+}
+wait_log() { # wait_log REGEX SECONDS: a daemon log line after follow_log that matches
+    local re=$1 deadline=$((SECONDS + $2)) line
+    while [ $SECONDS -lt $deadline ]; do
+        IFS= read -r -t 1 -u "$lf" line || continue
+        [[ "$line" =~ $re ]] && return 0
+    done
+    return 1
+}
+follow_log
+printf 'scan_classes:\n  - {name: fast, period: 50ms\n' > "$cfg" # not YAML
+kill -HUP "$dpid"
+wait_log 'reload: .*invalid YAML' 10 && ok || fail "reload of broken YAML: no error"
+wait_log 'reload: keeping the running configuration' 10 && ok || fail "broken YAML: not kept"
+write_cfg "  - {name: a.q, device: da, address: Q1, scan: fast}" # parses, the engine refuses
+kill -HUP "$dpid"
+wait_log "PL_EADDR.*'Q1'" 10 && ok || fail "reload of a bad address: no error"
+wait_log 'reload: keeping the running configuration' 10 && ok || fail "bad address: not kept"
+kill -0 "$dpid" && ok || fail "the daemon died on a bad reload"
+"$PL" write "7ttcp://127.0.0.1:$portA/1" W1=13 && ok || fail "change A W1"
+wait_for '"tag":"a.w1".*"value":13,"quality":"good"' 10 && ok || fail "a.w1 no longer polled"
+echo '{"write":"a.w0","value":80,"id":"w4"}' >&"${D[1]}"
+wait_for '"result":"ok","write":"a.w0","id":"w4"' 10 && ok || fail "write after a bad reload"
+[ "$("$PL" read "7ttcp://127.0.0.1:$portA/1" W0)" = "W0 80" ] && ok || fail "write reached A"
 
 # SIGTERM: clean exit 0
 kill -TERM "$dpid"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # plcline run with north.mqtt against a real mosquitto broker started here, seen through the
 # mosquitto command-line clients: retained values on <prefix>/<line>/<device>/<tag>, a write
-# on .../set answered on .../result with its id, a read-only tag refused, the instance status
-# "online" and, after SIGTERM, "offline". No sleeps: every wait reads output with a deadline.
+# on .../set answered on .../result with its id, a read-only tag refused, a tag added by a
+# SIGHUP reload published and written, the instance status "online" and, after SIGTERM,
+# "offline". No sleeps: every wait reads output with a deadline.
 # Usage: test_daemon_mqtt.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
@@ -23,25 +24,32 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# a free loopback port: let plcline's simulator pick one, then release it
-exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
-probe=$!
-read -r -t 10 _ addr <&3 || { echo "FAIL: no free port" >&2; exit 1; }
-kill "$probe"; wait "$probe" 2>/dev/null
-port=${addr##*:}
-
-cat > "$tmp/mosquitto.conf" <<EOF
+# The broker on a free loopback port (plcline's simulator picks one, then releases it). It
+# is up once it says "running"; a port some other socket took meanwhile (loopback clients
+# get their local ports from the same range) makes it say "Error: Address already in use"
+# right after "Opening ... listen socket" and exit: then again on another port.
+up=0
+for _ in 1 2 3 4 5; do
+    exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
+    probe=$!
+    read -r -t 10 _ addr <&3 || { echo "FAIL: no free port" >&2; exit 1; }
+    kill "$probe"; wait "$probe" 2>/dev/null
+    port=${addr##*:}
+    cat > "$tmp/mosquitto.conf" <<EOF
 listener $port 127.0.0.1
 allow_anonymous true
 persistence false
 EOF
-exec 4< <(exec "$MOSQ" -v -c "$tmp/mosquitto.conf" 2>&1)
-broker=$!
-pids+=("$broker")
-up=0
-deadline=$((SECONDS + 10))
-while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&4; do
-    if [[ "$line" == *"listen socket on port $port"* ]]; then up=1; break; fi
+    exec 4< <(exec "$MOSQ" -v -c "$tmp/mosquitto.conf" 2>&1)
+    broker=$!
+    pids+=("$broker")
+    deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&4; do
+        if [[ "$line" == *" running"* ]]; then up=1; break; fi
+        [[ "$line" == *"Error:"* ]] && break
+    done
+    [ "$up" = 1 ] && break
+    kill "$broker" 2>/dev/null; wait "$broker" 2>/dev/null
 done
 [ "$up" = 1 ] || { echo "FAIL: the broker did not start" >&2; exit 1; }
 
@@ -107,6 +115,32 @@ while IFS= read -r -t 10 line <&6; do
     [[ "$line" == \{* ]] && { result=$line; break; }
 done
 [[ "$result" == *PL_EREADONLY* ]] && ok || fail "read-only write refused: [$result]"
+
+# SIGHUP with MQTT on: a tag added by the reload is published, and a write to it over MQTT
+# reaches the new configuration's engine
+sed -i '/name: counter,/a\  - {name: sp2, device: n1, address: W101, scan: fast, writable: true}' \
+    "$tmp/plant.yaml"
+grep -q 'name: sp2' "$tmp/plant.yaml" || { echo "FAIL: sp2 not added" >&2; exit 1; }
+kill -HUP "$daemon"
+v=$(sub plc/l1/n1/sp2 1)
+[[ "$v" == *'"value":0'*'"quality":"good"'* ]] && ok || fail "reloaded tag sp2 published: [$v]"
+exec 7< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp2/result -C 1 -W 10)
+sub3=$!
+pids+=("$sub3")
+while IFS= read -r -t 10 line <&7; do [[ "$line" == *SUBACK* ]] && break; done
+mosquitto_pub -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp2/set -m '{"value":77,"id":"m2"}'
+result=""
+while IFS= read -r -t 10 line <&7; do
+    [[ "$line" == \{* ]] && { result=$line; break; }
+done
+[[ "$result" == *'"result":"ok"'* && "$result" == *'"id":"m2"'* ]] && ok ||
+    fail "write after reload: [$result]"
+v=""
+for _ in $(seq 1 50); do # the retained value, until the next poll has published 77
+    v=$(sub plc/l1/n1/sp2 1)
+    [[ "$v" == *'"value":77'* ]] && break
+done
+[[ "$v" == *'"value":77'* ]] && ok || fail "value written after reload published back: [$v]"
 
 # SIGTERM: clean exit, status offline
 kill -TERM "$daemon"

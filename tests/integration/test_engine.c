@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The scan engine against 7TTCP node simulators in the same loop: values and quality,
- * planned blocks, writes answered exactly once, a dead device that does not slow the other
- * one, demotion and retry, deadband, staleness, stop. No sleeps: the loop runs until a
- * condition holds, with a guard timer.
+ * The scan engine against 7TTCP node simulators (and a PCCC PLC simulator) in the same loop:
+ * values and quality, planned blocks, writes answered exactly once, a dead device that does
+ * not slow the other one, demotion and retry, deadband, a value going stale, stop, and
+ * every way a write fails (not sent in time, queue full, failed at demotion and at stop,
+ * refused by the driver or by the PLC). No sleeps: the loop runs until a condition holds,
+ * with a guard timer; slow devices are simulators that hold their answers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 
 #include "plcline/engine.h"
 #include "plcline/error.h"
+#include "plcline/pccc.h"
 #include "plcline/ttcp.h"
 
 #define MAX_TAGS 16
@@ -35,6 +38,9 @@ typedef struct {
     char last_tag[64];
     pl_tag_state_t last;
     int stopped;
+    pl_pccc_server_t *psrv;  /* a PCCC simulator behind line B (pccc_line()) */
+    unsigned uncertain_pubs; /* changes published as uncertain with a value (gone stale) */
+    pl_tag_state_t last_uncertain;
 } fx_t;
 
 typedef struct {
@@ -48,6 +54,10 @@ static void on_change(pl_engine_t *e, const pl_tag_state_t *st, void *ud)
 
     (void)e;
     f->changes++;
+    if (st->quality == PL_Q_UNCERTAIN && st->value.type != PL_VT_NONE) {
+        f->uncertain_pubs++;
+        f->last_uncertain = *st;
+    }
     if (st->quality == PL_Q_GOOD && f->last.quality == PL_Q_GOOD &&
         strcmp(f->last_tag, st->tag) == 0 &&
         (st->value.type != f->last.value.type || st->value.f != f->last.value.f ||
@@ -158,6 +168,8 @@ static void teardown(fx_t *f)
     for (i = 0; i < 2; i++)
         if (f->srv[i] != NULL)
             pl_ttcp_server_free(f->srv[i]);
+    if (f->psrv != NULL)
+        pl_pccc_server_free(f->psrv);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
 }
@@ -536,6 +548,466 @@ static void test_latest_policy_and_stop_answers_writes(void **state)
     teardown(&f);
 }
 
+/* --- slow devices, queued writes and their failures -------------------------------- */
+
+/* Replaces simulator i by one that holds every answer `delay_ms` (same node memory layout,
+ * empty), and points line i at it. */
+static void slow_sim(fx_t *f, int i, unsigned delay_ms)
+{
+    pl_ttcp_server_config_t sc;
+
+    pl_ttcp_server_free(f->srv[i]);
+    pl_ttcp_server_config_init(&sc);
+    sc.listen.port = 0;
+    sc.delay_ms = delay_ms;
+    assert_int_equal(pl_ttcp_server_new(&f->loop, &sc, &f->srv[i], NULL), 0);
+    f->lines[i].line.port = pl_ttcp_server_port(f->srv[i]);
+}
+
+/* A request of the device named by arg is on its way (sent, not answered, not timed out). */
+static int read_in_flight(fx_t *f, void *arg)
+{
+    pl_engine_stats_t s;
+
+    pl_engine_device_stats(f->e, arg, &s);
+    return s.requests > s.responses + s.timeouts;
+}
+
+static int responses_past(fx_t *f, void *arg)
+{
+    const void *const *want = arg; /* {device, uint64 *} */
+    pl_engine_stats_t s;
+
+    pl_engine_device_stats(f->e, want[0], &s);
+    return s.responses > *(const uint64_t *)want[1];
+}
+
+static int uncertain_published(fx_t *f, void *arg)
+{
+    (void)arg;
+    return f->uncertain_pubs > 0;
+}
+
+/* A value whose reads stop arriving in time turns uncertain (not bad: the device did not
+ * fail), keeps its value, and turns good again with the next read. The simulator answers
+ * 150 ms late; the 20 ms scan's default staleness limit is 3 periods (60 ms). */
+static void test_value_goes_stale(void **state)
+{
+    fx_t f;
+    const pl_tag_state_t *st;
+
+    (void)state;
+    setup(&f, 2000);
+    slow_sim(&f, 0, 150);
+    pl_ttcp_server_words(f.srv[0], 1)[3] = 33;
+    add_tag(&f, "a.w3", "devA", "W3", "fast", 0);
+    start(&f);
+    wait_value(&f, "a.w3", 33, 3000);
+    run_until(&f, uncertain_published, NULL, 3000);
+    assert_string_equal(f.last_uncertain.tag, "a.w3");
+    assert_int_equal(f.last_uncertain.value.type, PL_VT_INT);
+    assert_int_equal(f.last_uncertain.value.i, 33); /* the last value is kept */
+    assert_int_equal(f.last_uncertain.error, 0);
+    st = pl_engine_tag(f.e, "a.w3");
+    assert_true(st->quality == PL_Q_UNCERTAIN || st->quality == PL_Q_GOOD);
+    /* the next read makes it good again */
+    wait_quality(&f, "a.w3", "good", 3000);
+    assert_int_equal(pl_engine_tag(f.e, "a.w3")->value.i, 33);
+    {
+        pl_engine_stats_t s;
+
+        pl_engine_device_stats(f.e, "devA", &s);
+        assert_int_equal(s.errors, 0);
+    }
+    teardown(&f);
+}
+
+/* A write that waits behind a slow read for longer than the device's write_timeout_ms is
+ * failed with PL_ETIMEOUT when its turn comes, never sent. */
+static void test_write_not_sent_in_time(void **state)
+{
+    fx_t f;
+    wres_t w;
+    pl_value_t v;
+    pl_status_t err;
+    pl_engine_stats_t s;
+
+    (void)state;
+    setup(&f, 2000);
+    slow_sim(&f, 1, 300);
+    f.devs[1].write_timeout_ms = 30;
+    add_tag(&f, "b.w5", "devB", "W5", "fast", 1);
+    start(&f);
+    wait_quality(&f, "b.w5", "good", 3000);
+    run_until(&f, read_in_flight, "devB", 3000);
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 555;
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(pl_engine_write(f.e, "b.w5", &v, on_written, &w, &err), 0);
+    assert_int_equal(w.done, 0); /* queued behind the read */
+    run_until(&f, write_done, &w, 3000);
+    assert_int_equal(w.done, 1);
+    assert_int_equal(w.st.code, PL_ETIMEOUT);
+    assert_non_null(strstr(w.st.detail, "not sent within 30 ms"));
+    assert_int_equal(pl_ttcp_server_words(f.srv[1], 2)[5], 0);
+    pl_engine_device_stats(f.e, "devB", &s);
+    assert_int_equal(s.writes, 1);
+    assert_int_equal(s.writes_failed, 1);
+    assert_int_equal(s.errors, 0); /* the device did not fail */
+    teardown(&f);
+}
+
+static int two_writes_done(fx_t *f, void *arg)
+{
+    const wres_t *w = arg;
+
+    (void)f;
+    return w[0].done + w[1].done >= 2;
+}
+
+/* With write_queue 2, a third write while two wait is refused at once with PL_ENO_MSG (no
+ * callback); the two queued ones are sent and succeed. */
+static void test_write_queue_full(void **state)
+{
+    fx_t f;
+    wres_t w[3];
+    pl_value_t v;
+    pl_status_t err;
+    pl_engine_stats_t s;
+    int i;
+
+    (void)state;
+    setup(&f, 2000);
+    slow_sim(&f, 1, 100);
+    f.devs[1].write_queue = 2;
+    add_tag(&f, "b.w5", "devB", "W5", "fast", 1);
+    add_tag(&f, "b.w6", "devB", "W6", "fast", 1);
+    start(&f);
+    wait_quality(&f, "b.w5", "good", 3000);
+    run_until(&f, read_in_flight, "devB", 3000);
+    memset(w, 0, sizeof(w));
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    for (i = 0; i < 2; i++) {
+        v.i = 70 + i;
+        assert_int_equal(
+            pl_engine_write(f.e, i == 0 ? "b.w5" : "b.w6", &v, on_written, &w[i], &err), 0);
+    }
+    v.i = 99;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_write(f.e, "b.w5", &v, on_written, &w[2], &err), PL_ENO_MSG);
+    assert_int_equal(err.code, PL_ENO_MSG);
+    assert_non_null(strstr(err.detail, "2 writes already wait for device devB"));
+    run_until(&f, two_writes_done, w, 5000);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(w[i].done, 1);
+        assert_int_equal(w[i].st.code, 0);
+    }
+    assert_int_equal(w[2].done, 0); /* the refused one never calls back */
+    assert_int_equal(pl_ttcp_server_words(f.srv[1], 2)[5], 70);
+    assert_int_equal(pl_ttcp_server_words(f.srv[1], 2)[6], 71);
+    pl_engine_device_stats(f.e, "devB", &s);
+    assert_int_equal(s.writes, 2);
+    assert_int_equal(s.writes_failed, 0);
+    teardown(&f);
+}
+
+/* A device demoted while writes wait: every waiting write is answered PL_EOFFSCAN. The
+ * simulator answers 300 ms late, the request timeout is 100 ms, one failure demotes. */
+static void test_queued_writes_fail_at_demotion(void **state)
+{
+    fx_t f;
+    wres_t w[2];
+    pl_value_t v;
+    pl_status_t err;
+    pl_engine_stats_t s;
+    int i;
+
+    (void)state;
+    setup(&f, 100);
+    slow_sim(&f, 1, 300);
+    f.devs[1].demote_after = 1;
+    f.devs[1].demote_ms = 60000;
+    add_tag(&f, "b.w5", "devB", "W5", "fast", 1);
+    start(&f);
+    run_until(&f, read_in_flight, "devB", 3000);
+    memset(w, 0, sizeof(w));
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    for (i = 0; i < 2; i++) {
+        v.i = 10 + i;
+        assert_int_equal(pl_engine_write(f.e, "b.w5", &v, on_written, &w[i], &err), 0);
+    }
+    run_until(&f, two_writes_done, w, 3000);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(w[i].done, 1);
+        assert_int_equal(w[i].st.code, PL_EOFFSCAN);
+        assert_non_null(strstr(w[i].st.detail, "device devB is off scan"));
+    }
+    pl_engine_device_stats(f.e, "devB", &s);
+    assert_true(s.demoted);
+    assert_int_equal(s.writes_failed, 2);
+    assert_int_equal(pl_engine_tag(f.e, "b.w5")->quality, PL_Q_BAD);
+    assert_int_equal(pl_ttcp_server_words(f.srv[1], 2)[5], 0);
+    teardown(&f);
+}
+
+/* Stop with a write in flight and one queued: the queued one is answered PL_ESTOPPED, the
+ * one in flight PL_ECANCELED (by the driver), both before pl_engine_stop() returns. */
+static void test_stop_fails_queued_and_inflight_writes(void **state)
+{
+    fx_t f;
+    wres_t w[2];
+    pl_value_t v;
+    pl_status_t err;
+    pl_engine_stats_t s;
+    uint64_t responses;
+    const void *want[2];
+
+    (void)state;
+    setup(&f, 2000);
+    slow_sim(&f, 1, 100);
+    add_tag(&f, "b.w5", "devB", "W5", "fast", 1);
+    start(&f);
+    wait_quality(&f, "b.w5", "good", 3000);
+    run_until(&f, read_in_flight, "devB", 3000);
+    pl_engine_device_stats(f.e, "devB", &s);
+    responses = s.responses;
+    memset(w, 0, sizeof(w));
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 1;
+    assert_int_equal(pl_engine_write(f.e, "b.w5", &v, on_written, &w[0], &err), 0);
+    /* the read completes and the write goes out at once, ahead of the next poll */
+    want[0] = "devB";
+    want[1] = &responses;
+    run_until(&f, responses_past, (void *)want, 3000);
+    assert_int_equal(w[0].done, 0);
+    v.i = 2;
+    assert_int_equal(pl_engine_write(f.e, "b.w5", &v, on_written, &w[1], &err), 0);
+    pl_engine_stop(f.e, on_stopped);
+    assert_int_equal(w[0].done, 1);
+    assert_int_equal(w[0].st.code, PL_ECANCELED);
+    assert_int_equal(w[1].done, 1);
+    assert_int_equal(w[1].st.code, PL_ESTOPPED);
+    assert_non_null(strstr(w[1].st.detail, "stopped before the write was sent"));
+    run_until(&f, engine_stopped, NULL, 5000);
+    pl_engine_free(f.e);
+    f.e = NULL;
+    teardown(&f);
+}
+
+/* Line B becomes a PCCC line to a PLC simulator of type `plc` (default data table). */
+static void pccc_line(fx_t *f, pl_pccc_plc_t plc)
+{
+    pl_pccc_server_config_t sc;
+    pl_status_t st;
+
+    pl_ttcp_server_free(f->srv[1]);
+    f->srv[1] = NULL;
+    pl_pccc_server_config_init(&sc);
+    sc.listen.port = 0;
+    sc.plc = plc;
+    assert_int_equal(pl_pccc_server_new(&f->loop, &sc, &f->psrv, &st), 0);
+    f->lines[1].protocol = PL_PROTO_PCCC;
+    f->lines[1].line.port = pl_pccc_server_port(f->psrv);
+    snprintf(f->lines[1].options, sizeof(f->lines[1].options), "plc=%s", pl_pccc_plc_name(plc));
+}
+
+static int has_error_code(const pl_engine_stats_t *s, int code)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(s->errors_by_code) / sizeof(s->errors_by_code[0]); i++)
+        if (s->errors_by_code[i].code == code && s->errors_by_code[i].count > 0)
+            return 1;
+    return 0;
+}
+
+/* PCCC: the PLC refuses a write (an element past the end of N7, which holds 100), or the
+ * read that comes before a whole timer's write: the write is answered PL_EPCCC_STS with the
+ * PLC's status, counted, and the device stays on scan. */
+static void test_pccc_write_refused_by_plc(void **state)
+{
+    fx_t f;
+    wres_t w;
+    pl_value_t v;
+    pl_status_t err;
+    pl_engine_stats_t s;
+    size_t len;
+    uint8_t *n7;
+    uint64_t reqs;
+
+    (void)state;
+    setup(&f, 2000);
+    pccc_line(&f, PL_PCCC_PLC_SLC500);
+    f.devs[1].demote_after = 1000; /* the failing reads of N7:150 must not demote */
+    n7 = pl_pccc_server_file(f.psrv, "N7", &len);
+    assert_int_equal(len, 200);
+    n7[0] = 5;
+    add_tag(&f, "p.n0", "devB", "N7:0", "fast", 1);
+    add_tag(&f, "p.n150", "devB", "N7:150", "slow", 1);
+    add_tag(&f, "p.t50", "devB", "T4:50", "slow", 1); /* T4 holds 10 timers */
+    /* one poll of each class, then quiet: the PLC's request count is the writes' */
+    f.scans[0].period_ms = 60000;
+    f.scans[1].period_ms = 60000;
+    start(&f);
+    wait_value(&f, "p.n0", 5, 3000);
+    wait_quality(&f, "p.n150", "bad", 3000);
+    wait_quality(&f, "p.t50", "bad", 3000);
+    reqs = pl_pccc_server_stats(f.psrv)->requests;
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 150;
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(pl_engine_write(f.e, "p.n150", &v, on_written, &w, &err), 0);
+    run_until(&f, write_done, &w, 3000);
+    assert_int_equal(w.done, 1);
+    assert_int_equal(w.st.code, PL_EPCCC_STS);
+    assert_non_null(strstr(w.st.detail, "STS 0x"));
+    assert_int_equal(pl_pccc_server_stats(f.psrv)->requests, reqs + 1);
+    pl_engine_device_stats(f.e, "devB", &s);
+    assert_int_equal(s.writes_failed, 1);
+    assert_true(has_error_code(&s, PL_EPCCC_STS));
+    assert_false(s.demoted);
+    /* a whole timer is read before it is written: the refused read fails the write */
+    v.type = PL_VT_STRING;
+    snprintf(v.s, sizeof(v.s), "PRE=5");
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(pl_engine_write(f.e, "p.t50", &v, on_written, &w, &err), 0);
+    run_until(&f, write_done, &w, 3000);
+    assert_int_equal(w.done, 1);
+    assert_int_equal(w.st.code, PL_EPCCC_STS);
+    assert_int_equal(pl_pccc_server_stats(f.psrv)->requests, reqs + 2); /* no write after it */
+    pl_engine_device_stats(f.e, "devB", &s);
+    assert_int_equal(s.writes_failed, 2);
+    /* a good write on the same device still goes through */
+    v.type = PL_VT_INT;
+    v.i = 77;
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(pl_engine_write(f.e, "p.n0", &v, on_written, &w, &err), 0);
+    run_until(&f, write_done, &w, 3000);
+    assert_int_equal(w.st.code, 0);
+    assert_int_equal(n7[0], 77);
+    teardown(&f);
+}
+
+/* The driver refuses a write when it comes to be sent (PCCC: a bit write to a PLC-5, which
+ * has no masked write here): answered once with the driver's PL_ENOTSUP, counted; the
+ * device is not failed for it. */
+static void test_write_refused_by_driver(void **state)
+{
+    fx_t f;
+    wres_t w;
+    pl_value_t v;
+    pl_status_t err;
+    pl_engine_stats_t s;
+    size_t len;
+    uint8_t *b3;
+
+    (void)state;
+    setup(&f, 2000);
+    pccc_line(&f, PL_PCCC_PLC_PLC5);
+    b3 = pl_pccc_server_file(f.psrv, "B3", &len);
+    b3[0] = 0x20;
+    add_tag(&f, "p.b5", "devB", "B3:0/5", "fast", 1);
+    start(&f);
+    wait_quality(&f, "p.b5", "good", 3000);
+    assert_int_equal(pl_engine_tag(f.e, "p.b5")->value.i, 1);
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_BOOL;
+    v.i = 0;
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(pl_engine_write(f.e, "p.b5", &v, on_written, &w, &err), 0);
+    run_until(&f, write_done, &w, 3000);
+    assert_int_equal(w.done, 1);
+    assert_int_equal(w.st.code, PL_ENOTSUP);
+    assert_non_null(strstr(w.st.detail, "PLC-5"));
+    assert_int_equal(b3[0], 0x20);
+    pl_engine_device_stats(f.e, "devB", &s);
+    assert_int_equal(s.writes_failed, 1);
+    assert_int_equal(s.errors, 0);
+    assert_false(s.demoted);
+    teardown(&f);
+}
+
+static int devb_downs; /* link-down reports for devB to the reloaded engine */
+
+static void on_device_b(pl_engine_t *e, const char *device, const pl_status_t *st, void *ud)
+{
+    (void)e;
+    (void)ud;
+    if (st != NULL && strcmp(device, "devB") == 0)
+        devb_downs++;
+}
+
+/* A reload (pl_engine_adopt) with a PCCC device unchanged: the new engine takes the
+ * connection over (the PLC sees one connection and one session), reads and writes through
+ * it, and the connection's link reports reach the new engine's device once the old engine
+ * is gone.
+ *
+ * Regression test: the PCCC driver had no rebind operation, so handing a PCCC connection
+ * over called a NULL function (the daemon crashed on SIGHUP with any PCCC device). */
+static void test_reload_keeps_pccc_connection(void **state)
+{
+    fx_t f;
+    pl_engine_config_t ec;
+    pl_engine_cbs_t cbs = {.on_change = on_change, .on_device = on_device_b};
+    pl_engine_t *e2 = NULL;
+    pl_status_t err;
+    wres_t w;
+    pl_value_t v;
+    size_t len;
+    uint8_t *n7;
+
+    (void)state;
+    setup(&f, 2000);
+    pccc_line(&f, PL_PCCC_PLC_SLC500);
+    n7 = pl_pccc_server_file(f.psrv, "N7", &len);
+    n7[2] = 12;
+    add_tag(&f, "a.w1", "devA", "W1", "fast", 0);
+    add_tag(&f, "p.n1", "devB", "N7:1", "fast", 1);
+    start(&f);
+    wait_value(&f, "p.n1", 12, 3000);
+
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = f.lines;
+    ec.nlines = 2;
+    ec.devices = f.devs;
+    ec.ndevices = 2;
+    ec.tags = f.tags;
+    ec.ntags = f.ntags;
+    ec.scans = f.scans;
+    ec.nscans = 2;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f.loop, &ec, &cbs, &f, &e2, &err), 0);
+    assert_int_equal(pl_engine_adopt(e2, f.e), 2);
+    pl_engine_stop(f.e, on_stopped);
+    pl_engine_free(f.e);
+    f.e = e2;
+    assert_int_equal(pl_engine_start(e2), 0);
+    n7[2] = 13;
+    wait_value(&f, "p.n1", 13, 3000);
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 99;
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(pl_engine_write(e2, "p.n1", &v, on_written, &w, &err), 0);
+    run_until(&f, write_done, &w, 3000);
+    assert_int_equal(w.st.code, 0);
+    assert_int_equal(n7[2], 99);
+    assert_int_equal(pl_pccc_server_stats(f.psrv)->connections, 1);
+    assert_int_equal(pl_pccc_server_stats(f.psrv)->sessions, 1);
+
+    devb_downs = 0;
+    pl_pccc_server_free(f.psrv); /* the PLC goes away: the new engine hears of it */
+    f.psrv = NULL;
+    wait_quality(&f, "p.n1", "bad", 3000);
+    assert_true(devb_downs >= 1);
+    teardown(&f);
+}
+
 static void test_config_errors(void **state)
 {
     fx_t f;
@@ -582,6 +1054,14 @@ int main(void)
         cmocka_unit_test(test_deadband_and_scaling),
         cmocka_unit_test(test_latest_policy_and_stop_answers_writes),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_value_goes_stale),
+        cmocka_unit_test(test_write_not_sent_in_time),
+        cmocka_unit_test(test_write_queue_full),
+        cmocka_unit_test(test_queued_writes_fail_at_demotion),
+        cmocka_unit_test(test_stop_fails_queued_and_inflight_writes),
+        cmocka_unit_test(test_pccc_write_refused_by_plc),
+        cmocka_unit_test(test_write_refused_by_driver),
+        cmocka_unit_test(test_reload_keeps_pccc_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

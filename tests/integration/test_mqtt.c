@@ -5,8 +5,10 @@
  * simulator in the same loop, and a libmosquitto subscriber of the test's own. Checks the
  * retained values and status topics, writes with their correlation, refusals, a broker
  * killed and restarted on the same port, the last will of a client killed with SIGKILL,
- * and two client ids sharing a broker. No sleeps: every wait is a loop run under a guard
- * timer (or a bounded connect() probe for the broker's readiness).
+ * two client ids sharing a broker, writes of every value kind, the engine replaced under a
+ * running client (reload), the pending table at its limit, and (against a fake broker on a
+ * pl_listener) a CONNACK that never comes or refuses. No sleeps: every wait is a loop run
+ * under a guard timer (or a bounded connect() probe for the broker's readiness).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,7 +40,7 @@
 
 #define MOSQUITTO_BIN "/usr/sbin/mosquitto"
 #define MAX_RX        64
-#define NTAGS         4
+#define NTAGS         6
 
 /* --- the broker --------------------------------------------------------------------- */
 
@@ -440,6 +442,8 @@ static void setup(fx_t *f, const char *client_id)
     set_tag(&f->tags[1], "ro", "W6", 0);
     set_tag(&f->tags[2], "cnt", "W7", 0);
     set_tag(&f->tags[3], "area/pump", "W8", 1);
+    set_tag(&f->tags[4], "sp", "F10", 1);
+    set_tag(&f->tags[5], "flag", "W9/2", 1);
     snprintf(f->scan.name, sizeof(f->scan.name), "fast");
     f->scan.period_ms = 20;
     memset(&ec, 0, sizeof(ec));
@@ -764,12 +768,344 @@ static void test_bad_config(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* --- value kinds, reload, the pending table ---------------------------------------- */
+
+static float words_float(const uint16_t *w) /* the simulator's F: low word first */
+{
+    uint32_t bits = (uint32_t)w[0] | (uint32_t)w[1] << 16;
+    float v;
+
+    memcpy(&v, &bits, sizeof(v));
+    return v;
+}
+
+/* A set request answered on .../result with `has` (the result replaces the one before). */
+static void write_expect(fx_t *f, const char *tag, const char *payload, const char *has)
+{
+    char set[128], res[128];
+
+    snprintf(set, sizeof(set), "plc/line1/dev1/%s/set", tag);
+    snprintf(res, sizeof(res), "plc/line1/dev1/%s/result", tag);
+    f->sub.n = 0; /* forget earlier results */
+    sub_write(&f->sub, set, payload, NULL, NULL);
+    wait_rx(f, res, has, 3000);
+}
+
+/* Writes of every value kind a request may carry: JSON true/false (a bit), a real and a
+ * string holding a number (a float), a string and a plain-text number (an integer); text
+ * that is no number is refused by the address grammar. */
+static void test_write_value_kinds(void **state)
+{
+    fx_t f;
+    uint16_t *w;
+
+    (void)state;
+    setup(&f, "inst-k");
+    w = pl_ttcp_server_words(f.srv, 1);
+    assert_true(run_until(&f, is_connected, NULL, 5000));
+    wait_rx(&f, "plc/line1/dev1/flag", "\"value\":false", 5000);
+
+    write_expect(&f, "flag", "{\"value\":true,\"id\":\"b1\"}", "\"result\":\"ok\"");
+    assert_int_equal(w[9], 0x0004);
+    wait_rx(&f, "plc/line1/dev1/flag", "\"value\":true", 3000);
+    write_expect(&f, "flag", "false", "\"result\":\"ok\"");
+    assert_int_equal(w[9], 0x0000);
+
+    write_expect(&f, "sp", "{\"value\":21.5}", "\"result\":\"ok\"");
+    assert_true(words_float(w + 10) == 21.5f);
+    wait_rx(&f, "plc/line1/dev1/sp", "\"value\":21.5", 3000);
+    write_expect(&f, "sp", "{\"value\":\"-0.25\",\"id\":7}", "\"id\":7");
+    assert_non_null(strstr(sub_must(&f.sub, "plc/line1/dev1/sp/result")->payload, "\"ok\""));
+    assert_true(words_float(w + 10) == -0.25f);
+
+    write_expect(&f, "w5", "\"321\"", "\"result\":\"ok\"");
+    assert_int_equal(w[5], 321);
+    write_expect(&f, "w5", "4.0", "\"result\":\"ok\""); /* an integral real */
+    assert_int_equal(w[5], 4);
+    write_expect(&f, "w5", "4.5", "PL_EVALUE");
+    write_expect(&f, "w5", "pump on", "PL_EVALUE"); /* plain text, not a number */
+    assert_int_equal(w[5], 4);
+    assert_int_equal(pl_mqtt_stats(f.m)->writes_ok, 6);
+    assert_int_equal(pl_mqtt_stats(f.m)->writes_failed, 2);
+    teardown(&f);
+}
+
+static pl_engine_t *engine_with(fx_t *f, const pl_tag_def_t *tags, size_t n)
+{
+    pl_engine_config_t ec;
+    pl_engine_cbs_t cbs = {.on_change = on_change, .on_device = on_device};
+    pl_engine_t *e = NULL;
+    pl_status_t err;
+
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = &f->line;
+    ec.nlines = 1;
+    ec.devices = &f->dev;
+    ec.ndevices = 1;
+    ec.tags = tags;
+    ec.ntags = n;
+    ec.scans = &f->scan;
+    ec.nscans = 1;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f->loop, &ec, &cbs, f, &e, &err), 0);
+    return e;
+}
+
+/* A reload gives the running client a new engine (pl_mqtt_set_engine): writes go to it, its
+ * new tags are published, a new tag whose name holds '/' is subscribed at once, a tag it no
+ * longer has is refused; with no engine, writes are refused with PL_ESTOPPED. */
+static void test_reload_new_engine(void **state)
+{
+    fx_t f;
+    pl_tag_def_t next[2];
+    pl_engine_t *e2;
+    uint16_t *w;
+
+    (void)state;
+    setup(&f, "inst-n");
+    w = pl_ttcp_server_words(f.srv, 1);
+    w[12] = 1200;
+    assert_true(run_until(&f, is_connected, NULL, 5000));
+    wait_rx(&f, "plc/line1/dev1/w5", "\"value\":1234", 5000);
+
+    set_tag(&next[0], "w12", "W12", 1);
+    set_tag(&next[1], "area/valve", "W13", 1);
+    e2 = engine_with(&f, next, 2);
+    pl_engine_adopt(e2, f.e);
+    pl_mqtt_set_engine(f.m, e2);
+    pl_engine_stop(f.e, NULL);
+    pl_engine_free(f.e);
+    f.e = e2;
+    assert_int_equal(pl_engine_start(e2), 0);
+    wait_rx(&f, "plc/line1/dev1/w12", "\"value\":1200", 5000);
+
+    write_expect(&f, "w12", "{\"value\":12,\"id\":\"n1\"}", "\"result\":\"ok\"");
+    assert_int_equal(w[12], 12);
+    write_expect(&f, "area/valve", "13", "\"result\":\"ok\"");
+    assert_int_equal(w[13], 13);
+    write_expect(&f, "w5", "5", "PL_ENOTAG"); /* gone with the old configuration */
+    assert_int_equal(w[5], 1234);
+
+    pl_mqtt_set_engine(f.m, NULL);
+    write_expect(&f, "w12", "1", "PL_ESTOPPED");
+    assert_int_equal(w[12], 12);
+    pl_mqtt_set_engine(f.m, e2);
+    teardown(&f);
+}
+
+static int pending_is(fx_t *f, const void *arg)
+{
+    return pl_mqtt_stats(f->m)->pending == *(const uint64_t *)arg;
+}
+
+static void publish_tags(fx_t *f, unsigned from, unsigned to, int64_t value)
+{
+    pl_tag_state_t st;
+    char name[16];
+    unsigned i;
+
+    memset(&st, 0, sizeof(st));
+    st.line = "line1";
+    st.device = "bulk";
+    st.value.type = PL_VT_INT;
+    st.value.i = value;
+    st.ts_ms = 1700000000000ull;
+    for (i = from; i < to; i++) {
+        snprintf(name, sizeof(name), "t%04u", i);
+        st.tag = name;
+        pl_mqtt_publish_state(f->m, &st);
+    }
+}
+
+static int sub_total_at_least(fx_t *f, const void *arg)
+{
+    return f->sub.total >= *(const unsigned *)arg;
+}
+
+/* While the broker is away the pending table holds one message per topic: it grows past
+ * its first hash size (256 buckets, 1200 topics) and stops at max_pending (1000): the
+ * messages beyond are dropped and counted, newer values of waiting topics replace them
+ * (coalesced, not dropped). When the broker comes, everything waiting is delivered. */
+static void test_pending_table_limit(void **state)
+{
+    fx_t f;
+    pl_mqtt_opts_t o;
+    pl_status_t err;
+    const pl_mqtt_stats_t *s;
+    uint64_t zero = 0;
+    unsigned want = 1000;
+    sub_t one;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    f.broker.port = free_port(); /* nothing listens there yet */
+    pl_mqtt_opts_init(&o);
+    o.backoff_min_ms = 20;
+    o.backoff_max_ms = 100;
+    o.max_pending = 1000;
+    o.seed = 7;
+    memset(&f.north, 0, sizeof(f.north));
+    f.north.mqtt = 1;
+    snprintf(f.north.mqtt_host, sizeof(f.north.mqtt_host), "127.0.0.1");
+    f.north.mqtt_port = f.broker.port;
+    snprintf(f.north.mqtt_client_id, sizeof(f.north.mqtt_client_id), "inst-p");
+    snprintf(f.north.mqtt_prefix, sizeof(f.north.mqtt_prefix), "plc");
+    f.north.mqtt_qos_sub = 1;
+    assert_int_equal(pl_mqtt_new(&f.loop, &f.north, NULL, NULL, &o, &f.m, &err), 0);
+    uv_run(&f.loop, UV_RUN_NOWAIT);
+
+    publish_tags(&f, 0, 1200, 1);
+    s = pl_mqtt_stats(f.m);
+    assert_false(s->connected);
+    assert_int_equal(s->pending, 1000);
+    assert_int_equal(s->pending_peak, 1000);
+    assert_int_equal(s->dropped, 200);
+    assert_int_equal(s->coalesced, 0);
+    publish_tags(&f, 0, 1000, 2); /* found again after the table grew */
+    assert_int_equal(s->pending, 1000);
+    assert_int_equal(s->coalesced, 1000);
+    assert_int_equal(s->dropped, 200);
+    publish_tags(&f, 1000, 1001, 2); /* still full */
+    assert_int_equal(s->dropped, 201);
+
+    broker_start(&f.broker);
+    assert_true(run_until(&f, pending_is, &zero, 10000));
+    s = pl_mqtt_stats(f.m);
+    assert_int_equal(s->published, 1000);
+    assert_int_equal(s->dropped, 201);
+    sub_open(&f.sub, &f.loop, &f.broker, "pend-sub", "plc/line1/bulk/+");
+    assert_true(run_until(&f, sub_total_at_least, &want, 10000)); /* all retained */
+    sub_open(&one, &f.loop, &f.broker, "pend-sub2", "plc/line1/bulk/t0999");
+    wait_rx_on(&f, &one, "plc/line1/bulk/t0999", "\"value\":2", 5000); /* the newer value */
+    sub_close(&one);
+    teardown(&f);
+}
+
+/* --- a fake broker ------------------------------------------------------------------ */
+
+typedef struct {
+    pl_listener_t *lst;
+    int accepted, connects;
+    int refuse; /* answer CONNECT with a CONNACK refusing it, else never answer */
+} fake_t;
+
+static fake_t g_fake;
+static char g_mqtt_log[4096]; /* the client's warnings, one per line */
+
+static void keep_log(void *ud, pl_log_level_t level, const char *msg)
+{
+    size_t n = strlen(g_mqtt_log);
+
+    (void)ud;
+    if (level <= PL_LOG_WARN && n + strlen(msg) + 2 < sizeof(g_mqtt_log))
+        snprintf(g_mqtt_log + n, sizeof(g_mqtt_log) - n, "%s\n", msg);
+}
+
+static const pl_logger_t g_keep_log = {keep_log, NULL, PL_LOG_WARN};
+
+static int fake_accept(pl_listener_t *l, pl_conn_t *conn, void *ud)
+{
+    (void)l;
+    (void)conn;
+    ((fake_t *)ud)->accepted++;
+    return 0;
+}
+
+static void fake_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
+{
+    /* MQTT 5 CONNACK: no session present, reason 0x87 "not authorized", no properties */
+    static const uint8_t refused[] = {0x20, 0x03, 0x00, 0x87, 0x00};
+    fake_t *k = ud;
+
+    if (len > 0 && buf[0] == 0x10) { /* CONNECT (a client sends it in one piece here) */
+        k->connects++;
+        if (k->refuse)
+            (void)pl_conn_send(conn, refused, sizeof(refused));
+    }
+}
+
+static void fake_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
+{
+    (void)conn;
+    (void)why;
+    (void)ud;
+}
+
+static int fake_connects(fx_t *f, const void *arg)
+{
+    (void)f;
+    return g_fake.connects >= *(const int *)arg;
+}
+
+/* A broker that accepts and either never sends CONNACK (connect timeout 100 ms) or refuses
+ * the connection (the connect timeout then a minute: the refusal alone ends the attempt):
+ * no session comes up, the client says why, and it tries again. */
+static void fake_broker_case(int refuse, const char *why)
+{
+    static const pl_listener_cbs_t cbs = {
+        .on_accept = fake_accept, .on_data = fake_data, .on_close = fake_close};
+    pl_listener_config_t lc;
+    pl_mqtt_opts_t o;
+    pl_status_t err;
+    fx_t f;
+    int three = 3;
+    const pl_mqtt_stats_t *s;
+
+    memset(&f, 0, sizeof(f));
+    memset(&g_fake, 0, sizeof(g_fake));
+    g_mqtt_log[0] = '\0';
+    g_fake.refuse = refuse;
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    memset(&lc, 0, sizeof(lc));
+    assert_int_equal(pl_listener_new(&f.loop, &lc, &cbs, &g_fake, &g_fake.lst, NULL), 0);
+    pl_mqtt_opts_init(&o);
+    o.backoff_min_ms = 5;
+    o.backoff_max_ms = 20;
+    o.connect_timeout_ms = refuse ? 60000 : 100; /* a refusal ends the attempt by itself */
+    o.seed = 3;
+    memset(&f.north, 0, sizeof(f.north));
+    f.north.mqtt = 1;
+    snprintf(f.north.mqtt_host, sizeof(f.north.mqtt_host), "127.0.0.1");
+    f.north.mqtt_port = pl_listener_port(g_fake.lst);
+    snprintf(f.north.mqtt_client_id, sizeof(f.north.mqtt_client_id), "inst-f");
+    assert_int_equal(pl_mqtt_new(&f.loop, &f.north, NULL, &g_keep_log, &o, &f.m, &err), 0);
+    assert_true(run_until(&f, fake_connects, &three, 10000));
+    s = pl_mqtt_stats(f.m);
+    assert_false(s->connected);
+    assert_int_equal(s->connects, 0);
+    assert_true(s->connect_failures >= 2);
+    assert_true(g_fake.accepted >= 3);
+    if (strstr(g_mqtt_log, why) == NULL)
+        fail_msg("no '%s' in the log:\n%s", why, g_mqtt_log);
+    pl_mqtt_free(f.m);
+    f.m = NULL;
+    pl_listener_free(g_fake.lst);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f.loop), 0);
+}
+
+static void test_connack_timeout(void **state)
+{
+    (void)state;
+    fake_broker_case(0, "no CONNACK within 100 ms");
+}
+
+static void test_broker_refuses(void **state)
+{
+    (void)state;
+    fake_broker_case(1, "refused the connection: Not authorized");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_config),        cmocka_unit_test(test_last_will),
-        cmocka_unit_test(test_values_and_status), cmocka_unit_test(test_writes),
-        cmocka_unit_test(test_broker_restart),    cmocka_unit_test(test_two_instances),
+        cmocka_unit_test(test_bad_config),          cmocka_unit_test(test_last_will),
+        cmocka_unit_test(test_values_and_status),   cmocka_unit_test(test_writes),
+        cmocka_unit_test(test_broker_restart),      cmocka_unit_test(test_two_instances),
+        cmocka_unit_test(test_write_value_kinds),   cmocka_unit_test(test_reload_new_engine),
+        cmocka_unit_test(test_pending_table_limit), cmocka_unit_test(test_connack_timeout),
+        cmocka_unit_test(test_broker_refuses),
     };
 
     size_t i;

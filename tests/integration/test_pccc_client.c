@@ -142,14 +142,27 @@ static void release_reversed(fx_t *f)
     f->hold = 0;
 }
 
+/* A test's way to spoil replies: called with each CIP reply (a copy it may change, and its
+ * length), the encapsulation reply it goes out in (context and all), and whether it answers
+ * a PCCC request (else a Forward Open), while g_mangle_left > 0 (decremented when it returns
+ * 1). NULL: replies go out as built. */
+static int (*g_mangle)(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc);
+static unsigned g_mangle_left;
+
 /* Wraps CIP reply cip[0..n) like the request `m` came (SendRRData or SendUnitData). */
 static void reply_cip(fx_t *f, const pl_enip_msg_t *m, uint16_t seq, const uint8_t *cip, size_t n,
                       uint32_t status, int pccc)
 {
-    uint8_t cpf[1024], rr[1100], out[1200];
-    pl_enip_msg_t r;
+    uint8_t cpf[1024], rr[1100], out[1200], spoilt[1024];
+    pl_enip_msg_t r = *m;
     int k, j, o;
 
+    if (g_mangle != NULL && g_mangle_left > 0 && cip != NULL && n <= sizeof(spoilt)) {
+        memcpy(spoilt, cip, n);
+        cip = spoilt;
+        if (g_mangle(&r, spoilt, &n, pccc))
+            g_mangle_left--;
+    }
     if (m->command == PL_ENIP_CMD_SEND_UNIT_DATA)
         k = pl_cpf_encode_connected(cpf, sizeof(cpf), f->fo.to_conn_id, seq, cip, n);
     else
@@ -157,7 +170,6 @@ static void reply_cip(fx_t *f, const pl_enip_msg_t *m, uint16_t seq, const uint8
     assert_true(k > 0);
     j = pl_enip_rr_encode(rr, sizeof(rr), 0, cpf, (size_t)k);
     assert_true(j > 0);
-    r = *m;
     r.status = status;
     r.data = status != 0 ? NULL : rr;
     r.data_len = status != 0 ? 0 : (size_t)j;
@@ -514,6 +526,7 @@ static void start(const pl_pccc_client_config_t *cfg_in)
     pl_pccc_client_config_t cfg;
 
     memset(&F, 0, sizeof(F));
+    g_mangle = NULL;
     assert_int_equal(uv_loop_init(&F.loop), 0);
     memset(&lc, 0, sizeof(lc));
     assert_int_equal(pl_listener_new(&F.loop, &lc, &cbs, &F, &F.lst, NULL), 0);
@@ -1739,6 +1752,277 @@ static void test_address_memo(void **state)
     stop();
 }
 
+/* ------------------------------------------------------------------ replies that do not fit */
+
+static char g_warn[512]; /* the client's last warning */
+
+static void keep_warning(void *ud, pl_log_level_t level, const char *msg)
+{
+    (void)ud;
+    if (level <= PL_LOG_WARN)
+        snprintf(g_warn, sizeof(g_warn), "%s", msg);
+}
+
+static const pl_logger_t g_warn_log = {keep_warning, NULL, PL_LOG_WARN};
+
+#define CIP_RSP_HEADER 4u /* reply service, reserved, general status, extended status size */
+
+static int is_pccc_reply(const uint8_t *cip, size_t n, uint8_t service)
+{
+    return n > CIP_RSP_HEADER && cip[0] == (service | PL_CIP_SVC_REPLY) && cip[2] == 0;
+}
+
+static int spoil_requestor_vendor(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc)
+{
+    (void)r;
+    if (!pccc || !is_pccc_reply(cip, *n, PL_PCCC_SVC_EXECUTE))
+        return 0;
+    cip[CIP_RSP_HEADER + 1] ^= 0x01; /* after the length byte: vendor, low byte */
+    return 1;
+}
+
+static int spoil_requestor_serial(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc)
+{
+    (void)r;
+    if (!pccc || !is_pccc_reply(cip, *n, PL_PCCC_SVC_EXECUTE))
+        return 0;
+    cip[CIP_RSP_HEADER + 3] ^= 0x80; /* serial, low byte */
+    return 1;
+}
+
+/* 0x4B: the reply's requestor ID (vendor or serial) is not the one sent: PL_EPCCC_HEADER,
+ * the session is dropped (the stream cannot be trusted) and the next read gets a new one. */
+static void test_reply_requestor_id_mismatch(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[2];
+    result_t r;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.log = &g_warn_log;
+    start(&cfg);
+    F.files[0].data[0] = 0x34;
+    g_mangle = spoil_requestor_vendor;
+    g_mangle_left = 1;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_EPCCC_HEADER);
+    assert_non_null(strstr(r.status.detail, "requestor ID 8502/41414D50, sent 8503/41414D50"));
+    assert_int_equal(F.links_down, 1);
+    g_mangle = spoil_requestor_serial;
+    g_mangle_left = 1;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_EPCCC_HEADER);
+    assert_non_null(strstr(r.status.detail, "8503/41414DD0, sent 8503/41414D50"));
+    assert_non_null(strstr(g_warn, "reconnecting"));
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(buf[0], 0x34);
+    assert_int_equal(F.registered, 3);
+    stop();
+}
+
+static int spoil_dhp_dst_node(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc)
+{
+    (void)r;
+    if (!pccc || !is_pccc_reply(cip, *n, PL_PCCC_SVC_DHP))
+        return 0;
+    cip[CIP_RSP_HEADER + 2] = 9; /* destination node: neither ours nor the PLC's */
+    return 1;
+}
+
+static int echo_dhp_header(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc)
+{
+    uint8_t dst[4];
+
+    (void)r;
+    if (!pccc || !is_pccc_reply(cip, *n, PL_PCCC_SVC_DHP))
+        return 0;
+    /* the responder addresses the reply back (swapped); put it back as it was sent */
+    memcpy(dst, cip + CIP_RSP_HEADER, 4);
+    memmove(cip + CIP_RSP_HEADER, cip + CIP_RSP_HEADER + 4, 4);
+    memcpy(cip + CIP_RSP_HEADER + 4, dst, 4);
+    return 1;
+}
+
+/* 0x4C: a reply whose DH+ header is neither echoed nor addressed back to us is refused with
+ * PL_EPCCC_HEADER and the session dropped; an echoed header is accepted. */
+static void test_reply_dhp_header_mismatch(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[2];
+    result_t r;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.service = PL_PCCC_SVC_DHP;
+    cfg.dst = 2;
+    cfg.src = 5;
+    start(&cfg);
+    F.files[0].data[0] = 0x56;
+    g_mangle = spoil_dhp_dst_node;
+    g_mangle_left = 1;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_EPCCC_HEADER);
+    assert_non_null(strstr(r.status.detail, "DH+ header dst 0/9 src 0/2, sent dst 0/2 src 0/5"));
+    assert_int_equal(F.links_down, 1);
+    g_mangle = echo_dhp_header;
+    g_mangle_left = 1;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(g_mangle_left, 0);
+    assert_int_equal(buf[0], 0x56);
+    assert_int_equal(F.registered, 2);
+    stop();
+}
+
+static int spoil_cut_two_bytes(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc)
+{
+    (void)r;
+    if (!pccc || !is_pccc_reply(cip, *n, PL_PCCC_SVC_EXECUTE))
+        return 0;
+    *n -= 2;
+    return 1;
+}
+
+/* A well-formed reply carrying fewer data bytes than were asked for: that read fails with
+ * PL_EPCCC_MISMATCH (nothing copied); the reply was attributable, so the session stays. */
+static void test_reply_shorter_than_asked(void **state)
+{
+    uint8_t buf[8];
+    result_t r;
+
+    (void)state;
+    start(NULL);
+    F.files[0].data[6] = 0x77;
+    memset(buf, 0xEE, sizeof(buf));
+    g_mangle = spoil_cut_two_bytes;
+    g_mangle_left = 1;
+    do_read("N7:0,4", buf, sizeof(buf), &r);
+    assert_int_equal(r.status.code, PL_EPCCC_MISMATCH);
+    assert_string_equal(r.status.detail, "reply carries 6 data bytes, expected 8");
+    do_read("N7:0,4", buf, sizeof(buf), &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(buf[6], 0x77);
+    assert_int_equal(F.registered, 1);
+    assert_int_equal(F.links_down, 0);
+    stop();
+}
+
+static int spoil_reply_service(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc)
+{
+    (void)r;
+    if (!pccc || !is_pccc_reply(cip, *n, PL_PCCC_SVC_EXECUTE))
+        return 0;
+    cip[0] = PL_PCCC_SVC_LOCAL | PL_CIP_SVC_REPLY;
+    return 1;
+}
+
+/* A successful CIP reply of another service than the one asked: PL_ECIP_SERVICE for that
+ * request (matched by its context), the session stays. */
+static void test_reply_wrong_service(void **state)
+{
+    uint8_t buf[2];
+    result_t r;
+
+    (void)state;
+    start(NULL);
+    g_mangle = spoil_reply_service;
+    g_mangle_left = 1;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_ECIP_SERVICE);
+    assert_string_equal(r.status.detail, "CIP reply service 0xCD, expected 0xCB");
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.registered, 1);
+    assert_int_equal(F.links_down, 0);
+    stop();
+}
+
+static int spoil_unmatched(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc)
+{
+    if (!pccc || !is_pccc_reply(cip, *n, PL_PCCC_SVC_EXECUTE))
+        return 0;
+    cip[2] = 0x08; /* a CIP error: no PCCC reply, so the context is all that matches it */
+    *n = CIP_RSP_HEADER;
+    r->context[0] ^= 0x5A;
+    r->context[1] ^= 0xA5;
+    return 1;
+}
+
+/* A CIP reply whose context matches no request (sent or expired): PL_EPCCC_MISMATCH, the
+ * session is dropped, the request in flight fails with that code, the next one succeeds. */
+static void test_reply_matching_no_request(void **state)
+{
+    uint8_t buf[2];
+    result_t r;
+
+    (void)state;
+    start(NULL);
+    g_mangle = spoil_unmatched;
+    g_mangle_left = 1;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_EPCCC_MISMATCH);
+    assert_string_equal(r.status.detail, "CIP reply 0xCB status 0x08 matches no request");
+    assert_int_equal(F.links_down, 1);
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.registered, 2);
+    stop();
+}
+
+static int spoil_fo_truncated(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc)
+{
+    (void)r;
+    if (pccc || *n < 12 || cip[0] != (PL_CIP_SVC_FORWARD_OPEN | PL_CIP_SVC_REPLY))
+        return 0;
+    *n = 12; /* the header and the O->T connection id, nothing more */
+    return 1;
+}
+
+static int spoil_fo_serial(pl_enip_msg_t *r, uint8_t *cip, size_t *n, int pccc)
+{
+    (void)r;
+    if (pccc || *n < 14 || cip[0] != (PL_CIP_SVC_FORWARD_OPEN | PL_CIP_SVC_REPLY))
+        return 0;
+    cip[CIP_RSP_HEADER + 8] ^= 0xFF; /* after both connection ids: the connection serial */
+    return 1;
+}
+
+/* A Forward Open reply that is cut short, or names another connection serial: the client
+ * does not take the connection ("bad Forward Open reply"), drops the session and starts
+ * over; the waiting read is served by the next, well-answered Forward Open. */
+static void test_forward_open_malformed(void **state)
+{
+    int (*spoil[2])(pl_enip_msg_t *, uint8_t *, size_t *, int) = {spoil_fo_truncated,
+                                                                  spoil_fo_serial};
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[2];
+    result_t r;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        cfg_default(&cfg);
+        cfg.connected = 1;
+        cfg.log = &g_warn_log;
+        start(&cfg);
+        F.files[0].data[0] = (uint8_t)(0x40 + i);
+        g_warn[0] = '\0';
+        g_mangle = spoil[i];
+        g_mangle_left = 1;
+        do_read("N7:0", buf, 2, &r);
+        assert_int_equal(r.status.code, 0);
+        assert_int_equal(buf[0], 0x40 + i);
+        assert_int_equal(g_mangle_left, 0);
+        assert_non_null(strstr(g_warn, "bad Forward Open reply"));
+        assert_int_equal(F.fwd_open, 2);
+        assert_int_equal(F.registered, 2);
+        assert_int_equal(F.cap[0].command, PL_ENIP_CMD_SEND_UNIT_DATA);
+        stop();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1762,6 +2046,12 @@ int main(void)
         cmocka_unit_test(test_lazy_deadline),
         cmocka_unit_test(test_replies_split_everywhere),
         cmocka_unit_test(test_address_memo),
+        cmocka_unit_test(test_reply_requestor_id_mismatch),
+        cmocka_unit_test(test_reply_dhp_header_mismatch),
+        cmocka_unit_test(test_reply_shorter_than_asked),
+        cmocka_unit_test(test_reply_wrong_service),
+        cmocka_unit_test(test_reply_matching_no_request),
+        cmocka_unit_test(test_forward_open_malformed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -284,6 +284,66 @@ static void test_legacy_max_block(void **state)
     stop(&f);
 }
 
+/* The low-level write: one frame of exactly the words given (256 at most, 113 with the legacy
+ * limit), the simulator's memory holds them; one word more is refused synchronously with
+ * the manual's code and no callback. */
+static void test_write_block(void **state)
+{
+    fixture_t f;
+    pl_ttcp_client_config_t cfg;
+    result_t r, never;
+    uint16_t buf[257], *mem;
+    uint64_t frames;
+    pl_ttcp_req_t req;
+    size_t i;
+
+    (void)state;
+    start(&f, NULL, NULL);
+    mem = pl_ttcp_server_words(f.srv, 2);
+    for (i = 0; i < 257; i++)
+        buf[i] = (uint16_t)(0xC000u + i);
+    frames = pl_ttcp_server_stats(f.srv)->frames_in;
+    memset(&r, 0, sizeof(r));
+    req.data = &r;
+    assert_int_equal(pl_ttcp_write_block(f.cli, &req, 2, 40, buf, 256, on_done), 0);
+    run_until(&f.loop, &r.done, 5000);
+    assert_int_equal(r.done, 1);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(pl_ttcp_server_stats(f.srv)->frames_in, frames + 1);
+    for (i = 0; i < 256; i++)
+        assert_int_equal(mem[40 + i], 0xC000u + i);
+    assert_int_equal(mem[40 + 256], 0);
+
+    memset(&never, 0, sizeof(never));
+    req.data = &never;
+    assert_int_equal(pl_ttcp_write_block(f.cli, &req, 2, 1000, buf, 257, on_done),
+                     PL_EBLOCK_TOO_BIG);
+    assert_int_equal(pl_ttcp_write_block(f.cli, &req, 2, 1000, buf, 0, on_done), PL_EINVAL);
+    assert_int_equal(pl_ttcp_write_block(f.cli, &req, 2, 0xFFFFFFFFu, buf, 2, on_done), PL_EINVAL);
+    uv_run(&f.loop, UV_RUN_NOWAIT);
+    assert_int_equal(never.done, 0);
+    assert_int_equal(mem[1000], 0);
+    assert_int_equal(pl_ttcp_server_stats(f.srv)->frames_in, frames + 1);
+    stop(&f);
+
+    memset(&f, 0, sizeof(f));
+    client_config(&f, &cfg, 0);
+    cfg.max_block = PL_TTCP_LEGACY_WORDS;
+    start(&f, NULL, &cfg);
+    mem = pl_ttcp_server_words(f.srv, 2);
+    assert_int_equal(pl_ttcp_write_block(f.cli, &req, 2, 0, buf, PL_TTCP_LEGACY_WORDS + 1, on_done),
+                     PL_EBLOCK_TOO_BIG);
+    memset(&r, 0, sizeof(r));
+    req.data = &r;
+    assert_int_equal(pl_ttcp_write_block(f.cli, &req, 2, 0, buf, PL_TTCP_LEGACY_WORDS, on_done), 0);
+    run_until(&f.loop, &r.done, 5000);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(pl_ttcp_server_stats(f.srv)->frames_in, 1);
+    assert_int_equal(mem[PL_TTCP_LEGACY_WORDS - 1], 0xC000u + PL_TTCP_LEGACY_WORDS - 1);
+    assert_int_equal(mem[PL_TTCP_LEGACY_WORDS], 0);
+    stop(&f);
+}
+
 static void test_timeout_and_recovery(void **state)
 {
     fixture_t f;
@@ -722,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_block_256_and_split_1000),
         cmocka_unit_test(test_legacy_max_block),
+        cmocka_unit_test(test_write_block),
         cmocka_unit_test(test_timeout_and_recovery),
         cmocka_unit_test(test_peer_close_and_reconnect),
         cmocka_unit_test(test_connect_refused),
