@@ -1740,10 +1740,259 @@ static void test_names(void **state)
 
 /* ---------------------------------------------------------------- frames for tshark */
 
-/* Writes every golden vector as the encoder produces it, for text2pcap -D: monitoring
- * direction and the controlled station's U con/S-frames "I" (from port 2404), control
- * direction and the controlling station's U act "O". And per frame the fields a dissector
- * must show. */
+/* The fields Wireshark's "104apci"/"104asdu" dissectors must show, in the order of the rows
+ * of expect.txt (its first line lists them). Values are as Wireshark 4.0 prints them: flags
+ * 0/1, a normalized value as value / 32768, a bitstring as its four octets in wire order
+ * (Wireshark reads BSI most significant octet first; the standard and plcline least), and
+ * C_TS_TA_1's elements as raw data (Wireshark does not dissect them). */
+static const char *const columns[] = {
+    "iec60870_104.type",
+    "iec60870_104.utype",
+    "iec60870_104.tx",
+    "iec60870_104.rx",
+    "iec60870_asdu.typeid",
+    "iec60870_asdu.causetx",
+    "iec60870_asdu.nega",
+    "iec60870_asdu.test",
+    "iec60870_asdu.oa",
+    "iec60870_asdu.addr",
+    "iec60870_asdu.numix",
+    "iec60870_asdu.sq",
+    "iec60870_asdu.ioa",
+    "iec60870_asdu.siq.spi",
+    "iec60870_asdu.siq.bl",
+    "iec60870_asdu.siq.sb",
+    "iec60870_asdu.siq.nt",
+    "iec60870_asdu.siq.iv",
+    "iec60870_asdu.diq.dpi",
+    "iec60870_asdu.diq.bl",
+    "iec60870_asdu.diq.sb",
+    "iec60870_asdu.diq.nt",
+    "iec60870_asdu.diq.iv",
+    "iec60870_asdu.vti.v",
+    "iec60870_asdu.vti.t",
+    "iec60870_asdu.qds.ov",
+    "iec60870_asdu.qds.bl",
+    "iec60870_asdu.qds.sb",
+    "iec60870_asdu.qds.nt",
+    "iec60870_asdu.qds.iv",
+    "iec60870_asdu.bitstring",
+    "iec60870_asdu.normval",
+    "iec60870_asdu.scalval",
+    "iec60870_asdu.float",
+    "iec60870_asdu.bcr.count",
+    "iec60870_asdu.bcr.sq",
+    "iec60870_asdu.bcr.cy",
+    "iec60870_asdu.bcr.ca",
+    "iec60870_asdu.bcr.iv",
+    "iec60870_asdu.sco.on",
+    "iec60870_asdu.sco.qu",
+    "iec60870_asdu.sco.se",
+    "iec60870_asdu.dco.on",
+    "iec60870_asdu.dco.qu",
+    "iec60870_asdu.dco.se",
+    "iec60870_asdu.rco.up",
+    "iec60870_asdu.rco.qu",
+    "iec60870_asdu.rco.se",
+    "iec60870_asdu.qos.ql",
+    "iec60870_asdu.qos.se",
+    "iec60870_asdu.coi_r",
+    "iec60870_asdu.coi_i",
+    "iec60870_asdu.qoi",
+    "iec60870_asdu.rqt",
+    "iec60870_asdu.frz",
+    "iec60870_asdu.cp56time.ms",
+    "iec60870_asdu.cp56time.min",
+    "iec60870_asdu.cp56time.iv",
+    "iec60870_asdu.cp56time.hour",
+    "iec60870_asdu.cp56time.su",
+    "iec60870_asdu.cp56time.day",
+    "iec60870_asdu.cp56time.dow",
+    "iec60870_asdu.cp56time.month",
+    "iec60870_asdu.cp56time.year",
+    "iec60870_asdu.rawdata",
+};
+
+#define COL_OBJECTS 12u /* columns before this one are per frame, the rest per object */
+
+static int type_in(uint8_t t, uint8_t a, uint8_t b)
+{
+    return t == a || t == b;
+}
+
+static int flag(char *s, size_t cap, unsigned v, unsigned bit)
+{
+    return snprintf(s, cap, "%u", (v & bit) != 0u);
+}
+
+/* One object's value for value column `c`; returns 0 when the type has no such field. */
+static int object_column(size_t c, uint8_t t, const pl_iec104_object_t *o, char *s, size_t cap)
+{
+    const char *name = columns[c] + strlen("iec60870_asdu.");
+    int qds = t == PL_IEC104_M_ST_NA_1 || t == PL_IEC104_M_ST_TB_1 || t == PL_IEC104_M_BO_NA_1 ||
+              t == PL_IEC104_M_BO_TB_1 || (t >= PL_IEC104_M_ME_NA_1 && t <= PL_IEC104_M_ME_NC_1) ||
+              (t >= PL_IEC104_M_ME_TD_1 && t <= PL_IEC104_M_ME_TF_1);
+    const pl_iec104_type_info_t *ti = pl_iec104_type_info(t);
+    uint8_t tb[PL_IEC104_CP56_LEN];
+    uint32_t b = o->v.bits;
+
+    if (strcmp(name, "ioa") == 0)
+        return snprintf(s, cap, "%u", (unsigned)o->ioa);
+    if (strncmp(name, "siq.", 4) == 0 && type_in(t, PL_IEC104_M_SP_NA_1, PL_IEC104_M_SP_TB_1))
+        return strcmp(name, "siq.spi") == 0  ? snprintf(s, cap, "%u", o->v.state)
+               : strcmp(name, "siq.bl") == 0 ? flag(s, cap, o->quality, PL_IEC104_Q_BL)
+               : strcmp(name, "siq.sb") == 0 ? flag(s, cap, o->quality, PL_IEC104_Q_SB)
+               : strcmp(name, "siq.nt") == 0 ? flag(s, cap, o->quality, PL_IEC104_Q_NT)
+                                             : flag(s, cap, o->quality, PL_IEC104_Q_IV);
+    if (strncmp(name, "diq.", 4) == 0 && type_in(t, PL_IEC104_M_DP_NA_1, PL_IEC104_M_DP_TB_1))
+        return strcmp(name, "diq.dpi") == 0  ? snprintf(s, cap, "%u", o->v.state)
+               : strcmp(name, "diq.bl") == 0 ? flag(s, cap, o->quality, PL_IEC104_Q_BL)
+               : strcmp(name, "diq.sb") == 0 ? flag(s, cap, o->quality, PL_IEC104_Q_SB)
+               : strcmp(name, "diq.nt") == 0 ? flag(s, cap, o->quality, PL_IEC104_Q_NT)
+                                             : flag(s, cap, o->quality, PL_IEC104_Q_IV);
+    if (strncmp(name, "vti.", 4) == 0 && type_in(t, PL_IEC104_M_ST_NA_1, PL_IEC104_M_ST_TB_1))
+        return strcmp(name, "vti.v") == 0 ? snprintf(s, cap, "%d", o->v.step.value)
+                                          : snprintf(s, cap, "%u", o->v.step.transient);
+    if (strncmp(name, "qds.", 4) == 0 && qds)
+        return strcmp(name, "qds.ov") == 0   ? flag(s, cap, o->quality, PL_IEC104_Q_OV)
+               : strcmp(name, "qds.bl") == 0 ? flag(s, cap, o->quality, PL_IEC104_Q_BL)
+               : strcmp(name, "qds.sb") == 0 ? flag(s, cap, o->quality, PL_IEC104_Q_SB)
+               : strcmp(name, "qds.nt") == 0 ? flag(s, cap, o->quality, PL_IEC104_Q_NT)
+                                             : flag(s, cap, o->quality, PL_IEC104_Q_IV);
+    if (strcmp(name, "bitstring") == 0 && (type_in(t, PL_IEC104_M_BO_NA_1, PL_IEC104_M_BO_TB_1) ||
+                                           type_in(t, PL_IEC104_C_BO_NA_1, PL_IEC104_C_BO_TA_1)))
+        return snprintf(s, cap, "0x%02x%02x%02x%02x", b & 0xFFu, (b >> 8) & 0xFFu,
+                        (b >> 16) & 0xFFu, b >> 24);
+    if (strcmp(name, "normval") == 0 && (type_in(t, PL_IEC104_M_ME_NA_1, PL_IEC104_M_ME_TD_1) ||
+                                         type_in(t, PL_IEC104_C_SE_NA_1, PL_IEC104_C_SE_TA_1)))
+        return snprintf(s, cap, "%g", (double)((float)o->v.nva / 32768.0f));
+    if (strcmp(name, "scalval") == 0 && (type_in(t, PL_IEC104_M_ME_NB_1, PL_IEC104_M_ME_TE_1) ||
+                                         type_in(t, PL_IEC104_C_SE_NB_1, PL_IEC104_C_SE_TB_1)))
+        return snprintf(s, cap, "%d", o->v.sva);
+    if (strcmp(name, "float") == 0 && (type_in(t, PL_IEC104_M_ME_NC_1, PL_IEC104_M_ME_TF_1) ||
+                                       type_in(t, PL_IEC104_C_SE_NC_1, PL_IEC104_C_SE_TC_1)))
+        return snprintf(s, cap, "%g", (double)o->v.real);
+    if (strncmp(name, "bcr.", 4) == 0 && type_in(t, PL_IEC104_M_IT_NA_1, PL_IEC104_M_IT_TB_1))
+        return strcmp(name, "bcr.count") == 0 ? snprintf(s, cap, "%d", (int)o->v.counter.value)
+               : strcmp(name, "bcr.sq") == 0  ? snprintf(s, cap, "%u", o->v.counter.seq)
+               : strcmp(name, "bcr.cy") == 0  ? snprintf(s, cap, "%u", o->v.counter.carry)
+               : strcmp(name, "bcr.ca") == 0  ? snprintf(s, cap, "%u", o->v.counter.adjusted)
+                                              : flag(s, cap, o->quality, PL_IEC104_Q_IV);
+    if ((strncmp(name, "sco.", 4) == 0 && type_in(t, PL_IEC104_C_SC_NA_1, PL_IEC104_C_SC_TA_1)) ||
+        (strncmp(name, "dco.", 4) == 0 && type_in(t, PL_IEC104_C_DC_NA_1, PL_IEC104_C_DC_TA_1)) ||
+        (strncmp(name, "rco.", 4) == 0 && type_in(t, PL_IEC104_C_RC_NA_1, PL_IEC104_C_RC_TA_1)))
+        return snprintf(s, cap, "%u",
+                        strcmp(name + 4, "qu") == 0   ? o->qualifier
+                        : strcmp(name + 4, "se") == 0 ? o->select
+                                                      : o->v.state);
+    if (strncmp(name, "qos.", 4) == 0 && t >= PL_IEC104_C_SE_NA_1 &&
+        (t <= PL_IEC104_C_SE_NC_1 || (t >= PL_IEC104_C_SE_TA_1 && t <= PL_IEC104_C_SE_TC_1)))
+        return snprintf(s, cap, "%u", strcmp(name, "qos.ql") == 0 ? o->qualifier : o->select);
+    if (strncmp(name, "coi_", 4) == 0 && t == PL_IEC104_M_EI_NA_1)
+        return snprintf(s, cap, "%u", name[4] == 'r' ? o->qualifier & 0x7Fu : o->qualifier >> 7);
+    if (strcmp(name, "qoi") == 0 && t == PL_IEC104_C_IC_NA_1)
+        return snprintf(s, cap, "%u", o->qualifier);
+    if ((strcmp(name, "rqt") == 0 || strcmp(name, "frz") == 0) && t == PL_IEC104_C_CI_NA_1)
+        return snprintf(s, cap, "%u",
+                        name[0] == 'r' ? o->qualifier & PL_IEC104_QCC_RQT_MASK
+                                       : (unsigned)o->qualifier >> PL_IEC104_QCC_FRZ_SHIFT);
+    if (strncmp(name, "cp56time.", 9) == 0 && ti->has_time && t != PL_IEC104_C_TS_TA_1) {
+        const pl_iec104_cp56_t *tm = &o->time;
+        const char *f = name + 9;
+
+        return snprintf(s, cap, "%u",
+                        strcmp(f, "ms") == 0      ? tm->ms
+                        : strcmp(f, "min") == 0   ? tm->min
+                        : strcmp(f, "iv") == 0    ? tm->iv
+                        : strcmp(f, "hour") == 0  ? tm->hour
+                        : strcmp(f, "su") == 0    ? tm->su
+                        : strcmp(f, "day") == 0   ? tm->mday
+                        : strcmp(f, "dow") == 0   ? tm->wday
+                        : strcmp(f, "month") == 0 ? tm->month
+                                                  : tm->year);
+    }
+    if (strcmp(name, "rawdata") == 0 && t == PL_IEC104_C_TS_TA_1) {
+        if (pl_iec104_cp56_encode(tb, &o->time) < 0)
+            return 0;
+        return snprintf(s, cap, "%02x%02x%02x%02x%02x%02x%02x%02x%02x", o->v.tsc & 0xFFu,
+                        o->v.tsc >> 8, tb[0], tb[1], tb[2], tb[3], tb[4], tb[5], tb[6]);
+    }
+    return 0;
+}
+
+/* The expected row of one golden vector. */
+static void expect_row(FILE *ex, const golden_t *g)
+{
+    static const unsigned kind_code[] = {0u, 1u, 3u}; /* Wireshark's I, S, U */
+    char cell[64];
+    size_t c;
+    size_t i;
+
+    for (c = 0; c < ARRAY_LEN(columns); c++) {
+        if (c > 0)
+            fputc('|', ex);
+        switch (c) {
+        case 0:
+            fprintf(ex, "0x%08x", kind_code[g->kind]);
+            continue;
+        case 1:
+            if (g->kind == PL_IEC104_FRAME_U)
+                fprintf(ex, "0x%08x", (unsigned)g->func >> 2);
+            continue;
+        case 2:
+            if (g->kind == PL_IEC104_FRAME_I)
+                fprintf(ex, "%u", g->ns);
+            continue;
+        case 3:
+            if (g->kind != PL_IEC104_FRAME_U)
+                fprintf(ex, "%u", g->nr);
+            continue;
+        default:
+            break;
+        }
+        if (g->kind != PL_IEC104_FRAME_I)
+            continue;
+        switch (c) {
+        case 4:
+            fprintf(ex, "%u", g->type);
+            continue;
+        case 5:
+            fprintf(ex, "%u", g->cause);
+            continue;
+        case 6:
+            fprintf(ex, "%u", g->pn);
+            continue;
+        case 7:
+            fprintf(ex, "%u", g->test);
+            continue;
+        case 8:
+            fprintf(ex, "%u", g->oa);
+            continue;
+        case 9:
+            fprintf(ex, "%u", g->ca);
+            continue;
+        case 10:
+            fprintf(ex, "%u", g->count);
+            continue;
+        case 11:
+            fprintf(ex, "%u", g->sq);
+            continue;
+        default:
+            break;
+        }
+        for (i = 0; i < g->count && i < VEC_OBJS; i++) {
+            if (object_column(c, g->type, &g->objs[i], cell, sizeof(cell)) <= 0)
+                break;
+            fprintf(ex, "%s%s", i > 0 ? ";" : "", cell);
+        }
+    }
+    fputc('\n', ex);
+}
+
+/* Writes every golden vector with the IEC 104 field sizes as the encoder produces it, for
+ * text2pcap -D: the controlled station's frames (monitoring direction, confirmations and
+ * terminations, U con, S-frames) "I" (from port 2404), the controlling station's "O". And
+ * per frame the row of fields a dissector must show. */
 static int write_frames(const char *dir)
 {
     char path[512];
@@ -1760,10 +2009,12 @@ static int write_frames(const char *dir)
     ex = fopen(path, "w");
     if (fr == NULL || ex == NULL)
         return 1;
+    for (k = 0; k < ARRAY_LEN(columns); k++)
+        fprintf(ex, "%s%s", k > 0 ? " " : "", columns[k]);
+    fputc('\n', ex);
     for (i = 0; i < ARRAY_LEN(golden); i++) {
         const golden_t *g = &golden[i];
         pl_iec104_params_t p = params_of(g);
-        const pl_iec104_type_info_t *ti = pl_iec104_type_info(g->type);
         int inbound;
         size_t n;
         size_t m;
@@ -1773,7 +2024,7 @@ static int write_frames(const char *dir)
         n = pl_test_hex(g->hex, b, sizeof(b));
         m = reencode(b, n, &p, e, sizeof(e));
         if (g->kind == PL_IEC104_FRAME_I)
-            inbound = !ti->control || g->cause == PL_IEC104_COT_ACTCON ||
+            inbound = !pl_iec104_type_info(g->type)->control || g->cause == PL_IEC104_COT_ACTCON ||
                       g->cause == PL_IEC104_COT_ACTTERM;
         else if (g->kind == PL_IEC104_FRAME_U)
             inbound = (g->func & (PL_IEC104_U_STARTDT_CON | PL_IEC104_U_STOPDT_CON |
@@ -1784,14 +2035,7 @@ static int write_frames(const char *dir)
         for (k = 0; k < m; k++)
             fprintf(fr, " %02x", e[k]);
         fprintf(fr, "\n\n");
-        /* kind|ns|nr|U function|type|cause|neg|test|oa|ca|count|sq|first IOA */
-        if (g->kind == PL_IEC104_FRAME_I)
-            fprintf(ex, "I|%u|%u||%u|%u|%u|%u|%u|%u|%u|%u|%u\n", g->ns, g->nr, g->type, g->cause,
-                    g->pn, g->test, g->oa, g->ca, g->count, g->sq, (unsigned)g->objs[0].ioa);
-        else if (g->kind == PL_IEC104_FRAME_S)
-            fprintf(ex, "S||%u|||||||||||\n", g->nr);
-        else
-            fprintf(ex, "U|||%s|||||||||\n", pl_iec104_u_name(g->func));
+        expect_row(ex, g);
     }
     return fclose(fr) != 0 || fclose(ex) != 0;
 }
