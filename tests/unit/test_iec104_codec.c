@@ -868,6 +868,7 @@ static void check_golden(const golden_t *g, const pl_iec104_apdu_t *f)
     pl_iec104_params_t p = params_of(g);
     pl_iec104_asdu_t a;
     pl_iec104_object_t o;
+    pl_iec104_iter_t it;
     size_t i;
 
     assert_int_equal(f->kind, g->kind);
@@ -895,6 +896,14 @@ static void check_golden(const golden_t *g, const pl_iec104_apdu_t *f)
         assert_same_object(g->type, &o, &g->objs[i]);
     }
     assert_int_equal(pl_iec104_asdu_object(&a, g->count, &o), PL_EINVAL);
+    /* the iterator walks the same objects */
+    pl_iec104_iter_init(&it, &a);
+    for (i = 0; pl_iec104_iter_next(&it, &o) > 0; i++) {
+        if (i < VEC_OBJS)
+            assert_same_object(g->type, &o, &g->objs[i]);
+    }
+    assert_int_equal(i, g->count);
+    assert_int_equal(pl_iec104_iter_next(&it, &o), 0);
 }
 
 /* Encodes what a decoded APDU holds, with the encoders; returns the length. */
@@ -1280,6 +1289,8 @@ static void test_asdu_errors(void **state)
     uint8_t b[PL_IEC104_MAX_APDU];
     pl_iec104_asdu_t a;
     pl_iec104_object_t o;
+    pl_iec104_iter_t it;
+    pl_iec104_params_t defaults = PL_IEC104_PARAMS_DEFAULT;
     size_t i;
     size_t n;
 
@@ -1297,15 +1308,12 @@ static void test_asdu_errors(void **state)
         assert_int_equal(pl_iec104_asdu_decode(b, n, &p, &a), e->err);
         assert_null(a.objs);
         assert_int_equal(pl_iec104_asdu_object(&a, 0, &o), PL_EINVAL);
+        pl_iec104_iter_init(&it, &a);
+        assert_int_equal(pl_iec104_iter_next(&it, &o), 0);
     }
     /* the header stays readable */
     n = pl_test_hex("0d 01 00 05 34 12", b, sizeof(b));
-    pl_iec104_params_default(&a.params);
-    {
-        pl_iec104_params_t p = PL_IEC104_PARAMS_DEFAULT;
-
-        assert_int_equal(pl_iec104_asdu_decode(b, n, &p, &a), PL_EIEC104_COT);
-    }
+    assert_int_equal(pl_iec104_asdu_decode(b, n, &defaults, &a), PL_EIEC104_COT);
     assert_int_equal(a.type, PL_IEC104_M_ME_NC_1);
     assert_int_equal(a.count, 1);
     assert_int_equal(a.oa, 5);

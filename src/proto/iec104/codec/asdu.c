@@ -476,6 +476,21 @@ int pl_iec104_asdu_object(const pl_iec104_asdu_t *a, size_t i, pl_iec104_object_
     return 0;
 }
 
+void pl_iec104_iter_init(pl_iec104_iter_t *it, const pl_iec104_asdu_t *a)
+{
+    it->asdu = a;
+    it->next = 0;
+}
+
+int pl_iec104_iter_next(pl_iec104_iter_t *it, pl_iec104_object_t *obj)
+{
+    if (it->asdu == NULL || it->next >= it->asdu->count ||
+        pl_iec104_asdu_object(it->asdu, it->next, obj) != 0)
+        return 0;
+    it->next++;
+    return 1;
+}
+
 /* ------------------------------------------------------------ encode */
 
 size_t pl_iec104_objects_max(const pl_iec104_params_t *params, uint8_t type, int sq)

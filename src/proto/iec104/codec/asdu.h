@@ -254,6 +254,23 @@ int pl_iec104_asdu_decode(const uint8_t *buf, size_t len, const pl_iec104_params
  * address + i. Returns 0, or PL_EINVAL when i is out of range. */
 int pl_iec104_asdu_object(const pl_iec104_asdu_t *a, size_t i, pl_iec104_object_t *obj);
 
+/* Walks the objects of a decoded ASDU in order:
+ *     pl_iec104_iter_t it;
+ *     pl_iec104_object_t o;
+ *     pl_iec104_iter_init(&it, &asdu);
+ *     while (pl_iec104_iter_next(&it, &o) > 0) ...
+ * The iterator points at the ASDU (which points into the input): both must stay valid. */
+typedef struct {
+    const pl_iec104_asdu_t *asdu;
+    size_t next;
+} pl_iec104_iter_t;
+
+void pl_iec104_iter_init(pl_iec104_iter_t *it, const pl_iec104_asdu_t *a);
+
+/* Reads the next object into *obj. Returns 1, or 0 after the last one (or for an ASDU that
+ * did not decode). */
+int pl_iec104_iter_next(pl_iec104_iter_t *it, pl_iec104_object_t *obj);
+
 /* How many objects of `type` fit in one APDU (253 octets) with these sizes and SQ, at most
  * 127; 0 for an unsupported type or bad params. A single-object type gives 1. */
 size_t pl_iec104_objects_max(const pl_iec104_params_t *params, uint8_t type, int sq);
