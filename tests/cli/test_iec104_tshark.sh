@@ -7,7 +7,8 @@
 # for each. text2pcap wraps them into TCP segments between port 2404 and a client port;
 # tshark dissects them ("104apci"/"104asdu") and every row must match: frame kind, U
 # function, N(S), N(R), type id, cause, P/N, test, originator, common address, count, SQ,
-# every IOA, every value, quality bit and CP56Time2a field. Nothing may be malformed or
+# every IOA, every value, quality bit and CP56Time2a field, and the instant the time tag
+# names (computed by the codec's calendar arithmetic, formatted by the C library). Nothing may be malformed or
 # carry an expert warning from the IEC 104 dissectors, and the control direction must go
 # to port 2404. This is the codec's independent check: no other IEC 104 implementation is
 # packaged for Debian or npm here. A missing tshark or text2pcap FAILS the test.
@@ -51,7 +52,8 @@ tail -n +2 "$tmp/expect.txt" >"$tmp/want.txt"
 n_want=$(grep -c . "$tmp/want.txt")
 [ "$n_want" -ge 40 ] && ok || fail "only $n_want frames written"
 
-ts() { tshark -r "$cap" "$@" 2>>"$tmp/tshark.err"; }
+# Wireshark turns CP56Time2a into an instant with the local time zone's rules: use UTC
+ts() { TZ=UTC tshark -r "$cap" "$@" 2>>"$tmp/tshark.err"; }
 args=()
 for f in "${fields[@]}"; do args+=(-e "$f"); done
 ts -T fields -E separator='|' -E aggregator=';' "${args[@]}" >"$tmp/got.txt"

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -1818,6 +1819,7 @@ static const char *const columns[] = {
     "iec60870_asdu.cp56time.dow",
     "iec60870_asdu.cp56time.month",
     "iec60870_asdu.cp56time.year",
+    "iec60870_asdu.cp56time",
     "iec60870_asdu.rawdata",
 };
 
@@ -1918,6 +1920,33 @@ static int object_column(size_t c, uint8_t t, const pl_iec104_object_t *o, char 
                         : strcmp(f, "dow") == 0   ? tm->wday
                         : strcmp(f, "month") == 0 ? tm->month
                                                   : tm->year);
+    }
+    if (strcmp(name, "cp56time") == 0 && ti->has_time && t != PL_IEC104_C_TS_TA_1) {
+        /* The instant, through plcline's calendar arithmetic and the C library's. Wireshark
+         * reads years 70..99 as 1970..1999 and takes SU as one hour ahead of the time it
+         * shows; where those rules apply its reading is computed with timegm instead. */
+        const pl_iec104_cp56_t *tm56 = &o->time;
+        int64_t ms;
+        time_t secs;
+        struct tm tm;
+        char day[32];
+
+        if (tm56->year >= 70 || tm56->su) {
+            memset(&tm, 0, sizeof(tm));
+            tm.tm_year = tm56->year < 70 ? tm56->year + 100 : tm56->year;
+            tm.tm_mon = tm56->month - 1;
+            tm.tm_mday = tm56->mday;
+            tm.tm_hour = tm56->hour;
+            tm.tm_min = tm56->min;
+            ms = (int64_t)timegm(&tm) * 1000 + tm56->ms - (tm56->su ? 3600000 : 0);
+        } else if (pl_iec104_cp56_to_unix_ms(tm56, &ms) != 0) {
+            return 0;
+        }
+        secs = (time_t)(ms / 1000);
+        if (gmtime_r(&secs, &tm) == NULL ||
+            strftime(day, sizeof(day), "%b %e, %Y %H:%M:%S", &tm) == 0)
+            return 0;
+        return snprintf(s, cap, "%s.%03d000000 UTC", day, (int)(ms % 1000));
     }
     if (strcmp(name, "rawdata") == 0 && t == PL_IEC104_C_TS_TA_1) {
         if (pl_iec104_cp56_encode(tb, &o->time) < 0)
