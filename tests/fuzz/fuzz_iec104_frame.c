@@ -76,6 +76,7 @@ static void asdu_roundtrip(const uint8_t *buf, size_t len, const pl_iec104_param
     pl_iec104_asdu_t a;
     pl_iec104_asdu_t b;
     pl_iec104_object_t o;
+    pl_iec104_iter_t it;
     size_t fitted;
     size_t i;
     int n;
@@ -96,6 +97,10 @@ static void asdu_roundtrip(const uint8_t *buf, size_t len, const pl_iec104_param
             check_time(&objs[i].time);
     }
     CHECK(pl_iec104_asdu_object(&a, a.count, &o) == PL_EINVAL);
+    pl_iec104_iter_init(&it, &a);
+    for (i = 0; pl_iec104_iter_next(&it, &o) > 0; i++)
+        CHECK(i < a.count && memcmp(&o, &objs[i], sizeof(o)) == 0);
+    CHECK(i == a.count);
 
     /* it came in at most 249 octets, so it goes out whole in as many */
     n = pl_iec104_asdu_encode(enc, len, p, &a, objs, a.count, &fitted);

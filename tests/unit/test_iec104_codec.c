@@ -1416,9 +1416,19 @@ static void test_encode_fit(void **state)
     assert_int_equal(fitted, 40);
     assert_int_equal(n, 6 + 3 + 40 * 5);
     fill_real(objs, 60, 1);
-    n = pl_iec104_asdu_encode(b, sizeof(b), &p, &h, objs, 60, &fitted);
+    n = pl_iec104_asdu_encode(b + 6, sizeof(b) - 6, &p, &h, objs, 60, &fitted);
     assert_int_equal(fitted, 48);
     assert_int_equal(n, 6 + 3 + 48 * 5);
+    /* that is the largest APDU there is: length octet 253, 255 octets */
+    n = pl_iec104_encode_i(b, sizeof(b), 32767, 0, b + 6, (size_t)n);
+    assert_int_equal(n, PL_IEC104_MAX_APDU);
+    assert_int_equal(b[1], PL_IEC104_MAX_LENGTH);
+    assert_int_equal(pl_iec104_frame(b, (size_t)n, NULL), n);
+    assert_int_equal(pl_iec104_decode(b, (size_t)n, &f), 0);
+    assert_int_equal(pl_iec104_asdu_decode(f.asdu, f.asdu_len, &p, &a), 0);
+    assert_int_equal(pl_iec104_asdu_object(&a, 47, &o), 0);
+    assert_int_equal(o.ioa, 48);
+    assert_same_object(a.type, &o, &objs[47]);
     objs[7].ioa = 100;
     n = pl_iec104_asdu_encode(b, sizeof(b), &p, &h, objs, 60, &fitted);
     assert_int_equal(fitted, 7);
