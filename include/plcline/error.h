@@ -112,7 +112,22 @@ extern "C" {
     XX(MODBUS_X_GATEWAY_PATH_UNAVAILABLE, 0x048A, "PL_EMODBUS_X_GATEWAY_PATH_UNAVAILABLE",         \
        "Modbus exception 0A: gateway path unavailable")                                            \
     XX(MODBUS_X_GATEWAY_TARGET_FAILED, 0x048B, "PL_EMODBUS_X_GATEWAY_TARGET_FAILED",               \
-       "Modbus exception 0B: gateway target device failed to respond")
+       "Modbus exception 0B: gateway target device failed to respond")                             \
+    XX(IEC104_START, 0x0501, "PL_EIEC104_START", "IEC 104 start byte is not 0x68")                 \
+    XX(IEC104_LENGTH, 0x0502, "PL_EIEC104_LENGTH",                                                 \
+       "IEC 104 APDU length out of range or wrong for the frame")                                  \
+    XX(IEC104_CONTROL, 0x0503, "PL_EIEC104_CONTROL", "IEC 104 malformed APCI control field")       \
+    XX(IEC104_SHORT, 0x0504, "PL_EIEC104_SHORT", "IEC 104 ASDU truncated")                         \
+    XX(IEC104_TRAILING, 0x0505, "PL_EIEC104_TRAILING",                                             \
+       "IEC 104 ASDU longer than its information objects")                                         \
+    XX(IEC104_TYPE, 0x0506, "PL_EIEC104_TYPE",                                                     \
+       "IEC 104 unknown or unsupported type identification")                                       \
+    XX(IEC104_VSQ, 0x0507, "PL_EIEC104_VSQ",                                                       \
+       "IEC 104 variable structure qualifier not allowed for the type")                            \
+    XX(IEC104_COT, 0x0508, "PL_EIEC104_COT", "IEC 104 cause of transmission 0 (not used)")         \
+    XX(IEC104_ACK, 0x0509, "PL_EIEC104_ACK",                                                       \
+       "IEC 104 acknowledged sequence number outside the send window")                             \
+    XX(IEC104_TIME, 0x050A, "PL_EIEC104_TIME", "IEC 104 CP56Time2a field out of range")
 
 typedef enum {
     PL_OK = 0,
