@@ -83,7 +83,9 @@ extern "C" {
     XX(STOPPED, 0x0016, "PL_ESTOPPED", "engine stopped")                                           \
     XX(ENIP_STATUS, 0x020B, "PL_EENIP_STATUS", "EtherNet/IP target answered with an error status") \
     XX(CIP_STATUS, 0x020C, "PL_ECIP_STATUS", "CIP target answered with an error status")           \
-    XX(PCCC_STS, 0x0309, "PL_EPCCC_STS", "PLC answered with a PCCC error status")
+    XX(PCCC_STS, 0x0309, "PL_EPCCC_STS", "PLC answered with a PCCC error status")                  \
+    XX(FWD_OPEN_REFUSED, 0x020D, "PL_EFWD_OPEN_REFUSED", "Forward Open refused by the target")     \
+    XX(SESSION_REFUSED, 0x020E, "PL_ESESSION_REFUSED", "RegisterSession refused by the target")
 
 typedef enum {
     PL_OK = 0,
