@@ -206,7 +206,7 @@ struct bench_s {
     /* PCCC: connections kept at one request in flight by their target (fallback) */
     unsigned fell_back;
     uint64_t retried;
-    char fallback[160];
+    char fallback[256];
 };
 
 static void usage(FILE *fp)

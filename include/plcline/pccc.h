@@ -114,7 +114,7 @@ typedef struct {
     unsigned inflight; /* requests in flight allowed with the current target (1 after a
                           fallback), 0 before the first session */
     int connected;     /* the current session uses connected messaging */
-    char fallback[160];
+    char fallback[256];
 } pl_pccc_client_stats_t;
 const pl_pccc_client_stats_t *pl_pccc_client_stats(const pl_pccc_client_t *c);
 

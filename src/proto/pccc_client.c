@@ -122,13 +122,17 @@ struct pl_pccc_client_s {
     unsigned inflight, timeout_ms, max_queue, max_bytes, nhosts;
 
     /* what the targets taught us, one bit per host index (the last bit for the rest) */
-    uint32_t serial_hosts; /* keep at one request in flight */
-    uint32_t unconn_hosts; /* connected=auto: refused Forward Open, use unconnected */
-    uint32_t cur_bit;      /* the bit of the host of this connection */
-    uint8_t no_fallback;   /* the line is dropped for a reason of ours (a silent peer) */
-    uint8_t refused;       /* the line is dropped because the target refused the session */
-    int use_conn;          /* this session uses connected messaging */
-    unsigned limit;        /* requests in flight allowed on this session */
+    uint32_t serial_hosts;       /* keep at one request in flight */
+    uint32_t unconn_hosts;       /* connected=auto: refused Forward Open, use unconnected */
+    uint32_t cur_bit;            /* the bit of the host of this connection */
+    uint8_t no_fallback;         /* the line is dropped for a reason of ours (a silent peer) */
+    uint8_t refused;             /* the line is dropped because the target refused the session */
+    uint8_t send_failed;         /* a message could not be sent on this connection */
+    uint8_t dropped;             /* drop() was called: the rest of the stream is void, nothing is
+                                    sent, until on_line_down (which the line delivers later) */
+    char peer[PL_LINE_PEER_MAX]; /* of this connection, for what is logged after it ended */
+    int use_conn;                /* this session uses connected messaging */
+    unsigned limit;              /* requests in flight allowed on this session */
 
     /* session */
     int state;
@@ -178,6 +182,14 @@ static void go_unconnected(pl_pccc_client_t *c, const pl_status_t *st);
 static rpriv_t *priv(pl_pccc_req_t *r)
 {
     return (rpriv_t *)(void *)r->priv_;
+}
+
+/* Gives up the connection with `why`: on_line_down follows (from a timer); meanwhile the
+ * bytes already received are not looked at and nothing is sent. */
+static void drop(pl_pccc_client_t *c, const pl_status_t *why)
+{
+    c->dropped = 1;
+    pl_line_drop(c->line, why);
 }
 
 /* The bit of the host connected to (or tried) in serial_hosts / unconn_hosts. */
@@ -894,8 +906,8 @@ static void pump(pl_pccc_client_t *c)
 {
     unsigned gen = c->conn_gen;
 
-    while (c->state == ST_READY && !c->closing && gen == c->conn_gen && c->head != NULL &&
-           c->nbusy < c->limit) {
+    while (c->state == ST_READY && !c->closing && !c->dropped && gen == c->conn_gen &&
+           c->head != NULL && c->nbusy < c->limit) {
         pl_pccc_req_t *r = c->head;
         rpriv_t *p = priv(r);
         slot_t *s = NULL;
@@ -915,10 +927,11 @@ static void pump(pl_pccc_client_t *c)
         pl_status_clear(&st);
         if (send_chunk(c, r, p->next, s, &st) < 0) {
             if (st.code == PL_ESEND) {
-                /* in-flight requests fail through on_down; this one waits for the next
-                 * session */
-                c->no_fallback = 1;
-                pl_line_drop(c->line, &st);
+                /* the peer is gone (a broken pipe: it may have closed on the requests in
+                 * flight); this one waits for the next session and counts as in flight
+                 * for the fallback (on_line_down) */
+                c->send_failed = 1;
+                drop(c, &st);
                 break;
             }
             finish(c, r, &st);
@@ -1011,7 +1024,7 @@ static void on_timer(uv_timer_t *t)
         if (c->state == ST_FWD_OPEN && c->connected == PL_PCCC_CONNECTED_AUTO)
             go_unconnected(c, &why); /* the next session goes without */
         c->setup_err = why;
-        pl_line_drop(c->line, &why);
+        drop(c, &why);
         arm(c);
         return;
     }
@@ -1036,7 +1049,7 @@ static void on_timer(uv_timer_t *t)
             finish(c, r, &why);
         if (silent && !c->closing && gen == c->conn_gen) {
             c->no_fallback = 1; /* silence is no answer: the others fail as they are */
-            pl_line_drop(c->line, &why);
+            drop(c, &why);
         }
     }
     if (c->closing)
@@ -1120,7 +1133,7 @@ static void send_forward_open(pl_pccc_client_t *c)
     rc = n < 0 ? n : send_cip(c, 0, 0, ctx, (size_t)n);
     if (rc < 0) {
         pl_status_set(&why, PL_ESEND, 0, "sending Forward Open failed: %s", pl_strerror(rc));
-        pl_line_drop(c->line, &why);
+        drop(c, &why);
         return;
     }
     c->state = ST_FWD_OPEN;
@@ -1167,7 +1180,7 @@ static void protocol_error(pl_pccc_client_t *c, const pl_status_t *why)
 {
     pl_log(c->log, PL_LOG_WARN, "pccc %s: %s: %s, reconnecting", pl_line_peer(c->line),
            pl_strerror(why->code), why->detail);
-    pl_line_drop(c->line, why);
+    drop(c, why);
 }
 
 /* The target refused the session (RegisterSession, or Forward Open with connected=1): the
@@ -1180,7 +1193,7 @@ static void session_refused(pl_pccc_client_t *c, const pl_status_t *st,
            st->detail);
     c->refused = 1;
     c->setup_remote = *remote;
-    pl_line_drop(c->line, st);
+    drop(c, st);
 }
 
 static void register_refused(pl_pccc_client_t *c, const pl_enip_msg_t *m)
@@ -1262,12 +1275,12 @@ static void fall_back(pl_pccc_client_t *c, const pl_status_t *why)
     c->stats.inflight = 1;
     c->stats.fallbacks++;
     if (c->stats.fallback[0] == '\0')
-        snprintf(c->stats.fallback, sizeof(c->stats.fallback), "%u in flight: %s: %s", n,
-                 pl_strerror(why->code), why->detail);
+        snprintf(c->stats.fallback, sizeof(c->stats.fallback), "%.71s, %u in flight: %.60s: %.95s",
+                 c->peer, n, pl_strerror(why->code), why->detail);
     pl_log(c->log, PL_LOG_WARN,
            "pccc %s: %s (%s) with %u requests in flight: one request at a time with this "
            "target from now on; the %u are sent again",
-           pl_line_peer(c->line), pl_strerror(why->code), why->detail, n, n);
+           c->peer, pl_strerror(why->code), why->detail, n, n);
     c->stats.retried += requeue_inflight(c);
 }
 
@@ -1520,7 +1533,7 @@ static void fwd_open_refused(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, uint3
     go_unconnected(c, &st);
     if (rsp == NULL) { /* the encapsulation layer said no: start over, unconnected */
         c->no_fallback = 1;
-        pl_line_drop(c->line, &st);
+        drop(c, &st);
         return;
     }
     c->use_conn = 0;
@@ -1749,7 +1762,7 @@ static int take_bytes(pl_pccc_client_t *c, const uint8_t *buf, size_t len)
         }
         c->rx_len = 0;
         handle_msg(c, c->rx, (size_t)rc);
-        if (c->closing || gen != c->conn_gen)
+        if (c->closing || gen != c->conn_gen || c->dropped)
             return -1; /* freed or reconnecting: the rest of the stream is void */
     }
     while (len > 0) {
@@ -1764,7 +1777,7 @@ static int take_bytes(pl_pccc_client_t *c, const uint8_t *buf, size_t len)
             return -1;
         }
         handle_msg(c, buf, (size_t)rc);
-        if (c->closing || gen != c->conn_gen)
+        if (c->closing || gen != c->conn_gen || c->dropped)
             return -1;
         buf += rc;
         len -= (size_t)rc;
@@ -1806,6 +1819,9 @@ static void on_line_up(pl_line_t *line, void *ud)
     c->setup_deadline = uv_now(c->loop) + c->timeout_ms;
     c->no_fallback = 0;
     c->refused = 0;
+    c->dropped = 0;
+    c->send_failed = 0;
+    snprintf(c->peer, sizeof(c->peer), "%s", pl_line_peer(c->line));
     c->limit = (c->serial_hosts & bit) != 0 ? 1u : c->inflight;
     c->stats.inflight = c->limit;
     c->use_conn = c->connected == 1 ||
@@ -1819,7 +1835,7 @@ static void on_line_up(pl_line_t *line, void *ud)
         rc = pl_line_send(c->line, c->tx, (size_t)rc);
     if (rc < 0) {
         pl_status_set(&why, PL_ESEND, 0, "sending RegisterSession failed: %s", pl_strerror(rc));
-        pl_line_drop(c->line, &why);
+        drop(c, &why);
         return;
     }
     arm(c);
@@ -1836,13 +1852,15 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
     c->rx_len = 0;
     c->session = 0;
     c->refused = 0;
+    c->dropped = 0;
     if (was_up && !refused)
         c->attempt_failures = 0;
     else
         c->attempt_failures++; /* a refused session counts as a failed attempt */
-    if (was_ready && c->nbusy > 1 && !c->no_fallback)
+    if (was_ready && c->nbusy + c->send_failed > 1 && !c->no_fallback)
         fall_back(c, why); /* the requests in flight wait for the next session */
     c->no_fallback = 0;
+    c->send_failed = 0;
     if (c->on_link != NULL && (was_ready || c->persistent)) {
         c->on_link(c, why, c->ud);
         if (c->closing)
