@@ -1809,7 +1809,8 @@ static void on_line_up(pl_line_t *line, void *ud)
     (void)line;
     c->conn_gen++;
     c->rx_len = 0;
-    c->attempt_failures = 0;
+    /* attempt_failures is reset once a session came up and ended (on_line_down): a host
+     * that accepts the connection but refuses the session is a failed attempt */
     c->session = 0;
     c->seq = 0;
     pl_status_clear(&c->setup_err);

@@ -1298,6 +1298,7 @@ static void test_register_golden(void **state)
  * the target's encapsulation status. */
 static void test_register_refused(void **state)
 {
+    pl_pccc_client_config_t cfg;
     uint8_t buf[2];
     result_t r;
 
@@ -1312,6 +1313,19 @@ static void test_register_refused(void **state)
         "encapsulation status 0x0001 (invalid or unsupported encapsulation command)");
     assert_string_equal(pl_strerror(PL_ESESSION_REFUSED), "RegisterSession refused by the target");
     assert_int_equal(F.registered, 0);
+    stop();
+
+    /* two hosts (the same responder twice), both refusing: the request fails once both
+     * were tried, with what the target said */
+    cfg_default(&cfg);
+    assert_int_equal(pl_hostlist_parse(&cfg.line.hosts, "127.0.0.1; 127.0.0.1", 20, NULL), 0);
+    start(&cfg);
+    F.reg_status = PL_ENIP_STATUS_INSUFFICIENT_MEMORY;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_ESESSION_REFUSED);
+    assert_int_equal(r.remote.encap_status, PL_ENIP_STATUS_INSUFFICIENT_MEMORY);
+    assert_non_null(strstr(r.status.detail, "no session free"));
+    assert_int_equal(F.accepted, 2);
     stop();
 }
 
