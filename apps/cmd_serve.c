@@ -13,6 +13,7 @@
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,22 @@ static void pccc_strict_init(pccc_strict_t *p)
     p->max_inflight = 1;
 }
 
+/* A decimal or 0x hex number at s; *end after it (== s when there is none). */
+static unsigned long dec_or_hex(const char *s, char **end)
+{
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        unsigned long v;
+
+        if (!isxdigit((unsigned char)s[2])) {
+            *end = (char *)(uintptr_t)s;
+            return 0;
+        }
+        v = strtoul(s + 2, end, 16);
+        return v;
+    }
+    return strtoul(s, end, 10);
+}
+
 /* "VENDOR:SERIAL", each decimal or 0x hex. */
 static int parse_requestor(const char *s, uint16_t *vendor, uint32_t *serial)
 {
@@ -217,11 +234,12 @@ static int parse_requestor(const char *s, uint16_t *vendor, uint32_t *serial)
 
     if (s == NULL || *s < '0' || *s > '9')
         return -1;
-    v = strtoul(s, &end, 0);
-    if (*end != ':' || v > 0xFFFF || end[1] < '0' || end[1] > '9')
+    v = dec_or_hex(s, &end);
+    if (end == s || *end != ':' || v > 0xFFFF || end[1] < '0' || end[1] > '9')
         return -1;
-    n = strtoul(end + 1, &end, 0);
-    if (*end != '\0' || n > 0xFFFFFFFFul)
+    s = end + 1;
+    n = dec_or_hex(s, &end);
+    if (end == s || *end != '\0' || n > 0xFFFFFFFFul)
         return -1;
     *vendor = (uint16_t)v;
     *serial = (uint32_t)n;
