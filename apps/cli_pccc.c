@@ -28,7 +28,7 @@ void cli_pccc_usage(FILE *fp)
 {
     fputs("PCCC URL: pccc://HOST[:PORT][?key=value&...]  (EtherNet/IP, default port 44818)\n"
           "  keys     plc=slc500|micrologix|plc5|logix (slc500) service=4b|4c|4d (4b)\n"
-          "           path=PORT,LINK[,...] (route, e.g. 1,0) connected=0|1\n"
+          "           path=PORT,LINK[,...] (route, e.g. 1,0) connected=0|1|auto\n"
           "           dst=N src=N dst_link=N src_link=N (0x4C header)\n"
           "           vendor=N serial=N vendor_seq=0|1 (0x4B requestor ID)\n"
           "           timeout=MS (1000) inflight=N (1) max_bytes=N queue=N\n"

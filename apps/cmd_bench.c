@@ -203,6 +203,10 @@ struct bench_s {
     kind_t kinds[MAX_KINDS];
     unsigned nkinds;
     uint64_t other_measured, other_warmup;
+    /* PCCC: connections kept at one request in flight by their target (fallback) */
+    unsigned fell_back;
+    uint64_t retried;
+    char fallback[256];
 };
 
 static void usage(FILE *fp)
@@ -448,6 +452,27 @@ static void sum_bytes(const bench_t *b, uint64_t *in, uint64_t *out)
     }
 }
 
+/* PCCC: which clients fell back to one request in flight, and why (the first one's). */
+static void sum_fallbacks(bench_t *b)
+{
+    unsigned i;
+
+    b->fell_back = 0;
+    b->retried = 0;
+    for (i = 0; i < b->o.connections; i++) {
+        const pl_pccc_client_stats_t *st;
+
+        if (b->conns[i].pc == NULL)
+            continue;
+        st = pl_pccc_client_stats(b->conns[i].pc);
+        if (st->fallbacks == 0)
+            continue;
+        if (b->fell_back++ == 0)
+            snprintf(b->fallback, sizeof(b->fallback), "%s", st->fallback);
+        b->retried += st->retried;
+    }
+}
+
 static void finish(bench_t *b)
 {
     b->phase = PH_DONE;
@@ -472,6 +497,7 @@ static void end_window(bench_t *b)
         b->t_start = now; /* an empty window */
     b->t_end = now;
     sum_bytes(b, &b->bytes_in, &b->bytes_out);
+    sum_fallbacks(b);
     b->phase = PH_DRAIN;
     if (b->outstanding == 0) {
         finish(b);
@@ -755,6 +781,10 @@ static void print_table(const bench_t *b)
     printf("address      %s\n", b->o.addr);
     printf("connections  %u\n", b->o.connections);
     printf("inflight     %u per connection\n", b->inflight);
+    if (b->fell_back != 0)
+        printf("fallback     %u connection(s) kept at 1 in flight by the target, %llu messages "
+               "sent again; first: %s\n",
+               b->fell_back, (unsigned long long)b->retried, b->fallback);
     printf("duration     %.3f s measured after %.3f s warm-up%s\n", w, b->o.warmup_s,
            b->interrupted ? " (interrupted)" : "");
     printf("requests     %llu ok, %llu failed", (unsigned long long)b->ok,
@@ -821,6 +851,9 @@ static int print_json(const bench_t *b)
     json_object_set_new(o, "protocol", json_string(proto_name(b)));
     json_object_set_new(o, "connections", json_integer(b->o.connections));
     json_object_set_new(o, "inflight", json_integer(b->inflight));
+    json_object_set_new(o, "inflight_fallbacks", json_integer(b->fell_back));
+    json_object_set_new(o, "retried", json_integer((json_int_t)b->retried));
+    json_object_set_new(o, "fallback", b->fell_back != 0 ? json_string(b->fallback) : json_null());
     json_object_set_new(o, "duration_s", json_real(b->o.duration_s));
     json_object_set_new(o, "warmup_s", json_real(b->o.warmup_s));
     json_object_set_new(o, "window_s", json_real(w));

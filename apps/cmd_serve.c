@@ -13,6 +13,7 @@
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,18 @@ static void usage(FILE *fp)
           "                     default: docs/pccc-simulator.md)\n"
           "  --register-timeout MS\n"
           "                     close a connection that has not registered a session\n"
-          "                     within MS milliseconds (default 10000)\n",
+          "                     within MS milliseconds (default 10000)\n"
+          "  The PLC simulator is as strict as the strictest targets met in the field\n"
+          "  (docs/pccc-simulator.md); these options relax or tighten it:\n"
+          "  --max-inflight N   close a connection on which a request arrives while N are\n"
+          "                     unanswered (default 1; 0: no limit)\n"
+          "  --connected        serve Forward Open and connected messaging\n"
+          "  --no-connected     refuse Forward Open with CIP status 0x08 (the default)\n"
+          "  --lax-register     accept a RegisterSession whose sender context, options,\n"
+          "                     session handle or status is not zero (refused by default)\n"
+          "  --requestor VENDOR:SERIAL\n"
+          "                     answer a 0x4B request with another requestor ID with CIP\n"
+          "                     status 0x08 (e.g. 0x1337:0x4C434C50)\n",
           fp);
 }
 
@@ -181,12 +193,114 @@ static int parse_pccc_query(const char *url, pl_pccc_plc_t *plc)
     return 0;
 }
 
+/* --- PCCC simulator strictness (docs/pccc-simulator.md) ------------------------------- */
+
+typedef struct {
+    int given; /* one of these options was given */
+    unsigned max_inflight;
+    int connected, lax_register, require_requestor;
+    uint16_t vendor;
+    uint32_t serial;
+} pccc_strict_t;
+
+/* The defaults of `plcline serve pccc://`: as strict as the strictest targets met. */
+static void pccc_strict_init(pccc_strict_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->max_inflight = 1;
+}
+
+/* A decimal or 0x hex number at s; *end after it (== s when there is none). */
+static unsigned long dec_or_hex(const char *s, char **end)
+{
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        unsigned long v;
+
+        if (!isxdigit((unsigned char)s[2])) {
+            *end = (char *)(uintptr_t)s;
+            return 0;
+        }
+        v = strtoul(s + 2, end, 16);
+        return v;
+    }
+    return strtoul(s, end, 10);
+}
+
+/* "VENDOR:SERIAL", each decimal or 0x hex. */
+static int parse_requestor(const char *s, uint16_t *vendor, uint32_t *serial)
+{
+    unsigned long v, n;
+    char *end;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    v = dec_or_hex(s, &end);
+    if (end == s || *end != ':' || v > 0xFFFF || end[1] < '0' || end[1] > '9')
+        return -1;
+    s = end + 1;
+    n = dec_or_hex(s, &end);
+    if (end == s || *end != '\0' || n > 0xFFFFFFFFul)
+        return -1;
+    *vendor = (uint16_t)v;
+    *serial = (uint32_t)n;
+    return 0;
+}
+
+/* One strictness option at argv `a` (value `val`). Returns the arguments it took (1 or 2),
+ * 0 when `a` is not one of them, -1 on a bad value (said on stderr). */
+static int pccc_strict_option(pccc_strict_t *p, const char *a, const char *val)
+{
+    unsigned long v;
+
+    if (strcmp(a, "--max-inflight") == 0) {
+        if (parse_uint(a, val, 1024, &v) < 0)
+            return -1;
+        p->max_inflight = (unsigned)v;
+        p->given = 1;
+        return 2;
+    }
+    if (strcmp(a, "--connected") == 0 || strcmp(a, "--no-connected") == 0) {
+        p->connected = a[2] == 'c';
+        p->given = 1;
+        return 1;
+    }
+    if (strcmp(a, "--lax-register") == 0) {
+        p->lax_register = 1;
+        p->given = 1;
+        return 1;
+    }
+    if (strcmp(a, "--requestor") == 0) {
+        if (parse_requestor(val, &p->vendor, &p->serial) < 0) {
+            fprintf(stderr,
+                    "plcline serve: --requestor '%s': expected VENDOR:SERIAL, e.g. "
+                    "0x1337:0x4C434C50\n",
+                    val != NULL ? val : "");
+            return -1;
+        }
+        p->require_requestor = 1;
+        p->given = 1;
+        return 2;
+    }
+    return 0;
+}
+
+static void pccc_strict_apply(const pccc_strict_t *p, pl_pccc_server_config_t *cfg)
+{
+    cfg->max_inflight = p->max_inflight;
+    cfg->no_connected = !p->connected;
+    cfg->lax_register = p->lax_register;
+    cfg->require_requestor = p->require_requestor;
+    cfg->requestor_vendor = p->vendor;
+    cfg->requestor_serial = p->serial;
+}
+
 /* Options of both simulators, collected before the scheme is known. */
 typedef struct {
     const char *url;
     pl_listener_config_t listen;
     unsigned delay_ms, close_after, animate_ms, register_timeout_ms;
     const char *files;
+    pccc_strict_t strict;
     int ttcp_only, pccc_only; /* an option of one simulator was given */
 } serve_opts_t;
 
@@ -233,6 +347,7 @@ static int serve_pccc(const serve_opts_t *o, const pl_logger_t *log)
     cfg.close_after = o->close_after;
     cfg.animate_ms = o->animate_ms;
     cfg.register_timeout_ms = o->register_timeout_ms;
+    pccc_strict_apply(&o->strict, &cfg);
     cfg.log = log;
     uv_loop_init(&loop);
     pl_status_clear(&st);
@@ -262,9 +377,17 @@ int cmd_serve(int argc, char **argv)
     cli_logger_init(&log, PL_LOG_INFO);
     pl_ttcp_server_config_init(&cfg);
     memset(&o, 0, sizeof(o));
+    pccc_strict_init(&o.strict);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int took = pccc_strict_option(&o.strict, a, val);
 
+        if (took < 0)
+            goto bad;
+        if (took > 0) {
+            i += took - 1;
+            continue;
+        }
         if (cli_is_help(a)) {
             usage(stdout);
             return CLI_EXIT_OK;
@@ -364,8 +487,10 @@ int cmd_serve(int argc, char **argv)
     o.listen.allow = n_allow > 0 ? allow : NULL;
     if (strncmp(o.url, "pccc://", 7) == 0)
         return serve_pccc(&o, &log);
-    if (o.pccc_only) {
-        fprintf(stderr, "plcline serve: --files and --register-timeout are pccc options\n");
+    if (o.pccc_only || o.strict.given) {
+        fprintf(stderr, "plcline serve: --files, --register-timeout, --max-inflight, "
+                        "--connected, --no-connected, --lax-register and --requestor are pccc "
+                        "options\n");
         return CLI_EXIT_USAGE;
     }
     if (parse_listen_url(o.url, "7ttcp", PL_TTCP_PORT, host, sizeof(host), &cfg.listen.port) < 0) {

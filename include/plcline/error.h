@@ -127,7 +127,9 @@ extern "C" {
     XX(IEC104_COT, 0x0508, "PL_EIEC104_COT", "IEC 104 cause of transmission 0 (not used)")         \
     XX(IEC104_ACK, 0x0509, "PL_EIEC104_ACK",                                                       \
        "IEC 104 acknowledged sequence number outside the send window")                             \
-    XX(IEC104_TIME, 0x050A, "PL_EIEC104_TIME", "IEC 104 CP56Time2a field out of range")
+    XX(IEC104_TIME, 0x050A, "PL_EIEC104_TIME", "IEC 104 CP56Time2a field out of range")            \
+    XX(FWD_OPEN_REFUSED, 0x020D, "PL_EFWD_OPEN_REFUSED", "Forward Open refused by the target")     \
+    XX(SESSION_REFUSED, 0x020E, "PL_ESESSION_REFUSED", "RegisterSession refused by the target")
 
 typedef enum {
     PL_OK = 0,

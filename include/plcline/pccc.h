@@ -53,6 +53,9 @@ typedef struct {
     uint8_t sts, ext_sts;  /* PCCC STS and EXT STS */
 } pl_pccc_remote_t;
 
+/* connected=auto: Forward Open first, unconnected messaging for a target that refuses it. */
+#define PL_PCCC_CONNECTED_AUTO 2
+
 typedef struct pl_pccc_client_s pl_pccc_client_t;
 typedef struct pl_pccc_req_s pl_pccc_req_t;
 typedef void (*pl_pccc_cb)(pl_pccc_req_t *req);
@@ -69,8 +72,12 @@ typedef struct {
     uint8_t dst, src;
     uint8_t route[64]; /* Unconnected Send route path (encoded); route_len 0: none */
     size_t route_len;
-    int connected;       /* Forward Open, then connected messaging (SendUnitData) */
-    unsigned inflight;   /* requests outstanding at once; 0: 1 */
+    int connected;       /* 0: unconnected messaging (SendRRData; default), 1: Forward Open,
+                            then connected messaging (SendUnitData), PL_PCCC_CONNECTED_AUTO:
+                            connected unless the target refuses Forward Open */
+    unsigned inflight;   /* requests outstanding at once; 0: 1. A target that closes the
+                            connection or answers with an error while more than one is in
+                            flight is kept at 1 from then on (see the statistics) */
     unsigned timeout_ms; /* per request; 0: 1000 */
     unsigned max_queue;  /* waiting requests; 0: 256 */
     unsigned max_bytes;  /* data bytes per request; 0: the processor type's */
@@ -82,7 +89,7 @@ typedef struct {
 void pl_pccc_client_config_init(pl_pccc_client_config_t *cfg);
 
 /* Applies "pccc://HOSTLIST[:PORT][?key=value...]": plc, service (4b|4c|4d), vendor, serial,
- * vendor_seq, dst, src, dst_link, src_link, path (route, "1,0"), connected, inflight,
+ * vendor_seq, dst, src, dst_link, src_link, path (route, "1,0"), connected (0, 1, auto), inflight,
  * timeout, queue, max_bytes, and the line keys of docs/lines.md. Unknown keys are errors.
  * Returns 0 or PL_EURL with `err`. line.local_addr points into `storage` (>= 64 bytes). */
 int pl_pccc_client_config_url(pl_pccc_client_config_t *cfg, const char *url, char *storage,
@@ -100,6 +107,14 @@ typedef struct {
      * completion callback) counts from the arrival of those bytes (one clock reading serves
      * a whole read) */
     uint64_t last_rtt_us;
+    /* Pipelining fell back: times a target closed the connection or answered with an error
+     * while more than one request was in flight (`fallback` says why, the first time); the
+     * messages then in flight went out again one at a time (`retried`). */
+    uint64_t fallbacks, retried;
+    unsigned inflight; /* requests in flight allowed with the current target (1 after a
+                          fallback), 0 before the first session */
+    int connected;     /* the current session uses connected messaging */
+    char fallback[256];
 } pl_pccc_client_stats_t;
 const pl_pccc_client_stats_t *pl_pccc_client_stats(const pl_pccc_client_t *c);
 
@@ -145,6 +160,21 @@ typedef struct {
     const pl_logger_t *log;
     unsigned register_timeout_ms; /* close a connection that has not registered a session
                                      this long after it was accepted; 0: 10000 */
+    /* Strictness, as targets met in the field (docs/pccc-simulator.md; `plcline serve`
+     * starts with max_inflight 1 and no_connected 1):
+     * - lax_register 0: a RegisterSession whose header has a non-zero session handle,
+     *   status, sender context or options is refused with encapsulation status 0x0001;
+     * - max_inflight N > 0: a connection on which a request arrives while N are unanswered
+     *   is closed (1: a one-request-at-a-time target); 0: no limit;
+     * - no_connected: Forward Open is refused with CIP status 0x08 (service not supported);
+     * - require_requestor: a 0x4B request whose requestor ID is not exactly
+     *   requestor_vendor/requestor_serial is answered with CIP status 0x08. */
+    int lax_register;
+    unsigned max_inflight;
+    int no_connected;
+    int require_requestor;
+    uint16_t requestor_vendor;
+    uint32_t requestor_serial;
 } pl_pccc_server_config_t;
 
 void pl_pccc_server_config_init(pl_pccc_server_config_t *cfg);
@@ -161,6 +191,10 @@ uint8_t *pl_pccc_server_file(pl_pccc_server_t *s, const char *file, size_t *len)
 typedef struct {
     uint64_t connections, sessions, requests, errors_sent, bad_frames;
     uint64_t register_timeouts; /* connections closed for no RegisterSession in time */
+    uint64_t register_refused;  /* RegisterSession refused for non-zero header fields */
+    uint64_t inflight_closed;   /* connections closed for too many requests in flight */
+    uint64_t fwd_open_refused;  /* Forward Open refused (no_connected) */
+    uint64_t requestor_refused; /* 0x4B requests refused for their requestor ID */
 } pl_pccc_server_stats_t;
 const pl_pccc_server_stats_t *pl_pccc_server_stats(const pl_pccc_server_t *s);
 

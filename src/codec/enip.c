@@ -230,6 +230,47 @@ int pl_enip_register_encode(uint8_t *buf, size_t cap, uint16_t version, uint16_t
     return (int)PL_ENIP_REGISTER_DATA_LEN;
 }
 
+/* A session command's request: the header with only `command`, `session` and the length
+ * set, then `data`. */
+static int session_request(uint8_t *buf, size_t cap, uint16_t command, uint32_t session,
+                           const uint8_t *data, size_t len)
+{
+    pl_enip_msg_t m;
+
+    memset(&m, 0, sizeof(m));
+    m.command = command;
+    m.session = session;
+    m.data = data;
+    m.data_len = len;
+    return pl_enip_encode(buf, cap, &m);
+}
+
+int pl_enip_register_request(uint8_t *buf, size_t cap)
+{
+    uint8_t data[PL_ENIP_REGISTER_DATA_LEN];
+
+    (void)pl_enip_register_encode(data, sizeof(data), PL_ENIP_PROTOCOL_VERSION, 0);
+    return session_request(buf, cap, PL_ENIP_CMD_REGISTER_SESSION, 0, data, sizeof(data));
+}
+
+int pl_enip_unregister_request(uint8_t *buf, size_t cap, uint32_t session)
+{
+    return session_request(buf, cap, PL_ENIP_CMD_UNREGISTER_SESSION, session, NULL, 0);
+}
+
+int pl_enip_list_identity_request(uint8_t *buf, size_t cap)
+{
+    return session_request(buf, cap, PL_ENIP_CMD_LIST_IDENTITY, 0, NULL, 0);
+}
+
+int pl_enip_register_strict(const pl_enip_msg_t *m)
+{
+    static const uint8_t zero[PL_ENIP_CONTEXT_LEN] = {0};
+
+    return m->session == 0 && m->status == 0 && m->options == 0 &&
+           memcmp(m->context, zero, PL_ENIP_CONTEXT_LEN) == 0;
+}
+
 /* ---------------------------------------------------- Common Packet Format */
 
 /* The length a fixed-size item must have, or -1 when its length is free. Connected data

@@ -165,6 +165,21 @@ int pl_enip_register_decode(const uint8_t *data, size_t len, uint16_t *version, 
 /* Encodes RegisterSession data. Returns 4 or PL_ENOBUFS. */
 int pl_enip_register_encode(uint8_t *buf, size_t cap, uint16_t version, uint16_t options);
 
+/* The requests of the session commands, complete with their header, every field the
+ * command does not use zero (a strict target refuses anything else):
+ *   RegisterSession (Vol 2, 2-4.4): protocol version 1, options flags 0; session handle,
+ *     status, sender context and options 0 (28 bytes);
+ *   UnRegisterSession (Vol 2, 2-4.5): `session`; status, sender context, options 0 (24);
+ *   ListIdentity (Vol 2, 2-4.2): every field 0 (24).
+ * Return the bytes written or PL_ENOBUFS. */
+int pl_enip_register_request(uint8_t *buf, size_t cap);
+int pl_enip_unregister_request(uint8_t *buf, size_t cap, uint32_t session);
+int pl_enip_list_identity_request(uint8_t *buf, size_t cap);
+
+/* 1 when the header of RegisterSession request `m` has session handle, status, sender
+ * context and options all 0, as a strict target requires; else 0. */
+int pl_enip_register_strict(const pl_enip_msg_t *m);
+
 /* Decodes a Common Packet Format of exactly `len` bytes into views of its items. Returns 0 or
  *   PL_EENIP_SHORT      item count or an item header is cut off, or an item's data runs
  *                       past the end

@@ -63,7 +63,6 @@
 #define CTX_PCCC     0u
 #define CTX_FWD_OPEN 1u
 #define CTX_FWD_CLS  2u
-#define CTX_REGISTER 3u
 
 enum { ST_DOWN = 0, ST_REGISTER, ST_FWD_OPEN, ST_READY };
 enum { OP_READ = 1, OP_WRITE, OP_IDENT };
@@ -119,8 +118,21 @@ struct pl_pccc_client_s {
     pl_pccc_dhp_t dhp;
     uint8_t route[64];
     size_t route_len;
-    int connected;
+    int connected; /* 0, 1 or PL_PCCC_CONNECTED_AUTO, as configured */
     unsigned inflight, timeout_ms, max_queue, max_bytes, nhosts;
+
+    /* what the targets taught us, one bit per host index (the last bit for the rest) */
+    uint32_t serial_hosts;       /* keep at one request in flight */
+    uint32_t unconn_hosts;       /* connected=auto: refused Forward Open, use unconnected */
+    uint32_t cur_bit;            /* the bit of the host of this connection */
+    uint8_t no_fallback;         /* the line is dropped for a reason of ours (a silent peer) */
+    uint8_t refused;             /* the line is dropped because the target refused the session */
+    uint8_t send_failed;         /* a message could not be sent on this connection */
+    uint8_t dropped;             /* drop() was called: the rest of the stream is void, nothing is
+                                    sent, until on_line_down (which the line delivers later) */
+    char peer[PL_LINE_PEER_MAX]; /* of this connection, for what is logged after it ended */
+    int use_conn;                /* this session uses connected messaging */
+    unsigned limit;              /* requests in flight allowed on this session */
 
     /* session */
     int state;
@@ -133,6 +145,7 @@ struct pl_pccc_client_s {
     uint64_t wait_since;   /* uv_now() + 1 when requests started waiting for a session; 0: none */
     uint64_t rx_msgs;      /* messages received (a slot that saw none since its send: silence) */
     pl_status_t setup_err; /* code != 0: the last session setup timed out (this reason) */
+    pl_pccc_remote_t setup_remote; /* what the target said when it refused the session */
     uint32_t rnd;
 
     uv_timer_t timer;
@@ -164,10 +177,35 @@ struct pl_pccc_client_s {
 
 static void pump(pl_pccc_client_t *c);
 static void arm(pl_pccc_client_t *c);
+static void go_unconnected(pl_pccc_client_t *c, const pl_status_t *st);
 
 static rpriv_t *priv(pl_pccc_req_t *r)
 {
     return (rpriv_t *)(void *)r->priv_;
+}
+
+/* Gives up the connection with `why`: on_line_down follows (from a timer); meanwhile the
+ * bytes already received are not looked at and nothing is sent. */
+static void drop(pl_pccc_client_t *c, const pl_status_t *why)
+{
+    c->dropped = 1;
+    pl_line_drop(c->line, why);
+}
+
+/* The bit of the host connected to (or tried) in serial_hosts / unconn_hosts. */
+static uint32_t host_bit(const pl_pccc_client_t *c)
+{
+    unsigned i = pl_line_host_index(c->line);
+
+    return 1u << (i < 31u ? i : 31u);
+}
+
+/* Where the CIP request starts in tx for this session's kind of messaging (send_chunk). */
+static void layout(pl_pccc_client_t *c)
+{
+    c->off_cip = c->use_conn ? PL_ENIP_CIP_CONNECTED_LEN : PL_ENIP_CIP_UNCONNECTED_LEN;
+    if (!c->use_conn && c->route_len > 0)
+        c->off_cip += PL_CIP_UCMM_MSG_OFFSET;
 }
 
 /* --- names and configuration ------------------------------------------------------- */
@@ -350,10 +388,16 @@ int pl_pccc_client_config_url(pl_pccc_client_config_t *cfg, const char *url, cha
         }
         cfg->route_len = (size_t)rc;
     }
-    v = (unsigned long)cfg->connected;
-    if ((rc = url_num(u, "connected", 0, 1, &v, err)) < 0)
-        goto out;
-    cfg->connected = (int)v;
+    if ((s = pl_url_get(u, "connected")) != NULL && strcmp(s, "auto") == 0) {
+        cfg->connected = PL_PCCC_CONNECTED_AUTO;
+    } else {
+        v = (unsigned long)cfg->connected;
+        if ((rc = url_num(u, "connected", 0, 1, &v, err)) < 0) {
+            rc = pl_status_set(err, PL_EURL, 0, "connected='%.20s': expected 0, 1 or auto", s);
+            goto out;
+        }
+        cfg->connected = (int)v;
+    }
     v = cfg->inflight != 0 ? cfg->inflight : 1;
     if ((rc = pl_url_get_uint(u, "inflight", 1, MAX_INFLIGHT, &v, err)) < 0)
         goto out;
@@ -464,10 +508,15 @@ static void finish(pl_pccc_client_t *c, pl_pccc_req_t *r, const pl_status_t *st)
     r->cb_(r);
 }
 
-static void fail_waiting(pl_pccc_client_t *c, const pl_status_t *why)
+/* Fails every waiting request with `why` (and `remote`, when the target said something). */
+static void fail_waiting(pl_pccc_client_t *c, const pl_status_t *why,
+                         const pl_pccc_remote_t *remote)
 {
-    while (c->head != NULL && !c->closing)
+    while (c->head != NULL && !c->closing) {
+        if (remote != NULL)
+            c->head->remote = *remote;
         finish(c, c->head, why);
+    }
 }
 
 /* Fails the requests of every busy slot and frees the slots. */
@@ -636,26 +685,6 @@ static uint64_t clock_ns(pl_pccc_client_t *c)
     if (c->batch_ns == 0)
         c->batch_ns = uv_hrtime();
     return c->batch_ns;
-}
-
-/* Sends an encapsulation message with `data` (may already sit at c->tx + 24). */
-static int send_encap(pl_pccc_client_t *c, uint16_t command, const uint8_t *ctx,
-                      const uint8_t *data, size_t len)
-{
-    pl_enip_msg_t m;
-    int n;
-
-    memset(&m, 0, sizeof(m));
-    m.command = command;
-    m.session = c->session;
-    if (ctx != NULL)
-        memcpy(m.context, ctx, PL_ENIP_CONTEXT_LEN);
-    m.data = data;
-    m.data_len = len;
-    n = pl_enip_encode(c->tx, sizeof(c->tx), &m);
-    if (n < 0)
-        return n;
-    return pl_line_send(c->line, c->tx, (size_t)n);
 }
 
 /* Frames the CIP message of `len` bytes already encoded at c->tx + PL_ENIP_CIP_(UN)CONNECTED_LEN
@@ -830,7 +859,7 @@ static int send_chunk(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t 
     uint8_t *cip = c->tx + c->off_cip, *wrap = cip + c->cip_hdr_len, *pccc = wrap + c->wrap_len;
     uint8_t ctx[PL_ENIP_CONTEXT_LEN];
     size_t len;
-    int n, connected = c->connected;
+    int n, connected = c->use_conn;
 
     s->tns = next_tns(c);
     n = build_pccc(c, r, k, s, pccc, sizeof(c->tx) - (size_t)(pccc - c->tx), st);
@@ -877,16 +906,16 @@ static void pump(pl_pccc_client_t *c)
 {
     unsigned gen = c->conn_gen;
 
-    while (c->state == ST_READY && !c->closing && gen == c->conn_gen && c->head != NULL &&
-           c->nbusy < c->inflight) {
+    while (c->state == ST_READY && !c->closing && !c->dropped && gen == c->conn_gen &&
+           c->head != NULL && c->nbusy < c->limit) {
         pl_pccc_req_t *r = c->head;
         rpriv_t *p = priv(r);
         slot_t *s = NULL;
         pl_status_t st;
         unsigned i;
 
-        /* slots at or past `inflight` are never used: with fewer than `inflight` busy, one
-         * below it is free */
+        /* slots at or past `inflight` are never used: with fewer than `limit` (<= inflight)
+         * busy, one below `inflight` is free */
         for (i = 0; i < c->inflight; i++) {
             if (!c->slot[i].busy) {
                 s = &c->slot[i];
@@ -898,9 +927,11 @@ static void pump(pl_pccc_client_t *c)
         pl_status_clear(&st);
         if (send_chunk(c, r, p->next, s, &st) < 0) {
             if (st.code == PL_ESEND) {
-                /* in-flight requests fail through on_down; this one waits for the next
-                 * session */
-                pl_line_drop(c->line, &st);
+                /* the peer is gone (a broken pipe: it may have closed on the requests in
+                 * flight); this one waits for the next session and counts as in flight
+                 * for the fallback (on_line_down) */
+                c->send_failed = 1;
+                drop(c, &st);
                 break;
             }
             finish(c, r, &st);
@@ -990,8 +1021,10 @@ static void on_timer(uv_timer_t *t)
         pl_status_set(&why, PL_ETIMEOUT, 0, "no %s reply within %u ms",
                       c->state == ST_REGISTER ? "RegisterSession" : "Forward Open", c->timeout_ms);
         pl_log(c->log, PL_LOG_WARN, "pccc %s: %s", pl_line_peer(c->line), why.detail);
+        if (c->state == ST_FWD_OPEN && c->connected == PL_PCCC_CONNECTED_AUTO)
+            go_unconnected(c, &why); /* the next session goes without */
         c->setup_err = why;
-        pl_line_drop(c->line, &why);
+        drop(c, &why);
         arm(c);
         return;
     }
@@ -1014,8 +1047,10 @@ static void on_timer(uv_timer_t *t)
         slot_release(c, s);
         if (r != NULL)
             finish(c, r, &why);
-        if (silent && !c->closing && gen == c->conn_gen)
-            pl_line_drop(c->line, &why);
+        if (silent && !c->closing && gen == c->conn_gen) {
+            c->no_fallback = 1; /* silence is no answer: the others fail as they are */
+            drop(c, &why);
+        }
     }
     if (c->closing)
         return;
@@ -1032,7 +1067,7 @@ static void on_timer(uv_timer_t *t)
             pl_status_set(&why, PL_ECONNECT, UV_ETIMEDOUT, "no connection within %u ms",
                           c->timeout_ms);
         c->wait_since = 0;
-        fail_waiting(c, &why);
+        fail_waiting(c, &why, NULL);
         if (c->closing)
             return;
         if (!c->persistent && c->head == NULL && c->nbusy == 0) {
@@ -1056,8 +1091,9 @@ static void session_ready(pl_pccc_client_t *c)
     c->state = ST_READY;
     c->wait_since = 0;
     c->stats.sessions++;
-    pl_log(c->log, PL_LOG_INFO, "pccc: session 0x%08X with %s%s", c->session, pl_line_peer(c->line),
-           c->connected ? " (connected)" : "");
+    c->stats.connected = c->use_conn;
+    pl_log(c->log, PL_LOG_INFO, "pccc: session 0x%08X with %s%s, %u in flight", c->session,
+           pl_line_peer(c->line), c->use_conn ? " (connected)" : "", c->limit);
     if (c->on_link != NULL) {
         c->on_link(c, NULL, c->ud);
         if (c->closing)
@@ -1097,7 +1133,7 @@ static void send_forward_open(pl_pccc_client_t *c)
     rc = n < 0 ? n : send_cip(c, 0, 0, ctx, (size_t)n);
     if (rc < 0) {
         pl_status_set(&why, PL_ESEND, 0, "sending Forward Open failed: %s", pl_strerror(rc));
-        pl_line_drop(c->line, &why);
+        drop(c, &why);
         return;
     }
     c->state = ST_FWD_OPEN;
@@ -1111,7 +1147,7 @@ static void session_close(pl_pccc_client_t *c)
     uint8_t ctx[PL_ENIP_CONTEXT_LEN];
     int n;
 
-    if (c->state == ST_READY && c->connected) {
+    if (c->state == ST_READY && c->use_conn) {
         pl_cip_fwd_close_t fc;
 
         memset(&fc, 0, sizeof(fc));
@@ -1128,8 +1164,12 @@ static void session_close(pl_pccc_client_t *c)
         if (n > 0)
             (void)send_cip(c, 0, 0, ctx, (size_t)n);
     }
-    if (c->state == ST_READY || c->state == ST_FWD_OPEN)
-        (void)send_encap(c, PL_ENIP_CMD_UNREGISTER_SESSION, NULL, NULL, 0);
+    if (c->state == ST_READY || c->state == ST_FWD_OPEN) {
+        /* the session handle, every other header field zero */
+        n = pl_enip_unregister_request(c->tx, sizeof(c->tx), c->session);
+        if (n > 0)
+            (void)pl_line_send(c->line, c->tx, (size_t)n);
+    }
 }
 
 /* --- receiving --------------------------------------------------------------------- */
@@ -1140,7 +1180,118 @@ static void protocol_error(pl_pccc_client_t *c, const pl_status_t *why)
 {
     pl_log(c->log, PL_LOG_WARN, "pccc %s: %s: %s, reconnecting", pl_line_peer(c->line),
            pl_strerror(why->code), why->detail);
-    pl_line_drop(c->line, why);
+    drop(c, why);
+}
+
+/* The target refused the session (RegisterSession, or Forward Open with connected=1): the
+ * line is dropped, and once every host refused or failed, the waiting requests fail with
+ * `st` and `remote` (on_line_down). */
+static void session_refused(pl_pccc_client_t *c, const pl_status_t *st,
+                            const pl_pccc_remote_t *remote)
+{
+    pl_log(c->log, PL_LOG_WARN, "pccc %s: %s: %s", pl_line_peer(c->line), pl_strerror(st->code),
+           st->detail);
+    c->refused = 1;
+    c->setup_remote = *remote;
+    drop(c, st);
+}
+
+static void register_refused(pl_pccc_client_t *c, const pl_enip_msg_t *m)
+{
+    pl_pccc_remote_t remote;
+    pl_status_t st;
+
+    memset(&remote, 0, sizeof(remote));
+    remote.encap_status = m->status;
+    if (m->status == 0)
+        pl_status_set(&st, PL_ESESSION_REFUSED, 0, "the reply has no session handle");
+    else if (m->status == PL_ENIP_STATUS_INSUFFICIENT_MEMORY)
+        pl_status_set(&st, PL_ESESSION_REFUSED, 0,
+                      "encapsulation status 0x%04X (no session free); end other clients' sessions",
+                      m->status);
+    else
+        pl_status_set(&st, PL_ESESSION_REFUSED, 0, "encapsulation status 0x%04X (%s)", m->status,
+                      pl_enip_status_name(m->status));
+    session_refused(c, &st, &remote);
+}
+
+/* Requests in flight go back to the head of the queue, in the order they were sent, to go
+ * out again from their first message (reads and writes of whole values may be repeated);
+ * the slots are freed. Returns the number of messages that were in flight. */
+static unsigned requeue_inflight(pl_pccc_client_t *c)
+{
+    slot_t *order[MAX_INFLIGHT];
+    pl_pccc_req_t *reqs[MAX_INFLIGHT];
+    unsigned i, j, n = 0, nreq = 0, msgs = 0;
+
+    for (i = 0; i < c->inflight; i++) {
+        slot_t *s = &c->slot[i];
+
+        if (!s->busy)
+            continue;
+        for (j = n; j > 0 && order[j - 1]->sent_ns > s->sent_ns; j--)
+            order[j] = order[j - 1];
+        order[j] = s;
+        n++;
+    }
+    for (i = 0; i < n; i++) {
+        pl_pccc_req_t *r = order[i]->req;
+
+        msgs++;
+        slot_release(c, order[i]);
+        for (j = 0; j < nreq && r != NULL; j++)
+            if (reqs[j] == r)
+                r = NULL;
+        if (r != NULL)
+            reqs[nreq++] = r;
+    }
+    while (nreq > 0) {
+        pl_pccc_req_t *r = reqs[--nreq];
+        rpriv_t *p = priv(r);
+
+        queue_remove(c, r); /* a request with messages still to send is queued */
+        p->next = 0;
+        p->outstanding = 0;
+        p->queued = 1;
+        r->next_ = c->head;
+        c->head = r;
+        if (c->tail == NULL)
+            c->tail = r;
+        c->queued++;
+    }
+    return msgs;
+}
+
+/* The target closed the connection or answered with an error (`why`) while more than one
+ * request was in flight: from now on one at a time with this host; the requests in flight
+ * are sent again (requeue_inflight), not failed. Logged once per host (the limit then
+ * stays 1). */
+static void fall_back(pl_pccc_client_t *c, const pl_status_t *why)
+{
+    unsigned n = c->nbusy;
+
+    c->serial_hosts |= c->cur_bit;
+    c->limit = 1;
+    c->stats.inflight = 1;
+    c->stats.fallbacks++;
+    if (c->stats.fallback[0] == '\0')
+        snprintf(c->stats.fallback, sizeof(c->stats.fallback), "%.71s, %u in flight: %.60s: %.95s",
+                 c->peer, n, pl_strerror(why->code), why->detail);
+    pl_log(c->log, PL_LOG_WARN,
+           "pccc %s: %s (%s) with %u requests in flight: one request at a time with this "
+           "target from now on; the %u are sent again",
+           c->peer, pl_strerror(why->code), why->detail, n, n);
+    c->stats.retried += requeue_inflight(c);
+}
+
+/* connected=auto and the target refused Forward Open (`st` says how): unconnected messaging
+ * with this host from now on, said once (the host is not asked again). */
+static void go_unconnected(pl_pccc_client_t *c, const pl_status_t *st)
+{
+    c->unconn_hosts |= c->cur_bit;
+    pl_log(c->log, PL_LOG_WARN,
+           "pccc %s: %s: %s; connected=auto: unconnected messaging with this target",
+           pl_line_peer(c->line), pl_strerror(st->code), st->detail);
 }
 
 static slot_t *slot_by_tns(pl_pccc_client_t *c, uint16_t tns)
@@ -1159,6 +1310,21 @@ static slot_t *slot_by_seq(pl_pccc_client_t *c, uint16_t seq)
 
     for (i = 0; i < c->inflight; i++)
         if (c->slot[i].busy && c->slot[i].seq == seq)
+            return &c->slot[i];
+    return NULL;
+}
+
+/* The one busy slot, for a reply without PCCC data whose sender context was not echoed
+ * (all zero: a TNS is never 0); NULL when that is not the case. */
+static slot_t *only_busy(pl_pccc_client_t *c, const pl_enip_msg_t *m)
+{
+    static const uint8_t zero[PL_ENIP_CONTEXT_LEN] = {0};
+    unsigned i;
+
+    if (c->nbusy != 1 || memcmp(m->context, zero, PL_ENIP_CONTEXT_LEN) != 0)
+        return NULL;
+    for (i = 0; i < c->inflight; i++)
+        if (c->slot[i].busy)
             return &c->slot[i];
     return NULL;
 }
@@ -1335,6 +1501,46 @@ static void cip_error_text(pl_status_t *st, const char *what, const pl_cip_rsp_t
                       pl_cip_status_name(rsp->status));
 }
 
+/* The target refused Forward Open: with a CIP status (rsp), or an encapsulation status
+ * (rsp NULL). connected=auto goes on unconnected (on this session when it is still good),
+ * connected=1 fails with PL_EFWD_OPEN_REFUSED, naming the status and what to do. */
+static void fwd_open_refused(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, uint32_t encap)
+{
+    int is_auto = c->connected == PL_PCCC_CONNECTED_AUTO;
+    const char *hint = is_auto ? "" : "; use connected=0 or auto";
+    pl_pccc_remote_t remote;
+    pl_status_t st;
+
+    memset(&remote, 0, sizeof(remote));
+    if (rsp == NULL) {
+        remote.encap_status = encap;
+        pl_status_set(&st, PL_EFWD_OPEN_REFUSED, 0, "%.40s (encapsulation status 0x%04X)%s",
+                      pl_enip_status_name(encap), encap, hint);
+    } else if (rsp->ext_words > 0) {
+        remote.cip_status = rsp->status;
+        remote.cip_ext = rsp->ext_status;
+        pl_status_set(&st, PL_EFWD_OPEN_REFUSED, 0, "%.40s (CIP status 0x%02X ext 0x%04X)%s",
+                      pl_cip_status_name(rsp->status), rsp->status, rsp->ext_status, hint);
+    } else {
+        remote.cip_status = rsp->status;
+        pl_status_set(&st, PL_EFWD_OPEN_REFUSED, 0, "%.46s (CIP status 0x%02X)%s",
+                      pl_cip_status_name(rsp->status), rsp->status, hint);
+    }
+    if (!is_auto) {
+        session_refused(c, &st, &remote);
+        return;
+    }
+    go_unconnected(c, &st);
+    if (rsp == NULL) { /* the encapsulation layer said no: start over, unconnected */
+        c->no_fallback = 1;
+        drop(c, &st);
+        return;
+    }
+    c->use_conn = 0;
+    layout(c);
+    session_ready(c);
+}
+
 static void handle_fwd_open(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp)
 {
     pl_cip_fwd_open_reply_t r;
@@ -1346,8 +1552,7 @@ static void handle_fwd_open(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp)
         return;
     }
     if (rsp->status != 0) {
-        cip_error_text(&st, "Forward Open refused: ", rsp);
-        protocol_error(c, &st);
+        fwd_open_refused(c, rsp, 0);
         return;
     }
     if (pl_cip_fwd_open_reply_decode(rsp, &r) < 0 || r.conn_serial != c->conn_serial) {
@@ -1381,15 +1586,23 @@ static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected
         return;
     }
     if (m->status != 0) {
+        if (c->state == ST_FWD_OPEN && !connected) {
+            fwd_open_refused(c, NULL, m->status);
+            return;
+        }
         memset(&remote, 0, sizeof(remote));
         remote.encap_status = m->status;
         pl_status_set(&st, PL_EENIP_STATUS, 0, "encapsulation status 0x%04X (%s)", m->status,
                       pl_enip_status_name(m->status));
         s = !connected && kind == CTX_PCCC ? slot_by_tns(c, key) : NULL;
-        if (m->status == PL_ENIP_STATUS_INVALID_SESSION || s == NULL) {
-            if (s == NULL && !connected && kind == CTX_PCCC && expired_match(c, 0, key))
-                return;
-            protocol_error(c, &st); /* session gone or unattributable: start over */
+        if (s == NULL && !connected && kind == CTX_PCCC && expired_match(c, 0, key))
+            return;
+        if (s == NULL && !connected)
+            s = only_busy(c, m);
+        /* session gone, unattributable, or more than one in flight (the requests are sent
+         * again one at a time: on_line_down): start over */
+        if (m->status == PL_ENIP_STATUS_INVALID_SESSION || s == NULL || c->nbusy > 1) {
+            protocol_error(c, &st);
             return;
         }
         slot_done(c, s, &st, &remote);
@@ -1415,21 +1628,26 @@ static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected
         protocol_error(c, &st);
         return;
     }
-    if (!connected && kind == CTX_FWD_OPEN) {
+    /* Connection Manager replies are known by their service (a target need not echo the
+     * sender context) */
+    if (!connected && rsp.service == (PL_CIP_SVC_FORWARD_OPEN | PL_CIP_SVC_REPLY)) {
         handle_fwd_open(c, &rsp);
         return;
     }
-    if (!connected && kind == CTX_FWD_CLS)
+    if (!connected && rsp.service == (PL_CIP_SVC_FORWARD_CLOSE | PL_CIP_SVC_REPLY))
         return;
     s = connected ? slot_by_seq(c, seq) : (kind == CTX_PCCC ? slot_by_tns(c, key) : NULL);
     if (rsp.service == (c->service | PL_CIP_SVC_REPLY) && rsp.status == 0) {
         handle_pccc(c, &rsp, s);
         return;
     }
-    /* A CIP-level answer without PCCC data: matched by context or sequence count. */
+    /* A CIP-level answer without PCCC data: matched by context or sequence count, or, when
+     * the target did not echo the context, to the one message in flight. */
+    if (s == NULL && expired_match(c, connected, connected ? seq : key))
+        return;
+    if (s == NULL && !connected)
+        s = only_busy(c, m);
     if (s == NULL) {
-        if (expired_match(c, connected, connected ? seq : key))
-            return;
         pl_status_set(&st, PL_EPCCC_MISMATCH, 0,
                       "CIP reply 0x%02X status 0x%02X matches no request", rsp.service, rsp.status);
         protocol_error(c, &st);
@@ -1439,6 +1657,12 @@ static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected
         pl_status_set(&st, PL_ECIP_SERVICE, 0, "CIP reply service 0x%02X, expected 0x%02X",
                       rsp.service, c->service | PL_CIP_SVC_REPLY);
         slot_done(c, s, &st, NULL);
+        return;
+    }
+    if (rsp.status == PL_CIP_STATUS_RESOURCE_UNAVAILABLE && c->nbusy > 1) {
+        /* busy: too many at once for this target; they are sent again one at a time */
+        cip_error_text(&st, "", &rsp);
+        protocol_error(c, &st);
         return;
     }
     memset(&remote, 0, sizeof(remote));
@@ -1472,14 +1696,11 @@ static void handle_msg(pl_pccc_client_t *c, const uint8_t *p, size_t n)
             return;
         }
         if (m.status != 0 || m.session == 0) {
-            pl_status_set(&st, PL_EENIP_STATUS, 0,
-                          "RegisterSession refused: encapsulation status 0x%04X (%s)", m.status,
-                          pl_enip_status_name(m.status));
-            protocol_error(c, &st);
+            register_refused(c, &m);
             return;
         }
         c->session = m.session;
-        if (c->connected)
+        if (c->use_conn)
             send_forward_open(c);
         else
             session_ready(c);
@@ -1541,7 +1762,7 @@ static int take_bytes(pl_pccc_client_t *c, const uint8_t *buf, size_t len)
         }
         c->rx_len = 0;
         handle_msg(c, c->rx, (size_t)rc);
-        if (c->closing || gen != c->conn_gen)
+        if (c->closing || gen != c->conn_gen || c->dropped)
             return -1; /* freed or reconnecting: the rest of the stream is void */
     }
     while (len > 0) {
@@ -1556,7 +1777,7 @@ static int take_bytes(pl_pccc_client_t *c, const uint8_t *buf, size_t len)
             return -1;
         }
         handle_msg(c, buf, (size_t)rc);
-        if (c->closing || gen != c->conn_gen)
+        if (c->closing || gen != c->conn_gen || c->dropped)
             return -1;
         buf += rc;
         len -= (size_t)rc;
@@ -1581,14 +1802,15 @@ static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *
 static void on_line_up(pl_line_t *line, void *ud)
 {
     pl_pccc_client_t *c = ud;
-    uint8_t data[PL_ENIP_REGISTER_DATA_LEN], ctx[PL_ENIP_CONTEXT_LEN];
+    uint32_t bit = c->cur_bit = host_bit(c);
     pl_status_t why;
     int rc;
 
     (void)line;
     c->conn_gen++;
     c->rx_len = 0;
-    c->attempt_failures = 0;
+    /* attempt_failures is reset once a session came up and ended (on_line_down): a host
+     * that accepts the connection but refuses the session is a failed attempt */
     c->session = 0;
     c->seq = 0;
     pl_status_clear(&c->setup_err);
@@ -1596,13 +1818,25 @@ static void on_line_up(pl_line_t *line, void *ud)
     c->expired_used = 0;
     c->state = ST_REGISTER;
     c->setup_deadline = uv_now(c->loop) + c->timeout_ms;
+    c->no_fallback = 0;
+    c->refused = 0;
+    c->dropped = 0;
+    c->send_failed = 0;
+    snprintf(c->peer, sizeof(c->peer), "%s", pl_line_peer(c->line));
+    c->limit = (c->serial_hosts & bit) != 0 ? 1u : c->inflight;
+    c->stats.inflight = c->limit;
+    c->use_conn = c->connected == 1 ||
+                  (c->connected == PL_PCCC_CONNECTED_AUTO && (c->unconn_hosts & bit) == 0);
+    layout(c);
     pl_log(c->log, PL_LOG_DEBUG, "pccc: connected to %s, registering", pl_line_peer(c->line));
-    (void)pl_enip_register_encode(data, sizeof(data), PL_ENIP_PROTOCOL_VERSION, 0);
-    ctx_make(ctx, CTX_REGISTER, 0);
-    rc = send_encap(c, PL_ENIP_CMD_REGISTER_SESSION, ctx, data, sizeof(data));
+    /* RegisterSession with every header field it does not use zero: a strict target
+     * refuses a sender context or options (docs/pccc.md) */
+    rc = pl_enip_register_request(c->tx, sizeof(c->tx));
+    if (rc > 0)
+        rc = pl_line_send(c->line, c->tx, (size_t)rc);
     if (rc < 0) {
         pl_status_set(&why, PL_ESEND, 0, "sending RegisterSession failed: %s", pl_strerror(rc));
-        pl_line_drop(c->line, &why);
+        drop(c, &why);
         return;
     }
     arm(c);
@@ -1611,17 +1845,23 @@ static void on_line_up(pl_line_t *line, void *ud)
 static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
 {
     pl_pccc_client_t *c = ud;
-    int was_ready = c->state == ST_READY, was_up = c->state != ST_DOWN;
+    int was_ready = c->state == ST_READY, was_up = c->state != ST_DOWN, refused = c->refused;
 
     (void)line;
     c->state = ST_DOWN;
     c->conn_gen++;
     c->rx_len = 0;
     c->session = 0;
-    if (was_up)
+    c->refused = 0;
+    c->dropped = 0;
+    if (was_up && !refused)
         c->attempt_failures = 0;
     else
-        c->attempt_failures++;
+        c->attempt_failures++; /* a refused session counts as a failed attempt */
+    if (was_ready && c->nbusy + c->send_failed > 1 && !c->no_fallback)
+        fall_back(c, why); /* the requests in flight wait for the next session */
+    c->no_fallback = 0;
+    c->send_failed = 0;
     if (c->on_link != NULL && (was_ready || c->persistent)) {
         c->on_link(c, why, c->ud);
         if (c->closing)
@@ -1630,9 +1870,9 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
     fail_inflight(c, why); /* sent, not answered: they fail with the reason of the break */
     if (c->closing)
         return;
-    if (!was_up && c->attempt_failures >= c->nhosts && c->head != NULL) {
+    if ((!was_up || refused) && c->attempt_failures >= c->nhosts && c->head != NULL) {
         /* every host was tried once: the waiting requests get the reason */
-        fail_waiting(c, why);
+        fail_waiting(c, why, refused ? &c->setup_remote : NULL);
         if (c->closing)
             return;
     }
@@ -1659,7 +1899,8 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
         cfg->inflight > MAX_INFLIGHT || cfg->route_len > sizeof(cfg->route) ||
         cfg->route_len % 2 != 0 || (cfg->max_bytes != 0 && cfg->max_bytes < 2) ||
         cfg->max_bytes > MAX_DATA_BYTES || pl_pccc_wrap_header_len(cfg->service) < 0 ||
-        (unsigned)cfg->plc > PL_PCCC_PLC_LOGIX)
+        (unsigned)cfg->plc > PL_PCCC_PLC_LOGIX || cfg->connected < 0 ||
+        cfg->connected > PL_PCCC_CONNECTED_AUTO)
         return PL_EINVAL;
     c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -1685,7 +1926,9 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
     memcpy(c->route, cfg->route, cfg->route_len);
     c->route_len = cfg->route_len;
     c->connected = cfg->connected;
+    c->use_conn = cfg->connected == 1;
     c->inflight = cfg->inflight != 0 ? cfg->inflight : 1;
+    c->limit = c->inflight;
     c->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->max_queue = cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE;
     c->max_bytes =
@@ -1699,9 +1942,7 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
     c->conn_path_len = c->route_len + (size_t)(n > 0 ? n : 0);
     /* the in-place layout of a request (send_chunk) and its constant CIP request header:
      * the PCCC object's service and path, no data yet */
-    c->off_cip = c->connected ? PL_ENIP_CIP_CONNECTED_LEN : PL_ENIP_CIP_UNCONNECTED_LEN;
-    if (!c->connected && c->route_len > 0)
-        c->off_cip += PL_CIP_UCMM_MSG_OFFSET;
+    layout(c);
     {
         uint8_t path[8];
         pl_cip_req_t q;

@@ -134,6 +134,8 @@ typedef struct {
     pl_simconn_t *sim;
     uint32_t session; /* 0: not registered */
     cipconn_t cip[MAX_CONNS_CIP];
+    uint64_t read_mark; /* pl_simconn_reads() when the last request arrived */
+    unsigned in_read;   /* requests that arrived in that read */
 } sconn_t;
 
 struct pl_pccc_server_s {
@@ -142,6 +144,11 @@ struct pl_pccc_server_s {
     const pl_logger_t *log;
     pl_pccc_plc_t plc;
     unsigned animate_ms;
+    /* strictness (pl_pccc_server_config_t) */
+    int lax_register, no_connected, require_requestor;
+    unsigned max_inflight;
+    uint16_t req_vendor;
+    uint32_t req_serial;
     dfile_t files[MAX_FILES];
     unsigned nfiles;
     uint32_t next_session, next_conn_id;
@@ -652,6 +659,16 @@ static size_t pccc_object(pl_pccc_server_t *s, const pl_cip_req_t *req, uint8_t 
                           0);
     if (rc < 0 || w.pccc_len < PL_PCCC_REPLY_HEADER)
         return cip_status(s, out, cap, req->service, PL_CIP_STATUS_NOT_ENOUGH_DATA, 0, NULL, 0);
+    if (s->require_requestor && w.service == PL_PCCC_SVC_EXECUTE &&
+        (w.vendor != s->req_vendor || w.serial != s->req_serial)) {
+        /* a target that serves one requestor ID only (docs/pccc-simulator.md) */
+        s->stats.requestor_refused++;
+        pl_log(s->log, PL_LOG_INFO,
+               "pccc server: requestor ID %04X/%08X is not %04X/%08X: CIP status 0x08", w.vendor,
+               (unsigned)w.serial, s->req_vendor, (unsigned)s->req_serial);
+        return cip_status(s, out, cap, req->service, PL_CIP_STATUS_SERVICE_NOT_SUPPORTED, 0, NULL,
+                          0);
+    }
     plen = pccc_answer(s, w.pccc, w.pccc_len);
     if (w.service == PL_PCCC_SVC_DHP) {
         /* the reply travels back: destination and source trade places */
@@ -827,6 +844,12 @@ static size_t cip_request(sconn_t *sc, const uint8_t *msg, size_t len, int conne
     if (lp.class_id == PL_CIP_CLASS_CONN_MANAGER && lp.instance == PL_CIP_CM_INSTANCE) {
         if (!connected && req.service == PL_CIP_SVC_UNCONNECTED_SEND)
             return unconnected_send(sc, &req, depth, out, cap);
+        if (!connected && req.service == PL_CIP_SVC_FORWARD_OPEN && s->no_connected) {
+            /* a target without connected messaging (docs/pccc-simulator.md) */
+            s->stats.fwd_open_refused++;
+            return cip_status(s, out, cap, req.service, PL_CIP_STATUS_SERVICE_NOT_SUPPORTED, 0,
+                              NULL, 0);
+        }
         if (!connected && req.service == PL_CIP_SVC_FORWARD_OPEN)
             return forward_open(sc, &req, out, cap);
         if (!connected && req.service == PL_CIP_SVC_FORWARD_CLOSE)
@@ -970,6 +993,28 @@ static void conn_open(pl_simconn_t *sim, void *ud)
     sc->sim = sim;
 }
 
+/* max_inflight: 1 when a request arrives while max_inflight are unanswered, as a target
+ * serving one request at a time closes the connection then. Unanswered: the requests that
+ * came before it in the same read (the partner sent it before it could have seen their
+ * answers) and the answers held back by delay_ms. A partner that waits for each answer is
+ * never caught: its next request cannot be in the read that carried the previous one. */
+static int too_many_inflight(sconn_t *sc)
+{
+    uint64_t reads = pl_simconn_reads(sc->sim);
+    unsigned held = pl_simconn_held(sc->sim);
+
+    if (reads != sc->read_mark) {
+        sc->read_mark = reads;
+        sc->in_read = 0;
+    }
+    /* with delay_ms every answer is held, those of this read's requests too: the larger */
+    if (sc->srv->max_inflight != 0 &&
+        (sc->in_read > held ? sc->in_read : held) >= sc->srv->max_inflight)
+        return 1;
+    sc->in_read++;
+    return 0;
+}
+
 /* Serves one framed encapsulation message. Returns 0 to go on, <0 when the conn closed. */
 static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
 {
@@ -1005,6 +1050,16 @@ static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
             return 0;
         }
         (void)pl_enip_register_encode(reg, sizeof(reg), PL_ENIP_PROTOCOL_VERSION, 0);
+        if (!s->lax_register && !pl_enip_register_strict(&m)) {
+            /* as a strict target: session handle, status, sender context and options of a
+             * RegisterSession must be 0 */
+            s->stats.register_refused++;
+            pl_log(s->log, PL_LOG_INFO,
+                   "pccc server %s: RegisterSession with non-zero header fields refused",
+                   pl_simconn_peer(sc->sim));
+            answer_encap(sc, &m, PL_ENIP_STATUS_INVALID_COMMAND, NULL, 0);
+            return 0;
+        }
         if (version != PL_ENIP_PROTOCOL_VERSION || options != 0) {
             answer_encap(sc, &m, PL_ENIP_STATUS_UNSUPPORTED_PROTOCOL, reg, sizeof(reg));
             return 0;
@@ -1032,6 +1087,14 @@ static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
         return -1;
     case PL_ENIP_CMD_SEND_RR_DATA:
     case PL_ENIP_CMD_SEND_UNIT_DATA:
+        if (too_many_inflight(sc)) {
+            pl_log(s->log, PL_LOG_INFO,
+                   "pccc server %s: more than %u requests in flight (max-inflight), closing",
+                   pl_simconn_peer(sc->sim), s->max_inflight);
+            s->stats.inflight_closed++;
+            pl_simconn_close(sim, NULL);
+            return -1;
+        }
         if (sc->session == 0 || m.session != sc->session) {
             answer_encap(sc, &m, PL_ENIP_STATUS_INVALID_SESSION, NULL, 0);
             return 0;
@@ -1101,6 +1164,12 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
     s->log = cfg->log;
     s->plc = cfg->plc;
     s->animate_ms = cfg->animate_ms;
+    s->lax_register = cfg->lax_register;
+    s->max_inflight = cfg->max_inflight;
+    s->no_connected = cfg->no_connected;
+    s->require_requestor = cfg->require_requestor;
+    s->req_vendor = cfg->requestor_vendor;
+    s->req_serial = cfg->requestor_serial;
     s->next_session = FIRST_SESSION;
     s->next_conn_id = FIRST_CONN_ID;
     rc = parse_files(s, cfg->files != NULL ? cfg->files : default_files, err);
@@ -1133,6 +1202,11 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
         uv_timer_start(&s->animate, on_animate, s->animate_ms, s->animate_ms);
     pl_log(s->log, PL_LOG_INFO, "pccc server: %s (%s), %u data files", identities[s->plc].product,
            identities[s->plc].name, s->nfiles);
+    pl_log(s->log, PL_LOG_INFO,
+           "pccc server: %s RegisterSession check, %u in flight at most (0: no limit), "
+           "Forward Open %s, requestor ID %s",
+           s->lax_register ? "lax" : "strict", s->max_inflight,
+           s->no_connected ? "refused" : "served", s->require_requestor ? "checked" : "any");
     *out = s;
     return 0;
 }

@@ -35,6 +35,7 @@ struct pl_simconn_s {
     uv_timer_t timer;      /* the first held answer's due time or the deadline */
     delayed_t *dhead, *dtail;
     unsigned ndelayed;
+    uint64_t reads; /* reads handed over (pl_simconn_reads) */
     void *state;
     pl_simconn_rx_t rx;
 };
@@ -235,6 +236,7 @@ static void on_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
 
     if (sc == NULL)
         return;
+    sc->reads++;
     rc = pl_simconn_rx_feed(&sc->rx, buf, len, set->cbs.frame, set->ud, deliver, sc);
     if (rc == PL_SIMCONN_STOPPED)
         return;
@@ -376,6 +378,16 @@ int pl_simconn_send_all(pl_simconn_set_t *set, const uint8_t *buf, size_t len)
 void *pl_simconn_state(pl_simconn_t *sc)
 {
     return sc->state;
+}
+
+uint64_t pl_simconn_reads(const pl_simconn_t *sc)
+{
+    return sc->reads;
+}
+
+unsigned pl_simconn_held(const pl_simconn_t *sc)
+{
+    return sc->ndelayed;
 }
 
 const char *pl_simconn_peer(const pl_simconn_t *sc)

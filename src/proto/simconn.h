@@ -123,6 +123,13 @@ int pl_simconn_send_all(pl_simconn_set_t *set, const uint8_t *buf, size_t len);
  * type. */
 void *pl_simconn_state(pl_simconn_t *sc);
 
+/* The reads of `sc` so far: frames served while it stays the same arrived in one read,
+ * so the partner sent the later ones before it could have seen an answer to the earlier. */
+uint64_t pl_simconn_reads(const pl_simconn_t *sc);
+
+/* Answers of `sc` held back by delay_ms, not sent yet. */
+unsigned pl_simconn_held(const pl_simconn_t *sc);
+
 /* The partner as "127.0.0.1:50000" (for logs). */
 const char *pl_simconn_peer(const pl_simconn_t *sc);
 

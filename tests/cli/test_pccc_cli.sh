@@ -73,11 +73,63 @@ expect_eq "structure result" "T4:0 EN=0 TT=0 DN=1 PRE=100 ACC=7" "$("$PL" read "
 "$PL" write "$url" 'ST9:1="a\x22b"' && ok || fail "quoted string write"
 expect_eq "quoted string" 'ST9:1 "a\x22b"' "$("$PL" read "$url" ST9:1)"
 
-# --- every service, routed, connected: the same answer ---
-for q in "service=4b" "service=4c&dst=1&src=0" "service=4d" "path=1,0" "connected=1" \
-         "connected=1&path=1,0&service=4c" "inflight=4&vendor_seq=1"; do
+# --- every service, routed, connected=auto: the same answer from the strict simulator ---
+for q in "service=4b" "service=4c&dst=1&src=0" "service=4d" "path=1,0" "connected=auto" \
+         "connected=auto&path=1,0&service=4c" "inflight=4&vendor_seq=1"; do
     expect_eq "read with $q" "N7:10,3 1 2 -3" "$("$PL" read "$url?$q" N7:10,3 2>&1)"
 done
+
+# --- connected messaging and pipelining against a simulator that allows them ---
+start_sim 9 pccc://127.0.0.1:0 --connected --max-inflight 0
+open_url="pccc://127.0.0.1:$port"
+"$PL" write "$open_url" N7:10=4,5,6 && ok || fail "write to the open simulator"
+for q in "connected=1" "connected=1&path=1,0&service=4c" "connected=auto&inflight=4" \
+         "inflight=8&max_bytes=2"; do
+    expect_eq "open: read with $q" "N7:10,3 4 5 6" "$("$PL" read "$open_url?$q" N7:10,3 2>&1)"
+done
+
+# --- the strict simulator (the default) holds the client to what strict targets do ---
+# connected=1: Forward Open refused, named, with what to do
+out=$("$PL" read "$url?connected=1" N7:0 2>&1); rc=$?
+expect_eq "Forward Open refused exit" 1 $rc
+expect_eq "Forward Open refused message" "plcline: $url?connected=1: N7:0: Forward Open refused by the target (0x020d PL_EFWD_OPEN_REFUSED): service not supported (CIP status 0x08); use connected=0 or auto" "$out"
+# RegisterSession with a sender context (as plcline sent it before): encapsulation status 1
+# and no data;
+# the same request with the context zero: a session
+reg_reply() { # HEX of the 28-byte request -> the 12 header bytes of the reply up to status
+    local fd
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
+    printf "$1" >&$fd
+    head -c 24 <&$fd | od -An -tx1 -N12 | tr -d ' \n'
+    exec {fd}<&-
+}
+ctx='\x65\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00'
+zero='\x65\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00'
+expect_eq "RegisterSession with a context refused" "650000000000000001000000" "$(reg_reply "$ctx")"
+expect_match "RegisterSession with zeros served" '^65000400[0-9a-f]{8}00000000$' "$(reg_reply "$zero")"
+# one request at a time: inflight=4 falls back (bench shows it), nothing fails; answers
+# held 5 ms so that every second request in flight is caught
+start_sim 10 pccc://127.0.0.1:0 --delay 5
+one_url="pccc://127.0.0.1:$port"
+out=$("$PL" read "$one_url?inflight=4&max_bytes=20" N7:0,100 2>&1); rc=$?
+expect_eq "inflight=4 read against one at a time exit" 0 $rc
+expect_eq "inflight=4 read against one at a time values" 101 "$(echo "$out" | wc -w)"
+json=$("$PL" bench "$one_url?inflight=4" N7:0 --duration=0.5 --warmup=0.2 --json 2>"$tmp/bench.err")
+expect_eq "bench exit" 0 $?
+expect_eq "bench against one at a time" "1 0 True" "$(python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+print(o["inflight_fallbacks"], o["failed"], "in flight" in (o["fallback"] or ""))' "$json")"
+"$PL" bench "$one_url?inflight=4" N7:0 --duration=0.3 --warmup=0.1 >"$tmp/bench.txt" 2>&1
+expect_match "bench table names the fallback" "fallback +1 connection\(s\) kept at 1 in flight" \
+    "$(cat "$tmp/bench.txt")"
+# one requestor ID: another is answered with CIP status 0x08
+start_sim 11 pccc://127.0.0.1:0 --requestor 0x1337:0x01020304
+req_url="pccc://127.0.0.1:$port"
+expect_eq "the requestor ID served" "N7:0 0" "$("$PL" read "$req_url?vendor=0x1337&serial=0x01020304" N7:0 2>&1)"
+out=$("$PL" read "$req_url?vendor=0x1337&serial=5" N7:0 2>&1); rc=$?
+expect_eq "another requestor ID exit" 1 $rc
+expect_match "another requestor ID message" "PL_ECIP_STATUS.*CIP status 0x08 \(service not supported\)" "$out"
 
 # --- a large read is split transparently ---
 out=$("$PL" read "$url?max_bytes=20" N7:0,100)
@@ -125,6 +177,16 @@ expect_eq "register timeout 0 exit" 2 $?
 "$PL" serve --register-timeout 100 7ttcp://127.0.0.1:0 >/dev/null 2>"$tmp/err"
 expect_eq "register timeout for 7ttcp exit" 2 $?
 expect_match "register timeout is pccc only" "register-timeout" "$(cat "$tmp/err")"
+for bad in "--max-inflight x" "--requestor 12" "--requestor 0x10000:1" "--max-inflight"; do
+    # shellcheck disable=SC2086
+    "$PL" serve $bad pccc://127.0.0.1:0 >/dev/null 2>&1
+    expect_eq "serve $bad exit" 2 $?
+done
+"$PL" serve --connected 7ttcp://127.0.0.1:0 >/dev/null 2>"$tmp/err"
+expect_eq "--connected for 7ttcp exit" 2 $?
+expect_match "--connected is pccc only" "pccc options" "$(cat "$tmp/err")"
+"$PL" read "$url?connected=2" N7:0 >/dev/null 2>"$tmp/err"; expect_eq "connected=2 exit" 2 $?
+expect_match "connected=2 message" "expected 0, 1 or auto" "$(cat "$tmp/err")"
 "$PL" read "$url" Q9:0 >/dev/null 2>"$tmp/err"; expect_eq "bad address exit" 2 $?
 expect_match "bad address message" "Q9:0" "$(cat "$tmp/err")"
 "$PL" read "$url?bogus=1" N7:0 >/dev/null 2>"$tmp/err"; expect_eq "unknown key exit" 2 $?

@@ -73,6 +73,12 @@ typedef struct {
     uint32_t encap_status; /* answer with this encapsulation status */
     int bad_tns;           /* answer with another TNS */
     unsigned close_on;     /* close the connection when this PCCC request arrives */
+    unsigned encap_on;     /* answer this PCCC request (only) with encapsulation status 2 */
+    uint32_t reg_status;   /* refuse RegisterSession with this encapsulation status */
+    uint8_t fo_status;     /* refuse Forward Open with this CIP general status */
+    int no_echo;           /* reply with a zero sender context, as some targets do */
+    uint8_t reg_raw[64], unreg_raw[64]; /* RegisterSession / UnRegisterSession as received */
+    size_t reg_len, unreg_len;
     uint8_t held[NHELD][1024];
     size_t held_len[NHELD];
     unsigned nheld;
@@ -170,6 +176,8 @@ static void reply_cip(fx_t *f, const pl_enip_msg_t *m, uint16_t seq, const uint8
     assert_true(k > 0);
     j = pl_enip_rr_encode(rr, sizeof(rr), 0, cpf, (size_t)k);
     assert_true(j > 0);
+    if (f->no_echo)
+        memset(r.context, 0, sizeof(r.context));
     r.status = status;
     r.data = status != 0 ? NULL : rr;
     r.data_len = status != 0 ? 0 : (size_t)j;
@@ -272,10 +280,15 @@ static void serve_pccc(fx_t *f, const pl_enip_msg_t *m, uint16_t seq, const pl_c
     f->npccc++;
     if (f->close_on != 0 && f->npccc == f->close_on) {
         pl_conn_close(f->conn, NULL);
+        f->conn = NULL; /* what follows in the same read is not served */
         return;
     }
     if (f->silent)
         return;
+    if (f->encap_on != 0 && f->npccc == f->encap_on) {
+        reply_cip(f, m, seq, NULL, 0, PL_ENIP_STATUS_INSUFFICIENT_MEMORY, 1);
+        return;
+    }
     if (f->encap_status != 0) {
         reply_cip(f, m, seq, NULL, 0, f->encap_status, 1);
         return;
@@ -336,6 +349,11 @@ static void serve_cip(fx_t *f, const pl_enip_msg_t *m, uint16_t seq, const uint8
         memcpy(f->fo_path, f->fo.path, f->fo.path_len);
         f->fo_path_len = f->fo.path_len;
         f->fwd_open++;
+        if (f->fo_status != 0) {
+            k = pl_cip_rsp_encode(out, sizeof(out), q.service, f->fo_status, NULL, 0, NULL, 0);
+            reply_cip(f, m, 0, out, (size_t)k, 0, 0);
+            return;
+        }
         memset(&r, 0, sizeof(r));
         r.ot_conn_id = f->ot_id = 0x0A0B0C0Du;
         r.to_conn_id = f->fo.to_conn_id;
@@ -370,12 +388,24 @@ static void serve_msg(fx_t *f, const uint8_t *p, size_t n)
     assert_int_equal(pl_enip_decode(p, n, &m), 0);
     switch (m.command) {
     case PL_ENIP_CMD_REGISTER_SESSION:
+        assert_true(n <= sizeof(f->reg_raw));
+        memcpy(f->reg_raw, p, n);
+        f->reg_len = n;
+        if (f->reg_status != 0) {
+            m.status = f->reg_status;
+            k = pl_enip_encode(out, sizeof(out), &m);
+            emit(f, out, (size_t)k, 0);
+            return;
+        }
         f->registered++;
         m.session = 0x11223344u + (uint32_t)f->registered;
         k = pl_enip_encode(out, sizeof(out), &m);
         emit(f, out, (size_t)k, 0);
         return;
     case PL_ENIP_CMD_UNREGISTER_SESSION:
+        assert_true(n <= sizeof(f->unreg_raw));
+        memcpy(f->unreg_raw, p, n);
+        f->unreg_len = n;
         f->unregistered++;
         return;
     case PL_ENIP_CMD_SEND_RR_DATA:
@@ -1221,6 +1251,235 @@ static void test_free_cancels(void **state)
     stop();
 }
 
+/* ------------------------------------------------------------------ strict targets */
+
+/* Warnings the client logs, counted by what they say (each must come once). */
+static int g_warn_fallback, g_warn_auto, g_warns;
+
+static void count_warn(void *ud, pl_log_level_t level, const char *msg)
+{
+    (void)ud;
+    if (level > PL_LOG_WARN)
+        return;
+    g_warns++;
+    if (strstr(msg, "one request at a time with this target") != NULL)
+        g_warn_fallback++;
+    if (strstr(msg, "connected=auto: unconnected messaging") != NULL)
+        g_warn_auto++;
+}
+
+static const pl_logger_t warn_counter = {count_warn, NULL, PL_LOG_WARN};
+
+static void warn_reset(void)
+{
+    g_warn_fallback = g_warn_auto = g_warns = 0;
+}
+
+/* RegisterSession goes out with every header field but command and length zero (a strict
+ * target refuses a sender context or options), UnRegisterSession with the session handle
+ * only: byte for byte. */
+static void test_register_golden(void **state)
+{
+    static const char reg_hex[] = "65 00 04 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+                                  "00 00 00 00 01 00 00 00";
+    static const char unreg_hex[] = "66 00 00 00 45 33 22 11 00 00 00 00 00 00 00 00 00 00 00 00 "
+                                    "00 00 00 00";
+    uint8_t want[64], buf[2];
+    pl_enip_msg_t m;
+    result_t r;
+    size_t n;
+
+    (void)state;
+    start(NULL);
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    n = pl_test_hex(reg_hex, want, sizeof(want));
+    assert_int_equal(F.reg_len, n);
+    assert_memory_equal(F.reg_raw, want, n);
+    assert_int_equal(pl_enip_decode(F.reg_raw, F.reg_len, &m), 0);
+    assert_true(pl_enip_register_strict(&m));
+    pl_pccc_client_free(F.cli);
+    F.cli = NULL;
+    run_count(&F.loop, &F.unregistered, 1, 5000);
+    n = pl_test_hex(unreg_hex, want, sizeof(want));
+    assert_int_equal(F.unreg_len, n);
+    assert_memory_equal(F.unreg_raw, want, n);
+    stop();
+}
+
+/* A refused RegisterSession fails the waiting request at once with PL_ESESSION_REFUSED and
+ * the target's encapsulation status. */
+static void test_register_refused(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[2];
+    result_t r;
+
+    (void)state;
+    start(NULL);
+    F.reg_status = PL_ENIP_STATUS_INVALID_COMMAND;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_ESESSION_REFUSED);
+    assert_int_equal(r.remote.encap_status, PL_ENIP_STATUS_INVALID_COMMAND);
+    assert_string_equal(
+        r.status.detail,
+        "encapsulation status 0x0001 (invalid or unsupported encapsulation command)");
+    assert_string_equal(pl_strerror(PL_ESESSION_REFUSED), "RegisterSession refused by the target");
+    assert_int_equal(F.registered, 0);
+    stop();
+
+    /* two hosts (the same responder twice), both refusing: the request fails once both
+     * were tried, with what the target said */
+    cfg_default(&cfg);
+    assert_int_equal(pl_hostlist_parse(&cfg.line.hosts, "127.0.0.1; 127.0.0.1", 20, NULL), 0);
+    start(&cfg);
+    F.reg_status = PL_ENIP_STATUS_INSUFFICIENT_MEMORY;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_ESESSION_REFUSED);
+    assert_int_equal(r.remote.encap_status, PL_ENIP_STATUS_INSUFFICIENT_MEMORY);
+    assert_non_null(strstr(r.status.detail, "no session free"));
+    assert_int_equal(F.accepted, 2);
+    stop();
+}
+
+/* Forward Open refused by a target that does not echo the sender context (the reply is
+ * known by its service): connected=1 fails with PL_EFWD_OPEN_REFUSED naming the status in
+ * words and what to do; connected=auto goes on unconnected, said once. */
+static void test_fwd_open_refused(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    uint8_t buf[2];
+    result_t r;
+    int i;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.connected = 1;
+    start(&cfg);
+    F.fo_status = PL_CIP_STATUS_SERVICE_NOT_SUPPORTED;
+    F.no_echo = 1;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_EFWD_OPEN_REFUSED);
+    assert_int_equal(r.remote.cip_status, 0x08);
+    assert_string_equal(r.status.detail,
+                        "service not supported (CIP status 0x08); use connected=0 or auto");
+    assert_string_equal(pl_strerror(PL_EFWD_OPEN_REFUSED), "Forward Open refused by the target");
+    assert_int_equal(F.ncap, 0);
+    stop();
+
+    warn_reset();
+    cfg_default(&cfg);
+    cfg.connected = PL_PCCC_CONNECTED_AUTO;
+    cfg.log = &warn_counter;
+    start(&cfg);
+    F.fo_status = PL_CIP_STATUS_SERVICE_NOT_SUPPORTED;
+    F.no_echo = 1;
+    for (i = 0; i < 3; i++) {
+        do_read("N7:0", buf, 2, &r);
+        assert_int_equal(r.status.code, 0);
+        assert_int_equal(F.cap[i].command, PL_ENIP_CMD_SEND_RR_DATA);
+    }
+    assert_int_equal(F.fwd_open, 1);
+    assert_int_equal(pl_pccc_client_stats(F.cli)->connected, 0);
+    assert_int_equal(g_warn_auto, 1);
+    /* a CIP error without the context echoed is the one request's, not a mismatch */
+    F.cip_status = 0x05;
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, PL_ECIP_STATUS);
+    assert_int_equal(r.remote.cip_status, 0x05);
+    F.cip_status = 0;
+    /* reconnected: the host is not asked for Forward Open again */
+    pl_conn_close(F.conn, NULL);
+    run_count(&F.loop, &F.links_down, 1, 5000);
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.accepted, 2);
+    assert_int_equal(F.fwd_open, 1);
+    assert_int_equal(g_warn_auto, 1);
+    stop();
+
+    /* connected=auto with a target that serves Forward Open: connected messaging */
+    cfg_default(&cfg);
+    cfg.connected = PL_PCCC_CONNECTED_AUTO;
+    start(&cfg);
+    do_read("N7:0", buf, 2, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(F.cap[0].command, PL_ENIP_CMD_SEND_UNIT_DATA);
+    assert_int_equal(pl_pccc_client_stats(F.cli)->connected, 1);
+    stop();
+}
+
+/* Submits n reads of N7:i (i < n) at once and runs until all are done. */
+static void reads_at_once(uv_loop_t *loop, pl_pccc_client_t *c, unsigned n, result_t *r,
+                          uint8_t (*buf)[2])
+{
+    pl_pccc_req_t req[16];
+    char addr[16];
+    int done = 0;
+    unsigned i;
+
+    assert_true(n <= 16);
+    for (i = 0; i < n; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        req[i].data = &r[i];
+        snprintf(addr, sizeof(addr), "N7:%u", i);
+        assert_int_equal(pl_pccc_read(c, &req[i], addr, buf[i], 2, on_done), 0);
+    }
+    for (i = 0; i < n; i++) {
+        run_until(loop, &r[i].done, 5000);
+        done += r[i].done;
+    }
+    assert_int_equal(done, (int)n);
+}
+
+/* inflight=4 and the target closes the connection on the second request, or answers one
+ * with an encapsulation error while several are out: the requests in flight are sent again
+ * one at a time on the next connection and none fails; the client stays at one. */
+static void test_fallback_scripted(void **state)
+{
+    pl_pccc_client_config_t cfg;
+    const pl_pccc_client_stats_t *st;
+    uint8_t buf[8][2];
+    result_t r[8];
+    unsigned i, k;
+
+    (void)state;
+    for (k = 0; k < 2; k++) {
+        warn_reset();
+        cfg_default(&cfg);
+        cfg.inflight = 4;
+        cfg.log = &warn_counter;
+        start(&cfg);
+        F.files[0].data[2 * 3] = 33; /* N7:3 */
+        if (k == 0)
+            F.close_on = 2;
+        else
+            F.encap_on = 2;
+        reads_at_once(&F.loop, F.cli, 8, r, buf);
+        for (i = 0; i < 8; i++)
+            if (r[i].status.code != 0)
+                fail_msg("k %u read %u: %s: %s", k, i, pl_err_name(r[i].status.code),
+                         r[i].status.detail);
+        assert_int_equal(buf[3][0], 33);
+        st = pl_pccc_client_stats(F.cli);
+        assert_int_equal(st->fallbacks, 1);
+        assert_int_equal(st->inflight, 1);
+        assert_true(st->retried >= 1);
+        assert_true(st->fallback[0] != '\0');
+        assert_int_equal(st->errors, 0);
+        assert_int_equal(F.accepted, 2);
+        assert_int_equal(g_warn_fallback, 1);
+        /* from now on one at a time: nothing more to fall back from */
+        reads_at_once(&F.loop, F.cli, 8, r, buf);
+        for (i = 0; i < 8; i++)
+            assert_int_equal(r[i].status.code, 0);
+        assert_int_equal(st->fallbacks, 1);
+        assert_int_equal(F.accepted, 2);
+        assert_int_equal(g_warn_fallback, 1);
+        stop();
+    }
+}
+
 /* ------------------------------------------------------------------ the real simulator */
 
 typedef struct {
@@ -1228,22 +1487,42 @@ typedef struct {
     pl_pccc_client_t *cli;
 } sim_t;
 
-static void sim_start(uv_loop_t *loop, sim_t *s, pl_pccc_plc_t plc, const char *query)
+/* A simulator configured as `sc` (on a free port) and a client of "pccc://...?query". */
+static void sim_start_cfg(uv_loop_t *loop, sim_t *s, pl_pccc_server_config_t *sc, const char *query)
 {
-    pl_pccc_server_config_t sc;
     pl_pccc_client_config_t cfg;
     char url[200], storage[64];
     pl_status_t st;
 
-    pl_pccc_server_config_init(&sc);
-    sc.listen.port = 0;
-    sc.plc = plc;
-    assert_int_equal(pl_pccc_server_new(loop, &sc, &s->srv, &st), 0);
+    sc->listen.port = 0;
+    assert_int_equal(pl_pccc_server_new(loop, sc, &s->srv, &st), 0);
     snprintf(url, sizeof(url), "pccc://127.0.0.1:%u?plc=%s%s%s", pl_pccc_server_port(s->srv),
-             pl_pccc_plc_name(plc), query[0] != '\0' ? "&" : "", query);
+             pl_pccc_plc_name(sc->plc), query[0] != '\0' ? "&" : "", query);
     pl_pccc_client_config_init(&cfg);
     assert_int_equal(pl_pccc_client_config_url(&cfg, url, storage, sizeof(storage), &st), 0);
+    cfg.line.backoff_min_ms = 5;
+    cfg.line.backoff_max_ms = 20;
+    cfg.log = &warn_counter;
     assert_int_equal(pl_pccc_client_new(loop, &cfg, &s->cli), 0);
+}
+
+static void sim_start(uv_loop_t *loop, sim_t *s, pl_pccc_plc_t plc, const char *query)
+{
+    pl_pccc_server_config_t sc;
+
+    pl_pccc_server_config_init(&sc);
+    sc.plc = plc;
+    sim_start_cfg(loop, s, &sc, query);
+}
+
+/* The strictest simulator: RegisterSession checked, one request in flight, no Forward
+ * Open (what `plcline serve` starts as). */
+static void strict_config(pl_pccc_server_config_t *sc, pl_pccc_plc_t plc)
+{
+    pl_pccc_server_config_init(sc);
+    sc->plc = plc;
+    sc->max_inflight = 1;
+    sc->no_connected = 1;
 }
 
 static void sim_stop(uv_loop_t *loop, sim_t *s)
@@ -1394,6 +1673,106 @@ static void test_simulator_split_inflight_identify(void **state)
     assert_int_equal(r[2].status.code, PL_EPCCC_STS);
     assert_int_equal(r[2].remote.sts, 0xF0);
     assert_int_equal(r[2].remote.ext_sts, 0x06);
+    sim_stop(&loop, &s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Every service and route against the strictest simulator, and connected=auto. */
+static void test_strict_simulator_round_trips(void **state)
+{
+    static const char *const queries[] = {
+        "",
+        "service=4c&dst=1&src=0",
+        "service=4d",
+        "path=1,0",
+        "connected=auto",
+        "connected=auto&path=1,0&service=4c",
+        "inflight=4&vendor_seq=1",
+    };
+    pl_pccc_server_config_t sc;
+    uv_loop_t loop;
+    sim_t s;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    for (i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        strict_config(&sc, PL_PCCC_PLC_SLC500);
+        sim_start_cfg(&loop, &s, &sc, queries[i]);
+        round_trips(&loop, &s, 0);
+        assert_int_equal(pl_pccc_server_stats(s.srv)->register_refused, 0);
+        assert_int_equal(pl_pccc_server_stats(s.srv)->inflight_closed, 0);
+        sim_stop(&loop, &s);
+    }
+    strict_config(&sc, PL_PCCC_PLC_PLC5);
+    sim_start_cfg(&loop, &s, &sc, "connected=auto");
+    round_trips(&loop, &s, 1);
+    sim_stop(&loop, &s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* The strictest simulator, answers held back 10 ms, one requestor ID: a client with
+ * inflight=4 and connected=auto falls back twice (unconnected, one at a time), says each
+ * once, and no request fails; the simulator saw one connection closed for pipelining and
+ * nothing else refused. The wrong requestor ID gets CIP status 0x08; connected=1 gets
+ * PL_EFWD_OPEN_REFUSED. */
+static void test_strict_simulator_fallback(void **state)
+{
+    pl_pccc_server_config_t sc;
+    const pl_pccc_client_stats_t *st;
+    const pl_pccc_server_stats_t *ss;
+    uv_loop_t loop;
+    sim_t s;
+    uint8_t buf[12][2];
+    result_t r[12];
+    unsigned i, k;
+
+    (void)state;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    warn_reset();
+    strict_config(&sc, PL_PCCC_PLC_SLC500);
+    sc.delay_ms = 10;
+    sc.require_requestor = 1;
+    sc.requestor_vendor = 0x1337;
+    sc.requestor_serial = 0x01020304u;
+    sim_start_cfg(&loop, &s, &sc,
+                  "vendor=0x1337&serial=0x01020304&inflight=4&connected=auto&timeout=2000");
+    for (k = 0; k < 2; k++) {
+        reads_at_once(&loop, s.cli, 12, r, buf);
+        for (i = 0; i < 12; i++)
+            if (r[i].status.code != 0)
+                fail_msg("round %u read %u: %s: %s", k, i, pl_err_name(r[i].status.code),
+                         r[i].status.detail);
+    }
+    st = pl_pccc_client_stats(s.cli);
+    ss = pl_pccc_server_stats(s.srv);
+    assert_int_equal(st->errors, 0);
+    assert_int_equal(st->fallbacks, 1);
+    assert_int_equal(st->inflight, 1);
+    assert_int_equal(st->connected, 0);
+    assert_int_equal(ss->inflight_closed, 1);
+    assert_int_equal(ss->fwd_open_refused, 1);
+    assert_int_equal(ss->register_refused, 0);
+    assert_int_equal(ss->requestor_refused, 0);
+    assert_int_equal(g_warn_fallback, 1);
+    assert_int_equal(g_warn_auto, 1);
+    sim_stop(&loop, &s);
+
+    strict_config(&sc, PL_PCCC_PLC_SLC500);
+    sc.require_requestor = 1;
+    sc.requestor_vendor = 0x1337;
+    sc.requestor_serial = 0x01020304u;
+    sim_start_cfg(&loop, &s, &sc, "vendor=0x1337&serial=0x01020305");
+    reads_at_once(&loop, s.cli, 1, r, buf);
+    assert_int_equal(r[0].status.code, PL_ECIP_STATUS);
+    assert_int_equal(r[0].remote.cip_status, PL_CIP_STATUS_SERVICE_NOT_SUPPORTED);
+    sim_stop(&loop, &s);
+
+    strict_config(&sc, PL_PCCC_PLC_SLC500);
+    sim_start_cfg(&loop, &s, &sc, "connected=1");
+    reads_at_once(&loop, s.cli, 1, r, buf);
+    assert_int_equal(r[0].status.code, PL_EFWD_OPEN_REFUSED);
+    assert_int_equal(r[0].remote.cip_status, PL_CIP_STATUS_SERVICE_NOT_SUPPORTED);
     sim_stop(&loop, &s);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
@@ -2036,12 +2415,18 @@ int main(void)
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_session_loss),
         cmocka_unit_test(test_connected),
+        cmocka_unit_test(test_register_golden),
+        cmocka_unit_test(test_register_refused),
+        cmocka_unit_test(test_fwd_open_refused),
+        cmocka_unit_test(test_fallback_scripted),
         cmocka_unit_test(test_routed),
         cmocka_unit_test(test_identify_and_plc5),
         cmocka_unit_test(test_connect_refused_and_queue),
         cmocka_unit_test(test_free_cancels),
         cmocka_unit_test(test_simulator_round_trips),
         cmocka_unit_test(test_simulator_split_inflight_identify),
+        cmocka_unit_test(test_strict_simulator_round_trips),
+        cmocka_unit_test(test_strict_simulator_fallback),
         cmocka_unit_test(test_engine_driver),
         cmocka_unit_test(test_lazy_deadline),
         cmocka_unit_test(test_replies_split_everywhere),

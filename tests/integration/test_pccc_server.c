@@ -132,21 +132,28 @@ static void raw_connect(fixture_t *f, raw_t *r)
     r->to_id = 0xA0B0C0D0u;
 }
 
-static void start(fixture_t *f, pl_pccc_plc_t plc, const char *files)
+/* Starts a simulator with `cfg` (listening on a free port) and connects f->a to it. */
+static void start_cfg(fixture_t *f, pl_pccc_server_config_t *cfg)
 {
-    pl_pccc_server_config_t cfg;
     pl_status_t st;
 
     memset(f, 0, sizeof(*f));
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    pl_pccc_server_config_init(&cfg);
-    cfg.listen.port = 0;
-    cfg.plc = plc;
-    cfg.files = files;
-    assert_int_equal(pl_pccc_server_new(&f->loop, &cfg, &f->srv, &st), 0);
+    cfg->listen.port = 0;
+    assert_int_equal(pl_pccc_server_new(&f->loop, cfg, &f->srv, &st), 0);
     assert_true(pl_pccc_server_port(f->srv) != 0);
     raw_connect(f, &f->a);
     f->cur = &f->a;
+}
+
+static void start(fixture_t *f, pl_pccc_plc_t plc, const char *files)
+{
+    pl_pccc_server_config_t cfg;
+
+    pl_pccc_server_config_init(&cfg);
+    cfg.plc = plc;
+    cfg.files = files;
+    start_cfg(f, &cfg);
 }
 
 static void stop(fixture_t *f)
@@ -170,7 +177,8 @@ static size_t encap(uint8_t *buf, size_t cap, uint16_t cmd, uint32_t session, co
     memset(&m, 0, sizeof(m));
     m.command = cmd;
     m.session = session;
-    memcpy(m.context, "plcline!", PL_ENIP_CONTEXT_LEN);
+    if (cmd != PL_ENIP_CMD_REGISTER_SESSION) /* zero there, as a strict target requires */
+        memcpy(m.context, "plcline!", PL_ENIP_CONTEXT_LEN);
     m.data = data;
     m.data_len = len;
     n = pl_enip_encode(buf, cap, &m);
@@ -202,7 +210,7 @@ static void register_session(fixture_t *f, raw_t *r)
     take(f, r, &m);
     assert_int_equal(m.command, PL_ENIP_CMD_REGISTER_SESSION);
     assert_int_equal(m.status, 0);
-    assert_memory_equal(m.context, "plcline!", PL_ENIP_CONTEXT_LEN);
+    assert_memory_equal(m.context, "\0\0\0\0\0\0\0\0", PL_ENIP_CONTEXT_LEN);
     assert_int_equal(pl_enip_register_decode(m.data, m.data_len, &version, &options), 0);
     assert_int_equal(version, 1);
     assert_true(m.session != 0);
@@ -977,6 +985,189 @@ static void test_pipelined(void **state)
     stop(&f);
 }
 
+/* A strict target refuses RegisterSession when the header has anything but zeros where
+ * the command has nothing to say (sender context, options, session handle, status):
+ * encapsulation status 0x0001. lax_register accepts it and echoes the context. */
+static void test_strict_register(void **state)
+{
+    static const size_t fields[] = {4, 8, 12, 19, 20}; /* session, status, context, options */
+    pl_pccc_server_config_t cfg;
+    fixture_t f;
+    uint8_t buf[64];
+    pl_enip_msg_t m;
+    size_t k;
+    int n;
+
+    (void)state;
+    start(&f, PL_PCCC_PLC_SLC500, NULL);
+    for (k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+        n = pl_enip_register_request(buf, sizeof(buf));
+        assert_int_equal(n, 28);
+        buf[fields[k]] = 0x01;
+        raw_send(&f.a, buf, (size_t)n);
+        take(&f, &f.a, &m);
+        assert_int_equal(m.command, PL_ENIP_CMD_REGISTER_SESSION);
+        assert_int_equal(m.status, PL_ENIP_STATUS_INVALID_COMMAND);
+    }
+    assert_int_equal(pl_pccc_server_stats(f.srv)->register_refused, 5);
+    assert_int_equal(pl_pccc_server_stats(f.srv)->sessions, 0);
+    /* the request as the codec (and the client) builds it is served */
+    register_session(&f, &f.a);
+    stop(&f);
+
+    pl_pccc_server_config_init(&cfg);
+    cfg.lax_register = 1;
+    start_cfg(&f, &cfg);
+    n = pl_enip_register_request(buf, sizeof(buf));
+    memcpy(buf + 12, "plcline!", PL_ENIP_CONTEXT_LEN);
+    raw_send(&f.a, buf, (size_t)n);
+    take(&f, &f.a, &m);
+    assert_int_equal(m.status, 0);
+    assert_true(m.session != 0);
+    assert_memory_equal(m.context, "plcline!", PL_ENIP_CONTEXT_LEN);
+    stop(&f);
+}
+
+/* Two N7 reads of one segment (both sent before either answer could be seen). */
+static size_t two_reads(raw_t *r, uint8_t *buf, size_t cap)
+{
+    pl_pccc_request_t q;
+    uint8_t pccc[64], cip[128];
+    size_t n = 0, len;
+    int k, m;
+
+    for (k = 0; k < 2; k++) {
+        slc_req(&q, PL_PCCC_OP_SLC_READ, 2, 7, PL_PCCC_FT_INTEGER, (uint16_t)k, 0);
+        q.tns = (uint16_t)(0x7100 + k);
+        m = pl_pccc_request_encode(pccc, sizeof(pccc), &q);
+        len = cip_pccc(&DIRECT, pccc, (size_t)m, cip, sizeof(cip));
+        n += frame_cip(r, VIA_DIRECT, cip, len, buf + n, cap - n);
+    }
+    return n;
+}
+
+/* max_inflight 1: a request that arrives while another is unanswered closes the
+ * connection; one at a time is served for ever. */
+static void test_max_inflight(void **state)
+{
+    pl_pccc_server_config_t cfg;
+    fixture_t f;
+    uint8_t buf[512], out[2];
+    size_t n;
+    int k;
+
+    (void)state;
+    pl_pccc_server_config_init(&cfg);
+    cfg.max_inflight = 1;
+    start_cfg(&f, &cfg);
+    register_session(&f, &f.a);
+    for (k = 0; k < 5; k++)
+        slc_read(&f, &DIRECT, 2, 7, PL_PCCC_FT_INTEGER, (uint16_t)k, 0, out);
+    assert_int_equal(pl_pccc_server_stats(f.srv)->inflight_closed, 0);
+    /* two in one segment: the first is answered, then the connection closes */
+    n = two_reads(&f.a, buf, sizeof(buf));
+    raw_send(&f.a, buf, n);
+    run_until(&f.loop, &f.a.downs, 1);
+    assert_int_equal(pl_pccc_server_stats(f.srv)->inflight_closed, 1);
+    pl_line_stop(f.a.line);
+    stop(&f);
+
+    /* with answers held back (delay_ms), a request sent on its own before the answer came
+     * is caught as well */
+    pl_pccc_server_config_init(&cfg);
+    cfg.max_inflight = 1;
+    cfg.delay_ms = 50;
+    start_cfg(&f, &cfg);
+    register_session(&f, &f.a);
+    n = two_reads(&f.a, buf, sizeof(buf));
+    raw_send(&f.a, buf, n / 2);
+    uv_run(&f.loop, UV_RUN_NOWAIT);
+    raw_send(&f.a, buf + n / 2, n - n / 2);
+    run_until(&f.loop, &f.a.downs, 1);
+    assert_int_equal(pl_pccc_server_stats(f.srv)->inflight_closed, 1);
+    pl_line_stop(f.a.line);
+    stop(&f);
+
+    /* max_inflight 2 takes the two */
+    pl_pccc_server_config_init(&cfg);
+    cfg.max_inflight = 2;
+    start_cfg(&f, &cfg);
+    register_session(&f, &f.a);
+    n = two_reads(&f.a, buf, sizeof(buf));
+    raw_send(&f.a, buf, n);
+    for (k = 0; k < 2; k++) {
+        reply_t rep;
+
+        take_pccc(&f, &f.a, &DIRECT, &rep);
+        assert_int_equal(rep.pccc.tns, 0x7100 + k);
+    }
+    assert_int_equal(pl_pccc_server_stats(f.srv)->inflight_closed, 0);
+    stop(&f);
+}
+
+/* no_connected: Forward Open is answered with CIP status 0x08; unconnected requests are
+ * served. require_requestor: 0x4B with another requestor ID gets CIP status 0x08. */
+static void test_no_connected_and_requestor(void **state)
+{
+    static const uint8_t conn_path[] = {0x20, 0x02, 0x24, 0x01};
+    pl_pccc_server_config_t cfg;
+    pl_cip_fwd_open_t fo;
+    pl_pccc_request_t q;
+    fixture_t f;
+    uint8_t cip[256], pccc[64], frame[300], out[2];
+    reply_t rep;
+    size_t len;
+    int n;
+
+    (void)state;
+    pl_pccc_server_config_init(&cfg);
+    cfg.no_connected = 1;
+    cfg.require_requestor = 1;
+    cfg.requestor_vendor = REQ_VENDOR;
+    cfg.requestor_serial = REQ_SERIAL;
+    start_cfg(&f, &cfg);
+    register_session(&f, &f.a);
+    memset(&fo, 0, sizeof(fo));
+    fo.priority_tick = 0x0A;
+    fo.timeout_ticks = 0x0E;
+    fo.to_conn_id = f.a.to_id;
+    fo.conn_serial = 0x4343;
+    fo.vendor_id = REQ_VENDOR;
+    fo.orig_serial = REQ_SERIAL;
+    fo.timeout_mult = 1;
+    fo.ot_rpi = fo.to_rpi = 2000000;
+    fo.ot_params = fo.to_params = 0x43F4;
+    fo.transport = 0xA3;
+    fo.path = conn_path;
+    fo.path_len = sizeof(conn_path);
+    n = pl_cip_fwd_open_encode(cip, sizeof(cip), &fo);
+    assert_true(n > 0);
+    cip_do(&f, cip, (size_t)n, &rep);
+    assert_int_equal(rep.cip.service, PL_CIP_SVC_FORWARD_OPEN | PL_CIP_SVC_REPLY);
+    assert_int_equal(rep.cip.status, PL_CIP_STATUS_SERVICE_NOT_SUPPORTED);
+    assert_int_equal(pl_pccc_server_stats(f.srv)->fwd_open_refused, 1);
+    /* the requestor ID the test sends (REQ_VENDOR/REQ_SERIAL) is the one required */
+    slc_write(&f, &DIRECT, 2, 7, PL_PCCC_FT_INTEGER, 3, 0, (const uint8_t *)"\x0b\x00");
+    slc_read(&f, &DIRECT, 2, 7, PL_PCCC_FT_INTEGER, 3, 0, out);
+    assert_memory_equal(out, "\x0b\x00", 2);
+    stop(&f);
+
+    cfg.requestor_serial = REQ_SERIAL + 1u;
+    start_cfg(&f, &cfg);
+    register_session(&f, &f.a);
+    slc_req(&q, PL_PCCC_OP_SLC_READ, 2, 7, PL_PCCC_FT_INTEGER, 3, 0);
+    q.tns = 0x7200;
+    n = pl_pccc_request_encode(pccc, sizeof(pccc), &q);
+    len = cip_pccc(&DIRECT, pccc, (size_t)n, cip, sizeof(cip));
+    raw_send(&f.a, frame, frame_cip(&f.a, VIA_DIRECT, cip, len, frame, sizeof(frame)));
+    take(&f, &f.a, &rep.enip);
+    decode_cip(&f.a, VIA_DIRECT, &rep);
+    assert_int_equal(rep.cip.service, PL_PCCC_SVC_EXECUTE | PL_CIP_SVC_REPLY);
+    assert_int_equal(rep.cip.status, PL_CIP_STATUS_SERVICE_NOT_SUPPORTED);
+    assert_int_equal(pl_pccc_server_stats(f.srv)->requestor_refused, 1);
+    stop(&f);
+}
+
 static void test_two_sessions_and_malformed(void **state)
 {
     fixture_t f;
@@ -1087,6 +1278,9 @@ int main(void)
         cmocka_unit_test(test_typed_rw),
         cmocka_unit_test(test_services),
         cmocka_unit_test(test_routed_and_connected),
+        cmocka_unit_test(test_strict_register),
+        cmocka_unit_test(test_max_inflight),
+        cmocka_unit_test(test_no_connected_and_requestor),
         cmocka_unit_test(test_cip_errors),
         cmocka_unit_test(test_masked_write),
         cmocka_unit_test(test_plc5),

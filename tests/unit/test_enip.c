@@ -422,6 +422,51 @@ static void test_register(void **state)
 
 /* ------------------------------------------------------------------- CPF */
 
+/* The session commands' requests: every header field the command does not use is zero.
+ * The RegisterSession that plcline sent before (TNS field of the sender context 0, kind 3)
+ * and the vector above (context 01..08) fail the strict check a strict target applies. */
+static void test_session_requests(void **state)
+{
+    static const char reg[] = "65 00 04 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+                              "00 00 01 00 00 00";
+    static const char unreg[] =
+        "66 00 00 00 78 56 34 12 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00";
+    static const char old_reg[] = "65 00 04 00 00 00 00 00 00 00 00 00 00 00 03 00 00 00 00 00 00 "
+                                  "00 00 00 01 00 00 00";
+    uint8_t b[64], want[64];
+    pl_enip_msg_t m;
+    size_t n;
+
+    (void)state;
+    n = pl_test_hex(reg, want, sizeof(want));
+    assert_int_equal(pl_enip_register_request(b, sizeof(b)), (int)n);
+    assert_memory_equal(b, want, n);
+    assert_int_equal(pl_enip_decode(b, n, &m), 0);
+    assert_true(pl_enip_register_strict(&m));
+    assert_int_equal(pl_enip_register_request(b, n - 1), PL_ENOBUFS);
+    n = pl_test_hex(unreg, want, sizeof(want));
+    assert_int_equal(pl_enip_unregister_request(b, sizeof(b), 0x12345678u), (int)n);
+    assert_memory_equal(b, want, n);
+    n = pl_test_hex(LIST_IDENTITY_REQ_HEX, want, sizeof(want));
+    assert_int_equal(pl_enip_list_identity_request(b, sizeof(b)), (int)n);
+    assert_memory_equal(b, want, n);
+    /* requests a strict target refuses */
+    n = pl_test_hex(old_reg, b, sizeof(b));
+    assert_int_equal(pl_enip_decode(b, n, &m), 0);
+    assert_false(pl_enip_register_strict(&m));
+    n = pl_test_hex(REGISTER_REQ_HEX, b, sizeof(b));
+    assert_int_equal(pl_enip_decode(b, n, &m), 0);
+    assert_false(pl_enip_register_strict(&m));
+    n = pl_test_hex(reg, b, sizeof(b));
+    b[20] = 1; /* options */
+    assert_int_equal(pl_enip_decode(b, n, &m), 0);
+    assert_false(pl_enip_register_strict(&m));
+    n = pl_test_hex(reg, b, sizeof(b));
+    b[4] = 1; /* session handle */
+    assert_int_equal(pl_enip_decode(b, n, &m), 0);
+    assert_false(pl_enip_register_strict(&m));
+}
+
 static void test_cpf_shapes(void **state)
 {
     uint8_t b[STREAM_MAX];
@@ -792,6 +837,7 @@ int main(void)
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_register),
+        cmocka_unit_test(test_session_requests),
         cmocka_unit_test(test_cpf_shapes),
         cmocka_unit_test(test_cip_frame),
         cmocka_unit_test(test_cpf_errors),
