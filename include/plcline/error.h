@@ -83,7 +83,8 @@ extern "C" {
     XX(STOPPED, 0x0016, "PL_ESTOPPED", "engine stopped")                                           \
     XX(ENIP_STATUS, 0x020B, "PL_EENIP_STATUS", "EtherNet/IP target answered with an error status") \
     XX(CIP_STATUS, 0x020C, "PL_ECIP_STATUS", "CIP target answered with an error status")           \
-    XX(PCCC_STS, 0x0309, "PL_EPCCC_STS", "PLC answered with a PCCC error status")
+    XX(PCCC_STS, 0x0309, "PL_EPCCC_STS", "PLC answered with a PCCC error status")                  \
+    XX(ENCODE, 0x0017, "PL_EENCODE", "value cannot be encoded for the output")
 
 typedef enum {
     PL_OK = 0,

@@ -217,7 +217,8 @@ static int value_changed(const tag_t *t, const pl_value_t *v)
             return t->pub.f != v->f;
         return fabs(t->pub.f - v->f) > t->def.deadband;
     case PL_VT_STRING:
-        return strcmp(t->pub.s, v->s) != 0;
+        return pl_value_string_len(&t->pub) != pl_value_string_len(v) ||
+               memcmp(t->pub.s, v->s, pl_value_string_len(v)) != 0;
     }
     return 1;
 }

@@ -24,8 +24,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define TOPIC_MAX      512  /* prefix (127) + line/device/tag (3 x 63) + suffixes */
-#define PAYLOAD_MAX    1024 /* a tag state or a result: value 96 + detail 96 + names */
+#define TOPIC_MAX 512 /* prefix (127) + line/device/tag (3 x 63) + suffixes */
+#define PAYLOAD_MAX                                                                       \
+    4096                    /* a tag state or a result: value 96 bytes (up to 288 as text \
+                                 plus 128 of base64), detail 96 (escaped up to 576), id 256 */
 #define MISC_PERIOD_MS 1000 /* mosquitto_loop_misc: keep-alive pings, timeouts */
 #define IO_PACKETS     64   /* packets per loop_read/loop_write call */
 #define BUCKETS_MIN    256u
@@ -143,19 +145,7 @@ static int dump(json_t *o, char *buf, size_t cap)
 
 int pl_mqtt_format_state(const pl_tag_state_t *st, char *buf, size_t cap)
 {
-    char ts[96];
-    json_t *o;
-
-    pl_jsonl_iso8601(st->ts_ms, ts, sizeof(ts));
-    o = json_object();
-    if (o == NULL)
-        return PL_ENOMEM;
-    json_object_set_new(o, "value", pl_jsonl_value(&st->value));
-    json_object_set_new(o, "quality", json_string(pl_quality_name(st->quality)));
-    json_object_set_new(
-        o, "error", st->error != 0 ? pl_jsonl_error_object(st->error, st->detail) : json_null());
-    json_object_set_new(o, "ts", json_string(ts));
-    return dump(o, buf, cap);
+    return pl_jsonl_state_format(st, 0, buf, cap, 0);
 }
 
 /* --- helpers ------------------------------------------------------------------------ */
@@ -805,6 +795,7 @@ static int json_to_value(json_t *j, pl_value_t *v, pl_status_t *err)
 /* {"value":V,"id":X} or a plain value: 42, 1.5, true, "text" or text. */
 static int parse_set(const char *payload, size_t len, pl_value_t *v, json_t **id, pl_status_t *err)
 {
+    char idtext[PL_JSONL_ID_MAX + 1];
     json_error_t je;
     json_t *j, *val;
     const char *key;
@@ -837,7 +828,11 @@ static int parse_set(const char *payload, size_t len, pl_value_t *v, json_t **id
         }
     }
     x = json_object_get(j, "id");
-    if (x != NULL && (json_is_string(x) || json_is_integer(x)))
+    if (pl_jsonl_id(x, idtext, err) < 0) { /* the same rule as on JSON lines: whole or refused */
+        json_decref(j);
+        return PL_EVALUE;
+    }
+    if (x != NULL)
         *id = json_incref(x);
     val = json_object_get(j, "value");
     rc = val != NULL ? json_to_value(val, v, err)
