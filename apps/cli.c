@@ -16,6 +16,7 @@ static void log_to_stderr(void *ud, pl_log_level_t level, const char *msg)
 
 void cli_logger_init(pl_logger_t *log, pl_log_level_t level)
 {
+    memset(log, 0, sizeof(*log)); /* burst and interval: the library's defaults */
     log->cb = log_to_stderr;
     log->ud = NULL;
     log->level = level;

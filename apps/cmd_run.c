@@ -707,6 +707,7 @@ int cmd_run(int argc, char **argv)
             verbosity = 1;
         } else if (strcmp(argv[i], "-q") == 0) {
             d->log.level = PL_LOG_WARN;
+            d->log.burst = 1; /* partners' warnings: the first of each, then counts */
             verbosity = -1;
         } else if (argv[i][0] == '-' || d->path != NULL) {
             fprintf(stderr, "plcline run: unexpected argument '%s'\n", argv[i]);

@@ -36,7 +36,9 @@ static void usage(FILE *fp)
           "                     of every node; pccc: N7:0 counter, N7:1 0..99, F8:0 sine)\n"
           "  --max-conns N      refuse connections beyond N\n"
           "  --allow ADDR       accept only these partner addresses (repeatable)\n"
-          "  -q                 log only warnings and errors\n"
+          "  -q                 log only warnings and errors; what a partner causes is\n"
+          "                     summarised: its first warning of a kind in full, then one\n"
+          "                     count per 10 s (without -q: the first 5, then counts)\n"
           "7ttcp only:\n"
           "  --nodes A-B        node numbers served (default 0-7)\n"
           "  --max-block N      largest block accepted, words (default 256)\n"
@@ -270,6 +272,7 @@ int cmd_serve(int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (strcmp(a, "-q") == 0) {
             log.level = PL_LOG_WARN;
+            log.burst = 1; /* partners' warnings: the first of each, then counts */
         } else if (strcmp(a, "--nodes") == 0) {
             char *end;
             unsigned long lo, hi;

@@ -216,6 +216,7 @@ typedef struct {
     uint64_t cycles, overruns, writes, writes_failed;
     uint64_t last_rtt_us;
     int demoted;
+    uint64_t unsolicited; /* frames the device sent with no request behind them (7TTCP) */
 } pl_engine_stats_t;
 
 int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_stats_t *out);

@@ -13,6 +13,7 @@
 #ifndef PLCLINE_LOG_H
 #define PLCLINE_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -104,6 +105,14 @@ int pl_log_limited(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
                    pl_log_level_t level, const char *partner, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+/* The same with a va_list. */
+int pl_log_limitedv(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
+                    pl_log_level_t level, const char *partner, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 0)))
 #endif
     ;
 

@@ -133,12 +133,11 @@ static pl_ratelimit_slot_t *slot_for(pl_ratelimit_t *rl, uint32_t partner, const
     return free_slot;
 }
 
-int pl_log_limited(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
-                   pl_log_level_t level, const char *partner, const char *fmt, ...)
+int pl_log_limitedv(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
+                    pl_log_level_t level, const char *partner, const char *fmt, va_list ap)
 {
     pl_ratelimit_slot_t *sl;
     char msg[512];
-    va_list ap;
     int other = 0;
 
     if (log == NULL || log->cb == NULL || level > log->level)
@@ -156,23 +155,31 @@ int pl_log_limited(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
         roll(sl, now_ms, log, other);
     if (!other && sl->shown < sl->budget) {
         sl->shown++;
-        va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
         log->cb(log->ud, level, msg);
         return 1;
     }
-    if (sl->held == 0 || level < sl->level) {
-        if (sl->held == 0) {
-            va_start(ap, fmt);
-            vsnprintf(sl->text, sizeof(sl->text), fmt, ap);
-            va_end(ap);
-        }
-        sl->level = sl->held == 0 || level < sl->level ? level : sl->level;
+    if (sl->held == 0) {
+        vsnprintf(sl->text, sizeof(sl->text), fmt, ap);
+        sl->level = level;
+    } else if (level < sl->level) {
+        sl->level = level;
     }
     sl->held++;
     rl->held_total++;
     return 0;
+}
+
+int pl_log_limited(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
+                   pl_log_level_t level, const char *partner, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = pl_log_limitedv(rl, now_ms, log, level, partner, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 void pl_ratelimit_flush(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log)

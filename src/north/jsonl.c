@@ -400,6 +400,8 @@ int pl_jsonl_stats(const char *kind, const char *name, const pl_engine_stats_t *
                   (json_int_t)st->overruns, "writes", (json_int_t)st->writes, "writes_failed",
                   (json_int_t)st->writes_failed, "last_rtt_us", (json_int_t)st->last_rtt_us,
                   "demoted", st->demoted != 0);
+    if (o != NULL)
+        json_object_set_new(o, "unsolicited", json_integer((json_int_t)st->unsolicited));
     if (o != NULL && id != NULL && id[0] != '\0')
         json_object_set_new(o, "id", pl_jsonl_text(id, strlen(id)));
     return dump(o, buf, cap);

@@ -78,6 +78,8 @@ typedef struct wctx_s {
 struct pl_mqtt_s {
     uv_loop_t *loop;
     const pl_logger_t *log;
+    pl_ratelimit_t rl; /* lines a publisher of writes can cause (core/log.c) */
+    pl_ratelimit_slot_t rl_slots[4];
     pl_engine_t *engine;
     pl_mqtt_opts_t opts;
     struct mosquitto *mosq;
@@ -729,7 +731,8 @@ static void result(pl_mqtt_t *m, wctx_t *w, const pl_status_t *st)
     if (n < 0)
         return;
     if (m->state != ST_UP) {
-        pl_log(m->log, PL_LOG_WARN, "mqtt: result for %s lost: broker away", w->topic);
+        pl_log_limited(&m->rl, uv_now(m->loop), m->log, PL_LOG_WARN, "broker",
+                       "mqtt: result for %s lost: broker away", w->topic);
         return;
     }
     if (w->corr != NULL)
@@ -928,8 +931,9 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
     }
     if (st.code == 0)
         pl_status_set(&st, PL_EINVAL, 0, NULL);
-    pl_log(m->log, PL_LOG_INFO, "mqtt: write on %s refused: %s %s", msg->topic,
-           pl_err_name(st.code), st.detail);
+    /* MQTT does not say who published: every refusal counts as one partner's */
+    pl_log_limited(&m->rl, uv_now(m->loop), m->log, PL_LOG_INFO, "mqtt writers",
+                   "mqtt: write on %s refused: %s %s", msg->topic, pl_err_name(st.code), st.detail);
     result(m, w, &st);
     wctx_free(w);
 }
@@ -1025,6 +1029,7 @@ int pl_mqtt_new(uv_loop_t *loop, const pl_north_def_t *def, pl_engine_t *engine,
         return pl_status_set(err, PL_ENOMEM, 0, NULL);
     m->loop = loop;
     m->log = log;
+    pl_ratelimit_init(&m->rl, m->rl_slots, sizeof(m->rl_slots) / sizeof(m->rl_slots[0]));
     m->engine = engine;
     if (opts != NULL)
         m->opts = *opts;
@@ -1195,6 +1200,7 @@ void pl_mqtt_free(pl_mqtt_t *m)
     if (m == NULL || m->closing)
         return;
     m->closing = 1;
+    pl_ratelimit_flush(&m->rl, uv_now(m->loop), m->log); /* counts not yet logged */
     for (w = m->writes; w != NULL; w = w->next)
         w->m = NULL; /* answered to nobody; freed in their callbacks */
     m->writes = NULL;

@@ -148,6 +148,7 @@ struct pl_pccc_server_s {
     uv_timer_t animate;
     uint32_t tick;
     pl_pccc_server_stats_t stats;
+    pl_simconn_t *serving; /* the connection whose frame is being served (for its log) */
     /* reply assembly, innermost first */
     uint8_t pccc[BUF_LEN], wrap[BUF_LEN], cip[BUF_LEN], cip2[BUF_LEN], cpf[BUF_LEN],
         tx[PL_ENIP_HEADER_LEN + BUF_LEN];
@@ -303,7 +304,8 @@ static void answer_encap(sconn_t *sc, const pl_enip_msg_t *req, uint32_t status,
     m.data_len = len;
     n = pl_enip_encode(s->tx, sizeof(s->tx), &m);
     if (n < 0) {
-        pl_log(s->log, PL_LOG_ERROR, "pccc server: reply does not fit (%s)", pl_err_name(n));
+        pl_simconn_log(sc->sim, PL_LOG_ERROR, "pccc server %s: reply does not fit (%s)",
+                       pl_simconn_peer(sc->sim), pl_err_name(n));
         return;
     }
     if (status != PL_ENIP_STATUS_SUCCESS)
@@ -589,7 +591,9 @@ static size_t pccc_answer(pl_pccc_server_t *s, const uint8_t *msg, size_t len)
     s->stats.requests++;
     rc = pl_pccc_request_decode(msg, len, &q, &st);
     if (rc < 0) {
-        pl_log(s->log, PL_LOG_INFO, "pccc server: PCCC request refused (STS 0x10): %s", st.detail);
+        pl_simconn_log(s->serving, PL_LOG_INFO,
+                       "pccc server %s: PCCC request refused (STS 0x10): %s",
+                       pl_simconn_peer(s->serving), st.detail);
         r.sts = PL_PCCC_STS_ILLEGAL_CMD;
     } else {
         switch (q.op) {
@@ -730,8 +734,8 @@ static size_t forward_open(sconn_t *sc, const pl_cip_req_t *req, uint8_t *out, s
     rep.ot_api = fo.ot_rpi != 0 ? fo.ot_rpi : API_DEFAULT_US;
     rep.to_api = fo.to_rpi != 0 ? fo.to_rpi : API_DEFAULT_US;
     n = pl_cip_fwd_open_reply_encode(out, cap, &rep);
-    pl_log(s->log, PL_LOG_INFO, "pccc server %s: Forward Open, O->T 0x%08X T->O 0x%08X",
-           pl_simconn_peer(sc->sim), (unsigned)c->ot_id, (unsigned)c->to_id);
+    pl_simconn_log(sc->sim, PL_LOG_INFO, "pccc server %s: Forward Open, O->T 0x%08X T->O 0x%08X",
+                   pl_simconn_peer(sc->sim), (unsigned)c->ot_id, (unsigned)c->to_id);
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -940,9 +944,9 @@ static void send_data(sconn_t *sc, const pl_enip_msg_t *m)
         c = cip_find_ot(sc, conn_id);
         if (c == NULL) { /* class 3 data for no connection of ours: dropped, as targets do */
             s->stats.errors_sent++;
-            pl_log(s->log, PL_LOG_WARN,
-                   "pccc server %s: SendUnitData for unknown connection 0x%08X, dropped",
-                   pl_simconn_peer(sc->sim), (unsigned)conn_id);
+            pl_simconn_log(sc->sim, PL_LOG_WARN,
+                           "pccc server %s: SendUnitData for unknown connection 0x%08X, dropped",
+                           pl_simconn_peer(sc->sim), (unsigned)conn_id);
             return;
         }
         rlen = cip_request(sc, cip, cip_len, 1, 0, s->cip, sizeof(s->cip));
@@ -980,6 +984,7 @@ static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
     uint8_t reg[PL_ENIP_REGISTER_DATA_LEN];
     size_t len;
 
+    s->serving = sim;
     if (pl_enip_decode(p, n, &m) < 0) { /* cannot happen for a framed message */
         pl_simconn_close(sim, NULL);
         return -1;
@@ -1026,8 +1031,8 @@ static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
             answer_encap(sc, &m, PL_ENIP_STATUS_INVALID_SESSION, NULL, 0);
             return 0;
         }
-        pl_log(s->log, PL_LOG_INFO, "pccc server %s: UnRegisterSession, closing",
-               pl_simconn_peer(sc->sim));
+        pl_simconn_log(sim, PL_LOG_INFO, "pccc server %s: UnRegisterSession, closing",
+                       pl_simconn_peer(sc->sim));
         pl_simconn_close(sim, NULL);
         return -1;
     case PL_ENIP_CMD_SEND_RR_DATA:

@@ -14,6 +14,7 @@
 
 #include "plcline/error.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,8 +136,8 @@ static void expire(pl_simconn_t *sc)
     bump(set->cfg.ready_timeouts);
     pl_status_set(&why, PL_ETIMEOUT, 0, "no %s within %u ms", set->cfg.ready_what,
                   set->cfg.ready_timeout_ms);
-    pl_log(set->cfg.log, PL_LOG_WARN, "%s %s: no %s within %u ms, closing", set->cfg.name,
-           pl_conn_peer(sc->conn), set->cfg.ready_what, set->cfg.ready_timeout_ms);
+    pl_simconn_log(sc, PL_LOG_WARN, "%s %s: no %s within %u ms, closing", set->cfg.name,
+                   pl_conn_peer(sc->conn), set->cfg.ready_what, set->cfg.ready_timeout_ms);
     pl_conn_close(sc->conn, &why);
 }
 
@@ -181,8 +182,8 @@ void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len)
         else
             pl_status_set(&why, PL_ENOMEM, UV_ENOMEM, "holding a delayed answer");
         pl_status_format(&why, text, sizeof(text));
-        pl_log(set->cfg.log, PL_LOG_WARN, "%s %s: closing: %s", set->cfg.name,
-               pl_conn_peer(sc->conn), text);
+        pl_simconn_log(sc, PL_LOG_WARN, "%s %s: closing: %s", set->cfg.name, pl_conn_peer(sc->conn),
+                       text);
         pl_conn_close(sc->conn, &why);
         return;
     }
@@ -218,8 +219,8 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
     bump(set->cfg.frames_in);
     sc->frames++;
     if (set->cfg.close_after != 0 && sc->frames >= set->cfg.close_after) {
-        pl_log(set->cfg.log, PL_LOG_INFO, "%s %s: closing at frame %u (close_after)", set->cfg.name,
-               pl_conn_peer(sc->conn), sc->frames);
+        pl_simconn_log(sc, PL_LOG_INFO, "%s %s: closing at frame %u (close_after)", set->cfg.name,
+                       pl_conn_peer(sc->conn), sc->frames);
         pl_conn_close(sc->conn, NULL);
         return -1;
     }
@@ -241,8 +242,8 @@ static void on_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
     if (rc < 0) {
         bump(set->cfg.bad_frames);
         pl_status_set(&why, rc, 0, "malformed frame");
-        pl_log(set->cfg.log, PL_LOG_WARN, "%s %s: %s (%s), closing the connection", set->cfg.name,
-               pl_conn_peer(conn), pl_strerror(rc), pl_err_name(rc));
+        pl_simconn_log(sc, PL_LOG_WARN, "%s %s: %s (%s), closing the connection", set->cfg.name,
+                       pl_conn_peer(conn), pl_strerror(rc), pl_err_name(rc));
         pl_conn_close(conn, &why);
         return;
     }
@@ -281,7 +282,7 @@ static int on_accept(pl_listener_t *lst, pl_conn_t *conn, void *ud)
     set->count++;
     bump(set->cfg.connections);
     pl_conn_set_data(conn, sc);
-    pl_log(set->cfg.log, PL_LOG_INFO, "%s: %s connected", set->cfg.name, pl_conn_peer(conn));
+    pl_simconn_log(sc, PL_LOG_INFO, "%s: %s connected", set->cfg.name, pl_conn_peer(conn));
     if (set->cbs.open != NULL)
         set->cbs.open(sc, set->ud);
     return 0;
@@ -306,10 +307,9 @@ static void on_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
         char text[160];
 
         pl_status_format(why, text, sizeof(text));
-        pl_log(set->cfg.log, PL_LOG_INFO, "%s: %s gone: %s", set->cfg.name, pl_conn_peer(conn),
-               text);
+        pl_simconn_log(sc, PL_LOG_INFO, "%s: %s gone: %s", set->cfg.name, pl_conn_peer(conn), text);
     } else
-        pl_log(set->cfg.log, PL_LOG_INFO, "%s: %s disconnected", set->cfg.name, pl_conn_peer(conn));
+        pl_simconn_log(sc, PL_LOG_INFO, "%s: %s disconnected", set->cfg.name, pl_conn_peer(conn));
     if (sc->prev != NULL)
         sc->prev->next = sc->next;
     else
@@ -346,6 +346,7 @@ int pl_simconn_set_init(pl_simconn_set_t *set, uv_loop_t *loop, const pl_listene
         set->cfg.ready_what = "ready";
     set->cbs = *cbs;
     set->ud = ud;
+    pl_ratelimit_init(&set->rl, set->rl_slots, sizeof(set->rl_slots) / sizeof(set->rl_slots[0]));
     if (lc.log == NULL)
         lc.log = cfg->log;
     return pl_listener_new(loop, &lc, &lcbs, set, &set->lst, err);
@@ -355,6 +356,7 @@ void pl_simconn_set_close(pl_simconn_set_t *set)
 {
     pl_listener_free(set->lst); /* closes every connection: on_close runs for each, now */
     set->lst = NULL;
+    pl_ratelimit_flush(&set->rl, uv_now(set->loop), set->cfg.log); /* counts not yet logged */
 }
 
 unsigned pl_simconn_count(const pl_simconn_set_t *set)
@@ -381,6 +383,17 @@ void *pl_simconn_state(pl_simconn_t *sc)
 const char *pl_simconn_peer(const pl_simconn_t *sc)
 {
     return sc->conn != NULL ? pl_conn_peer(sc->conn) : "";
+}
+
+void pl_simconn_log(pl_simconn_t *sc, pl_log_level_t level, const char *fmt, ...)
+{
+    pl_simconn_set_t *set = sc->set;
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)pl_log_limitedv(&set->rl, uv_now(set->loop), set->cfg.log, level,
+                          sc->conn != NULL ? pl_conn_peer(sc->conn) : "", fmt, ap);
+    va_end(ap);
 }
 
 void pl_simconn_close(pl_simconn_t *sc, const pl_status_t *why)

@@ -99,6 +99,8 @@ typedef struct {
     void *ud;
     pl_simconn_t *head;
     unsigned count;
+    pl_ratelimit_t rl; /* every line a partner can cause, here and in the protocol */
+    pl_ratelimit_slot_t rl_slots[32];
 } pl_simconn_set_t;
 
 /* Listens with `listen` (its log defaults to cfg->log) and serves what it accepts. `cfg`
@@ -132,6 +134,15 @@ void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len);
 
 /* The partner did what the protocol asks of it: the ready deadline no longer applies. */
 void pl_simconn_ready(pl_simconn_t *sc);
+
+/* Logs a line that the partner of `sc` caused, through the set's rate limiter (per
+ * partner and message: the first few in full, then a count per interval; core/log.c). Every
+ * simulator logs what its partners do with it. */
+void pl_simconn_log(pl_simconn_t *sc, pl_log_level_t level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* Closes `sc` (on_close follows from the listener); `why` NULL: closed locally. */
 void pl_simconn_close(pl_simconn_t *sc, const pl_status_t *why);
