@@ -36,6 +36,8 @@ static void usage(FILE *fp)
           "                     of every node; pccc: N7:0 counter, N7:1 0..99, F8:0 sine)\n"
           "  --max-conns N      refuse connections beyond N\n"
           "  --allow ADDR       accept only these partner addresses (repeatable)\n"
+          "  --idle-timeout MS  close a connection that sent nothing for MS milliseconds\n"
+          "                     (default 60000)\n"
           "  -q                 log only warnings and errors; what a partner causes is\n"
           "                     summarised: its first warning of a kind in full, then one\n"
           "                     count per 10 s (without -q: the first 5, then counts)\n"
@@ -187,7 +189,7 @@ static int parse_pccc_query(const char *url, pl_pccc_plc_t *plc)
 typedef struct {
     const char *url;
     pl_listener_config_t listen;
-    unsigned delay_ms, close_after, animate_ms, register_timeout_ms;
+    unsigned delay_ms, close_after, animate_ms, register_timeout_ms, idle_timeout_ms;
     const char *files;
     int ttcp_only, pccc_only; /* an option of one simulator was given */
 } serve_opts_t;
@@ -235,6 +237,7 @@ static int serve_pccc(const serve_opts_t *o, const pl_logger_t *log)
     cfg.close_after = o->close_after;
     cfg.animate_ms = o->animate_ms;
     cfg.register_timeout_ms = o->register_timeout_ms;
+    cfg.idle_timeout_ms = o->idle_timeout_ms;
     cfg.log = log;
     uv_loop_init(&loop);
     pl_status_clear(&st);
@@ -336,6 +339,11 @@ int cmd_serve(int argc, char **argv)
             o.register_timeout_ms = (unsigned)v;
             o.pccc_only = 1;
             i++;
+        } else if (strcmp(a, "--idle-timeout") == 0) {
+            if (parse_uint(a, val, 86400000, &v) < 0 || v == 0)
+                goto bad;
+            o.idle_timeout_ms = (unsigned)v;
+            i++;
         } else if (strcmp(a, "--animate") == 0) {
             if (parse_uint(a, val, 3600000, &v) < 0)
                 goto bad;
@@ -384,6 +392,7 @@ int cmd_serve(int argc, char **argv)
     cfg.delay_ms = o.delay_ms;
     cfg.close_after = o.close_after;
     cfg.animate_ms = o.animate_ms;
+    cfg.idle_timeout_ms = o.idle_timeout_ms;
     cfg.log = &log;
 
     uv_loop_init(&loop);

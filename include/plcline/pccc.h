@@ -145,6 +145,8 @@ typedef struct {
     const pl_logger_t *log;
     unsigned register_timeout_ms; /* close a connection that has not registered a session
                                      this long after it was accepted; 0: 10000 */
+    unsigned idle_timeout_ms;     /* close a connection that sent nothing this long; 0:
+                                     PL_SIM_IDLE_TIMEOUT_MS */
 } pl_pccc_server_config_t;
 
 void pl_pccc_server_config_init(pl_pccc_server_config_t *cfg);
@@ -161,6 +163,7 @@ uint8_t *pl_pccc_server_file(pl_pccc_server_t *s, const char *file, size_t *len)
 typedef struct {
     uint64_t connections, sessions, requests, errors_sent, bad_frames;
     uint64_t register_timeouts; /* connections closed for no RegisterSession in time */
+    uint64_t idle_timeouts;     /* connections closed for sending nothing in idle_timeout_ms */
 } pl_pccc_server_stats_t;
 const pl_pccc_server_stats_t *pl_pccc_server_stats(const pl_pccc_server_t *s);
 

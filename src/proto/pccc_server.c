@@ -1127,6 +1127,8 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
     sim.connections = &s->stats.connections;
     sim.bad_frames = &s->stats.bad_frames;
     sim.ready_timeouts = &s->stats.register_timeouts;
+    sim.idle_timeout_ms = cfg->idle_timeout_ms != 0 ? cfg->idle_timeout_ms : PL_SIM_IDLE_TIMEOUT_MS;
+    sim.idle_timeouts = &s->stats.idle_timeouts;
     rc = pl_simconn_set_init(&s->conns, loop, &cfg->listen, &sim, &cbs, s, err);
     if (rc < 0) {
         server_release(s);

@@ -30,9 +30,10 @@ struct pl_simconn_s {
     pl_conn_t *conn; /* NULL once closed */
     pl_simconn_t *prev, *next;
     unsigned frames;
-    unsigned char timed;   /* `timer` is initialised (delay_ms or ready_timeout_ms) */
-    unsigned char expired; /* closed by the ready deadline */
+    unsigned char timed;   /* `timer` is initialised (delay_ms, ready or idle timeout) */
+    unsigned char expired; /* closed by the ready deadline or the idle timeout */
     uint64_t deadline;     /* uv_now() by which to be ready; 0: none */
+    uint64_t last_rx;      /* uv_now() when bytes last came in (or of the accept) */
     uv_timer_t timer;      /* the first held answer's due time or the deadline */
     delayed_t *dhead, *dtail;
     unsigned ndelayed;
@@ -120,6 +121,8 @@ static void rearm(pl_simconn_t *sc, uint64_t now)
         due = sc->dhead->due;
     if (sc->deadline != 0 && sc->deadline < due)
         due = sc->deadline;
+    if (sc->set->cfg.idle_timeout_ms != 0 && sc->last_rx + sc->set->cfg.idle_timeout_ms < due)
+        due = sc->last_rx + sc->set->cfg.idle_timeout_ms; /* data moves it on lazily */
     if (due == UINT64_MAX)
         uv_timer_stop(&sc->timer);
     else
@@ -141,6 +144,24 @@ static void expire(pl_simconn_t *sc)
     pl_conn_close(sc->conn, &why);
 }
 
+static unsigned set_idle(const pl_simconn_t *sc)
+{
+    return sc->set->cfg.idle_timeout_ms;
+}
+
+static void idle_close(pl_simconn_t *sc)
+{
+    pl_simconn_set_t *set = sc->set;
+    pl_status_t why;
+
+    sc->expired = 1;
+    bump(set->cfg.idle_timeouts);
+    pl_status_set(&why, PL_ETIMEOUT, 0, "nothing received for %u ms", set->cfg.idle_timeout_ms);
+    pl_simconn_log(sc, PL_LOG_WARN, "%s %s: nothing received for %u ms, closing", set->cfg.name,
+                   pl_conn_peer(sc->conn), set->cfg.idle_timeout_ms);
+    pl_conn_close(sc->conn, &why);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     pl_simconn_t *sc = t->data;
@@ -158,6 +179,10 @@ static void on_timer(uv_timer_t *t)
     }
     if (sc->deadline != 0 && sc->deadline <= now) {
         expire(sc);
+        return;
+    }
+    if (set_idle(sc) != 0 && now - sc->last_rx >= set_idle(sc)) {
+        idle_close(sc);
         return;
     }
     rearm(sc, now);
@@ -236,6 +261,7 @@ static void on_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
 
     if (sc == NULL)
         return;
+    sc->last_rx = uv_now(set->loop); /* the idle timer sees it when it fires */
     rc = pl_simconn_rx_feed(&sc->rx, buf, len, set->cbs.frame, set->ud, deliver, sc);
     if (rc == PL_SIMCONN_STOPPED)
         return;
@@ -266,15 +292,16 @@ static int on_accept(pl_listener_t *lst, pl_conn_t *conn, void *ud)
     sc->state = (uint8_t *)sc + state_at;
     sc->rx.buf = (uint8_t *)sc + rx_at;
     sc->rx.cap = set->cfg.max_frame;
-    if (set->cfg.delay_ms > 0 || set->cfg.ready_timeout_ms > 0) {
+    sc->last_rx = uv_now(set->loop);
+    if (set->cfg.delay_ms > 0 || set->cfg.ready_timeout_ms > 0 || set->cfg.idle_timeout_ms > 0) {
         (void)uv_timer_init(set->loop, &sc->timer); /* cannot fail */
         sc->timer.data = sc;
         sc->timed = 1;
     }
-    if (set->cfg.ready_timeout_ms > 0) {
+    if (set->cfg.ready_timeout_ms > 0)
         sc->deadline = uv_now(set->loop) + set->cfg.ready_timeout_ms;
+    if (sc->timed)
         rearm(sc, uv_now(set->loop));
-    }
     sc->next = set->head;
     if (set->head != NULL)
         set->head->prev = sc;

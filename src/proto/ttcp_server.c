@@ -360,6 +360,8 @@ int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_t
     sim.connections = &s->stats.connections;
     sim.frames_in = &s->stats.frames_in;
     sim.bad_frames = &s->stats.bad_frames;
+    sim.idle_timeout_ms = cfg->idle_timeout_ms != 0 ? cfg->idle_timeout_ms : PL_SIM_IDLE_TIMEOUT_MS;
+    sim.idle_timeouts = &s->stats.idle_timeouts;
     rc = pl_simconn_set_init(&s->conns, loop, &cfg->listen, &sim, &cbs, s, err);
     if (rc < 0) {
         server_release(s);
