@@ -255,6 +255,28 @@ static void test_ids_whole_or_refused(void **state)
     assert_int_equal(pl_jsonl_parse_command(line, strlen(line), &w, &err), PL_EVALUE);
 }
 
+/* An error detail that quotes the caller's text cuts it at a fixed length, which can split
+ * a UTF-8 character: the answer must still say what was wrong (before: the error object
+ * could not be built and the "error" answer went out without it; in MQTT results too). */
+static void test_cut_detail_still_answers(void **state)
+{
+    char line[256], key[64], out[1024];
+    pl_jsonl_cmd_t w;
+    pl_status_t err;
+    int n;
+
+    (void)state;
+    memset(key, 'k', 39);
+    memcpy(key + 39, "\xC3\xA9\xC3\xA9", 5); /* '%.40s' keeps 39 'k' and half an 'é' */
+    snprintf(line, sizeof(line), "{\"%s\":1,\"id\":\"c1\"}", key);
+    pl_status_clear(&err);
+    assert_int_equal(pl_jsonl_parse_command(line, strlen(line), &w, &err), PL_EVALUE);
+    n = pl_jsonl_result(w.tag, w.id, &err, out, sizeof(out));
+    assert_true(n > 0);
+    assert_non_null(strstr(out, "\"result\":\"error\""));
+    assert_non_null(strstr(out, "kkk\xEF\xBF\xBD"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_bad_detail_bytes),
         cmocka_unit_test(test_state_that_does_not_fit_is_bad_not_lost),
         cmocka_unit_test(test_ids_whole_or_refused),
+        cmocka_unit_test(test_cut_detail_still_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
