@@ -884,16 +884,19 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
     size_t tl = strlen(msg->topic), pl = strlen(m->prefix), sl = strlen(SET_SUFFIX);
     char mid[TOPIC_MAX], tag[PL_NAME_MAX];
     char *resp = NULL;
+    int long_mid;
     pl_value_t v;
     pl_status_t st;
     wctx_t *w;
 
     (void)mosq;
     if (tl <= pl + 1 + sl || strncmp(msg->topic, m->prefix, pl) != 0 || msg->topic[pl] != '/' ||
-        strcmp(msg->topic + tl - sl, SET_SUFFIX) != 0 || tl - pl - 1 - sl >= sizeof(mid))
+        strcmp(msg->topic + tl - sl, SET_SUFFIX) != 0)
         return;
-    memcpy(mid, msg->topic + pl + 1, tl - pl - 1 - sl);
-    mid[tl - pl - 1 - sl] = '\0';
+    /* a "line/device/tag" longer than any tag's is answered (PL_ENOTAG below), not ignored */
+    long_mid = tl - pl - 1 - sl >= sizeof(mid);
+    memcpy(mid, msg->topic + pl + 1, long_mid ? 0 : tl - pl - 1 - sl);
+    mid[long_mid ? 0 : tl - pl - 1 - sl] = '\0';
     w = calloc(1, sizeof(*w));
     if (w == NULL)
         return;
@@ -905,16 +908,20 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
         w->topic = resp;
     } else {
         free(resp);
-        w->topic = malloc(TOPIC_MAX);
-        if (w->topic == NULL ||
-            topic_of(m, w->topic, TOPIC_MAX, mid, NULL, NULL, RESULT_SUFFIX) < 0) {
+        /* the request's own topic with "/result" for "/set", whatever its length */
+        w->topic = malloc(tl - sl + sizeof(RESULT_SUFFIX));
+        if (w->topic == NULL) {
             wctx_free(w);
             return;
         }
+        memcpy(w->topic, msg->topic, tl - sl);
+        memcpy(w->topic + tl - sl, RESULT_SUFFIX, sizeof(RESULT_SUFFIX));
     }
     pl_status_clear(&st);
     if (parse_set(msg->payload, (size_t)msg->payloadlen, &v, &w->id, &st) == 0) {
-        if (m->engine == NULL)
+        if (long_mid)
+            pl_status_set(&st, PL_ENOTAG, 0, "topic longer than any tag's (%zu bytes)", tl);
+        else if (m->engine == NULL)
             pl_status_set(&st, PL_ESTOPPED, 0, "no configuration is running");
         else if (resolve_tag(m, mid, tag, sizeof(tag), &st) == 0) {
             w->m = m;

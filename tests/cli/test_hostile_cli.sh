@@ -2,7 +2,8 @@
 # Hostile partners and careless callers through the command: `serve -q` logs one warning of
 # a kind per client address, not one per request; `serve --idle-timeout` closes a silent
 # connection; `run` echoes a 200-byte id whole and refuses a 300-byte one and a `true` one
-# (JSON lines), and MQTT refuses the same ids. No sleeps: every wait reads output until a
+# (JSON lines), and MQTT refuses the same ids and answers a set topic longer than any tag's.
+# No sleeps: every wait reads output until a
 # pattern or a deadline.
 # Usage: test_hostile_cli.sh PATH/TO/plcline
 set -uo pipefail
@@ -126,6 +127,18 @@ EOF
     grep -q '"id":null.*longer than 256' <<<"$out" && ok || fail "MQTT: 300-byte id refused: $out"
     grep -q '"id":null.*must be a string or an integer' <<<"$out" && ok ||
         fail "MQTT: id 1.5 refused: $out"
+    # a set topic longer than any tag's was ignored (copied into a fixed buffer); answered now
+    long="plc/l1/n1/$(printf 'x%.0s' $(seq 1 600))"
+    exec 6< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t "$long/result" -C 1 -W 10)
+    pids+=("$!")
+    deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&6; do
+        [[ "$line" == *SUBACK* ]] && break
+    done
+    mosquitto_pub -h 127.0.0.1 -p "$port" -t "$long/set" -m '{"value":1,"id":"L"}'
+    out=""
+    while IFS= read -r -t 10 line <&6; do [[ "$line" == \{* ]] && { out=$line; break; }; done
+    [[ "$out" == *'"id":"L"'*PL_ENOTAG* ]] && ok || fail "MQTT: long topic answered: [$out]"
 else
     echo "skip: MQTT part (mosquitto is missing)"
 fi
