@@ -92,8 +92,8 @@ int pl_jsonl_parse_command(const char *line, size_t len, pl_jsonl_cmd_t *out, pl
 /* One statistics line: {"stats":"device"|"line","name":"n","requests":..,"responses":..,
  * "timeouts":..,"errors":..,"errors_by_code":{"0x4009 _7TTCP_RECV_TIMEOUT":3},"bytes_in":..,
  * "bytes_out":..,"reconnects":..,"switchovers":..,"cycles":..,"overruns":..,"writes":..,
- * "writes_failed":..,"last_rtt_us":..,"demoted":false[,"id":X]}. Returns length or
- * PL_ENOBUFS / PL_ENOMEM. */
+ * "writes_failed":..,"last_rtt_us":..,"demoted":false,"unsolicited":..[,"id":X]}. Returns
+ * length or PL_ENOBUFS / PL_ENOMEM. */
 int pl_jsonl_stats(const char *kind, const char *name, const pl_engine_stats_t *st, const char *id,
                    char *buf, size_t cap);
 

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The simulators' connections (see simconn.h): framing with a partial-frame buffer,
- * close-after-N-frames, answers held back by delay_ms, and the ready deadline, on top of
- * the listener.
+ * close-after-N-frames, answers held back by delay_ms, the ready deadline and the idle
+ * timeout, on top of the listener; the lines partners cause go through the set's rate
+ * limiter.
+ *
+ * The idle timer is lazy: incoming bytes only note the time (no timer call per read); when
+ * the timer fires early it re-arms for the last byte's time plus the timeout.
  *
  * Memory: a connection is one allocation (bookkeeping, the protocol's state, the input
- * buffer); each held answer is one more. A connection with a timer (delay_ms or
- * ready_timeout_ms) is freed in the timer's close callback, which touches nothing but the
- * connection: libuv runs close callbacks last-closed first, so the simulator (and the set
- * inside it) may already be gone by then. One without a timer is freed in on_close.
+ * buffer); each held answer is one more. A connection with a timer (delay_ms,
+ * ready_timeout_ms or idle_timeout_ms) is freed in the timer's close callback, which touches
+ * nothing but the connection: libuv runs close callbacks last-closed first, so the simulator (and
+ * the set inside it) may already be gone by then. One without a timer is freed in on_close.
  */
 #include "proto/simconn.h"
 
