@@ -299,14 +299,15 @@ static void connection_cb(uv_stream_t *server, int status)
     int r;
 
     if (status < 0) {
-        pl_log(lst->log, PL_LOG_WARN, "listener %s: accept failed: %s", lst->addr,
-               uv_strerror(status));
+        /* e.g. out of descriptors under a connection storm: once per storm, then counts */
+        PLOG(lst, "", PL_LOG_WARN, "listener %s: accept failed: %s", lst->addr,
+             uv_strerror(status));
         return;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        pl_log(lst->log, PL_LOG_ERROR, "listener %s: out of memory at accept: partner refused",
-               lst->addr);
+        PLOG(lst, "", PL_LOG_ERROR, "listener %s: out of memory at accept: partner refused",
+             lst->addr);
         refuse_pending(lst);
         return;
     }

@@ -704,8 +704,11 @@ static void on_mosq_log(struct mosquitto *mosq, void *ud, int level, const char 
     pl_mqtt_t *m = ud;
 
     (void)mosq;
-    pl_log(m->log, level == MOSQ_LOG_ERR ? PL_LOG_WARN : PL_LOG_DEBUG, "mqtt: libmosquitto: %s",
-           msg);
+    if (level == MOSQ_LOG_ERR) /* what the broker can cause: rate-limited */
+        pl_log_limited(&m->rl, uv_now(m->loop), m->log, PL_LOG_WARN, "broker",
+                       "mqtt: libmosquitto: %s", msg);
+    else /* details asked for with -v */
+        pl_log(m->log, PL_LOG_DEBUG, "mqtt: libmosquitto: %s", msg);
 }
 
 /* --- writes ------------------------------------------------------------------------- */
