@@ -41,7 +41,8 @@ typedef struct {
     unsigned interval_ms; /* the interval; 0: PL_LOG_INTERVAL_MS */
 } pl_logger_t;
 
-/* printf-style; a NULL logger is allowed. Long messages are truncated to 511 bytes. */
+/* printf-style; a NULL logger is allowed. Long messages are truncated to 511 bytes. For
+ * lines a partner can cause, use pl_log_limited() below instead. */
 void pl_log(const pl_logger_t *log, pl_log_level_t level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -92,7 +92,7 @@ static void sweep(pl_ratelimit_t *rl, uint64_t now, const pl_logger_t *log)
             continue;
         if (sl->held > 0)
             roll(sl, now, log, 0);
-        else if (sl->shown == 0 || now - sl->since >= interval)
+        else
             sl->fmt = NULL; /* quiet for an interval: free */
     }
     if (rl->other.held > 0 && now - rl->other.since >= interval)
