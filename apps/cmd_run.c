@@ -61,7 +61,7 @@ typedef struct {
 typedef struct {
     daemon_t *d;
     char tag[PL_NAME_MAX];
-    char id[128];
+    char id[PL_JSONL_ID_MAX + 1]; /* echoed whole */
 } pending_write_t;
 
 static void usage(FILE *fp)
@@ -102,8 +102,14 @@ static void on_change(pl_engine_t *e, const pl_tag_state_t *st, void *ud)
 
     if (e != d->engine)
         return; /* a retiring engine's last words */
-    if (d->json)
-        emit(d->out, pl_jsonl_state(st, d->out, sizeof(d->out)));
+    if (d->json) {
+        int n = pl_jsonl_state(st, d->out, sizeof(d->out));
+
+        if (n < 0) /* not even the bad-quality stand-in fits: say so, never drop silently */
+            pl_log(&d->log, PL_LOG_ERROR, "tag %s: state not written: %s (%s)", st->tag,
+                   pl_strerror(n), pl_err_name(n));
+        emit(d->out, n);
+    }
     if (d->mqtt != NULL)
         pl_mqtt_publish_state(d->mqtt, st);
 }
@@ -114,6 +120,38 @@ static void on_device(pl_engine_t *e, const char *device, const pl_status_t *sta
 
     if (e == d->engine && d->mqtt != NULL)
         pl_mqtt_device_state(d->mqtt, NULL, device, status);
+}
+
+/* A string value for the terminal: quoted, printable ASCII and valid UTF-8 as they are,
+ * every other byte as \xHH, so that a PLC's bytes cannot move the cursor or clear the
+ * screen. */
+static void table_text(const pl_value_t *v, char *out, size_t cap)
+{
+    size_t n = pl_value_string_len(v), i = 0, o = 0;
+    const unsigned char *p = (const unsigned char *)v->s;
+
+    out[o++] = '"';
+    while (i < n && o + 6 < cap) {
+        unsigned c = p[i];
+        size_t k = 1;
+
+        if (c >= 0xC2u && c <= 0xF4u) { /* a whole, valid sequence only */
+            k = c < 0xE0u ? 2u : c < 0xF0u ? 3u : 4u;
+            if (i + k > n || !pl_jsonl_utf8_valid((const char *)p + i, k) || o + k + 1 >= cap)
+                k = 1;
+        }
+        if (k > 1) {
+            memcpy(out + o, p + i, k);
+            o += k;
+        } else if (c >= 0x20u && c < 0x7Fu && c != '\\') {
+            out[o++] = (char)c;
+        } else {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02X", c);
+        }
+        i += k;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
 }
 
 static void print_table(daemon_t *d)
@@ -148,7 +186,7 @@ static void print_table(daemon_t *d)
             snprintf(val, sizeof(val), "%.6g", st->value.f);
             break;
         case PL_VT_STRING:
-            snprintf(val, sizeof(val), "\"%.40s\"", st->value.s);
+            table_text(&st->value, val, sizeof(val));
             break;
         }
         if (st->ts_ms == 0)
@@ -230,6 +268,7 @@ static void handle_line(daemon_t *d, char *line, size_t len)
     pw->d = d;
     memcpy(pw->tag, w.tag, sizeof(pw->tag));
     memcpy(pw->id, w.id, sizeof(pw->id));
+    _Static_assert(sizeof(pw->id) == sizeof(w.id), "a write's id is kept whole");
     if (pl_engine_write(d->engine, w.tag, &w.value, on_written, pw, &st) < 0) {
         result_line(d, w.tag, w.id, &st);
         free(pw);
@@ -668,6 +707,7 @@ int cmd_run(int argc, char **argv)
             verbosity = 1;
         } else if (strcmp(argv[i], "-q") == 0) {
             d->log.level = PL_LOG_WARN;
+            d->log.burst = 1; /* partners' warnings: the first of each, then counts */
             verbosity = -1;
         } else if (argv[i][0] == '-' || d->path != NULL) {
             fprintf(stderr, "plcline run: unexpected argument '%s'\n", argv[i]);

@@ -37,7 +37,11 @@ static void usage(FILE *fp)
           "                     of every node; pccc: N7:0 counter, N7:1 0..99, F8:0 sine)\n"
           "  --max-conns N      refuse connections beyond N\n"
           "  --allow ADDR       accept only these partner addresses (repeatable)\n"
-          "  -q                 log only warnings and errors\n"
+          "  --idle-timeout MS  close a connection that sent nothing for MS milliseconds\n"
+          "                     (default 60000)\n"
+          "  -q                 log only warnings and errors; what a partner causes is\n"
+          "                     summarised: its first warning of a kind in full, then one\n"
+          "                     count per 10 s (without -q: the first 5, then counts)\n"
           "7ttcp only:\n"
           "  --nodes A-B        node numbers served (default 0-7)\n"
           "  --max-block N      largest block accepted, words (default 256)\n"
@@ -298,7 +302,7 @@ static void pccc_strict_apply(const pccc_strict_t *p, pl_pccc_server_config_t *c
 typedef struct {
     const char *url;
     pl_listener_config_t listen;
-    unsigned delay_ms, close_after, animate_ms, register_timeout_ms;
+    unsigned delay_ms, close_after, animate_ms, register_timeout_ms, idle_timeout_ms;
     const char *files;
     pccc_strict_t strict;
     int ttcp_only, pccc_only; /* an option of one simulator was given */
@@ -348,6 +352,7 @@ static int serve_pccc(const serve_opts_t *o, const pl_logger_t *log)
     cfg.animate_ms = o->animate_ms;
     cfg.register_timeout_ms = o->register_timeout_ms;
     pccc_strict_apply(&o->strict, &cfg);
+    cfg.idle_timeout_ms = o->idle_timeout_ms;
     cfg.log = log;
     uv_loop_init(&loop);
     pl_status_clear(&st);
@@ -393,6 +398,7 @@ int cmd_serve(int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (strcmp(a, "-q") == 0) {
             log.level = PL_LOG_WARN;
+            log.burst = 1; /* partners' warnings: the first of each, then counts */
         } else if (strcmp(a, "--nodes") == 0) {
             char *end;
             unsigned long lo, hi;
@@ -456,6 +462,11 @@ int cmd_serve(int argc, char **argv)
             o.register_timeout_ms = (unsigned)v;
             o.pccc_only = 1;
             i++;
+        } else if (strcmp(a, "--idle-timeout") == 0) {
+            if (parse_uint(a, val, 86400000, &v) < 0 || v == 0)
+                goto bad;
+            o.idle_timeout_ms = (unsigned)v;
+            i++;
         } else if (strcmp(a, "--animate") == 0) {
             if (parse_uint(a, val, 3600000, &v) < 0)
                 goto bad;
@@ -506,6 +517,7 @@ int cmd_serve(int argc, char **argv)
     cfg.delay_ms = o.delay_ms;
     cfg.close_after = o.close_after;
     cfg.animate_ms = o.animate_ms;
+    cfg.idle_timeout_ms = o.idle_timeout_ms;
     cfg.log = &log;
 
     uv_loop_init(&loop);

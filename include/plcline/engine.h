@@ -44,7 +44,7 @@ typedef enum {
     PL_VT_BOOL,
     PL_VT_INT,    /* signed/unsigned integers up to 32 bits, held in i */
     PL_VT_FLOAT,  /* float32/64, held in f */
-    PL_VT_STRING, /* s, NUL-terminated */
+    PL_VT_STRING, /* s: bytes (a PLC string need not be text), NUL-terminated; see len */
 } pl_vtype_t;
 
 #define PL_VALUE_STRING_MAX 96
@@ -54,7 +54,12 @@ typedef struct {
     int64_t i;
     double f;
     char s[PL_VALUE_STRING_MAX];
+    size_t len; /* PL_VT_STRING: the bytes in s, which may then include NUL bytes; 0: up to
+                   the first NUL (pl_value_string_len) */
 } pl_value_t;
+
+/* The length of a PL_VT_STRING value: v->len when set, else the bytes before the first NUL. */
+size_t pl_value_string_len(const pl_value_t *v);
 
 typedef enum {
     PL_Q_GOOD = 0,
@@ -216,6 +221,7 @@ typedef struct {
     uint64_t cycles, overruns, writes, writes_failed;
     uint64_t last_rtt_us;
     int demoted;
+    uint64_t unsolicited; /* frames the device sent with no request behind them (7TTCP) */
 } pl_engine_stats_t;
 
 int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_stats_t *out);

@@ -129,7 +129,8 @@ extern "C" {
        "IEC 104 acknowledged sequence number outside the send window")                             \
     XX(IEC104_TIME, 0x050A, "PL_EIEC104_TIME", "IEC 104 CP56Time2a field out of range")            \
     XX(FWD_OPEN_REFUSED, 0x020D, "PL_EFWD_OPEN_REFUSED", "Forward Open refused by the target")     \
-    XX(SESSION_REFUSED, 0x020E, "PL_ESESSION_REFUSED", "RegisterSession refused by the target")
+    XX(SESSION_REFUSED, 0x020E, "PL_ESESSION_REFUSED", "RegisterSession refused by the target")    \
+    XX(ENCODE, 0x0017, "PL_EENCODE", "value cannot be encoded for the output")
 
 typedef enum {
     PL_OK = 0,

@@ -194,6 +194,10 @@ void pl_line_free(pl_line_t *line);
 
 /* --- Server side -------------------------------------------------------------------- */
 
+/* Simulators (every protocol's) close a partner that has sent nothing for this long, unless
+ * their configuration says otherwise: a silent partner cannot hold a `max_conns` slot. */
+#define PL_SIM_IDLE_TIMEOUT_MS 60000u
+
 typedef struct pl_listener_s pl_listener_t;
 typedef struct pl_conn_s pl_conn_t;
 

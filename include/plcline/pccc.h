@@ -175,6 +175,8 @@ typedef struct {
     int require_requestor;
     uint16_t requestor_vendor;
     uint32_t requestor_serial;
+    unsigned idle_timeout_ms; /* close a connection that sent nothing this long; 0:
+                                 PL_SIM_IDLE_TIMEOUT_MS */
 } pl_pccc_server_config_t;
 
 void pl_pccc_server_config_init(pl_pccc_server_config_t *cfg);
@@ -195,6 +197,7 @@ typedef struct {
     uint64_t inflight_closed;   /* connections closed for too many requests in flight */
     uint64_t fwd_open_refused;  /* Forward Open refused (no_connected) */
     uint64_t requestor_refused; /* 0x4B requests refused for their requestor ID */
+    uint64_t idle_timeouts;     /* connections closed for sending nothing in idle_timeout_ms */
 } pl_pccc_server_stats_t;
 const pl_pccc_server_stats_t *pl_pccc_server_stats(const pl_pccc_server_t *s);
 

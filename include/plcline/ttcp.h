@@ -139,6 +139,8 @@ typedef struct {
     const char *persist_path; /* load words at start, save at pl_ttcp_server_free; NULL: off */
     unsigned animate_ms;      /* >0: words 0..9 of every node change every animate_ms */
     const pl_logger_t *log;
+    unsigned idle_timeout_ms; /* close a connection that sent nothing (not even a keep-alive)
+                                 this long; 0: PL_SIM_IDLE_TIMEOUT_MS */
 } pl_ttcp_server_config_t;
 
 void pl_ttcp_server_config_init(pl_ttcp_server_config_t *cfg);
@@ -159,6 +161,7 @@ int pl_ttcp_server_push(pl_ttcp_server_t *s, uint32_t node, uint32_t offset, siz
 
 typedef struct {
     uint64_t connections, frames_in, frames_out, keepalives, bad_frames, ignored;
+    uint64_t idle_timeouts; /* connections closed for sending nothing in idle_timeout_ms */
 } pl_ttcp_server_stats_t;
 const pl_ttcp_server_stats_t *pl_ttcp_server_stats(const pl_ttcp_server_t *s);
 unsigned pl_ttcp_server_conn_count(const pl_ttcp_server_t *s);

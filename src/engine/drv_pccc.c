@@ -374,6 +374,7 @@ static void decode(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const void *
 
             memcpy(out->s, v.text, n);
             out->s[n] = '\0';
+            out->len = n; /* the PLC's bytes, NUL bytes included */
         } else if (pl_pccc_value_format(&v, out->s, sizeof(out->s)) < 0) {
             out->s[0] = '\0';
         }

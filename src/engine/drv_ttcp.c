@@ -270,6 +270,7 @@ static void stats(const pl_drv_dev_t *d, pl_engine_stats_t *acc)
     acc->requests += cs->requests;
     acc->responses += cs->responses;
     acc->timeouts += cs->timeouts;
+    acc->unsolicited += cs->unsolicited;
     acc->bytes_in += ls->bytes_in;
     acc->bytes_out += ls->bytes_out;
     acc->reconnects += ls->connects > 0 ? ls->connects - 1 : 0;

@@ -123,6 +123,8 @@ struct pl_engine_s {
     pl_engine_cbs_t cbs;
     void *ud;
     const pl_logger_t *log;
+    pl_ratelimit_t rl; /* lines a device (or a writer) can cause, per device (core/log.c) */
+    pl_ratelimit_slot_t rl_slots[64];
     uint64_t (*wall_ms)(void *ud);
     void *clock_ud;
     eline_t *lines;
@@ -145,6 +147,11 @@ struct pl_engine_s {
 static void dev_pump(edev_t *d);
 static void engine_release(pl_engine_t *e);
 static void handover_check(edev_t *d);
+
+/* A line a device can cause: rate-limited per device and message. */
+#define PLOG(d, level, ...)                                                              \
+    pl_log_limited(&(d)->e->rl, uv_now((d)->e->loop), (d)->e->log, level, (d)->def.name, \
+                   __VA_ARGS__)
 
 const char *pl_quality_name(pl_quality_t q)
 {
@@ -217,7 +224,8 @@ static int value_changed(const tag_t *t, const pl_value_t *v)
             return t->pub.f != v->f;
         return fabs(t->pub.f - v->f) > t->def.deadband;
     case PL_VT_STRING:
-        return strcmp(t->pub.s, v->s) != 0;
+        return pl_value_string_len(&t->pub) != pl_value_string_len(v) ||
+               memcmp(t->pub.s, v->s, pl_value_string_len(v)) != 0;
     }
     return 1;
 }
@@ -307,8 +315,8 @@ static void write_finish(wop_t *w, const pl_status_t *st)
 
     if (st->code != 0) {
         d->st.writes_failed++;
-        pl_log(d->e->log, PL_LOG_WARN, "write %s: %s (%s)%s%s", w->tag->def.name,
-               pl_strerror(st->code), pl_err_name(st->code), st->detail[0] ? ": " : "", st->detail);
+        PLOG(d, PL_LOG_WARN, "write %s: %s (%s)%s%s", w->tag->def.name, pl_strerror(st->code),
+             pl_err_name(st->code), st->detail[0] ? ": " : "", st->detail);
     }
     w->cb(d->e, st, w->ud);
     free(w);
@@ -418,8 +426,8 @@ static void demote(edev_t *d, uint64_t now)
 
     d->demoted = 1;
     d->demoted_until = now + d->def.demote_ms;
-    pl_log(e->log, PL_LOG_WARN, "device %s: off scan for %u ms after %u failures: %s (%s)",
-           d->def.name, d->def.demote_ms, d->fails, pl_strerror(why.code), pl_err_name(why.code));
+    PLOG(d, PL_LOG_WARN, "device %s: off scan for %u ms after %u failures: %s (%s)", d->def.name,
+         d->def.demote_ms, d->fails, pl_strerror(why.code), pl_err_name(why.code));
     /* reads waiting are dropped with the cycle; their tags turn bad below */
     while ((op = op_pop(&d->rhead, &d->rtail)) != NULL)
         ((block_t *)op)->g->pending--;
@@ -710,10 +718,10 @@ static void on_link(void *ud, const pl_status_t *st)
     edev_t *d = ud;
 
     if (st == NULL)
-        pl_log(d->e->log, PL_LOG_INFO, "device %s: connected", d->def.name);
+        PLOG(d, PL_LOG_INFO, "device %s: connected", d->def.name);
     else
-        pl_log(d->e->log, PL_LOG_WARN, "device %s: %s (%s)%s%s", d->def.name, pl_strerror(st->code),
-               pl_err_name(st->code), st->detail[0] ? ": " : "", st->detail);
+        PLOG(d, PL_LOG_WARN, "device %s: %s (%s)%s%s", d->def.name, pl_strerror(st->code),
+             pl_err_name(st->code), st->detail[0] ? ": " : "", st->detail);
     if (d->e->cbs.on_device != NULL)
         d->e->cbs.on_device(d->e, d->def.name, st, d->e->ud);
 }
@@ -987,6 +995,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         e->cbs = *cbs;
     e->ud = ud;
     e->log = cfg->log;
+    pl_ratelimit_init(&e->rl, e->rl_slots, sizeof(e->rl_slots) / sizeof(e->rl_slots[0]));
     e->wall_ms = cfg->wall_ms;
     e->clock_ud = cfg->clock_ud;
     e->lines = calloc(cfg->nlines + 1, sizeof(*e->lines));
@@ -1215,6 +1224,7 @@ void pl_engine_free(pl_engine_t *e)
 {
     if (e == NULL)
         return;
+    pl_ratelimit_flush(&e->rl, uv_now(e->loop), e->log); /* counts not yet logged */
     if (!e->stopping) {
         /* the caller did not stop first: stop now; timers close on the next loop turn */
         pl_engine_stop(e, NULL);

@@ -12,6 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
+size_t pl_value_string_len(const pl_value_t *v)
+{
+    if (v->len > 0 && v->len < sizeof(v->s))
+        return v->len;
+    return strnlen(v->s, sizeof(v->s) - 1);
+}
+
 int pl_value_text(const pl_value_t *v, int is_float, char *buf, size_t cap, pl_status_t *err)
 {
     double f;

@@ -72,6 +72,8 @@ struct pl_listener_s {
                          only while some connection holds one, so an idle or busy listener
                          whose frames arrive whole never wakes the loop for it */
     unsigned frame_timeout_ms;
+    pl_ratelimit_t rl; /* every line a partner can cause: refusals, closes, accepts */
+    pl_ratelimit_slot_t rl_slots[16];
     int reserve_busy, refuse_pending;
     uint16_t port;
     char addr[PL_NET_ADDR_MAX];
@@ -199,6 +201,10 @@ static int allowed(const pl_listener_t *lst, const char *who)
     return 0;
 }
 
+/* A line a partner can cause: rate-limited per partner and message (core/log.c). */
+#define PLOG(lst, peer, level, ...) \
+    pl_log_limited(&(lst)->rl, uv_now((lst)->loop), (lst)->log, level, peer, __VA_ARGS__)
+
 static void on_sweep(uv_timer_t *t)
 {
     pl_listener_t *lst = t->data;
@@ -217,8 +223,8 @@ static void on_sweep(uv_timer_t *t)
         }
         pl_status_set(&why, PL_ETIMEOUT, 0, "%s: incomplete frame for %u ms", c->peer,
                       lst->frame_timeout_ms);
-        pl_log(lst->log, PL_LOG_WARN, "listener %s: closing %s: incomplete frame for %u ms",
-               lst->addr, c->peer, lst->frame_timeout_ms);
+        PLOG(lst, c->peer, PL_LOG_WARN, "listener %s: closing %s: incomplete frame for %u ms",
+             lst->addr, c->peer, lst->frame_timeout_ms);
         c->partial_since = 0;
         conn_close(c, &why);
     }
@@ -293,14 +299,15 @@ static void connection_cb(uv_stream_t *server, int status)
     int r;
 
     if (status < 0) {
-        pl_log(lst->log, PL_LOG_WARN, "listener %s: accept failed: %s", lst->addr,
-               uv_strerror(status));
+        /* e.g. out of descriptors under a connection storm: once per storm, then counts */
+        PLOG(lst, "", PL_LOG_WARN, "listener %s: accept failed: %s", lst->addr,
+             uv_strerror(status));
         return;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        pl_log(lst->log, PL_LOG_ERROR, "listener %s: out of memory at accept: partner refused",
-               lst->addr);
+        PLOG(lst, "", PL_LOG_ERROR, "listener %s: out of memory at accept: partner refused",
+             lst->addr);
         refuse_pending(lst);
         return;
     }
@@ -316,19 +323,19 @@ static void connection_cb(uv_stream_t *server, int status)
     if (r == 0)
         r = pl_net_addr_format((const struct sockaddr *)&ss, 0, who, sizeof(who));
     if (r != 0) {
-        pl_log(lst->log, PL_LOG_WARN, "listener %s: accept failed: %s", lst->addr, uv_strerror(r));
+        PLOG(lst, "", PL_LOG_WARN, "listener %s: accept failed: %s", lst->addr, uv_strerror(r));
         conn_close(c, NULL);
         return;
     }
     if (lst->max_conns != 0 && lst->nconns >= lst->max_conns) {
-        pl_log(lst->log, PL_LOG_WARN, "listener %s: refused %s: connection limit %u reached",
-               lst->addr, c->peer, lst->max_conns);
+        PLOG(lst, c->peer, PL_LOG_WARN, "listener %s: refused %s: connection limit %u reached",
+             lst->addr, c->peer, lst->max_conns);
         conn_close(c, NULL);
         return;
     }
     if (!allowed(lst, who)) {
-        pl_log(lst->log, PL_LOG_WARN, "listener %s: refused %s: not in the allow list", lst->addr,
-               c->peer);
+        PLOG(lst, c->peer, PL_LOG_WARN, "listener %s: refused %s: not in the allow list", lst->addr,
+             c->peer);
         conn_close(c, NULL);
         return;
     }
@@ -336,7 +343,7 @@ static void connection_cb(uv_stream_t *server, int status)
     if (r != 0)
         pl_log(lst->log, PL_LOG_DEBUG, "listener %s: %s: socket options: %s", lst->addr, c->peer,
                uv_strerror(r));
-    pl_log(lst->log, PL_LOG_INFO, "listener %s: accepted %s", lst->addr, c->peer);
+    PLOG(lst, c->peer, PL_LOG_INFO, "listener %s: accepted %s", lst->addr, c->peer);
 
     link_conn(lst, c);
     c->in_accept = 1;
@@ -470,6 +477,7 @@ int pl_listener_new(uv_loop_t *loop, const pl_listener_config_t *cfg, const pl_l
     lst->cbs = *cbs;
     lst->ud = ud;
     lst->log = cfg->log;
+    pl_ratelimit_init(&lst->rl, lst->rl_slots, sizeof(lst->rl_slots) / sizeof(lst->rl_slots[0]));
     lst->max_conns = cfg->max_conns;
     lst->max_output = cfg->max_output != 0 ? cfg->max_output : PL_LISTENER_MAX_OUTPUT;
     lst->frame_timeout_ms =
@@ -534,6 +542,7 @@ void pl_listener_free(pl_listener_t *lst)
     if (lst == NULL || lst->freed)
         return;
     lst->freed = 1;
+    pl_ratelimit_flush(&lst->rl, uv_now(lst->loop), lst->log); /* counts not yet logged */
     uv_close((uv_handle_t *)&lst->tcp, lst_close_cb);
     uv_close((uv_handle_t *)&lst->sweep, lst_close_cb);
     /* on_close runs here, not later: no callback may follow pl_listener_free(). */
@@ -566,8 +575,8 @@ int pl_conn_send(pl_conn_t *conn, const uint8_t *buf, size_t len)
     if (r == UV_ENOBUFS) {
         pl_status_set(&st, PL_ENOBUFS, 0, "%s: more than %zu bytes of output pending", conn->peer,
                       lst->max_output);
-        pl_log(lst->log, PL_LOG_WARN, "listener %s: closing %s: partner does not read", lst->addr,
-               conn->peer);
+        PLOG(lst, conn->peer, PL_LOG_WARN, "listener %s: closing %s: partner does not read",
+             lst->addr, conn->peer);
         conn_close(conn, &st);
         return PL_ENOBUFS;
     }

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,15 +16,133 @@
 json_t *pl_jsonl_error_object(int code, const char *detail)
 {
     char hex[16];
+    json_t *o;
 
     snprintf(hex, sizeof(hex), "0x%04x", pl_err_code(code));
-    return json_pack("{s:s, s:s, s:s, s:s}", "code", hex, "name", pl_err_name(code), "message",
-                     pl_strerror(code), "detail", detail != NULL ? detail : "");
+    o = json_pack("{s:s, s:s, s:s}", "code", hex, "name", pl_err_name(code), "message",
+                  pl_strerror(code));
+    if (o != NULL &&
+        json_object_set_new(o, "detail",
+                            pl_jsonl_text(detail, detail != NULL ? strlen(detail) : 0)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static json_t *error_object(const pl_status_t *st)
 {
     return pl_jsonl_error_object(st->code, st->detail);
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0 when s[0] does not start one. The same rules as
+ * jansson's, so that text found valid here is taken by json_stringn(). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0], cp;
+    size_t len, i;
+
+    if (c < 0x80u)
+        return 1;
+    if (c >= 0xC2u && c <= 0xDFu)
+        len = 2, cp = c & 0x1Fu;
+    else if (c >= 0xE0u && c <= 0xEFu)
+        len = 3, cp = c & 0x0Fu;
+    else if (c >= 0xF0u && c <= 0xF4u)
+        len = 4, cp = c & 0x07u;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0u) != 0x80u)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && (cp < 0x800u || (cp >= 0xD800u && cp <= 0xDFFFu))) ||
+        (len == 4 && (cp < 0x10000u || cp > 0x10FFFFu)))
+        return 0;
+    return len;
+}
+
+int pl_jsonl_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, k;
+
+    while (i < n) {
+        if ((k = utf8_seq(p + i, n - i)) == 0)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* s[0..n) with every byte that does not start a valid sequence replaced by U+FFFD, into
+ * out (room for 3n bytes). Returns the length. */
+static size_t replace_invalid(const unsigned char *p, size_t n, char *out)
+{
+    size_t i = 0, o = 0, k;
+
+    while (i < n) {
+        k = utf8_seq(p + i, n - i);
+        if (k == 0) { /* U+FFFD REPLACEMENT CHARACTER, UTF-8 EF BF BD */
+            out[o++] = (char)0xEF;
+            out[o++] = (char)0xBF;
+            out[o++] = (char)0xBD;
+            i++;
+            continue;
+        }
+        memcpy(out + o, p + i, k);
+        o += k;
+        i += k;
+    }
+    return o;
+}
+
+json_t *pl_jsonl_text(const char *s, size_t n)
+{
+    char *buf;
+    json_t *j;
+
+    if (s == NULL)
+        return json_string("");
+    if (pl_jsonl_utf8_valid(s, n) && (j = json_stringn(s, n)) != NULL)
+        return j;
+    if (n > SIZE_MAX / 3u || (buf = malloc(n * 3u + 1u)) == NULL)
+        return NULL;
+    j = json_stringn(buf, replace_invalid((const unsigned char *)s, n, buf));
+    free(buf);
+    return j;
+}
+
+/* RFC 4648 base64 with padding. */
+static json_t *base64(const unsigned char *p, size_t n)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char out[(PL_VALUE_STRING_MAX + 2) / 3 * 4 + 1];
+    size_t i, o = 0;
+
+    if (n > PL_VALUE_STRING_MAX)
+        n = PL_VALUE_STRING_MAX;
+    for (i = 0; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+
+        out[o++] = abc[v >> 18 & 63u];
+        out[o++] = abc[v >> 12 & 63u];
+        out[o++] = abc[v >> 6 & 63u];
+        out[o++] = abc[v & 63u];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0u);
+
+        out[o++] = abc[v >> 18 & 63u];
+        out[o++] = abc[v >> 12 & 63u];
+        out[o++] = i + 1 < n ? abc[v >> 6 & 63u] : '=';
+        out[o++] = '=';
+    }
+    return json_stringn(out, o);
 }
 
 json_t *pl_jsonl_value(const pl_value_t *v)
@@ -38,9 +157,25 @@ json_t *pl_jsonl_value(const pl_value_t *v)
     case PL_VT_FLOAT:
         return isfinite(v->f) ? json_real(v->f) : json_null();
     case PL_VT_STRING:
-        return json_string(v->s);
+        return pl_jsonl_text(v->s, pl_value_string_len(v));
     }
     return json_null();
+}
+
+int pl_jsonl_put_value(json_t *o, const pl_value_t *v)
+{
+    size_t n;
+
+    if (json_object_set_new(o, "value", pl_jsonl_value(v)) < 0)
+        return PL_ENOMEM;
+    if (v->type != PL_VT_STRING)
+        return 0;
+    n = pl_value_string_len(v);
+    if (pl_jsonl_utf8_valid(v->s, n))
+        return 0;
+    return json_object_set_new(o, "value_base64", base64((const unsigned char *)v->s, n)) < 0
+               ? PL_ENOMEM
+               : 0;
 }
 
 int pl_jsonl_dump(json_t *o, char *buf, size_t cap, int newline)
@@ -74,32 +209,100 @@ void pl_jsonl_iso8601(uint64_t ms, char *buf, size_t cap)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000u));
 }
 
-int pl_jsonl_state(const pl_tag_state_t *st, char *buf, size_t cap)
+/* The state as an object, with the tag's names (JSON lines) or without (MQTT, whose topic
+ * names the tag); `fallback`: without the value, bad, with error `code` and `why`. */
+static json_t *state_object(const pl_tag_state_t *st, int names, int fallback, int code,
+                            const char *why)
 {
-    pl_status_t e;
     char ts[96]; /* fits any int fields gmtime_r can produce */
-    json_t *o;
+    pl_status_t e;
+    json_t *o = json_object(), *err;
+    int bad = 0;
 
-    pl_jsonl_iso8601(st->ts_ms, ts, sizeof(ts));
-    o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "tag", st->tag, "device", st->device, "line",
-                  st->line, "value", pl_jsonl_value(&st->value), "quality",
-                  pl_quality_name(st->quality), "ts", ts);
     if (o == NULL)
-        return PL_ENOMEM;
-    if (st->error != 0) {
+        return NULL;
+    pl_jsonl_iso8601(st->ts_ms, ts, sizeof(ts));
+    if (names) {
+        bad |= json_object_set_new(o, "tag", pl_jsonl_text(st->tag, strlen(st->tag)));
+        bad |= json_object_set_new(o, "device", pl_jsonl_text(st->device, strlen(st->device)));
+        bad |= json_object_set_new(o, "line", pl_jsonl_text(st->line, strlen(st->line)));
+    }
+    if (fallback)
+        bad |= json_object_set_new(o, "value", json_null());
+    else
+        bad |= pl_jsonl_put_value(o, &st->value);
+    bad |= json_object_set_new(o, "quality",
+                               json_string(pl_quality_name(fallback ? PL_Q_BAD : st->quality)));
+    if (fallback) {
+        err = pl_jsonl_error_object(code, why);
+    } else if (st->error != 0) {
         e.code = st->error;
         e.sys = 0;
         memcpy(e.detail, st->detail, sizeof(e.detail));
-        json_object_set_new(o, "error", error_object(&e));
+        e.detail[sizeof(e.detail) - 1] = '\0';
+        err = error_object(&e);
     } else {
-        json_object_set_new(o, "error", json_null());
+        err = json_null();
     }
-    return dump(o, buf, cap);
+    if (names) { /* the daemon's lines have always put "ts" before "error" */
+        bad |= json_object_set_new(o, "ts", json_string(ts));
+        bad |= json_object_set_new(o, "error", err);
+    } else {
+        bad |= json_object_set_new(o, "error", err);
+        bad |= json_object_set_new(o, "ts", json_string(ts));
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int pl_jsonl_state_format(const pl_tag_state_t *st, int names, char *buf, size_t cap, int newline)
+{
+    char why[PL_STATUS_DETAIL_MAX];
+    int n, m;
+
+    n = pl_jsonl_dump(state_object(st, names, 0, 0, NULL), buf, cap, newline);
+    if (n >= 0)
+        return n;
+    /* Never silence: the state goes out as bad, saying what kept it from being encoded. */
+    snprintf(why, sizeof(why), "the tag's state could not be encoded: %s",
+             n == PL_ENOBUFS ? "longer than the output buffer" : "out of memory");
+    m = pl_jsonl_dump(state_object(st, names, 1, PL_EENCODE, why), buf, cap, newline);
+    return m >= 0 ? m : n;
+}
+
+int pl_jsonl_state(const pl_tag_state_t *st, char *buf, size_t cap)
+{
+    return pl_jsonl_state_format(st, 1, buf, cap, 1);
 }
 
 int pl_jsonl_error(const pl_status_t *st, char *buf, size_t cap)
 {
     return dump(error_object(st), buf, cap);
+}
+
+int pl_jsonl_id(const json_t *id, char *out, pl_status_t *err)
+{
+    size_t n;
+
+    out[0] = '\0';
+    if (id == NULL)
+        return 0;
+    if (json_is_integer(id)) {
+        snprintf(out, PL_JSONL_ID_MAX + 1, "%lld", (long long)json_integer_value(id));
+        return 0;
+    }
+    if (!json_is_string(id))
+        return pl_status_set(err, PL_EVALUE, 0, "\"id\" must be a string or an integer");
+    n = json_string_length(id);
+    if (n > PL_JSONL_ID_MAX)
+        return pl_status_set(err, PL_EVALUE, 0, "\"id\" is %zu bytes, longer than %u", n,
+                             PL_JSONL_ID_MAX);
+    memcpy(out, json_string_value(id), n);
+    out[n] = '\0';
+    return 0;
 }
 
 int pl_jsonl_parse_command(const char *line, size_t len, pl_jsonl_cmd_t *out, pl_status_t *err)
@@ -131,11 +334,9 @@ int pl_jsonl_parse_command(const char *line, size_t len, pl_jsonl_cmd_t *out, pl
     val = json_object_get(o, "value");
     id = json_object_get(o, "id");
     stats = json_object_get(o, "stats");
-    if (id != NULL) {
-        if (json_is_string(id))
-            snprintf(out->id, sizeof(out->id), "%s", json_string_value(id));
-        else if (json_is_integer(id))
-            snprintf(out->id, sizeof(out->id), "%lld", (long long)json_integer_value(id));
+    if (pl_jsonl_id(id, out->id, err) < 0) {
+        json_decref(o);
+        return PL_EVALUE;
     }
     if (stats != NULL) {
         json_decref(o);
@@ -199,20 +400,23 @@ int pl_jsonl_stats(const char *kind, const char *name, const pl_engine_stats_t *
                   (json_int_t)st->overruns, "writes", (json_int_t)st->writes, "writes_failed",
                   (json_int_t)st->writes_failed, "last_rtt_us", (json_int_t)st->last_rtt_us,
                   "demoted", st->demoted != 0);
+    if (o != NULL)
+        json_object_set_new(o, "unsolicited", json_integer((json_int_t)st->unsolicited));
     if (o != NULL && id != NULL && id[0] != '\0')
-        json_object_set_new(o, "id", json_string(id));
+        json_object_set_new(o, "id", pl_jsonl_text(id, strlen(id)));
     return dump(o, buf, cap);
 }
 
 int pl_jsonl_result(const char *tag, const char *id, const pl_status_t *st, char *buf, size_t cap)
 {
-    json_t *o = json_pack("{s:s, s:s}", "result", st->code == 0 ? "ok" : "error", "write",
-                          tag != NULL ? tag : "");
+    json_t *o = json_pack("{s:s}", "result", st->code == 0 ? "ok" : "error");
 
     if (o == NULL)
         return PL_ENOMEM;
+    /* the tag as the caller sent it: any text, even bytes that are not UTF-8 */
+    json_object_set_new(o, "write", pl_jsonl_text(tag, tag != NULL ? strlen(tag) : 0));
     if (id != NULL && id[0] != '\0')
-        json_object_set_new(o, "id", json_string(id));
+        json_object_set_new(o, "id", pl_jsonl_text(id, strlen(id)));
     if (st->code != 0)
         json_object_set_new(o, "error", error_object(st));
     return dump(o, buf, cap);

@@ -24,8 +24,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define TOPIC_MAX      512  /* prefix (127) + line/device/tag (3 x 63) + suffixes */
-#define PAYLOAD_MAX    1024 /* a tag state or a result: value 96 + detail 96 + names */
+#define TOPIC_MAX 512 /* prefix (127) + line/device/tag (3 x 63) + suffixes */
+#define PAYLOAD_MAX                                                                       \
+    4096                    /* a tag state or a result: value 96 bytes (up to 288 as text \
+                                 plus 128 of base64), detail 96 (escaped up to 576), id 256 */
 #define MISC_PERIOD_MS 1000 /* mosquitto_loop_misc: keep-alive pings, timeouts */
 #define IO_PACKETS     64   /* packets per loop_read/loop_write call */
 #define BUCKETS_MIN    256u
@@ -76,6 +78,8 @@ typedef struct wctx_s {
 struct pl_mqtt_s {
     uv_loop_t *loop;
     const pl_logger_t *log;
+    pl_ratelimit_t rl; /* lines a publisher of writes can cause (core/log.c) */
+    pl_ratelimit_slot_t rl_slots[4];
     pl_engine_t *engine;
     pl_mqtt_opts_t opts;
     struct mosquitto *mosq;
@@ -143,19 +147,7 @@ static int dump(json_t *o, char *buf, size_t cap)
 
 int pl_mqtt_format_state(const pl_tag_state_t *st, char *buf, size_t cap)
 {
-    char ts[96];
-    json_t *o;
-
-    pl_jsonl_iso8601(st->ts_ms, ts, sizeof(ts));
-    o = json_object();
-    if (o == NULL)
-        return PL_ENOMEM;
-    json_object_set_new(o, "value", pl_jsonl_value(&st->value));
-    json_object_set_new(o, "quality", json_string(pl_quality_name(st->quality)));
-    json_object_set_new(
-        o, "error", st->error != 0 ? pl_jsonl_error_object(st->error, st->detail) : json_null());
-    json_object_set_new(o, "ts", json_string(ts));
-    return dump(o, buf, cap);
+    return pl_jsonl_state_format(st, 0, buf, cap, 0);
 }
 
 /* --- helpers ------------------------------------------------------------------------ */
@@ -712,8 +704,11 @@ static void on_mosq_log(struct mosquitto *mosq, void *ud, int level, const char 
     pl_mqtt_t *m = ud;
 
     (void)mosq;
-    pl_log(m->log, level == MOSQ_LOG_ERR ? PL_LOG_WARN : PL_LOG_DEBUG, "mqtt: libmosquitto: %s",
-           msg);
+    if (level == MOSQ_LOG_ERR) /* what the broker can cause: rate-limited */
+        pl_log_limited(&m->rl, uv_now(m->loop), m->log, PL_LOG_WARN, "broker",
+                       "mqtt: libmosquitto: %s", msg);
+    else /* details asked for with -v */
+        pl_log(m->log, PL_LOG_DEBUG, "mqtt: libmosquitto: %s", msg);
 }
 
 /* --- writes ------------------------------------------------------------------------- */
@@ -739,7 +734,8 @@ static void result(pl_mqtt_t *m, wctx_t *w, const pl_status_t *st)
     if (n < 0)
         return;
     if (m->state != ST_UP) {
-        pl_log(m->log, PL_LOG_WARN, "mqtt: result for %s lost: broker away", w->topic);
+        pl_log_limited(&m->rl, uv_now(m->loop), m->log, PL_LOG_WARN, "broker",
+                       "mqtt: result for %s lost: broker away", w->topic);
         return;
     }
     if (w->corr != NULL)
@@ -805,6 +801,7 @@ static int json_to_value(json_t *j, pl_value_t *v, pl_status_t *err)
 /* {"value":V,"id":X} or a plain value: 42, 1.5, true, "text" or text. */
 static int parse_set(const char *payload, size_t len, pl_value_t *v, json_t **id, pl_status_t *err)
 {
+    char idtext[PL_JSONL_ID_MAX + 1];
     json_error_t je;
     json_t *j, *val;
     const char *key;
@@ -837,7 +834,11 @@ static int parse_set(const char *payload, size_t len, pl_value_t *v, json_t **id
         }
     }
     x = json_object_get(j, "id");
-    if (x != NULL && (json_is_string(x) || json_is_integer(x)))
+    if (pl_jsonl_id(x, idtext, err) < 0) { /* the same rule as on JSON lines: whole or refused */
+        json_decref(j);
+        return PL_EVALUE;
+    }
+    if (x != NULL)
         *id = json_incref(x);
     val = json_object_get(j, "value");
     rc = val != NULL ? json_to_value(val, v, err)
@@ -886,16 +887,19 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
     size_t tl = strlen(msg->topic), pl = strlen(m->prefix), sl = strlen(SET_SUFFIX);
     char mid[TOPIC_MAX], tag[PL_NAME_MAX];
     char *resp = NULL;
+    int long_mid;
     pl_value_t v;
     pl_status_t st;
     wctx_t *w;
 
     (void)mosq;
     if (tl <= pl + 1 + sl || strncmp(msg->topic, m->prefix, pl) != 0 || msg->topic[pl] != '/' ||
-        strcmp(msg->topic + tl - sl, SET_SUFFIX) != 0 || tl - pl - 1 - sl >= sizeof(mid))
+        strcmp(msg->topic + tl - sl, SET_SUFFIX) != 0)
         return;
-    memcpy(mid, msg->topic + pl + 1, tl - pl - 1 - sl);
-    mid[tl - pl - 1 - sl] = '\0';
+    /* a "line/device/tag" longer than any tag's is answered (PL_ENOTAG below), not ignored */
+    long_mid = tl - pl - 1 - sl >= sizeof(mid);
+    memcpy(mid, msg->topic + pl + 1, long_mid ? 0 : tl - pl - 1 - sl);
+    mid[long_mid ? 0 : tl - pl - 1 - sl] = '\0';
     w = calloc(1, sizeof(*w));
     if (w == NULL)
         return;
@@ -907,16 +911,20 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
         w->topic = resp;
     } else {
         free(resp);
-        w->topic = malloc(TOPIC_MAX);
-        if (w->topic == NULL ||
-            topic_of(m, w->topic, TOPIC_MAX, mid, NULL, NULL, RESULT_SUFFIX) < 0) {
+        /* the request's own topic with "/result" for "/set", whatever its length */
+        w->topic = malloc(tl - sl + sizeof(RESULT_SUFFIX));
+        if (w->topic == NULL) {
             wctx_free(w);
             return;
         }
+        memcpy(w->topic, msg->topic, tl - sl);
+        memcpy(w->topic + tl - sl, RESULT_SUFFIX, sizeof(RESULT_SUFFIX));
     }
     pl_status_clear(&st);
     if (parse_set(msg->payload, (size_t)msg->payloadlen, &v, &w->id, &st) == 0) {
-        if (m->engine == NULL)
+        if (long_mid)
+            pl_status_set(&st, PL_ENOTAG, 0, "topic longer than any tag's (%zu bytes)", tl);
+        else if (m->engine == NULL)
             pl_status_set(&st, PL_ESTOPPED, 0, "no configuration is running");
         else if (resolve_tag(m, mid, tag, sizeof(tag), &st) == 0) {
             w->m = m;
@@ -933,8 +941,9 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
     }
     if (st.code == 0)
         pl_status_set(&st, PL_EINVAL, 0, NULL);
-    pl_log(m->log, PL_LOG_INFO, "mqtt: write on %s refused: %s %s", msg->topic,
-           pl_err_name(st.code), st.detail);
+    /* MQTT does not say who published: every refusal counts as one partner's */
+    pl_log_limited(&m->rl, uv_now(m->loop), m->log, PL_LOG_INFO, "mqtt writers",
+                   "mqtt: write on %s refused: %s %s", msg->topic, pl_err_name(st.code), st.detail);
     result(m, w, &st);
     wctx_free(w);
 }
@@ -1030,6 +1039,7 @@ int pl_mqtt_new(uv_loop_t *loop, const pl_north_def_t *def, pl_engine_t *engine,
         return pl_status_set(err, PL_ENOMEM, 0, NULL);
     m->loop = loop;
     m->log = log;
+    pl_ratelimit_init(&m->rl, m->rl_slots, sizeof(m->rl_slots) / sizeof(m->rl_slots[0]));
     m->engine = engine;
     if (opts != NULL)
         m->opts = *opts;
@@ -1200,6 +1210,7 @@ void pl_mqtt_free(pl_mqtt_t *m)
     if (m == NULL || m->closing)
         return;
     m->closing = 1;
+    pl_ratelimit_flush(&m->rl, uv_now(m->loop), m->log); /* counts not yet logged */
     for (w = m->writes; w != NULL; w = w->next)
         w->m = NULL; /* answered to nobody; freed in their callbacks */
     m->writes = NULL;

@@ -161,6 +161,8 @@ struct pl_pccc_client_s {
     uint8_t persistent, closing, handles_open;
 
     pl_pccc_client_stats_t stats;
+    pl_ratelimit_t rl; /* every line the PLC can cause (core/log.c) */
+    pl_ratelimit_slot_t rl_slots[4];
     memo_t memo[MEMO_SLOTS];
     /* Requests are encoded in place in tx: the CIP request to the PCCC object at tx + off_cip
      * (after the encapsulation framing and, when routed, the Unconnected Send header) starts
@@ -178,6 +180,11 @@ struct pl_pccc_client_s {
 static void pump(pl_pccc_client_t *c);
 static void arm(pl_pccc_client_t *c);
 static void go_unconnected(pl_pccc_client_t *c, const pl_status_t *st);
+
+/* A line the PLC can cause: rate-limited per PLC and message. */
+#define PLOG(c, level, ...)                                                               \
+    pl_log_limited(&(c)->rl, uv_now((c)->loop), (c)->log, level, pl_line_peer((c)->line), \
+                   __VA_ARGS__)
 
 static rpriv_t *priv(pl_pccc_req_t *r)
 {
@@ -1020,7 +1027,7 @@ static void on_timer(uv_timer_t *t)
     if ((c->state == ST_REGISTER || c->state == ST_FWD_OPEN) && c->setup_deadline <= now) {
         pl_status_set(&why, PL_ETIMEOUT, 0, "no %s reply within %u ms",
                       c->state == ST_REGISTER ? "RegisterSession" : "Forward Open", c->timeout_ms);
-        pl_log(c->log, PL_LOG_WARN, "pccc %s: %s", pl_line_peer(c->line), why.detail);
+        PLOG(c, PL_LOG_WARN, "pccc %s: %s", pl_line_peer(c->line), why.detail);
         if (c->state == ST_FWD_OPEN && c->connected == PL_PCCC_CONNECTED_AUTO)
             go_unconnected(c, &why); /* the next session goes without */
         c->setup_err = why;
@@ -1041,8 +1048,8 @@ static void on_timer(uv_timer_t *t)
         silent = c->rx_msgs == s->rx_mark;
         pl_status_set(&why, PL_ETIMEOUT, 0, "TNS 0x%04X: no answer within %u ms", s->tns,
                       c->timeout_ms);
-        pl_log(c->log, PL_LOG_WARN, "pccc %s: %s%s", pl_line_peer(c->line), why.detail,
-               silent ? ", reconnecting" : "");
+        PLOG(c, PL_LOG_WARN, "pccc %s: %s%s", pl_line_peer(c->line), why.detail,
+             silent ? ", reconnecting" : "");
         remember_expired(c, s);
         slot_release(c, s);
         if (r != NULL)
@@ -1178,8 +1185,8 @@ static void session_close(pl_pccc_client_t *c)
  * fail with `why` (through on_down). */
 static void protocol_error(pl_pccc_client_t *c, const pl_status_t *why)
 {
-    pl_log(c->log, PL_LOG_WARN, "pccc %s: %s: %s, reconnecting", pl_line_peer(c->line),
-           pl_strerror(why->code), why->detail);
+    PLOG(c, PL_LOG_WARN, "pccc %s: %s: %s, reconnecting", pl_line_peer(c->line),
+         pl_strerror(why->code), why->detail);
     drop(c, why);
 }
 
@@ -1189,8 +1196,8 @@ static void protocol_error(pl_pccc_client_t *c, const pl_status_t *why)
 static void session_refused(pl_pccc_client_t *c, const pl_status_t *st,
                             const pl_pccc_remote_t *remote)
 {
-    pl_log(c->log, PL_LOG_WARN, "pccc %s: %s: %s", pl_line_peer(c->line), pl_strerror(st->code),
-           st->detail);
+    PLOG(c, PL_LOG_WARN, "pccc %s: %s: %s", pl_line_peer(c->line), pl_strerror(st->code),
+         st->detail);
     c->refused = 1;
     c->setup_remote = *remote;
     drop(c, st);
@@ -1907,6 +1914,7 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
         return PL_ENOMEM;
     c->loop = loop;
     c->log = cfg->log;
+    pl_ratelimit_init(&c->rl, c->rl_slots, sizeof(c->rl_slots) / sizeof(c->rl_slots[0]));
     c->on_link = cfg->on_link;
     c->ud = cfg->ud;
     c->plc = cfg->plc;
@@ -2008,6 +2016,7 @@ void pl_pccc_client_free(pl_pccc_client_t *c)
         return;
     session_close(c);
     c->closing = 1;
+    pl_ratelimit_flush(&c->rl, uv_now(c->loop), c->log); /* counts not yet logged */
     pl_line_free(c->line);
     c->line = NULL;
     uv_timer_stop(&c->timer);

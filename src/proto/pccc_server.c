@@ -155,6 +155,7 @@ struct pl_pccc_server_s {
     uv_timer_t animate;
     uint32_t tick;
     pl_pccc_server_stats_t stats;
+    pl_simconn_t *serving; /* the connection whose frame is being served (for its log) */
     /* reply assembly, innermost first */
     uint8_t pccc[BUF_LEN], wrap[BUF_LEN], cip[BUF_LEN], cip2[BUF_LEN], cpf[BUF_LEN],
         tx[PL_ENIP_HEADER_LEN + BUF_LEN];
@@ -310,7 +311,8 @@ static void answer_encap(sconn_t *sc, const pl_enip_msg_t *req, uint32_t status,
     m.data_len = len;
     n = pl_enip_encode(s->tx, sizeof(s->tx), &m);
     if (n < 0) {
-        pl_log(s->log, PL_LOG_ERROR, "pccc server: reply does not fit (%s)", pl_err_name(n));
+        pl_simconn_log(sc->sim, PL_LOG_ERROR, "pccc server %s: reply does not fit (%s)",
+                       pl_simconn_peer(sc->sim), pl_err_name(n));
         return;
     }
     if (status != PL_ENIP_STATUS_SUCCESS)
@@ -596,7 +598,9 @@ static size_t pccc_answer(pl_pccc_server_t *s, const uint8_t *msg, size_t len)
     s->stats.requests++;
     rc = pl_pccc_request_decode(msg, len, &q, &st);
     if (rc < 0) {
-        pl_log(s->log, PL_LOG_INFO, "pccc server: PCCC request refused (STS 0x10): %s", st.detail);
+        pl_simconn_log(s->serving, PL_LOG_INFO,
+                       "pccc server %s: PCCC request refused (STS 0x10): %s",
+                       pl_simconn_peer(s->serving), st.detail);
         r.sts = PL_PCCC_STS_ILLEGAL_CMD;
     } else {
         switch (q.op) {
@@ -647,8 +651,9 @@ static size_t cip_status(pl_pccc_server_t *s, uint8_t *out, size_t cap, uint8_t 
     return n > 0 ? (size_t)n : 0;
 }
 
-static size_t pccc_object(pl_pccc_server_t *s, const pl_cip_req_t *req, uint8_t *out, size_t cap)
+static size_t pccc_object(sconn_t *sc, const pl_cip_req_t *req, uint8_t *out, size_t cap)
 {
+    pl_pccc_server_t *s = sc->srv;
     pl_pccc_wrap_t w;
     size_t plen;
     int rc, n;
@@ -663,9 +668,9 @@ static size_t pccc_object(pl_pccc_server_t *s, const pl_cip_req_t *req, uint8_t 
         (w.vendor != s->req_vendor || w.serial != s->req_serial)) {
         /* a target that serves one requestor ID only (docs/pccc-simulator.md) */
         s->stats.requestor_refused++;
-        pl_log(s->log, PL_LOG_INFO,
-               "pccc server: requestor ID %04X/%08X is not %04X/%08X: CIP status 0x08", w.vendor,
-               (unsigned)w.serial, s->req_vendor, (unsigned)s->req_serial);
+        pl_simconn_log(sc->sim, PL_LOG_INFO,
+                       "pccc server: requestor ID %04X/%08X is not %04X/%08X: CIP status 0x08",
+                       w.vendor, (unsigned)w.serial, s->req_vendor, (unsigned)s->req_serial);
         return cip_status(s, out, cap, req->service, PL_CIP_STATUS_SERVICE_NOT_SUPPORTED, 0, NULL,
                           0);
     }
@@ -747,8 +752,8 @@ static size_t forward_open(sconn_t *sc, const pl_cip_req_t *req, uint8_t *out, s
     rep.ot_api = fo.ot_rpi != 0 ? fo.ot_rpi : API_DEFAULT_US;
     rep.to_api = fo.to_rpi != 0 ? fo.to_rpi : API_DEFAULT_US;
     n = pl_cip_fwd_open_reply_encode(out, cap, &rep);
-    pl_log(s->log, PL_LOG_INFO, "pccc server %s: Forward Open, O->T 0x%08X T->O 0x%08X",
-           pl_simconn_peer(sc->sim), (unsigned)c->ot_id, (unsigned)c->to_id);
+    pl_simconn_log(sc->sim, PL_LOG_INFO, "pccc server %s: Forward Open, O->T 0x%08X T->O 0x%08X",
+                   pl_simconn_peer(sc->sim), (unsigned)c->ot_id, (unsigned)c->to_id);
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -840,7 +845,7 @@ static size_t cip_request(sconn_t *sc, const uint8_t *msg, size_t len, int conne
             (PL_CIP_HAS_CLASS | PL_CIP_HAS_INSTANCE))
         return cip_status(s, out, cap, req.service, PL_CIP_STATUS_PATH_SEGMENT_ERROR, 0, NULL, 0);
     if (lp.class_id == PL_CIP_CLASS_PCCC && lp.instance == PL_PCCC_INSTANCE)
-        return pccc_object(s, &req, out, cap);
+        return pccc_object(sc, &req, out, cap);
     if (lp.class_id == PL_CIP_CLASS_CONN_MANAGER && lp.instance == PL_CIP_CM_INSTANCE) {
         if (!connected && req.service == PL_CIP_SVC_UNCONNECTED_SEND)
             return unconnected_send(sc, &req, depth, out, cap);
@@ -963,9 +968,9 @@ static void send_data(sconn_t *sc, const pl_enip_msg_t *m)
         c = cip_find_ot(sc, conn_id);
         if (c == NULL) { /* class 3 data for no connection of ours: dropped, as targets do */
             s->stats.errors_sent++;
-            pl_log(s->log, PL_LOG_WARN,
-                   "pccc server %s: SendUnitData for unknown connection 0x%08X, dropped",
-                   pl_simconn_peer(sc->sim), (unsigned)conn_id);
+            pl_simconn_log(sc->sim, PL_LOG_WARN,
+                           "pccc server %s: SendUnitData for unknown connection 0x%08X, dropped",
+                           pl_simconn_peer(sc->sim), (unsigned)conn_id);
             return;
         }
         rlen = cip_request(sc, cip, cip_len, 1, 0, s->cip, sizeof(s->cip));
@@ -1025,6 +1030,7 @@ static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
     uint8_t reg[PL_ENIP_REGISTER_DATA_LEN];
     size_t len;
 
+    s->serving = sim;
     if (pl_enip_decode(p, n, &m) < 0) { /* cannot happen for a framed message */
         pl_simconn_close(sim, NULL);
         return -1;
@@ -1054,9 +1060,9 @@ static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
             /* as a strict target: session handle, status, sender context and options of a
              * RegisterSession must be 0 */
             s->stats.register_refused++;
-            pl_log(s->log, PL_LOG_INFO,
-                   "pccc server %s: RegisterSession with non-zero header fields refused",
-                   pl_simconn_peer(sc->sim));
+            pl_simconn_log(sim, PL_LOG_INFO,
+                           "pccc server %s: RegisterSession with non-zero header fields refused",
+                           pl_simconn_peer(sc->sim));
             answer_encap(sc, &m, PL_ENIP_STATUS_INVALID_COMMAND, NULL, 0);
             return 0;
         }
@@ -1081,16 +1087,17 @@ static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
             answer_encap(sc, &m, PL_ENIP_STATUS_INVALID_SESSION, NULL, 0);
             return 0;
         }
-        pl_log(s->log, PL_LOG_INFO, "pccc server %s: UnRegisterSession, closing",
-               pl_simconn_peer(sc->sim));
+        pl_simconn_log(sim, PL_LOG_INFO, "pccc server %s: UnRegisterSession, closing",
+                       pl_simconn_peer(sc->sim));
         pl_simconn_close(sim, NULL);
         return -1;
     case PL_ENIP_CMD_SEND_RR_DATA:
     case PL_ENIP_CMD_SEND_UNIT_DATA:
         if (too_many_inflight(sc)) {
-            pl_log(s->log, PL_LOG_INFO,
-                   "pccc server %s: more than %u requests in flight (max-inflight), closing",
-                   pl_simconn_peer(sc->sim), s->max_inflight);
+            pl_simconn_log(
+                sim, PL_LOG_INFO,
+                "pccc server %s: more than %u requests in flight (max-inflight), closing",
+                pl_simconn_peer(sc->sim), s->max_inflight);
             s->stats.inflight_closed++;
             pl_simconn_close(sim, NULL);
             return -1;
@@ -1191,6 +1198,8 @@ int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_p
     sim.connections = &s->stats.connections;
     sim.bad_frames = &s->stats.bad_frames;
     sim.ready_timeouts = &s->stats.register_timeouts;
+    sim.idle_timeout_ms = cfg->idle_timeout_ms != 0 ? cfg->idle_timeout_ms : PL_SIM_IDLE_TIMEOUT_MS;
+    sim.idle_timeouts = &s->stats.idle_timeouts;
     rc = pl_simconn_set_init(&s->conns, loop, &cfg->listen, &sim, &cbs, s, err);
     if (rc < 0) {
         server_release(s);

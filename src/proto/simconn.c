@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The simulators' connections (see simconn.h): framing with a partial-frame buffer,
- * close-after-N-frames, answers held back by delay_ms, and the ready deadline, on top of
- * the listener.
+ * close-after-N-frames, answers held back by delay_ms, the ready deadline and the idle
+ * timeout, on top of the listener; the lines partners cause go through the set's rate
+ * limiter.
+ *
+ * The idle timer is lazy: incoming bytes only note the time (no timer call per read); when
+ * the timer fires early it re-arms for the last byte's time plus the timeout.
  *
  * Memory: a connection is one allocation (bookkeeping, the protocol's state, the input
- * buffer); each held answer is one more. A connection with a timer (delay_ms or
- * ready_timeout_ms) is freed in the timer's close callback, which touches nothing but the
- * connection: libuv runs close callbacks last-closed first, so the simulator (and the set
- * inside it) may already be gone by then. One without a timer is freed in on_close.
+ * buffer); each held answer is one more. A connection with a timer (delay_ms,
+ * ready_timeout_ms or idle_timeout_ms) is freed in the timer's close callback, which touches
+ * nothing but the connection: libuv runs close callbacks last-closed first, so the simulator (and
+ * the set inside it) may already be gone by then. One without a timer is freed in on_close.
  */
 #include "proto/simconn.h"
 
 #include "plcline/error.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +34,10 @@ struct pl_simconn_s {
     pl_conn_t *conn; /* NULL once closed */
     pl_simconn_t *prev, *next;
     unsigned frames;
-    unsigned char timed;   /* `timer` is initialised (delay_ms or ready_timeout_ms) */
-    unsigned char expired; /* closed by the ready deadline */
+    unsigned char timed;   /* `timer` is initialised (delay_ms, ready or idle timeout) */
+    unsigned char expired; /* closed by the ready deadline or the idle timeout */
     uint64_t deadline;     /* uv_now() by which to be ready; 0: none */
+    uint64_t last_rx;      /* uv_now() when bytes last came in (or of the accept) */
     uv_timer_t timer;      /* the first held answer's due time or the deadline */
     delayed_t *dhead, *dtail;
     unsigned ndelayed;
@@ -120,6 +126,8 @@ static void rearm(pl_simconn_t *sc, uint64_t now)
         due = sc->dhead->due;
     if (sc->deadline != 0 && sc->deadline < due)
         due = sc->deadline;
+    if (sc->set->cfg.idle_timeout_ms != 0 && sc->last_rx + sc->set->cfg.idle_timeout_ms < due)
+        due = sc->last_rx + sc->set->cfg.idle_timeout_ms; /* data moves it on lazily */
     if (due == UINT64_MAX)
         uv_timer_stop(&sc->timer);
     else
@@ -136,8 +144,26 @@ static void expire(pl_simconn_t *sc)
     bump(set->cfg.ready_timeouts);
     pl_status_set(&why, PL_ETIMEOUT, 0, "no %s within %u ms", set->cfg.ready_what,
                   set->cfg.ready_timeout_ms);
-    pl_log(set->cfg.log, PL_LOG_WARN, "%s %s: no %s within %u ms, closing", set->cfg.name,
-           pl_conn_peer(sc->conn), set->cfg.ready_what, set->cfg.ready_timeout_ms);
+    pl_simconn_log(sc, PL_LOG_WARN, "%s %s: no %s within %u ms, closing", set->cfg.name,
+                   pl_conn_peer(sc->conn), set->cfg.ready_what, set->cfg.ready_timeout_ms);
+    pl_conn_close(sc->conn, &why);
+}
+
+static unsigned set_idle(const pl_simconn_t *sc)
+{
+    return sc->set->cfg.idle_timeout_ms;
+}
+
+static void idle_close(pl_simconn_t *sc)
+{
+    pl_simconn_set_t *set = sc->set;
+    pl_status_t why;
+
+    sc->expired = 1;
+    bump(set->cfg.idle_timeouts);
+    pl_status_set(&why, PL_ETIMEOUT, 0, "nothing received for %u ms", set->cfg.idle_timeout_ms);
+    pl_simconn_log(sc, PL_LOG_WARN, "%s %s: nothing received for %u ms, closing", set->cfg.name,
+                   pl_conn_peer(sc->conn), set->cfg.idle_timeout_ms);
     pl_conn_close(sc->conn, &why);
 }
 
@@ -158,6 +184,10 @@ static void on_timer(uv_timer_t *t)
     }
     if (sc->deadline != 0 && sc->deadline <= now) {
         expire(sc);
+        return;
+    }
+    if (set_idle(sc) != 0 && now - sc->last_rx >= set_idle(sc)) {
+        idle_close(sc);
         return;
     }
     rearm(sc, now);
@@ -182,8 +212,8 @@ void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len)
         else
             pl_status_set(&why, PL_ENOMEM, UV_ENOMEM, "holding a delayed answer");
         pl_status_format(&why, text, sizeof(text));
-        pl_log(set->cfg.log, PL_LOG_WARN, "%s %s: closing: %s", set->cfg.name,
-               pl_conn_peer(sc->conn), text);
+        pl_simconn_log(sc, PL_LOG_WARN, "%s %s: closing: %s", set->cfg.name, pl_conn_peer(sc->conn),
+                       text);
         pl_conn_close(sc->conn, &why);
         return;
     }
@@ -219,8 +249,8 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
     bump(set->cfg.frames_in);
     sc->frames++;
     if (set->cfg.close_after != 0 && sc->frames >= set->cfg.close_after) {
-        pl_log(set->cfg.log, PL_LOG_INFO, "%s %s: closing at frame %u (close_after)", set->cfg.name,
-               pl_conn_peer(sc->conn), sc->frames);
+        pl_simconn_log(sc, PL_LOG_INFO, "%s %s: closing at frame %u (close_after)", set->cfg.name,
+                       pl_conn_peer(sc->conn), sc->frames);
         pl_conn_close(sc->conn, NULL);
         return -1;
     }
@@ -237,14 +267,15 @@ static void on_data(pl_conn_t *conn, const uint8_t *buf, size_t len, void *ud)
     if (sc == NULL)
         return;
     sc->reads++;
+    sc->last_rx = uv_now(set->loop); /* the idle timer sees it when it fires */
     rc = pl_simconn_rx_feed(&sc->rx, buf, len, set->cbs.frame, set->ud, deliver, sc);
     if (rc == PL_SIMCONN_STOPPED)
         return;
     if (rc < 0) {
         bump(set->cfg.bad_frames);
         pl_status_set(&why, rc, 0, "malformed frame");
-        pl_log(set->cfg.log, PL_LOG_WARN, "%s %s: %s (%s), closing the connection", set->cfg.name,
-               pl_conn_peer(conn), pl_strerror(rc), pl_err_name(rc));
+        pl_simconn_log(sc, PL_LOG_WARN, "%s %s: %s (%s), closing the connection", set->cfg.name,
+                       pl_conn_peer(conn), pl_strerror(rc), pl_err_name(rc));
         pl_conn_close(conn, &why);
         return;
     }
@@ -267,15 +298,16 @@ static int on_accept(pl_listener_t *lst, pl_conn_t *conn, void *ud)
     sc->state = (uint8_t *)sc + state_at;
     sc->rx.buf = (uint8_t *)sc + rx_at;
     sc->rx.cap = set->cfg.max_frame;
-    if (set->cfg.delay_ms > 0 || set->cfg.ready_timeout_ms > 0) {
+    sc->last_rx = uv_now(set->loop);
+    if (set->cfg.delay_ms > 0 || set->cfg.ready_timeout_ms > 0 || set->cfg.idle_timeout_ms > 0) {
         (void)uv_timer_init(set->loop, &sc->timer); /* cannot fail */
         sc->timer.data = sc;
         sc->timed = 1;
     }
-    if (set->cfg.ready_timeout_ms > 0) {
+    if (set->cfg.ready_timeout_ms > 0)
         sc->deadline = uv_now(set->loop) + set->cfg.ready_timeout_ms;
+    if (sc->timed)
         rearm(sc, uv_now(set->loop));
-    }
     sc->next = set->head;
     if (set->head != NULL)
         set->head->prev = sc;
@@ -283,7 +315,7 @@ static int on_accept(pl_listener_t *lst, pl_conn_t *conn, void *ud)
     set->count++;
     bump(set->cfg.connections);
     pl_conn_set_data(conn, sc);
-    pl_log(set->cfg.log, PL_LOG_INFO, "%s: %s connected", set->cfg.name, pl_conn_peer(conn));
+    pl_simconn_log(sc, PL_LOG_INFO, "%s: %s connected", set->cfg.name, pl_conn_peer(conn));
     if (set->cbs.open != NULL)
         set->cbs.open(sc, set->ud);
     return 0;
@@ -308,10 +340,9 @@ static void on_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
         char text[160];
 
         pl_status_format(why, text, sizeof(text));
-        pl_log(set->cfg.log, PL_LOG_INFO, "%s: %s gone: %s", set->cfg.name, pl_conn_peer(conn),
-               text);
+        pl_simconn_log(sc, PL_LOG_INFO, "%s: %s gone: %s", set->cfg.name, pl_conn_peer(conn), text);
     } else
-        pl_log(set->cfg.log, PL_LOG_INFO, "%s: %s disconnected", set->cfg.name, pl_conn_peer(conn));
+        pl_simconn_log(sc, PL_LOG_INFO, "%s: %s disconnected", set->cfg.name, pl_conn_peer(conn));
     if (sc->prev != NULL)
         sc->prev->next = sc->next;
     else
@@ -348,6 +379,7 @@ int pl_simconn_set_init(pl_simconn_set_t *set, uv_loop_t *loop, const pl_listene
         set->cfg.ready_what = "ready";
     set->cbs = *cbs;
     set->ud = ud;
+    pl_ratelimit_init(&set->rl, set->rl_slots, sizeof(set->rl_slots) / sizeof(set->rl_slots[0]));
     if (lc.log == NULL)
         lc.log = cfg->log;
     return pl_listener_new(loop, &lc, &lcbs, set, &set->lst, err);
@@ -357,6 +389,7 @@ void pl_simconn_set_close(pl_simconn_set_t *set)
 {
     pl_listener_free(set->lst); /* closes every connection: on_close runs for each, now */
     set->lst = NULL;
+    pl_ratelimit_flush(&set->rl, uv_now(set->loop), set->cfg.log); /* counts not yet logged */
 }
 
 unsigned pl_simconn_count(const pl_simconn_set_t *set)
@@ -393,6 +426,17 @@ unsigned pl_simconn_held(const pl_simconn_t *sc)
 const char *pl_simconn_peer(const pl_simconn_t *sc)
 {
     return sc->conn != NULL ? pl_conn_peer(sc->conn) : "";
+}
+
+void pl_simconn_log(pl_simconn_t *sc, pl_log_level_t level, const char *fmt, ...)
+{
+    pl_simconn_set_t *set = sc->set;
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)pl_log_limitedv(&set->rl, uv_now(set->loop), set->cfg.log, level,
+                          sc->conn != NULL ? pl_conn_peer(sc->conn) : "", fmt, ap);
+    va_end(ap);
 }
 
 void pl_simconn_close(pl_simconn_t *sc, const pl_status_t *why)

@@ -4,8 +4,9 @@
  * connections it accepted, each with its partial-frame buffer (marked with
  * pl_conn_partial() while it holds part of a frame, so the listener's frame timeout
  * applies), close-after-N-frames, the answers held back by `delay_ms` (in order, one timer
- * per connection), and an optional deadline by which the partner must have done what the
- * protocol calls "ready" (PCCC: RegisterSession).
+ * per connection), an optional deadline by which the partner must have done what the
+ * protocol calls "ready" (PCCC: RegisterSession), and the idle timeout that closes a partner
+ * that sends nothing, so that silent partners cannot hold every `max_conns` slot.
  *
  * The protocol supplies what is its own through pl_simconn_cbs_t: where the next frame
  * ends (or that the bytes are malformed) and how to serve one frame. It answers with
@@ -81,6 +82,7 @@ typedef struct {
     unsigned delay_ms;         /* every answer leaves this long after it was made; 0: at once */
     unsigned close_after;      /* close a connection when its N-th frame arrives; 0: never */
     unsigned ready_timeout_ms; /* close a connection not pl_simconn_ready() by then; 0: never */
+    unsigned idle_timeout_ms;  /* close a connection that sent nothing this long; 0: never */
     const char *ready_what;    /* what "ready" is, for the log: "RegisterSession" */
     const pl_logger_t *log;
     /* The simulator's counters, bumped here (each may be NULL). */
@@ -88,6 +90,7 @@ typedef struct {
     uint64_t *frames_in;      /* frames received (counted before close_after) */
     uint64_t *bad_frames;     /* unframeable input, frame timeouts */
     uint64_t *ready_timeouts; /* connections closed for not being ready in time */
+    uint64_t *idle_timeouts;  /* connections closed for sending nothing in idle_timeout_ms */
 } pl_simconn_config_t;
 
 /* The listener and its connections; storage owned by the caller (in the simulator). */
@@ -99,6 +102,8 @@ typedef struct {
     void *ud;
     pl_simconn_t *head;
     unsigned count;
+    pl_ratelimit_t rl; /* every line a partner can cause, here and in the protocol */
+    pl_ratelimit_slot_t rl_slots[32];
 } pl_simconn_set_t;
 
 /* Listens with `listen` (its log defaults to cfg->log) and serves what it accepts. `cfg`
@@ -139,6 +144,15 @@ void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len);
 
 /* The partner did what the protocol asks of it: the ready deadline no longer applies. */
 void pl_simconn_ready(pl_simconn_t *sc);
+
+/* Logs a line that the partner of `sc` caused, through the set's rate limiter (per
+ * partner and message: the first few in full, then a count per interval; core/log.c). Every
+ * simulator logs what its partners do with it. */
+void pl_simconn_log(pl_simconn_t *sc, pl_log_level_t level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* Closes `sc` (on_close follows from the listener); `why` NULL: closed locally. */
 void pl_simconn_close(pl_simconn_t *sc, const pl_status_t *why);

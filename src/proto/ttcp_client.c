@@ -46,6 +46,8 @@ struct pl_ttcp_client_s {
     uint8_t handles_open;
 
     pl_ttcp_client_stats_t stats;
+    pl_ratelimit_t rl; /* every line the node can cause (core/log.c) */
+    pl_ratelimit_slot_t rl_slots[4];
     size_t rx_len;
     uint8_t rx[PL_TTCP_MAX_FRAME];
     /* encode buffer; also the scratch space for unsolicited words */
@@ -57,6 +59,11 @@ struct pl_ttcp_client_s {
 
 static void pump(pl_ttcp_client_t *c);
 static void set_deadline(pl_ttcp_client_t *c, uint64_t delay);
+
+/* A line the node can cause: rate-limited per node and message. */
+#define PLOG(c, level, ...)                                                               \
+    pl_log_limited(&(c)->rl, uv_now((c)->loop), (c)->log, level, pl_line_peer((c)->line), \
+                   __VA_ARGS__)
 
 void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg)
 {
@@ -305,7 +312,7 @@ static void on_deadline(uv_timer_t *t)
         c->stats.timeouts++;
         pl_status_set(&r->status, PL_ETIMEOUT, 0, "node %u offset %u: no answer within %u ms",
                       r->node_, r->offset_ + r->done_, c->timeout_ms);
-        pl_log(c->log, PL_LOG_WARN, "7ttcp %s: %s", pl_line_peer(c->line), r->status.detail);
+        PLOG(c, PL_LOG_WARN, "7ttcp %s: %s", pl_line_peer(c->line), r->status.detail);
         why = r->status;
         drop(c, &why);
         complete(c, r);
@@ -332,8 +339,7 @@ static void on_keepalive(uv_timer_t *t)
     if (c->ka_wait) {
         c->ka_wait = 0;
         pl_status_set(&why, PL_ETIMEOUT, 0, "no answer to keep-alive within %u ms", c->timeout_ms);
-        pl_log(c->log, PL_LOG_WARN, "7ttcp %s: %s, reconnecting", pl_line_peer(c->line),
-               why.detail);
+        PLOG(c, PL_LOG_WARN, "7ttcp %s: %s, reconnecting", pl_line_peer(c->line), why.detail);
         drop(c, &why);
         return;
     }
@@ -404,8 +410,8 @@ static void protocol_error(pl_ttcp_client_t *c, const pl_status_t *why)
 {
     pl_ttcp_req_t *r = c->inflight;
 
-    pl_log(c->log, PL_LOG_WARN, "7ttcp %s: %s: %s", pl_line_peer(c->line), pl_strerror(why->code),
-           why->detail);
+    PLOG(c, PL_LOG_WARN, "7ttcp %s: %s: %s", pl_line_peer(c->line), pl_strerror(why->code),
+         why->detail);
     if (r != NULL) {
         c->inflight = NULL;
         clear_deadline(c);
@@ -423,9 +429,9 @@ static void deliver_unsolicited(pl_ttcp_client_t *c, const pl_ttcp_frame_t *f)
 
     c->stats.unsolicited++;
     if (c->on_unsolicited == NULL) {
-        pl_log(c->log, PL_LOG_INFO,
-               "7ttcp %s: unsolicited data from node %u offset %u, %zu words (no handler)",
-               pl_line_peer(c->line), f->node, f->offset, f->data_words);
+        PLOG(c, PL_LOG_INFO,
+             "7ttcp %s: unsolicited data from node %u offset %u, %zu words (no handler)",
+             pl_line_peer(c->line), f->node, f->offset, f->data_words);
         return;
     }
     for (i = 0; i < f->data_words; i++)
@@ -568,7 +574,7 @@ static void on_line_up(pl_line_t *line, void *ud)
     c->attempt_failures = 0;
     c->ka_wait = 0;
     c->last_io = uv_now(c->loop);
-    pl_log(c->log, PL_LOG_INFO, "7ttcp: connected to %s", pl_line_peer(c->line));
+    PLOG(c, PL_LOG_INFO, "7ttcp: connected to %s", pl_line_peer(c->line));
     if (c->keepalive_ms > 0)
         uv_timer_start(&c->ka_timer, on_keepalive, c->keepalive_ms, 0);
     clear_deadline(c);
@@ -646,6 +652,7 @@ int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_t
         return PL_ENOMEM;
     c->loop = loop;
     c->log = cfg->log;
+    pl_ratelimit_init(&c->rl, c->rl_slots, sizeof(c->rl_slots) / sizeof(c->rl_slots[0]));
     c->on_unsolicited = cfg->on_unsolicited;
     c->on_link = cfg->on_link;
     c->ud = cfg->ud;
@@ -700,6 +707,7 @@ void pl_ttcp_client_free(pl_ttcp_client_t *c)
     if (c == NULL || c->closing)
         return;
     c->closing = 1;
+    pl_ratelimit_flush(&c->rl, uv_now(c->loop), c->log); /* counts not yet logged */
     pl_line_free(c->line);
     c->line = NULL;
     uv_timer_stop(&c->timer);

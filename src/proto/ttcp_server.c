@@ -105,8 +105,8 @@ static int serve_frame(pl_simconn_t *sc, const uint8_t *p, size_t n, void *ud)
     if (rc < 0) { /* framed, but not a request (a write without its data, ...) */
         s->stats.bad_frames++;
         pl_status_set(&why, rc, 0, "malformed frame");
-        pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: %s (%s), closing the connection",
-               pl_simconn_peer(sc), pl_strerror(rc), pl_err_name(rc));
+        pl_simconn_log(sc, PL_LOG_WARN, "7ttcp server %s: %s (%s), closing the connection",
+                       pl_simconn_peer(sc), pl_strerror(rc), pl_err_name(rc));
         pl_simconn_close(sc, &why);
         return -1;
     }
@@ -123,9 +123,9 @@ static int serve_frame(pl_simconn_t *sc, const uint8_t *p, size_t n, void *ud)
     mem = pl_ttcp_server_words(s, f.node);
     if (mem == NULL || (uint64_t)f.offset + f.count > NODE_WORDS || f.count == 0) {
         s->stats.ignored++;
-        pl_log(s->log, PL_LOG_WARN,
-               "7ttcp server %s: node %u offset %u count %u is not served, no answer",
-               pl_simconn_peer(sc), f.node, f.offset, f.count);
+        pl_simconn_log(sc, PL_LOG_WARN,
+                       "7ttcp server %s: node %u offset %u count %u is not served, no answer",
+                       pl_simconn_peer(sc), f.node, f.offset, f.count);
         return 0;
     }
     if (f.type == PL_TTCP_TYPE_READ) {
@@ -135,8 +135,8 @@ static int serve_frame(pl_simconn_t *sc, const uint8_t *p, size_t n, void *ud)
         if (f.data_words != f.count) {
             s->stats.bad_frames++;
             pl_status_set(&why, PL_ETTCP_LENGTH, 0, "write request without data");
-            pl_log(s->log, PL_LOG_WARN, "7ttcp server %s: write request without data, closing",
-                   pl_simconn_peer(sc));
+            pl_simconn_log(sc, PL_LOG_WARN, "7ttcp server %s: write request without data, closing",
+                           pl_simconn_peer(sc));
             pl_simconn_close(sc, &why);
             return -1;
         }
@@ -360,6 +360,8 @@ int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_t
     sim.connections = &s->stats.connections;
     sim.frames_in = &s->stats.frames_in;
     sim.bad_frames = &s->stats.bad_frames;
+    sim.idle_timeout_ms = cfg->idle_timeout_ms != 0 ? cfg->idle_timeout_ms : PL_SIM_IDLE_TIMEOUT_MS;
+    sim.idle_timeouts = &s->stats.idle_timeouts;
     rc = pl_simconn_set_init(&s->conns, loop, &cfg->listen, &sim, &cbs, s, err);
     if (rc < 0) {
         server_release(s);

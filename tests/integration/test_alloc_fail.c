@@ -117,7 +117,7 @@ static void log_cb(void *ud, pl_log_level_t level, const char *msg)
         (void)!write(STDOUT_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-static const pl_logger_t logger = {log_cb, NULL, PL_LOG_DEBUG};
+static const pl_logger_t logger = {.cb = log_cb, .level = PL_LOG_DEBUG};
 
 static const pl_logger_t *test_log(void)
 {

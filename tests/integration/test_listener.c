@@ -72,7 +72,7 @@ static void log_cb(void *ud, pl_log_level_t level, const char *msg)
         snprintf(warnings + n, sizeof(warnings) - n, "%s\n", msg);
 }
 
-static const pl_logger_t logger = {log_cb, NULL, PL_LOG_DEBUG};
+static const pl_logger_t logger = {.cb = log_cb, .level = PL_LOG_DEBUG};
 
 static int setup(void **state)
 {

@@ -1002,7 +1002,7 @@ static void keep_log(void *ud, pl_log_level_t level, const char *msg)
         snprintf(g_mqtt_log + n, sizeof(g_mqtt_log) - n, "%s\n", msg);
 }
 
-static const pl_logger_t g_keep_log = {keep_log, NULL, PL_LOG_WARN};
+static const pl_logger_t g_keep_log = {.cb = keep_log, .ud = NULL, .level = PL_LOG_WARN};
 
 static int fake_accept(pl_listener_t *l, pl_conn_t *conn, void *ud)
 {

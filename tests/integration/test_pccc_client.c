@@ -1268,7 +1268,7 @@ static void count_warn(void *ud, pl_log_level_t level, const char *msg)
         g_warn_auto++;
 }
 
-static const pl_logger_t warn_counter = {count_warn, NULL, PL_LOG_WARN};
+static const pl_logger_t warn_counter = {.cb = count_warn, .ud = NULL, .level = PL_LOG_WARN};
 
 static void warn_reset(void)
 {
@@ -2142,7 +2142,7 @@ static void keep_warning(void *ud, pl_log_level_t level, const char *msg)
         snprintf(g_warn, sizeof(g_warn), "%s", msg);
 }
 
-static const pl_logger_t g_warn_log = {keep_warning, NULL, PL_LOG_WARN};
+static const pl_logger_t g_warn_log = {.cb = keep_warning, .ud = NULL, .level = PL_LOG_WARN};
 
 #define CIP_RSP_HEADER 4u /* reply service, reserved, general status, extended status size */
 
