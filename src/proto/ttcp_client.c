@@ -455,8 +455,10 @@ static void handle_frame(pl_ttcp_client_t *c, const uint8_t *p, size_t n)
         return;
     }
     c->ka_wait = 0;
-    if (f.opcode == PL_TTCP_OP_KEEPALIVE)
+    if (f.opcode == PL_TTCP_OP_KEEPALIVE) {
+        c->last_io = uv_now(c->loop); /* the next keep-alive is keepalive_ms from this one */
         return;
+    }
     offset = r != NULL ? r->offset_ + r->done_ : 0;
     if (f.type == PL_TTCP_TYPE_WRITE && f.data_words > 0 &&
         (r == NULL || r->type_ != PL_TTCP_TYPE_WRITE || f.node != r->node_ || f.offset != offset ||

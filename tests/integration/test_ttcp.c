@@ -441,6 +441,40 @@ static void test_keepalive_after_idle(void **state)
     stop(&f);
 }
 
+static int node_keepalives_3(void *srv)
+{
+    return pl_ttcp_server_stats(srv)->keepalives >= 3;
+}
+
+/* An answered keep-alive restarts the idle time: with a request timeout shorter than the
+ * keep-alive interval, keep-alives still go out keepalive_ms apart (they went out every
+ * timeout_ms). Elapsed time is only bounded from below, which a slow machine cannot break. */
+static void test_keepalive_interval_after_answer(void **state)
+{
+    fixture_t f;
+    pl_ttcp_client_config_t cfg;
+    result_t r;
+    uint16_t w[1];
+    uint64_t t0;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    client_config(&f, &cfg, 0);
+    cfg.keepalive_ms = 200;
+    cfg.timeout_ms = 20;
+    start(&f, NULL, &cfg);
+    do_read(&f, 0, 0, w, 1, &r);
+    assert_int_equal(r.status.code, 0);
+    uv_update_time(&f.loop);
+    t0 = uv_now(&f.loop);
+    assert_int_equal(fault_run_pred(&f.loop, node_keepalives_3, f.srv, WAIT_MS), 0);
+    uv_update_time(&f.loop);
+    /* three keep-alives, each after keepalive_ms of silence: at least 3 x 200 ms */
+    assert_true(uv_now(&f.loop) - t0 >= 3u * cfg.keepalive_ms);
+    assert_int_equal(f.links_down, 0);
+    stop(&f);
+}
+
 /* A partner that accepts and never answers anything. */
 static int silent_accept(pl_listener_t *l, pl_conn_t *c, void *ud)
 {
@@ -787,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_peer_close_and_reconnect),
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_keepalive_after_idle),
+        cmocka_unit_test(test_keepalive_interval_after_answer),
         cmocka_unit_test(test_keepalive_detects_dead_peer),
         cmocka_unit_test(test_unsolicited_input),
         cmocka_unit_test(test_many_nodes_concurrently),
