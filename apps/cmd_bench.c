@@ -24,8 +24,8 @@
  */
 #include "cli.h"
 
-#include "codec/pccc_addr.h"
-#include "codec/ttcp_addr.h"
+#include "proto/pccc/codec/pccc_addr.h"
+#include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 #include "plcline/ttcp.h"

@@ -33,7 +33,7 @@
  * this program forked is signalled (by pid), and every handle is closed.
  */
 #include "bench_support.h"
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "engine/planner.h"
 #include "plcline/engine.h"
 #include "plcline/error.h"

@@ -24,9 +24,9 @@
 
 #include <cmocka.h>
 
-#include "codec/cip.h"
-#include "codec/enip.h"
-#include "codec/pccc.h"
+#include "proto/pccc/codec/cip.h"
+#include "proto/pccc/codec/enip.h"
+#include "proto/pccc/codec/pccc.h"
 #include "faults.h"
 
 #include "fixture.h"

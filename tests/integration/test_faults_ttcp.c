@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "faults.h"
 #include "fixture.h"
 #include "plcline/error.h"

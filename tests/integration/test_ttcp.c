@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "faults.h"
 #include "plcline/error.h"
 #include "plcline/ttcp.h"

@@ -20,7 +20,7 @@
 
 #include "hex.h"
 
-#include "codec/cip.h"
+#include "proto/pccc/codec/cip.h"
 #include "plcline/error.h"
 
 #define BUF_MAX 512u

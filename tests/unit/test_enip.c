@@ -20,8 +20,8 @@
 
 #include "hex.h"
 
-#include "codec/cip.h"
-#include "codec/enip.h"
+#include "proto/pccc/codec/cip.h"
+#include "proto/pccc/codec/enip.h"
 #include "plcline/error.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

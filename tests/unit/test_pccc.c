@@ -22,7 +22,7 @@
 
 #include "hex.h"
 
-#include "codec/pccc.h"
+#include "proto/pccc/codec/pccc.h"
 #include "plcline/error.h"
 
 #define BUF 512

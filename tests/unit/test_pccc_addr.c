@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"
 
 static pl_pccc_addr_t addr(const char *s)

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "codec/ttcp_addr.h"
+#include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/error.h"
 
 static pl_ttcp_addr_t addr(const char *s)

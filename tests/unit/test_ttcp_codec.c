@@ -17,7 +17,7 @@
 
 #include "hex.h"
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "plcline/error.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -18,7 +18,7 @@
  */
 #include "engine/driver.h"
 
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 

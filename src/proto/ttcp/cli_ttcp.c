@@ -9,7 +9,7 @@
  */
 #include "cli.h"
 
-#include "codec/ttcp_addr.h"
+#include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/ttcp.h"
 
 #include <stdlib.h>

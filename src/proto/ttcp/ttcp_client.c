@@ -11,7 +11,7 @@
 #include "plcline/ttcp.h"
 #include "plcline/error.h"
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "codec/url.h"
 #include "net/line_url.h"
 

@@ -15,7 +15,7 @@
  */
 #include "cli.h"
 
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 

@@ -6,8 +6,8 @@
  */
 #include "engine/driver.h"
 
-#include "codec/ttcp.h"
-#include "codec/ttcp_addr.h"
+#include "proto/ttcp/codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/error.h"
 #include "plcline/ttcp.h"
 

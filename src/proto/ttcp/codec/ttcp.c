@@ -22,7 +22,7 @@
  * count above `max_words` in a 28-byte frame) is framed normally and rejected by
  * pl_ttcp_decode; the caller may skip it.
  */
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "plcline/error.h"
 
 #include <limits.h>
