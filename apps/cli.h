@@ -38,7 +38,7 @@ void cli_wait(uv_loop_t *loop, const int *done);
 /* True when `url` has the pccc:// scheme (case-insensitive). */
 int cli_is_pccc(const char *url);
 
-/* Each protocol's part of 'read' and 'write' (apps/cli_ttcp.c, apps/cli_pccc.c): `args`
+/* Each protocol's part of 'read' and 'write' (src/proto/<name>/cli_<name>.c): `args`
  * are the n address (read) or ADDR=VALUE (write) arguments. Return the exit code. */
 int cli_ttcp_read(const char *url, char **args, int n, const pl_logger_t *log);
 int cli_ttcp_write(const char *url, char **args, int n, const pl_logger_t *log);

@@ -44,7 +44,7 @@
 #define DEFAULT_WARMUP_S   1.0
 #define MAX_WARMUP_S       600.0
 #define MAX_CONNECTIONS    64u   /* each is a TCP connection the device must accept */
-#define MAX_INFLIGHT       32u   /* the PCCC client's limit (src/proto/pccc_client.c) */
+#define MAX_INFLIGHT       32u   /* the PCCC client's limit (src/proto/pccc/pccc_client.c) */
 #define PAUSE_MS           100u  /* a slot's wait after a failed request */
 #define PROBE_MS           1000u /* earliest give-up when nothing has ever succeeded */
 #define GRACE_MS           1000u /* beyond the request timeout, for the last answers */

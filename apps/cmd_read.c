@@ -5,7 +5,7 @@
  * Prints one line per address: the address as given, then its values separated by single
  * spaces. Any failure: one line on stderr naming the URL and address, the error name, its
  * code and the detail (OS reason, PCCC STS/EXT STS), and exit status 1; bad arguments exit
- * 2. The protocol is chosen by the URL's scheme (apps/cli_ttcp.c, apps/cli_pccc.c).
+ * 2. The protocol is chosen by the URL's scheme (src/proto/<name>/cli_<name>.c).
  */
 #include "cli.h"
 

@@ -4,7 +4,7 @@
  *
  * Writes each assignment in order and prints nothing on success; every assignment is checked
  * before the device is touched. Errors as for 'plcline read'. The protocol is chosen by the
- * URL's scheme (apps/cli_ttcp.c, apps/cli_pccc.c), which also says how bits are written.
+ * URL's scheme (src/proto/<name>/cli_<name>.c), which also says how bits are written.
  */
 #include "cli.h"
 

@@ -76,7 +76,7 @@ typedef struct {
 int pl_value_text(const pl_value_t *v, int is_float, char *buf, size_t cap, pl_status_t *err);
 
 extern const pl_driver_t pl_driver_ttcp;
-extern const pl_driver_t pl_driver_pccc; /* src/engine/drv_pccc.c */
+extern const pl_driver_t pl_driver_pccc; /* src/proto/pccc/drv_pccc.c */
 
 /* The driver of a protocol; NULL when plcline has none for it (yet). */
 const pl_driver_t *pl_driver_for(pl_proto_t proto);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for Allen-Bradley addresses and values (src/codec/pccc_addr.h).
+ * libFuzzer target for Allen-Bradley addresses and values (src/proto/pccc/codec/pccc_addr.h).
  *
  * Input: one flag byte (picks an element and a request size limit), the address up to the
  * first '\n', then the value text. An address that parses is formatted and parsed again and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the 7TTCP frame codec (src/codec/ttcp.c).
+ * libFuzzer target for the 7TTCP frame codec (src/proto/ttcp/codec/ttcp.c).
  *
  * The input is a byte stream. It is parsed whole, split in two at a position derived from
  * the first byte (the first part in an exact-size heap copy, so reading past it is caught),

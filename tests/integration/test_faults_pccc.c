@@ -683,7 +683,7 @@ static void test_pccc_client_name_does_not_resolve(void **state)
 /* Accepts the TCP connection and never answers RegisterSession: both waiting requests fail
  * with 0x4009 ("no RegisterSession reply"); the next requests are served.
  *
- * Regression test of a fixed bug (src/proto/pccc_client.c, on_timer): the waiting requests'
+ * Regression test of a fixed bug (src/proto/pccc/pccc_client.c, on_timer): the waiting requests'
  * deadline (from the submit) came before the session setup deadline (from on_line_up)
  * whenever connecting took a millisecond or more; on_timer then failed the requests, stopped
  * the line while the client still thought it was registering, and the timer was re-armed

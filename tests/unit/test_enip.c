@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the EtherNet/IP encapsulation codec (src/codec/enip.c).
+ * Unit tests of the EtherNet/IP encapsulation codec (src/proto/pccc/codec/enip.c).
  *
  * Golden vectors are hex messages laid out from the CIP Networks Library Vol 2 (chapter 2)
  * with their expected decode: RegisterSession request/reply, UnRegisterSession, NOP,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * 7TTCP data addresses and values (src/codec/ttcp_addr.h): every accepted address form and
+ * 7TTCP data addresses and values (src/proto/ttcp/codec/ttcp_addr.h): every accepted address form and
  * every error with where it points, word counts incl. bit spill, count and range limits,
  * value put -> get round trips for every kind (with and without swap), boundary values,
  * formatting, and value errors naming the value and the range.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the 7TTCP frame codec (src/codec/ttcp.c).
+ * Unit tests of the 7TTCP frame codec (src/proto/ttcp/codec/ttcp.c).
  *
  * Golden vectors are hex frames laid out as in the manual (seed 000, "Format of messages")
  * with their expected decode. Every vector, and streams of several, are replayed whole, one

@@ -4,7 +4,7 @@
  * against the answer's node, offset, type and count; per-request timeout; keep-alive after
  * idle; unsolicited input handed to the caller.
  *
- * Built on a line (src/net) for the connection and on the codec (src/codec/ttcp) for bytes;
+ * Built on a line (src/net) for the connection and on the codec (src/proto/ttcp/codec) for bytes;
  * this file does no socket I/O of its own and never blocks. Every request completes exactly
  * once; nothing here prints.
  */
