@@ -226,9 +226,7 @@ static void usage(FILE *fp)
           "measured (no request succeeded; the error is printed), 2 bad arguments.\n"
           "\n",
           fp);
-    cli_ttcp_usage(fp);
-    fputc('\n', fp);
-    cli_pccc_usage(fp);
+    cli_proto_usage(fp);
 }
 
 /* --- argument parsing ---------------------------------------------------------------- */
@@ -372,10 +370,15 @@ too_many:
  * CLI_EXIT_USAGE when either is malformed, else 0. */
 static int configure(bench_t *b)
 {
+    const pl_protocol_t *p;
     pl_status_t st;
 
     pl_status_clear(&st);
-    if (cli_is_pccc(b->o.url)) {
+    if (pl_protocol_of_url(b->o.url, &p, &st) < 0) {
+        cli_print_error(b->o.url, &st);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(p->name, "pccc") == 0) {
         b->proto = PROTO_PCCC;
         pl_pccc_client_config_init(&b->pcfg);
         if (pl_pccc_client_config_url(&b->pcfg, b->o.url, b->local, sizeof(b->local), &st) < 0) {

@@ -66,22 +66,28 @@ const char *pl_quality_name(pl_quality_t q); /* "good", "bad", "uncertain" */
 
 /* --- configuration ----------------------------------------------------------------- */
 
-typedef enum { PL_PROTO_7TTCP = 0, PL_PROTO_PCCC } pl_proto_t;
+#define PL_PROTO_NAME_MAX 16  /* a protocol's name, "7ttcp" (NUL included) */
+#define PL_KEYS_MAX       256 /* a line's or device's protocol keys (NUL included) */
+#define PL_TAG_KEYS_MAX   32  /* a tag's protocol keys (NUL included) */
+
+/* Protocol keys: "key=value&key=value", the keys the line's protocol accepts on a line, a
+ * device or a tag (docs/config.md lists them per protocol; an absent key takes the
+ * protocol's default). pl_engine_new() checks them and fails with PL_ECONFIG naming the
+ * item and the key. */
 
 typedef struct {
     char name[PL_NAME_MAX];
-    pl_proto_t protocol;
+    char protocol[PL_PROTO_NAME_MAX];   /* "7ttcp", "pccc" (case-insensitive) */
     char simulator[PL_NAME_MAX];        /* non-empty: connect to this built-in simulator (its
                                            real address is filled in when it has started) */
     char backup_simulator[PL_NAME_MAX]; /* non-empty: the backup device is this simulator */
-    pl_line_config_t line;              /* hosts, backup, redundancy, local, connect timeout */
+    pl_line_config_t line;              /* hosts, backup, redundancy, local, connect timeout;
+                                           port 0: the protocol's default port */
     char local_addr[64];                /* storage for line.local_addr */
     unsigned timeout_ms;                /* request timeout; 0: protocol default */
-    unsigned keepalive_ms;              /* 7TTCP keep-alive; 0: off */
-    unsigned max_block;                 /* 7TTCP words per request; 0: 256 */
-    /* PCCC session parameters are given by the protocol's option string, e.g.
-     * "plc=slc500&service=4b&path=1,0" (see docs/pccc.md). */
-    char options[256];
+    char keys[PL_KEYS_MAX];             /* 7ttcp: keepalive=MS (10000; 0 off), max_block=WORDS
+                                           (256); pccc: the pccc:// URL keys, e.g.
+                                           "plc=slc500&service=4b&path=1,0" (docs/pccc.md) */
 } pl_line_def_t;
 
 typedef enum { PL_WRITES_ORDERED = 0, PL_WRITES_LATEST } pl_write_policy_t;
@@ -89,11 +95,11 @@ typedef enum { PL_WRITES_ORDERED = 0, PL_WRITES_LATEST } pl_write_policy_t;
 typedef struct {
     char name[PL_NAME_MAX];
     char line[PL_NAME_MAX];
-    uint32_t node;         /* 7TTCP node number */
-    char options[256];     /* PCCC: "dst=2&src=5&..." added to the line's options */
-    unsigned max_gap;      /* planner: largest gap merged, in units; default 32 */
-    unsigned demote_after; /* consecutive failed cycles before demotion; 0: 3 */
-    unsigned demote_ms;    /* time off scan; 0: 10000 */
+    char keys[PL_KEYS_MAX]; /* 7ttcp: node=N (0); pccc: "dst=2&src=5&..." added to the
+                               line's keys */
+    unsigned max_gap;       /* planner: largest gap merged, in units; default 32 */
+    unsigned demote_after;  /* consecutive failed cycles before demotion; 0: 3 */
+    unsigned demote_ms;     /* time off scan; 0: 10000 */
     pl_write_policy_t write_policy;
     unsigned write_timeout_ms; /* a write not sent within this fails; 0: 5000 */
     unsigned write_queue;      /* writes waiting per device; 0: 1024 */
@@ -107,8 +113,8 @@ typedef struct {
     int writable;           /* default 0: read-only */
     int scaled;             /* eng = raw * gain + offset */
     double gain, offset;
-    double deadband; /* absolute; 0: every change */
-    int swap;        /* 7TTCP: 32-bit values high word first */
+    double deadband;            /* absolute; 0: every change */
+    char keys[PL_TAG_KEYS_MAX]; /* 7ttcp: swap=1 (32-bit values high word first) */
 } pl_tag_def_t;
 
 typedef struct {

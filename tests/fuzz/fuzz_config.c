@@ -13,6 +13,7 @@
 
 #include "engine/config.h"
 #include "engine/csv.h"
+#include "proto/registry.h"
 #include "plcline/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -81,18 +82,19 @@ static void check_loaded(const pl_config_t *c)
         if (l->simulator[0] != '\0') {
             long s = pl_config_find(c, PL_CONFIG_SIM, l->simulator);
 
-            check(s >= 0 && c->sims[s].protocol == l->protocol);
+            check(s >= 0 && strcmp(c->sims[s].protocol, l->protocol) == 0);
         } else {
             check(l->line.port != 0);
         }
         if (l->backup_simulator[0] != '\0') {
             long s = pl_config_find(c, PL_CONFIG_SIM, l->backup_simulator);
 
-            check(s >= 0 && c->sims[s].protocol == l->protocol && l->line.backup.count == 0);
+            check(s >= 0 && strcmp(c->sims[s].protocol, l->protocol) == 0 &&
+                  l->line.backup.count == 0);
         }
         check(l->line.local_addr == NULL || l->line.local_addr == l->local_addr);
-        check(l->max_block <= 256);
-        check_str(l->options, sizeof(l->options), 0);
+        check(pl_protocol_find(l->protocol, strlen(l->protocol)) != NULL);
+        check_str(l->keys, sizeof(l->keys), 0);
     }
     for (i = 0; i < c->ndevices; i++) {
         check_name(c->devices[i].name);

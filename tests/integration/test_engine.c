@@ -104,7 +104,7 @@ static void setup(fx_t *f, unsigned timeout_ms)
         sc.listen.port = 0;
         assert_int_equal(pl_ttcp_server_new(&f->loop, &sc, &f->srv[i], NULL), 0);
         snprintf(f->lines[i].name, sizeof(f->lines[i].name), "line%c", 'A' + i);
-        f->lines[i].protocol = PL_PROTO_7TTCP;
+        snprintf(f->lines[i].protocol, sizeof(f->lines[i].protocol), "7ttcp");
         pl_line_config_init(&f->lines[i].line);
         assert_int_equal(pl_hostlist_parse(&f->lines[i].line.hosts, "127.0.0.1", 9, NULL), 0);
         f->lines[i].line.port = pl_ttcp_server_port(f->srv[i]);
@@ -113,7 +113,7 @@ static void setup(fx_t *f, unsigned timeout_ms)
         f->lines[i].timeout_ms = timeout_ms;
         snprintf(f->devs[i].name, sizeof(f->devs[i].name), "dev%c", 'A' + i);
         snprintf(f->devs[i].line, sizeof(f->devs[i].line), "line%c", 'A' + i);
-        f->devs[i].node = (uint32_t)i + 1;
+        snprintf(f->devs[i].keys, sizeof(f->devs[i].keys), "node=%d", i + 1);
     }
     snprintf(f->scans[0].name, sizeof(f->scans[0].name), "fast");
     f->scans[0].period_ms = 20;

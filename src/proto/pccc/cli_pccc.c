@@ -24,20 +24,6 @@
 
 #define VALUE_TEXT 400 /* 82 characters escaped as \xNN, quotes, NUL */
 
-void cli_pccc_usage(FILE *fp)
-{
-    fputs("PCCC URL: pccc://HOST[:PORT][?key=value&...]  (EtherNet/IP, default port 44818)\n"
-          "  keys     plc=slc500|micrologix|plc5|logix (slc500) service=4b|4c|4d (4b)\n"
-          "           path=PORT,LINK[,...] (route, e.g. 1,0) connected=0|1\n"
-          "           dst=N src=N dst_link=N src_link=N (0x4C header)\n"
-          "           vendor=N serial=N vendor_seq=0|1 (0x4B requestor ID)\n"
-          "           timeout=MS (1000) inflight=N (1) max_bytes=N queue=N\n"
-          "           connect_timeout=MS local=ADDR[:PORT] backup=HOSTS use_backup=0|1\n"
-          "PCCC ADDR: N7:0 F8:1 L10:0 B3:0/5 T4:0 T4:0.ACC C5:0.DN R6:0.POS S:1 I:1.0\n"
-          "  O:0.0/3 ST9:0 (string, printed in quotes) A10:0; optional ,<count>\n",
-          fp);
-}
-
 static int open_client(uv_loop_t *loop, const char *url, const pl_logger_t *log,
                        pl_pccc_client_t **c)
 {
@@ -142,7 +128,7 @@ static void print_values(const char *text, const pl_pccc_addr_t *a, const uint8_
     putchar('\n');
 }
 
-int cli_pccc_read(const char *url, char **args, int n, const pl_logger_t *log)
+static int cli_pccc_read(const char *url, char **args, int n, const pl_logger_t *log)
 {
     pl_pccc_addr_t *addrs;
     pl_pccc_client_t *c;
@@ -275,7 +261,7 @@ static int parse_assignment(const char *arg, assign_t *as)
     return 0;
 }
 
-int cli_pccc_write(const char *url, char **args, int n, const pl_logger_t *log)
+static int cli_pccc_write(const char *url, char **args, int n, const pl_logger_t *log)
 {
     pl_pccc_client_t *c;
     uv_loop_t loop;
@@ -320,3 +306,15 @@ int cli_pccc_write(const char *url, char **args, int n, const pl_logger_t *log)
     close_client(&loop, c);
     return rc == 0 ? CLI_EXIT_OK : (rc == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL);
 }
+
+extern const pl_protocol_t pl_protocol_pccc; /* pccc_protocol.c */
+
+const cli_proto_t cli_proto_pccc = {
+    .protocol = &pl_protocol_pccc,
+    .read = cli_pccc_read,
+    .write = cli_pccc_write,
+    .write_notes = " PCCC bits (B3:0/5=1,\n"
+                   "T4:0.EN=1) use a masked write; strings take one value (ST9:0=\"a, b\" or\n"
+                   "ST9:0=a, b); whole timers/counters/controls take KEY=value pairs\n"
+                   "(T4:0=PRE=100,ACC=0) and are read first so unnamed fields keep their value.\n",
+};

@@ -15,18 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cli_ttcp_usage(FILE *fp)
-{
-    fputs("7TTCP URL: 7ttcp://HOST[:PORT][/NODE][?key=value&...]\n"
-          "  HOST     IPv4, [IPv6] or name; a list 'a,b;c' is tried in turn\n"
-          "  PORT     default 12398; NODE default 0\n"
-          "  keys     timeout=MS (1000) keepalive=S max_block=WORDS (256) swap=0|1\n"
-          "           connect_timeout=MS local=ADDR[:PORT] queue=N\n"
-          "7TTCP ADDR: W<off> u16, I<off> i16, D<off> u32, L<off> i32, F<off> float32,\n"
-          "  B<off> byte, W<off>/<bit> bit; optional ,<count>\n",
-          fp);
-}
-
 /* Opens a 7TTCP client for `url`. On failure prints the error and returns the exit code
  * (CLI_EXIT_USAGE for a malformed URL, CLI_EXIT_FAIL otherwise); 0 on success. */
 static int open_client(uv_loop_t *loop, const char *url, const pl_logger_t *log,
@@ -69,7 +57,7 @@ static void close_client(uv_loop_t *loop, pl_ttcp_client_t *c)
     (void)uv_loop_close(loop);
 }
 
-int cli_ttcp_read(const char *url, char **args, int n, const pl_logger_t *log)
+static int cli_ttcp_read(const char *url, char **args, int n, const pl_logger_t *log)
 {
     pl_ttcp_addr_t *addrs;
     pl_ttcp_client_t *c;
@@ -234,7 +222,7 @@ static int put_values(const pl_ttcp_addr_t *a, uint16_t *words, int swap, const 
     return 0;
 }
 
-int cli_ttcp_write(const char *url, char **args, int n, const pl_logger_t *log)
+static int cli_ttcp_write(const char *url, char **args, int n, const pl_logger_t *log)
 {
     pl_ttcp_client_t *c;
     uv_loop_t loop;
@@ -279,3 +267,12 @@ int cli_ttcp_write(const char *url, char **args, int n, const pl_logger_t *log)
     close_client(&loop, c);
     return rc == 0 ? CLI_EXIT_OK : (rc == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL);
 }
+
+extern const pl_protocol_t pl_protocol_ttcp; /* ttcp_protocol.c */
+
+const cli_proto_t cli_proto_ttcp = {
+    .protocol = &pl_protocol_ttcp,
+    .read = cli_ttcp_read,
+    .write = cli_ttcp_write,
+    .write_notes = "7TTCP bits (W10/3=1) are read, changed and written back.",
+};
