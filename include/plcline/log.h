@@ -64,7 +64,7 @@ int pl_status_set(pl_status_t *st, int code, int sys, const char *fmt, ...)
     ;
 
 /* Formats `st` for people:
- *   "connect failed (0x4003 _7TTCP_CONNECT_SOCKET_FAILED): connection refused"
+ *   "connect failed (0x0032 PL_ECONNECT): connection refused"
  * with ": <detail>" and/or ": <OS reason>" appended when present. Always NUL-terminates
  * (when cap > 0) and returns the number of bytes written, excluding the NUL. */
 size_t pl_status_format(const pl_status_t *st, char *buf, size_t cap);

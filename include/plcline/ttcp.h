@@ -6,16 +6,17 @@
  * Client: one TCP connection per client (one node address: host list, port, optional local
  * address as the manual's node parameters), carrying requests for any node number. One
  * request is outstanding at a time (the protocol has no transaction id); the others wait in
- * a bounded FIFO (PL_ENO_MSG, 0x4007, when full). Every request completes exactly once
+ * a bounded FIFO (PL_E_7TTCP_NO_MSG, 0x4007, when full). Every request completes exactly once
  * through its callback, unless the call that submits it fails synchronously.
  *
  * Connection policy: the first request starts the connection; requests wait for it. When
  * every host of the list has failed once, waiting requests fail with the connect error
- * (0x4003 and the OS reason). A request not answered in `timeout_ms` fails with
- * PL_ETIMEOUT (0x4009) and the connection is dropped (a late answer could otherwise be
- * taken for the next request's); the next request reconnects, to the next host of the
- * list. With pl_ttcp_client_start() the client reconnects at once and keeps doing so
- * (polling mode).
+ * (0x4003 and the OS reason). The client reports its failures with the manual's codes
+ * (PL_E_7TTCP_*, 0x4001-0x4009) where the line underneath has neutral ones (PL_ECONNECT...). A
+ * request not answered in `timeout_ms` fails with PL_E_7TTCP_TIMEOUT (0x4009) and the connection is
+ * dropped (a late answer could otherwise be taken for the next request's); the next request
+ * reconnects, to the next host of the list. With pl_ttcp_client_start() the client reconnects at
+ * once and keeps doing so (polling mode).
  *
  * Threading: the loop thread only. Memory: the library owns clients and servers
  * (_new/_free); the caller owns requests (pl_ttcp_req_t) and the word buffers they point
@@ -108,8 +109,8 @@ struct pl_ttcp_req_s {
 
 /* Reads `count` words of `node` from `offset` into `words`. Blocks larger than max_block
  * are read as several requests, one after another (high-level call). Returns 0 (cb will
- * run), or synchronously PL_EINVAL (count 0 or range past word 0xFFFFFFFF), PL_ENO_MSG
- * (queue full), PL_ECLOSING. */
+ * run), or synchronously PL_EINVAL (count 0 or range past word 0xFFFFFFFF),
+ * PL_E_7TTCP_NO_MSG (queue full), PL_ECLOSING. */
 int pl_ttcp_read(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
                  uint16_t *words, size_t count, pl_ttcp_cb cb);
 

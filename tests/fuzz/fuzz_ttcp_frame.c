@@ -111,7 +111,7 @@ static size_t parse(const uint8_t *buf, size_t len, size_t base, size_t max_word
         memset(&e, 0, sizeof(e));
         e.at = base + pos;
         if (r < 0) {
-            CHECK(r == PL_ETTCP_SHORT || r == PL_ETTCP_OPCODE || r == PL_EMSG_TOO_LONG ||
+            CHECK(r == PL_ETTCP_SHORT || r == PL_ETTCP_OPCODE || r == PL_E_7TTCP_MSG_TOO_LONG ||
                   r == PL_ETTCP_LENGTH);
             e.rc = r;
             *broken = 1;

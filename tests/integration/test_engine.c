@@ -373,8 +373,8 @@ static void test_dead_device_does_not_slow_the_other(void **state)
     pl_engine_device_stats(f.e, "devB", &b0);
     wait_quality(&f, "b.w1", "bad", 3000);
     st = pl_engine_tag(f.e, "b.w1");
-    assert_true(st->error == PL_ERECV_00 || st->error == PL_ERECV_FF || st->error == PL_ECONNECT ||
-                st->error == PL_ETIMEOUT);
+    assert_true(st->error == PL_E_7TTCP_RECV_00 || st->error == PL_E_7TTCP_RECV_FF ||
+                st->error == PL_E_7TTCP_CONNECT || st->error == PL_E_7TTCP_TIMEOUT);
     /* demoted after 2 failures: writes are refused with a named error */
     {
         int i;
