@@ -24,6 +24,8 @@
 #ifndef PLCLINE_ENGINE_H
 #define PLCLINE_ENGINE_H
 
+#include "plcline/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -62,7 +64,7 @@ typedef enum {
     PL_Q_UNCERTAIN, /* the last value, older than the tag's staleness limit */
 } pl_quality_t;
 
-const char *pl_quality_name(pl_quality_t q); /* "good", "bad", "uncertain" */
+PL_EXTERN const char *pl_quality_name(pl_quality_t q); /* "good", "bad", "uncertain" */
 
 /* --- configuration ----------------------------------------------------------------- */
 
@@ -171,18 +173,19 @@ typedef struct {
  * periods > 0) and builds the engine. Nothing connects before pl_engine_start(). On error
  * returns PL_ECONFIG (or PL_EADDR...) with `err` naming the item ("tag 'boiler.t': device
  * 'boiler2' is not defined"). */
-int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engine_cbs_t *cbs,
-                  void *ud, pl_engine_t **out, pl_status_t *err);
+PL_EXTERN int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg,
+                            const pl_engine_cbs_t *cbs, void *ud, pl_engine_t **out,
+                            pl_status_t *err);
 
 /* Connects every device and starts the scan classes. */
-int pl_engine_start(pl_engine_t *e);
+PL_EXTERN int pl_engine_start(pl_engine_t *e);
 
 /* Stops polling, fails queued writes with PL_ECANCELED ("engine stopped"), closes every
  * connection. `done` (may be NULL) runs once every connection is closed; the engine can then
  * be freed. Writes in flight are answered by then. */
-void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud));
+PL_EXTERN void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud));
 
-void pl_engine_free(pl_engine_t *e);
+PL_EXTERN void pl_engine_free(pl_engine_t *e);
 
 /* Reload support: `e` (new, not started yet) takes over the connections of `old`'s devices
  * whose device and line definitions are unchanged (same name, same parameters), so they do
@@ -190,7 +193,7 @@ void pl_engine_free(pl_engine_t *e);
  * its connection over once its requests in flight have completed; until then it skips its
  * cycles in `e` and its writes wait. Queued writes of `old` are answered with PL_ESTOPPED
  * as usual. Returns the number of devices adopted. */
-size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old);
+PL_EXTERN size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old);
 
 typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud);
 
@@ -198,13 +201,13 @@ typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud)
  * tag. Returns 0 (cb will run exactly once) or synchronously: PL_ECONFIG with `err` for an
  * unknown or read-only tag, PL_EVALUE for a value of the wrong kind or out of range,
  * PL_ENO_MSG when the device's write queue is full, PL_ECLOSING. */
-int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value, pl_write_cb cb,
-                    void *ud, pl_status_t *err);
+PL_EXTERN int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value,
+                              pl_write_cb cb, void *ud, pl_status_t *err);
 
 /* The current state of `tag`; NULL if unknown. Valid until the next loop iteration. */
-const pl_tag_state_t *pl_engine_tag(pl_engine_t *e, const char *tag);
-size_t pl_engine_tag_count(const pl_engine_t *e);
-const pl_tag_state_t *pl_engine_tag_at(pl_engine_t *e, size_t i);
+PL_EXTERN const pl_tag_state_t *pl_engine_tag(pl_engine_t *e, const char *tag);
+PL_EXTERN size_t pl_engine_tag_count(const pl_engine_t *e);
+PL_EXTERN const pl_tag_state_t *pl_engine_tag_at(pl_engine_t *e, size_t i);
 
 typedef struct {
     uint64_t requests, responses, timeouts, errors;
@@ -219,8 +222,9 @@ typedef struct {
     int demoted;
 } pl_engine_stats_t;
 
-int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_stats_t *out);
-int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats_t *out);
+PL_EXTERN int pl_engine_device_stats(const pl_engine_t *e, const char *device,
+                                     pl_engine_stats_t *out);
+PL_EXTERN int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats_t *out);
 
 #ifdef __cplusplus
 }

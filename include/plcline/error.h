@@ -22,6 +22,8 @@
 #ifndef PLCLINE_ERROR_H
 #define PLCLINE_ERROR_H
 
+#include "plcline/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -91,8 +93,8 @@ extern "C" {
     XX(BIND, 0x0031, "PL_EBIND", "bind failed")                                                    \
     XX(CONNECT, 0x0032, "PL_ECONNECT", "connect failed")                                           \
     XX(SEND, 0x0033, "PL_ESEND", "send failed")                                                    \
-    XX(RECV_FF, 0x0034, "PL_ERECV_FF", "receive failed, session lost")                          \
-    XX(RECV_00, 0x0035, "PL_ERECV_00", "session closed by remote node")                      \
+    XX(RECV_FF, 0x0034, "PL_ERECV_FF", "receive failed, session lost")                             \
+    XX(RECV_00, 0x0035, "PL_ERECV_00", "session closed by remote node")                            \
     XX(NO_MSG, 0x0036, "PL_ENO_MSG", "request queue full")                                         \
     XX(MSG_TOO_LONG, 0x0037, "PL_EMSG_TOO_LONG", "message too long")                               \
     XX(TIMEOUT, 0x0038, "PL_ETIMEOUT", "receive timeout")
@@ -105,14 +107,14 @@ typedef enum {
 } pl_errno_t;
 
 /* The message of `err` ("connect failed"). Never NULL: unknown codes give "unknown error". */
-const char *pl_strerror(int err);
+PL_EXTERN const char *pl_strerror(int err);
 
 /* The name of `err` ("PL_ECONNECT", "_7TTCP_CONNECT_SOCKET_FAILED"). Never NULL. */
-const char *pl_err_name(int err);
+PL_EXTERN const char *pl_err_name(int err);
 
 /* The positive number shown to users (0x0032 for PL_ECONNECT, 0x4003 for
  * PL_E_7TTCP_CONNECT); 0 for an unknown code. */
-unsigned pl_err_code(int err);
+PL_EXTERN unsigned pl_err_code(int err);
 
 #ifdef __cplusplus
 }

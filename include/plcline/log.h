@@ -13,6 +13,8 @@
 #ifndef PLCLINE_LOG_H
 #define PLCLINE_LOG_H
 
+#include "plcline/export.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -35,14 +37,14 @@ typedef struct {
 } pl_logger_t;
 
 /* printf-style; a NULL logger is allowed. Long messages are truncated to 511 bytes. */
-void pl_log(const pl_logger_t *log, pl_log_level_t level, const char *fmt, ...)
+PL_EXTERN void pl_log(const pl_logger_t *log, pl_log_level_t level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
 /* "error", "warn", "info", "debug". */
-const char *pl_log_level_name(pl_log_level_t level);
+PL_EXTERN const char *pl_log_level_name(pl_log_level_t level);
 
 #define PL_STATUS_DETAIL_MAX 96
 
@@ -53,11 +55,11 @@ typedef struct {
 } pl_status_t;
 
 /* Clears `st` to success. `st` may be NULL (no-op). */
-void pl_status_clear(pl_status_t *st);
+PL_EXTERN void pl_status_clear(pl_status_t *st);
 
 /* Sets `st`; `fmt` may be NULL for no detail; `st` may be NULL (then only returns). Returns
  * `code` so callers can `return pl_status_set(...)`. */
-int pl_status_set(pl_status_t *st, int code, int sys, const char *fmt, ...)
+PL_EXTERN int pl_status_set(pl_status_t *st, int code, int sys, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
@@ -67,7 +69,7 @@ int pl_status_set(pl_status_t *st, int code, int sys, const char *fmt, ...)
  *   "connect failed (0x0032 PL_ECONNECT): connection refused"
  * with ": <detail>" and/or ": <OS reason>" appended when present. Always NUL-terminates
  * (when cap > 0) and returns the number of bytes written, excluding the NUL. */
-size_t pl_status_format(const pl_status_t *st, char *buf, size_t cap);
+PL_EXTERN size_t pl_status_format(const pl_status_t *st, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }
