@@ -35,6 +35,26 @@ int cli_is_help(const char *arg);
 /* Runs the loop until *done becomes nonzero (a request submitted already completes). */
 void cli_wait(uv_loop_t *loop, const int *done);
 
+typedef void (*cli_read_cb)(void *ud, const pl_status_t *st);
+
+/* A protocol's part of 'bench': reading one address over and over on several clients. */
+typedef struct {
+    size_t req_size; /* request storage one read needs */
+    /* Parses `url` and `addr`; `inflight` is what --inflight asked for (0: not given). Prints
+     * a bad argument and returns CLI_EXIT_USAGE, else 0 with *plan (plan_free releases it),
+     * the requests in flight per client, the request timeout (0: the command's default)
+     * and the bytes one read fills. */
+    int (*plan_new)(const char *url, const char *addr, unsigned inflight, const pl_logger_t *log,
+                    void **plan, unsigned *inflight_out, unsigned *timeout_ms, size_t *buf_bytes);
+    void (*plan_free)(void *plan);
+    int (*client_new)(uv_loop_t *loop, void *plan, void **client);
+    void (*client_free)(void *client); /* fails what is in flight first */
+    const pl_line_t *(*client_line)(void *client);
+    /* One read into `buf`: 0 and `cb` runs later, or a synchronous failure with *st. */
+    int (*read)(void *client, void *plan, void *req, void *buf, cli_read_cb cb, void *ud,
+                pl_status_t *st);
+} cli_bench_t;
+
 /* A protocol's part of 'read' and 'write' (src/proto/<name>/cli_<name>.c): `args` are the n
  * address (read) or ADDR=VALUE (write) arguments. Each returns the exit code. */
 typedef struct {
@@ -42,6 +62,7 @@ typedef struct {
     int (*read)(const char *url, char **args, int n, const pl_logger_t *log);
     int (*write)(const char *url, char **args, int n, const pl_logger_t *log);
     const char *write_notes; /* how 'write' treats bits, strings, structures */
+    const cli_bench_t *bench;
 } cli_proto_t;
 
 /* The command's part of the protocol named by `url`'s scheme (src/proto/cli_protocols.c).

@@ -11,7 +11,6 @@ cd "$root" || exit 1
 # Files that still name protocols, each to be moved into its protocol's folder (issue 14,
 # second part). A new file is never added here.
 allowed=(
-    apps/cmd_bench.c
     apps/cmd_serve.c
 )
 
