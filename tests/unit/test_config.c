@@ -1163,6 +1163,48 @@ static void test_limits(void **state)
     }
 }
 
+/* Every key of every protocol's descriptor is accepted where it belongs: the loader builds
+ * its key lists from the registry, so a new protocol's keys need no change here. */
+static void test_protocol_keys_from_registry(void **state)
+{
+    static const char *const where[] = {"lines", "devices", NULL, "simulators"};
+    const pl_protocol_t *p;
+    size_t i;
+    int scope;
+
+    (void)state;
+    for (i = 0; (p = pl_protocol_at(i)) != NULL; i++) {
+        for (scope = 0; scope < PL_KEYS_SCOPES; scope++) {
+            const pl_proto_key_t *k = p->keys[scope];
+
+            for (; where[scope] != NULL && k != NULL && k->name != NULL; k++) {
+                char yaml[512], value[64];
+
+                if (k->kind == PL_KEY_BOOL)
+                    snprintf(value, sizeof(value), "true");
+                else if (k->def == NULL || k->kind == PL_KEY_QUERY)
+                    snprintf(value, sizeof(value), "''");
+                else
+                    snprintf(value, sizeof(value), "%s", k->def);
+                if (scope == PL_KEYS_LINE)
+                    snprintf(yaml, sizeof(yaml),
+                             "lines: [{name: a, protocol: %s, host: h, %s: %s}]\n", p->name,
+                             k->name, value);
+                else if (scope == PL_KEYS_DEVICE)
+                    snprintf(yaml, sizeof(yaml),
+                             "lines: [{name: a, protocol: %s, host: h}]\n"
+                             "devices: [{name: d, line: a, %s: %s}]\n",
+                             p->name, k->name, value);
+                else
+                    snprintf(yaml, sizeof(yaml), "simulators: [{name: s, protocol: %s, %s: %s}]\n",
+                             p->name, k->name, value);
+                expect_ok(yaml);
+                pl_config_free(&cfg);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1182,6 +1224,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_line_keepalive_and_stable),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_protocol_keys_from_registry),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
