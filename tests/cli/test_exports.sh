@@ -31,5 +31,38 @@ if command -v readelf >/dev/null; then
         grep -qi "$dep" <<<"$needed" && fail "libplcline.so needs lib$dep"
     done
 fi
+# a program using the C API builds and runs against the shared library and libuv alone
+cat >"$tmp/api.c" <<'C'
+#include <plcline/engine.h>
+#include <plcline/error.h>
+#include <plcline/ttcp.h>
+#include <stdio.h>
+#include <string.h>
+
+int main(void)
+{
+    pl_ttcp_client_config_t cfg;
+
+    pl_ttcp_client_config_init(&cfg);
+    if (strcmp(pl_err_name(PL_ECONNECT), "PL_ECONNECT") != 0 || cfg.keepalive_ms == 0)
+        return 1;
+    printf("%s\n", pl_quality_name(PL_Q_GOOD));
+    return 0;
+}
+C
+cc=${CC:-cc}
+if [ "$(nm -D "$lib" | grep -c ' U __asan\| U __ubsan')" -gt 0 ]; then
+    echo "the library is built with sanitizers: the C API program is not built"
+elif "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -I"$root/include" -o "$tmp/api" "$tmp/api.c" -L"$(dirname "$lib")" -lplcline \
+    $(pkg-config --cflags --libs libuv) 2>"$tmp/cc.err"; then
+    out=$(LD_LIBRARY_PATH=$(dirname "$lib") "$tmp/api" 2>&1)
+    [ "$out" = "good" ] || fail "the C API program printed [$out]"
+    for dep in yaml jansson mosquitto; do
+        LD_LIBRARY_PATH=$(dirname "$lib") ldd "$tmp/api" | grep -qi "$dep" &&
+            fail "a C API program loads lib$dep"
+    done
+else
+    fail "a C API program does not build with -lplcline and libuv only: $(head -5 "$tmp/cc.err")"
+fi
 echo "exports: $(wc -l <"$tmp/exported") exported, $(wc -l <"$tmp/declared") declared, $fails failed"
 [ "$fails" -eq 0 ]
