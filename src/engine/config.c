@@ -1516,6 +1516,8 @@ static int parse_line(ld_t *L)
     } else if (!has(&m, LK_USE_BACKUP)) {
         d->line.use_backup = 1;
     }
+    if (!has(&m, LK_REDUNDANCY))
+        d->line.redundancy = proto->redundancy; /* the protocol's default */
     if (has(&m, LK_PREFER_PRIMARY) && d->line.redundancy != PL_REDUNDANCY_PARALLEL)
         return not_here(L, &m, LK_PREFER_PRIMARY, "applies to 'redundancy: parallel' only");
     if (d->line.backoff_min_ms > d->line.backoff_max_ms)
