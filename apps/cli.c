@@ -57,19 +57,3 @@ void cli_wait(uv_loop_t *loop, const int *done)
             break; /* nothing left that could complete it: cannot happen */
     }
 }
-
-int cli_is_pccc(const char *url)
-{
-    static const char scheme[] = "pccc://";
-    size_t i;
-
-    for (i = 0; i < sizeof(scheme) - 1; i++) {
-        char ch = url[i];
-
-        if (ch >= 'A' && ch <= 'Z')
-            ch = (char)(ch - 'A' + 'a');
-        if (ch != scheme[i])
-            return 0;
-    }
-    return 1;
-}

@@ -3,7 +3,7 @@
  * plcline bench URL ADDR [--duration S] [--connections N] [--inflight N] [--warmup S] [--json]
  *
  * A commissioning tool: how fast does this device answer on this network? Reads ADDR over
- * and over on N connections (one client each, 7ttcp:// or pccc://) with up to `inflight`
+ * and over on N connections (one client each, of the URL's protocol) with up to `inflight`
  * requests outstanding per connection, first for a warm-up (connections set up, caches
  * warm; not counted), then for `duration` seconds. Prints the rate, the latency
  * percentiles, the errors by name (the first of each kind in full, also on stderr when it
@@ -24,11 +24,7 @@
  */
 #include "cli.h"
 
-#include "codec/pccc_addr.h"
-#include "codec/ttcp_addr.h"
 #include "plcline/error.h"
-#include "plcline/pccc.h"
-#include "plcline/ttcp.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -44,7 +40,7 @@
 #define DEFAULT_WARMUP_S   1.0
 #define MAX_WARMUP_S       600.0
 #define MAX_CONNECTIONS    64u   /* each is a TCP connection the device must accept */
-#define MAX_INFLIGHT       32u   /* the PCCC client's limit (src/proto/pccc_client.c) */
+#define MAX_INFLIGHT       32u   /* the largest any client takes */
 #define PAUSE_MS           100u  /* a slot's wait after a failed request */
 #define PROBE_MS           1000u /* earliest give-up when nothing has ever succeeded */
 #define GRACE_MS           1000u /* beyond the request timeout, for the last answers */
@@ -133,17 +129,13 @@ static uint64_t hist_quantile(const hist_t *h, double q)
 
 /* --- the run ------------------------------------------------------------------------- */
 
-typedef enum { PROTO_TTCP, PROTO_PCCC } proto_t;
 typedef enum { PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE } phase_t;
 
 typedef struct bench_s bench_t;
 typedef struct conn_s conn_t;
 
 typedef struct {
-    union {
-        pl_ttcp_req_t t;
-        pl_pccc_req_t p;
-    } req;
+    void *req; /* the protocol's request storage */
     conn_t *conn;
     uint64_t started; /* uv_hrtime() at submission */
     int busy;         /* a request is out */
@@ -152,8 +144,7 @@ typedef struct {
 
 struct conn_s {
     bench_t *b;
-    pl_ttcp_client_t *tc;
-    pl_pccc_client_t *pc;
+    void *client; /* the protocol's client */
     slot_t *slots;
     uint64_t ok; /* measured answers of this connection */
 };
@@ -174,21 +165,14 @@ typedef struct {
 
 struct bench_s {
     opts_t o;
-    proto_t proto;
+    const cli_proto_t *cp; /* the protocol's part of the command */
+    void *plan;            /* its parsed URL and address */
     uv_loop_t loop;
     uv_timer_t clock; /* warm-up end, window end, grace end */
     uv_signal_t sigint;
     pl_logger_t log;
     char what[600]; /* "URL: ADDR" for error lines */
-    /* 7TTCP */
-    pl_ttcp_client_config_t tcfg;
-    pl_ttcp_addr_t taddr;
-    uint32_t node, words;
-    /* PCCC */
-    pl_pccc_client_config_t pcfg;
-    pl_pccc_addr_t paddr;
-    size_t bytes;
-    char local[256];
+    size_t bytes;   /* one read's */
 
     unsigned timeout_ms, inflight;
     conn_t *conns;
@@ -203,7 +187,7 @@ struct bench_s {
     kind_t kinds[MAX_KINDS];
     unsigned nkinds;
     uint64_t other_measured, other_warmup;
-    /* PCCC: connections kept at one request in flight by their target (fallback) */
+    /* connections kept at one request in flight by their target (fallback) */
     unsigned fell_back;
     uint64_t retried;
     char fallback[256];
@@ -221,8 +205,9 @@ static void usage(FILE *fp)
           "  --warmup S        seconds run first and not counted (default 1, 0..600)\n"
           "  --connections N   connections, each its own client (default 1, 1..64)\n"
           "  --inflight N      requests outstanding per connection (default: the URL's\n"
-          "                    inflight= for pccc://, else 1; 1..32). 7TTCP has one request\n"
-          "                    in flight per connection: more is capped to 1\n"
+          "                    inflight= where the protocol has one, else 1; 1..32); a\n"
+          "                    protocol with one request in flight per connection caps it\n"
+          "                    to 1\n"
           "  --json            print one JSON object instead of the table\n"
           "  -v                log connection events to stderr\n"
           "\n"
@@ -230,9 +215,7 @@ static void usage(FILE *fp)
           "measured (no request succeeded; the error is printed), 2 bad arguments.\n"
           "\n",
           fp);
-    cli_ttcp_usage(fp);
-    fputc('\n', fp);
-    cli_pccc_usage(fp);
+    cli_proto_usage(fp);
 }
 
 /* --- argument parsing ---------------------------------------------------------------- */
@@ -372,54 +355,21 @@ too_many:
     return CLI_EXIT_USAGE;
 }
 
-/* Applies the URL and the address to the client configuration. Prints and returns
+/* Finds the protocol and lets it parse the URL and the address. Prints and returns
  * CLI_EXIT_USAGE when either is malformed, else 0. */
 static int configure(bench_t *b)
 {
-    pl_status_t st;
+    int rc;
 
-    pl_status_clear(&st);
-    if (cli_is_pccc(b->o.url)) {
-        b->proto = PROTO_PCCC;
-        pl_pccc_client_config_init(&b->pcfg);
-        if (pl_pccc_client_config_url(&b->pcfg, b->o.url, b->local, sizeof(b->local), &st) < 0) {
-            cli_print_error(b->o.url, &st);
-            return CLI_EXIT_USAGE;
-        }
-        if (pl_pccc_addr_parse(&b->paddr, b->o.addr, &st) < 0) {
-            cli_print_error(b->o.addr, &st);
-            return CLI_EXIT_USAGE;
-        }
-        b->bytes = pl_pccc_addr_bytes(&b->paddr);
-        if (b->o.inflight_given)
-            b->pcfg.inflight = b->o.inflight;
-        b->inflight = b->pcfg.inflight != 0 ? b->pcfg.inflight : 1;
-        b->pcfg.inflight = b->inflight;
-        b->pcfg.log = &b->log;
-        b->timeout_ms = b->pcfg.timeout_ms != 0 ? b->pcfg.timeout_ms : DEFAULT_TIMEOUT_MS;
-        return 0;
-    }
-    b->proto = PROTO_TTCP;
-    pl_ttcp_client_config_init(&b->tcfg);
-    if (pl_ttcp_client_config_url(&b->tcfg, b->o.url, &b->node, NULL, b->local, sizeof(b->local),
-                                  &st) < 0) {
-        cli_print_error(b->o.url, &st);
+    b->cp = cli_proto_of_url(b->o.url);
+    if (b->cp == NULL)
         return CLI_EXIT_USAGE;
-    }
-    if (pl_ttcp_addr_parse(&b->taddr, b->o.addr, &st) < 0) {
-        cli_print_error(b->o.addr, &st);
-        return CLI_EXIT_USAGE;
-    }
-    b->words = pl_ttcp_addr_words(&b->taddr);
-    if (b->o.inflight > 1)
-        fprintf(stderr,
-                "plcline bench: 7TTCP has one request in flight per connection: --inflight %u "
-                "capped to 1 (use --connections for parallel requests)\n",
-                b->o.inflight);
-    b->inflight = 1;
-    b->tcfg.keepalive_ms = 0; /* the connection is never idle during a run */
-    b->tcfg.log = &b->log;
-    b->timeout_ms = b->tcfg.timeout_ms != 0 ? b->tcfg.timeout_ms : DEFAULT_TIMEOUT_MS;
+    rc = b->cp->bench->plan_new(b->o.url, b->o.addr, b->o.inflight_given ? b->o.inflight : 0,
+                                &b->log, &b->plan, &b->inflight, &b->timeout_ms, &b->bytes);
+    if (rc != 0)
+        return rc;
+    if (b->timeout_ms == 0)
+        b->timeout_ms = DEFAULT_TIMEOUT_MS;
     return 0;
 }
 
@@ -429,11 +379,7 @@ static void submit(slot_t *s);
 
 static const pl_line_t *conn_line(const conn_t *c)
 {
-    if (c->tc != NULL)
-        return pl_ttcp_client_line(c->tc);
-    if (c->pc != NULL)
-        return pl_pccc_client_line(c->pc);
-    return NULL;
+    return c->client != NULL ? c->b->cp->bench->client_line(c->client) : NULL;
 }
 
 static void sum_bytes(const bench_t *b, uint64_t *in, uint64_t *out)
@@ -452,24 +398,27 @@ static void sum_bytes(const bench_t *b, uint64_t *in, uint64_t *out)
     }
 }
 
-/* PCCC: which clients fell back to one request in flight, and why (the first one's). */
+/* Which clients their target kept at one request in flight (the protocol's fallback), and
+ * why (the first one's). */
 static void sum_fallbacks(bench_t *b)
 {
+    cli_bench_fallback_t fb;
     unsigned i;
 
     b->fell_back = 0;
     b->retried = 0;
+    if (b->cp->bench->fallback == NULL)
+        return;
     for (i = 0; i < b->o.connections; i++) {
-        const pl_pccc_client_stats_t *st;
-
-        if (b->conns[i].pc == NULL)
+        if (b->conns[i].client == NULL)
             continue;
-        st = pl_pccc_client_stats(b->conns[i].pc);
-        if (st->fallbacks == 0)
+        memset(&fb, 0, sizeof(fb));
+        b->cp->bench->fallback(b->conns[i].client, &fb);
+        if (!fb.fell_back)
             continue;
         if (b->fell_back++ == 0)
-            snprintf(b->fallback, sizeof(b->fallback), "%s", st->fallback);
-        b->retried += st->retried;
+            snprintf(b->fallback, sizeof(b->fallback), "%s", fb.reason != NULL ? fb.reason : "");
+        b->retried += fb.retried;
     }
 }
 
@@ -639,14 +588,9 @@ static void complete(slot_t *s, const pl_status_t *st)
         uv_timer_start(&s->pause, on_pause_end, PAUSE_MS, 0);
 }
 
-static void on_ttcp_done(pl_ttcp_req_t *req)
+static void on_read_done(void *ud, const pl_status_t *st)
 {
-    complete(req->data, &req->status);
-}
-
-static void on_pccc_done(pl_pccc_req_t *req)
-{
-    complete(req->data, &req->status);
+    complete(ud, st);
 }
 
 static void submit(slot_t *s)
@@ -661,16 +605,8 @@ static void submit(slot_t *s)
     s->busy = 1;
     b->outstanding++;
     s->started = uv_hrtime();
-    if (b->proto == PROTO_TTCP) {
-        s->req.t.data = s;
-        rc = pl_ttcp_read(c->tc, &s->req.t, b->node, b->taddr.offset, b->sink, b->words,
-                          on_ttcp_done);
-        st = s->req.t.status;
-    } else {
-        s->req.p.data = s;
-        rc = pl_pccc_read(c->pc, &s->req.p, b->o.addr, b->sink, b->bytes, on_pccc_done);
-        st = s->req.p.status;
-    }
+    pl_status_clear(&st);
+    rc = b->cp->bench->read(c->client, b->plan, s->req, b->sink, on_read_done, s, &st);
     if (rc < 0) { /* failed synchronously: no callback */
         if (st.code == 0)
             pl_status_set(&st, rc, 0, NULL);
@@ -683,7 +619,7 @@ static void submit(slot_t *s)
 /* Creates the clients and the slots. Prints and returns CLI_EXIT_FAIL on failure. */
 static int open_conns(bench_t *b)
 {
-    size_t bufsize = b->proto == PROTO_TTCP ? (size_t)b->words * sizeof(uint16_t) : b->bytes;
+    size_t bufsize = b->bytes;
     unsigned i, j;
     pl_status_t st;
     int rc;
@@ -703,13 +639,13 @@ static int open_conns(bench_t *b)
             slot_t *s = &c->slots[j];
 
             s->conn = c;
+            s->req = calloc(1, b->cp->bench->req_size);
+            if (s->req == NULL)
+                return CLI_EXIT_FAIL;
             uv_timer_init(&b->loop, &s->pause);
             s->pause.data = s;
         }
-        if (b->proto == PROTO_TTCP)
-            rc = pl_ttcp_client_new(&b->loop, &b->tcfg, &c->tc);
-        else
-            rc = pl_pccc_client_new(&b->loop, &b->pcfg, &c->pc);
+        rc = b->cp->bench->client_new(&b->loop, b->plan, &c->client);
         if (rc < 0) {
             pl_status_set(&st, rc, 0, NULL);
             cli_print_error(b->o.url, &st);
@@ -732,12 +668,9 @@ static void close_conns(bench_t *b)
     for (i = 0; i < b->o.connections; i++) {
         conn_t *c = &b->conns[i];
 
-        if (c->tc != NULL)
-            pl_ttcp_client_free(c->tc); /* cancels what is left; complete() ignores it */
-        if (c->pc != NULL)
-            pl_pccc_client_free(c->pc);
-        c->tc = NULL;
-        c->pc = NULL;
+        if (c->client != NULL)
+            b->cp->bench->client_free(c->client); /* cancels what is left; complete() ignores it */
+        c->client = NULL;
         if (c->slots == NULL)
             continue;
         for (j = 0; j < b->inflight; j++)
@@ -745,8 +678,11 @@ static void close_conns(bench_t *b)
                 uv_close((uv_handle_t *)&c->slots[j].pause, NULL);
     }
     uv_run(&b->loop, UV_RUN_DEFAULT);
-    for (i = 0; i < b->o.connections; i++)
+    for (i = 0; i < b->o.connections; i++) {
+        for (j = 0; b->conns[i].slots != NULL && j < b->inflight; j++)
+            free(b->conns[i].slots[j].req);
         free(b->conns[i].slots);
+    }
     free(b->conns);
     b->conns = NULL;
     free(b->sink);
@@ -767,7 +703,7 @@ static double ms(uint64_t ns)
 
 static const char *proto_name(const bench_t *b)
 {
-    return b->proto == PROTO_TTCP ? "7ttcp" : "pccc";
+    return b->cp->protocol->name;
 }
 
 static void print_table(const bench_t *b)
@@ -982,6 +918,8 @@ int cmd_bench(int argc, char **argv)
         rc = CLI_EXIT_OK; /* --help */
     else if (rc == 0)
         rc = run(b);
+    if (b->plan != NULL)
+        b->cp->bench->plan_free(b->plan);
     free(b);
     return rc;
 }

@@ -4,8 +4,8 @@
  *
  * Prints one line per address: the address as given, then its values separated by single
  * spaces. Any failure: one line on stderr naming the URL and address, the error name, its
- * code and the detail (OS reason, PCCC STS/EXT STS), and exit status 1; bad arguments exit
- * 2. The protocol is chosen by the URL's scheme (apps/cli_ttcp.c, apps/cli_pccc.c).
+ * code and the detail (OS reason, the device's own status), and exit status 1; bad arguments exit
+ * 2. The protocol is chosen by the URL's scheme (src/proto/<name>/cli_<name>.c).
  */
 #include "cli.h"
 
@@ -18,9 +18,7 @@ static void usage(FILE *fp)
           "Reads each address and prints '<ADDR> <value> [<value>...]', one line each.\n"
           "\n",
           fp);
-    cli_ttcp_usage(fp);
-    fputc('\n', fp);
-    cli_pccc_usage(fp);
+    cli_proto_usage(fp);
     fputs("\n"
           "  -v   log connection events to stderr\n",
           fp);
@@ -28,6 +26,7 @@ static void usage(FILE *fp)
 
 int cmd_read(int argc, char **argv)
 {
+    const cli_proto_t *cp;
     pl_logger_t log;
     int first = 1;
 
@@ -50,7 +49,8 @@ int cmd_read(int argc, char **argv)
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (cli_is_pccc(argv[first]))
-        return cli_pccc_read(argv[first], argv + first + 1, argc - first - 1, &log);
-    return cli_ttcp_read(argv[first], argv + first + 1, argc - first - 1, &log);
+    cp = cli_proto_of_url(argv[first]);
+    if (cp == NULL)
+        return CLI_EXIT_USAGE;
+    return cp->read(argv[first], argv + first + 1, argc - first - 1, &log);
 }

@@ -12,12 +12,11 @@
 #include "cli.h"
 
 #include "engine/config.h"
+#include "proto/registry.h"
 #include "north/jsonl.h"
 #include "north/mqtt.h"
 #include "plcline/engine.h"
 #include "plcline/error.h"
-#include "plcline/pccc.h"
-#include "plcline/ttcp.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -36,9 +35,8 @@ typedef struct {
     pl_engine_t *retiring; /* the engine a reload replaces, until it has stopped */
     pl_mqtt_t *mqtt;       /* north.mqtt, when configured */
     struct sim {
-        pl_proto_t proto;
-        pl_ttcp_server_t *ttcp;
-        pl_pccc_server_t *pccc;
+        const pl_protocol_t *proto;
+        void *server; /* the protocol's simulator; NULL when not running */
     } * sims;
     size_t nsims;
     pl_logger_t log;
@@ -389,12 +387,9 @@ static void stop_sims(daemon_t *d)
 {
     size_t i;
 
-    for (i = 0; i < d->nsims; i++) {
-        if (d->sims[i].ttcp != NULL)
-            pl_ttcp_server_free(d->sims[i].ttcp);
-        if (d->sims[i].pccc != NULL)
-            pl_pccc_server_free(d->sims[i].pccc);
-    }
+    for (i = 0; i < d->nsims; i++)
+        if (d->sims[i].server != NULL)
+            d->sims[i].proto->sim_free(d->sims[i].server);
     free(d->sims);
     d->sims = NULL;
     d->nsims = 0;
@@ -402,51 +397,7 @@ static void stop_sims(daemon_t *d)
 
 static uint16_t sim_port(const struct sim *s)
 {
-    if (s->ttcp != NULL)
-        return pl_ttcp_server_port(s->ttcp);
-    if (s->pccc != NULL)
-        return pl_pccc_server_port(s->pccc);
-    return 0;
-}
-
-/* A PCCC simulator's options: "plc=slc500&files=N7:100 F8:20 ...". */
-static int pccc_sim_options(const pl_sim_def_t *sd, pl_pccc_server_config_t *sc, char *files,
-                            size_t cap, pl_status_t *st)
-{
-    const char *p = sd->options;
-
-    while (*p != '\0') {
-        const char *amp = strchr(p, '&'), *end = amp != NULL ? amp : p + strlen(p);
-        const char *eq = memchr(p, '=', (size_t)(end - p));
-        size_t klen = eq != NULL ? (size_t)(eq - p) : (size_t)(end - p);
-        char val[256];
-        size_t vlen = eq != NULL ? (size_t)(end - eq - 1) : 0;
-
-        if (eq == NULL || vlen >= sizeof(val))
-            return pl_status_set(st, PL_ECONFIG, 0, "simulator '%.40s': bad option near '%.30s'",
-                                 sd->name, p);
-        memcpy(val, eq + 1, vlen);
-        val[vlen] = '\0';
-        if (klen == 3 && strncmp(p, "plc", 3) == 0) {
-            if (pl_pccc_plc_parse(val, &sc->plc) < 0)
-                return pl_status_set(st, PL_ECONFIG, 0,
-                                     "simulator '%.40s': plc '%.30s' (expected slc500, "
-                                     "micrologix, plc5 or logix)",
-                                     sd->name, val);
-        } else if (klen == 5 && strncmp(p, "files", 5) == 0) {
-            if (vlen >= cap)
-                return pl_status_set(st, PL_ECONFIG, 0, "simulator '%.40s': files too long",
-                                     sd->name);
-            memcpy(files, val, vlen + 1);
-            sc->files = files;
-        } else {
-            return pl_status_set(st, PL_ECONFIG, 0,
-                                 "simulator '%.40s': unknown option '%.*s' (expected plc, files)",
-                                 sd->name, (int)(klen > 30 ? 30 : klen), p);
-        }
-        p = amp != NULL ? amp + 1 : end;
-    }
-    return 0;
+    return s->server != NULL ? s->proto->sim_port(s->server) : 0;
 }
 
 static int start_sims(daemon_t *d, const pl_config_t *cfg)
@@ -459,43 +410,28 @@ static int start_sims(daemon_t *d, const pl_config_t *cfg)
     d->nsims = cfg->nsims;
     for (i = 0; i < cfg->nsims; i++) {
         const pl_sim_def_t *sd = &cfg->sims[i];
+        pl_proto_sim_t sim;
         pl_status_t st;
-        char where[600];
+        char where[600], what[300];
         int rc;
 
         pl_status_clear(&st);
-        d->sims[i].proto = sd->protocol;
-        if (sd->protocol == PL_PROTO_7TTCP) {
-            pl_ttcp_server_config_t sc;
-
-            pl_ttcp_server_config_init(&sc);
-            sc.listen.addr = sd->listen[0] != '\0' ? sd->listen : NULL;
-            sc.listen.port = sd->port;
-            sc.node_first = sd->node_first;
-            sc.node_last = sd->node_last;
-            sc.animate_ms = sd->animate_ms;
-            sc.delay_ms = sd->delay_ms;
-            sc.log = &d->log;
-            rc = pl_ttcp_server_new(&d->loop, &sc, &d->sims[i].ttcp, &st);
-            if (rc == 0)
-                pl_log(&d->log, PL_LOG_INFO, "simulator %s: 7TTCP nodes %u-%u on %s", sd->name,
-                       sd->node_first, sd->node_last, pl_ttcp_server_address(d->sims[i].ttcp));
+        d->sims[i].proto = pl_protocol_find(sd->protocol, strlen(sd->protocol));
+        if (d->sims[i].proto == NULL) {
+            rc = pl_status_set(&st, PL_ECONFIG, 0, "unknown protocol '%s'", sd->protocol);
         } else {
-            pl_pccc_server_config_t sc;
-            char files[256];
-
-            pl_pccc_server_config_init(&sc);
-            sc.listen.addr = sd->listen[0] != '\0' ? sd->listen : NULL;
-            sc.listen.port = sd->port;
-            sc.animate_ms = sd->animate_ms;
-            sc.delay_ms = sd->delay_ms;
-            sc.log = &d->log;
-            rc = pccc_sim_options(sd, &sc, files, sizeof(files), &st);
+            memset(&sim, 0, sizeof(sim));
+            sim.name = sd->name;
+            sim.listen = sd->listen[0] != '\0' ? sd->listen : NULL;
+            sim.port = sd->port;
+            sim.animate_ms = sd->animate_ms;
+            sim.delay_ms = sd->delay_ms;
+            sim.keys = sd->keys;
+            sim.log = &d->log;
+            rc = d->sims[i].proto->sim_new(&d->loop, &sim, &d->sims[i].server, what, sizeof(what),
+                                           &st);
             if (rc == 0)
-                rc = pl_pccc_server_new(&d->loop, &sc, &d->sims[i].pccc, &st);
-            if (rc == 0)
-                pl_log(&d->log, PL_LOG_INFO, "simulator %s: PCCC %s on %s", sd->name,
-                       pl_pccc_plc_name(sc.plc), pl_pccc_server_address(d->sims[i].pccc));
+                pl_log(&d->log, PL_LOG_INFO, "simulator %s: %s", sd->name, what);
         }
         if (rc < 0) {
             snprintf(where, sizeof(where), "simulator '%s'", sd->name);

@@ -12,11 +12,13 @@
 
 #include "plcline/error.h"
 #include "plcline/pccc.h"
+#include "plcline/ttcp.h"
 
 #include <ctype.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_LIST 64
 
@@ -98,7 +100,7 @@ static int parse_listen_url(const char *url, const char *scheme, uint16_t defaul
     char *e;
 
     if (p == NULL || (size_t)(p - url) != strlen(scheme) ||
-        strncmp(url, scheme, strlen(scheme)) != 0)
+        strncasecmp(url, scheme, strlen(scheme)) != 0)
         return -1;
     p += 3;
     end = p + strcspn(p, "/?");
@@ -374,6 +376,7 @@ int cmd_serve(int argc, char **argv)
     pl_ttcp_server_config_t cfg;
     serve_opts_t o;
     pl_logger_t log;
+    const pl_protocol_t *proto;
     pl_status_t st;
     uv_loop_t loop;
     unsigned long v;
@@ -496,7 +499,11 @@ int cmd_serve(int argc, char **argv)
         goto bad;
     allow[n_allow] = NULL;
     o.listen.allow = n_allow > 0 ? allow : NULL;
-    if (strncmp(o.url, "pccc://", 7) == 0)
+    if (pl_protocol_of_url(o.url, &proto, &st) < 0) {
+        cli_print_error(o.url, &st);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(proto->name, "pccc") == 0)
         return serve_pccc(&o, &log);
     if (o.pccc_only || o.strict.given) {
         fprintf(stderr, "plcline serve: --files, --register-timeout, --max-inflight, "

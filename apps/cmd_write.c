@@ -4,7 +4,7 @@
  *
  * Writes each assignment in order and prints nothing on success; every assignment is checked
  * before the device is touched. Errors as for 'plcline read'. The protocol is chosen by the
- * URL's scheme (apps/cli_ttcp.c, apps/cli_pccc.c), which also says how bits are written.
+ * URL's scheme (src/proto/<name>/cli_<name>.c), which also says how bits are written.
  */
 #include "cli.h"
 
@@ -16,18 +16,17 @@ static void usage(FILE *fp)
           "\n"
           "Writes values; prints nothing on success. ADDR as for 'plcline read'.\n"
           "'W10=1,2,3' / 'N7:10=1,2,3' write 3 elements; with a count ('W10,3=...') the\n"
-          "number of values must match it.\n"
-          "7TTCP bits (W10/3=1) are read, changed and written back. PCCC bits (B3:0/5=1,\n"
-          "T4:0.EN=1) use a masked write; strings take one value (ST9:0=\"a, b\" or\n"
-          "ST9:0=a, b); whole timers/counters/controls take KEY=value pairs\n"
-          "(T4:0=PRE=100,ACC=0) and are read first so unnamed fields keep their value.\n"
-          "\n"
+          "number of values must match it.\n",
+          fp);
+    cli_proto_write_notes(fp);
+    fputs("\n"
           "  -v   log connection events to stderr\n",
           fp);
 }
 
 int cmd_write(int argc, char **argv)
 {
+    const cli_proto_t *cp;
     pl_logger_t log;
     int first = 1;
 
@@ -50,7 +49,8 @@ int cmd_write(int argc, char **argv)
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (cli_is_pccc(argv[first]))
-        return cli_pccc_write(argv[first], argv + first + 1, argc - first - 1, &log);
-    return cli_ttcp_write(argv[first], argv + first + 1, argc - first - 1, &log);
+    cp = cli_proto_of_url(argv[first]);
+    if (cp == NULL)
+        return CLI_EXIT_USAGE;
+    return cp->write(argv[first], argv + first + 1, argc - first - 1, &log);
 }

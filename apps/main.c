@@ -18,15 +18,16 @@ static void usage(FILE *fp)
           "commands:\n"
           "  read URL ADDR...            read values and print one line per address\n"
           "  write URL ADDR=V[,V...]...  write values\n"
-          "  serve URL [options]         run a device simulator (7TTCP node)\n"
+          "  serve URL [options]         run a device simulator"
+          "\n"
           "  run CONFIG                  run the communication process (scan engine daemon)\n"
           "  bench URL ADDR [options]    measure request rate and latency of a device\n"
           "\n"
           "  plcline <command> --help    options of a command\n"
           "  plcline --version           version\n"
-          "\n"
-          "URL: 7ttcp://HOST[:PORT][/NODE][?timeout=MS&keepalive=S&max_block=WORDS&...]\n",
+          "\n",
           fp);
+    cli_proto_urls(fp);
 }
 
 int main(int argc, char **argv)

@@ -33,7 +33,7 @@
  * this program forked is signalled (by pid), and every handle is closed.
  */
 #include "bench_support.h"
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "engine/planner.h"
 #include "plcline/engine.h"
 #include "plcline/error.h"
@@ -402,13 +402,12 @@ static void line_init(pl_line_def_t *l, const char *name, uint16_t port, unsigne
 {
     memset(l, 0, sizeof(*l));
     snprintf(l->name, sizeof(l->name), "%s", name);
-    l->protocol = PL_PROTO_7TTCP;
+    snprintf(l->protocol, sizeof(l->protocol), "7ttcp");
     pl_line_config_init(&l->line);
     (void)pl_hostlist_parse(&l->line.hosts, "127.0.0.1", 9, NULL);
     l->line.port = port;
     l->timeout_ms = timeout_ms;
-    l->keepalive_ms = 0;
-    l->max_block = MAX_BLOCK;
+    snprintf(l->keys, sizeof(l->keys), "keepalive=0&max_block=%u", MAX_BLOCK);
 }
 
 static void plant_free(plant_t *p)
@@ -448,7 +447,7 @@ static plant_t *plant_new(const bench_child_t *ch)
 
         snprintf(dv->name, sizeof(dv->name), "d%03u", d);
         snprintf(dv->line, sizeof(dv->line), "sim%u", d / NODES_PER_SIM);
-        dv->node = d % NODES_PER_SIM;
+        snprintf(dv->keys, sizeof(dv->keys), "node=%u", d % NODES_PER_SIM);
         dv->max_gap = MAX_GAP;
         n = gen_tags(d, gt);
         for (i = 0; i < n; i++) {
@@ -737,10 +736,10 @@ static int run_poll_raw(const plant_t *p, const opts_t *o, poll_res_t *res)
         pl_ttcp_client_config_init(&cfg);
         cfg.line = l->line;
         cfg.timeout_ms = l->timeout_ms;
-        cfg.keepalive_ms = l->keepalive_ms;
-        cfg.max_block = l->max_block;
+        cfg.keepalive_ms = 0; /* as line_init() sets it */
+        cfg.max_block = MAX_BLOCK;
         d->run = &r;
-        d->node = p->devs[i].node;
+        d->node = (uint32_t)(i % NODES_PER_SIM);
         d->plan = &p->plan[i];
         d->req.data = d;
         if (pl_ttcp_client_new(&r.loop, &cfg, &d->c) != 0) {
@@ -847,7 +846,7 @@ static int run_dead(const bench_child_t *ch, int with_dead, const opts_t *o, dea
          * for a truncation as it did the snprintf */
         _Static_assert(sizeof(devs[i].line) == sizeof(lines[i].name), "line names: one size");
         memcpy(devs[i].line, lines[i].name, sizeof(devs[i].line));
-        devs[i].node = 0;
+        devs[i].keys[0] = '\0'; /* node 0 */
         devs[i].max_gap = MAX_GAP;
         devs[i].demote_after = DEMOTE_NEVER; /* D stays on scan, timing out all the time */
     }

@@ -35,9 +35,9 @@
  * program forked are signalled, by pid.
  */
 #include "bench_support.h"
-#include "codec/cip.h"
-#include "codec/enip.h"
-#include "codec/pccc.h"
+#include "proto/pccc/codec/cip.h"
+#include "proto/pccc/codec/enip.h"
+#include "proto/pccc/codec/pccc.h"
 #include "plcline/error.h"
 #include "plcline/hostlist.h"
 #include "plcline/line.h"

@@ -35,7 +35,7 @@
 #define _GNU_SOURCE /* mallinfo2, malloc_trim */
 
 #include "bench_support.h"
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "plcline/error.h"
 #include "plcline/hostlist.h"
 #include "plcline/ttcp.h"

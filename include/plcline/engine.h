@@ -24,6 +24,8 @@
 #ifndef PLCLINE_ENGINE_H
 #define PLCLINE_ENGINE_H
 
+#include "plcline/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -67,26 +69,32 @@ typedef enum {
     PL_Q_UNCERTAIN, /* the last value, older than the tag's staleness limit */
 } pl_quality_t;
 
-const char *pl_quality_name(pl_quality_t q); /* "good", "bad", "uncertain" */
+PL_EXTERN const char *pl_quality_name(pl_quality_t q); /* "good", "bad", "uncertain" */
 
 /* --- configuration ----------------------------------------------------------------- */
 
-typedef enum { PL_PROTO_7TTCP = 0, PL_PROTO_PCCC } pl_proto_t;
+#define PL_PROTO_NAME_MAX 16  /* a protocol's name, "7ttcp" (NUL included) */
+#define PL_KEYS_MAX       256 /* a line's or device's protocol keys (NUL included) */
+#define PL_TAG_KEYS_MAX   32  /* a tag's protocol keys (NUL included) */
+
+/* Protocol keys: "key=value&key=value", the keys the line's protocol accepts on a line, a
+ * device or a tag (docs/config.md lists them per protocol; an absent key takes the
+ * protocol's default). pl_engine_new() checks them and fails with PL_ECONFIG naming the
+ * item and the key. */
 
 typedef struct {
     char name[PL_NAME_MAX];
-    pl_proto_t protocol;
+    char protocol[PL_PROTO_NAME_MAX];   /* "7ttcp", "pccc" (case-insensitive) */
     char simulator[PL_NAME_MAX];        /* non-empty: connect to this built-in simulator (its
                                            real address is filled in when it has started) */
     char backup_simulator[PL_NAME_MAX]; /* non-empty: the backup device is this simulator */
-    pl_line_config_t line;              /* hosts, backup, redundancy, local, connect timeout */
+    pl_line_config_t line;              /* hosts, backup, redundancy, local, connect timeout;
+                                           port 0: the protocol's default port */
     char local_addr[64];                /* storage for line.local_addr */
     unsigned timeout_ms;                /* request timeout; 0: protocol default */
-    unsigned keepalive_ms;              /* 7TTCP keep-alive; 0: off */
-    unsigned max_block;                 /* 7TTCP words per request; 0: 256 */
-    /* PCCC session parameters are given by the protocol's option string, e.g.
-     * "plc=slc500&service=4b&path=1,0" (see docs/pccc.md). */
-    char options[256];
+    char keys[PL_KEYS_MAX];             /* 7ttcp: keepalive=MS (10000; 0 off), max_block=WORDS
+                                           (256); pccc: the pccc:// URL keys, e.g.
+                                           "plc=slc500&service=4b&path=1,0" (docs/pccc.md) */
 } pl_line_def_t;
 
 typedef enum { PL_WRITES_ORDERED = 0, PL_WRITES_LATEST } pl_write_policy_t;
@@ -94,11 +102,11 @@ typedef enum { PL_WRITES_ORDERED = 0, PL_WRITES_LATEST } pl_write_policy_t;
 typedef struct {
     char name[PL_NAME_MAX];
     char line[PL_NAME_MAX];
-    uint32_t node;         /* 7TTCP node number */
-    char options[256];     /* PCCC: "dst=2&src=5&..." added to the line's options */
-    unsigned max_gap;      /* planner: largest gap merged, in units; default 32 */
-    unsigned demote_after; /* consecutive failed cycles before demotion; 0: 3 */
-    unsigned demote_ms;    /* time off scan; 0: 10000 */
+    char keys[PL_KEYS_MAX]; /* 7ttcp: node=N (0); pccc: "dst=2&src=5&..." added to the
+                               line's keys */
+    unsigned max_gap;       /* planner: largest gap merged, in units; default 32 */
+    unsigned demote_after;  /* consecutive failed cycles before demotion; 0: 3 */
+    unsigned demote_ms;     /* time off scan; 0: 10000 */
     pl_write_policy_t write_policy;
     unsigned write_timeout_ms; /* a write not sent within this fails; 0: 5000 */
     unsigned write_queue;      /* writes waiting per device; 0: 1024 */
@@ -112,8 +120,8 @@ typedef struct {
     int writable;           /* default 0: read-only */
     int scaled;             /* eng = raw * gain + offset */
     double gain, offset;
-    double deadband; /* absolute; 0: every change */
-    int swap;        /* 7TTCP: 32-bit values high word first */
+    double deadband;            /* absolute; 0: every change */
+    char keys[PL_TAG_KEYS_MAX]; /* 7ttcp: swap=1 (32-bit values high word first) */
 } pl_tag_def_t;
 
 typedef struct {
@@ -170,19 +178,20 @@ typedef struct {
  * periods > 0) and builds the engine. Nothing connects before pl_engine_start(). On error
  * returns PL_ECONFIG (or PL_EADDR...) with `err` naming the item ("tag 'boiler.t': device
  * 'boiler2' is not defined"). */
-int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engine_cbs_t *cbs,
-                  void *ud, pl_engine_t **out, pl_status_t *err);
+PL_EXTERN int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg,
+                            const pl_engine_cbs_t *cbs, void *ud, pl_engine_t **out,
+                            pl_status_t *err);
 
 /* Connects every device and starts the scan classes. */
-int pl_engine_start(pl_engine_t *e);
+PL_EXTERN int pl_engine_start(pl_engine_t *e);
 
 /* Stops polling and closes every connection. Before it returns, queued writes are answered
  * PL_ESTOPPED and writes in flight PL_ECANCELED (a connection being handed over to a
  * reloaded engine first completes what it has in flight). `done` (may be NULL) runs once
  * every connection is closed; the engine can then be freed. */
-void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud));
+PL_EXTERN void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud));
 
-void pl_engine_free(pl_engine_t *e);
+PL_EXTERN void pl_engine_free(pl_engine_t *e);
 
 /* Reload support: `e` (new, not started yet) takes over the connections of `old`'s devices
  * whose device and line definitions are unchanged (same name, same parameters), so they do
@@ -190,7 +199,7 @@ void pl_engine_free(pl_engine_t *e);
  * its connection over once its requests in flight have completed; until then it skips its
  * cycles in `e` and its writes wait. Queued writes of `old` are answered with PL_ESTOPPED
  * as usual. Returns the number of devices adopted. */
-size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old);
+PL_EXTERN size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old);
 
 typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud);
 
@@ -202,13 +211,13 @@ typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud)
  * PL_ESTOPPED once the engine is stopping. A queued write fails through cb with PL_ETIMEOUT
  * when it could not be sent within the device's write_timeout_ms, PL_EOFFSCAN when the
  * device is demoted meanwhile, PL_ESTOPPED when the engine stops first. */
-int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value, pl_write_cb cb,
-                    void *ud, pl_status_t *err);
+PL_EXTERN int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value,
+                              pl_write_cb cb, void *ud, pl_status_t *err);
 
 /* The current state of `tag`; NULL if unknown. Valid until the next loop iteration. */
-const pl_tag_state_t *pl_engine_tag(pl_engine_t *e, const char *tag);
-size_t pl_engine_tag_count(const pl_engine_t *e);
-const pl_tag_state_t *pl_engine_tag_at(pl_engine_t *e, size_t i);
+PL_EXTERN const pl_tag_state_t *pl_engine_tag(pl_engine_t *e, const char *tag);
+PL_EXTERN size_t pl_engine_tag_count(const pl_engine_t *e);
+PL_EXTERN const pl_tag_state_t *pl_engine_tag_at(pl_engine_t *e, size_t i);
 
 typedef struct {
     uint64_t requests, responses, timeouts, errors;
@@ -224,8 +233,9 @@ typedef struct {
     uint64_t unsolicited; /* frames the device sent with no request behind them (7TTCP) */
 } pl_engine_stats_t;
 
-int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_stats_t *out);
-int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats_t *out);
+PL_EXTERN int pl_engine_device_stats(const pl_engine_t *e, const char *device,
+                                     pl_engine_stats_t *out);
+PL_EXTERN int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats_t *out);
 
 #ifdef __cplusplus
 }

@@ -8,16 +8,21 @@
  *
  * Codes are append-only: a published number never changes meaning.
  *
- * The IGSS 7TTCP manual's codes (0x4001-0x4009, 0x5501) are first-class codes here and keep
- * their manual names (including the manual's own spelling, e.g. 0x4001 and 0x4002 are both
- * named _7TTCP_BIND_SOCKET_FAILED in the manual; the number tells them apart). They describe
- * the transport of every protocol, not only 7TTCP: a PCCC connect failure is also 0x4003.
+ * Transport failures (socket, bind, connect, send, receive, queue full, too long, timeout)
+ * have neutral codes (0x0030-0x0038: PL_ECONNECT, PL_ETIMEOUT, ...) that every protocol
+ * reports. The IGSS 7TTCP manual's codes (0x4001-0x4009, 0x5501) are first-class codes too
+ * and keep their manual names (including the manual's own spelling, e.g. 0x4001 and 0x4002
+ * are both named _7TTCP_BIND_SOCKET_FAILED in the manual; the number tells them apart): the
+ * 7TTCP client presents its own failures with them (PL_E_7TTCP_CONNECT for PL_ECONNECT...),
+ * as the manual documents them.
  *
  * Remote status (a PLC's own error answer, e.g. PCCC STS) is not in this table; protocols
  * report it separately so that it stays readable and distinct from local errors.
  */
 #ifndef PLCLINE_ERROR_H
 #define PLCLINE_ERROR_H
+
+#include "plcline/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,15 +53,15 @@ extern "C" {
     XX(TTCP_TYPE, 0x0104, "PL_ETTCP_TYPE", "7TTCP unknown type")                                   \
     XX(TTCP_GROUP, 0x0105, "PL_ETTCP_GROUP", "7TTCP data group is not 0")                          \
     XX(TTCP_MISMATCH, 0x0106, "PL_ETTCP_MISMATCH", "7TTCP response does not match the request")    \
-    XX(SOCKET, 0x4001, "_7TTCP_BIND_SOCKET_FAILED", "socket open failed")                          \
-    XX(BIND, 0x4002, "_7TTCP_BIND_SOCKET_FAILED", "bind failed")                                   \
-    XX(CONNECT, 0x4003, "_7TTCP_CONNECT_SOCKET_FAILED", "connect failed")                          \
-    XX(SEND, 0x4004, "_7TTCP_SEND_SOCKET_FAILED", "send failed")                                   \
-    XX(RECV_FF, 0x4005, "_7TTCP_RECV_SOCKET_FAILED_FF", "session closed by remote node")           \
-    XX(RECV_00, 0x4006, "_7TTCP_RECV_SOCKET_FAILED_00", "session closed by remote node")           \
-    XX(NO_MSG, 0x4007, "_7TTCP_RECV_NO_MSG", "no free message (request queue full)")               \
-    XX(MSG_TOO_LONG, 0x4008, "_7TTCP_RECV_MSG_TOO_LONG", "message too long")                       \
-    XX(TIMEOUT, 0x4009, "_7TTCP_RECV_TIMEOUT", "receive timeout")                                  \
+    XX(_7TTCP_SOCKET, 0x4001, "_7TTCP_BIND_SOCKET_FAILED", "socket open failed")                   \
+    XX(_7TTCP_BIND, 0x4002, "_7TTCP_BIND_SOCKET_FAILED", "bind failed")                            \
+    XX(_7TTCP_CONNECT, 0x4003, "_7TTCP_CONNECT_SOCKET_FAILED", "connect failed")                   \
+    XX(_7TTCP_SEND, 0x4004, "_7TTCP_SEND_SOCKET_FAILED", "send failed")                            \
+    XX(_7TTCP_RECV_FF, 0x4005, "_7TTCP_RECV_SOCKET_FAILED_FF", "session closed by remote node")    \
+    XX(_7TTCP_RECV_00, 0x4006, "_7TTCP_RECV_SOCKET_FAILED_00", "session closed by remote node")    \
+    XX(_7TTCP_NO_MSG, 0x4007, "_7TTCP_RECV_NO_MSG", "no free message (request queue full)")        \
+    XX(_7TTCP_MSG_TOO_LONG, 0x4008, "_7TTCP_RECV_MSG_TOO_LONG", "message too long")                \
+    XX(_7TTCP_TIMEOUT, 0x4009, "_7TTCP_RECV_TIMEOUT", "receive timeout")                           \
     XX(BLOCK_TOO_BIG, 0x5501, "_7TOMRTCP_DATA_BLOCK_TOO_BIG", "data block too big")                \
     XX(ENIP_SHORT, 0x0201, "PL_EENIP_SHORT", "EtherNet/IP data truncated")                         \
     XX(ENIP_LENGTH, 0x0202, "PL_EENIP_LENGTH", "EtherNet/IP length disagrees with the data")       \
@@ -130,7 +135,16 @@ extern "C" {
     XX(IEC104_TIME, 0x050A, "PL_EIEC104_TIME", "IEC 104 CP56Time2a field out of range")            \
     XX(FWD_OPEN_REFUSED, 0x020D, "PL_EFWD_OPEN_REFUSED", "Forward Open refused by the target")     \
     XX(SESSION_REFUSED, 0x020E, "PL_ESESSION_REFUSED", "RegisterSession refused by the target")    \
-    XX(ENCODE, 0x0017, "PL_EENCODE", "value cannot be encoded for the output")
+    XX(ENCODE, 0x0017, "PL_EENCODE", "value cannot be encoded for the output")                     \
+    XX(SOCKET, 0x0030, "PL_ESOCKET", "socket open failed")                                         \
+    XX(BIND, 0x0031, "PL_EBIND", "bind failed")                                                    \
+    XX(CONNECT, 0x0032, "PL_ECONNECT", "connect failed")                                           \
+    XX(SEND, 0x0033, "PL_ESEND", "send failed")                                                    \
+    XX(RECV_FF, 0x0034, "PL_ERECV_FF", "receive failed, session lost")                             \
+    XX(RECV_00, 0x0035, "PL_ERECV_00", "session closed by remote node")                            \
+    XX(NO_MSG, 0x0036, "PL_ENO_MSG", "request queue full")                                         \
+    XX(MSG_TOO_LONG, 0x0037, "PL_EMSG_TOO_LONG", "message too long")                               \
+    XX(TIMEOUT, 0x0038, "PL_ETIMEOUT", "receive timeout")
 
 typedef enum {
     PL_OK = 0,
@@ -140,13 +154,14 @@ typedef enum {
 } pl_errno_t;
 
 /* The message of `err` ("connect failed"). Never NULL: unknown codes give "unknown error". */
-const char *pl_strerror(int err);
+PL_EXTERN const char *pl_strerror(int err);
 
-/* The name of `err` ("_7TTCP_CONNECT_SOCKET_FAILED", "PL_EINVAL"). Never NULL. */
-const char *pl_err_name(int err);
+/* The name of `err` ("PL_ECONNECT", "_7TTCP_CONNECT_SOCKET_FAILED"). Never NULL. */
+PL_EXTERN const char *pl_err_name(int err);
 
-/* The positive number shown to users (0x4003 for PL_ECONNECT); 0 for an unknown code. */
-unsigned pl_err_code(int err);
+/* The positive number shown to users (0x0032 for PL_ECONNECT, 0x4003 for
+ * PL_E_7TTCP_CONNECT); 0 for an unknown code. */
+PL_EXTERN unsigned pl_err_code(int err);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef PLCLINE_HOSTLIST_H
 #define PLCLINE_HOSTLIST_H
 
+#include "plcline/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,14 +35,14 @@ typedef struct {
  * literal, a bare IPv6 literal without port, or a name, optionally followed by ":port".
  * Returns 0, or PL_EURL with `err` (may be NULL) describing what and where (e.g. "host 9:
  * more than 8 hosts", "host 2 ('a:b:c'): bad port"). No allocation, no I/O. */
-int pl_hostlist_parse(pl_hostlist_t *list, const char *s, size_t len, pl_status_t *err);
+PL_EXTERN int pl_hostlist_parse(pl_hostlist_t *list, const char *s, size_t len, pl_status_t *err);
 
 /* URL form "a,b,c:PORT": when the last host has a port, every host without a port of its
  * own gets it (the list shares the trailing port; "a:1,b:2" keeps each one's own). */
-void pl_hostlist_trailing_port(pl_hostlist_t *list);
+PL_EXTERN void pl_hostlist_trailing_port(pl_hostlist_t *list);
 
 /* Host name `i` of `list` (NUL-terminated, no brackets). */
-const char *pl_hostlist_name(const pl_hostlist_t *list, unsigned i);
+PL_EXTERN const char *pl_hostlist_name(const pl_hostlist_t *list, unsigned i);
 
 #ifdef __cplusplus
 }

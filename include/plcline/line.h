@@ -27,6 +27,8 @@
 #ifndef PLCLINE_LINE_H
 #define PLCLINE_LINE_H
 
+#include "plcline/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -79,7 +81,7 @@ typedef struct {
 } pl_line_config_t;
 
 /* Fills `cfg` with defaults (no hosts). */
-void pl_line_config_init(pl_line_config_t *cfg);
+PL_EXTERN void pl_line_config_init(pl_line_config_t *cfg);
 
 typedef enum {
     PL_LINE_IDLE = 0, /* not asked to connect, or stopped */
@@ -111,41 +113,41 @@ typedef struct {
 
 /* Creates a line; copies `cfg` (and the local_addr string). Does not connect yet.
  * Returns 0 or PL_EINVAL / PL_ENOMEM. */
-int pl_line_new(uv_loop_t *loop, const pl_line_config_t *cfg, const pl_line_cbs_t *cbs, void *ud,
-                pl_line_t **out);
+PL_EXTERN int pl_line_new(uv_loop_t *loop, const pl_line_config_t *cfg, const pl_line_cbs_t *cbs,
+                          void *ud, pl_line_t **out);
 
 /* Starts connecting (no-op when already started). Attempts go on until pl_line_stop(). */
-int pl_line_start(pl_line_t *line);
+PL_EXTERN int pl_line_start(pl_line_t *line);
 
 /* Closes any connection and stops retrying. on_down is not called for this close. */
-void pl_line_stop(pl_line_t *line);
+PL_EXTERN void pl_line_stop(pl_line_t *line);
 
 /* Drops the current connection because the protocol found it dead (timeout, garbage);
  * `why` is reported through on_down and kept as the last error; the line then moves on to
  * the next host after the back-off. In parallel mode the active side is dropped and, when
  * the standby is up, on_up follows on it at once (both from a 0 ms timer). No-op when not
  * up. */
-void pl_line_drop(pl_line_t *line, const pl_status_t *why);
+PL_EXTERN void pl_line_drop(pl_line_t *line, const pl_status_t *why);
 
 /* Queues `len` bytes (copied) for sending. Returns 0, PL_ECLOSING when not up, PL_ENOBUFS
  * when the pending output would exceed the line's limit (64 KiB). */
-int pl_line_send(pl_line_t *line, const uint8_t *buf, size_t len);
+PL_EXTERN int pl_line_send(pl_line_t *line, const uint8_t *buf, size_t len);
 
-pl_line_state_t pl_line_state(const pl_line_t *line);
+PL_EXTERN pl_line_state_t pl_line_state(const pl_line_t *line);
 
 /* Index of the host connected to or being tried, in the combined list: primary hosts
  * 0..n-1, then (with a backup device) backup hosts n.. . Parallel mode, not up: the primary
  * side's host. */
-unsigned pl_line_host_index(const pl_line_t *line);
+PL_EXTERN unsigned pl_line_host_index(const pl_line_t *line);
 
 /* Number of hosts in the combined list (primary + backup in use). */
-unsigned pl_line_host_count(const pl_line_t *line);
+PL_EXTERN unsigned pl_line_host_count(const pl_line_t *line);
 
 /* The peer of the current connection as "10.0.0.1:12398" / "[::1]:12398", or "" if none. */
-const char *pl_line_peer(const pl_line_t *line);
+PL_EXTERN const char *pl_line_peer(const pl_line_t *line);
 
 /* The last error (connect failure or break); code 0 if none yet. */
-const pl_status_t *pl_line_last_error(const pl_line_t *line);
+PL_EXTERN const pl_status_t *pl_line_last_error(const pl_line_t *line);
 
 /* Counters since creation. */
 typedef struct {
@@ -159,18 +161,18 @@ typedef struct {
     uint64_t standby_bytes;      /* bytes received on the standby connection, discarded */
     uint64_t short_ups;          /* connections broken before stable_ms (back-off not reset) */
 } pl_line_stats_t;
-const pl_line_stats_t *pl_line_stats(const pl_line_t *line);
+PL_EXTERN const pl_line_stats_t *pl_line_stats(const pl_line_t *line);
 
 /* The connection the protocol talks through: returns its index in the combined host list
  * (see pl_line_host_index), or -1 when the line is not up. `side` and `host` (each may be
  * NULL) get its side and its index in that side's own host list. */
-int pl_line_active(const pl_line_t *line, pl_line_side_t *side, unsigned *host);
+PL_EXTERN int pl_line_active(const pl_line_t *line, pl_line_side_t *side, unsigned *host);
 
 /* Number of switchovers since creation (same as pl_line_stats()->switchovers). */
-uint64_t pl_line_switchovers(const pl_line_t *line);
+PL_EXTERN uint64_t pl_line_switchovers(const pl_line_t *line);
 
 /* cfg.line_number (D2000 "Line number"), for protocols that use it. */
-int pl_line_number(const pl_line_t *line);
+PL_EXTERN int pl_line_number(const pl_line_t *line);
 
 /* What one side of the line is doing. */
 typedef struct {
@@ -187,10 +189,11 @@ typedef struct {
 } pl_line_side_info_t;
 
 /* Fills `out` for `side`. Returns 0, or PL_EINVAL (NULL argument, unknown side). */
-int pl_line_side_state(const pl_line_t *line, pl_line_side_t side, pl_line_side_info_t *out);
+PL_EXTERN int pl_line_side_state(const pl_line_t *line, pl_line_side_t side,
+                                 pl_line_side_info_t *out);
 
 /* Frees the line (closing its connection without on_down). */
-void pl_line_free(pl_line_t *line);
+PL_EXTERN void pl_line_free(pl_line_t *line);
 
 /* --- Server side -------------------------------------------------------------------- */
 
@@ -224,26 +227,27 @@ typedef struct {
 
 /* Binds and listens. Returns 0, PL_EBIND (address in use, not local), PL_ESOCKET,
  * PL_ERESOLVE, PL_EINVAL; `err` (may be NULL) gets the details. */
-int pl_listener_new(uv_loop_t *loop, const pl_listener_config_t *cfg, const pl_listener_cbs_t *cbs,
-                    void *ud, pl_listener_t **out, pl_status_t *err);
-uint16_t pl_listener_port(const pl_listener_t *lst);
+PL_EXTERN int pl_listener_new(uv_loop_t *loop, const pl_listener_config_t *cfg,
+                              const pl_listener_cbs_t *cbs, void *ud, pl_listener_t **out,
+                              pl_status_t *err);
+PL_EXTERN uint16_t pl_listener_port(const pl_listener_t *lst);
 /* The bound address as text: "127.0.0.1:12398", "[::]:12398". */
-const char *pl_listener_address(const pl_listener_t *lst);
-unsigned pl_listener_conn_count(const pl_listener_t *lst);
+PL_EXTERN const char *pl_listener_address(const pl_listener_t *lst);
+PL_EXTERN unsigned pl_listener_conn_count(const pl_listener_t *lst);
 /* Closes the listening socket and every connection (on_close fires for each). */
-void pl_listener_free(pl_listener_t *lst);
+PL_EXTERN void pl_listener_free(pl_listener_t *lst);
 
-int pl_conn_send(pl_conn_t *conn, const uint8_t *buf, size_t len);
+PL_EXTERN int pl_conn_send(pl_conn_t *conn, const uint8_t *buf, size_t len);
 /* Closes the connection; on_close fires later with `why` (NULL: closed locally). */
-void pl_conn_close(pl_conn_t *conn, const pl_status_t *why);
-void pl_conn_set_data(pl_conn_t *conn, void *data);
+PL_EXTERN void pl_conn_close(pl_conn_t *conn, const pl_status_t *why);
+PL_EXTERN void pl_conn_set_data(pl_conn_t *conn, void *data);
 /* The protocol holds an incomplete frame of this connection (`partial` 1) or none (0). A frame
  * begun must be complete within frame_timeout_ms, or the connection is closed with
  * PL_ETIMEOUT: a partner that sends part of a frame and goes silent (slowloris) cannot hold
  * a connection, and a max_conns slot, for ever. */
-void pl_conn_partial(pl_conn_t *conn, int partial);
-void *pl_conn_data(const pl_conn_t *conn);
-const char *pl_conn_peer(const pl_conn_t *conn);
+PL_EXTERN void pl_conn_partial(pl_conn_t *conn, int partial);
+PL_EXTERN void *pl_conn_data(const pl_conn_t *conn);
+PL_EXTERN const char *pl_conn_peer(const pl_conn_t *conn);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,9 @@
 #define PLCLINE_LOG_H
 
 #include <stdarg.h>
+
+#include "plcline/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +46,7 @@ typedef struct {
 
 /* printf-style; a NULL logger is allowed. Long messages are truncated to 511 bytes. For
  * lines a partner can cause, use pl_log_limited() below instead. */
-void pl_log(const pl_logger_t *log, pl_log_level_t level, const char *fmt, ...)
+PL_EXTERN void pl_log(const pl_logger_t *log, pl_log_level_t level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -121,7 +124,7 @@ int pl_log_limitedv(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
 void pl_ratelimit_flush(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log);
 
 /* "error", "warn", "info", "debug". */
-const char *pl_log_level_name(pl_log_level_t level);
+PL_EXTERN const char *pl_log_level_name(pl_log_level_t level);
 
 #define PL_STATUS_DETAIL_MAX 96
 
@@ -132,21 +135,21 @@ typedef struct {
 } pl_status_t;
 
 /* Clears `st` to success. `st` may be NULL (no-op). */
-void pl_status_clear(pl_status_t *st);
+PL_EXTERN void pl_status_clear(pl_status_t *st);
 
 /* Sets `st`; `fmt` may be NULL for no detail; `st` may be NULL (then only returns). Returns
  * `code` so callers can `return pl_status_set(...)`. */
-int pl_status_set(pl_status_t *st, int code, int sys, const char *fmt, ...)
+PL_EXTERN int pl_status_set(pl_status_t *st, int code, int sys, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
 
 /* Formats `st` for people:
- *   "connect failed (0x4003 _7TTCP_CONNECT_SOCKET_FAILED): connection refused"
+ *   "connect failed (0x0032 PL_ECONNECT): connection refused"
  * with ": <detail>" and/or ": <OS reason>" appended when present. Always NUL-terminates
  * (when cap > 0) and returns the number of bytes written, excluding the NUL. */
-size_t pl_status_format(const pl_status_t *st, char *buf, size_t cap);
+PL_EXTERN size_t pl_status_format(const pl_status_t *st, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

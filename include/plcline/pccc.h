@@ -21,6 +21,8 @@
 #ifndef PLCLINE_PCCC_H
 #define PLCLINE_PCCC_H
 
+#include "plcline/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -42,8 +44,8 @@ typedef enum {
 } pl_pccc_plc_t;
 
 /* "slc500", "micrologix", "plc5", "logix"; returns 0 or PL_EINVAL. */
-int pl_pccc_plc_parse(const char *s, pl_pccc_plc_t *out);
-const char *pl_pccc_plc_name(pl_pccc_plc_t plc);
+PL_EXTERN int pl_pccc_plc_parse(const char *s, pl_pccc_plc_t *out);
+PL_EXTERN const char *pl_pccc_plc_name(pl_pccc_plc_t plc);
 
 /* What a refusing target said. All zero when the request succeeded or failed locally. */
 typedef struct {
@@ -86,19 +88,22 @@ typedef struct {
     const pl_logger_t *log;
 } pl_pccc_client_config_t;
 
-void pl_pccc_client_config_init(pl_pccc_client_config_t *cfg);
+PL_EXTERN void pl_pccc_client_config_init(pl_pccc_client_config_t *cfg);
 
 /* Applies "pccc://HOSTLIST[:PORT][?key=value...]": plc, service (4b|4c|4d), vendor, serial,
  * vendor_seq, dst, src, dst_link, src_link, path (route, "1,0"), connected (0, 1, auto), inflight,
  * timeout, queue, max_bytes, and the line keys of docs/lines.md. Unknown keys are errors.
  * Returns 0 or PL_EURL with `err`. line.local_addr points into `storage` (>= 64 bytes). */
-int pl_pccc_client_config_url(pl_pccc_client_config_t *cfg, const char *url, char *storage,
-                              size_t storage_len, pl_status_t *err);
+PL_EXTERN int pl_pccc_client_config_url(pl_pccc_client_config_t *cfg, const char *url,
+                                        char *storage, size_t storage_len, pl_status_t *err);
 
-int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_pccc_client_t **out);
-int pl_pccc_client_start(pl_pccc_client_t *c); /* polling mode: connect and stay connected */
-void pl_pccc_client_free(pl_pccc_client_t *c); /* fails requests with PL_ECANCELED first */
-pl_line_t *pl_pccc_client_line(pl_pccc_client_t *c);
+PL_EXTERN int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg,
+                                 pl_pccc_client_t **out);
+PL_EXTERN int
+pl_pccc_client_start(pl_pccc_client_t *c); /* polling mode: connect and stay connected */
+PL_EXTERN void
+pl_pccc_client_free(pl_pccc_client_t *c); /* fails requests with PL_ECANCELED first */
+PL_EXTERN pl_line_t *pl_pccc_client_line(pl_pccc_client_t *c);
 
 typedef struct {
     uint64_t requests, responses, timeouts, errors, sessions;
@@ -116,7 +121,7 @@ typedef struct {
     int connected;     /* the current session uses connected messaging */
     char fallback[256];
 } pl_pccc_client_stats_t;
-const pl_pccc_client_stats_t *pl_pccc_client_stats(const pl_pccc_client_t *c);
+PL_EXTERN const pl_pccc_client_stats_t *pl_pccc_client_stats(const pl_pccc_client_t *c);
 
 struct pl_pccc_req_s {
     void *data;
@@ -130,21 +135,21 @@ struct pl_pccc_req_s {
 
 /* Reads the elements `addr` names (text in the address grammar of docs/pccc.md, e.g.
  * "N7:0,10", "T4:0.ACC", "B3:0/5") into buf (their bytes as the PLC holds them, little-endian;
- * decode with the value helpers). Split into requests of at most max_bytes. Returns 0 (cb
+ * docs/pccc.md gives each type's layout). Split into requests of at most max_bytes. Returns 0 (cb
  * will run) or synchronously PL_EADDR (with req->status detail), PL_ENOBUFS (len too small),
  * PL_ENO_MSG, PL_ECLOSING. */
-int pl_pccc_read(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uint8_t *buf,
-                 size_t len, pl_pccc_cb cb);
+PL_EXTERN int pl_pccc_read(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uint8_t *buf,
+                           size_t len, pl_pccc_cb cb);
 
 /* Writes the elements `addr` names from buf; a bit or a structure member bit is written with
  * a masked write, so the other bits are not touched. */
-int pl_pccc_write(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, const uint8_t *buf,
-                  size_t len, pl_pccc_cb cb);
+PL_EXTERN int pl_pccc_write(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr,
+                            const uint8_t *buf, size_t len, pl_pccc_cb cb);
 
 /* Diagnostic status (CMD 0x06 FNC 0x03): identifies the processor. `text` receives e.g.
  * "SLC 5/05 1747-L552 series C" (NUL-terminated). */
-int pl_pccc_identify(pl_pccc_client_t *c, pl_pccc_req_t *req, char *text, size_t cap,
-                     pl_pccc_cb cb);
+PL_EXTERN int pl_pccc_identify(pl_pccc_client_t *c, pl_pccc_req_t *req, char *text, size_t cap,
+                               pl_pccc_cb cb);
 
 /* --- PLC simulator ------------------------------------------------------------------- */
 
@@ -179,16 +184,16 @@ typedef struct {
                                  PL_SIM_IDLE_TIMEOUT_MS */
 } pl_pccc_server_config_t;
 
-void pl_pccc_server_config_init(pl_pccc_server_config_t *cfg);
+PL_EXTERN void pl_pccc_server_config_init(pl_pccc_server_config_t *cfg);
 
-int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg, pl_pccc_server_t **out,
-                       pl_status_t *err);
-uint16_t pl_pccc_server_port(const pl_pccc_server_t *s);
-const char *pl_pccc_server_address(const pl_pccc_server_t *s);
+PL_EXTERN int pl_pccc_server_new(uv_loop_t *loop, const pl_pccc_server_config_t *cfg,
+                                 pl_pccc_server_t **out, pl_status_t *err);
+PL_EXTERN uint16_t pl_pccc_server_port(const pl_pccc_server_t *s);
+PL_EXTERN const char *pl_pccc_server_address(const pl_pccc_server_t *s);
 
 /* The bytes of data file `file` (type letter(s) and number as in "N7", "ST9"); *len gets
  * its size. NULL when the file does not exist. For tests and the demo's animation. */
-uint8_t *pl_pccc_server_file(pl_pccc_server_t *s, const char *file, size_t *len);
+PL_EXTERN uint8_t *pl_pccc_server_file(pl_pccc_server_t *s, const char *file, size_t *len);
 
 typedef struct {
     uint64_t connections, sessions, requests, errors_sent, bad_frames;
@@ -199,9 +204,9 @@ typedef struct {
     uint64_t requestor_refused; /* 0x4B requests refused for their requestor ID */
     uint64_t idle_timeouts;     /* connections closed for sending nothing in idle_timeout_ms */
 } pl_pccc_server_stats_t;
-const pl_pccc_server_stats_t *pl_pccc_server_stats(const pl_pccc_server_t *s);
+PL_EXTERN const pl_pccc_server_stats_t *pl_pccc_server_stats(const pl_pccc_server_t *s);
 
-void pl_pccc_server_free(pl_pccc_server_t *s);
+PL_EXTERN void pl_pccc_server_free(pl_pccc_server_t *s);
 
 #ifdef __cplusplus
 }

@@ -6,16 +6,17 @@
  * Client: one TCP connection per client (one node address: host list, port, optional local
  * address as the manual's node parameters), carrying requests for any node number. One
  * request is outstanding at a time (the protocol has no transaction id); the others wait in
- * a bounded FIFO (PL_ENO_MSG, 0x4007, when full). Every request completes exactly once
+ * a bounded FIFO (PL_E_7TTCP_NO_MSG, 0x4007, when full). Every request completes exactly once
  * through its callback, unless the call that submits it fails synchronously.
  *
  * Connection policy: the first request starts the connection; requests wait for it. When
  * every host of the list has failed once, waiting requests fail with the connect error
- * (0x4003 and the OS reason). A request not answered in `timeout_ms` fails with
- * PL_ETIMEOUT (0x4009) and the connection is dropped (a late answer could otherwise be
- * taken for the next request's); the next request reconnects, to the next host of the
- * list. With pl_ttcp_client_start() the client reconnects at once and keeps doing so
- * (polling mode).
+ * (0x4003 and the OS reason). The client reports its failures with the manual's codes
+ * (PL_E_7TTCP_*, 0x4001-0x4009) where the line underneath has neutral ones (PL_ECONNECT...). A
+ * request not answered in `timeout_ms` fails with PL_E_7TTCP_TIMEOUT (0x4009) and the connection is
+ * dropped (a late answer could otherwise be taken for the next request's); the next request
+ * reconnects, to the next host of the list. With pl_ttcp_client_start() the client reconnects at
+ * once and keeps doing so (polling mode).
  *
  * Threading: the loop thread only. Memory: the library owns clients and servers
  * (_new/_free); the caller owns requests (pl_ttcp_req_t) and the word buffers they point
@@ -23,6 +24,8 @@
  */
 #ifndef PLCLINE_TTCP_H
 #define PLCLINE_TTCP_H
+
+#include "plcline/export.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -65,7 +68,7 @@ typedef struct {
 } pl_ttcp_client_config_t;
 
 /* Defaults; no hosts. */
-void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg);
+PL_EXTERN void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg);
 
 /* Applies a device URL "7ttcp://HOSTLIST[/NODE][?key=value...]" to `cfg` and returns the
  * node number through *node (0 when absent). Keys: timeout (ms), keepalive (s), max_block
@@ -74,26 +77,28 @@ void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg);
  * connect_timeout. Unknown keys are errors. Returns 0 or PL_EURL with `err` saying what
  * is wrong. `cfg` keeps no pointer into `url`, except line.local_addr, which points into
  * `storage` (at least 64 bytes). */
-int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url, uint32_t *node,
-                              int *swap, char *storage, size_t storage_len, pl_status_t *err);
+PL_EXTERN int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url,
+                                        uint32_t *node, int *swap, char *storage,
+                                        size_t storage_len, pl_status_t *err);
 
-int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_ttcp_client_t **out);
+PL_EXTERN int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg,
+                                 pl_ttcp_client_t **out);
 
 /* Polling mode: connect now and reconnect whenever the connection is lost. */
-int pl_ttcp_client_start(pl_ttcp_client_t *c);
+PL_EXTERN int pl_ttcp_client_start(pl_ttcp_client_t *c);
 
 /* Fails every request with PL_ECANCELED (callbacks run before this returns), closes the
  * connection and frees the client. No callback fires after it returns. */
-void pl_ttcp_client_free(pl_ttcp_client_t *c);
+PL_EXTERN void pl_ttcp_client_free(pl_ttcp_client_t *c);
 
 /* The line under the client (state, peer, last error, counters). */
-pl_line_t *pl_ttcp_client_line(pl_ttcp_client_t *c);
+PL_EXTERN pl_line_t *pl_ttcp_client_line(pl_ttcp_client_t *c);
 
 typedef struct {
     uint64_t requests, responses, timeouts, errors, keepalives, unsolicited;
     uint64_t last_rtt_us; /* round-trip time of the last answered request */
 } pl_ttcp_client_stats_t;
-const pl_ttcp_client_stats_t *pl_ttcp_client_stats(const pl_ttcp_client_t *c);
+PL_EXTERN const pl_ttcp_client_stats_t *pl_ttcp_client_stats(const pl_ttcp_client_t *c);
 
 struct pl_ttcp_req_s {
     void *data;         /* the caller's */
@@ -108,21 +113,22 @@ struct pl_ttcp_req_s {
 
 /* Reads `count` words of `node` from `offset` into `words`. Blocks larger than max_block
  * are read as several requests, one after another (high-level call). Returns 0 (cb will
- * run), or synchronously PL_EINVAL (count 0 or range past word 0xFFFFFFFF), PL_ENO_MSG
- * (queue full), PL_ECLOSING. */
-int pl_ttcp_read(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
-                 uint16_t *words, size_t count, pl_ttcp_cb cb);
+ * run), or synchronously PL_EINVAL (count 0 or range past word 0xFFFFFFFF),
+ * PL_E_7TTCP_NO_MSG (queue full), PL_ECLOSING. */
+PL_EXTERN int pl_ttcp_read(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
+                           uint16_t *words, size_t count, pl_ttcp_cb cb);
 
 /* Writes `count` words; split like pl_ttcp_read. `words` must stay valid until cb. */
-int pl_ttcp_write(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
-                  const uint16_t *words, size_t count, pl_ttcp_cb cb);
+PL_EXTERN int pl_ttcp_write(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
+                            const uint16_t *words, size_t count, pl_ttcp_cb cb);
 
 /* Low-level: exactly one request frame; more than max_block words → PL_EBLOCK_TOO_BIG
  * (0x5501) synchronously. */
-int pl_ttcp_read_block(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
-                       uint16_t *words, size_t count, pl_ttcp_cb cb);
-int pl_ttcp_write_block(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
-                        const uint16_t *words, size_t count, pl_ttcp_cb cb);
+PL_EXTERN int pl_ttcp_read_block(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node,
+                                 uint32_t offset, uint16_t *words, size_t count, pl_ttcp_cb cb);
+PL_EXTERN int pl_ttcp_write_block(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node,
+                                  uint32_t offset, const uint16_t *words, size_t count,
+                                  pl_ttcp_cb cb);
 
 /* --- Node simulator ------------------------------------------------------------------ */
 
@@ -143,32 +149,33 @@ typedef struct {
                                  this long; 0: PL_SIM_IDLE_TIMEOUT_MS */
 } pl_ttcp_server_config_t;
 
-void pl_ttcp_server_config_init(pl_ttcp_server_config_t *cfg);
+PL_EXTERN void pl_ttcp_server_config_init(pl_ttcp_server_config_t *cfg);
 
 /* Listens and serves. Returns 0, PL_EBIND/PL_ESOCKET/PL_ERESOLVE (err says why), PL_EIO
  * when the persistence file exists but cannot be read, PL_EINVAL. */
-int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_ttcp_server_t **out,
-                       pl_status_t *err);
-uint16_t pl_ttcp_server_port(const pl_ttcp_server_t *s);
-const char *pl_ttcp_server_address(const pl_ttcp_server_t *s);
+PL_EXTERN int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg,
+                                 pl_ttcp_server_t **out, pl_status_t *err);
+PL_EXTERN uint16_t pl_ttcp_server_port(const pl_ttcp_server_t *s);
+PL_EXTERN const char *pl_ttcp_server_address(const pl_ttcp_server_t *s);
 
 /* Direct access to a node's 65536 words (NULL for a node not served). */
-uint16_t *pl_ttcp_server_words(pl_ttcp_server_t *s, uint32_t node);
+PL_EXTERN uint16_t *pl_ttcp_server_words(pl_ttcp_server_t *s, uint32_t node);
 
 /* Sends `count` words of `node` from `offset` as unsolicited input (type 2 with data) to
  * every connected client. Returns the number of clients sent to, or PL_EINVAL. */
-int pl_ttcp_server_push(pl_ttcp_server_t *s, uint32_t node, uint32_t offset, size_t count);
+PL_EXTERN int pl_ttcp_server_push(pl_ttcp_server_t *s, uint32_t node, uint32_t offset,
+                                  size_t count);
 
 typedef struct {
     uint64_t connections, frames_in, frames_out, keepalives, bad_frames, ignored;
     uint64_t idle_timeouts; /* connections closed for sending nothing in idle_timeout_ms */
 } pl_ttcp_server_stats_t;
-const pl_ttcp_server_stats_t *pl_ttcp_server_stats(const pl_ttcp_server_t *s);
-unsigned pl_ttcp_server_conn_count(const pl_ttcp_server_t *s);
+PL_EXTERN const pl_ttcp_server_stats_t *pl_ttcp_server_stats(const pl_ttcp_server_t *s);
+PL_EXTERN unsigned pl_ttcp_server_conn_count(const pl_ttcp_server_t *s);
 
 /* Closes every connection and the listener; saves the words when persistence is on
  * (returns PL_EIO if saving failed, else 0). */
-int pl_ttcp_server_free(pl_ttcp_server_t *s);
+PL_EXTERN int pl_ttcp_server_free(pl_ttcp_server_t *s);
 
 #ifdef __cplusplus
 }

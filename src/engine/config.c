@@ -18,6 +18,7 @@
 #include "engine/csv.h"
 #include "plcline/error.h"
 #include "plcline/hostlist.h"
+#include "proto/registry.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -29,15 +30,11 @@
 #include <uv.h>
 #include <yaml.h>
 
-#define PORT_7TTCP      12398u /* 7TTCP manual: the driver's default TCP port */
-#define PORT_PCCC       44818u /* EtherNet/IP encapsulation, CIP Vol. 2 §2-2 (0xAF12) */
-#define PORT_MQTT       1883u  /* MQTT 3.1.1 §4.2, IANA "mqtt" */
-#define PORT_MQTT_TLS   8883u  /* IANA "secure-mqtt" */
+#define PORT_MQTT       1883u /* MQTT 3.1.1 §4.2, IANA "mqtt" */
+#define PORT_MQTT_TLS   8883u /* IANA "secure-mqtt" */
 #define DURATION_MAX_MS 2147483647u
 #define TCP_IDLE_MAX_S  32767u /* Linux MAX_TCP_KEEPIDLE: the largest TCP_KEEPIDLE accepted */
 #define MQTT_KA_MAX_S   65535u /* MQTT 3.1.1 §3.1.2.10: Keep Alive is a 16-bit count of seconds */
-#define SIM_NODES_MAX   4096u  /* pl_ttcp_server_config_t: at most 4096 nodes */
-#define TTCP_BLOCK_MAX  256u   /* 7TTCP manual, error 0x5501: at most 256 words a block */
 #define KEYS_MAX        32     /* keys of one mapping kind (one bit each) */
 #define MSG_MAX         4096
 #define CSV_PATH_MAX    1024 /* bytes of a 'csv' path as written */
@@ -49,7 +46,6 @@
 #define DEF_DEMOTE_MS        10000u
 #define DEF_WRITE_TIMEOUT    5000u
 #define DEF_WRITE_QUEUE      1024u
-#define DEF_KEEPALIVE_MS     10000u /* 7TTCP client default (plcline/ttcp.h) */
 #define DEF_MQTT_KEEPALIVE_S 30u
 
 _Static_assert(offsetof(pl_line_def_t, name) == 0, "name first");
@@ -68,8 +64,9 @@ typedef struct {
 /* Where an item and the fields checked after loading were given. */
 typedef struct {
     pos_t item, name;
-    pos_t ref1; /* line: simulator; device: line; tag: device */
-    pos_t ref2; /* line: backup_simulator; device: options; tag: scan */
+    pos_t ref1;     /* line: simulator; device: line; tag: device */
+    pos_t ref2;     /* line: backup_simulator; device: its last protocol key; tag: scan */
+    uint32_t pkeys; /* device: the protocol keys given (bit i: the i-th device key) */
 } item_pos_t;
 
 struct pl_config_src_s {
@@ -561,6 +558,20 @@ static int cv_bool(ld_t *L, const val_t *v, int *out)
 
 /* A duration: whole milliseconds, or a number (decimals allowed) with a unit ms, s or min,
  * e.g. 250, 250ms, 2s, 1.5s, 5min; the result must be whole milliseconds. */
+/* A tag's 'swap' (a fixed CSV column): true adds swap=1 to the tag's protocol keys, which
+ * the engine checks against the tag's protocol. */
+static int cv_swap(ld_t *L, const val_t *v, pl_tag_def_t *d)
+{
+    int on = 0;
+
+    if (cv_bool(L, v, &on) != 0)
+        return L->failed;
+    d->keys[0] = '\0';
+    if (on)
+        snprintf(d->keys, sizeof(d->keys), "swap=1");
+    return 0;
+}
+
 static int cv_duration(ld_t *L, const val_t *v, int allow_zero, unsigned *out)
 {
     static const char expect[] = "a duration such as 250, 250ms, 2s, 1.5s or 5min";
@@ -651,27 +662,21 @@ static int cv_enum(ld_t *L, const val_t *v, const char *const *words, int *out)
     return fail(L, v->at, "'%s' is '%s', expected %s", v->key, show(v->s, v->len).s, expect);
 }
 
-static const char *const proto_names[] = {"7ttcp", "pccc", NULL};
-
-static int cv_proto(ld_t *L, const val_t *v, pl_proto_t *out)
+/* A protocol by name or scheme (case-insensitive); an unknown one lists the known ones. */
+static int cv_proto(ld_t *L, const val_t *v, const pl_protocol_t **out)
 {
-    int i = 0;
-    int rc = cv_enum(L, v, proto_names, &i);
+    const char *words[16];
+    size_t i;
+    int k = 0;
 
-    if (rc == 0)
-        *out = i == 0 ? PL_PROTO_7TTCP : PL_PROTO_PCCC;
-    return rc;
-}
-
-static const char *proto_name(pl_proto_t p)
-{
-    switch (p) {
-    case PL_PROTO_7TTCP:
-        return "7ttcp";
-    case PL_PROTO_PCCC:
-        return "pccc";
-    }
-    return "?";
+    *out = pl_protocol_find(v->s, v->len);
+    if (*out != NULL)
+        return 0;
+    for (i = 0; i < 15 && pl_protocol_at(i) != NULL; i++)
+        words[i] = pl_protocol_at(i)->name;
+    words[i] = NULL;
+    return cv_enum(L, v, words, &k) == 0 ? fail(L, v->at, "'%s' is not a protocol", v->key)
+                                         : L->failed;
 }
 
 static int cv_hosts(ld_t *L, const val_t *v, pl_hostlist_t *out)
@@ -738,8 +743,8 @@ static int cv_local(ld_t *L, const val_t *v, char *addr, size_t cap, uint16_t *p
     return 0;
 }
 
-/* "N" or "FIRST-LAST". */
-static int cv_nodes(ld_t *L, const val_t *v, uint32_t *first, uint32_t *last)
+/* "N" or "FIRST-LAST", at most `max_count` values. */
+static int cv_nodes(ld_t *L, const val_t *v, unsigned max_count, uint32_t *first, uint32_t *last)
 {
     const char *dash = memchr(v->s, '-', v->len);
     uint64_t a, b;
@@ -755,9 +760,9 @@ static int cv_nodes(ld_t *L, const val_t *v, uint32_t *first, uint32_t *last)
     if (!ok || b < a)
         return fail(L, v->at, "'%s' is '%s', expected a node number or a range such as 0-7", v->key,
                     show(v->s, v->len).s);
-    if (b - a >= SIM_NODES_MAX)
+    if (b - a >= max_count)
         return fail(L, v->at, "'%s' is '%s', %llu nodes, expected at most %u", v->key,
-                    show(v->s, v->len).s, (unsigned long long)(b - a + 1), SIM_NODES_MAX);
+                    show(v->s, v->len).s, (unsigned long long)(b - a + 1), max_count);
     *first = (uint32_t)a;
     *last = (uint32_t)b;
     return 0;
@@ -1116,13 +1121,16 @@ static int y_seconds(ld_t *L, const char *key, unsigned max_s, unsigned *out)
     return 0;
 }
 
-static int y_proto(ld_t *L, pl_proto_t *out)
+static int y_proto(ld_t *L, char out[PL_PROTO_NAME_MAX], const pl_protocol_t **p)
 {
+    char list[128];
     val_t v;
 
-    if (scalar(L, "protocol", "7ttcp or pccc", &v) != 0)
+    if (scalar(L, "protocol", pl_protocol_list(list, sizeof(list)), &v) != 0 ||
+        cv_proto(L, &v, p) != 0)
         return L->failed;
-    return cv_proto(L, &v, out);
+    snprintf(out, PL_PROTO_NAME_MAX, "%s", (*p)->name);
+    return 0;
 }
 
 static int y_hosts(ld_t *L, const char *key, pl_hostlist_t *out)
@@ -1143,6 +1151,137 @@ static pos_t later(pos_t a, pos_t b)
 static int not_here(ld_t *L, const map_t *m, int k, const char *why)
 {
     return fail(L, m->at[k], "'%s' %s, expected no '%s' here", m->keys[k], why, m->keys[k]);
+}
+
+/* --- protocol keys (src/proto/registry.h) ------------------------------------------------ */
+
+/* `common` (NULL-terminated) followed by every protocol's keys of `scope`, each once, into
+ * out[cap] (NULL-terminated). Returns the index of the first protocol key. */
+static int keys_with_protocols(const char *const *common, pl_key_scope_t scope, const char **out,
+                               size_t cap)
+{
+    size_t n = 0, i, j;
+    int first;
+
+    while (common[n] != NULL && n + 1 < cap) {
+        out[n] = common[n];
+        n++;
+    }
+    first = (int)n;
+    for (i = 0; pl_protocol_at(i) != NULL; i++) {
+        const pl_proto_key_t *k = pl_protocol_at(i)->keys[scope];
+
+        for (; k != NULL && k->name != NULL && n + 1 < cap; k++) {
+            for (j = (size_t)first; j < n && strcmp(out[j], k->name) != 0; j++)
+                ;
+            if (j == n)
+                out[n++] = k->name;
+        }
+    }
+    out[n] = NULL;
+    return first;
+}
+
+/* The first protocol's definition of key `name` in `scope`. */
+static const pl_proto_key_t *any_key(pl_key_scope_t scope, const char *name)
+{
+    const pl_proto_key_t *k;
+    size_t i;
+
+    for (i = 0; pl_protocol_at(i) != NULL; i++)
+        if ((k = pl_protocol_key(pl_protocol_at(i), scope, name)) != NULL)
+            return k;
+    return NULL;
+}
+
+/* "a" or "a and b": the protocols that take key `name` in `scope`. */
+static const char *key_owners(pl_key_scope_t scope, const char *name, char *buf, size_t cap)
+{
+    size_t i, n = 0;
+
+    buf[0] = '\0';
+    for (i = 0; pl_protocol_at(i) != NULL; i++) {
+        int k;
+
+        if (pl_protocol_key(pl_protocol_at(i), scope, name) == NULL)
+            continue;
+        k = snprintf(buf + n, cap - n, "%s%s", n == 0 ? "" : " and ", pl_protocol_at(i)->name);
+        if (k < 0 || (size_t)k >= cap - n)
+            break;
+        n += (size_t)k;
+    }
+    return buf;
+}
+
+/* Reads the value of protocol key `name` (the current event) and appends it to `keys` in the
+ * key string's form. */
+static int y_proto_key(ld_t *L, pl_key_scope_t scope, const char *name, char *keys, size_t cap)
+{
+    const pl_proto_key_t *k = any_key(scope, name);
+    char text[PL_KEYS_MAX];
+    uint32_t a = 0, b = 0;
+    unsigned u = 0;
+    int flag = 0;
+    val_t v;
+
+    text[0] = '\0';
+    switch (k->kind) {
+    case PL_KEY_UINT:
+        if (y_unsigned(L, name, k->min, k->max, &u) != 0)
+            return L->failed;
+        snprintf(text, sizeof(text), "%u", u);
+        break;
+    case PL_KEY_MS:
+        if (y_duration(L, name, k->min == 0, &u) != 0)
+            return L->failed;
+        if (u > k->max)
+            return fail(L, ev_pos(L), "'%s' is %u ms, expected at most %u ms", name, u, k->max);
+        snprintf(text, sizeof(text), "%u", u);
+        break;
+    case PL_KEY_BOOL:
+        if (y_bool(L, name, &flag) != 0)
+            return L->failed;
+        snprintf(text, sizeof(text), "%d", flag);
+        break;
+    case PL_KEY_RANGE:
+        if (scalar(L, name, "a node range such as 0-7", &v) != 0 ||
+            cv_nodes(L, &v, k->max_count, &a, &b) != 0)
+            return L->failed;
+        snprintf(text, sizeof(text), "%u-%u", a, b);
+        break;
+    case PL_KEY_QUERY:
+        if (y_text(L, name, text, sizeof(text), 1, "an option string") != 0)
+            return L->failed;
+        if (text[0] == '\0')
+            return 0;
+        if (strlen(keys) + strlen(text) + 2 > cap)
+            return fail(L, ev_pos(L), "'%s' is too long, expected at most %zu characters", name,
+                        cap - strlen(keys) - 2);
+        if (keys[0] != '\0')
+            strncat(keys, "&", cap - strlen(keys) - 1);
+        strncat(keys, text, cap - strlen(keys) - 1);
+        return 0;
+    }
+    if (pl_keys_add(keys, cap, name, text) != 0)
+        return fail(L, ev_pos(L), "'%s': too many protocol keys", name);
+    return 0;
+}
+
+/* After a mapping: each protocol key given must be one of protocol `p`'s. */
+static int proto_keys_apply(ld_t *L, const map_t *m, int first, const pl_protocol_t *p,
+                            pl_key_scope_t scope, const char *what)
+{
+    char owners[128], why[192];
+    int k;
+
+    for (k = first; m->keys[k] != NULL; k++) {
+        if (!has(m, k) || pl_protocol_key(p, scope, m->keys[k]) != NULL)
+            continue;
+        snprintf(why, sizeof(why), "applies to %s %s only",
+                 key_owners(scope, m->keys[k], owners, sizeof(owners)), what);
+        return not_here(L, m, k, why);
+    }
+    return 0;
 }
 
 /* --- sections -------------------------------------------------------------------------- */
@@ -1182,36 +1321,34 @@ enum {
     SK_PROTOCOL,
     SK_LISTEN,
     SK_PORT,
-    SK_NODES,
     SK_ANIMATE,
     SK_DELAY,
-    SK_OPTIONS,
 };
 
 static int parse_sim(ld_t *L)
 {
-    static const char *const keys[] = {"name",    "protocol", "listen",  "port", "nodes",
-                                       "animate", "delay",    "options", NULL};
+    static const char *const common[] = {"name",    "protocol", "listen", "port",
+                                         "animate", "delay",    NULL};
     static const int required[] = {SK_NAME, SK_PROTOCOL, -1};
+    const char *keys[KEYS_MAX + 1];
+    const pl_protocol_t *proto = NULL;
+    int pfirst = keys_with_protocols(common, PL_KEYS_SIM, keys, KEYS_MAX + 1);
     pl_sim_def_t *d;
     item_pos_t *p;
     map_t m;
-    val_t v;
     int k, rc;
 
     if (map_begin(L, &m, "a simulator", keys) != 0 ||
         push_item(L, PL_CONFIG_SIM, m.start, (void **)&d, &p) != 0)
         return L->failed;
     snprintf(d->listen, sizeof(d->listen), "127.0.0.1");
-    d->node_first = 0;
-    d->node_last = 7;
     while ((rc = map_key(L, &m, &k)) > 0) {
         switch (k) {
         case SK_NAME:
             rc = y_name(L, "name", d->name, &p->name);
             break;
         case SK_PROTOCOL:
-            rc = y_proto(L, &d->protocol);
+            rc = y_proto(L, d->protocol, &proto);
             break;
         case SK_LISTEN:
             rc = y_text(L, "listen", d->listen, sizeof(d->listen), 0,
@@ -1220,11 +1357,6 @@ static int parse_sim(ld_t *L)
         case SK_PORT:
             rc = y_port(L, "port", 0, &d->port);
             break;
-        case SK_NODES:
-            rc = scalar(L, "nodes", "a node range such as 0-7", &v);
-            if (rc == 0)
-                rc = cv_nodes(L, &v, &d->node_first, &d->node_last);
-            break;
         case SK_ANIMATE:
             rc = y_duration(L, "animate", 1, &d->animate_ms);
             break;
@@ -1232,7 +1364,7 @@ static int parse_sim(ld_t *L)
             rc = y_duration(L, "delay", 1, &d->delay_ms);
             break;
         default:
-            rc = y_text(L, "options", d->options, sizeof(d->options), 1, "an option string");
+            rc = y_proto_key(L, PL_KEYS_SIM, keys[k], d->keys, sizeof(d->keys));
             break;
         }
         if (rc != 0)
@@ -1240,13 +1372,7 @@ static int parse_sim(ld_t *L)
     }
     if (rc != 0 || map_require(L, &m, required) != 0)
         return L->failed;
-    if (d->protocol == PL_PROTO_PCCC) {
-        if (has(&m, SK_NODES))
-            return not_here(L, &m, SK_NODES, "applies to 7ttcp simulators only");
-    } else if (has(&m, SK_OPTIONS)) {
-        return not_here(L, &m, SK_OPTIONS, "applies to pccc simulators only");
-    }
-    return 0;
+    return proto_keys_apply(L, &m, pfirst, proto, PL_KEYS_SIM, "simulators");
 }
 
 enum {
@@ -1269,37 +1395,19 @@ enum {
     LK_STABLE,
     LK_TCP_KEEPALIVE,
     LK_TIMEOUT,
-    LK_KEEPALIVE,
-    LK_MAX_BLOCK,
-    LK_OPTIONS,
 };
 
 static int parse_line(ld_t *L)
 {
-    static const char *const keys[] = {"name",
-                                       "protocol",
-                                       "host",
-                                       "simulator",
-                                       "port",
-                                       "backup",
-                                       "backup_simulator",
-                                       "backup_port",
-                                       "use_backup",
-                                       "redundancy",
-                                       "prefer_primary",
-                                       "line_number",
-                                       "local",
-                                       "connect_timeout",
-                                       "backoff_min",
-                                       "backoff_max",
-                                       "stable",
-                                       "tcp_keepalive",
-                                       "timeout",
-                                       "keepalive",
-                                       "max_block",
-                                       "options",
-                                       NULL};
+    static const char *const common[] = {
+        "name",           "protocol",         "host",          "simulator",       "port",
+        "backup",         "backup_simulator", "backup_port",   "use_backup",      "redundancy",
+        "prefer_primary", "line_number",      "local",         "connect_timeout", "backoff_min",
+        "backoff_max",    "stable",           "tcp_keepalive", "timeout",         NULL};
     static const int required[] = {LK_NAME, LK_PROTOCOL, -1};
+    const char *keys[KEYS_MAX + 1];
+    const pl_protocol_t *proto = NULL;
+    int pfirst = keys_with_protocols(common, PL_KEYS_LINE, keys, KEYS_MAX + 1);
     static const char *const redundancy[] = {"alternate", "parallel", NULL};
     pl_line_def_t *d;
     item_pos_t *p;
@@ -1318,7 +1426,7 @@ static int parse_line(ld_t *L)
             rc = y_name(L, "name", d->name, &p->name);
             break;
         case LK_PROTOCOL:
-            rc = y_proto(L, &d->protocol);
+            rc = y_proto(L, d->protocol, &proto);
             break;
         case LK_HOST:
             rc = y_hosts(L, "host", &d->line.hosts);
@@ -1377,14 +1485,8 @@ static int parse_line(ld_t *L)
         case LK_TIMEOUT:
             rc = y_duration(L, "timeout", 0, &d->timeout_ms);
             break;
-        case LK_KEEPALIVE:
-            rc = y_duration(L, "keepalive", 1, &d->keepalive_ms);
-            break;
-        case LK_MAX_BLOCK:
-            rc = y_unsigned(L, "max_block", 1, TTCP_BLOCK_MAX, &d->max_block);
-            break;
         default:
-            rc = y_text(L, "options", d->options, sizeof(d->options), 1, "an option string");
+            rc = y_proto_key(L, PL_KEYS_LINE, keys[k], d->keys, sizeof(d->keys));
             break;
         }
         if (rc != 0)
@@ -1414,56 +1516,45 @@ static int parse_line(ld_t *L)
     } else if (!has(&m, LK_USE_BACKUP)) {
         d->line.use_backup = 1;
     }
+    if (!has(&m, LK_REDUNDANCY))
+        d->line.redundancy = proto->redundancy; /* the protocol's default */
     if (has(&m, LK_PREFER_PRIMARY) && d->line.redundancy != PL_REDUNDANCY_PARALLEL)
         return not_here(L, &m, LK_PREFER_PRIMARY, "applies to 'redundancy: parallel' only");
     if (d->line.backoff_min_ms > d->line.backoff_max_ms)
         return fail(L, m.at[has(&m, LK_BACKOFF_MAX) ? LK_BACKOFF_MAX : LK_BACKOFF_MIN],
                     "backoff_min %u ms is above backoff_max %u ms, expected min <= max",
                     d->line.backoff_min_ms, d->line.backoff_max_ms);
-    if (d->protocol == PL_PROTO_PCCC) {
-        if (has(&m, LK_KEEPALIVE))
-            return not_here(L, &m, LK_KEEPALIVE, "applies to 7ttcp lines only");
-        if (has(&m, LK_MAX_BLOCK))
-            return not_here(L, &m, LK_MAX_BLOCK, "applies to 7ttcp lines only");
-        if (!has(&m, LK_PORT) && !has(&m, LK_SIMULATOR))
-            d->line.port = PORT_PCCC;
-    } else {
-        if (has(&m, LK_OPTIONS))
-            return not_here(L, &m, LK_OPTIONS, "applies to pccc lines only");
-        if (!has(&m, LK_KEEPALIVE))
-            d->keepalive_ms = DEF_KEEPALIVE_MS;
-        if (!has(&m, LK_PORT) && !has(&m, LK_SIMULATOR))
-            d->line.port = PORT_7TTCP;
-    }
+    if (proto_keys_apply(L, &m, pfirst, proto, PL_KEYS_LINE, "lines") != 0)
+        return L->failed;
+    if (!has(&m, LK_PORT) && !has(&m, LK_SIMULATOR))
+        d->line.port = proto->port;
     return 0;
 }
 
 enum {
     DK_NAME,
     DK_LINE,
-    DK_NODE,
     DK_MAX_GAP,
     DK_DEMOTE_AFTER,
     DK_DEMOTE_FOR,
     DK_WRITE_POLICY,
     DK_WRITE_TIMEOUT,
     DK_WRITE_QUEUE,
-    DK_OPTIONS,
 };
 
 static int parse_device(ld_t *L)
 {
-    static const char *const keys[] = {
-        "name",       "line",         "node",          "max_gap",     "demote_after",
-        "demote_for", "write_policy", "write_timeout", "write_queue", "options",
-        NULL};
+    static const char *const common[] = {"name",          "line",        "max_gap",
+                                         "demote_after",  "demote_for",  "write_policy",
+                                         "write_timeout", "write_queue", NULL};
     static const int required[] = {DK_NAME, DK_LINE, -1};
+    const char *keys[KEYS_MAX + 1];
+    int pfirst = keys_with_protocols(common, PL_KEYS_DEVICE, keys, KEYS_MAX + 1);
     static const char *const policies[] = {"ordered", "latest", NULL};
     pl_device_def_t *d;
     item_pos_t *p;
     map_t m;
     val_t v;
-    uint64_t u;
     int k = 0, rc, i = 0;
 
     if (map_begin(L, &m, "a device", keys) != 0 ||
@@ -1482,11 +1573,6 @@ static int parse_device(ld_t *L)
             break;
         case DK_LINE:
             rc = y_name(L, "line", d->line, &p->ref1);
-            break;
-        case DK_NODE:
-            rc = scalar(L, "node", "a node number", &v);
-            if (rc == 0 && (rc = cv_uint(L, &v, 0, UINT32_MAX, &u)) == 0)
-                d->node = (uint32_t)u;
             break;
         case DK_MAX_GAP:
             rc = y_unsigned(L, "max_gap", 0, 65535, &d->max_gap);
@@ -1509,8 +1595,9 @@ static int parse_device(ld_t *L)
             rc = y_unsigned(L, "write_queue", 1, 1000000, &d->write_queue);
             break;
         default:
-            rc = y_text(L, "options", d->options, sizeof(d->options), 1, "an option string");
-            p->ref2 = m.at[DK_OPTIONS];
+            rc = y_proto_key(L, PL_KEYS_DEVICE, keys[k], d->keys, sizeof(d->keys));
+            p->ref2 = m.at[k];
+            p->pkeys |= 1u << (k - pfirst);
             break;
         }
         if (rc != 0)
@@ -1693,7 +1780,7 @@ static int csv_field(ld_t *L, pl_tag_def_t *d, item_pos_t *p, int col, const val
             return fail(L, v->at, "'deadband' is negative, expected 0 or more");
         return 0;
     case TC_SWAP:
-        return cv_bool(L, v, &d->swap);
+        return cv_swap(L, v, d);
     }
     return 0;
 }
@@ -1879,7 +1966,9 @@ static int parse_tag(ld_t *L)
                 rc = fail(L, ev_pos(L), "'deadband' is negative, expected 0 or more");
             break;
         case TK_SWAP:
-            rc = y_bool(L, "swap", &d->swap);
+            rc = scalar(L, "swap", "true or false", &v);
+            if (rc == 0)
+                rc = cv_swap(L, &v, d);
             break;
         default:
             rc = scalar(L, "csv", "the path of a CSV file", &v);
@@ -2198,6 +2287,29 @@ static void candidates(const nidx_t *ix, const char *plural, char *out, size_t c
     }
 }
 
+/* Each protocol key given on device i must be one of its line's protocol. */
+static int device_keys_apply(ld_t *L, size_t i, const pl_line_def_t *line)
+{
+    static const char *const none[] = {NULL};
+    const pl_protocol_t *p = pl_protocol_find(line->protocol, strlen(line->protocol));
+    uint32_t given = L->src->pos[PL_CONFIG_DEVICE][i].pkeys;
+    const char *keys[KEYS_MAX + 1];
+    char owners[128];
+    int k;
+
+    (void)keys_with_protocols(none, PL_KEYS_DEVICE, keys, KEYS_MAX + 1);
+    for (k = 0; keys[k] != NULL; k++) {
+        if (!(given & (1u << k)) || p == NULL || pl_protocol_key(p, PL_KEYS_DEVICE, keys[k]))
+            continue;
+        return fail(L, L->src->pos[PL_CONFIG_DEVICE][i].ref2,
+                    "'%s' applies to devices on %s lines, expected no '%s' on a device of %s "
+                    "line '%s'",
+                    keys[k], key_owners(PL_KEYS_DEVICE, keys[k], owners, sizeof(owners)), keys[k],
+                    line->protocol, line->name);
+    }
+    return 0;
+}
+
 static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
 {
     pl_config_t *cfg = L->cfg;
@@ -2216,11 +2328,10 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
             return fail(L, L->src->pos[PL_CONFIG_LINE][i].ref1,
                         "simulator '%s' is not defined, expected %s", d->simulator, list);
         }
-        if (cfg->sims[j].protocol != d->protocol)
+        if (strcmp(cfg->sims[j].protocol, d->protocol) != 0)
             return fail(L, L->src->pos[PL_CONFIG_LINE][i].ref1,
                         "simulator '%s' speaks %s but line '%s' is %s, expected a %s simulator",
-                        d->simulator, proto_name(cfg->sims[j].protocol), d->name,
-                        proto_name(d->protocol), proto_name(d->protocol));
+                        d->simulator, cfg->sims[j].protocol, d->name, d->protocol, d->protocol);
     }
     for (i = 0; i < cfg->nlines; i++) {
         pl_line_def_t *d = &cfg->lines[i];
@@ -2233,11 +2344,11 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
             return fail(L, L->src->pos[PL_CONFIG_LINE][i].ref2,
                         "simulator '%s' is not defined, expected %s", d->backup_simulator, list);
         }
-        if (cfg->sims[j].protocol != d->protocol)
+        if (strcmp(cfg->sims[j].protocol, d->protocol) != 0)
             return fail(L, L->src->pos[PL_CONFIG_LINE][i].ref2,
                         "simulator '%s' speaks %s but line '%s' is %s, expected a %s simulator",
-                        d->backup_simulator, proto_name(cfg->sims[j].protocol), d->name,
-                        proto_name(d->protocol), proto_name(d->protocol));
+                        d->backup_simulator, cfg->sims[j].protocol, d->name, d->protocol,
+                        d->protocol);
     }
     for (i = 0; i < cfg->ndevices; i++) {
         pl_device_def_t *d = &cfg->devices[i];
@@ -2248,11 +2359,8 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
             return fail(L, L->src->pos[PL_CONFIG_DEVICE][i].ref1,
                         "line '%s' is not defined, expected %s", d->line, list);
         }
-        if (d->options[0] != '\0' && cfg->lines[j].protocol != PL_PROTO_PCCC)
-            return fail(L, L->src->pos[PL_CONFIG_DEVICE][i].ref2,
-                        "'options' applies to devices on pccc lines, expected no 'options' on "
-                        "a device of %s line '%s'",
-                        proto_name(cfg->lines[j].protocol), d->line);
+        if (device_keys_apply(L, i, &cfg->lines[j]) != 0)
+            return L->failed;
     }
     for (i = 0; i < cfg->ntags; i++) {
         pl_tag_def_t *d = &cfg->tags[i];

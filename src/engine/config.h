@@ -27,13 +27,12 @@
 
 typedef struct {
     char name[PL_NAME_MAX];
-    pl_proto_t protocol;
-    char listen[128];               /* "127.0.0.1" (default), "*", "[*]", ... */
-    uint16_t port;                  /* 0 (default): pick a free port */
-    uint32_t node_first, node_last; /* 7TTCP nodes; default 0..7; at most 4096 nodes */
-    unsigned animate_ms; /* 7TTCP: words 0..9 change; PCCC: N7:0, N7:1, F8:0; 0: static */
-    unsigned delay_ms;   /* answer delay; default 0 */
-    char options[256];   /* PCCC: "plc=slc500&files=N7:100 F8:20 ..." */
+    char protocol[PL_PROTO_NAME_MAX]; /* the protocol's name as the registry spells it */
+    char listen[128];                 /* "127.0.0.1" (default), "*", "[*]", ... */
+    uint16_t port;                    /* 0 (default): pick a free port */
+    unsigned animate_ms;              /* demo values change (docs/config.md); 0: static */
+    unsigned delay_ms;                /* answer delay; default 0 */
+    char keys[PL_KEYS_MAX];           /* the simulator's protocol keys (src/proto/registry.h) */
 } pl_sim_def_t;
 
 typedef struct {

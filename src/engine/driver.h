@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Drivers: what the scan engine needs from a protocol, behind a small vtable (libmodbus's
- * backend idea), so the engine never knows 7TTCP from PCCC.
+ * Drivers: what the scan engine needs from a protocol, behind a small vtable, so the
+ * engine never knows one protocol from another.
+ * A protocol's descriptor (src/proto/registry.h) points at its driver.
  *
  * A driver device is one protocol client (one connection) talking to one device address
- * (a 7TTCP node, a PCCC processor). The engine plans reads in "units" of an "area" (7TTCP:
- * words of the node, area 0; PCCC: elements of one data file, area = file type and number)
+ * (a node, a processor). The engine plans reads in "units" of an "area" (words of a node,
+ * area 0; or elements of one data file, area = file type and number)
  * and hands the driver request storage of `req_size` bytes that it owns until the
  * completion callback has run. Every read and write submitted with a 0 return completes
  * exactly once.
@@ -74,11 +75,5 @@ typedef struct {
  * in decimal, floats with 9 significant digits when `is_float`, else only when integral
  * (PL_EVALUE "1.5 is not an integer"), strings as they are. Returns 0 or PL_EVALUE. */
 int pl_value_text(const pl_value_t *v, int is_float, char *buf, size_t cap, pl_status_t *err);
-
-extern const pl_driver_t pl_driver_ttcp;
-extern const pl_driver_t pl_driver_pccc; /* src/engine/drv_pccc.c */
-
-/* The driver of a protocol; NULL when plcline has none for it (yet). */
-const pl_driver_t *pl_driver_for(pl_proto_t proto);
 
 #endif

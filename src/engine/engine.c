@@ -14,6 +14,7 @@
 #include "engine/driver.h"
 #include "engine/planner.h"
 #include "engine/sched.h"
+#include "proto/registry.h"
 
 #include <math.h>
 #include <stdalign.h>
@@ -82,6 +83,7 @@ struct group_s {
 
 typedef struct {
     pl_line_def_t def;
+    const pl_protocol_t *proto;
     const pl_driver_t *drv;
 } eline_t;
 
@@ -645,6 +647,22 @@ int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value, pl
     return 0;
 }
 
+/* Checks an item's protocol keys; the error names the item ("tag 'x': 'swap' is ..."). */
+static int keys_check(const pl_protocol_t *p, pl_key_scope_t scope, const char *what,
+                      const char *name, const char *keys, pl_status_t *err)
+{
+    char detail[PL_STATUS_DETAIL_MAX] = "";
+    pl_status_t st;
+    int rc;
+
+    pl_status_clear(&st);
+    rc = pl_protocol_keys_check(p, scope, keys, &st);
+    if (rc == 0)
+        return 0;
+    memcpy(detail, st.detail, sizeof(detail));
+    return pl_status_set(err, PL_ECONFIG, 0, "%s '%.30s': %.80s", what, name, detail);
+}
+
 /* --- reload: handing connections over ----------------------------------------------- */
 
 static int same_defs(const edev_t *a, const edev_t *b)
@@ -1046,12 +1064,23 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         e->lines[i].def = cfg->lines[i];
         if (e->lines[i].def.local_addr[0] != '\0')
             e->lines[i].def.line.local_addr = e->lines[i].def.local_addr;
-        e->lines[i].drv = pl_driver_for(cfg->lines[i].protocol);
-        if (e->lines[i].drv == NULL) {
-            rc = pl_status_set(err, PL_ENOTSUP, 0, "line '%.60s': protocol not available",
-                               cfg->lines[i].name);
+        e->lines[i].proto = pl_protocol_find(cfg->lines[i].protocol,
+                                             strnlen(cfg->lines[i].protocol, PL_PROTO_NAME_MAX));
+        if (e->lines[i].proto == NULL) {
+            char list[128];
+
+            rc = pl_status_set(
+                err, PL_ECONFIG, 0, "line '%.60s': unknown protocol '%.15s', expected one of: %s",
+                cfg->lines[i].name, cfg->lines[i].protocol, pl_protocol_list(list, sizeof(list)));
             FAIL_AT(0, i);
         }
+        e->lines[i].drv = e->lines[i].proto->driver;
+        rc = keys_check(e->lines[i].proto, PL_KEYS_LINE, "line", cfg->lines[i].name,
+                        cfg->lines[i].keys, err);
+        if (rc < 0)
+            FAIL_AT(0, i);
+        if (e->lines[i].def.line.port == 0)
+            e->lines[i].def.line.port = e->lines[i].proto->port;
         if (e->lines[i].def.line.hosts.count == 0) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "line '%.60s': no host", cfg->lines[i].name);
             FAIL_AT(0, i);
@@ -1082,6 +1111,9 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         if (d->def.write_queue == 0)
             d->def.write_queue = DEFAULT_WRITE_QUEUE;
         d->drv = d->line->drv;
+        rc = keys_check(d->line->proto, PL_KEYS_DEVICE, "device", d->def.name, d->def.keys, err);
+        if (rc < 0)
+            FAIL_AT(1, i);
         rc = d->drv->dev_new(loop, &d->line->def, &d->def, e->log, on_link, d, &d->dd, err);
         if (rc < 0)
             FAIL_AT(1, i);
@@ -1105,6 +1137,9 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
                                t->dev == NULL ? t->def.device : t->def.scan);
             FAIL_AT(2, i);
         }
+        rc = keys_check(t->dev->line->proto, PL_KEYS_TAG, "tag", t->def.name, t->def.keys, err);
+        if (rc < 0)
+            FAIL_AT(2, i);
         rc = t->dev->drv->addr_parse(t->dev->dd, &t->def, &t->addr, err);
         if (rc < 0) {
             char detail[PL_STATUS_DETAIL_MAX] = "";

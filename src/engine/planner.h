@@ -2,11 +2,11 @@
 /*
  * Block planner: groups the tags of one device into as few read requests as possible.
  *
- * A tag is a range of units (7TTCP: words of a node; PCCC: elements of a data file) in an
- * area (the node, the data file). The planner partitions the ranges into blocks so that the
- * total number of requests is minimal, then prefers fewer blocks, then fewer units read.
- * It implements the seed's grouping rule (7TTCP manual, "Performance and Throughput"):
- * reading DM0001 and DM0031 is one block DM0001..DM0031, when the limits allow it.
+ * A tag is a range of units (words of a node, elements of a data file: the protocol
+ * says) in an area (the node, the data file). The planner partitions the ranges into blocks so that
+ * the total number of requests is minimal, then prefers fewer blocks, then fewer units read. It
+ * implements the grouping rule of seed 000 ("Performance and Throughput"): reading DM0001 and
+ * DM0031 is one block DM0001..DM0031, when the limits allow it.
  *
  * Pure code: no I/O, no libuv, no clock, no allocation (all working memory is a scratch
  * buffer from the caller), no global state; safe to call from any thread on distinct
@@ -37,8 +37,8 @@ typedef struct {
 } pl_block_t;
 
 /* max_gap: the most unread units allowed between two ranges read in one block (0: ranges
- * must touch or overlap). max_len: the most units one request may carry (>= 1; 7TTCP: 256
- * items per block, error 0x5501 _7TOMRTCP_DATA_BLOCK_TOO_BIG beyond). */
+ * must touch or overlap). max_len: the most units one request may carry (>= 1; seed 000:
+ * 256 items per block, error 0x5501 beyond). */
 typedef struct {
     uint32_t max_gap;
     uint32_t max_len;

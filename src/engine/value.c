@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Values as text, for drivers whose address grammar parses and range-checks written values
- * (pl_ttcp_value_put, pl_pccc_value_parse): one conversion for every driver.
+ * (each protocol's value parser): one conversion for every driver.
  */
 #include "engine/driver.h"
 

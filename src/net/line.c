@@ -15,75 +15,8 @@
  * application's rand() state, or call a protocol callback after pl_line_free()/
  * pl_line_stop() returns.
  *
- * D2000 parameters (docs/lines.md has the full table):
- *   Host / Primary Device - Host   cfg.hosts (up to 8, ',' or ';', own ports allowed)
- *   Port / Primary Device - Port   cfg.port (for hosts without their own port)
- *   Line number                    cfg.line_number, read back with pl_line_number()
- *   Use Backup Device              cfg.use_backup (0: backup ignored, plain TCP/IP-TCP)
- *   Backup Device - Host           cfg.backup (count 0: no backup device)
- *   Backup Device - Port           cfg.backup_port (0: cfg.port)
- *   redundancy (protocol-dependent in D2000)  cfg.redundancy, cfg.prefer_primary
- *   server mode Host (*, ALL, [*], [ALL])     listener.c
- *
- * Structure: a line runs one connection machine ("slot") per side it connects to at once.
- * A plain line and an ALTERNATE line have one slot whose target list is the combined list
- * (primary hosts with cfg.port, then backup hosts with backup_port); a PARALLEL line has two
- * slots, slot 0 over the primary hosts and slot 1 over the backup hosts, each with its own
- * back-off. `active` names the slot whose stream the protocol sees.
- *
- * Retry policy (exact, per slot):
- *  - pl_line_start(): the first attempt of every slot, at its first host, starts from a
- *    0 ms timer, so that no callback ever runs inside pl_line_start().
- *  - An attempt at a host resolves its name, then tries every address it resolved to, in
- *    resolver order, each with its own connect timeout. Only when all addresses failed is
- *    the attempt a failure.
- *  - After every failure (failed attempt or broken connection) the slot moves on to its
- *    next host (wrapping to its first host after the last) and waits
- *        pl_net_backoff(min, max, n) = clamp(base*3/4 + rnd % (base/2+1), min, max),
- *        base = min(max, min * 2^(n-1)),
- *    where n counts failures since the last STABLE connection. A connection that broke
- *    after being up at least cfg.stable_ms (default: backoff_max_ms) resets n first, so the
- *    next host is tried after about the minimum; a connection that broke sooner counts as
- *    one more failure (stats.short_ups), so a partner that accepts and closes at once (at
- *    its connection limit) is retried with a growing delay instead of every ~100 ms. The
- *    clock is cfg.now_ms (tests) or uv_now(); the jitter is cfg.random (tests) or a
- *    per-line xorshift64* generator seeded from uv_hrtime() ^ the line's address, so lines
- *    across a fleet do not retry in step and rand() is left alone.
- *  - Name resolution has no timeout of its own: the OS resolver's timeouts apply
- *    (abandoning a lookup would leave it running on the threadpool and let retries pile up).
- *
- * What the protocol is told:
- *  - on_up when a slot connects and none is active (it becomes active).
- *  - on_down(why) when the active connection breaks, and, while nothing is up, for every
- *    failed attempt of any slot (as a plain line always did). Failures of the standby slot
- *    are not reported (they are logged and visible through pl_line_side_state()).
- *  - PARALLEL failover: when the active slot fails and the other slot is up, the other
- *    becomes active and the protocol gets on_down(why) immediately followed by on_up, with
- *    no back-off wait: synchronously in the libuv callback that saw the break (same loop
- *    iteration, nothing in between). Data from the standby is discarded (stats.
- *    standby_bytes, logged at DEBUG); pl_line_send() writes to the active slot only.
- *  - PARALLEL with prefer_primary: when the primary slot connects while the backup is
- *    active, the line switches back at once (there is no safe point the line could know
- *    of: it does not know what the protocol has in flight). With cbs.on_switch the
- *    protocol gets on_switch() (the stream stays up; it re-sends what was in flight);
- *    without it, on_down(PL_ECANCELED, "switching back to primary") then on_up. The
- *    backup stays connected as the standby.
- *  - When the failure was found inside a call from the protocol (pl_line_drop(), a
- *    pl_line_send() that failed), on_down (and the on_up of a failover) are delivered from
- *    a 0 ms timer right after (next loop iteration), so a protocol never sees a callback
- *    nested inside its own call. pl_line_drop() on a parallel line drops the active slot
- *    (e.g. a black hole that accepts and never answers) and fails over to the standby.
- *  - A switchover is counted whenever the stream moves to the other side (primary <->
- *    backup): parallel failover and return, and in ALTERNATE mode a connection on the
- *    other side's hosts than the previous one (stats.switchovers, last_switch_ms on the
- *    line clock, last_switch_wall_ms from uv_gettimeofday()).
- *
- * Memory: the line (struct + 4 KiB receive buffer shared by its slots: on_data runs
- * synchronously) is one allocation, released when its timers (one per slot plus the
- * notification timer) have closed; each connection attempt allocates one socket object
- * (uv_tcp_t + uv_connect_t), freed in its close callback; a name lookup allocates one
- * request; output the kernel does not take at once is copied into one chunk per send,
- * freed when written.
+ * How the line works inside (slots, the exact retry policy, what the protocol is told and
+ * when, memory): docs/lines.md, "Inside a line".
  */
 #include "net/internal.h"
 

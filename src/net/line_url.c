@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Device-URL keys of the line layer (see line_url.h): one parser for every protocol, so a
- * 7TTCP and a PCCC URL say "backup=" or "redundancy=" the same way.
+ * the URLs of every protocol say "backup=" or "redundancy=" the same way.
  */
 #include "net/line_url.h"
 

@@ -32,7 +32,7 @@ json_t *pl_jsonl_value(const pl_value_t *v);
  * that are not text"). Returns 0 or PL_ENOMEM. Every output that carries values uses it. */
 int pl_jsonl_put_value(json_t *o, const pl_value_t *v);
 
-/* {"code":"0x4009","name":"_7TTCP_RECV_TIMEOUT","message":"receive timeout","detail":"..."}.
+/* {"code":"0x0038","name":"PL_ETIMEOUT","message":"receive timeout","detail":"..."}.
  * `detail` may be NULL. New reference; NULL when out of memory. */
 json_t *pl_jsonl_error_object(int code, const char *detail);
 
@@ -53,7 +53,7 @@ int pl_jsonl_state_format(const pl_tag_state_t *st, int names, char *buf, size_t
 /* One line (with '\n') for a tag state:
  *   {"tag":"t","device":"d","line":"l","value":1.5,"quality":"good","error":null,
  *    "ts":"2026-11-22T05:40:00.123Z"}
- * with "error":{"code":"0x4009","name":"_7TTCP_RECV_TIMEOUT","message":"receive timeout",
+ * with "error":{"code":"0x0038","name":"PL_ETIMEOUT","message":"receive timeout",
  * "detail":"..."} when there is one. Returns the length, or PL_ENOBUFS / PL_ENOMEM. */
 int pl_jsonl_state(const pl_tag_state_t *st, char *buf, size_t cap);
 
@@ -90,7 +90,7 @@ typedef struct {
 int pl_jsonl_parse_command(const char *line, size_t len, pl_jsonl_cmd_t *out, pl_status_t *err);
 
 /* One statistics line: {"stats":"device"|"line","name":"n","requests":..,"responses":..,
- * "timeouts":..,"errors":..,"errors_by_code":{"0x4009 _7TTCP_RECV_TIMEOUT":3},"bytes_in":..,
+ * "timeouts":..,"errors":..,"errors_by_code":{"0x0038 PL_ETIMEOUT":3},"bytes_in":..,
  * "bytes_out":..,"reconnects":..,"switchovers":..,"cycles":..,"overruns":..,"writes":..,
  * "writes_failed":..,"last_rtt_us":..,"demoted":false,"unsolicited":..[,"id":X]}. Returns
  * length or PL_ENOBUFS / PL_ENOMEM. */

@@ -150,7 +150,7 @@ expect_eq "STS message" "plcline: $url: N99:0: PLC answered with a PCCC error st
 start_sim 5 pccc://127.0.0.1:0 --delay 1000
 out=$("$PL" read "pccc://127.0.0.1:$port?timeout=100" N7:0 2>&1); rc=$?
 expect_eq "timeout exit" 1 $rc
-expect_match "timeout message" "^plcline: pccc://127\.0\.0\.1:$port\?timeout=100: N7:0: receive timeout \(0x4009 _7TTCP_RECV_TIMEOUT\)" "$out"
+expect_match "timeout message" "^plcline: pccc://127\.0\.0\.1:$port\?timeout=100: N7:0: receive timeout \(0x0038 PL_ETIMEOUT\)" "$out"
 expect_eq "one line" 1 "$(echo "$out" | wc -l)"
 
 # a port nothing listens on: bind one, note it, release it by ending the process
@@ -158,7 +158,7 @@ start_sim 6 pccc://127.0.0.1:0
 kill "$last_pid"; wait "$last_pid" 2>/dev/null
 out=$("$PL" read "pccc://127.0.0.1:$port" N7:0 2>&1); rc=$?
 expect_eq "refused exit" 1 $rc
-expect_match "refused message" "connect failed \(0x4003 _7TTCP_CONNECT_SOCKET_FAILED\).*(refused|Connection refused)" "$out"
+expect_match "refused message" "connect failed \(0x0032 PL_ECONNECT\).*(refused|Connection refused)" "$out"
 
 # --- a connection that never registers a session is closed (--register-timeout) ---
 start_sim 7 pccc://127.0.0.1:0 --register-timeout 100

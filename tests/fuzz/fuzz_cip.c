@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the CIP codec (src/codec/cip.c).
+ * libFuzzer target for the CIP codec (src/proto/pccc/codec/cip.c).
  *
  * The input is decoded as a Message Router request (and, when it is one, as Unconnected
  * Send, Forward Open and Forward Close), as a Message Router response (and as Forward Open /
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/cip.h"
+#include "proto/pccc/codec/cip.h"
 #include "plcline/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

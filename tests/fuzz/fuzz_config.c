@@ -13,6 +13,7 @@
 
 #include "engine/config.h"
 #include "engine/csv.h"
+#include "proto/registry.h"
 #include "plcline/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,6 +57,22 @@ static void check_name(const char *s)
     check(s[0] != '/' && s[n - 1] != '/' && strstr(s, "//") == NULL);
 }
 
+/* A simulator's protocol is known, and keys the loader converted itself (every kind but a
+ * protocol's own query string, which the protocol checks when it starts) pass the
+ * descriptor's check. */
+static int sim_keys_ok(const pl_sim_def_t *sd)
+{
+    const pl_protocol_t *p = pl_protocol_find(sd->protocol, strlen(sd->protocol));
+    const pl_proto_key_t *k;
+
+    if (p == NULL)
+        return 0;
+    for (k = p->keys[PL_KEYS_SIM]; k != NULL && k->name != NULL; k++)
+        if (k->kind == PL_KEY_QUERY)
+            return 1;
+    return pl_protocol_keys_check(p, PL_KEYS_SIM, sd->keys, NULL) == 0;
+}
+
 static void check_loaded(const pl_config_t *c)
 {
     pl_engine_config_t ec;
@@ -70,8 +87,7 @@ static void check_loaded(const pl_config_t *c)
     }
     for (i = 0; i < c->nsims; i++) {
         check_name(c->sims[i].name);
-        check(c->sims[i].node_first <= c->sims[i].node_last);
-        check(c->sims[i].node_last - c->sims[i].node_first < 4096);
+        check(sim_keys_ok(&c->sims[i]));
     }
     for (i = 0; i < c->nlines; i++) {
         const pl_line_def_t *l = &c->lines[i];
@@ -81,18 +97,19 @@ static void check_loaded(const pl_config_t *c)
         if (l->simulator[0] != '\0') {
             long s = pl_config_find(c, PL_CONFIG_SIM, l->simulator);
 
-            check(s >= 0 && c->sims[s].protocol == l->protocol);
+            check(s >= 0 && strcmp(c->sims[s].protocol, l->protocol) == 0);
         } else {
             check(l->line.port != 0);
         }
         if (l->backup_simulator[0] != '\0') {
             long s = pl_config_find(c, PL_CONFIG_SIM, l->backup_simulator);
 
-            check(s >= 0 && c->sims[s].protocol == l->protocol && l->line.backup.count == 0);
+            check(s >= 0 && strcmp(c->sims[s].protocol, l->protocol) == 0 &&
+                  l->line.backup.count == 0);
         }
         check(l->line.local_addr == NULL || l->line.local_addr == l->local_addr);
-        check(l->max_block <= 256);
-        check_str(l->options, sizeof(l->options), 0);
+        check(pl_protocol_find(l->protocol, strlen(l->protocol)) != NULL);
+        check_str(l->keys, sizeof(l->keys), 0);
     }
     for (i = 0; i < c->ndevices; i++) {
         check_name(c->devices[i].name);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the EtherNet/IP encapsulation codec (src/codec/enip.c).
+ * libFuzzer target for the EtherNet/IP encapsulation codec (src/proto/pccc/codec/enip.c).
  *
  * The input is a byte stream. It is framed whole, split in two at a position derived from
  * the first byte (the first part in an exact-size heap copy, so reading past it is caught),
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/enip.h"
+#include "proto/pccc/codec/enip.h"
 #include "plcline/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

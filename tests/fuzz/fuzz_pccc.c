@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the PCCC codec (src/codec/pccc.c).
+ * libFuzzer target for the PCCC codec (src/proto/pccc/codec/pccc.c).
  *
  * Input: one selector byte (low two bits pick the PCCC object service 0x4B, 0x4C, 0x4D, or
  * 3 = raw PCCC without a wrapper), then the CIP payload, copied to an exact-size heap buffer
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/pccc.h"
+#include "proto/pccc/codec/pccc.h"
 #include "plcline/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for Allen-Bradley addresses and values (src/codec/pccc_addr.h).
+ * libFuzzer target for Allen-Bradley addresses and values (src/proto/pccc/codec/pccc_addr.h).
  *
  * Input: one flag byte (picks an element and a request size limit), the address up to the
  * first '\n', then the value text. An address that parses is formatted and parsed again and
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for 7TTCP data addresses and values (src/codec/ttcp_addr.h).
+ * libFuzzer target for 7TTCP data addresses and values (src/proto/ttcp/codec/ttcp_addr.h).
  * Input: one flag byte (bit 0: swap; the rest picks an element; seeds use '0'..'9'), the address up
  * to the first '\n', then the value text. A parsed address must stay within words 0..65535; the
  * value is put into a heap buffer of exactly pl_ttcp_addr_words() words (ASan catches any
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/ttcp_addr.h"
+#include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

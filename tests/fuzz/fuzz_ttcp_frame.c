@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the 7TTCP frame codec (src/codec/ttcp.c).
+ * libFuzzer target for the 7TTCP frame codec (src/proto/ttcp/codec/ttcp.c).
  *
  * The input is a byte stream. It is parsed whole, split in two at a position derived from
  * the first byte (the first part in an exact-size heap copy, so reading past it is caught),
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "plcline/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -111,7 +111,7 @@ static size_t parse(const uint8_t *buf, size_t len, size_t base, size_t max_word
         memset(&e, 0, sizeof(e));
         e.at = base + pos;
         if (r < 0) {
-            CHECK(r == PL_ETTCP_SHORT || r == PL_ETTCP_OPCODE || r == PL_EMSG_TOO_LONG ||
+            CHECK(r == PL_ETTCP_SHORT || r == PL_ETTCP_OPCODE || r == PL_E_7TTCP_MSG_TOO_LONG ||
                   r == PL_ETTCP_LENGTH);
             e.rc = r;
             *broken = 1;

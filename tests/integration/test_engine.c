@@ -114,7 +114,7 @@ static void setup(fx_t *f, unsigned timeout_ms)
         sc.listen.port = 0;
         assert_int_equal(pl_ttcp_server_new(&f->loop, &sc, &f->srv[i], NULL), 0);
         snprintf(f->lines[i].name, sizeof(f->lines[i].name), "line%c", 'A' + i);
-        f->lines[i].protocol = PL_PROTO_7TTCP;
+        snprintf(f->lines[i].protocol, sizeof(f->lines[i].protocol), "7ttcp");
         pl_line_config_init(&f->lines[i].line);
         assert_int_equal(pl_hostlist_parse(&f->lines[i].line.hosts, "127.0.0.1", 9, NULL), 0);
         f->lines[i].line.port = pl_ttcp_server_port(f->srv[i]);
@@ -123,7 +123,7 @@ static void setup(fx_t *f, unsigned timeout_ms)
         f->lines[i].timeout_ms = timeout_ms;
         snprintf(f->devs[i].name, sizeof(f->devs[i].name), "dev%c", 'A' + i);
         snprintf(f->devs[i].line, sizeof(f->devs[i].line), "line%c", 'A' + i);
-        f->devs[i].node = (uint32_t)i + 1;
+        snprintf(f->devs[i].keys, sizeof(f->devs[i].keys), "node=%d", i + 1);
     }
     snprintf(f->scans[0].name, sizeof(f->scans[0].name), "fast");
     f->scans[0].period_ms = 20;
@@ -385,8 +385,8 @@ static void test_dead_device_does_not_slow_the_other(void **state)
     pl_engine_device_stats(f.e, "devB", &b0);
     wait_quality(&f, "b.w1", "bad", 3000);
     st = pl_engine_tag(f.e, "b.w1");
-    assert_true(st->error == PL_ERECV_00 || st->error == PL_ERECV_FF || st->error == PL_ECONNECT ||
-                st->error == PL_ETIMEOUT);
+    assert_true(st->error == PL_E_7TTCP_RECV_00 || st->error == PL_E_7TTCP_RECV_FF ||
+                st->error == PL_E_7TTCP_CONNECT || st->error == PL_E_7TTCP_TIMEOUT);
     /* demoted after 2 failures: writes are refused with a named error */
     {
         int i;
@@ -810,9 +810,10 @@ static void pccc_line(fx_t *f, pl_pccc_plc_t plc)
     sc.listen.port = 0;
     sc.plc = plc;
     assert_int_equal(pl_pccc_server_new(&f->loop, &sc, &f->psrv, &st), 0);
-    f->lines[1].protocol = PL_PROTO_PCCC;
+    snprintf(f->lines[1].protocol, sizeof(f->lines[1].protocol), "pccc");
     f->lines[1].line.port = pl_pccc_server_port(f->psrv);
-    snprintf(f->lines[1].options, sizeof(f->lines[1].options), "plc=%s", pl_pccc_plc_name(plc));
+    snprintf(f->lines[1].keys, sizeof(f->lines[1].keys), "plc=%s", pl_pccc_plc_name(plc));
+    f->devs[1].keys[0] = '\0'; /* the 7TTCP node of setup() */
 }
 
 static int has_error_code(const pl_engine_stats_t *s, int code)

@@ -24,9 +24,9 @@
 
 #include <cmocka.h>
 
-#include "codec/cip.h"
-#include "codec/enip.h"
-#include "codec/pccc.h"
+#include "proto/pccc/codec/cip.h"
+#include "proto/pccc/codec/enip.h"
+#include "proto/pccc/codec/pccc.h"
 #include "faults.h"
 
 #include "fixture.h"
@@ -637,7 +637,8 @@ static void test_pccc_client_connection_refused(void **state)
     read_and_write(P_GOOD, 0, r, b);
     assert_int_equal(r[0].status.code, PL_ECONNECT);
     assert_int_equal(r[0].status.sys, UV_ECONNREFUSED);
-    assert_int_equal(pl_err_code(r[0].status.code), 0x4003);
+    assert_int_equal(pl_err_code(r[0].status.code), 0x0032); /* neutral: not 7TTCP's 0x4003 */
+    assert_string_equal(pl_err_name(r[0].status.code), "PL_ECONNECT");
     assert_int_equal(r[1].status.code, PL_ECONNECT);
     pl_pccc_server_config_init(&scfg);
     scfg.listen.port = port;
@@ -683,7 +684,7 @@ static void test_pccc_client_name_does_not_resolve(void **state)
 /* Accepts the TCP connection and never answers RegisterSession: both waiting requests fail
  * with 0x4009 ("no RegisterSession reply"); the next requests are served.
  *
- * Regression test of a fixed bug (src/proto/pccc_client.c, on_timer): the waiting requests'
+ * Regression test of a fixed bug (src/proto/pccc/pccc_client.c, on_timer): the waiting requests'
  * deadline (from the submit) came before the session setup deadline (from on_line_up)
  * whenever connecting took a millisecond or more; on_timer then failed the requests, stopped
  * the line while the client still thought it was registering, and the timer was re-armed

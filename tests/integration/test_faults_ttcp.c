@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "faults.h"
 #include "fixture.h"
 #include "plcline/error.h"
@@ -329,14 +329,14 @@ static void spoiled_read_case(peer_mode_t mode, int expect)
 static void test_ttcp_client_peer_closes_mid_frame(void **state)
 {
     (void)state;
-    spoiled_read_case(P_CLOSE_MID, PL_ERECV_00);
+    spoiled_read_case(P_CLOSE_MID, PL_E_7TTCP_RECV_00);
 }
 
 /* Text instead of a frame: "GARB" read as a length is far past the largest frame. */
 static void test_ttcp_client_garbage(void **state)
 {
     (void)state;
-    spoiled_read_case(P_GARBAGE, PL_EMSG_TOO_LONG);
+    spoiled_read_case(P_GARBAGE, PL_E_7TTCP_MSG_TOO_LONG);
 }
 
 static void test_ttcp_client_bad_opcode(void **state)
@@ -386,7 +386,7 @@ static void test_ttcp_client_length_7(void **state)
 static void test_ttcp_client_length_ffffffff(void **state)
 {
     (void)state;
-    length_case(0xFFFFFFFFu, P_LENGTH_ONLY, PL_EMSG_TOO_LONG);
+    length_case(0xFFFFFFFFu, P_LENGTH_ONLY, PL_E_7TTCP_MSG_TOO_LONG);
 }
 
 /* Answers one byte per 1 ms timer (the read, 64 words: 156 bytes) and one byte per loop
@@ -440,7 +440,7 @@ static void test_ttcp_client_late_answer(void **state)
     F.late_word = 0xDEAD;
     submit_read(T.cli, &q, &r, 0, w, 2);
     fixture_wait(&F, &r);
-    assert_int_equal(r.status.code, PL_ETIMEOUT);
+    assert_int_equal(r.status.code, PL_E_7TTCP_TIMEOUT);
     assert_int_equal(pl_err_code(r.status.code), 0x4009);
     submit_read(T.cli, &q, &r, 0, w, 2); /* same node, offset, count */
     fixture_wait(&F, &r);
@@ -472,8 +472,8 @@ static void test_ttcp_client_never_answers(void **state)
     fx_start(150, 0);
     ok0 = F.hok;
     read_and_write(P_SILENT, 2, r, w);
-    assert_int_equal(r[0].status.code, PL_ETIMEOUT);
-    assert_int_equal(r[1].status.code, PL_ETIMEOUT);
+    assert_int_equal(r[0].status.code, PL_E_7TTCP_TIMEOUT);
+    assert_int_equal(r[1].status.code, PL_E_7TTCP_TIMEOUT);
     assert_int_equal(F.links_down, 2);
     assert_true(F.hok > ok0);
     expect_recovery();
@@ -497,10 +497,10 @@ static void test_ttcp_client_connection_refused(void **state)
     pl_ttcp_client_free(T.cli);
     cut_new("127.0.0.1", port, 1000);
     read_and_write(P_GOOD, 0, r, w);
-    assert_int_equal(r[0].status.code, PL_ECONNECT);
+    assert_int_equal(r[0].status.code, PL_E_7TTCP_CONNECT);
     assert_int_equal(r[0].status.sys, UV_ECONNREFUSED);
     assert_int_equal(pl_err_code(r[0].status.code), 0x4003);
-    assert_int_equal(r[1].status.code, PL_ECONNECT);
+    assert_int_equal(r[1].status.code, PL_E_7TTCP_CONNECT);
     /* a node comes up on that port */
     pl_ttcp_server_config_init(&scfg);
     scfg.listen.port = port;

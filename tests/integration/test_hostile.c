@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "codec/enip.h"
-#include "codec/ttcp.h"
+#include "proto/pccc/codec/enip.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "faults.h"
 #include "plcline/engine.h"
 #include "plcline/error.h"
@@ -187,7 +187,7 @@ static void test_engine_counts_unsolicited_frames(void **state)
     assert_int_equal(pl_ttcp_server_new(&loop, &sc, &srv, NULL), 0);
     memset(&line, 0, sizeof(line));
     snprintf(line.name, sizeof(line.name), "l");
-    line.protocol = PL_PROTO_7TTCP;
+    snprintf(line.protocol, sizeof(line.protocol), "7ttcp");
     pl_line_config_init(&line.line);
     assert_int_equal(pl_hostlist_parse(&line.line.hosts, "127.0.0.1", 9, NULL), 0);
     line.line.port = pl_ttcp_server_port(srv);

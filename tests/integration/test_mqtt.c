@@ -430,14 +430,14 @@ static void setup(fx_t *f, const char *client_id)
     pl_ttcp_server_words(f->srv, 1)[5] = 1234;
     pl_ttcp_server_words(f->srv, 1)[6] = 6;
     snprintf(f->line.name, sizeof(f->line.name), "line1");
-    f->line.protocol = PL_PROTO_7TTCP;
+    snprintf(f->line.protocol, sizeof(f->line.protocol), "7ttcp");
     pl_line_config_init(&f->line.line);
     assert_int_equal(pl_hostlist_parse(&f->line.line.hosts, "127.0.0.1", 9, NULL), 0);
     f->line.line.port = pl_ttcp_server_port(f->srv);
     f->line.timeout_ms = 500;
     snprintf(f->dev.name, sizeof(f->dev.name), "dev1");
     snprintf(f->dev.line, sizeof(f->dev.line), "line1");
-    f->dev.node = 1;
+    snprintf(f->dev.keys, sizeof(f->dev.keys), "node=1");
     set_tag(&f->tags[0], "w5", "W5", 1);
     set_tag(&f->tags[1], "ro", "W6", 0);
     set_tag(&f->tags[2], "cnt", "W7", 0);

@@ -19,10 +19,10 @@
 #include "faults.h"
 #include "hex.h"
 
-#include "codec/cip.h"
-#include "codec/enip.h"
-#include "codec/pccc.h"
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/cip.h"
+#include "proto/pccc/codec/enip.h"
+#include "proto/pccc/codec/pccc.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/engine.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
@@ -1881,15 +1881,15 @@ static void test_engine_driver(void **state)
 
     memset(&line, 0, sizeof(line));
     snprintf(line.name, sizeof(line.name), "slc");
-    line.protocol = PL_PROTO_PCCC;
+    snprintf(line.protocol, sizeof(line.protocol), "pccc");
     pl_line_config_init(&line.line);
     assert_int_equal(pl_hostlist_parse(&line.line.hosts, "127.0.0.1", 9, NULL), 0);
     line.line.port = pl_pccc_server_port(srv);
-    snprintf(line.options, sizeof(line.options), "plc=slc500&service=4c&inflight=2");
+    snprintf(line.keys, sizeof(line.keys), "plc=slc500&service=4c&inflight=2");
     memset(&dev, 0, sizeof(dev));
     snprintf(dev.name, sizeof(dev.name), "plc1");
     snprintf(dev.line, sizeof(dev.line), "slc");
-    snprintf(dev.options, sizeof(dev.options), "dst=1&src=0");
+    snprintf(dev.keys, sizeof(dev.keys), "dst=1&src=0");
     memset(t, 0, sizeof(t));
     for (i = 0; i < 10; i++) {
         snprintf(t[i].name, sizeof(t[i].name), "%s", tags[i][0]);

@@ -16,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "codec/cip.h"
-#include "codec/enip.h"
-#include "codec/pccc.h"
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/cip.h"
+#include "proto/pccc/codec/enip.h"
+#include "proto/pccc/codec/pccc.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"
 #include "plcline/line.h"
 #include "plcline/pccc.h"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "faults.h"
 #include "plcline/error.h"
 #include "plcline/ttcp.h"
@@ -362,7 +362,7 @@ static void test_timeout_and_recovery(void **state)
     cfg.timeout_ms = 100;
     start(&f, &scfg, &cfg);
     do_read(&f, 5, 0, w, 2, &r);
-    assert_int_equal(r.status.code, PL_ETIMEOUT);
+    assert_int_equal(r.status.code, PL_E_7TTCP_TIMEOUT);
     assert_int_equal(pl_err_code(r.status.code), 0x4009);
     assert_non_null(strstr(r.status.detail, "node 5"));
     assert_int_equal(pl_ttcp_client_stats(f.cli)->timeouts, 1);
@@ -390,7 +390,7 @@ static void test_peer_close_and_reconnect(void **state)
     assert_int_equal(r.status.code, 0);
     do_read(&f, 0, 0, w, 1, &r);
     /* closed by the node while the request was in flight: orderly close (recv 0) */
-    assert_int_equal(r.status.code, PL_ERECV_00);
+    assert_int_equal(r.status.code, PL_E_7TTCP_RECV_00);
     assert_int_equal(pl_err_code(r.status.code), 0x4006);
     assert_int_equal(f.links_down, 1);
     do_read(&f, 0, 0, w, 1, &r);
@@ -415,7 +415,7 @@ static void test_connect_refused(void **state)
     uv_run(&f.loop, UV_RUN_NOWAIT);
     (void)port;
     do_read(&f, 0, 0, w, 1, &r);
-    assert_int_equal(r.status.code, PL_ECONNECT);
+    assert_int_equal(r.status.code, PL_E_7TTCP_CONNECT);
     assert_int_equal(r.status.sys, UV_ECONNREFUSED);
     stop(&f);
 }
@@ -518,7 +518,7 @@ static void test_keepalive_detects_dead_peer(void **state)
     assert_int_equal(pl_ttcp_client_new(&f.loop, &ccfg, &f.cli), 0);
     assert_int_equal(pl_ttcp_client_start(f.cli), 0);
     run_until(&f.loop, &f.links_down, 3000);
-    assert_int_equal(f.last_down.code, PL_ETIMEOUT);
+    assert_int_equal(f.last_down.code, PL_E_7TTCP_TIMEOUT);
     assert_non_null(strstr(f.last_down.detail, "keep-alive"));
     /* and it reconnects (polling mode) */
     assert_int_equal(fault_run_count(&f.loop, &accepted, 2, WAIT_MS), 0);
@@ -619,7 +619,7 @@ static void test_queue_full(void **state)
         assert_int_equal(pl_ttcp_read(f.cli, &req[i], 0, 0, &w[i], 1, on_done), 0);
     }
     req[2].data = &res[2];
-    assert_int_equal(pl_ttcp_read(f.cli, &req[2], 0, 0, &w[2], 1, on_done), PL_ENO_MSG);
+    assert_int_equal(pl_ttcp_read(f.cli, &req[2], 0, 0, &w[2], 1, on_done), PL_E_7TTCP_NO_MSG);
     run_until(&f.loop, &res[1].done, 5000);
     assert_int_equal(res[0].done + res[1].done + res[2].done, 2);
     stop(&f);
@@ -698,7 +698,7 @@ static void test_answer_for_wrong_node(void **state)
 static void test_garbage_answer(void **state)
 {
     (void)state;
-    liar_case(1, PL_EMSG_TOO_LONG); /* 0xEEEEEEEE as a length */
+    liar_case(1, PL_E_7TTCP_MSG_TOO_LONG); /* 0xEEEEEEEE as a length */
 }
 
 static void raw_up(pl_line_t *l, void *ud)

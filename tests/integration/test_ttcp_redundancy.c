@@ -313,7 +313,8 @@ static void test_first_refused_second_serves(void **state)
     snprintf(peer, sizeof(peer), "127.0.0.2:%u", (unsigned)b->port);
     assert_string_equal(pl_line_peer(pl_ttcp_client_line(k->cli)), peer);
     assert_int_equal(pl_line_host_index(pl_ttcp_client_line(k->cli)), 1);
-    assert_int_equal(pl_line_last_error(pl_ttcp_client_line(k->cli))->code, PL_ECONNECT);
+    assert_int_equal(pl_line_last_error(pl_ttcp_client_line(k->cli))->code,
+                     PL_ECONNECT); /* the line: neutral */
     assert_int_equal(pl_line_last_error(pl_ttcp_client_line(k->cli))->sys, UV_ECONNREFUSED);
     assert_int_equal(pl_line_stats(pl_ttcp_client_line(k->cli))->failures, 1);
     client_free(k);
@@ -332,7 +333,7 @@ static void test_all_refused(void **state)
     d2 = dead_port("127.0.0.2");
     snprintf(url, sizeof(url), "7ttcp://127.0.0.1:%u;127.0.0.2:%u/0", (unsigned)d1, (unsigned)d2);
     client_make(k, url, 10, 50, 3000);
-    assert_int_equal(do_read(k, 5000), PL_ECONNECT);
+    assert_int_equal(do_read(k, 5000), PL_E_7TTCP_CONNECT);
     assert_int_equal(pl_line_stats(pl_ttcp_client_line(k->cli))->failures, 2);
     client_free(k);
 }
@@ -625,8 +626,8 @@ static void test_parallel_failover_and_return(void **state)
     RUN_UNTIL(st->ok >= ok0 + 50, 5000);
     assert_true(st->failed <= 1);
     if (st->failed == 1) {
-        assert_true(st->fail_status[0].code == PL_ERECV_00 ||
-                    st->fail_status[0].code == PL_ERECV_FF);
+        assert_true(st->fail_status[0].code == PL_E_7TTCP_RECV_00 ||
+                    st->fail_status[0].code == PL_E_7TTCP_RECV_FF);
         /* a reconnect would have waited >= 3/4 * BIG_BACKOFF_MS */
         assert_true(st->ok_after_fail_ms - st->fail_ms[0] < BIG_BACKOFF_MS / 2);
     }
@@ -674,7 +675,7 @@ static void test_black_hole_alternate(void **state)
     snprintf(url, sizeof(url), "7ttcp://127.0.0.1:%u/0?backup=127.0.0.2:%u", (unsigned)h->port,
              (unsigned)b->port);
     client_make(k, url, 10, 50, 100);
-    assert_int_equal(do_read(k, 5000), PL_ETIMEOUT);
+    assert_int_equal(do_read(k, 5000), PL_E_7TTCP_TIMEOUT);
     assert_int_equal(h->accepts, 1);
     assert_true(h->bytes > 0);
     assert_int_equal(do_read(k, 5000), 0);
@@ -707,7 +708,7 @@ static void test_black_hole_alternate_stream(void **state)
     stream_start(st, k);
     RUN_UNTIL(st->ok >= 20 || st->runaway, 5000);
     assert_false(st->runaway);
-    assert_int_equal(st->fail_status[0].code, PL_ETIMEOUT);
+    assert_int_equal(st->fail_status[0].code, PL_E_7TTCP_TIMEOUT);
     assert_int_equal(st->failed, 1);
     assert_int_equal(active_side(k), PL_LINE_BACKUP);
     st->stop = 1;
@@ -740,7 +741,7 @@ static void test_black_hole_parallel_stream(void **state)
     RUN_UNTIL(st->ok >= 20 || st->runaway, 5000);
     assert_false(st->runaway);
     assert_int_equal(st->failed, 1);
-    assert_int_equal(st->fail_status[0].code, PL_ETIMEOUT);
+    assert_int_equal(st->fail_status[0].code, PL_E_7TTCP_TIMEOUT);
     assert_true(st->ok_after_fail_ms - st->fail_ms[0] < BIG_BACKOFF_MS / 2);
     assert_int_equal(active_side(k), PL_LINE_BACKUP);
     assert_true(sim_frames(b) >= 20);
@@ -766,7 +767,7 @@ static void test_black_hole_parallel_requests(void **state)
     snprintf(url, sizeof(url), "7ttcp://127.0.0.1:%u/0?backup=127.0.0.2:%u&redundancy=parallel",
              (unsigned)h->port, (unsigned)b->port);
     client_make(k, url, 10, 50, 100);
-    assert_int_equal(do_read(k, 5000), PL_ETIMEOUT);
+    assert_int_equal(do_read(k, 5000), PL_E_7TTCP_TIMEOUT);
     bytes = h->bytes;
     assert_true(bytes > 0);
     assert_int_equal(do_read(k, 5000), 0);
@@ -795,11 +796,11 @@ static void test_black_hole_alternate_polling(void **state)
     assert_int_equal(pl_ttcp_client_start(k->cli), 0);
     RUN_UNTIL(k->ups == 1, 5000);
     assert_int_equal(active_side(k), PL_LINE_PRIMARY);
-    assert_int_equal(do_read(k, 5000), PL_ETIMEOUT);
+    assert_int_equal(do_read(k, 5000), PL_E_7TTCP_TIMEOUT);
     assert_int_equal(pl_ttcp_client_stats(k->cli)->timeouts, 1);
     assert_true(h->bytes > 0);
     RUN_UNTIL(k->ups == 2, 5000);
-    assert_int_equal(k->last_down.code, PL_ETIMEOUT);
+    assert_int_equal(k->last_down.code, PL_E_7TTCP_TIMEOUT);
     assert_int_equal(do_read(k, 5000), 0);
     assert_int_equal(sim_frames(b), 1);
     assert_int_equal(active_side(k), PL_LINE_BACKUP);
@@ -828,7 +829,7 @@ static void test_black_hole_parallel_polling(void **state)
     assert_int_equal(pl_ttcp_client_start(k->cli), 0);
     RUN_UNTIL(side_up(k, PL_LINE_PRIMARY) && side_up(k, PL_LINE_BACKUP), 5000);
     assert_int_equal(active_side(k), PL_LINE_PRIMARY);
-    assert_int_equal(do_read(k, 5000), PL_ETIMEOUT);
+    assert_int_equal(do_read(k, 5000), PL_E_7TTCP_TIMEOUT);
     uv_update_time(&loop);
     t0 = uv_now(&loop);
     RUN_UNTIL(k->ups == 2, 5000);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the CIP codec (src/codec/cip.c).
+ * Unit tests of the CIP codec (src/proto/pccc/codec/cip.c).
  *
  * Golden vectors are the CIP messages carried by the EtherNet/IP vectors of test_enip.c
  * (which frames them whole, per byte and split): an Execute PCCC request to the PCCC object
@@ -20,7 +20,7 @@
 
 #include "hex.h"
 
-#include "codec/cip.h"
+#include "proto/pccc/codec/cip.h"
 #include "plcline/error.h"
 
 #define BUF_MAX 512u

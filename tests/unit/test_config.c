@@ -21,6 +21,7 @@
 #include "engine/config.h"
 #include "engine/csv.h"
 #include "plcline/error.h"
+#include "proto/registry.h"
 
 #define MAX_FILES 16
 
@@ -241,24 +242,22 @@ static void test_full(void **state)
     assert_int_equal(cfg.nsims, 2);
     s = &cfg.sims[0];
     assert_string_equal(s->name, "sim7");
-    assert_int_equal(s->protocol, PL_PROTO_7TTCP);
+    assert_string_equal(s->protocol, "7ttcp");
     assert_string_equal(s->listen, "127.0.0.1");
     assert_int_equal(s->port, 0);
-    assert_int_equal(s->node_first, 2);
-    assert_int_equal(s->node_last, 9);
+    assert_string_equal(s->keys, "nodes=2-9");
     assert_int_equal(s->animate_ms, 200);
     assert_int_equal(s->delay_ms, 0);
-    assert_string_equal(s->options, "");
     s = &cfg.sims[1];
     assert_string_equal(s->name, "slc");
-    assert_int_equal(s->protocol, PL_PROTO_PCCC);
+    assert_string_equal(s->protocol, "pccc");
     assert_string_equal(s->listen, "*");
-    assert_string_equal(s->options, "plc=slc500&files=N7:100 F8:20 B3:16 T4:10 ST9:5 L10:10");
+    assert_string_equal(s->keys, "plc=slc500&files=N7:100 F8:20 B3:16 T4:10 ST9:5 L10:10");
 
     assert_int_equal(cfg.nlines, 4);
     l = &cfg.lines[0];
     assert_string_equal(l->name, "plant-a");
-    assert_int_equal(l->protocol, PL_PROTO_7TTCP);
+    assert_string_equal(l->protocol, "7ttcp");
     assert_string_equal(l->simulator, "");
     assert_int_equal(l->line.hosts.count, 2);
     assert_string_equal(pl_hostlist_name(&l->line.hosts, 0), "10.0.0.1");
@@ -282,13 +281,11 @@ static void test_full(void **state)
     assert_int_equal(l->line.stable_ms, 60000);
     assert_int_equal(l->line.tcp_keepalive_s, 45);
     assert_int_equal(l->timeout_ms, 1500);
-    assert_int_equal(l->keepalive_ms, 0);
-    assert_int_equal(l->max_block, 128);
-    assert_string_equal(l->options, "");
+    assert_string_equal(l->keys, "keepalive=0&max_block=128");
 
     l = &cfg.lines[1];
     assert_string_equal(l->name, "plant-b");
-    assert_int_equal(l->protocol, PL_PROTO_PCCC);
+    assert_string_equal(l->protocol, "pccc");
     assert_int_equal(l->line.hosts.count, 1);
     assert_string_equal(pl_hostlist_name(&l->line.hosts, 0), "plc-b.example");
     assert_int_equal(l->line.port, 44818);
@@ -309,9 +306,7 @@ static void test_full(void **state)
     assert_int_equal(l->line.tcp_keepalive_s, defaults.tcp_keepalive_s);
     assert_int_equal(l->line.tcp_keepalive_s, 30);
     assert_int_equal(l->timeout_ms, 0);
-    assert_int_equal(l->keepalive_ms, 0);
-    assert_int_equal(l->max_block, 0);
-    assert_string_equal(l->options, "plc=slc500&service=4b");
+    assert_string_equal(l->keys, "plc=slc500&service=4b");
 
     l = &cfg.lines[2];
     assert_string_equal(l->name, "sim-line");
@@ -319,35 +314,35 @@ static void test_full(void **state)
     assert_int_equal(l->line.hosts.count, 0);
     assert_int_equal(l->line.port, 0);
     assert_null(l->line.local_addr);
-    assert_int_equal(l->keepalive_ms, 10000); /* the 7TTCP default */
+    assert_string_equal(l->keys, ""); /* the defaults are the descriptor's */
+    assert_int_equal(
+        pl_protocol_uint(pl_protocol_find("7ttcp", 5), PL_KEYS_LINE, l->keys, "keepalive"), 10000);
     l = &cfg.lines[3];
     assert_string_equal(l->simulator, "slc");
-    assert_int_equal(l->protocol, PL_PROTO_PCCC);
+    assert_string_equal(l->protocol, "pccc");
     assert_int_equal(l->timeout_ms, 2000);
 
     assert_int_equal(cfg.ndevices, 3);
     d = &cfg.devices[0];
     assert_string_equal(d->name, "boiler");
     assert_string_equal(d->line, "plant-a");
-    assert_int_equal(d->node, 3);
+    assert_string_equal(d->keys, "node=3");
     assert_int_equal(d->max_gap, 16);
     assert_int_equal(d->demote_after, 5);
     assert_int_equal(d->demote_ms, 30000);
     assert_int_equal(d->write_policy, PL_WRITES_LATEST);
     assert_int_equal(d->write_timeout_ms, 2000);
     assert_int_equal(d->write_queue, 64);
-    assert_string_equal(d->options, "");
     d = &cfg.devices[1];
     assert_string_equal(d->name, "press");
-    assert_string_equal(d->options, "dst=2");
-    assert_int_equal(d->node, 0);
+    assert_string_equal(d->keys, "dst=2");
     assert_int_equal(d->max_gap, 32);
     assert_int_equal(d->demote_after, 3);
     assert_int_equal(d->demote_ms, 10000);
     assert_int_equal(d->write_policy, PL_WRITES_ORDERED);
     assert_int_equal(d->write_timeout_ms, 5000);
     assert_int_equal(d->write_queue, 1024);
-    assert_int_equal(cfg.devices[2].node, 7);
+    assert_string_equal(cfg.devices[2].keys, "node=7");
 
     assert_int_equal(cfg.ntags, 5);
     t = &cfg.tags[0];
@@ -360,7 +355,7 @@ static void test_full(void **state)
     assert_true(t->gain == 0.1);
     assert_true(t->offset == -5.0);
     assert_true(t->deadband == 0.5);
-    assert_int_equal(t->swap, 1);
+    assert_string_equal(t->keys, "swap=1");
     t = &cfg.tags[1];
     assert_string_equal(t->name, "press/count");
     assert_string_equal(t->address, "N7:0");
@@ -368,7 +363,7 @@ static void test_full(void **state)
     assert_int_equal(t->writable, 1);
     assert_int_equal(t->scaled, 0);
     assert_true(t->deadband == 0.0);
-    assert_int_equal(t->swap, 0);
+    assert_string_equal(t->keys, "");
     t = &cfg.tags[2]; /* from the CSV file */
     assert_string_equal(t->name, "sim.w0");
     assert_string_equal(t->device, "simdev");
@@ -376,7 +371,7 @@ static void test_full(void **state)
     assert_string_equal(t->scan, "fast");
     assert_int_equal(t->writable, 1);
     assert_int_equal(t->scaled, 0);
-    assert_int_equal(t->swap, 0);
+    assert_string_equal(t->keys, "");
     t = &cfg.tags[3];
     assert_string_equal(t->name, "sim.w1");
     assert_string_equal(t->address, "W1");
@@ -385,7 +380,7 @@ static void test_full(void **state)
     assert_true(t->gain == 2.5);
     assert_true(t->offset == 0.0);
     assert_true(t->deadband == 0.25);
-    assert_int_equal(t->swap, 1);
+    assert_string_equal(t->keys, "swap=1");
     t = &cfg.tags[4];
     assert_string_equal(t->name, "sim.q");
     assert_string_equal(t->address, "F8:1,2 \"x\"");
@@ -393,7 +388,7 @@ static void test_full(void **state)
     assert_int_equal(t->scaled, 1);
     assert_true(t->gain == 1.0);
     assert_true(t->offset == 3.0);
-    assert_int_equal(t->swap, 1);
+    assert_string_equal(t->keys, "swap=1");
 
     assert_int_equal(n->json_stdout, 1);
     assert_int_equal(n->mqtt, 1);
@@ -502,8 +497,9 @@ static void test_minimal_and_buffer(void **state)
     assert_int_equal(cfg.lines[0].line.use_backup, 1);
     assert_int_equal(cfg.lines[0].line.port, 44818);
     assert_string_equal(cfg.sims[0].listen, "127.0.0.1");
-    assert_int_equal(cfg.sims[0].node_first, 0);
-    assert_int_equal(cfg.sims[0].node_last, 7);
+    assert_string_equal(cfg.sims[0].keys, ""); /* nodes 0-7, the descriptor's default */
+    assert_string_equal(pl_protocol_key(pl_protocol_find("7TTCP", 5), PL_KEYS_SIM, "nodes")->def,
+                        "0-7");
     assert_int_equal(cfg.sims[0].animate_ms, 0);
     pl_config_free(&cfg);
 }
@@ -1167,6 +1163,48 @@ static void test_limits(void **state)
     }
 }
 
+/* Every key of every protocol's descriptor is accepted where it belongs: the loader builds
+ * its key lists from the registry, so a new protocol's keys need no change here. */
+static void test_protocol_keys_from_registry(void **state)
+{
+    static const char *const where[] = {"lines", "devices", NULL, "simulators"};
+    const pl_protocol_t *p;
+    size_t i;
+    int scope;
+
+    (void)state;
+    for (i = 0; (p = pl_protocol_at(i)) != NULL; i++) {
+        for (scope = 0; scope < PL_KEYS_SCOPES; scope++) {
+            const pl_proto_key_t *k = p->keys[scope];
+
+            for (; where[scope] != NULL && k != NULL && k->name != NULL; k++) {
+                char yaml[512], value[64];
+
+                if (k->kind == PL_KEY_BOOL)
+                    snprintf(value, sizeof(value), "true");
+                else if (k->def == NULL || k->kind == PL_KEY_QUERY)
+                    snprintf(value, sizeof(value), "''");
+                else
+                    snprintf(value, sizeof(value), "%s", k->def);
+                if (scope == PL_KEYS_LINE)
+                    snprintf(yaml, sizeof(yaml),
+                             "lines: [{name: a, protocol: %s, host: h, %s: %s}]\n", p->name,
+                             k->name, value);
+                else if (scope == PL_KEYS_DEVICE)
+                    snprintf(yaml, sizeof(yaml),
+                             "lines: [{name: a, protocol: %s, host: h}]\n"
+                             "devices: [{name: d, line: a, %s: %s}]\n",
+                             p->name, k->name, value);
+                else
+                    snprintf(yaml, sizeof(yaml), "simulators: [{name: s, protocol: %s, %s: %s}]\n",
+                             p->name, k->name, value);
+                expect_ok(yaml);
+                pl_config_free(&cfg);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1186,6 +1224,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_line_keepalive_and_stable),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_protocol_keys_from_registry),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

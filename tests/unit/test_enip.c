@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the EtherNet/IP encapsulation codec (src/codec/enip.c).
+ * Unit tests of the EtherNet/IP encapsulation codec (src/proto/pccc/codec/enip.c).
  *
  * Golden vectors are hex messages laid out from the CIP Networks Library Vol 2 (chapter 2)
  * with their expected decode: RegisterSession request/reply, UnRegisterSession, NOP,
@@ -20,8 +20,8 @@
 
 #include "hex.h"
 
-#include "codec/cip.h"
-#include "codec/enip.h"
+#include "proto/pccc/codec/cip.h"
+#include "proto/pccc/codec/enip.h"
 #include "plcline/error.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -33,23 +33,54 @@ static const row_t table[] = {
 static void test_manual_codes(void **state)
 {
     (void)state;
-    assert_string_equal(pl_strerror(PL_ECONNECT), "connect failed");
-    assert_string_equal(pl_err_name(PL_ECONNECT), "_7TTCP_CONNECT_SOCKET_FAILED");
-    assert_int_equal(pl_err_code(PL_ECONNECT), 0x4003);
-    assert_int_equal(PL_ECONNECT, -0x4003);
+    assert_string_equal(pl_strerror(PL_E_7TTCP_CONNECT), "connect failed");
+    assert_string_equal(pl_err_name(PL_E_7TTCP_CONNECT), "_7TTCP_CONNECT_SOCKET_FAILED");
+    assert_int_equal(pl_err_code(PL_E_7TTCP_CONNECT), 0x4003);
+    assert_int_equal(PL_E_7TTCP_CONNECT, -0x4003);
 
     assert_int_equal(pl_err_code(PL_EBLOCK_TOO_BIG), 0x5501);
     assert_string_equal(pl_err_name(PL_EBLOCK_TOO_BIG), "_7TOMRTCP_DATA_BLOCK_TOO_BIG");
     assert_string_equal(pl_strerror(PL_EBLOCK_TOO_BIG), "data block too big");
 
-    assert_int_equal(pl_err_code(PL_EMSG_TOO_LONG), 0x4008);
-    assert_string_equal(pl_err_name(PL_EMSG_TOO_LONG), "_7TTCP_RECV_MSG_TOO_LONG");
+    assert_int_equal(pl_err_code(PL_E_7TTCP_MSG_TOO_LONG), 0x4008);
+    assert_string_equal(pl_err_name(PL_E_7TTCP_MSG_TOO_LONG), "_7TTCP_RECV_MSG_TOO_LONG");
 
     /* the manual names 0x4001 and 0x4002 alike; the numbers tell them apart */
-    assert_string_equal(pl_err_name(PL_ESOCKET), pl_err_name(PL_EBIND));
-    assert_int_equal(pl_err_code(PL_ESOCKET), 0x4001);
-    assert_int_equal(pl_err_code(PL_EBIND), 0x4002);
-    assert_string_not_equal(pl_strerror(PL_ESOCKET), pl_strerror(PL_EBIND));
+    assert_string_equal(pl_err_name(PL_E_7TTCP_SOCKET), pl_err_name(PL_E_7TTCP_BIND));
+    assert_int_equal(pl_err_code(PL_E_7TTCP_SOCKET), 0x4001);
+    assert_int_equal(pl_err_code(PL_E_7TTCP_BIND), 0x4002);
+    assert_string_not_equal(pl_strerror(PL_E_7TTCP_SOCKET), pl_strerror(PL_E_7TTCP_BIND));
+}
+
+/* Transport failures of every protocol have neutral codes and names; each has a 7TTCP
+ * twin with the same message. */
+static void test_neutral_transport_codes(void **state)
+{
+    static const struct {
+        int neutral, manual;
+        unsigned code;
+        const char *name;
+    } pairs[] = {
+        {PL_ESOCKET, PL_E_7TTCP_SOCKET, 0x0030, "PL_ESOCKET"},
+        {PL_EBIND, PL_E_7TTCP_BIND, 0x0031, "PL_EBIND"},
+        {PL_ECONNECT, PL_E_7TTCP_CONNECT, 0x0032, "PL_ECONNECT"},
+        {PL_ESEND, PL_E_7TTCP_SEND, 0x0033, "PL_ESEND"},
+        {PL_ERECV_FF, PL_E_7TTCP_RECV_FF, 0x0034, "PL_ERECV_FF"},
+        {PL_ERECV_00, PL_E_7TTCP_RECV_00, 0x0035, "PL_ERECV_00"},
+        {PL_ENO_MSG, PL_E_7TTCP_NO_MSG, 0x0036, "PL_ENO_MSG"},
+        {PL_EMSG_TOO_LONG, PL_E_7TTCP_MSG_TOO_LONG, 0x0037, "PL_EMSG_TOO_LONG"},
+        {PL_ETIMEOUT, PL_E_7TTCP_TIMEOUT, 0x0038, "PL_ETIMEOUT"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        assert_int_equal(pl_err_code(pairs[i].neutral), pairs[i].code);
+        assert_string_equal(pl_err_name(pairs[i].neutral), pairs[i].name);
+        assert_int_equal(pl_err_code(pairs[i].manual), 0x4001 + i);
+        assert_null(strstr(pl_err_name(pairs[i].neutral), "7TTCP"));
+        assert_non_null(strstr(pl_err_name(pairs[i].manual), "_7TTCP_"));
+    }
 }
 
 static void test_ok_and_unknown(void **state)
@@ -119,9 +150,8 @@ static void test_status_set(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_manual_codes),
-        cmocka_unit_test(test_ok_and_unknown),
-        cmocka_unit_test(test_every_row),
+        cmocka_unit_test(test_manual_codes),   cmocka_unit_test(test_neutral_transport_codes),
+        cmocka_unit_test(test_ok_and_unknown), cmocka_unit_test(test_every_row),
         cmocka_unit_test(test_status_set),
     };
 

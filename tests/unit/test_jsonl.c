@@ -49,7 +49,7 @@ static void test_state_bad(void **state)
     st.device = "d";
     st.line = "l";
     st.quality = PL_Q_BAD;
-    st.error = PL_ETIMEOUT;
+    st.error = PL_E_7TTCP_TIMEOUT;
     snprintf(st.detail, sizeof(st.detail), "node 5 offset 0: no answer within 100 ms");
     assert_true(pl_jsonl_state(&st, buf, sizeof(buf)) > 0);
     assert_non_null(strstr(buf, "\"value\":null"));
@@ -120,7 +120,7 @@ static void test_stats(void **state)
     st.requests = 10;
     st.timeouts = 2;
     st.errors = 2;
-    st.errors_by_code[0].code = PL_ETIMEOUT;
+    st.errors_by_code[0].code = PL_E_7TTCP_TIMEOUT;
     st.errors_by_code[0].count = 2;
     st.demoted = 1;
     assert_true(pl_jsonl_stats("device", "boiler", &st, "s1", buf, sizeof(buf)) > 0);

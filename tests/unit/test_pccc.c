@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the PCCC codec (src/codec/pccc.c).
+ * Unit tests of the PCCC codec (src/proto/pccc/codec/pccc.c).
  *
  * Golden vectors: seed 001's typed read `0f 00 5c 00 a2 14 07 89 00 00` under services 0x4B
  * (requestor 07 03 85 50 4d 41 41), 0x4C (00 00 02 00 00 00 05 00) and 0x4D with every field
@@ -22,7 +22,7 @@
 
 #include "hex.h"
 
-#include "codec/pccc.h"
+#include "proto/pccc/codec/pccc.h"
 #include "plcline/error.h"
 
 #define BUF 512

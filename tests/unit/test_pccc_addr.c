@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Allen-Bradley data-table addresses and values (src/codec/pccc_addr.h): every accepted
+ * Allen-Bradley data-table addresses and values (src/proto/pccc/codec/pccc_addr.h): every accepted
  * address form with its file type, numbers, bit, element size and count; every error with the
  * column it points at; format -> parse round trips; the SLC and PLC-5 wire forms; value
  * put -> get -> format -> parse round trips for every kind (int16, int32, float, bits,
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"
 
 static pl_pccc_addr_t addr(const char *s)

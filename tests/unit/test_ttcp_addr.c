@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * 7TTCP data addresses and values (src/codec/ttcp_addr.h): every accepted address form and
- * every error with where it points, word counts incl. bit spill, count and range limits,
- * value put -> get round trips for every kind (with and without swap), boundary values,
- * formatting, and value errors naming the value and the range.
+ * 7TTCP data addresses and values (src/proto/ttcp/codec/ttcp_addr.h): every accepted address form
+ * and every error with where it points, word counts incl. bit spill, count and range limits, value
+ * put -> get round trips for every kind (with and without swap), boundary values, formatting, and
+ * value errors naming the value and the range.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "codec/ttcp_addr.h"
+#include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/error.h"
 
 static pl_ttcp_addr_t addr(const char *s)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the 7TTCP frame codec (src/codec/ttcp.c).
+ * Unit tests of the 7TTCP frame codec (src/proto/ttcp/codec/ttcp.c).
  *
  * Golden vectors are hex frames laid out as in the manual (seed 000, "Format of messages")
  * with their expected decode. Every vector, and streams of several, are replayed whole, one
@@ -17,7 +17,7 @@
 
 #include "hex.h"
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "plcline/error.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -509,15 +509,16 @@ typedef struct {
 static const frame_error_t frame_errors[] = {
     {"length 0", "00000000 00000000", 0, PL_ETTCP_SHORT, 4},
     {"length 7", "07000000 01000000", 0, PL_ETTCP_SHORT, 4},
-    {"length 0xffffffff", "ffffffff", 0, PL_EMSG_TOO_LONG, 4},
-    {"length 0xffffffff, huge max_words", "ffffffff 00000000", (size_t)-1, PL_EMSG_TOO_LONG, 4},
-    {"length 0x80000000", "00000080", 0, PL_EMSG_TOO_LONG, 4},
-    {"length 541 > 540", "1d020000 00000000", 0, PL_EMSG_TOO_LONG, 4},
-    {"length 542 = 257 words", "1e020000 00000000 00000000 00000000 00000000 02000000 01010000", 0,
-     PL_EMSG_TOO_LONG, 4},
-    {"legacy: length 255", "ff000000 00000000", PL_TTCP_LEGACY_WORDS, PL_EMSG_TOO_LONG, 4},
-    {"legacy: length 256 = 114 words", "00010000 00000000", PL_TTCP_LEGACY_WORDS, PL_EMSG_TOO_LONG,
+    {"length 0xffffffff", "ffffffff", 0, PL_E_7TTCP_MSG_TOO_LONG, 4},
+    {"length 0xffffffff, huge max_words", "ffffffff 00000000", (size_t)-1, PL_E_7TTCP_MSG_TOO_LONG,
      4},
+    {"length 0x80000000", "00000080", 0, PL_E_7TTCP_MSG_TOO_LONG, 4},
+    {"length 541 > 540", "1d020000 00000000", 0, PL_E_7TTCP_MSG_TOO_LONG, 4},
+    {"length 542 = 257 words", "1e020000 00000000 00000000 00000000 00000000 02000000 01010000", 0,
+     PL_E_7TTCP_MSG_TOO_LONG, 4},
+    {"legacy: length 255", "ff000000 00000000", PL_TTCP_LEGACY_WORDS, PL_E_7TTCP_MSG_TOO_LONG, 4},
+    {"legacy: length 256 = 114 words", "00010000 00000000", PL_TTCP_LEGACY_WORDS,
+     PL_E_7TTCP_MSG_TOO_LONG, 4},
     {"user data, length 27", "1b000000 00000000 03000000 00000000 64000000 01000000 0a0000", 0,
      PL_ETTCP_SHORT, 8},
     {"user data, length 8", "08000000 00000000", 0, PL_ETTCP_SHORT, 8},
@@ -667,7 +668,7 @@ static void test_count_limit(void **state)
     put32(b, 0x7FFFFFFFu);
     assert_int_equal(pl_ttcp_frame(b, 8, SIZE_MAX, NULL), PL_EAGAIN);
     put32(b, 0x80000000u);
-    assert_int_equal(pl_ttcp_frame(b, 8, SIZE_MAX, NULL), PL_EMSG_TOO_LONG);
+    assert_int_equal(pl_ttcp_frame(b, 8, SIZE_MAX, NULL), PL_E_7TTCP_MSG_TOO_LONG);
 }
 
 /* pl_ttcp_decode wants exactly one frame. */
@@ -734,8 +735,8 @@ static void test_block_limits(void **state)
 
     n = pl_ttcp_encode(b, sizeof(b), 0, 2, 0, 1, 114, w);
     assert_int_equal(n, 256);
-    assert_int_equal(pl_ttcp_frame(b, 4, PL_TTCP_LEGACY_WORDS, NULL), PL_EMSG_TOO_LONG);
-    assert_int_equal(pl_ttcp_decode(b, 256, PL_TTCP_LEGACY_WORDS, &f), PL_EMSG_TOO_LONG);
+    assert_int_equal(pl_ttcp_frame(b, 4, PL_TTCP_LEGACY_WORDS, NULL), PL_E_7TTCP_MSG_TOO_LONG);
+    assert_int_equal(pl_ttcp_decode(b, 256, PL_TTCP_LEGACY_WORDS, &f), PL_E_7TTCP_MSG_TOO_LONG);
     assert_int_equal(pl_ttcp_decode(b, 256, PL_TTCP_MAX_WORDS, &f), 0);
     assert_int_equal(f.data_words, 114);
 
@@ -749,11 +750,11 @@ static void test_block_limits(void **state)
     assert_int_equal(t.n, 1);
     assert_int_equal(t.ev[0].rc, 0);
     assert_int_equal(t.ev[0].words[255], w[255]);
-    assert_int_equal(pl_ttcp_frame(b, 4, PL_TTCP_LEGACY_WORDS, NULL), PL_EMSG_TOO_LONG);
+    assert_int_equal(pl_ttcp_frame(b, 4, PL_TTCP_LEGACY_WORDS, NULL), PL_E_7TTCP_MSG_TOO_LONG);
 
     n = pl_ttcp_encode(b, sizeof(b), 0, 2, 0, 2, 257, w);
     assert_int_equal(n, 542);
-    assert_int_equal(pl_ttcp_frame(b, 4, PL_TTCP_MAX_WORDS, NULL), PL_EMSG_TOO_LONG);
+    assert_int_equal(pl_ttcp_frame(b, 4, PL_TTCP_MAX_WORDS, NULL), PL_E_7TTCP_MSG_TOO_LONG);
     assert_int_equal(pl_ttcp_frame(b, 542, 257, NULL), 542);
 }
 

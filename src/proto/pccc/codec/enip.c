@@ -9,7 +9,7 @@
  * first checks that the bytes it reads are present, then that the length fields agree,
  * and only then hands out views; a view never reaches past the input.
  */
-#include "codec/enip.h"
+#include "proto/pccc/codec/enip.h"
 #include "plcline/error.h"
 
 #include <limits.h>

@@ -9,7 +9,7 @@
  * It must not do I/O, read a clock, allocate or keep state; decoders return views into the
  * input and encoders write into the caller's buffer.
  */
-#include "codec/pccc.h"
+#include "proto/pccc/codec/pccc.h"
 #include "plcline/error.h"
 
 #include <string.h>

@@ -24,7 +24,7 @@
  *     source found, chosen to be no larger than what SLC clients already send.
  *   Unknown: 82, the smallest.
  */
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"
 
 #include <math.h>

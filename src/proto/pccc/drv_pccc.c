@@ -18,7 +18,7 @@
  */
 #include "engine/driver.h"
 
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 
@@ -198,8 +198,8 @@ static int dev_new(uv_loop_t *loop, const pl_line_def_t *line, const pl_device_d
     int rc;
 
     opts[0] = '\0';
-    merge(opts, sizeof(opts), &n, line->options, dev->options);
-    merge(opts, sizeof(opts), &n, dev->options, NULL);
+    merge(opts, sizeof(opts), &n, line->keys, dev->keys);
+    merge(opts, sizeof(opts), &n, dev->keys, NULL);
     snprintf(url, sizeof(url), "pccc://0.0.0.0%s%s", opts[0] != '\0' ? "?" : "", opts);
     pl_pccc_client_config_init(&opt);
     rc = pl_pccc_client_config_url(&opt, url, storage, sizeof(storage), err);

@@ -4,14 +4,14 @@
  * against the answer's node, offset, type and count; per-request timeout; keep-alive after
  * idle; unsolicited input handed to the caller.
  *
- * Built on a line (src/net) for the connection and on the codec (src/codec/ttcp) for bytes;
+ * Built on a line (src/net) for the connection and on the codec (src/proto/ttcp/codec) for bytes;
  * this file does no socket I/O of its own and never blocks. Every request completes exactly
  * once; nothing here prints.
  */
 #include "plcline/ttcp.h"
 #include "plcline/error.h"
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "codec/url.h"
 #include "net/line_url.h"
 
@@ -158,9 +158,52 @@ static pl_ttcp_req_t *queue_pop(pl_ttcp_client_t *c)
     return r;
 }
 
+/* 7TTCP presents its own transport failures with the manual's codes (seed 000, "Error
+ * codes"): the line's neutral codes become 0x4001-0x4009. */
+static int manual_code(int code)
+{
+    switch (code) {
+    case PL_ESOCKET:
+        return PL_E_7TTCP_SOCKET;
+    case PL_EBIND:
+        return PL_E_7TTCP_BIND;
+    case PL_ECONNECT:
+        return PL_E_7TTCP_CONNECT;
+    case PL_ESEND:
+        return PL_E_7TTCP_SEND;
+    case PL_ERECV_FF:
+        return PL_E_7TTCP_RECV_FF;
+    case PL_ERECV_00:
+        return PL_E_7TTCP_RECV_00;
+    case PL_ENO_MSG:
+        return PL_E_7TTCP_NO_MSG;
+    case PL_EMSG_TOO_LONG:
+        return PL_E_7TTCP_MSG_TOO_LONG;
+    case PL_ETIMEOUT:
+        return PL_E_7TTCP_TIMEOUT;
+    default:
+        return code;
+    }
+}
+
+/* Tells the user about the link, with the manual's codes. */
+static void notify_link(pl_ttcp_client_t *c, const pl_status_t *why)
+{
+    pl_status_t m;
+
+    if (why == NULL) {
+        c->on_link(c, NULL, c->ud);
+        return;
+    }
+    m = *why;
+    m.code = manual_code(m.code);
+    c->on_link(c, &m, c->ud);
+}
+
 /* Completes `r` (already popped) with the status it carries. */
 static void complete(pl_ttcp_client_t *c, pl_ttcp_req_t *r)
 {
+    r->status.code = manual_code(r->status.code);
     if (r->status.code != 0)
         c->stats.errors++;
     r->cb_(r);
@@ -191,7 +234,7 @@ static int submit(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint8_t type, uint8_t
     if (!split && count > c->max_block)
         return PL_EBLOCK_TOO_BIG;
     if (c->queued >= c->max_queue)
-        return PL_ENO_MSG;
+        return PL_E_7TTCP_NO_MSG;
 
     pl_status_clear(&req->status);
     req->next_ = NULL;
@@ -581,7 +624,7 @@ static void on_line_up(pl_line_t *line, void *ud)
         uv_timer_start(&c->ka_timer, on_keepalive, c->keepalive_ms, 0);
     clear_deadline(c);
     if (c->on_link != NULL) {
-        c->on_link(c, NULL, c->ud);
+        notify_link(c, NULL);
         if (c->closing)
             return;
     }
@@ -614,7 +657,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
         r->status = *why;
     }
     if (c->on_link != NULL && (was_up || c->persistent))
-        c->on_link(c, why, c->ud);
+        notify_link(c, why);
     if (r != NULL && !c->closing)
         complete(c, r);
     if (c->closing)

@@ -19,10 +19,10 @@
 #include "plcline/pccc.h"
 #include "plcline/error.h"
 
-#include "codec/cip.h"
-#include "codec/enip.h"
-#include "codec/pccc.h"
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/cip.h"
+#include "proto/pccc/codec/enip.h"
+#include "proto/pccc/codec/pccc.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "proto/simconn.h"
 
 #include <math.h>

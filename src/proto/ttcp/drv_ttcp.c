@@ -5,9 +5,10 @@
  * Bits are written by reading their word and writing it back (7TTCP has no masked write).
  */
 #include "engine/driver.h"
+#include "proto/registry.h"
 
-#include "codec/ttcp.h"
-#include "codec/ttcp_addr.h"
+#include "proto/ttcp/codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/error.h"
 #include "plcline/ttcp.h"
 
@@ -46,6 +47,13 @@ typedef union {
     wreq_t w;
 } anyreq_t;
 
+extern const pl_protocol_t pl_protocol_ttcp; /* ttcp_protocol.c */
+
+static int tag_swap(const pl_tag_def_t *tag)
+{
+    return pl_protocol_uint(&pl_protocol_ttcp, PL_KEYS_TAG, tag->keys, "swap") != 0;
+}
+
 static void on_link(pl_ttcp_client_t *c, const pl_status_t *st, void *ud)
 {
     pl_drv_dev_t *d = ud;
@@ -71,13 +79,12 @@ static int dev_new(uv_loop_t *loop, const pl_line_def_t *line, const pl_device_d
         cfg.line.port = PL_TTCP_PORT;
     if (line->timeout_ms != 0)
         cfg.timeout_ms = line->timeout_ms;
-    cfg.keepalive_ms = line->keepalive_ms;
-    if (line->max_block != 0)
-        cfg.max_block = line->max_block;
+    cfg.keepalive_ms = pl_protocol_uint(&pl_protocol_ttcp, PL_KEYS_LINE, line->keys, "keepalive");
+    cfg.max_block = pl_protocol_uint(&pl_protocol_ttcp, PL_KEYS_LINE, line->keys, "max_block");
     cfg.on_link = on_link;
     cfg.ud = d;
     cfg.log = log;
-    d->node = dev->node;
+    d->node = pl_protocol_uint(&pl_protocol_ttcp, PL_KEYS_DEVICE, dev->keys, "node");
     d->max_block = cfg.max_block;
     d->link = link;
     d->ud = ud;
@@ -158,7 +165,7 @@ static void decode(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const void *
     const uint16_t *words = (const uint16_t *)buf + (ta->offset - block_start);
     pl_ttcp_value_t v;
 
-    pl_ttcp_value_get(ta, words, 0, tag->swap, &v);
+    pl_ttcp_value_get(ta, words, 0, tag_swap(tag), &v);
     memset(out, 0, sizeof(*out));
     switch (ta->kind) {
     case PL_TTCP_BIT:
@@ -195,7 +202,7 @@ static int check(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const pl_value
     rc = pl_value_text(v, ta.kind == PL_TTCP_F, text, sizeof(text), err);
     if (rc < 0)
         return rc;
-    return pl_ttcp_value_put(&ta, probe, 0, tag->swap, text, strlen(text), err);
+    return pl_ttcp_value_put(&ta, probe, 0, tag_swap(tag), text, strlen(text), err);
 }
 
 static void write_done(pl_ttcp_req_t *req)
@@ -239,7 +246,7 @@ static int dev_write(pl_drv_dev_t *d, void *req, const pl_drv_addr_t *a, const p
     w->dev = d;
     w->cb = cb;
     w->ctx = ctx;
-    w->swap = tag->swap;
+    w->swap = tag_swap(tag);
     rc = pl_value_text(v, w->a.kind == PL_TTCP_F, w->text, sizeof(w->text), err);
     if (rc < 0)
         return rc;

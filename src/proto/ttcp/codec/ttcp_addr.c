@@ -7,7 +7,7 @@
  * it. This module must not allocate, do I/O or touch errno; errors show where the address
  * is wrong, or which value is out of which range.
  */
-#include "codec/ttcp_addr.h"
+#include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/error.h"
 
 #include <math.h>

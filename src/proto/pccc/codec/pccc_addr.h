@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codec/pccc.h"
+#include "proto/pccc/codec/pccc.h"
 #include "plcline/log.h"
 
 #define PL_PCCC_ADDR_MAX_COUNT 65535u

@@ -12,7 +12,7 @@
  * checks run in the order of the bytes they need, so a stream split anywhere gives the same
  * first error):
  *   4 bytes   length < 8                              PL_ETTCP_SHORT
- *             length > frame for `max_words` words    PL_EMSG_TOO_LONG
+ *             length > frame for `max_words` words    PL_E_7TTCP_MSG_TOO_LONG
  *   8 bytes   opcode not 0 or 1                       PL_ETTCP_OPCODE
  *             user data with length < 28              PL_ETTCP_SHORT
  *             keep-alive with length not 8 nor 28     PL_ETTCP_LENGTH
@@ -22,7 +22,7 @@
  * count above `max_words` in a 28-byte frame) is framed normally and rejected by
  * pl_ttcp_decode; the caller may skip it.
  */
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "plcline/error.h"
 
 #include <limits.h>
@@ -91,7 +91,7 @@ int pl_ttcp_frame(const uint8_t *buf, size_t len, size_t max_words, size_t *need
     if (length < PL_TTCP_KEEPALIVE_LEN)
         return PL_ETTCP_SHORT;
     if ((uint64_t)length > max_frame_len(max_words))
-        return PL_EMSG_TOO_LONG;
+        return PL_E_7TTCP_MSG_TOO_LONG;
 
     if (len < OFF_OPCODE + FIELD_LEN)
         return need_more(need, length);

@@ -9,7 +9,7 @@
  * fields agree with the data, and only then hands out views into the input. Remote status
  * (general and extended) is kept as raw numbers, never turned into PL_E* codes.
  */
-#include "codec/cip.h"
+#include "proto/pccc/codec/cip.h"
 #include "plcline/error.h"
 
 #include <limits.h>

@@ -9,23 +9,11 @@
  */
 #include "cli.h"
 
-#include "codec/ttcp_addr.h"
+#include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/ttcp.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-void cli_ttcp_usage(FILE *fp)
-{
-    fputs("7TTCP URL: 7ttcp://HOST[:PORT][/NODE][?key=value&...]\n"
-          "  HOST     IPv4, [IPv6] or name; a list 'a,b;c' is tried in turn\n"
-          "  PORT     default 12398; NODE default 0\n"
-          "  keys     timeout=MS (1000) keepalive=S max_block=WORDS (256) swap=0|1\n"
-          "           connect_timeout=MS local=ADDR[:PORT] queue=N\n"
-          "7TTCP ADDR: W<off> u16, I<off> i16, D<off> u32, L<off> i32, F<off> float32,\n"
-          "  B<off> byte, W<off>/<bit> bit; optional ,<count>\n",
-          fp);
-}
 
 /* Opens a 7TTCP client for `url`. On failure prints the error and returns the exit code
  * (CLI_EXIT_USAGE for a malformed URL, CLI_EXIT_FAIL otherwise); 0 on success. */
@@ -69,7 +57,7 @@ static void close_client(uv_loop_t *loop, pl_ttcp_client_t *c)
     (void)uv_loop_close(loop);
 }
 
-int cli_ttcp_read(const char *url, char **args, int n, const pl_logger_t *log)
+static int cli_ttcp_read(const char *url, char **args, int n, const pl_logger_t *log)
 {
     pl_ttcp_addr_t *addrs;
     pl_ttcp_client_t *c;
@@ -234,7 +222,7 @@ static int put_values(const pl_ttcp_addr_t *a, uint16_t *words, int swap, const 
     return 0;
 }
 
-int cli_ttcp_write(const char *url, char **args, int n, const pl_logger_t *log)
+static int cli_ttcp_write(const char *url, char **args, int n, const pl_logger_t *log)
 {
     pl_ttcp_client_t *c;
     uv_loop_t loop;
@@ -279,3 +267,119 @@ int cli_ttcp_write(const char *url, char **args, int n, const pl_logger_t *log)
     close_client(&loop, c);
     return rc == 0 ? CLI_EXIT_OK : (rc == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL);
 }
+
+/* --- bench -------------------------------------------------------------------------- */
+
+typedef struct {
+    pl_ttcp_client_config_t cfg;
+    pl_ttcp_addr_t addr;
+    uint32_t node, words;
+    char local[256];
+} bench_plan_t;
+
+typedef struct {
+    pl_ttcp_req_t req;
+    cli_read_cb cb;
+    void *ud;
+} bench_req_t;
+
+static int bench_plan_new(const char *url, const char *addr, unsigned inflight,
+                          const pl_logger_t *log, void **plan, unsigned *inflight_out,
+                          unsigned *timeout_ms, size_t *buf_bytes)
+{
+    bench_plan_t *p = calloc(1, sizeof(*p));
+    pl_status_t st;
+
+    if (p == NULL)
+        return CLI_EXIT_FAIL;
+    pl_status_clear(&st);
+    pl_ttcp_client_config_init(&p->cfg);
+    if (pl_ttcp_client_config_url(&p->cfg, url, &p->node, NULL, p->local, sizeof(p->local), &st) <
+        0) {
+        cli_print_error(url, &st);
+        free(p);
+        return CLI_EXIT_USAGE;
+    }
+    if (pl_ttcp_addr_parse(&p->addr, addr, &st) < 0) {
+        cli_print_error(addr, &st);
+        free(p);
+        return CLI_EXIT_USAGE;
+    }
+    p->words = pl_ttcp_addr_words(&p->addr);
+    if (inflight > 1)
+        fprintf(stderr,
+                "plcline bench: 7TTCP has one request in flight per connection: --inflight %u "
+                "capped to 1 (use --connections for parallel requests)\n",
+                inflight);
+    p->cfg.keepalive_ms = 0; /* the connection is never idle during a run */
+    p->cfg.log = log;
+    *inflight_out = 1;
+    *timeout_ms = p->cfg.timeout_ms;
+    *buf_bytes = (size_t)p->words * sizeof(uint16_t);
+    *plan = p;
+    return 0;
+}
+
+static void bench_plan_free(void *plan)
+{
+    free(plan);
+}
+
+static int bench_client_new(uv_loop_t *loop, void *plan, void **client)
+{
+    bench_plan_t *p = plan;
+
+    return pl_ttcp_client_new(loop, &p->cfg, (pl_ttcp_client_t **)client);
+}
+
+static void bench_client_free(void *client)
+{
+    pl_ttcp_client_free(client);
+}
+
+static const pl_line_t *bench_client_line(void *client)
+{
+    return pl_ttcp_client_line(client);
+}
+
+static void bench_done(pl_ttcp_req_t *req)
+{
+    bench_req_t *r = req->data;
+
+    r->cb(r->ud, &req->status);
+}
+
+static int bench_read(void *client, void *plan, void *req, void *buf, cli_read_cb cb, void *ud,
+                      pl_status_t *st)
+{
+    bench_plan_t *p = plan;
+    bench_req_t *r = req;
+    int rc;
+
+    r->req.data = r;
+    r->cb = cb;
+    r->ud = ud;
+    rc = pl_ttcp_read(client, &r->req, p->node, p->addr.offset, buf, p->words, bench_done);
+    *st = r->req.status;
+    return rc;
+}
+
+static const cli_bench_t bench = {
+    .req_size = sizeof(bench_req_t),
+    .plan_new = bench_plan_new,
+    .plan_free = bench_plan_free,
+    .client_new = bench_client_new,
+    .client_free = bench_client_free,
+    .client_line = bench_client_line,
+    .read = bench_read,
+};
+
+extern const pl_protocol_t pl_protocol_ttcp; /* ttcp_protocol.c */
+
+const cli_proto_t cli_proto_ttcp = {
+    .protocol = &pl_protocol_ttcp,
+    .read = cli_ttcp_read,
+    .write = cli_ttcp_write,
+    .write_notes = "7TTCP bits (W10/3=1) are read, changed and written back.",
+    .bench = &bench,
+};

@@ -15,7 +15,7 @@
  */
 #include "cli.h"
 
-#include "codec/pccc_addr.h"
+#include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 
@@ -23,20 +23,6 @@
 #include <string.h>
 
 #define VALUE_TEXT 400 /* 82 characters escaped as \xNN, quotes, NUL */
-
-void cli_pccc_usage(FILE *fp)
-{
-    fputs("PCCC URL: pccc://HOST[:PORT][?key=value&...]  (EtherNet/IP, default port 44818)\n"
-          "  keys     plc=slc500|micrologix|plc5|logix (slc500) service=4b|4c|4d (4b)\n"
-          "           path=PORT,LINK[,...] (route, e.g. 1,0) connected=0|1|auto\n"
-          "           dst=N src=N dst_link=N src_link=N (0x4C header)\n"
-          "           vendor=N serial=N vendor_seq=0|1 (0x4B requestor ID)\n"
-          "           timeout=MS (1000) inflight=N (1) max_bytes=N queue=N\n"
-          "           connect_timeout=MS local=ADDR[:PORT] backup=HOSTS use_backup=0|1\n"
-          "PCCC ADDR: N7:0 F8:1 L10:0 B3:0/5 T4:0 T4:0.ACC C5:0.DN R6:0.POS S:1 I:1.0\n"
-          "  O:0.0/3 ST9:0 (string, printed in quotes) A10:0; optional ,<count>\n",
-          fp);
-}
 
 static int open_client(uv_loop_t *loop, const char *url, const pl_logger_t *log,
                        pl_pccc_client_t **c)
@@ -142,7 +128,7 @@ static void print_values(const char *text, const pl_pccc_addr_t *a, const uint8_
     putchar('\n');
 }
 
-int cli_pccc_read(const char *url, char **args, int n, const pl_logger_t *log)
+static int cli_pccc_read(const char *url, char **args, int n, const pl_logger_t *log)
 {
     pl_pccc_addr_t *addrs;
     pl_pccc_client_t *c;
@@ -275,7 +261,7 @@ static int parse_assignment(const char *arg, assign_t *as)
     return 0;
 }
 
-int cli_pccc_write(const char *url, char **args, int n, const pl_logger_t *log)
+static int cli_pccc_write(const char *url, char **args, int n, const pl_logger_t *log)
 {
     pl_pccc_client_t *c;
     uv_loop_t loop;
@@ -320,3 +306,131 @@ int cli_pccc_write(const char *url, char **args, int n, const pl_logger_t *log)
     close_client(&loop, c);
     return rc == 0 ? CLI_EXIT_OK : (rc == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAIL);
 }
+
+/* --- bench -------------------------------------------------------------------------- */
+
+typedef struct {
+    pl_pccc_client_config_t cfg;
+    pl_pccc_addr_t addr;
+    const char *text; /* the address as given */
+    size_t bytes;
+    char local[256];
+} bench_plan_t;
+
+typedef struct {
+    pl_pccc_req_t req;
+    cli_read_cb cb;
+    void *ud;
+} bench_req_t;
+
+static int bench_plan_new(const char *url, const char *addr, unsigned inflight,
+                          const pl_logger_t *log, void **plan, unsigned *inflight_out,
+                          unsigned *timeout_ms, size_t *buf_bytes)
+{
+    bench_plan_t *p = calloc(1, sizeof(*p));
+    pl_status_t st;
+
+    if (p == NULL)
+        return CLI_EXIT_FAIL;
+    pl_status_clear(&st);
+    pl_pccc_client_config_init(&p->cfg);
+    if (pl_pccc_client_config_url(&p->cfg, url, p->local, sizeof(p->local), &st) < 0) {
+        cli_print_error(url, &st);
+        free(p);
+        return CLI_EXIT_USAGE;
+    }
+    if (pl_pccc_addr_parse(&p->addr, addr, &st) < 0) {
+        cli_print_error(addr, &st);
+        free(p);
+        return CLI_EXIT_USAGE;
+    }
+    p->text = addr;
+    p->bytes = pl_pccc_addr_bytes(&p->addr);
+    if (inflight != 0)
+        p->cfg.inflight = inflight;
+    if (p->cfg.inflight == 0)
+        p->cfg.inflight = 1;
+    p->cfg.log = log;
+    *inflight_out = p->cfg.inflight;
+    *timeout_ms = p->cfg.timeout_ms;
+    *buf_bytes = p->bytes;
+    *plan = p;
+    return 0;
+}
+
+static void bench_plan_free(void *plan)
+{
+    free(plan);
+}
+
+static int bench_client_new(uv_loop_t *loop, void *plan, void **client)
+{
+    bench_plan_t *p = plan;
+
+    return pl_pccc_client_new(loop, &p->cfg, (pl_pccc_client_t **)client);
+}
+
+static void bench_client_free(void *client)
+{
+    pl_pccc_client_free(client);
+}
+
+static const pl_line_t *bench_client_line(void *client)
+{
+    return pl_pccc_client_line(client);
+}
+
+static void bench_done(pl_pccc_req_t *req)
+{
+    bench_req_t *r = req->data;
+
+    r->cb(r->ud, &req->status);
+}
+
+static int bench_read(void *client, void *plan, void *req, void *buf, cli_read_cb cb, void *ud,
+                      pl_status_t *st)
+{
+    bench_plan_t *p = plan;
+    bench_req_t *r = req;
+    int rc;
+
+    r->req.data = r;
+    r->cb = cb;
+    r->ud = ud;
+    rc = pl_pccc_read(client, &r->req, p->text, buf, p->bytes, bench_done);
+    *st = r->req.status;
+    return rc;
+}
+
+static void bench_fallback(void *client, cli_bench_fallback_t *out)
+{
+    const pl_pccc_client_stats_t *st = pl_pccc_client_stats(client);
+
+    out->fell_back = st->fallbacks != 0;
+    out->retried = st->retried;
+    out->reason = st->fallback;
+}
+
+static const cli_bench_t bench = {
+    .req_size = sizeof(bench_req_t),
+    .plan_new = bench_plan_new,
+    .plan_free = bench_plan_free,
+    .client_new = bench_client_new,
+    .client_free = bench_client_free,
+    .client_line = bench_client_line,
+    .read = bench_read,
+    .fallback = bench_fallback,
+};
+
+extern const pl_protocol_t pl_protocol_pccc; /* pccc_protocol.c */
+
+const cli_proto_t cli_proto_pccc = {
+    .protocol = &pl_protocol_pccc,
+    .read = cli_pccc_read,
+    .write = cli_pccc_write,
+    .write_notes = " PCCC bits (B3:0/5=1,\n"
+                   "T4:0.EN=1) use a masked write; strings take one value (ST9:0=\"a, b\" or\n"
+                   "ST9:0=a, b); whole timers/counters/controls take KEY=value pairs\n"
+                   "(T4:0=PRE=100,ACC=0) and are read first so unnamed fields keep their value.\n",
+    .bench = &bench,
+};

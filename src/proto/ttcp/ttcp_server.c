@@ -14,7 +14,7 @@
 #include "plcline/ttcp.h"
 #include "plcline/error.h"
 
-#include "codec/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 #include "proto/simconn.h"
 
 #include <errno.h>

@@ -58,7 +58,7 @@ typedef struct {
  *   < 0          the stream is broken and no resynchronisation is possible:
  *                PL_ETTCP_SHORT   length field < 8, or < 28 for user data
  *                PL_ETTCP_OPCODE  opcode not 0 or 1
- *                PL_EMSG_TOO_LONG length field above the frame a block of `max_words` needs
+ *                PL_E_7TTCP_MSG_TOO_LONG length field above the frame a block of `max_words` needs
  * Errors are reported as soon as the bytes that prove them are present, never later, so a
  * garbage length never makes the caller wait for bytes that will not come. The result is
  * the same whether the bytes arrive whole, one at a time, or split anywhere. */
@@ -66,7 +66,7 @@ int pl_ttcp_frame(const uint8_t *buf, size_t len, size_t max_words, size_t *need
 
 /* Decodes one complete frame of exactly `len` bytes (as returned by pl_ttcp_frame) and
  * validates it fully. Returns 0 or:
- *   PL_ETTCP_SHORT, PL_ETTCP_OPCODE, PL_EMSG_TOO_LONG  as above
+ *   PL_ETTCP_SHORT, PL_ETTCP_OPCODE, PL_E_7TTCP_MSG_TOO_LONG  as above
  *   PL_ETTCP_GROUP    data group not 0
  *   PL_ETTCP_TYPE     type not 1 or 2
  *   PL_EBLOCK_TOO_BIG word count above `max_words`

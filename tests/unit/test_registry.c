@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The protocol registry (src/proto/registry.h): lookups by name and scheme in any case,
+ * unknown protocols listing the known ones, every descriptor complete, key strings checked
+ * against each scope's table with their messages, and defaults coming from the descriptor.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "plcline/error.h"
+#include "proto/registry.h"
+
+static void test_find(void **state)
+{
+    const pl_protocol_t *p;
+    char list[128];
+
+    (void)state;
+    assert_non_null(pl_protocol_find("7ttcp", 5));
+    assert_ptr_equal(pl_protocol_find("7TTCP", 5), pl_protocol_find("7ttcp", 5));
+    assert_ptr_equal(pl_protocol_find("PcCc", 4), pl_protocol_find("pccc", 4));
+    assert_null(pl_protocol_find("pcc", 3));
+    assert_null(pl_protocol_find("pcccc", 5));
+    assert_null(pl_protocol_find("", 0));
+    p = pl_protocol_find("pccc://x", 4); /* only the first len bytes count */
+    assert_non_null(p);
+    assert_string_equal(p->name, "pccc");
+    assert_string_equal(pl_protocol_list(list, sizeof(list)), "7ttcp, pccc");
+    assert_string_equal(pl_protocol_list(list, 8), "7ttcp, "); /* truncated, terminated */
+}
+
+static void test_of_url(void **state)
+{
+    const pl_protocol_t *p = NULL;
+    pl_status_t st;
+
+    (void)state;
+    pl_status_clear(&st);
+    assert_int_equal(pl_protocol_of_url("PCCC://h?plc=plc5", &p, &st), 0);
+    assert_string_equal(p->name, "pccc");
+    assert_int_equal(pl_protocol_of_url("modbus://127.0.0.1:502/1", &p, &st), PL_EURL);
+    assert_null(p);
+    assert_string_equal(st.detail, "unknown protocol 'modbus', expected one of: 7ttcp, pccc");
+    assert_int_equal(pl_protocol_of_url("127.0.0.1:502", &p, &st), PL_EURL);
+    assert_non_null(strstr(st.detail, "missing '://'"));
+    assert_non_null(strstr(st.detail, "7ttcp, pccc"));
+}
+
+/* Every descriptor has what the engine, the daemon and the command rely on. */
+static void test_descriptors_complete(void **state)
+{
+    const pl_protocol_t *p;
+    size_t i, n = 0;
+
+    (void)state;
+    for (i = 0; (p = pl_protocol_at(i)) != NULL; i++, n++) {
+        const pl_driver_t *d = p->driver;
+        int s;
+
+        assert_non_null(p->name);
+        assert_true(strlen(p->name) < PL_PROTO_NAME_MAX);
+        assert_non_null(p->scheme);
+        assert_non_null(p->title);
+        assert_true(p->port != 0);
+        assert_non_null(p->usage);
+        assert_non_null(p->sim_new);
+        assert_non_null(p->sim_free);
+        assert_non_null(p->sim_port);
+        assert_non_null(d);
+        assert_true(d->dev_new && d->dev_free && d->dev_start && d->limits && d->max_inflight &&
+                    d->addr_parse && d->read && d->decode && d->check && d->write && d->stats);
+        assert_ptr_equal(pl_protocol_find(p->name, strlen(p->name)), p);
+        assert_ptr_equal(pl_protocol_find(p->scheme, strlen(p->scheme)), p);
+        for (s = 0; s < PL_KEYS_SCOPES; s++) {
+            const pl_proto_key_t *k = p->keys[s];
+            pl_status_t st;
+            char keys[PL_KEYS_MAX] = "";
+
+            /* every default passes the protocol's own check */
+            for (; k != NULL && k->name != NULL; k++)
+                if (k->def != NULL && k->kind != PL_KEY_QUERY)
+                    assert_int_equal(pl_keys_add(keys, sizeof(keys), k->name, k->def), 0);
+            pl_status_clear(&st);
+            if (pl_protocol_keys_check(p, (pl_key_scope_t)s, keys, &st) != 0)
+                fail_msg("%s scope %d: defaults '%s': %s", p->name, s, keys, st.detail);
+        }
+    }
+    assert_int_equal(n, 2);
+}
+
+static void expect_keys(const char *proto, pl_key_scope_t scope, const char *keys,
+                        const char *detail)
+{
+    const pl_protocol_t *p = pl_protocol_find(proto, strlen(proto));
+    pl_status_t st;
+    int rc;
+
+    pl_status_clear(&st);
+    rc = pl_protocol_keys_check(p, scope, keys, &st);
+    if (detail == NULL) {
+        if (rc != 0)
+            fail_msg("%s '%s': %s", proto, keys, st.detail);
+        return;
+    }
+    assert_int_equal(rc, PL_ECONFIG);
+    if (strstr(st.detail, detail) == NULL)
+        fail_msg("%s '%s': detail '%s', wanted '%s'", proto, keys, st.detail, detail);
+}
+
+static void test_keys_check(void **state)
+{
+    (void)state;
+    expect_keys("7ttcp", PL_KEYS_LINE, "", NULL);
+    expect_keys("7ttcp", PL_KEYS_LINE, "keepalive=0&max_block=128", NULL);
+    expect_keys("7ttcp", PL_KEYS_LINE, "max_block=257",
+                "'max_block' is '257', expected a whole number from 1 to 256");
+    expect_keys("7ttcp", PL_KEYS_LINE, "max_block=0", "from 1 to 256");
+    expect_keys("7ttcp", PL_KEYS_LINE, "max_block=x", "'max_block' is 'x'");
+    expect_keys("7ttcp", PL_KEYS_LINE, "plc=slc500", "'plc' does not apply to 7ttcp");
+    expect_keys("7ttcp", PL_KEYS_LINE, "keepalive", "expected key=value");
+    expect_keys("7ttcp", PL_KEYS_DEVICE, "node=4294967295", NULL);
+    expect_keys("7ttcp", PL_KEYS_DEVICE, "node=4294967296", "'node' is '4294967296'");
+    expect_keys("7ttcp", PL_KEYS_TAG, "swap=1", NULL);
+    expect_keys("7ttcp", PL_KEYS_TAG, "swap=2", "'swap' is '2', expected 0 or 1");
+    expect_keys("7ttcp", PL_KEYS_SIM, "nodes=3", NULL);
+    expect_keys("7ttcp", PL_KEYS_SIM, "nodes=0-4095", NULL);
+    expect_keys("7ttcp", PL_KEYS_SIM, "nodes=0-4096", "at most 4096 values");
+    expect_keys("7ttcp", PL_KEYS_SIM, "nodes=7-1", "'nodes' is '7-1'");
+    expect_keys("pccc", PL_KEYS_LINE, "plc=slc500&service=4b&path=1,0", NULL);
+    expect_keys("pccc", PL_KEYS_LINE, "plc=slc501", "slc501");
+    expect_keys("pccc", PL_KEYS_DEVICE, "dst=2&src=5", NULL);
+    expect_keys("pccc", PL_KEYS_TAG, "", NULL);
+    expect_keys("pccc", PL_KEYS_TAG, "swap=1", "'swap' does not apply to pccc");
+    expect_keys("pccc", PL_KEYS_SIM, "plc=plc5&files=N7:10", NULL);
+    expect_keys("pccc", PL_KEYS_SIM, "nodes=0-7", "unknown option 'nodes'");
+}
+
+static void test_defaults(void **state)
+{
+    const pl_protocol_t *t = pl_protocol_find("7ttcp", 5);
+    char v[16];
+
+    (void)state;
+    /* one place for defaults: a line without keys gets the descriptor's keep-alive */
+    assert_int_equal(pl_protocol_uint(t, PL_KEYS_LINE, "", "keepalive"), 10000);
+    assert_int_equal(pl_protocol_uint(t, PL_KEYS_LINE, "keepalive=0", "keepalive"), 0);
+    assert_int_equal(pl_protocol_uint(t, PL_KEYS_LINE, "max_block=12", "max_block"), 12);
+    assert_int_equal(pl_protocol_uint(t, PL_KEYS_LINE, "", "max_block"), 256);
+    assert_int_equal(pl_protocol_uint(t, PL_KEYS_DEVICE, "", "node"), 0);
+    assert_int_equal(pl_protocol_uint(t, PL_KEYS_TAG, "swap=1", "swap"), 1);
+    assert_int_equal(pl_keys_get("a=1&bb=22&b=3", "b", v, sizeof(v)), 1);
+    assert_string_equal(v, "3");
+    assert_int_equal(pl_keys_get("a=1&bb=22", "b", v, sizeof(v)), 0);
+    assert_int_equal(pl_keys_get("files=N7:100 F8:20", "files", v, 6), 1);
+    assert_string_equal(v, "N7:10"); /* truncated to cap */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_find),
+        cmocka_unit_test(test_of_url),
+        cmocka_unit_test(test_descriptors_complete),
+        cmocka_unit_test(test_keys_check),
+        cmocka_unit_test(test_defaults),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
