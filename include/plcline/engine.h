@@ -61,7 +61,7 @@ typedef struct {
 } pl_value_t;
 
 /* The length of a PL_VT_STRING value: v->len when set, else the bytes before the first NUL. */
-size_t pl_value_string_len(const pl_value_t *v);
+PL_EXTERN size_t pl_value_string_len(const pl_value_t *v);
 
 typedef enum {
     PL_Q_GOOD = 0,

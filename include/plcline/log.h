@@ -99,29 +99,30 @@ typedef struct {
 
 /* Sets up `rl` on nslots slots at `slots` (the caller's; nslots may be 0: then every
  * partner shares one count). */
-void pl_ratelimit_init(pl_ratelimit_t *rl, pl_ratelimit_slot_t *slots, size_t nslots);
+PL_EXTERN void pl_ratelimit_init(pl_ratelimit_t *rl, pl_ratelimit_slot_t *slots, size_t nslots);
 
 /* Logs a line caused by `partner` (its address, "10.0.0.7:44818", or any name; NULL: "")
  * through `log`, subject to `rl` at `now_ms`. Lines above log->level cost nothing and are
  * not counted. Returns 1 when the line was passed on, 0 when it was only counted or
  * filtered out. */
-int pl_log_limited(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
-                   pl_log_level_t level, const char *partner, const char *fmt, ...)
+PL_EXTERN int pl_log_limited(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
+                             pl_log_level_t level, const char *partner, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 6, 7)))
 #endif
     ;
 
 /* The same with a va_list. */
-int pl_log_limitedv(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
-                    pl_log_level_t level, const char *partner, const char *fmt, va_list ap)
+PL_EXTERN int pl_log_limitedv(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log,
+                              pl_log_level_t level, const char *partner, const char *fmt,
+                              va_list ap)
 #if defined(__GNUC__)
     __attribute__((format(printf, 6, 0)))
 #endif
     ;
 
 /* Passes on every count not yet passed on, and forgets the partners. */
-void pl_ratelimit_flush(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log);
+PL_EXTERN void pl_ratelimit_flush(pl_ratelimit_t *rl, uint64_t now_ms, const pl_logger_t *log);
 
 /* "error", "warn", "info", "debug". */
 PL_EXTERN const char *pl_log_level_name(pl_log_level_t level);

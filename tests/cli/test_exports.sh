@@ -20,6 +20,14 @@ grep -hv '^ \*\|^/\*\|^#' "$root"/include/plcline/*.h | tr '\n' ' ' | grep -oE '
 nm -D --defined-only "$lib" | awk '{print $NF}' | sed 's/@.*//' |
     grep -vE '^(_init|_fini|_edata|_end|__bss_start|__.*)$' | sort -u >"$tmp/exported"
 [ -s "$tmp/declared" ] || fail "no PL_EXTERN declaration found"
+# every function the headers declare carries PL_EXTERN (an unmarked one would be hidden):
+# the headers without comments, one declaration a line, function pointers and typedefs aside
+for h in "$root"/include/plcline/*.h; do gcc -fpreprocessed -dD -E -P "$h" 2>/dev/null; done |
+    grep -v '^#' | tr '\n' ' ' | sed 's/[;{}]/&\n/g' | grep -vE 'typedef|\(\*' |
+    grep -oE '\bpl_[a-z0-9_]+[[:space:]]*\(' | tr -d ' (' | sort -u >"$tmp/functions"
+[ -s "$tmp/functions" ] || fail "no function declaration found in include/plcline/"
+while read -r s; do fail "declared in include/plcline/ without PL_EXTERN: $s"; done \
+    < <(comm -23 "$tmp/functions" "$tmp/declared")
 while read -r s; do fail "exported but not declared in include/plcline/: $s"; done \
     < <(comm -13 "$tmp/declared" "$tmp/exported")
 while read -r s; do fail "declared in include/plcline/ but not exported: $s"; done \
