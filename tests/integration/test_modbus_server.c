@@ -240,7 +240,7 @@ static void test_lm_exceptions(void **state)
         {PL_MODBUS_SERVER_ANY_UNIT, PL_MODBUS_TABLE_COILS, 50, 50, PL_MODBUS_EX_SERVER_DEVICE_BUSY},
     };
     pl_modbus_server_config_t cfg;
-    uint16_t back[125];
+    uint16_t back[125] = {0};
     uint8_t bits[16];
     modbus_t *ctx, *c9;
     srv_t t;
