@@ -37,6 +37,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plcline/error.h"
@@ -443,6 +444,105 @@ static void test_lm_animation(void **state)
         lm_close(ctx);
     }
     srv_stop(&t);
+}
+
+/* ---------------------------------------------------------------- mbpoll */
+
+/* Runs mbpoll once (-1) against the server with `args` (and the values to write after the
+ * host, "" to read), within a deadline (timeout(1)); its output (stdout and stderr) into
+ * out. Returns its exit status. */
+static int mbpoll(const srv_t *t, const char *args, const char *values, char *out, size_t cap)
+{
+    char cmd[512];
+    size_t n = 0, got;
+    FILE *p;
+    int st;
+
+    snprintf(cmd, sizeof(cmd), "timeout %d mbpoll -1 -o 5 -p %u %s 127.0.0.1 %s 2>&1",
+             DEADLINE_S * 2, (unsigned)t->port, args, values);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    while (n + 1 < cap && (got = fread(out + n, 1, cap - 1 - n, p)) > 0)
+        n += got;
+    out[n] = '\0';
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* mbpoll's value line for reference `ref` ("[11]: \t123.456") is in out. */
+static void expect_line(const char *out, unsigned ref, const char *value)
+{
+    char line[64];
+
+    snprintf(line, sizeof(line), "[%u]: \t%s\n", ref, value);
+    if (strstr(out, line) == NULL)
+        fail_msg("mbpoll: no \"[%u]: %s\" in:\n%s", ref, value, out);
+}
+
+/* mbpoll, a second independent client (1-based references; its 32-bit default is CDAB,
+ * -B is ABCD), started against the server through this test's harness. */
+static void test_mbpoll(void **state)
+{
+    pl_modbus_server_config_t cfg;
+    uint16_t regs[2], di[2] = {1, 0};
+    uint8_t wire[4];
+    uint32_t fbits;
+    float f = TEST_FLOAT;
+    char out[4096];
+    srv_t t;
+    int o;
+
+    (void)state;
+    if (system("command -v mbpoll >/dev/null 2>&1") != 0)
+        fail_msg("mbpoll is not installed (scripts/deps.sh installs it)");
+    pl_modbus_server_config_init(&cfg);
+    srv_new(&t, &cfg);
+    regs[0] = 0x1234;
+    regs[1] = 2;
+    assert_int_equal(pl_modbus_server_set(t.srv, 1, PL_MODBUS_TABLE_HOLDING, 0, regs, 2), 0);
+    memcpy(&fbits, &f, sizeof(fbits));
+    for (o = 0; o < 2; o++) { /* hr10..11 CDAB, hr12..13 ABCD */
+        pl_modbus_put32(wire, fbits, o == 0 ? PL_MODBUS_CDAB : PL_MODBUS_ABCD);
+        regs[0] = (uint16_t)(wire[0] << 8 | wire[1]);
+        regs[1] = (uint16_t)(wire[2] << 8 | wire[3]);
+        assert_int_equal(pl_modbus_server_set(t.srv, 1, PL_MODBUS_TABLE_HOLDING,
+                                              (uint16_t)(10 + 2 * o), regs, 2),
+                         0);
+    }
+    pl_modbus_put32(wire, 0x11223344u, PL_MODBUS_ABCD);
+    regs[0] = (uint16_t)(wire[0] << 8 | wire[1]);
+    regs[1] = (uint16_t)(wire[2] << 8 | wire[3]);
+    assert_int_equal(pl_modbus_server_set(t.srv, 1, PL_MODBUS_TABLE_INPUT, 0, regs, 2), 0);
+    assert_int_equal(pl_modbus_server_set(t.srv, 1, PL_MODBUS_TABLE_DISCRETE, 0, di, 2), 0);
+    srv_run(&t);
+
+    assert_int_equal(mbpoll(&t, "-a 1 -t 4 -r 1 -c 2", "", out, sizeof(out)), 0);
+    expect_line(out, 1, "4660");
+    expect_line(out, 2, "2");
+    assert_int_equal(mbpoll(&t, "-a 1 -t 4 -r 6", "777", out, sizeof(out)), 0);
+    assert_int_equal(mbpoll(&t, "-a 1 -t 4 -r 6", "", out, sizeof(out)), 0);
+    expect_line(out, 6, "777");
+    assert_int_equal(mbpoll(&t, "-a 1 -t 4:float -r 11", "", out, sizeof(out)), 0);
+    expect_line(out, 11, "123.456");
+    assert_int_equal(mbpoll(&t, "-a 1 -t 4:float -B -r 13", "", out, sizeof(out)), 0);
+    expect_line(out, 13, "123.456");
+    assert_int_equal(mbpoll(&t, "-a 1 -t 3:int -B -r 1", "", out, sizeof(out)), 0);
+    expect_line(out, 1, "287454020");
+    assert_int_equal(mbpoll(&t, "-a 1 -t 0 -r 3", "1", out, sizeof(out)), 0);
+    assert_int_equal(mbpoll(&t, "-a 1 -t 0 -r 2 -c 3", "", out, sizeof(out)), 0);
+    expect_line(out, 2, "0");
+    expect_line(out, 3, "1");
+    expect_line(out, 4, "0");
+    assert_int_equal(mbpoll(&t, "-a 1 -t 1 -r 1 -c 2", "", out, sizeof(out)), 0);
+    expect_line(out, 1, "1");
+    expect_line(out, 2, "0");
+    /* past the last register: the exception's name */
+    (void)mbpoll(&t, "-a 1 -t 4 -r 65536 -c 2", "", out, sizeof(out));
+    if (strstr(out, "Illegal data address") == NULL)
+        fail_msg("mbpoll: no illegal data address in:\n%s", out);
+    srv_stop(&t);
+    assert_int_equal(t.stats.writes, 2);
+    assert_int_equal(t.stats.exceptions, 1);
 }
 
 /* ---------------------------------------------------------------- raw sockets */
@@ -1062,7 +1162,7 @@ int main(void)
         cmocka_unit_test(test_raw_devid),         cmocka_unit_test(test_raw_pipelined),
         cmocka_unit_test(test_raw_split),         cmocka_unit_test(test_raw_close_after),
         cmocka_unit_test(test_raw_frame_timeout), cmocka_unit_test(test_split_every_offset),
-        cmocka_unit_test(test_config_and_access),
+        cmocka_unit_test(test_config_and_access), cmocka_unit_test(test_mbpoll),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
