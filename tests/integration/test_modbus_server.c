@@ -758,6 +758,53 @@ static void test_raw_validation(void **state)
     assert_int_equal(t.stats.bad_frames, 5);
 }
 
+/* Units 0 and 255 (a device addressed directly over TCP, Implementation Guide 4.4.2) are
+ * served when listed, each with tables of its own; unit 1, not listed, gets no answer:
+ * the answer to the next request on the connection comes first. */
+static void test_units(void **state)
+{
+    static const uint8_t units[] = {0, 255, 7};
+    const uint8_t read0[] = {0x03, 0x00, 0x00, 0x00, 0x01};
+    pl_modbus_server_config_t cfg;
+    uint8_t req[32], ans[PL_MODBUS_MAX_ADU];
+    pl_modbus_adu_t a;
+    uint16_t back[1];
+    modbus_t *ctx;
+    srv_t t;
+    int fd, got;
+    size_t n;
+
+    (void)state;
+    pl_modbus_server_config_init(&cfg);
+    cfg.units = units;
+    cfg.n_units = ARRAY_LEN(units);
+    srv_start(&t, &cfg);
+    ctx = lm_connect(&t, 255);
+    assert_int_equal(modbus_write_register(ctx, 0, 255), 1);
+    assert_int_equal(modbus_read_registers(ctx, 0, 1, back), 1);
+    assert_int_equal(back[0], 255);
+    lm_close(ctx);
+    ctx = lm_connect(&t, 7);
+    assert_int_equal(modbus_read_registers(ctx, 0, 1, back), 1);
+    assert_int_equal(back[0], 0);
+    lm_close(ctx);
+
+    fd = connect_to(t.port);
+    n = adu(req, 0x0A01, 1, read0, sizeof(read0));      /* not served */
+    n += adu(req + n, 0x0A02, 0, read0, sizeof(read0)); /* served */
+    send_all(fd, req, n);
+    got = recv_adu(fd, ans, sizeof(ans));
+    assert_true(got > 0);
+    assert_int_equal(pl_modbus_adu_decode(ans, (size_t)got, &a, NULL), 0);
+    assert_int_equal(a.tid, 0x0A02);
+    assert_int_equal(a.unit, 0);
+    assert_int_equal(a.pdu[0], 0x03);
+    assert_int_equal(pl_modbus_reg(a.pdu + 2, 2, 0), 0); /* unit 0's own table */
+    close(fd);
+    srv_stop(&t);
+    assert_int_equal(t.stats.no_answer, 1);
+}
+
 static void test_raw_devid(void **state)
 {
     static const char long_name[] = "0123456789012345678901234567890123456789012345678901234567890"
@@ -1156,13 +1203,21 @@ static void test_config_and_access(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lm_functions),      cmocka_unit_test(test_lm_exceptions),
-        cmocka_unit_test(test_lm_orders),         cmocka_unit_test(test_lm_persist),
-        cmocka_unit_test(test_lm_animation),      cmocka_unit_test(test_raw_validation),
-        cmocka_unit_test(test_raw_devid),         cmocka_unit_test(test_raw_pipelined),
-        cmocka_unit_test(test_raw_split),         cmocka_unit_test(test_raw_close_after),
-        cmocka_unit_test(test_raw_frame_timeout), cmocka_unit_test(test_split_every_offset),
-        cmocka_unit_test(test_config_and_access), cmocka_unit_test(test_mbpoll),
+        cmocka_unit_test(test_lm_functions),
+        cmocka_unit_test(test_lm_exceptions),
+        cmocka_unit_test(test_lm_orders),
+        cmocka_unit_test(test_lm_persist),
+        cmocka_unit_test(test_lm_animation),
+        cmocka_unit_test(test_raw_validation),
+        cmocka_unit_test(test_raw_devid),
+        cmocka_unit_test(test_raw_pipelined),
+        cmocka_unit_test(test_raw_split),
+        cmocka_unit_test(test_raw_close_after),
+        cmocka_unit_test(test_raw_frame_timeout),
+        cmocka_unit_test(test_split_every_offset),
+        cmocka_unit_test(test_config_and_access),
+        cmocka_unit_test(test_mbpoll),
+        cmocka_unit_test(test_units),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
