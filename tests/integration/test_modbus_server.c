@@ -15,8 +15,11 @@
  *    every validation of a request (protocol id, length, function, PDU length, byte counts,
  *    quantities, values), frames split at every byte, pipelined requests answered in order
  *    with units not answered among them, close-after, the frame timeout.
- * 3. Without sockets: the same bytes fed whole, per byte and split at every offset give the
- *    same answers (the server's request handling behind simconn's framing).
+ * 3. mbpoll, a second independent client (a command-line tool), run through popen.
+ * 4. Without sockets: the same bytes fed whole, per byte and split at every offset give the
+ *    same answers (the server's request handling behind simconn's framing); and every
+ *    allocation of a server's life failed in turn (skipped where the injector cannot work:
+ *    ASan, valgrind).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,12 +43,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "failalloc.h"
 #include "plcline/error.h"
 #include "plcline/modbus.h"
 #include "proto/modbus/codec/modbus.h"
 #include "proto/modbus/codec/modbus_addr.h"
 #include "proto/modbus/server.h"
 #include "proto/simconn.h"
+
+FAILALLOC_INTERPOSE();
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define DEADLINE_S   10 /* any single socket wait */
@@ -1200,6 +1206,94 @@ static void test_config_and_access(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* One server's life without a partner: created with faults and identification objects,
+ * a write request served (its table allocated then), a table set through the accessor, a
+ * read of both, freed. Returns 1 when every step did what it must with `fired` telling
+ * whether an allocation failed: without a failure everything succeeds; with one, each step
+ * succeeds or says so (PL_ENOMEM or another PL_E* from new, exception 04 for the write,
+ * PL_ENOMEM from set) and nothing is left allocated. */
+static int alloc_session(uv_loop_t *loop, int armed, unsigned long n, int *fired)
+{
+    static const pl_modbus_fault_t fault = {1, PL_MODBUS_TABLE_COILS, 0, 9, 4};
+    const uint8_t write[] = {0x10, 0x00, 0x05, 0x00, 0x01, 0x02, 0xAB, 0xCD};
+    const uint8_t read[] = {0x03, 0x00, 0x05, 0x00, 0x01};
+    pl_modbus_server_config_t cfg;
+    pl_modbus_server_t *srv = NULL;
+    uint8_t req[32], ans[PL_MODBUS_MAX_ADU];
+    uint16_t v = 7, back = 0;
+    pl_status_t st;
+    pl_modbus_adu_t a;
+    int rc, ok = 1, got, set_rc;
+    uint8_t wrote_fc = 0; /* the write's answer: 0x10, or 0x90 with exception 04 */
+
+    pl_modbus_server_config_init(&cfg);
+    cfg.listen.port = 0;
+    cfg.faults = &fault;
+    cfg.n_faults = 1;
+    cfg.devid.vendor_url = "https://example.invalid";
+    if (armed)
+        failalloc_arm(n);
+    rc = pl_modbus_server_new(loop, &cfg, &srv, &st);
+    if (rc == 0) {
+        got = pl_modbus_server_serve_adu(srv, req, adu(req, 1, 1, write, sizeof(write)), ans,
+                                         sizeof(ans));
+        ok = ok && got > 0 && pl_modbus_adu_decode(ans, (size_t)got, &a, NULL) == 0;
+        wrote_fc = ok ? a.pdu[0] : 0;
+        ok = ok && (wrote_fc == 0x10 || (wrote_fc == 0x90 && a.pdu[1] == 0x04));
+        set_rc = pl_modbus_server_set(srv, 1, PL_MODBUS_TABLE_INPUT, 0, &v, 1);
+        ok = ok && (set_rc == 0 || set_rc == PL_ENOMEM);
+        ok = ok && pl_modbus_server_get(srv, 1, PL_MODBUS_TABLE_INPUT, 0, &back, 1) == 0;
+        ok = ok && back == (set_rc == 0 ? 7 : 0);
+        got = pl_modbus_server_serve_adu(srv, req, adu(req, 2, 1, read, sizeof(read)), ans,
+                                         sizeof(ans));
+        ok = ok && got > 0;
+        ok = ok && pl_modbus_server_free(srv) == 0;
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (armed) {
+        (void)failalloc_disarm();
+        *fired = failalloc_fired();
+    } else
+        *fired = 0;
+    if (rc != 0 && (!*fired || rc >= 0))
+        ok = 0; /* new may fail only for a failed allocation, and with a PL_E* code */
+    if (*fired == 0 && !(rc == 0 && back == 7 && wrote_fc == 0x10))
+        ok = 0;
+    return ok;
+}
+
+/* Allocation failure: the N-th allocation of a server's life fails, for N = 1, 2, ... until
+ * a run completes without a failure; every run ends cleanly, leaks nothing, and leaves a
+ * loop that closes. */
+static void test_alloc_fail(void **state)
+{
+    unsigned long n;
+    int fired = 1, bad = 0;
+
+    (void)state;
+    if (!failalloc_available())
+        skip();
+    for (n = 1; fired && n < 10000; n++) {
+        uv_loop_t loop;
+        int ok;
+
+        assert_int_equal(uv_loop_init(&loop), 0);
+        assert_true(alloc_session(&loop, 0, 0, &fired)); /* libuv's one-time allocations */
+        ok = alloc_session(&loop, 1, n, &fired);
+        if (!ok || failalloc_live() != 0 || uv_loop_close(&loop) != 0) {
+            print_message("N=%lu: %s, %zu block(s) alive\n", n, ok ? "ok" : "misbehaved",
+                          failalloc_live());
+            failalloc_report(STDOUT_FILENO);
+            bad++;
+        }
+    }
+    print_message("modbus server: %lu runs, each failing one allocation call; %d misbehaved\n",
+                  n - 2, bad);
+    assert_false(fired);
+    assert_true(n > 10); /* the sweep did fail allocations */
+    assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1218,6 +1312,7 @@ int main(void)
         cmocka_unit_test(test_config_and_access),
         cmocka_unit_test(test_mbpoll),
         cmocka_unit_test(test_units),
+        cmocka_unit_test(test_alloc_fail),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
