@@ -81,6 +81,9 @@ typedef struct {
     uint8_t unserved_exception; /* a unit not served: 0 no answer (default), else this
                                    exception (0x0A gateway path unavailable, 0x0B target
                                    failed to respond, as a gateway) */
+    int any_unit;               /* 1: a unit not served is answered from the tables of the
+                                   lowest unit served, as a device that ignores the unit
+                                   identifier (the answer echoes the identifier asked) */
     unsigned at_once;           /* requests served at once per connection (with delay_ms: the
                                    next one's delay starts when an answer has left); default
                                    1, as many devices; 0: no limit. Answers keep the order of

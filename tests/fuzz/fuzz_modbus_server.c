@@ -4,7 +4,7 @@
  * behind simconn's framing, as a connection feeds it.
  *
  * The first byte picks the configuration (units served, the exception for a unit not
- * served, an exception fault, an ignored unit); the second where to split; the rest is
+ * served, any_unit, an exception fault, an ignored unit); the second where to split; the rest is
  * the byte stream a client sends. It is fed whole, split in two, and one byte at a time,
  * each time to a fresh server: the answers must be the same bytes, and the stream must end
  * at the same point (the first unframeable byte). Every answer must frame as one ADU,
@@ -134,6 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.faults = &fault;
         cfg.n_faults = 1;
     }
+    cfg.any_unit = (data[0] & 8u) != 0;
     if (data[0] & 4u) {
         ignore = units[1];
         cfg.ignore_units = &ignore;

@@ -809,6 +809,22 @@ static void test_units(void **state)
     close(fd);
     srv_stop(&t);
     assert_int_equal(t.stats.no_answer, 1);
+
+    /* any_unit: a device that ignores the unit identifier answers every one from the
+     * tables of its lowest unit (7 here), echoing the identifier asked */
+    cfg.units = units + 2;
+    cfg.n_units = 1;
+    cfg.any_unit = 1;
+    srv_start(&t, &cfg);
+    ctx = lm_connect(&t, 42);
+    assert_int_equal(modbus_write_register(ctx, 3, 4242), 1);
+    lm_close(ctx);
+    ctx = lm_connect(&t, 7);
+    assert_int_equal(modbus_read_registers(ctx, 3, 1, back), 1);
+    assert_int_equal(back[0], 4242);
+    lm_close(ctx);
+    srv_stop(&t);
+    assert_int_equal(t.stats.no_answer, 0);
 }
 
 static void test_raw_devid(void **state)
@@ -1191,6 +1207,12 @@ static void test_config_and_access(void **state)
     cfg.devid.user_app = NULL;
     assert_null(s);
     assert_int_equal(pl_modbus_server_new(&loop, &cfg, &s, &st), 0);
+    {
+        char want[32];
+
+        snprintf(want, sizeof(want), "127.0.0.1:%u", (unsigned)pl_modbus_server_port(s));
+        assert_string_equal(pl_modbus_server_address(s), want);
+    }
     assert_int_equal(pl_modbus_server_set(s, 2, PL_MODBUS_TABLE_HOLDING, 0, v, 1), PL_EINVAL);
     assert_int_equal(pl_modbus_server_set(s, 1, PL_MODBUS_TABLE_HOLDING, 65535, v, 2), PL_EINVAL);
     assert_int_equal(pl_modbus_server_set(s, 1, PL_MODBUS_TABLE_HOLDING, 0, v, 0), PL_EINVAL);

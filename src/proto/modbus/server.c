@@ -61,6 +61,8 @@ struct pl_modbus_server_s {
     uint8_t served[N_UNITS / 8u], ignored[N_UNITS / 8u];
     unit_t *unit[N_UNITS];
     uint8_t unserved_exception;
+    int any_unit;
+    uint8_t first_unit; /* the lowest unit served */
     pl_modbus_fault_t *faults;
     size_t n_faults;
     char *devid[N_DEVID]; /* NULL: object absent */
@@ -171,7 +173,8 @@ static void note(pl_modbus_server_t *s, const char *fmt, ...)
 
 typedef struct {
     uint16_t tid;
-    uint8_t unit;
+    uint8_t unit;   /* as the request said it, echoed */
+    uint8_t tables; /* whose tables serve it: `unit`, or the first unit served (any_unit) */
     uint8_t function;
     uint8_t *out;
     size_t cap;
@@ -322,7 +325,7 @@ static unsigned fc_table(uint8_t fc)
 /* A decoded request of a served unit: address checks, faults, then the work. */
 static int serve_req(pl_modbus_server_t *s, const answer_t *a, const pl_modbus_req_t *q)
 {
-    unsigned t = fc_table(q->function), unit = a->unit;
+    unsigned t = fc_table(q->function), unit = a->tables;
     uint32_t first = q->addr, count = q->count, i;
     pl_modbus_rsp_t r;
     uint8_t x;
@@ -417,10 +420,13 @@ int pl_modbus_server_serve_adu(pl_modbus_server_t *s, const uint8_t *adu, size_t
     s->stats.requests++;
     a.tid = m.tid;
     a.unit = m.unit;
+    a.tables = m.unit;
     a.function = m.pdu[0];
     a.out = out;
     a.cap = cap;
-    if (!has(s->served, m.unit)) {
+    if (!has(s->served, m.unit) && s->any_unit)
+        a.tables = s->first_unit;
+    else if (!has(s->served, m.unit)) {
         note(s, "unit %u is not served (function 0x%02X)%s", (unsigned)m.unit, (unsigned)a.function,
              s->unserved_exception != 0 ? "" : ", no answer");
         if (s->unserved_exception != 0)
@@ -761,6 +767,7 @@ int pl_modbus_server_new(uv_loop_t *loop, const pl_modbus_server_config_t *cfg,
     s->loop = loop;
     s->log = cfg->log;
     s->unserved_exception = cfg->unserved_exception;
+    s->any_unit = cfg->any_unit;
     s->on_write = cfg->on_write;
     s->ud = cfg->ud;
     s->animate_ms = cfg->animate_ms;
@@ -768,6 +775,9 @@ int pl_modbus_server_new(uv_loop_t *loop, const pl_modbus_server_config_t *cfg,
         put(s->served, 1);
     for (i = 0; i < cfg->n_units; i++)
         put(s->served, cfg->units[i]);
+    for (u = 0; u + 1u < N_UNITS && !has(s->served, u); u++)
+        ;
+    s->first_unit = (uint8_t)u; /* at least one unit is served */
     for (i = 0; i < cfg->n_ignore; i++)
         put(s->ignored, cfg->ignore_units[i]);
     if (cfg->n_faults > 0) {
