@@ -40,6 +40,8 @@ struct pl_simconn_s {
     uint64_t last_rx;      /* uv_now() when bytes last came in (or of the accept) */
     uv_timer_t timer;      /* the first held answer's due time or the deadline */
     delayed_t *dhead, *dtail;
+    delayed_t *slot; /* with at_once N: the held answer N back from the tail, whose leaving
+                        frees a slot for the next one; NULL while fewer than N are held */
     unsigned ndelayed;
     uint64_t reads; /* reads handed over (pl_simconn_reads) */
     void *state;
@@ -177,6 +179,8 @@ static void on_timer(uv_timer_t *t)
         sc->dhead = d->next;
         if (sc->dhead == NULL)
             sc->dtail = NULL;
+        if (sc->slot == d)
+            sc->slot = NULL; /* fewer than at_once are held now */
         sc->ndelayed--;
         if (sc->conn != NULL)
             (void)pl_conn_send(sc->conn, d->bytes, d->len);
@@ -218,16 +222,23 @@ void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len)
         return;
     }
     d->next = NULL;
-    d->due = uv_now(set->loop) + set->cfg.delay_ms;
+    d->due = uv_now(set->loop);
+    /* at_once in the making: this one starts when the one `slot` names has left */
+    if (sc->slot != NULL && sc->slot->due > d->due)
+        d->due = sc->slot->due;
+    d->due += set->cfg.delay_ms;
     d->len = len;
     memcpy(d->bytes, buf, len);
     sc->ndelayed++;
-    if (sc->dtail != NULL) {
+    if (sc->dtail != NULL)
         sc->dtail->next = d; /* due after the head: the timer stays as it is */
-        sc->dtail = d;
+    else
+        sc->dhead = d;
+    sc->dtail = d;
+    if (set->cfg.at_once != 0 && sc->ndelayed >= set->cfg.at_once)
+        sc->slot = sc->ndelayed == set->cfg.at_once ? sc->dhead : sc->slot->next;
+    if (sc->dhead != d)
         return;
-    }
-    sc->dhead = sc->dtail = d;
     rearm(sc, uv_now(set->loop));
 }
 

@@ -80,6 +80,9 @@ typedef struct {
     size_t max_frame;          /* longest frame `frame` accepts: the input buffer */
     size_t state_size;         /* bytes of protocol state per connection (zeroed) */
     unsigned delay_ms;         /* every answer leaves this long after it was made; 0: at once */
+    unsigned at_once;          /* with delay_ms: answers in the making at once per connection
+                                  (1: a device serving one request at a time); the next one's
+                                  delay starts when one has left; 0: no limit */
     unsigned close_after;      /* close a connection when its N-th frame arrives; 0: never */
     unsigned ready_timeout_ms; /* close a connection not pl_simconn_ready() by then; 0: never */
     unsigned idle_timeout_ms;  /* close a connection that sent nothing this long; 0: never */

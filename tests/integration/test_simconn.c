@@ -303,6 +303,7 @@ typedef struct {
     pl_simconn_config_t cfg;
     uint64_t connections, frames_in, bad_frames, ready_timeouts;
     unsigned served;
+    uint64_t served_at; /* loop time the last frame was served: delay_ms counts from it */
     client_t a, b;
 } fixture_t;
 
@@ -311,6 +312,7 @@ static int toy_serve(pl_simconn_t *sc, const uint8_t *frame, size_t len, void *u
     fixture_t *f = ud;
 
     f->served++;
+    f->served_at = uv_now(&f->loop);
     if (len == 2 && frame[1] == 'R')
         pl_simconn_ready(sc);
     pl_simconn_answer(sc, frame, len); /* echo */
@@ -491,6 +493,36 @@ static void test_delayed_in_order(void **state)
     stop(&f);
 }
 
+/* at_once N: answers held by delay_ms are made N at a time, as by a device serving one
+ * request at a time (N 1). Frames served in one turn at loop time T: with N 1 the k-th
+ * answer cannot leave before T + k * delay (libuv runs a timer only once the loop time has
+ * reached it), so the last of 3 arrives at loop time T + 90 or later; with N 2, the last of
+ * 4 at T + 60 or later. Loop time, not wall time: no assertion on the machine's speed. */
+static void test_at_once(void **state)
+{
+    fixture_t f = {.cfg = {.delay_ms = 30, .at_once = 1}};
+    fixture_t g = {.cfg = {.delay_ms = 30, .at_once = 2}};
+    uint64_t t;
+
+    (void)state;
+    start(&f, NULL);
+    send_held(&f, "abc");
+    t = f.served_at;
+    RUN_UNTIL(&f, f.a.rx_len >= 6u);
+    expect_answers(&f.a, "abc");
+    assert_true(uv_now(&f.loop) >= t + 90u);
+    exchange(&f, &f.a, "d", "abcd"); /* and the queue starts afresh */
+    stop(&f);
+
+    start(&g, NULL);
+    send_held(&g, "abcd");
+    t = g.served_at;
+    RUN_UNTIL(&g, g.a.rx_len >= 8u);
+    expect_answers(&g.a, "abcd");
+    assert_true(uv_now(&g.loop) >= t + 60u);
+    stop(&g);
+}
+
 static void test_close_after(void **state)
 {
     fixture_t f = {.cfg = {.close_after = 3}};
@@ -602,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_rx_contract),
         cmocka_unit_test(test_answers_at_once),
         cmocka_unit_test(test_delayed_in_order),
+        cmocka_unit_test(test_at_once),
         cmocka_unit_test(test_close_after),
         cmocka_unit_test(test_malformed_closes),
         cmocka_unit_test(test_partial_frame_timeout),
