@@ -79,6 +79,12 @@ struct group_s {
     block_t **blocks;
     size_t nblocks;
     unsigned pending; /* blocks of the current cycle not completed yet */
+    int cycle_failed; /* a block of the current cycle failed */
+    uint64_t cycle_start;
+    /* every good tag of the group was read at or after this (uv_now(); 0: not known): the
+     * start of the last cycle whose blocks all succeeded, so that check_stale() need not
+     * look at each tag while that is recent enough */
+    uint64_t fresh_since;
 };
 
 typedef struct {
@@ -450,6 +456,8 @@ static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
     size_t i;
     uint64_t limit = g->scan->def.stale_ms;
 
+    if (g->fresh_since != 0 && now - g->fresh_since <= limit)
+        return; /* no good tag can be older than the limit */
     for (i = 0; i < g->ntags; i++) {
         tag_t *t = g->tags[i];
 
@@ -656,8 +664,13 @@ static void group_block_done(block_t *b, const pl_status_t *st)
         for (i = 0; i < b->ntags; i++)
             tag_bad(e, b->tags[i], st->code, b->detail, wall);
     }
-    if (g->pending > 0 && --g->pending == 0)
+    if (st->code != 0)
+        g->cycle_failed = 1;
+    if (g->pending > 0 && --g->pending == 0) {
         d->st.cycles++;
+        if (!g->cycle_failed)
+            g->fresh_since = g->cycle_start;
+    }
     if (st->code != 0 && !d->demoted && d->fails >= d->def.demote_after)
         demote(d, uv_now(e->loop));
 }
@@ -674,6 +687,8 @@ static void group_start(group_t *g)
         return;
     }
     g->pending = (unsigned)g->nblocks;
+    g->cycle_failed = 0;
+    g->cycle_start = uv_now(d->e->loop);
     for (i = 0; i < g->nblocks; i++)
         op_push(&d->rhead, &d->rtail, &g->blocks[i]->op);
     dev_pump(d);
