@@ -453,9 +453,10 @@ typedef struct {
     unsigned char *seen; /* one byte per tag: its first good value was counted */
     size_t ntags, nseen;
     const plant_t *pl;
-    char obuf[RX_BUF], ebuf[8192];
     size_t olen, elen;
     int reloaded; /* "configuration reloaded" was logged */
+    /* last: daemon_start() clears everything before them, for each run */
+    char obuf[RX_BUF], ebuf[8192];
 } daemon_t;
 
 static void count_line(daemon_t *d, const char *line, size_t len)
