@@ -40,15 +40,22 @@ typedef struct op_s {
     int kind;
 } op_t;
 
+/* What a read in flight needs: the driver's request storage and the buffer the block is
+ * read into. A device has one per request it may have in flight, not one per block. */
+typedef struct rslot_s {
+    struct rslot_s *next; /* free list */
+    uint8_t *buf;
+    alignas(max_align_t) unsigned char req[];
+} rslot_t;
+
 typedef struct {
     op_t op; /* first */
     group_t *g;
     uint32_t area, start, len;
-    uint8_t *buf;
+    rslot_t *slot; /* while it is read */
     tag_t **tags;
     size_t ntags;
     char detail[PL_STATUS_DETAIL_MAX]; /* of the last failed read: its tags point here */
-    alignas(max_align_t) unsigned char req[];
 } block_t;
 
 typedef struct wop_s {
@@ -101,7 +108,9 @@ struct edev_s {
     op_t *rhead, *rtail; /* block reads waiting */
     op_t *whead, *wtail; /* writes waiting: they go first */
     unsigned nwrites, inflight, max_inflight;
-    unsigned fails; /* consecutive failed requests */
+    rslot_t *slots;   /* free read slots (max_inflight of them in all) */
+    rslot_t **rslots; /* all of them, to free */
+    unsigned fails;   /* consecutive failed requests */
     int demoted;
     uint64_t demoted_until;
     pl_status_t last_err;
@@ -525,6 +534,9 @@ static void block_cb(void *ctx, const pl_status_t *st)
 
     d->inflight--;
     group_block_done(b, st);
+    b->slot->next = d->slots;
+    d->slots = b->slot;
+    b->slot = NULL;
     if (!d->e->stopping)
         dev_pump(d);
     else
@@ -583,18 +595,26 @@ static void dev_pump(edev_t *d)
             }
             continue;
         }
+        if (d->slots == NULL) /* cannot happen: one slot per request in flight */
+            return;
         op = op_pop(&d->rhead, &d->rtail);
         if (op == NULL)
             return;
         {
             block_t *b = (block_t *)op;
+            rslot_t *slot = d->slots;
 
+            d->slots = slot->next;
+            b->slot = slot;
             d->inflight++;
-            rc = d->drv->read(d->dd, b->req, b->area, b->start, b->len, b->buf, block_cb, b);
+            rc = d->drv->read(d->dd, slot->req, b->area, b->start, b->len, slot->buf, block_cb, b);
             if (rc < 0) {
                 d->inflight--;
                 pl_status_set(&st, rc, 0, NULL);
                 group_block_done(b, &st);
+                slot->next = d->slots;
+                d->slots = slot;
+                b->slot = NULL;
             }
         }
     }
@@ -653,7 +673,7 @@ static void group_block_done(block_t *b, const pl_status_t *st)
         for (i = 0; i < b->ntags; i++) {
             pl_value_t v;
 
-            d->drv->decode(&b->tags[i]->addr, b->tags[i]->proto, b->buf, b->start, &v);
+            d->drv->decode(&b->tags[i]->addr, b->tags[i]->proto, b->slot->buf, b->start, &v);
             tag_good(e, b->tags[i], &v, wall);
         }
     } else {
@@ -943,7 +963,6 @@ static void engine_release(pl_engine_t *e)
 
             for (k = 0; k < g->nblocks; k++) {
                 if (g->blocks[k] != NULL) {
-                    free(g->blocks[k]->buf);
                     free(g->blocks[k]->tags);
                     free(g->blocks[k]);
                 }
@@ -956,6 +975,14 @@ static void engine_release(pl_engine_t *e)
         for (i = 0; i < e->ndevs; i++) {
             if (e->devs[i].dd != NULL)
                 e->devs[i].drv->dev_free(e->devs[i].dd);
+            if (e->devs[i].rslots != NULL) { /* after dev_free: its callbacks use them */
+                for (k = 0; k < e->devs[i].max_inflight; k++) {
+                    if (e->devs[i].rslots[k] != NULL)
+                        free(e->devs[i].rslots[k]->buf);
+                    free(e->devs[i].rslots[k]);
+                }
+                free(e->devs[i].rslots);
+            }
             free(e->devs[i].groups);
         }
     }
@@ -1125,7 +1152,7 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
         }
         g->nblocks = (size_t)nb;
         for (k = 0; k < (size_t)nb; k++) {
-            block_t *b = calloc(1, sizeof(*b) + d->drv->req_size);
+            block_t *b = calloc(1, sizeof(*b));
 
             g->blocks[k] = b;
             if (b == NULL) {
@@ -1137,11 +1164,6 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
             b->area = blocks[k].area;
             b->start = blocks[k].start;
             b->len = blocks[k].len;
-            b->buf = calloc(b->len, d->drv->unit_bytes);
-            if (b->buf == NULL) {
-                rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
-                goto next;
-            }
         }
         /* each block's tag list as long as its tags, not as the group's */
         for (k = 0; k < g->ntags; k++)
@@ -1191,6 +1213,34 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
 
         g->scan->groups[g->scan->ngroups++] = g;
         g->dev->groups[g->dev->ngroups++] = g;
+    }
+    /* read slots: as many as requests may be in flight, each with a buffer for the
+     * device's longest block */
+    for (i = 0; i < e->ndevs; i++) {
+        edev_t *d = &e->devs[i];
+        uint32_t longest = 0;
+
+        for (k = 0; k < d->ngroups; k++) {
+            size_t b;
+
+            for (b = 0; b < d->groups[k]->nblocks; b++)
+                if (d->groups[k]->blocks[b]->len > longest)
+                    longest = d->groups[k]->blocks[b]->len;
+        }
+        if (longest == 0)
+            continue; /* nothing to read */
+        d->rslots = calloc(d->max_inflight, sizeof(*d->rslots));
+        if (d->rslots == NULL)
+            return pl_status_set(err, PL_ENOMEM, 0, NULL);
+        for (k = 0; k < d->max_inflight; k++) {
+            rslot_t *slot = calloc(1, sizeof(*slot) + d->drv->req_size);
+
+            d->rslots[k] = slot;
+            if (slot == NULL || (slot->buf = calloc(longest, d->drv->unit_bytes)) == NULL)
+                return pl_status_set(err, PL_ENOMEM, 0, NULL);
+            slot->next = d->slots;
+            d->slots = slot;
+        }
     }
     return 0;
 }
