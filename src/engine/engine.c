@@ -1402,7 +1402,13 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         proto.swap = td->swap;
         t->name = arena_str(e, td->name);
         t->address = intern(e, &e->addrs, td->address, 0, 1);
-        t->proto = intern(e, &e->protos, &proto, sizeof(proto), alignof(pl_tag_def_t));
+        /* tags with the same options usually come one after the other: compare with the
+         * last tag's before hashing the 296-byte key */
+        if (i > 0 && e->tags[i - 1].proto != NULL &&
+            memcmp(e->tags[i - 1].proto, &proto, sizeof(proto)) == 0)
+            t->proto = e->tags[i - 1].proto;
+        else
+            t->proto = intern(e, &e->protos, &proto, sizeof(proto), alignof(pl_tag_def_t));
         if (t->name == NULL || t->address == NULL || t->proto == NULL) {
             rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
             goto fail;
