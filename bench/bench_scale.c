@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -195,13 +196,20 @@ static long proc_sockets(pid_t pid, unsigned long *ino, long cap)
 }
 
 /* Forks and executes argv with the given descriptors as stdin, stdout and stderr (-1:
- * /dev/null). Every other descriptor of this program is close-on-exec. */
+ * /dev/null). Every other descriptor of this program is close-on-exec. The child gets
+ * SIGTERM when this program ends, however it ends, so no simulator outlives a killed
+ * bench. */
 static pid_t spawn(char *const argv[], int in, int out, int err)
 {
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
 
     if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
+        int null;
+
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) /* the bench ended before prctl */
+            _exit(127);
+        null = open("/dev/null", O_RDWR);
 
         dup2(in >= 0 ? in : null, STDIN_FILENO);
         dup2(out >= 0 ? out : null, STDOUT_FILENO);
@@ -358,10 +366,12 @@ static pid_t broker_start(uint16_t *port)
         *port = free_port();
         if (*port == 0)
             return -1;
+        /* started as root, mosquitto changes to its own user, and a change of credentials
+         * clears the signal it should get when the bench ends (spawn()): it stays root */
         snprintf(text, sizeof(text),
                  "listener %u 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                 "log_dest none\nmax_queued_messages 1000000\n",
-                 (unsigned)*port);
+                 "log_dest none\nmax_queued_messages 1000000\n%s",
+                 (unsigned)*port, geteuid() == 0 ? "user root\n" : "");
         if (write_file(conf, text) < 0)
             return -1;
         pid = spawn(argv, -1, -1, -1);
