@@ -21,11 +21,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define IN_LINE_MAX   65536u
 #define TABLE_MS      500u
 #define OUT_BUF_BYTES (256u * 1024u)
+#define FD_MARGIN     64u /* descriptors besides the connections: stdio, loop, signals, MQTT */
 
 typedef struct {
     uv_loop_t loop;
@@ -517,6 +519,69 @@ static int build_engine(daemon_t *d, pl_config_t *cfg, pl_engine_t **out)
     return rc;
 }
 
+/* --- open files -------------------------------------------------------------------- */
+
+static int cmp_line_key(const void *key, const void *elem)
+{
+    return strcmp(key, (*(const pl_line_def_t *const *)elem)->name);
+}
+
+static int cmp_line_ptr(const void *a, const void *b)
+{
+    return strcmp((*(const pl_line_def_t *const *)a)->name,
+                  (*(const pl_line_def_t *const *)b)->name);
+}
+
+/* Raises the open-files soft limit to the hard limit, and says so clearly when even that is
+ * too low for `cfg`: a descriptor per device connection (two on a parallel-redundant line),
+ * one more per connection to a built-in simulator (its side of it), one per simulator, and a
+ * margin. Returns 0, or -1 when the limit is too low (the daemon runs on: connections past
+ * the limit fail and are retried). */
+static int raise_nofile(const pl_logger_t *log, const pl_config_t *cfg)
+{
+    const pl_line_def_t **by_name = malloc((cfg->nlines + 1) * sizeof(*by_name));
+    unsigned long long need = FD_MARGIN + cfg->nsims;
+    struct rlimit rl;
+    size_t i;
+
+    if (by_name == NULL || getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        free(by_name);
+        return 0;
+    }
+    for (i = 0; i < cfg->nlines; i++)
+        by_name[i] = &cfg->lines[i];
+    qsort(by_name, cfg->nlines, sizeof(*by_name), cmp_line_ptr);
+    for (i = 0; i < cfg->ndevices; i++) {
+        const pl_line_def_t *const *l =
+            bsearch(cfg->devices[i].line, by_name, cfg->nlines, sizeof(*by_name), cmp_line_key);
+        int parallel = l != NULL && (*l)->line.redundancy == PL_REDUNDANCY_PARALLEL;
+
+        need += 1u + (parallel ? 1u : 0u);
+        if (l != NULL && (*l)->simulator[0] != '\0')
+            need++;
+        if (l != NULL && (*l)->backup_simulator[0] != '\0')
+            need++;
+    }
+    free(by_name);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        pl_log(log, PL_LOG_ERROR,
+               "open files: the limit is %llu (hard limit %llu) but this configuration needs "
+               "about %llu (%zu devices, %zu simulators); connections past the limit will "
+               "fail: raise the hard limit (ulimit -Hn, systemd LimitNOFILE=)",
+               (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, need,
+               cfg->ndevices, cfg->nsims);
+        return -1;
+    }
+    pl_log(log, PL_LOG_DEBUG, "open files: limit %llu, about %llu needed",
+           (unsigned long long)rl.rlim_cur, need);
+    return 0;
+}
+
 /* --- lifecycle ---------------------------------------------------------------------- */
 
 static void close_all(daemon_t *d);
@@ -664,6 +729,7 @@ int cmd_run(int argc, char **argv)
         pl_config_free(&d->cfg);
         return st.code == PL_EIO ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
     }
+    (void)raise_nofile(&d->log, &d->cfg);
     uv_loop_init(&d->loop);
     if (check) {
         pl_engine_t *e = NULL;

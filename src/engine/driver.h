@@ -26,7 +26,7 @@ typedef struct pl_drv_dev_s pl_drv_dev_t;
 /* A tag address as the engine sees it. */
 typedef struct {
     uint32_t area, start, len; /* the planner's range, in units */
-    uint8_t raw[64];           /* the driver's parsed address */
+    uint8_t raw[32];           /* the driver's parsed address (each driver asserts it fits) */
 } pl_drv_addr_t;
 
 typedef void (*pl_drv_cb)(void *ctx, const pl_status_t *st);

@@ -41,14 +41,22 @@ typedef struct op_s {
     int kind;
 } op_t;
 
+/* What a read in flight needs: the driver's request storage and the buffer the block is
+ * read into. A device has one per request it may have in flight, not one per block. */
+typedef struct rslot_s {
+    struct rslot_s *next; /* free list */
+    uint8_t *buf;
+    alignas(max_align_t) unsigned char req[];
+} rslot_t;
+
 typedef struct {
     op_t op; /* first */
     group_t *g;
     uint32_t area, start, len;
-    uint8_t *buf;
+    rslot_t *slot; /* while it is read */
     tag_t **tags;
     size_t ntags;
-    alignas(max_align_t) unsigned char req[];
+    char detail[PL_STATUS_DETAIL_MAX]; /* of the last failed read: its tags point here */
 } block_t;
 
 typedef struct wop_s {
@@ -79,6 +87,12 @@ struct group_s {
     block_t **blocks;
     size_t nblocks;
     unsigned pending; /* blocks of the current cycle not completed yet */
+    int cycle_failed; /* a block of the current cycle failed */
+    uint64_t cycle_start;
+    /* every good tag of the group was read at or after this (uv_now(); 0: not known): the
+     * start of the last cycle whose blocks all succeeded, so that check_stale() need not
+     * look at each tag while that is recent enough */
+    uint64_t fresh_since;
 };
 
 typedef struct {
@@ -96,10 +110,13 @@ struct edev_s {
     op_t *rhead, *rtail; /* block reads waiting */
     op_t *whead, *wtail; /* writes waiting: they go first */
     unsigned nwrites, inflight, max_inflight;
-    unsigned fails; /* consecutive failed requests */
+    rslot_t *slots;   /* free read slots (max_inflight of them in all) */
+    rslot_t **rslots; /* all of them, to free */
+    unsigned fails;   /* consecutive failed requests */
     int demoted;
     uint64_t demoted_until;
     pl_status_t last_err;
+    char demote_detail[PL_STATUS_DETAIL_MAX]; /* why it went off scan: its tags point here */
     pl_engine_stats_t st; /* engine-level counters; driver counters are added on demand */
     group_t **groups;
     size_t ngroups;
@@ -108,17 +125,51 @@ struct edev_s {
     int handing;        /* old engine: this device still owes its connection a handover */
 };
 
+/* A value without its string buffer: numbers in place, strings in tag_t.str. */
+typedef union {
+    int64_t i; /* PL_VT_BOOL, PL_VT_INT */
+    double f;  /* PL_VT_FLOAT */
+} num_t;
+
+/* A tag, kept small: a plant has hundreds of thousands of them (docs/bench.md, "Where the
+ * memory goes"). Its name lives in the engine's arena, its address text and its options
+ * (scale, deadband, swap, writable) are shared with every tag that has the same, and its
+ * error detail points at the storage where the error occurred (the block that failed, the
+ * device that went off scan). pl_tag_state_t is put together only when it is asked for. */
 struct tag_s {
-    pl_tag_def_t def;
-    pl_drv_addr_t addr;
+    const char *name;          /* engine arena */
+    const char *address;       /* shared */
+    const pl_tag_def_t *proto; /* shared: options; name, device, address and scan empty */
     edev_t *dev;
-    scan_t *scan;
-    block_t *block;
-    pl_tag_state_t st;
-    pl_value_t pub;     /* last published value (deadband reference) */
-    int published;      /* anything published yet */
-    uint64_t last_good; /* uv_now() of the last good read */
+    const char *detail;   /* behind a bad quality: a block's or a device's detail; NULL: "" */
+    char *str;            /* NULL until a string value is seen: value [0, 96), published after */
+    num_t v, pub;         /* the value and the last published one (deadband reference) */
+    uint64_t ts_ms;       /* source timestamp */
+    uint64_t last_good;   /* uv_now() of the last good read */
+    int32_t error;        /* PL_E* behind a bad quality */
+    uint32_t scan;        /* index into the engine's scan classes */
+    uint8_t vtype, ptype; /* pl_vtype_t of v and pub */
+    uint8_t quality;      /* pl_quality_t */
+    uint8_t published;    /* anything published yet */
+    uint8_t slen, pslen;  /* PL_VT_STRING: bytes of the value and of the published one */
+    pl_drv_addr_t addr;
 };
+
+/* Storage for names and shared items, freed with the engine. */
+typedef struct arena_s {
+    struct arena_s *next;
+    size_t used, cap;
+    alignas(max_align_t) unsigned char mem[];
+} arena_t;
+
+#define ARENA_CHUNK (64u * 1024u)
+#define STATE_RING  16u /* pl_engine_tag*() results valid at the same time */
+
+/* An intern table: open addressing over pointers to items of the arena. */
+typedef struct {
+    const void **slot;
+    size_t cap, n;
+} intern_t;
 
 struct pl_engine_s {
     uv_loop_t *loop;
@@ -136,6 +187,11 @@ struct pl_engine_s {
     tag_t *tags;
     size_t ntags;
     tag_t **by_name; /* sorted by name */
+    arena_t *arena;
+    intern_t addrs, protos;          /* address texts, option sets */
+    pl_tag_state_t cb_state;         /* what on_change gets */
+    pl_tag_state_t ring[STATE_RING]; /* what pl_engine_tag*() return */
+    unsigned ring_next;
     scan_t *scans;
     size_t nscans;
     group_t *groups;
@@ -194,19 +250,154 @@ static void count_error(pl_engine_stats_t *st, int code)
 
 /* --- tag values -------------------------------------------------------------------- */
 
+static void *arena_alloc(pl_engine_t *e, size_t n, size_t align)
+{
+    arena_t *a = e->arena;
+    size_t at;
+
+    if (a != NULL) {
+        at = (a->used + align - 1) & ~(align - 1);
+        if (at + n <= a->cap) {
+            a->used = at + n;
+            return a->mem + at;
+        }
+    }
+    at = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+    a = malloc(sizeof(*a) + at);
+    if (a == NULL)
+        return NULL;
+    a->next = e->arena;
+    a->cap = at;
+    a->used = n;
+    e->arena = a;
+    return a->mem;
+}
+
+static const char *arena_str(pl_engine_t *e, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = arena_alloc(e, n, 1);
+
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211u;
+    return h;
+}
+
+/* The item equal to `key` (`len` bytes; texts compare with their NUL) in `t`, stored in the
+ * arena the first time it is seen; NULL when out of memory. */
+static const void *intern(pl_engine_t *e, intern_t *t, const void *key, size_t len, size_t align)
+{
+    size_t i;
+    void *p;
+
+    if (2 * (t->n + 1) > t->cap) {
+        size_t ncap = t->cap ? 2 * t->cap : 64, k;
+        const void **ns = calloc(ncap, sizeof(*ns));
+
+        if (ns == NULL)
+            return NULL;
+        for (k = 0; k < t->cap; k++) {
+            if (t->slot[k] == NULL)
+                continue;
+            i = (size_t)hash_bytes(t->slot[k], len == 0 ? strlen(t->slot[k]) + 1 : len) &
+                (ncap - 1);
+            while (ns[i] != NULL)
+                i = (i + 1) & (ncap - 1);
+            ns[i] = t->slot[k];
+        }
+        free(t->slot);
+        t->slot = ns;
+        t->cap = ncap;
+    }
+    if (len == 0) { /* a text */
+        size_t n = strlen(key) + 1;
+
+        for (i = (size_t)hash_bytes(key, n) & (t->cap - 1); t->slot[i] != NULL;
+             i = (i + 1) & (t->cap - 1))
+            if (strcmp(t->slot[i], key) == 0)
+                return t->slot[i];
+        p = arena_alloc(e, n, 1);
+        if (p != NULL)
+            memcpy(p, key, n);
+    } else {
+        for (i = (size_t)hash_bytes(key, len) & (t->cap - 1); t->slot[i] != NULL;
+             i = (i + 1) & (t->cap - 1))
+            if (memcmp(t->slot[i], key, len) == 0)
+                return t->slot[i];
+        p = arena_alloc(e, len, align);
+        if (p != NULL)
+            memcpy(p, key, len);
+    }
+    if (p != NULL) {
+        t->slot[i] = p;
+        t->n++;
+    }
+    return p;
+}
+
+/* The tag's state as published, put together in `st`. */
+static const pl_tag_state_t *tag_state(const tag_t *t, pl_tag_state_t *st)
+{
+    st->tag = t->name;
+    st->device = t->dev->def.name;
+    st->line = t->dev->line->def.name;
+    memset(&st->value, 0, sizeof(st->value));
+    st->value.type = (pl_vtype_t)t->vtype;
+    switch (st->value.type) {
+    case PL_VT_NONE:
+        break;
+    case PL_VT_BOOL:
+    case PL_VT_INT:
+        st->value.i = t->v.i;
+        break;
+    case PL_VT_FLOAT:
+        st->value.f = t->v.f;
+        break;
+    case PL_VT_STRING:
+        memcpy(st->value.s, t->str, sizeof(st->value.s));
+        st->value.len = t->slen;
+        break;
+    }
+    st->quality = (pl_quality_t)t->quality;
+    st->error = t->error;
+    if (t->detail != NULL)
+        memcpy(st->detail, t->detail, sizeof(st->detail));
+    else
+        st->detail[0] = '\0';
+    st->ts_ms = t->ts_ms;
+    return st;
+}
+
+/* The value becomes the published one and on_change hears of the state. */
 static void publish(pl_engine_t *e, tag_t *t)
 {
-    t->pub = t->st.value;
+    t->pub = t->v;
+    t->ptype = t->vtype;
+    if (t->vtype == PL_VT_STRING) {
+        memcpy(t->str + PL_VALUE_STRING_MAX, t->str, PL_VALUE_STRING_MAX);
+        t->pslen = t->slen;
+    }
     t->published = 1;
     if (e->cbs.on_change != NULL)
-        e->cbs.on_change(e, &t->st, e->ud);
+        e->cbs.on_change(e, tag_state(t, &e->cb_state), e->ud);
 }
 
 static int value_changed(const tag_t *t, const pl_value_t *v)
 {
-    double a, b;
+    double a, b, deadband = t->proto->deadband;
 
-    if (!t->published || t->pub.type != v->type)
+    if (!t->published || t->ptype != v->type)
         return 1;
     switch (v->type) {
     case PL_VT_NONE:
@@ -214,61 +405,77 @@ static int value_changed(const tag_t *t, const pl_value_t *v)
     case PL_VT_BOOL:
         return t->pub.i != v->i;
     case PL_VT_INT:
-        if (t->def.deadband <= 0.0)
+        if (deadband <= 0.0)
             return t->pub.i != v->i;
         a = (double)t->pub.i;
         b = (double)v->i;
-        return fabs(a - b) > t->def.deadband;
+        return fabs(a - b) > deadband;
     case PL_VT_FLOAT:
         if (isnan(v->f) || isnan(t->pub.f))
             return isnan(v->f) != isnan(t->pub.f);
-        if (t->def.deadband <= 0.0)
+        if (deadband <= 0.0)
             return t->pub.f != v->f;
-        return fabs(t->pub.f - v->f) > t->def.deadband;
+        return fabs(t->pub.f - v->f) > deadband;
     case PL_VT_STRING:
-        return pl_value_string_len(&t->pub) != pl_value_string_len(v) ||
-               memcmp(t->pub.s, v->s, pl_value_string_len(v)) != 0;
+        return t->pslen != pl_value_string_len(v) ||
+               memcmp(t->str + PL_VALUE_STRING_MAX, v->s, t->pslen) != 0;
     }
     return 1;
 }
 
 static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t wall)
 {
-    pl_value_t v = *raw;
+    const pl_value_t *v = raw;
+    pl_value_t scaled;
     int changed;
 
-    if (t->def.scaled && (v.type == PL_VT_INT || v.type == PL_VT_FLOAT)) {
-        double x = v.type == PL_VT_INT ? (double)v.i : v.f;
+    if (t->proto->scaled && (raw->type == PL_VT_INT || raw->type == PL_VT_FLOAT)) {
+        double x = raw->type == PL_VT_INT ? (double)raw->i : raw->f;
 
-        v.type = PL_VT_FLOAT;
-        v.f = x * t->def.gain + t->def.offset;
-        v.i = 0;
+        scaled.type = PL_VT_FLOAT;
+        scaled.f = x * t->proto->gain + t->proto->offset;
+        scaled.i = 0;
+        v = &scaled;
     }
-    changed = t->st.quality != PL_Q_GOOD || value_changed(t, &v);
-    t->st.value = v;
-    t->st.quality = PL_Q_GOOD;
-    t->st.error = 0;
-    t->st.detail[0] = '\0';
-    t->st.ts_ms = wall;
+    if (v->type == PL_VT_STRING && t->str == NULL) {
+        t->str = calloc(2, PL_VALUE_STRING_MAX);
+        if (t->str == NULL) { /* cannot keep it: the tag stays as it was */
+            pl_log(e->log, PL_LOG_ERROR, "tag %s: out of memory for a string value", t->name);
+            return;
+        }
+    }
+    changed = t->quality != PL_Q_GOOD || value_changed(t, v);
+    t->vtype = (uint8_t)v->type;
+    if (v->type == PL_VT_FLOAT)
+        t->v.f = v->f;
+    else
+        t->v.i = v->i; /* 0 for PL_VT_NONE and PL_VT_STRING */
+    if (v->type == PL_VT_STRING) {
+        size_t n = pl_value_string_len(v);
+
+        memcpy(t->str, v->s, PL_VALUE_STRING_MAX);
+        t->slen = (uint8_t)(n < PL_VALUE_STRING_MAX ? n : PL_VALUE_STRING_MAX);
+    }
+    t->quality = PL_Q_GOOD;
+    t->error = 0;
+    t->detail = NULL;
+    t->ts_ms = wall;
     t->last_good = uv_now(e->loop);
     if (changed)
         publish(e, t);
 }
 
-static void tag_bad(pl_engine_t *e, tag_t *t, const pl_status_t *why, uint64_t wall)
+/* `detail` must stay where it is until the tag's next change (a block's or a device's). */
+static void tag_bad(pl_engine_t *e, tag_t *t, int code, const char *detail, uint64_t wall)
 {
-    int changed = t->st.quality != PL_Q_BAD || t->st.error != why->code;
+    int changed = t->quality != PL_Q_BAD || t->error != code;
 
-    t->st.quality = PL_Q_BAD;
-    t->st.error = why->code;
-    memcpy(t->st.detail, why->detail, sizeof(t->st.detail));
-    t->st.ts_ms = wall;
-    if (changed) {
-        t->pub = t->st.value;
-        t->published = 1;
-        if (e->cbs.on_change != NULL)
-            e->cbs.on_change(e, &t->st, e->ud);
-    }
+    t->quality = PL_Q_BAD;
+    t->error = code;
+    t->detail = detail[0] != '\0' ? detail : NULL;
+    t->ts_ms = wall;
+    if (changed)
+        publish(e, t);
 }
 
 static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
@@ -276,14 +483,26 @@ static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
     size_t i;
     uint64_t limit = g->scan->def.stale_ms;
 
+    if (g->fresh_since != 0 && now - g->fresh_since <= limit)
+        return; /* no good tag can be older than the limit */
     for (i = 0; i < g->ntags; i++) {
         tag_t *t = g->tags[i];
 
-        if (t->st.quality == PL_Q_GOOD && now - t->last_good > limit) {
-            t->st.quality = PL_Q_UNCERTAIN;
+        if (t->quality == PL_Q_GOOD && now - t->last_good > limit) {
+            t->quality = PL_Q_UNCERTAIN;
             publish(e, t);
         }
     }
+}
+
+/* A whole definition of the tag, for the drivers' write and check. */
+static void tag_def(const tag_t *t, pl_tag_def_t *def)
+{
+    *def = *t->proto;
+    snprintf(def->name, sizeof(def->name), "%s", t->name);
+    snprintf(def->address, sizeof(def->address), "%s", t->address);
+    snprintf(def->device, sizeof(def->device), "%s", t->dev->def.name);
+    snprintf(def->scan, sizeof(def->scan), "%s", t->dev->e->scans[t->scan].def.name);
 }
 
 /* --- device queue ------------------------------------------------------------------ */
@@ -317,7 +536,7 @@ static void write_finish(wop_t *w, const pl_status_t *st)
 
     if (st->code != 0) {
         d->st.writes_failed++;
-        PLOG(d, PL_LOG_WARN, "write %s: %s (%s)%s%s", w->tag->def.name, pl_strerror(st->code),
+        PLOG(d, PL_LOG_WARN, "write %s: %s (%s)%s%s", w->tag->name, pl_strerror(st->code),
              pl_err_name(st->code), st->detail[0] ? ": " : "", st->detail);
     }
     w->cb(d->e, st, w->ud);
@@ -333,6 +552,9 @@ static void block_cb(void *ctx, const pl_status_t *st)
 
     d->inflight--;
     group_block_done(b, st);
+    b->slot->next = d->slots;
+    d->slots = b->slot;
+    b->slot = NULL;
     if (!d->e->stopping)
         dev_pump(d);
     else
@@ -359,6 +581,7 @@ static void write_cb(void *ctx, const pl_status_t *st)
 
 static void dev_pump(edev_t *d)
 {
+    pl_tag_def_t def;
     pl_status_t st;
     op_t *op;
     int rc;
@@ -379,9 +602,9 @@ static void dev_pump(edev_t *d)
                 continue;
             }
             pl_status_clear(&st);
+            tag_def(w->tag, &def);
             d->inflight++;
-            rc = d->drv->write(d->dd, w->req, &w->tag->addr, &w->tag->def, &w->raw, write_cb, w,
-                               &st);
+            rc = d->drv->write(d->dd, w->req, &w->tag->addr, &def, &w->raw, write_cb, w, &st);
             if (rc < 0) {
                 d->inflight--;
                 if (st.code == 0)
@@ -390,18 +613,26 @@ static void dev_pump(edev_t *d)
             }
             continue;
         }
+        if (d->slots == NULL) /* cannot happen: one slot per request in flight */
+            return;
         op = op_pop(&d->rhead, &d->rtail);
         if (op == NULL)
             return;
         {
             block_t *b = (block_t *)op;
+            rslot_t *slot = d->slots;
 
+            d->slots = slot->next;
+            b->slot = slot;
             d->inflight++;
-            rc = d->drv->read(d->dd, b->req, b->area, b->start, b->len, b->buf, block_cb, b);
+            rc = d->drv->read(d->dd, slot->req, b->area, b->start, b->len, slot->buf, block_cb, b);
             if (rc < 0) {
                 d->inflight--;
                 pl_status_set(&st, rc, 0, NULL);
                 group_block_done(b, &st);
+                slot->next = d->slots;
+                d->slots = slot;
+                b->slot = NULL;
             }
         }
     }
@@ -433,11 +664,11 @@ static void demote(edev_t *d, uint64_t now)
     /* reads waiting are dropped with the cycle; their tags turn bad below */
     while ((op = op_pop(&d->rhead, &d->rtail)) != NULL)
         ((block_t *)op)->g->pending--;
-    snprintf(why.detail, sizeof(why.detail), "off scan after %u failures: %.60s", d->fails,
-             d->last_err.detail[0] ? d->last_err.detail : pl_strerror(d->last_err.code));
+    snprintf(d->demote_detail, sizeof(d->demote_detail), "off scan after %u failures: %.60s",
+             d->fails, d->last_err.detail[0] ? d->last_err.detail : pl_strerror(d->last_err.code));
     for (i = 0; i < d->ngroups; i++)
         for (k = 0; k < d->groups[i]->ntags; k++)
-            tag_bad(e, d->groups[i]->tags[k], &why, wall);
+            tag_bad(e, d->groups[i]->tags[k], why.code, d->demote_detail, wall);
     pl_status_set(&why, PL_EOFFSCAN, 0, "device %s is off scan for %u ms", d->def.name,
                   d->def.demote_ms);
     fail_writes(d, &why);
@@ -460,18 +691,24 @@ static void group_block_done(block_t *b, const pl_status_t *st)
         for (i = 0; i < b->ntags; i++) {
             pl_value_t v;
 
-            d->drv->decode(&b->tags[i]->addr, &b->tags[i]->def, b->buf, b->start, &v);
+            d->drv->decode(&b->tags[i]->addr, b->tags[i]->proto, b->slot->buf, b->start, &v);
             tag_good(e, b->tags[i], &v, wall);
         }
     } else {
         d->fails++;
         d->last_err = *st;
         count_error(&d->st, st->code);
+        memcpy(b->detail, st->detail, sizeof(b->detail));
         for (i = 0; i < b->ntags; i++)
-            tag_bad(e, b->tags[i], st, wall);
+            tag_bad(e, b->tags[i], st->code, b->detail, wall);
     }
-    if (g->pending > 0 && --g->pending == 0)
+    if (st->code != 0)
+        g->cycle_failed = 1;
+    if (g->pending > 0 && --g->pending == 0) {
         d->st.cycles++;
+        if (!g->cycle_failed)
+            g->fresh_since = g->cycle_start;
+    }
     if (st->code != 0 && !d->demoted && d->fails >= d->def.demote_after)
         demote(d, uv_now(e->loop));
 }
@@ -488,6 +725,8 @@ static void group_start(group_t *g)
         return;
     }
     g->pending = (unsigned)g->nblocks;
+    g->cycle_failed = 0;
+    g->cycle_start = uv_now(d->e->loop);
     for (i = 0; i < g->nblocks; i++)
         op_push(&d->rhead, &d->rtail, &g->blocks[i]->op);
     dev_pump(d);
@@ -530,7 +769,7 @@ static int cmp_tag_name(const void *a, const void *b)
 {
     const tag_t *const *x = a, *const *y = b;
 
-    return strcmp((*x)->def.name, (*y)->def.name);
+    return strcmp((*x)->name, (*y)->name);
 }
 
 static tag_t *find_tag(const pl_engine_t *e, const char *name)
@@ -539,7 +778,7 @@ static tag_t *find_tag(const pl_engine_t *e, const char *name)
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(name, e->by_name[mid]->def.name);
+        int c = strcmp(name, e->by_name[mid]->name);
 
         if (c == 0)
             return e->by_name[mid];
@@ -557,16 +796,16 @@ static int unscale(const tag_t *t, const pl_value_t *in, pl_value_t *out, pl_sta
     double x;
 
     *out = *in;
-    if (!t->def.scaled)
+    if (!t->proto->scaled)
         return 0;
     if (in->type != PL_VT_INT && in->type != PL_VT_FLOAT)
         return pl_status_set(err, PL_EVALUE, 0, "tag '%s' is scaled: a number is expected",
-                             t->def.name);
+                             t->name);
     x = in->type == PL_VT_INT ? (double)in->i : in->f;
-    if (t->def.gain == 0.0)
-        return pl_status_set(err, PL_EVALUE, 0, "tag '%s' has gain 0", t->def.name);
-    x = (x - t->def.offset) / t->def.gain;
-    if (t->st.value.type == PL_VT_FLOAT || t->st.value.type == PL_VT_NONE) {
+    if (t->proto->gain == 0.0)
+        return pl_status_set(err, PL_EVALUE, 0, "tag '%s' has gain 0", t->name);
+    x = (x - t->proto->offset) / t->proto->gain;
+    if (t->vtype == PL_VT_FLOAT || t->vtype == PL_VT_NONE) {
         /* raw type not known from a read yet: give the driver a float; integer kinds
          * reject a fraction, so round first when it is near an integer */
         double r = round(x);
@@ -596,14 +835,18 @@ int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value, pl
     t = find_tag(e, tag);
     if (t == NULL)
         return pl_status_set(err, PL_ENOTAG, 0, "no tag '%.60s'", tag);
-    if (!t->def.writable)
+    if (!t->proto->writable)
         return pl_status_set(err, PL_EREADONLY, 0, "tag '%.60s' is not writable", tag);
     d = t->dev;
     if (d->demoted)
         return pl_status_set(err, PL_EOFFSCAN, 0, "device %s is off scan", d->def.name);
     rc = unscale(t, value, &raw, err);
-    if (rc == 0)
-        rc = d->drv->check(&t->addr, &t->def, &raw, err);
+    if (rc == 0) {
+        pl_tag_def_t def;
+
+        tag_def(t, &def);
+        rc = d->drv->check(&t->addr, &def, &raw, err);
+    }
     if (rc < 0)
         return rc;
     if (d->def.write_policy == PL_WRITES_LATEST) {
@@ -754,7 +997,6 @@ static void engine_release(pl_engine_t *e)
 
             for (k = 0; k < g->nblocks; k++) {
                 if (g->blocks[k] != NULL) {
-                    free(g->blocks[k]->buf);
                     free(g->blocks[k]->tags);
                     free(g->blocks[k]);
                 }
@@ -767,6 +1009,14 @@ static void engine_release(pl_engine_t *e)
         for (i = 0; i < e->ndevs; i++) {
             if (e->devs[i].dd != NULL)
                 e->devs[i].drv->dev_free(e->devs[i].dd);
+            if (e->devs[i].rslots != NULL) { /* after dev_free: its callbacks use them */
+                for (k = 0; k < e->devs[i].max_inflight; k++) {
+                    if (e->devs[i].rslots[k] != NULL)
+                        free(e->devs[i].rslots[k]->buf);
+                    free(e->devs[i].rslots[k]);
+                }
+                free(e->devs[i].rslots);
+            }
             free(e->devs[i].groups);
         }
     }
@@ -776,6 +1026,17 @@ static void engine_release(pl_engine_t *e)
     free(e->groups);
     free(e->devs);
     free(e->lines);
+    if (e->tags != NULL)
+        for (i = 0; i < e->ntags; i++)
+            free(e->tags[i].str);
+    while (e->arena != NULL) {
+        arena_t *next = e->arena->next;
+
+        free(e->arena);
+        e->arena = next;
+    }
+    free(e->addrs.slot);
+    free(e->protos.slot);
     free(e->tags);
     free(e->by_name);
     free(e->scans);
@@ -865,8 +1126,7 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
         return pl_status_set(err, PL_ENOMEM, 0, NULL);
     }
     for (i = 0; i < e->ntags; i++)
-        count[(size_t)(e->tags[i].dev - e->devs) * e->nscans +
-              (size_t)(e->tags[i].scan - e->scans)]++;
+        count[(size_t)(e->tags[i].dev - e->devs) * e->nscans + e->tags[i].scan]++;
     for (k = 0; k < ncells && rc == 0; k++) {
         group_t *g = &e->groups[gi];
 
@@ -882,7 +1142,7 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
     e->ngroups = gi;
     for (i = 0; i < e->ntags && rc == 0; i++) {
         group_t *g = &e->groups[cell_group[(size_t)(e->tags[i].dev - e->devs) * e->nscans +
-                                           (size_t)(e->tags[i].scan - e->scans)]];
+                                           e->tags[i].scan]];
 
         g->tags[g->ntags++] = &e->tags[i];
     }
@@ -926,7 +1186,7 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
         }
         g->nblocks = (size_t)nb;
         for (k = 0; k < (size_t)nb; k++) {
-            block_t *b = calloc(1, sizeof(*b) + d->drv->req_size);
+            block_t *b = calloc(1, sizeof(*b));
 
             g->blocks[k] = b;
             if (b == NULL) {
@@ -938,18 +1198,24 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
             b->area = blocks[k].area;
             b->start = blocks[k].start;
             b->len = blocks[k].len;
-            b->buf = calloc(b->len, d->drv->unit_bytes);
-            b->tags = calloc(g->ntags, sizeof(*b->tags));
-            if (b->buf == NULL || b->tags == NULL) {
+        }
+        /* each block's tag list as long as its tags, not as the group's */
+        for (k = 0; k < g->ntags; k++)
+            g->blocks[map[k]]->ntags++;
+        for (k = 0; k < (size_t)nb; k++) {
+            block_t *b = g->blocks[k];
+
+            b->tags = calloc(b->ntags + 1, sizeof(*b->tags));
+            if (b->tags == NULL) {
                 rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
                 goto next;
             }
+            b->ntags = 0;
         }
         for (k = 0; k < g->ntags; k++) {
             block_t *b = g->blocks[map[k]];
 
             b->tags[b->ntags++] = g->tags[k];
-            g->tags[k]->block = b;
         }
     next:
         free(ranges);
@@ -981,6 +1247,34 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
 
         g->scan->groups[g->scan->ngroups++] = g;
         g->dev->groups[g->dev->ngroups++] = g;
+    }
+    /* read slots: as many as requests may be in flight, each with a buffer for the
+     * device's longest block */
+    for (i = 0; i < e->ndevs; i++) {
+        edev_t *d = &e->devs[i];
+        uint32_t longest = 0;
+
+        for (k = 0; k < d->ngroups; k++) {
+            size_t b;
+
+            for (b = 0; b < d->groups[k]->nblocks; b++)
+                if (d->groups[k]->blocks[b]->len > longest)
+                    longest = d->groups[k]->blocks[b]->len;
+        }
+        if (longest == 0)
+            continue; /* nothing to read */
+        d->rslots = calloc(d->max_inflight, sizeof(*d->rslots));
+        if (d->rslots == NULL)
+            return pl_status_set(err, PL_ENOMEM, 0, NULL);
+        for (k = 0; k < d->max_inflight; k++) {
+            rslot_t *slot = calloc(1, sizeof(*slot) + d->drv->req_size);
+
+            d->rslots[k] = slot;
+            if (slot == NULL || (slot->buf = calloc(longest, d->drv->unit_bytes)) == NULL)
+                return pl_status_set(err, PL_ENOMEM, 0, NULL);
+            slot->next = d->slots;
+            d->slots = slot;
+        }
     }
     return 0;
 }
@@ -1123,43 +1417,62 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         e->ndevs++;
     }
     for (i = 0; i < cfg->ntags; i++) {
+        const pl_tag_def_t *td = &cfg->tags[i];
         tag_t *t = &e->tags[i];
+        pl_tag_def_t proto;
         long di, si;
 
-        t->def = cfg->tags[i];
-        di = name_find(dev_ix, cfg->ndevices, t->def.device);
-        si = name_find(scan_ix, cfg->nscans, t->def.scan);
-        t->dev = di >= 0 ? &e->devs[di] : NULL;
-        t->scan = si >= 0 ? &e->scans[si] : NULL;
-        if (t->dev == NULL || t->scan == NULL) {
+        di = name_find(dev_ix, cfg->ndevices, td->device);
+        si = name_find(scan_ix, cfg->nscans, td->scan);
+        if (di < 0 || si < 0) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': %s '%.30s' is not defined",
-                               t->def.name, t->dev == NULL ? "device" : "scan class",
-                               t->dev == NULL ? t->def.device : t->def.scan);
+                               td->name, di < 0 ? "device" : "scan class",
+                               di < 0 ? td->device : td->scan);
             FAIL_AT(2, i);
         }
-        rc = keys_check(t->dev->line->proto, PL_KEYS_TAG, "tag", t->def.name, t->def.keys, err);
+        t->dev = &e->devs[di];
+        t->scan = (uint32_t)si;
+        rc = keys_check(t->dev->line->proto, PL_KEYS_TAG, "tag", td->name, td->keys, err);
         if (rc < 0)
             FAIL_AT(2, i);
-        rc = t->dev->drv->addr_parse(t->dev->dd, &t->def, &t->addr, err);
+        rc = t->dev->drv->addr_parse(t->dev->dd, td, &t->addr, err);
         if (rc < 0) {
             char detail[PL_STATUS_DETAIL_MAX] = "";
 
             if (err != NULL)
                 memcpy(detail, err->detail, sizeof(detail));
-            pl_status_set(err, rc, 0, "tag '%.30s': %.60s", t->def.name, detail);
+            pl_status_set(err, rc, 0, "tag '%.30s': %.60s", td->name, detail);
             FAIL_AT(2, i);
         }
-        t->st.tag = t->def.name;
-        t->st.device = t->dev->def.name;
-        t->st.line = t->dev->line->def.name;
-        t->st.quality = PL_Q_UNCERTAIN;
+        /* the options alone, padding included, so that equal ones compare equal */
+        memset(&proto, 0, sizeof(proto));
+        proto.writable = td->writable;
+        proto.scaled = td->scaled;
+        proto.gain = td->gain;
+        proto.offset = td->offset;
+        proto.deadband = td->deadband;
+        memcpy(proto.keys, td->keys, sizeof(proto.keys));
+        t->name = arena_str(e, td->name);
+        t->address = intern(e, &e->addrs, td->address, 0, 1);
+        /* tags with the same options usually come one after the other: compare with the
+         * last tag's before hashing the 296-byte key */
+        if (i > 0 && e->tags[i - 1].proto != NULL &&
+            memcmp(e->tags[i - 1].proto, &proto, sizeof(proto)) == 0)
+            t->proto = e->tags[i - 1].proto;
+        else
+            t->proto = intern(e, &e->protos, &proto, sizeof(proto), alignof(pl_tag_def_t));
+        if (t->name == NULL || t->address == NULL || t->proto == NULL) {
+            rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+            goto fail;
+        }
+        t->quality = PL_Q_UNCERTAIN;
         e->by_name[i] = t;
         e->ntags++;
     }
     qsort(e->by_name, e->ntags, sizeof(*e->by_name), cmp_tag_name);
     for (i = 1; i < e->ntags; i++) {
-        if (strcmp(e->by_name[i]->def.name, e->by_name[i - 1]->def.name) == 0) {
-            rc = name_dup("tag", e->by_name[i]->def.name, err);
+        if (strcmp(e->by_name[i]->name, e->by_name[i - 1]->name) == 0) {
+            rc = name_dup("tag", e->by_name[i]->name, err);
             FAIL_AT(2, (size_t)(e->by_name[i] - e->tags));
         }
     }
@@ -1279,7 +1592,10 @@ const pl_tag_state_t *pl_engine_tag(pl_engine_t *e, const char *tag)
 {
     tag_t *t = find_tag(e, tag);
 
-    return t != NULL ? &t->st : NULL;
+    if (t == NULL)
+        return NULL;
+    e->ring_next = (e->ring_next + 1) % STATE_RING;
+    return tag_state(t, &e->ring[e->ring_next]);
 }
 
 size_t pl_engine_tag_count(const pl_engine_t *e)
@@ -1289,7 +1605,10 @@ size_t pl_engine_tag_count(const pl_engine_t *e)
 
 const pl_tag_state_t *pl_engine_tag_at(pl_engine_t *e, size_t i)
 {
-    return i < e->ntags ? &e->tags[i].st : NULL;
+    if (i >= e->ntags)
+        return NULL;
+    e->ring_next = (e->ring_next + 1) % STATE_RING;
+    return tag_state(&e->tags[i], &e->ring[e->ring_next]);
 }
 
 static void add_stats(pl_engine_stats_t *acc, const edev_t *d)

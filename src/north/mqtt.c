@@ -120,6 +120,12 @@ struct pl_mqtt_s {
     unsigned inflight; /* QoS 1/2 publishes not acknowledged */
 
     devst_t *devs;
+    /* each device's line, sorted by device name: built from the tags on the first device
+     * state, dropped when the engine changes */
+    struct devline {
+        const char *device, *line;
+    } * devlines;
+    size_t ndevlines;
     wctx_t *writes;
     pl_mqtt_stats_t stats;
 };
@@ -983,6 +989,7 @@ static void free_memory(pl_mqtt_t *m)
         free(d->payload);
         free(d);
     }
+    free(m->devlines);
     free(m->buckets);
     free(m);
 }
@@ -1136,26 +1143,61 @@ void pl_mqtt_publish_state(pl_mqtt_t *m, const pl_tag_state_t *st)
     sync_socket(m);
 }
 
+static int cmp_devline(const void *a, const void *b)
+{
+    return strcmp(((const struct devline *)a)->device, ((const struct devline *)b)->device);
+}
+
+/* The line of `device`, from an index of the engine's tags built once: with 1 000 devices
+ * of 300 tags, walking the tags for every device that connects was 3e8 steps at start. */
+static const char *line_of(pl_mqtt_t *m, const char *device)
+{
+    struct devline key = {device, NULL}, *hit;
+
+    if (m->devlines == NULL) {
+        size_t i, n = pl_engine_tag_count(m->engine), cap = 0;
+
+        m->ndevlines = 0;
+        for (i = 0; i < n; i++) {
+            const pl_tag_state_t *st = pl_engine_tag_at(m->engine, i);
+            struct devline *dl = m->devlines;
+
+            /* tags come device by device: keep a device once per run of its tags */
+            if (m->ndevlines > 0 && dl[m->ndevlines - 1].device == st->device)
+                continue;
+            if (m->ndevlines == cap) {
+                cap = cap != 0 ? 2 * cap : 64;
+                dl = realloc(m->devlines, cap * sizeof(*dl));
+                if (dl == NULL) {
+                    free(m->devlines);
+                    m->devlines = NULL;
+                    return NULL;
+                }
+                m->devlines = dl;
+            }
+            dl[m->ndevlines].device = st->device;
+            dl[m->ndevlines++].line = st->line;
+        }
+        if (m->devlines == NULL)
+            return NULL;
+        qsort(m->devlines, m->ndevlines, sizeof(*m->devlines), cmp_devline);
+    }
+    hit = bsearch(&key, m->devlines, m->ndevlines, sizeof(*m->devlines), cmp_devline);
+    return hit != NULL ? hit->line : NULL;
+}
+
 void pl_mqtt_device_state(pl_mqtt_t *m, const char *line, const char *device,
                           const pl_status_t *status)
 {
     char topic[TOPIC_MAX], payload[PAYLOAD_MAX], ts[96];
     json_t *o;
     devst_t *d;
-    size_t i, n;
     int len;
 
     if (m == NULL || device == NULL || m->closing)
         return;
-    if (line == NULL && m->engine != NULL) {
-        n = pl_engine_tag_count(m->engine);
-        for (i = 0; i < n && line == NULL; i++) {
-            const pl_tag_state_t *st = pl_engine_tag_at(m->engine, i);
-
-            if (strcmp(st->device, device) == 0)
-                line = st->line;
-        }
-    }
+    if (line == NULL && m->engine != NULL)
+        line = line_of(m, device);
     if (line == NULL || topic_of(m, topic, sizeof(topic), line, device, NULL, STATUS_SUFFIX) < 0)
         return;
     pl_jsonl_iso8601(wall_ms(), ts, sizeof(ts));
@@ -1195,6 +1237,9 @@ void pl_mqtt_set_engine(pl_mqtt_t *m, pl_engine_t *engine)
     if (m == NULL)
         return;
     m->engine = engine;
+    free(m->devlines); /* names of the engine that goes */
+    m->devlines = NULL;
+    m->ndevlines = 0;
     if (m->republish != SIZE_MAX)
         m->republish = 0; /* a republication under way starts over on the new tags */
     if (m->state == ST_UP && !m->closing) {

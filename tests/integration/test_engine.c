@@ -402,6 +402,18 @@ static void test_dead_device_does_not_slow_the_other(void **state)
         }
         assert_true(b1.demoted);
     }
+    /* the tags say why: the demotion's detail, kept beside the failed request's code; states
+     * asked for one after the other stay apart */
+    {
+        const pl_tag_state_t *sa = pl_engine_tag(f.e, "a.w1"), *sb = pl_engine_tag(f.e, "b.w1");
+
+        assert_string_equal(sa->tag, "a.w1");
+        assert_string_equal(sa->detail, "");
+        assert_string_equal(sb->tag, "b.w1");
+        assert_int_equal(sb->quality, PL_Q_BAD);
+        assert_int_equal(strncmp(sb->detail, "off scan after 2 failures: ", 27), 0);
+        assert_true(strlen(sb->detail) > 27);
+    }
     memset(&v, 0, sizeof(v));
     v.type = PL_VT_INT;
     v.i = 1;

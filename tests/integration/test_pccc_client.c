@@ -1784,12 +1784,21 @@ typedef struct {
     int good;
 } eng_t;
 
+/* Publications of the string tag "s0": how many, and the last value published. */
+static unsigned g_s0_changes;
+static char g_s0_last[PL_VALUE_STRING_MAX];
+
 static void eng_change(pl_engine_t *e, const pl_tag_state_t *st, void *ud)
 {
     (void)e;
-    (void)st;
     (void)ud;
+    if (strcmp(st->tag, "s0") == 0 && st->value.type == PL_VT_STRING) {
+        g_s0_changes++;
+        snprintf(g_s0_last, sizeof(g_s0_last), "%s", st->value.s);
+    }
 }
+
+static void run_for(uv_loop_t *loop, unsigned ms);
 
 static int all_good(pl_engine_t *e)
 {
@@ -1923,6 +1932,10 @@ static void test_engine_driver(void **state)
     assert_string_equal(pl_engine_tag(e, "t2")->value.s, "EN=0 TT=0 DN=1 PRE=0 ACC=0");
     assert_string_equal(pl_engine_tag(e, "s0")->value.s, "hi");
     assert_int_equal(pl_engine_tag(e, "f1")->value.type, PL_VT_FLOAT);
+    /* an unchanged string is published once, however often it is read */
+    run_for(&loop, 200); /* 10 scan periods */
+    assert_int_equal(g_s0_changes, 1);
+    assert_string_equal(g_s0_last, "hi");
 
     /* writes: an integer member, a bit (masked), a string, a float */
     memset(&v, 0, sizeof(v));
@@ -1947,6 +1960,12 @@ static void test_engine_driver(void **state)
     run_until(&loop, &r.done, 5000);
     assert_int_equal(r.status.code, 0);
     assert_int_equal(st9[0], 7);
+    /* the new string is published once it is read back, and only once */
+    for (i = 0; i < 500 && strcmp(g_s0_last, "plcline") != 0; i++)
+        run_for(&loop, 10);
+    run_for(&loop, 200);
+    assert_string_equal(g_s0_last, "plcline");
+    assert_int_equal(g_s0_changes, 2);
     v.type = PL_VT_STRING;
     snprintf(v.s, sizeof(v.s), "PRE=300");
     memset(&r, 0, sizeof(r));

@@ -136,6 +136,7 @@ static int addr_parse(pl_drv_dev_t *d, const pl_tag_def_t *tag, pl_drv_addr_t *o
     out->area = 0;
     out->start = a.offset;
     out->len = pl_ttcp_addr_words(&a);
+    _Static_assert(sizeof(a) <= sizeof(out->raw), "pl_drv_addr_t.raw");
     memcpy(out->raw, &a, sizeof(a));
     return 0;
 }
