@@ -214,7 +214,11 @@ typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud)
 PL_EXTERN int pl_engine_write(pl_engine_t *e, const char *tag, const pl_value_t *value,
                               pl_write_cb cb, void *ud, pl_status_t *err);
 
-/* The current state of `tag`; NULL if unknown. Valid until the next loop iteration. */
+/* The current state of `tag` (by name) or of the i-th tag; NULL if unknown. A tag keeps no
+ * pl_tag_state_t of its own (docs/bench.md, "Where the memory goes"): the state is put
+ * together in storage the engine reuses, valid through the next PL_ENGINE_TAG_STATES - 1
+ * calls of either function and until the engine is freed. Copy what must live longer. */
+#define PL_ENGINE_TAG_STATES 16u
 PL_EXTERN const pl_tag_state_t *pl_engine_tag(pl_engine_t *e, const char *tag);
 PL_EXTERN size_t pl_engine_tag_count(const pl_engine_t *e);
 PL_EXTERN const pl_tag_state_t *pl_engine_tag_at(pl_engine_t *e, size_t i);

@@ -163,7 +163,7 @@ typedef struct arena_s {
 } arena_t;
 
 #define ARENA_CHUNK (64u * 1024u)
-#define STATE_RING  16u /* pl_engine_tag*() results valid at the same time */
+#define STATE_RING  PL_ENGINE_TAG_STATES /* pl_engine_tag*() results valid at once */
 
 /* An intern table: open addressing over pointers to items of the arena. */
 typedef struct {
