@@ -907,11 +907,11 @@ static size_t raw_huge(uint8_t *out, size_t cap)
 /* PCCC's malformed answers ("GARBAGE..." read as a header: bytes 2-3, "RB", are a length
  * past 4096). */
 static const fault_spoil_t spoils[] = {
-    {"pccc_client_bad_encap_command", P_BAD_COMMAND, PL_EPROTO},
-    {"pccc_client_encap_length_ffff", P_LEN_FFFF, PL_EMSG_TOO_LONG},
-    {"pccc_client_encap_length_0", P_LEN_0, PL_EENIP_SHORT},
-    {"pccc_client_short_cpf_item", P_SHORT_ITEM, PL_EENIP_SHORT},
-    {"pccc_client_wrong_tns", P_WRONG_TNS, PL_EPCCC_MISMATCH},
+    {"test_pccc_client_bad_encap_command", P_BAD_COMMAND, PL_EPROTO},
+    {"test_pccc_client_encap_length_ffff", P_LEN_FFFF, PL_EMSG_TOO_LONG},
+    {"test_pccc_client_encap_length_0", P_LEN_0, PL_EENIP_SHORT},
+    {"test_pccc_client_short_cpf_item", P_SHORT_ITEM, PL_EENIP_SHORT},
+    {"test_pccc_client_wrong_tns", P_WRONG_TNS, PL_EPCCC_MISMATCH},
 };
 
 static const fault_proto_t proto = {

@@ -394,11 +394,11 @@ static size_t raw_huge(uint8_t *out, size_t cap)
  * that will not come ("GARB" read as a length is far past the largest frame; length fields
  * 0 and 7 are below the 8-byte minimum). */
 static const fault_spoil_t spoils[] = {
-    {"ttcp_client_bad_opcode", P_BAD_OPCODE, PL_ETTCP_OPCODE},
-    {"ttcp_client_wrong_node", P_WRONG_NODE, PL_ETTCP_MISMATCH},
-    {"ttcp_client_length_0", P_LENGTH_0, PL_ETTCP_SHORT},
-    {"ttcp_client_length_7", P_LENGTH_7, PL_ETTCP_SHORT},
-    {"ttcp_client_length_ffffffff", P_LENGTH_FFFFFFFF, PL_E_7TTCP_MSG_TOO_LONG},
+    {"test_ttcp_client_bad_opcode", P_BAD_OPCODE, PL_ETTCP_OPCODE},
+    {"test_ttcp_client_wrong_node", P_WRONG_NODE, PL_ETTCP_MISMATCH},
+    {"test_ttcp_client_length_0", P_LENGTH_0, PL_ETTCP_SHORT},
+    {"test_ttcp_client_length_7", P_LENGTH_7, PL_ETTCP_SHORT},
+    {"test_ttcp_client_length_ffffffff", P_LENGTH_FFFFFFFF, PL_E_7TTCP_MSG_TOO_LONG},
 };
 
 static const fault_proto_t proto = {

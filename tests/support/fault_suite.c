@@ -527,7 +527,7 @@ static void add(struct CMUnitTest *t, size_t *n, char (*names)[NAME_MAX_], const
                 CMUnitTestFunction fn, void *state)
 {
     assert_true(*n < MAX_TESTS);
-    snprintf(names[*n], NAME_MAX_, "%s_%s", P->name, name);
+    snprintf(names[*n], NAME_MAX_, "test_%s_%s", P->name, name);
     memset(&t[*n], 0, sizeof(t[*n]));
     t[*n].name = names[*n];
     t[*n].test_func = fn;

@@ -36,7 +36,7 @@ enum {
 
 /* A malformed answer of the protocol's own: the read it spoils fails with `code`, at once. */
 typedef struct {
-    const char *name; /* the test's name: "ttcp_client_bad_opcode" */
+    const char *name; /* the test's name: "test_ttcp_client_bad_opcode" */
     int mode;         /* >= FAULT_MODE_PROTO */
     int code;
 } fault_spoil_t;
