@@ -3,8 +3,9 @@
  * The protocol registry: each protocol is one constant descriptor (its name and URL scheme,
  * default port and redundancy mode, the keys it accepts on a line, a device, a tag and a
  * simulator with their defaults, the engine driver that plans, polls, parses addresses and
- * converts values, its simulator, and its usage text), and one table lists them
- * (src/proto/registry.c, the only file outside a protocol's folder that names protocols).
+ * converts values, its simulator and its `plcline serve` options, and its usage text), and
+ * one table lists them (made in registry.c from src/proto/protocols.h, the one list of
+ * protocols).
  *
  * The engine, the configuration, the daemon and the command find a protocol here by name or
  * scheme and never name one themselves (docs/architecture.md). Lookups are
