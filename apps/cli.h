@@ -66,7 +66,8 @@ typedef struct {
 } cli_bench_t;
 
 /* A protocol's part of 'read' and 'write' (src/proto/<name>/cli_<name>.c): `args` are the n
- * address (read) or ADDR=VALUE (write) arguments. Each returns the exit code. */
+ * address (read) or ADDR=VALUE (write) arguments. Each returns the exit code. Every protocol
+ * of src/proto/protocols.h defines one; a part it does not have yet is NULL. */
 typedef struct {
     const pl_protocol_t *protocol; /* the registry's descriptor */
     int (*read)(const char *url, char **args, int n, const pl_logger_t *log);
@@ -75,10 +76,11 @@ typedef struct {
     const cli_bench_t *bench;
 } cli_proto_t;
 
-/* The command's part of the protocol named by `url`'s scheme (src/proto/cli_protocols.c).
- * An unknown or missing scheme prints "plcline: URL: ..." listing the known protocols and
- * returns NULL (the caller exits with CLI_EXIT_USAGE). */
-const cli_proto_t *cli_proto_of_url(const char *url);
+/* The command's part of the protocol named by `url`'s scheme (src/proto/cli_protocols.c),
+ * for `command` ("read", "write" or "bench"). An unknown or missing scheme, or a protocol
+ * whose part leaves that command NULL, prints "plcline: URL: ..." (listing the known
+ * protocols) and returns NULL (the caller exits with CLI_EXIT_USAGE). */
+const cli_proto_t *cli_proto_of_url(const char *url, const char *command);
 
 /* Every protocol's usage text (URL and address grammar), a blank line between them. */
 void cli_proto_usage(FILE *fp);

@@ -361,7 +361,7 @@ static int configure(bench_t *b)
 {
     int rc;
 
-    b->cp = cli_proto_of_url(b->o.url);
+    b->cp = cli_proto_of_url(b->o.url, "bench");
     if (b->cp == NULL)
         return CLI_EXIT_USAGE;
     rc = b->cp->bench->plan_new(b->o.url, b->o.addr, b->o.inflight_given ? b->o.inflight : 0,

@@ -49,7 +49,7 @@ int cmd_read(int argc, char **argv)
         usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    cp = cli_proto_of_url(argv[first]);
+    cp = cli_proto_of_url(argv[first], "read");
     if (cp == NULL)
         return CLI_EXIT_USAGE;
     return cp->read(argv[first], argv + first + 1, argc - first - 1, &log);

@@ -1,73 +1,95 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * plcline serve 7ttcp://HOST:PORT [options]
- * plcline serve pccc://HOST:PORT?plc=slc500 [options]
+ * plcline serve [options] SCHEME://HOST[:PORT][?KEY=VALUE&...]
  *
- * Runs the 7TTCP node simulator or the PCCC PLC simulator (EtherNet/IP) until SIGINT or
- * SIGTERM, then exits 0. Once listening it prints "listening HOST:PORT" (the real port when
- * PORT is 0) on stdout and flushes, so scripts and tests can wait for that line instead of
- * sleeping.
+ * Runs a protocol's simulator until SIGINT or SIGTERM, then exits 0. Once listening it prints
+ * "listening HOST:PORT" (the real port when PORT is 0) on stdout and flushes, so scripts and
+ * tests can wait for that line instead of sleeping.
+ *
+ * This file knows no protocol: it handles the options every simulator takes, and builds the
+ * simulator's key string from the protocol's descriptor (src/proto/registry.h): its
+ * defaults for the command, the URL's query, then each protocol option in turn (the
+ * descriptor's sim_options table). The simulator starts through the descriptor's sim_new,
+ * as the daemon's 'simulators:' do.
  */
 #include "cli.h"
 
 #include "plcline/error.h"
-#include "plcline/pccc.h"
-#include "plcline/ttcp.h"
 
-#include <ctype.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define MAX_LIST 64
+#define OPT_COL  18 /* width of the option column of --help */
 
-static void usage(FILE *fp)
+/* The options every simulator takes. */
+static void usage_common(FILE *fp)
 {
-    fputs("usage: plcline serve [options] 7ttcp://HOST[:PORT]\n"
-          "       plcline serve [options] pccc://HOST[:PORT][?plc=TYPE]\n"
-          "\n"
-          "Runs a 7TTCP node simulator (65536 words per node) or a PCCC PLC simulator\n"
-          "(EtherNet/IP; TYPE slc500, micrologix, plc5 or logix; default slc500) until\n"
-          "SIGINT/SIGTERM. HOST: an address, '*' or 'ALL' (all IPv4 interfaces), '[*]' or\n"
-          "'[ALL]' (all IPv6 and IPv4 interfaces); PORT 0 picks a free port (default 12398\n"
-          "for 7ttcp, 44818 for pccc). Prints 'listening ADDRESS:PORT' once ready.\n"
-          "\n"
-          "  --delay MS         answer every request after MS milliseconds\n"
+    fputs("  --delay MS         answer every request after MS milliseconds\n"
           "  --close-after N    close a connection when its N-th frame arrives\n"
-          "  --animate MS       change demo values every MS milliseconds (7ttcp: words 0..9\n"
-          "                     of every node; pccc: N7:0 counter, N7:1 0..99, F8:0 sine)\n"
+          "  --animate MS       change demo values every MS milliseconds (what changes: below)\n"
           "  --max-conns N      refuse connections beyond N\n"
           "  --allow ADDR       accept only these partner addresses (repeatable)\n"
           "  --idle-timeout MS  close a connection that sent nothing for MS milliseconds\n"
           "                     (default 60000)\n"
           "  -q                 log only warnings and errors; what a partner causes is\n"
           "                     summarised: its first warning of a kind in full, then one\n"
-          "                     count per 10 s (without -q: the first 5, then counts)\n"
-          "7ttcp only:\n"
-          "  --nodes A-B        node numbers served (default 0-7)\n"
-          "  --max-block N      largest block accepted, words (default 256)\n"
-          "  --ignore-node N    never answer requests for node N (repeatable)\n"
-          "  --persist FILE     load words from FILE at start, save them at exit\n"
-          "pccc only:\n"
-          "  --files SPEC       data files, e.g. \"N7:100 F8:20 B3:16 T4:10 ST9:5 L10:10\"\n"
-          "                     (TYPE FILE:ELEMENTS; types O I S B T C R N F ST A L;\n"
-          "                     default: docs/pccc-simulator.md)\n"
-          "  --register-timeout MS\n"
-          "                     close a connection that has not registered a session\n"
-          "                     within MS milliseconds (default 10000)\n"
-          "  The PLC simulator is as strict as the strictest targets met in the field\n"
-          "  (docs/pccc-simulator.md); these options relax or tighten it:\n"
-          "  --max-inflight N   close a connection on which a request arrives while N are\n"
-          "                     unanswered (default 1; 0: no limit)\n"
-          "  --connected        serve Forward Open and connected messaging\n"
-          "  --no-connected     refuse Forward Open with CIP status 0x08 (the default)\n"
-          "  --lax-register     accept a RegisterSession whose sender context, options,\n"
-          "                     session handle or status is not zero (refused by default)\n"
-          "  --requestor VENDOR:SERIAL\n"
-          "                     answer a 0x4B request with another requestor ID with CIP\n"
-          "                     status 0x08 (e.g. 0x1337:0x4C434C50)\n",
+          "                     count per 10 s (without -q: the first 5, then counts)\n",
           fp);
+}
+
+/* One protocol option: "  --name ARG" padded to the column, its help lines indented. */
+static void usage_option(FILE *fp, const pl_sim_option_t *o)
+{
+    const char *h = o->help;
+    int n =
+        fprintf(fp, "  %s%s%s", o->option, o->arg != NULL ? " " : "", o->arg != NULL ? o->arg : "");
+
+    if (n > OPT_COL + 2)
+        fprintf(fp, "\n%*s", OPT_COL + 3, "");
+    else
+        fprintf(fp, "%*s", OPT_COL + 3 - n, "");
+    while (*h != '\0') {
+        size_t len = strcspn(h, "\n");
+
+        fprintf(fp, "%.*s\n", (int)len, h);
+        h += len;
+        if (*h == '\n' && *++h != '\0')
+            fprintf(fp, "%*s", OPT_COL + 3, "");
+    }
+}
+
+static void usage(FILE *fp)
+{
+    const pl_protocol_t *p;
+    size_t i;
+
+    for (i = 0; (p = pl_protocol_at(i)) != NULL; i++)
+        if (p->sim_new != NULL && p->sim_usage != NULL)
+            fprintf(fp, "%s [options] %.*s\n",
+                    i == 0 ? "usage: plcline serve" : "       plcline serve",
+                    (int)strcspn(p->sim_usage, "\n"), p->sim_usage);
+    fputs("\nRuns a protocol's simulator until SIGINT/SIGTERM. HOST: an address, '*' or 'ALL'\n"
+          "(all IPv4 interfaces), '[*]' or '[ALL]' (all IPv6 and IPv4 interfaces); PORT 0\n"
+          "picks a free port (default",
+          fp);
+    for (i = 0; (p = pl_protocol_at(i)) != NULL; i++)
+        fprintf(fp, "%s %u for %s", i == 0 ? "" : ",", (unsigned)p->port, p->scheme);
+    fputs(").\nPrints 'listening ADDRESS:PORT' once ready. The URL's query takes the simulator's\n"
+          "keys, as a configuration's 'simulators:' do (docs/config.md).\n\n",
+          fp);
+    usage_common(fp);
+    for (i = 0; (p = pl_protocol_at(i)) != NULL; i++) {
+        const pl_sim_option_t *o;
+
+        if (p->sim_new == NULL || p->sim_usage == NULL)
+            continue;
+        fprintf(fp, "%s:\n%s", p->scheme, p->sim_usage + strcspn(p->sim_usage, "\n") + 1);
+        for (o = p->sim_options; o != NULL && o->option != NULL; o++)
+            usage_option(fp, o);
+    }
 }
 
 static int parse_uint(const char *opt, const char *s, unsigned long max, unsigned long *out)
@@ -88,22 +110,23 @@ static int parse_uint(const char *opt, const char *s, unsigned long max, unsigne
     return 0;
 }
 
-/* Splits "SCHEME://HOST[:PORT][/...][?...]" into host and port; `scheme` must match.
+/* Splits "SCHEME://HOST[:PORT][/...][?QUERY]" into host, port and query (NULL: none).
  * HOST keeps its brackets only for "[*]" and "[ALL]" (the listener's spelling for all IPv6
  * interfaces). */
-static int parse_listen_url(const char *url, const char *scheme, uint16_t default_port, char *host,
-                            size_t cap, uint16_t *port)
+static int parse_listen_url(const char *url, uint16_t default_port, char *host, size_t cap,
+                            uint16_t *port, const char **query)
 {
-    const char *p = strstr(url, "://"), *end, *colon = NULL;
+    const char *p = strstr(url, "://"), *end, *colon = NULL, *q;
     unsigned long v;
     size_t n;
     char *e;
 
-    if (p == NULL || (size_t)(p - url) != strlen(scheme) ||
-        strncasecmp(url, scheme, strlen(scheme)) != 0)
+    if (p == NULL)
         return -1;
     p += 3;
     end = p + strcspn(p, "/?");
+    q = strchr(end, '?');
+    *query = q != NULL ? q + 1 : NULL;
     if (*p == '[') {
         const char *rb = memchr(p, ']', (size_t)(end - p));
 
@@ -146,169 +169,117 @@ static int parse_listen_url(const char *url, const char *scheme, uint16_t defaul
     return 0;
 }
 
-static pl_ttcp_server_t *g_server;
-static pl_pccc_server_t *g_pccc;
+/* Sets `key` to `value` in a key string: replaces it, or with `repeat` adds ",value" to it,
+ * or appends it. 0 or PL_ENOBUFS. */
+static int keys_set(char *keys, size_t cap, const char *key, const char *value, int repeat)
+{
+    char out[PL_KEYS_MAX];
+    const char *p = keys;
+    size_t kl = strlen(key), o = 0;
+    int found = 0, k;
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, "&");
+        const char *sep = o > 0 ? "&" : "";
+
+        if (n > kl && p[kl] == '=' && strncmp(p, key, kl) == 0) {
+            found = 1;
+            if (repeat)
+                k = snprintf(out + o, sizeof(out) - o, "%s%.*s,%s", sep, (int)n, p, value);
+            else
+                k = snprintf(out + o, sizeof(out) - o, "%s%s=%s", sep, key, value);
+        } else {
+            k = snprintf(out + o, sizeof(out) - o, "%s%.*s", sep, (int)n, p);
+        }
+        if (k < 0 || (size_t)k >= sizeof(out) - o)
+            return PL_ENOBUFS;
+        o += (size_t)k;
+        p += n;
+        if (*p == '&')
+            p++;
+    }
+    if (!found) {
+        k = snprintf(out + o, sizeof(out) - o, "%s%s=%s", o > 0 ? "&" : "", key, value);
+        if (k < 0 || (size_t)k >= sizeof(out) - o)
+            return PL_ENOBUFS;
+        o += (size_t)k;
+    }
+    if (o >= cap)
+        return PL_ENOBUFS;
+    memcpy(keys, out, o + 1);
+    return 0;
+}
+
+/* The protocol option called `name` of `p`, or NULL. */
+static const pl_sim_option_t *sim_option(const pl_protocol_t *p, const char *name)
+{
+    const pl_sim_option_t *o;
+
+    for (o = p != NULL ? p->sim_options : NULL; o != NULL && o->option != NULL; o++)
+        if (strcmp(o->option, name) == 0)
+            return o;
+    return NULL;
+}
+
+/* The first protocol with an option called `name` (to know whether it takes a value before
+ * the URL names the protocol), or NULL. */
+static const pl_protocol_t *option_owner(const char *name)
+{
+    const pl_protocol_t *p;
+    size_t i;
+
+    for (i = 0; (p = pl_protocol_at(i)) != NULL; i++)
+        if (sim_option(p, name) != NULL)
+            return p;
+    return NULL;
+}
+
+/* Applies protocol option argv[i] (with its value) to `keys`. 0, or CLI_EXIT_USAGE after
+ * saying why on stderr. */
+static int apply_option(const pl_protocol_t *p, char **argv, int i, char *keys, size_t cap)
+{
+    const pl_sim_option_t *o = sim_option(p, argv[i]);
+    const pl_protocol_t *owner;
+    const char *val;
+    char one[PL_KEYS_MAX];
+    pl_status_t st;
+
+    if (o == NULL) {
+        owner = option_owner(argv[i]);
+        fprintf(stderr, "plcline serve: %s does not apply to %s (it is one of the %s options)\n",
+                argv[i], p->name, owner != NULL ? owner->name : "other");
+        return CLI_EXIT_USAGE;
+    }
+    val = o->arg != NULL ? argv[i + 1] : o->value;
+    one[0] = '\0';
+    pl_status_clear(&st);
+    if (pl_keys_add(one, sizeof(one), o->key, val) != 0 ||
+        pl_protocol_keys_check(p, PL_KEYS_SIM, one, &st) != 0) {
+        fprintf(stderr, "plcline serve: %s '%s': %s\n", o->option, val, st.detail);
+        return CLI_EXIT_USAGE;
+    }
+    if (keys_set(keys, cap, o->key, val, o->repeat) != 0) {
+        fprintf(stderr, "plcline serve: %s '%s': too many simulator keys\n", o->option, val);
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static const pl_protocol_t *g_proto;
+static void *g_sim;
 static uv_signal_t g_sigint, g_sigterm;
 
 static void on_signal(uv_signal_t *h, int signum)
 {
     (void)signum;
     (void)h;
-    if (g_server != NULL) {
-        if (pl_ttcp_server_free(g_server) < 0)
-            fprintf(stderr, "plcline serve: saving the memory failed\n");
-        g_server = NULL;
-    }
-    if (g_pccc != NULL) {
-        pl_pccc_server_free(g_pccc);
-        g_pccc = NULL;
+    if (g_sim != NULL) {
+        g_proto->sim_free(g_sim); /* a failure to save state is logged by the simulator */
+        g_sim = NULL;
     }
     uv_close((uv_handle_t *)&g_sigint, NULL);
     uv_close((uv_handle_t *)&g_sigterm, NULL);
 }
-
-/* The processor type of "?plc=TYPE" (n bytes at s), by the library's own names. */
-static int parse_plc(const char *s, size_t n, pl_pccc_plc_t *out)
-{
-    char name[16];
-
-    if (n >= sizeof(name))
-        return -1;
-    memcpy(name, s, n);
-    name[n] = '\0';
-    return pl_pccc_plc_parse(name, out) == 0 ? 0 : -1;
-}
-
-/* Applies the query of a pccc:// URL: "plc=TYPE" is the only key. */
-static int parse_pccc_query(const char *url, pl_pccc_plc_t *plc)
-{
-    const char *q = strchr(url, '?');
-
-    while (q != NULL && q[1] != '\0') {
-        const char *key = q + 1, *amp = strchr(key, '&');
-        size_t n = amp != NULL ? (size_t)(amp - key) : strlen(key);
-
-        if (n > 4 && strncmp(key, "plc=", 4) == 0 && parse_plc(key + 4, n - 4, plc) == 0) {
-            q = amp;
-            continue;
-        }
-        fprintf(stderr, "plcline serve: %s: '%.*s': expected plc=slc500|micrologix|plc5|logix\n",
-                url, (int)n, key);
-        return -1;
-    }
-    return 0;
-}
-
-/* --- PCCC simulator strictness (docs/pccc-simulator.md) ------------------------------- */
-
-typedef struct {
-    int given; /* one of these options was given */
-    unsigned max_inflight;
-    int connected, lax_register, require_requestor;
-    uint16_t vendor;
-    uint32_t serial;
-} pccc_strict_t;
-
-/* The defaults of `plcline serve pccc://`: as strict as the strictest targets met. */
-static void pccc_strict_init(pccc_strict_t *p)
-{
-    memset(p, 0, sizeof(*p));
-    p->max_inflight = 1;
-}
-
-/* A decimal or 0x hex number at s; *end after it (== s when there is none). */
-static unsigned long dec_or_hex(const char *s, char **end)
-{
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        unsigned long v;
-
-        if (!isxdigit((unsigned char)s[2])) {
-            *end = (char *)(uintptr_t)s;
-            return 0;
-        }
-        v = strtoul(s + 2, end, 16);
-        return v;
-    }
-    return strtoul(s, end, 10);
-}
-
-/* "VENDOR:SERIAL", each decimal or 0x hex. */
-static int parse_requestor(const char *s, uint16_t *vendor, uint32_t *serial)
-{
-    unsigned long v, n;
-    char *end;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    v = dec_or_hex(s, &end);
-    if (end == s || *end != ':' || v > 0xFFFF || end[1] < '0' || end[1] > '9')
-        return -1;
-    s = end + 1;
-    n = dec_or_hex(s, &end);
-    if (end == s || *end != '\0' || n > 0xFFFFFFFFul)
-        return -1;
-    *vendor = (uint16_t)v;
-    *serial = (uint32_t)n;
-    return 0;
-}
-
-/* One strictness option at argv `a` (value `val`). Returns the arguments it took (1 or 2),
- * 0 when `a` is not one of them, -1 on a bad value (said on stderr). */
-static int pccc_strict_option(pccc_strict_t *p, const char *a, const char *val)
-{
-    unsigned long v;
-
-    if (strcmp(a, "--max-inflight") == 0) {
-        if (parse_uint(a, val, 1024, &v) < 0)
-            return -1;
-        p->max_inflight = (unsigned)v;
-        p->given = 1;
-        return 2;
-    }
-    if (strcmp(a, "--connected") == 0 || strcmp(a, "--no-connected") == 0) {
-        p->connected = a[2] == 'c';
-        p->given = 1;
-        return 1;
-    }
-    if (strcmp(a, "--lax-register") == 0) {
-        p->lax_register = 1;
-        p->given = 1;
-        return 1;
-    }
-    if (strcmp(a, "--requestor") == 0) {
-        if (parse_requestor(val, &p->vendor, &p->serial) < 0) {
-            fprintf(stderr,
-                    "plcline serve: --requestor '%s': expected VENDOR:SERIAL, e.g. "
-                    "0x1337:0x4C434C50\n",
-                    val != NULL ? val : "");
-            return -1;
-        }
-        p->require_requestor = 1;
-        p->given = 1;
-        return 2;
-    }
-    return 0;
-}
-
-static void pccc_strict_apply(const pccc_strict_t *p, pl_pccc_server_config_t *cfg)
-{
-    cfg->max_inflight = p->max_inflight;
-    cfg->no_connected = !p->connected;
-    cfg->lax_register = p->lax_register;
-    cfg->require_requestor = p->require_requestor;
-    cfg->requestor_vendor = p->vendor;
-    cfg->requestor_serial = p->serial;
-}
-
-/* Options of both simulators, collected before the scheme is known. */
-typedef struct {
-    const char *url;
-    pl_listener_config_t listen;
-    unsigned delay_ms, close_after, animate_ms, register_timeout_ms, idle_timeout_ms;
-    const char *files;
-    pccc_strict_t strict;
-    int ttcp_only, pccc_only; /* an option of one simulator was given */
-} serve_opts_t;
 
 static int run_loop(uv_loop_t *loop, const char *address)
 {
@@ -325,217 +296,144 @@ static int run_loop(uv_loop_t *loop, const char *address)
     return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
-static int serve_pccc(const serve_opts_t *o, const pl_logger_t *log)
-{
-    static char host[300];
-    pl_pccc_server_config_t cfg;
-    pl_status_t st;
-    uv_loop_t loop;
-    int rc;
-
-    pl_pccc_server_config_init(&cfg);
-    if (o->ttcp_only) {
-        fprintf(stderr, "plcline serve: --nodes, --max-block, --ignore-node and --persist are "
-                        "7ttcp options\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (parse_listen_url(o->url, "pccc", PL_ENIP_PORT, host, sizeof(host), &cfg.listen.port) < 0) {
-        fprintf(stderr, "plcline serve: %s: expected pccc://HOST[:PORT][?plc=TYPE]\n", o->url);
-        return CLI_EXIT_USAGE;
-    }
-    if (parse_pccc_query(o->url, &cfg.plc) < 0)
-        return CLI_EXIT_USAGE;
-    cfg.listen.addr = host;
-    cfg.listen.max_conns = o->listen.max_conns;
-    cfg.listen.allow = o->listen.allow;
-    cfg.files = o->files;
-    cfg.delay_ms = o->delay_ms;
-    cfg.close_after = o->close_after;
-    cfg.animate_ms = o->animate_ms;
-    cfg.register_timeout_ms = o->register_timeout_ms;
-    pccc_strict_apply(&o->strict, &cfg);
-    cfg.idle_timeout_ms = o->idle_timeout_ms;
-    cfg.log = log;
-    uv_loop_init(&loop);
-    pl_status_clear(&st);
-    rc = pl_pccc_server_new(&loop, &cfg, &g_pccc, &st);
-    if (rc < 0) {
-        cli_print_error(o->url, &st);
-        uv_loop_close(&loop);
-        return rc == PL_ECONFIG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
-    }
-    return run_loop(&loop, pl_pccc_server_address(g_pccc));
-}
-
 int cmd_serve(int argc, char **argv)
 {
-    static char host[300];
-    const char *allow[MAX_LIST + 1];
-    uint32_t ignore[MAX_LIST];
-    size_t n_allow = 0, n_ignore = 0;
-    pl_ttcp_server_config_t cfg;
-    serve_opts_t o;
+    static char host[300], keys[PL_KEYS_MAX];
+    const char *allow[MAX_LIST + 1], *url = NULL, *query;
+    int popt[MAX_LIST * 2]; /* argv index of each protocol option, in order */
+    size_t n_allow = 0, n_popt = 0, k;
+    pl_proto_sim_t sim;
     pl_logger_t log;
     const pl_protocol_t *proto;
     pl_status_t st;
     uv_loop_t loop;
+    char what[300];
     unsigned long v;
     int i, rc;
 
     cli_logger_init(&log, PL_LOG_INFO);
-    pl_ttcp_server_config_init(&cfg);
-    memset(&o, 0, sizeof(o));
-    pccc_strict_init(&o.strict);
+    memset(&sim, 0, sizeof(sim));
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int took = pccc_strict_option(&o.strict, a, val);
+        const pl_protocol_t *owner;
 
-        if (took < 0)
-            goto bad;
-        if (took > 0) {
-            i += took - 1;
-            continue;
-        }
         if (cli_is_help(a)) {
             usage(stdout);
             return CLI_EXIT_OK;
         } else if (strcmp(a, "-q") == 0) {
             log.level = PL_LOG_WARN;
             log.burst = 1; /* partners' warnings: the first of each, then counts */
-        } else if (strcmp(a, "--nodes") == 0) {
-            char *end;
-            unsigned long lo, hi;
-
-            if (val == NULL || *val < '0' || *val > '9')
-                goto bad;
-            lo = strtoul(val, &end, 10);
-            hi = lo;
-            if (*end == '-') {
-                if (end[1] < '0' || end[1] > '9')
-                    goto bad;
-                hi = strtoul(end + 1, &end, 10);
-            }
-            if (*end != '\0' || hi < lo || lo > 0xFFFFFFFFul || hi > 0xFFFFFFFFul ||
-                hi - lo >= 4096) {
-                fprintf(stderr, "plcline serve: --nodes '%s': expected A-B, at most 4096 nodes\n",
-                        val);
-                return CLI_EXIT_USAGE;
-            }
-            cfg.node_first = (uint32_t)lo;
-            cfg.node_last = (uint32_t)hi;
-            o.ttcp_only = 1;
-            i++;
-        } else if (strcmp(a, "--max-block") == 0) {
-            if (parse_uint(a, val, 256, &v) < 0 || v == 0)
-                goto bad;
-            cfg.max_block = (unsigned)v;
-            o.ttcp_only = 1;
-            i++;
         } else if (strcmp(a, "--delay") == 0) {
             if (parse_uint(a, val, 3600000, &v) < 0)
                 goto bad;
-            o.delay_ms = (unsigned)v;
-            i++;
-        } else if (strcmp(a, "--ignore-node") == 0) {
-            if (parse_uint(a, val, 0xFFFFFFFFul, &v) < 0 || n_ignore == MAX_LIST)
-                goto bad;
-            ignore[n_ignore++] = (uint32_t)v;
-            o.ttcp_only = 1;
+            sim.delay_ms = (unsigned)v;
             i++;
         } else if (strcmp(a, "--close-after") == 0) {
             if (parse_uint(a, val, 0xFFFFFFFFul, &v) < 0)
                 goto bad;
-            o.close_after = (unsigned)v;
-            i++;
-        } else if (strcmp(a, "--persist") == 0) {
-            if (val == NULL)
-                goto bad;
-            cfg.persist_path = val;
-            o.ttcp_only = 1;
-            i++;
-        } else if (strcmp(a, "--files") == 0) {
-            if (val == NULL)
-                goto bad;
-            o.files = val;
-            o.pccc_only = 1;
-            i++;
-        } else if (strcmp(a, "--register-timeout") == 0) {
-            if (parse_uint(a, val, 3600000, &v) < 0 || v == 0)
-                goto bad;
-            o.register_timeout_ms = (unsigned)v;
-            o.pccc_only = 1;
+            sim.close_after = (unsigned)v;
             i++;
         } else if (strcmp(a, "--idle-timeout") == 0) {
             if (parse_uint(a, val, 86400000, &v) < 0 || v == 0)
                 goto bad;
-            o.idle_timeout_ms = (unsigned)v;
+            sim.idle_timeout_ms = (unsigned)v;
             i++;
         } else if (strcmp(a, "--animate") == 0) {
             if (parse_uint(a, val, 3600000, &v) < 0)
                 goto bad;
-            o.animate_ms = (unsigned)v;
+            sim.animate_ms = (unsigned)v;
             i++;
         } else if (strcmp(a, "--max-conns") == 0) {
             if (parse_uint(a, val, 1000000, &v) < 0)
                 goto bad;
-            o.listen.max_conns = (unsigned)v;
+            sim.max_conns = (unsigned)v;
             i++;
         } else if (strcmp(a, "--allow") == 0) {
             if (val == NULL || n_allow == MAX_LIST)
                 goto bad;
             allow[n_allow++] = val;
             i++;
+        } else if ((owner = option_owner(a)) != NULL) {
+            if (n_popt == sizeof(popt) / sizeof(popt[0])) {
+                fprintf(stderr, "plcline serve: more than %zu simulator options\n", n_popt);
+                goto bad;
+            }
+            if (sim_option(owner, a)->arg != NULL && val == NULL) {
+                fprintf(stderr, "plcline serve: %s needs a value\n", a);
+                goto bad;
+            }
+            popt[n_popt++] = i;
+            if (sim_option(owner, a)->arg != NULL)
+                i++;
         } else if (a[0] == '-') {
             fprintf(stderr, "plcline serve: unknown option '%s'\n", a);
             goto bad;
-        } else if (o.url == NULL) {
-            o.url = a;
+        } else if (url == NULL) {
+            url = a;
         } else {
             fprintf(stderr, "plcline serve: unexpected argument '%s'\n", a);
             goto bad;
         }
     }
-    if (o.url == NULL)
+    if (url == NULL)
         goto bad;
     allow[n_allow] = NULL;
-    o.listen.allow = n_allow > 0 ? allow : NULL;
-    if (pl_protocol_of_url(o.url, &proto, &st) < 0) {
-        cli_print_error(o.url, &st);
-        return CLI_EXIT_USAGE;
-    }
-    if (strcmp(proto->name, "pccc") == 0)
-        return serve_pccc(&o, &log);
-    if (o.pccc_only || o.strict.given) {
-        fprintf(stderr, "plcline serve: --files, --register-timeout, --max-inflight, "
-                        "--connected, --no-connected, --lax-register and --requestor are pccc "
-                        "options\n");
-        return CLI_EXIT_USAGE;
-    }
-    if (parse_listen_url(o.url, "7ttcp", PL_TTCP_PORT, host, sizeof(host), &cfg.listen.port) < 0) {
-        fprintf(stderr, "plcline serve: %s: expected 7ttcp://HOST[:PORT] or pccc://HOST[:PORT]\n",
-                o.url);
-        return CLI_EXIT_USAGE;
-    }
-    cfg.listen.addr = host;
-    cfg.listen.max_conns = o.listen.max_conns;
-    cfg.listen.allow = o.listen.allow;
-    cfg.ignore_nodes = ignore;
-    cfg.n_ignore = n_ignore;
-    cfg.delay_ms = o.delay_ms;
-    cfg.close_after = o.close_after;
-    cfg.animate_ms = o.animate_ms;
-    cfg.idle_timeout_ms = o.idle_timeout_ms;
-    cfg.log = &log;
-
-    uv_loop_init(&loop);
+    sim.allow = n_allow > 0 ? allow : NULL;
     pl_status_clear(&st);
-    rc = pl_ttcp_server_new(&loop, &cfg, &g_server, &st);
-    if (rc < 0) {
-        cli_print_error(o.url, &st);
-        uv_loop_close(&loop);
-        return CLI_EXIT_FAIL;
+    if (pl_protocol_of_url(url, &proto, &st) < 0) {
+        cli_print_error(url, &st);
+        return CLI_EXIT_USAGE;
     }
-    return run_loop(&loop, pl_ttcp_server_address(g_server));
+    if (proto->sim_new == NULL || proto->sim_address == NULL) {
+        fprintf(stderr, "plcline serve: %s: %s has no simulator yet\n", url, proto->name);
+        return CLI_EXIT_USAGE;
+    }
+    if (parse_listen_url(url, proto->port, host, sizeof(host), &sim.port, &query) < 0) {
+        fprintf(stderr, "plcline serve: %s: expected %.*s\n", url,
+                (int)strcspn(proto->sim_usage != NULL ? proto->sim_usage : "", "\n"),
+                proto->sim_usage != NULL ? proto->sim_usage : "");
+        return CLI_EXIT_USAGE;
+    }
+    /* the simulator's keys: the command's defaults, the URL's query, the options in turn */
+    snprintf(keys, sizeof(keys), "%s", proto->sim_defaults != NULL ? proto->sim_defaults : "");
+    while (query != NULL && *query != '\0') {
+        size_t n = strcspn(query, "&"), kl = strcspn(query, "=&");
+        char key[64], val[PL_KEYS_MAX];
+
+        if (kl == n || kl >= sizeof(key) || n - kl - 1 >= sizeof(val)) {
+            fprintf(stderr, "plcline serve: %s: '%.*s': expected KEY=VALUE\n", url, (int)n, query);
+            return CLI_EXIT_USAGE;
+        }
+        snprintf(key, sizeof(key), "%.*s", (int)kl, query);
+        snprintf(val, sizeof(val), "%.*s", (int)(n - kl - 1), query + kl + 1);
+        if (keys_set(keys, sizeof(keys), key, val, 0) != 0) {
+            fprintf(stderr, "plcline serve: %s: too many simulator keys\n", url);
+            return CLI_EXIT_USAGE;
+        }
+        query += n;
+        if (*query == '&')
+            query++;
+    }
+    for (k = 0; k < n_popt; k++)
+        if ((rc = apply_option(proto, argv, popt[k], keys, sizeof(keys))) != 0)
+            return rc;
+    if (pl_protocol_keys_check(proto, PL_KEYS_SIM, keys, &st) != 0) {
+        cli_print_error(url, &st);
+        return CLI_EXIT_USAGE;
+    }
+    sim.name = url;
+    sim.listen = host;
+    sim.keys = keys;
+    sim.log = &log;
+    uv_loop_init(&loop);
+    rc = proto->sim_new(&loop, &sim, &g_sim, what, sizeof(what), &st);
+    if (rc < 0) {
+        cli_print_error(url, &st);
+        uv_loop_close(&loop);
+        return rc == PL_ECONFIG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    }
+    g_proto = proto;
+    return run_loop(&loop, proto->sim_address(g_sim));
 bad:
     usage(stderr);
     return CLI_EXIT_USAGE;

@@ -1222,6 +1222,7 @@ static int y_proto_key(ld_t *L, pl_key_scope_t scope, const char *name, char *ke
     uint32_t a = 0, b = 0;
     unsigned u = 0;
     int flag = 0;
+    pl_status_t st;
     val_t v;
 
     text[0] = '\0';
@@ -1248,6 +1249,15 @@ static int y_proto_key(ld_t *L, pl_key_scope_t scope, const char *name, char *ke
             cv_nodes(L, &v, k->max_count, &a, &b) != 0)
             return L->failed;
         snprintf(text, sizeof(text), "%u-%u", a, b);
+        break;
+    case PL_KEY_TEXT:
+    case PL_KEY_LIST:
+        if (y_text(L, name, text, sizeof(text), 0,
+                   k->kind == PL_KEY_TEXT ? "a text" : "numbers such as 1,5") != 0)
+            return L->failed;
+        pl_status_clear(&st);
+        if (pl_protocol_key_value_check(k, text, &st) != 0)
+            return fail(L, ev_pos(L), "%s", st.detail);
         break;
     case PL_KEY_QUERY:
         if (y_text(L, name, text, sizeof(text), 1, "an option string") != 0)

@@ -1,24 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The plcline command's table of protocols: each protocol's part of 'read' and 'write'
- * (src/proto/<name>/cli_<name>.c), found through the registry by the URL's scheme. Built
- * into the command, not the library; next to registry.c, the other list of protocols.
+ * The plcline command's table of protocols: each protocol's part of 'read', 'write' and
+ * 'bench' (src/proto/<name>/cli_<name>.c), found through the registry by the URL's scheme.
+ * Built into the command, not the library; made from the one list in src/proto/protocols.h,
+ * as the registry's table is.
  */
 #include "cli.h"
+#include "proto/protocols.h"
 
 #include "plcline/error.h"
 
 #include <string.h>
 
-extern const cli_proto_t cli_proto_ttcp; /* src/proto/ttcp/cli_ttcp.c */
-extern const cli_proto_t cli_proto_pccc; /* src/proto/pccc/cli_pccc.c */
+/* cli_proto_<name>: src/proto/<name>/cli_<name>.c */
+#define DECLARE(name) extern const cli_proto_t cli_proto_##name;
+PL_PROTOCOLS(DECLARE)
+#undef DECLARE
 
-static const cli_proto_t *const cli_protos[] = {
-    &cli_proto_ttcp,
-    &cli_proto_pccc,
-};
+#define ROW(name) &cli_proto_##name,
+static const cli_proto_t *const cli_protos[] = {PL_PROTOCOLS(ROW)};
+#undef ROW
 
-const cli_proto_t *cli_proto_of_url(const char *url)
+const cli_proto_t *cli_proto_of_url(const char *url, const char *command)
 {
     const pl_protocol_t *p;
     pl_status_t st;
@@ -29,10 +32,18 @@ const cli_proto_t *cli_proto_of_url(const char *url)
         cli_print_error(url, &st);
         return NULL;
     }
-    for (i = 0; i < sizeof(cli_protos) / sizeof(cli_protos[0]); i++)
-        if (cli_protos[i]->protocol == p)
-            return cli_protos[i];
-    pl_status_set(&st, PL_ENOTSUP, 0, "the command has no part for protocol '%s'", p->name);
+    for (i = 0; i < sizeof(cli_protos) / sizeof(cli_protos[0]); i++) {
+        const cli_proto_t *c = cli_protos[i];
+
+        if (c->protocol != p)
+            continue;
+        if ((strcmp(command, "read") == 0 && c->read != NULL) ||
+            (strcmp(command, "write") == 0 && c->write != NULL) ||
+            (strcmp(command, "bench") == 0 && c->bench != NULL))
+            return c;
+        break;
+    }
+    pl_status_set(&st, PL_ENOTSUP, 0, "'%s' does not speak protocol '%s' yet", command, p->name);
     cli_print_error(url, &st);
     return NULL;
 }
@@ -42,7 +53,8 @@ void cli_proto_write_notes(FILE *fp)
     size_t i;
 
     for (i = 0; i < sizeof(cli_protos) / sizeof(cli_protos[0]); i++)
-        fputs(cli_protos[i]->write_notes, fp);
+        if (cli_protos[i]->write_notes != NULL)
+            fputs(cli_protos[i]->write_notes, fp);
 }
 
 void cli_proto_urls(FILE *fp)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The table of protocols and the lookups over it (registry.h). This is the one place that
- * lists every protocol: adding one is a folder under src/proto/ plus one row here.
+ * The table of protocols and the lookups over it (registry.h), made from the one list of
+ * protocols in src/proto/protocols.h.
  */
 #include "proto/registry.h"
+#include "proto/protocols.h"
 
 #include "plcline/error.h"
 
@@ -11,13 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const pl_protocol_t pl_protocol_ttcp; /* src/proto/ttcp/ttcp_protocol.c */
-extern const pl_protocol_t pl_protocol_pccc; /* src/proto/pccc/pccc_protocol.c */
+/* pl_protocol_<name>: src/proto/<name>/<name>_protocol.c */
+#define DECLARE(name) extern const pl_protocol_t pl_protocol_##name;
+PL_PROTOCOLS(DECLARE)
+#undef DECLARE
 
-static const pl_protocol_t *const protocols[] = {
-    &pl_protocol_ttcp,
-    &pl_protocol_pccc,
-};
+#define ROW(name) &pl_protocol_##name,
+static const pl_protocol_t *const protocols[] = {PL_PROTOCOLS(ROW)};
+#undef ROW
 
 #define NPROTOCOLS (sizeof(protocols) / sizeof(protocols[0]))
 
@@ -159,7 +161,7 @@ static long long parse_uint(const char *s, const char **end)
 
 static int check_value(const pl_proto_key_t *k, const char *v, pl_status_t *err)
 {
-    const char *end = v;
+    const char *end = v, *q;
     long long a, b;
 
     switch (k->kind) {
@@ -190,8 +192,31 @@ static int check_value(const pl_proto_key_t *k, const char *v, pl_status_t *err)
         return 0;
     case PL_KEY_QUERY:
         return 0;
+    case PL_KEY_TEXT:
+        if (*v == '\0' || strlen(v) > k->max || strchr(v, '&') != NULL)
+            return pl_status_set(err, PL_ECONFIG, 0,
+                                 "'%s' is '%.20s', expected 1 to %u characters without '&'",
+                                 k->name, v, k->max);
+        return 0;
+    case PL_KEY_LIST:
+        for (b = 0, q = v;; q = end + 1) {
+            a = parse_uint(q, &end);
+            if (a < 0 || a < k->min || a > k->max || ++b > k->max_count ||
+                (*end != '\0' && *end != ','))
+                return pl_status_set(err, PL_ECONFIG, 0,
+                                     "'%s' is '%.20s', expected at most %u numbers %u-%u "
+                                     "separated by ','",
+                                     k->name, v, k->max_count, k->min, k->max);
+            if (*end == '\0')
+                return 0;
+        }
     }
     return 0;
+}
+
+int pl_protocol_key_value_check(const pl_proto_key_t *k, const char *value, pl_status_t *err)
+{
+    return check_value(k, value, err);
 }
 
 int pl_protocol_keys_check(const pl_protocol_t *p, pl_key_scope_t scope, const char *keys,
@@ -208,7 +233,7 @@ int pl_protocol_keys_check(const pl_protocol_t *p, pl_key_scope_t scope, const c
         return p->keys_check != NULL ? p->keys_check(scope, keys, err) : 0;
     while (*s != '\0') {
         size_t n = strcspn(s, "&"), kl = strcspn(s, "=&");
-        char name[32], value[64];
+        char name[32], value[PL_KEYS_MAX];
         const pl_proto_key_t *key;
 
         if (kl >= sizeof(name) || kl == n)

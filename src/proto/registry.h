@@ -3,8 +3,9 @@
  * The protocol registry: each protocol is one constant descriptor (its name and URL scheme,
  * default port and redundancy mode, the keys it accepts on a line, a device, a tag and a
  * simulator with their defaults, the engine driver that plans, polls, parses addresses and
- * converts values, its simulator, and its usage text), and one table lists them
- * (src/proto/registry.c, the only file outside a protocol's folder that names protocols).
+ * converts values, its simulator and its `plcline serve` options, and its usage text), and
+ * one table lists them (made in registry.c from src/proto/protocols.h, the one list of
+ * protocols).
  *
  * The engine, the configuration, the daemon and the command find a protocol here by name or
  * scheme and never name one themselves (docs/architecture.md). Lookups are
@@ -33,6 +34,8 @@ typedef enum {
     PL_KEY_BOOL,  /* true or false; 0 or 1 in the key string */
     PL_KEY_RANGE, /* "first-last" (or one number) within min..max, at most max_count values */
     PL_KEY_QUERY, /* text "k=v&k=v" of the protocol's own keys, appended to the key string */
+    PL_KEY_TEXT,  /* text of 1 to max characters, without '&' (a file name) */
+    PL_KEY_LIST,  /* "a,b,c": whole numbers within min..max, at most max_count of them */
 } pl_key_kind_t;
 
 typedef enum {
@@ -51,7 +54,8 @@ typedef struct {
     const char *def;    /* default in the key string's form; NULL: none */
 } pl_proto_key_t;
 
-/* What a simulator is started with (YAML 'simulators:' or the daemon). */
+/* What a simulator is started with, by the daemon ('simulators:') and by `plcline serve`
+ * alike: what every simulator takes, and its protocol keys. */
 typedef struct {
     const char *name;   /* for messages */
     const char *listen; /* NULL: 127.0.0.1 */
@@ -59,7 +63,23 @@ typedef struct {
     unsigned animate_ms, delay_ms;
     const char *keys; /* the simulator's protocol keys (validated) */
     const pl_logger_t *log;
+    unsigned close_after;     /* close a connection when its N-th message arrives; 0: never */
+    unsigned idle_timeout_ms; /* 0: PL_SIM_IDLE_TIMEOUT_MS */
+    unsigned max_conns;       /* 0: unlimited */
+    const char *const *allow; /* NULL or a NULL-terminated list of partner addresses */
 } pl_proto_sim_t;
+
+/* One option of `plcline serve` for a protocol's simulator. It sets one simulator key
+ * (PL_KEYS_SIM), so the daemon's 'simulators:' take the same setting under the key's name;
+ * the command parses every protocol's options alike from this table. */
+typedef struct {
+    const char *option; /* "--nodes"; NULL ends a table */
+    const char *key;    /* the simulator key it sets: "nodes" */
+    const char *arg;    /* the value's name for --help ("A-B"); NULL: a flag */
+    const char *value;  /* a flag's value ("1"); NULL when it takes one */
+    int repeat;         /* may be given again: the values are joined with ',' */
+    const char *help;   /* for --help; each '\n' starts an indented line */
+} pl_sim_option_t;
 
 typedef struct pl_protocol_s {
     const char *name;           /* "7ttcp": the YAML value of 'protocol', and the folder's name */
@@ -79,6 +99,15 @@ typedef struct pl_protocol_s {
     void (*sim_free)(void *sim);
     uint16_t (*sim_port)(void *sim); /* the real port */
     const char *usage;               /* URL and address grammar for --help */
+    /* `plcline serve`: its URL form and what the simulator serves, for --help
+     * ("pccc://HOST[:PORT][?plc=TYPE]\n" then indented lines); its options; the key string
+     * the command starts from before the URL's query and the options (NULL: none; the
+     * daemon's simulators start from the key table's defaults); and the address it listens
+     * on ("127.0.0.1:40001", valid until sim_free). */
+    const char *sim_usage;
+    const pl_sim_option_t *sim_options;
+    const char *sim_defaults;
+    const char *(*sim_address)(void *sim);
 } pl_protocol_t;
 
 /* The protocol called `name` (first `len` bytes), or whose URL scheme it is; NULL if none. */
@@ -103,6 +132,9 @@ const pl_proto_key_t *pl_protocol_key(const pl_protocol_t *p, pl_key_scope_t sco
  * a whole number from 1 to 256"). */
 int pl_protocol_keys_check(const pl_protocol_t *p, pl_key_scope_t scope, const char *keys,
                            pl_status_t *err);
+
+/* Checks one value of key `k` (its kind and limits); 0 or PL_ECONFIG with `err`. */
+int pl_protocol_key_value_check(const pl_proto_key_t *k, const char *value, pl_status_t *err);
 
 /* The value of `key` in a key string, copied into out (cap bytes); 1 found, 0 absent. */
 int pl_keys_get(const char *keys, const char *key, char *out, size_t cap);

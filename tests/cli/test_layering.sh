@@ -8,12 +8,6 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 1
 
-# Files that still name protocols, each to be moved into its protocol's folder (issue 14,
-# second part). A new file is never added here.
-allowed=(
-    apps/cmd_serve.c
-)
-
 names=()
 for d in src/proto/*/; do
     names+=("$(basename "$d")")
@@ -25,27 +19,10 @@ fi
 fail=0
 for n in "${names[@]}"; do
     while IFS= read -r hit; do
-        file=${hit%%:*}
-        skip=0
-        for a in "${allowed[@]}"; do
-            [ "$file" = "$a" ] && skip=1
-        done
-        if [ $skip -eq 0 ]; then
-            echo "FAIL: protocol '$n' named outside src/proto/: $hit" >&2
-            fail=1
-        fi
+        echo "FAIL: protocol '$n' named outside src/proto/: $hit" >&2
+        fail=1
     done < <(grep -rniI --include='*.c' --include='*.h' -- "$n" apps src/engine src/north src/net)
 done
-for a in "${allowed[@]}"; do
-    found=0
-    for n in "${names[@]}"; do
-        grep -qi -- "$n" "$a" 2>/dev/null && found=1
-    done
-    if [ $found -eq 0 ]; then
-        echo "FAIL: $a names no protocol any more: remove it from the allowed list" >&2
-        fail=1
-    fi
-done
 [ $fail -eq 0 ] && echo "ok: no protocol named in apps/, src/engine/, src/north/, src/net/" \
-    "(${names[*]}; ${#allowed[@]} files still allowed)"
+    "(${names[*]})"
 exit $fail

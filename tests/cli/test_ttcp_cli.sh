@@ -16,9 +16,10 @@ expect_match() { # name regex actual
 }
 
 tmp=$(mktemp -d)
-srv_pid=""
+srv_pid="" p3=""
 cleanup() {
     [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null
+    [ -n "$p3" ] && kill "$p3" 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -88,6 +89,38 @@ expect_match "unknown key message" "bogus" "$(cat "$tmp/err")"
 "$PL" write "$url" W0=70000 >/dev/null 2>&1; expect_eq "value out of range exit" 2 $?
 "$PL" read >/dev/null 2>&1; expect_eq "missing arguments exit" 2 $?
 "$PL" frobnicate >/dev/null 2>&1; expect_eq "unknown command exit" 2 $?
+
+# --- simulator options are simulator keys: the URL's query and the options set them alike ---
+# start_keys FD [args]: a simulator on FD, its URL in $u3 and its pid in $p3
+start_keys() {
+    local fd=$1
+    shift
+    eval "exec $fd< <(exec \"\$PL\" serve -q \"\$@\" 2>>\"\$tmp/keys.err\")"
+    p3=$!
+    if ! read -r -t 10 _ addr3 <&"$fd"; then
+        fail "serve $* did not announce itself: $(cat "$tmp/keys.err")"; return 1
+    fi
+    u3="7ttcp://$addr3"
+}
+if start_keys 5 --ignore-node 4 --ignore-node 6 --persist "$tmp/mem" '7ttcp://127.0.0.1:0?nodes=3-6'; then
+    "$PL" write "$u3/5" W1=77 >/dev/null 2>&1; expect_eq "write node 5" 0 $?
+    expect_eq "node 3 served" "W0 0" "$("$PL" read "$u3/3" W0 2>&1)"
+    for n in 2 4 6 7; do # 2 and 7: outside ?nodes=3-6; 4 and 6: --ignore-node, repeated
+        out=$("$PL" read "$u3/$n?timeout=100" W0 2>&1)
+        expect_match "node $n not answered" "0x4009" "$out"
+    done
+    kill -TERM "$p3"; wait "$p3"; expect_eq "keys: exit after SIGTERM" 0 $?
+    [ -s "$tmp/mem" ] && ok || fail "--persist saved nothing"
+    if start_keys 6 '7ttcp://127.0.0.1:0?nodes=5&persist='"$tmp/mem"; then
+        expect_eq "?persist= loads the words" "W1 77" "$("$PL" read "$u3/5" W1 2>&1)"
+        kill -TERM "$p3"; wait "$p3"
+    fi
+fi
+out=$("$PL" serve '7ttcp://127.0.0.1:0?bogus=1' 2>&1); expect_eq "unknown key exit" 2 $?
+expect_match "unknown key message" "'bogus' does not apply to 7ttcp" "$out"
+out=$("$PL" serve --ignore-node x 7ttcp://127.0.0.1:0 2>&1); expect_eq "bad --ignore-node exit" 2 $?
+expect_match "bad --ignore-node message" "^plcline serve: --ignore-node 'x': 'ignore_nodes' is 'x'" "$out"
+"$PL" serve --max-block 0 7ttcp://127.0.0.1:0 >/dev/null 2>&1; expect_eq "--max-block 0 exit" 2 $?
 
 # --- help and version ---
 for cmd in read write serve; do

@@ -1182,6 +1182,10 @@ static void test_protocol_keys_from_registry(void **state)
 
                 if (k->kind == PL_KEY_BOOL)
                     snprintf(value, sizeof(value), "true");
+                else if (k->kind == PL_KEY_TEXT && k->def == NULL)
+                    snprintf(value, sizeof(value), "t");
+                else if (k->kind == PL_KEY_LIST && k->def == NULL)
+                    snprintf(value, sizeof(value), "'%u,%u'", k->min, k->min);
                 else if (k->def == NULL || k->kind == PL_KEY_QUERY)
                     snprintf(value, sizeof(value), "''");
                 else

@@ -139,6 +139,75 @@ static void test_keys_check(void **state)
     expect_keys("pccc", PL_KEYS_TAG, "swap=1", "'swap' does not apply to pccc");
     expect_keys("pccc", PL_KEYS_SIM, "plc=plc5&files=N7:10", NULL);
     expect_keys("pccc", PL_KEYS_SIM, "nodes=0-7", "unknown option 'nodes'");
+    /* the simulator keys of `plcline serve`'s options */
+    expect_keys("7ttcp", PL_KEYS_SIM, "ignore_nodes=5", NULL);
+    expect_keys("7ttcp", PL_KEYS_SIM, "ignore_nodes=5,4294967295", NULL);
+    expect_keys("7ttcp", PL_KEYS_SIM, "ignore_nodes=5,", "'ignore_nodes' is '5,'");
+    expect_keys("7ttcp", PL_KEYS_SIM, "ignore_nodes=,5", "'ignore_nodes' is ',5'");
+    expect_keys("7ttcp", PL_KEYS_SIM, "ignore_nodes=4294967296", "'ignore_nodes'");
+    expect_keys("7ttcp", PL_KEYS_SIM,
+                "ignore_nodes=0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,"
+                "4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3",
+                NULL);
+    expect_keys("7ttcp", PL_KEYS_SIM,
+                "ignore_nodes=0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,"
+                "4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4",
+                "at most 64 numbers");
+    expect_keys("7ttcp", PL_KEYS_SIM, "persist=/tmp/mem.bin&max_block=113", NULL);
+    expect_keys("7ttcp", PL_KEYS_SIM, "persist=", "'persist' is ''");
+    expect_keys("7ttcp", PL_KEYS_SIM, "max_block=257", "'max_block' is '257'");
+    expect_keys("pccc", PL_KEYS_SIM,
+                "max_inflight=0&connected=1&lax_register=1&requestor=0x1337:0x4C434C50&"
+                "register_timeout=100",
+                NULL);
+    expect_keys("pccc", PL_KEYS_SIM, "requestor=4919:1", NULL);
+    expect_keys("pccc", PL_KEYS_SIM, "max_inflight=1025", "'max_inflight' is '1025'");
+    expect_keys("pccc", PL_KEYS_SIM, "max_inflight=0x1", "'max_inflight' is '0x1'");
+    expect_keys("pccc", PL_KEYS_SIM, "connected=2", "'connected' is '2', expected 0 or 1");
+    expect_keys("pccc", PL_KEYS_SIM, "register_timeout=0", "'register_timeout' is '0'");
+    expect_keys("pccc", PL_KEYS_SIM, "requestor=0x10000:1", "'requestor' is '0x10000:1'");
+    expect_keys("pccc", PL_KEYS_SIM, "requestor=12", "'requestor' is '12'");
+    expect_keys("pccc", PL_KEYS_SIM, "requestor=1:0x", "'requestor' is '1:0x'");
+    expect_keys("pccc", PL_KEYS_SIM, "plc=plc9", "'plc=plc9'");
+}
+
+/* Each option `plcline serve` takes for a protocol sets a simulator key the protocol checks:
+ * a flag's value and the command's defaults pass that check, an option is named once. */
+static void test_sim_options(void **state)
+{
+    const pl_protocol_t *p;
+    size_t i;
+
+    (void)state;
+    for (i = 0; (p = pl_protocol_at(i)) != NULL; i++) {
+        const pl_sim_option_t *o;
+        pl_status_t st;
+
+        if (p->sim_new == NULL)
+            continue;
+        assert_non_null(p->sim_usage); /* `plcline serve` needs both */
+        assert_non_null(p->sim_address);
+        pl_status_clear(&st);
+        if (p->sim_defaults != NULL &&
+            pl_protocol_keys_check(p, PL_KEYS_SIM, p->sim_defaults, &st) != 0)
+            fail_msg("%s: serve defaults '%s': %s", p->name, p->sim_defaults, st.detail);
+        for (o = p->sim_options; o != NULL && o->option != NULL; o++) {
+            const pl_sim_option_t *q;
+            char keys[PL_KEYS_MAX] = "";
+
+            assert_true(strncmp(o->option, "--", 2) == 0);
+            assert_non_null(o->key);
+            assert_non_null(o->help);
+            assert_true((o->arg == NULL) != (o->value == NULL));
+            for (q = o + 1; q->option != NULL; q++) /* an option is named once */
+                assert_string_not_equal(q->option, o->option);
+            if (o->value == NULL)
+                continue;
+            assert_int_equal(pl_keys_add(keys, sizeof(keys), o->key, o->value), 0);
+            if (pl_protocol_keys_check(p, PL_KEYS_SIM, keys, &st) != 0)
+                fail_msg("%s %s: '%s': %s", p->name, o->option, keys, st.detail);
+        }
+    }
 }
 
 static void test_defaults(void **state)
@@ -168,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_of_url),
         cmocka_unit_test(test_descriptors_complete),
         cmocka_unit_test(test_keys_check),
+        cmocka_unit_test(test_sim_options),
         cmocka_unit_test(test_defaults),
     };
 
