@@ -45,7 +45,8 @@ struct pl_client_s {
     unsigned expired_next, expired_used;
 
     uv_timer_t timer;
-    uint64_t armed_at;  /* uv_now() ms the timer fires at */
+    uint64_t armed_at; /* uv_now() ms the timer fires at, while `armed` */
+    uint8_t armed;
     uint64_t wait_due;  /* requests waiting for a connection fail then; 0: none */
     uint64_t setup_due; /* the session set-up must be done by then; 0: none */
 
@@ -62,6 +63,14 @@ struct pl_client_s {
     } while (0)
 
 static void pump(pl_client_t *cl);
+
+/* pl_status_clear(), inline: it is on every request's path. */
+static inline void st_clear(pl_status_t *st)
+{
+    st->code = 0;
+    st->sys = 0;
+    st->detail[0] = '\0';
+}
 
 static const char *peer(const pl_client_t *cl)
 {
@@ -86,9 +95,10 @@ static void arm_at(pl_client_t *cl, uint64_t due)
 {
     uint64_t now;
 
-    if (uv_is_active((uv_handle_t *)&cl->timer) && cl->armed_at <= due)
+    if (cl->armed && cl->armed_at <= due)
         return;
     now = uv_now(cl->loop);
+    cl->armed = 1;
     cl->armed_at = due;
     uv_timer_start(&cl->timer, on_timer, due > now ? due - now : 0, 0);
 }
@@ -134,11 +144,10 @@ static void slot_free(pl_client_t *cl, pl_client_slot_t *s)
     cl->nbusy--;
 }
 
-/* Completes `r` with `st` once: its messages still in flight lose their request (their
- * answers are dropped). */
-static void finish(pl_client_t *cl, pl_client_req_t *r, const pl_status_t *st)
+/* Completes `r` with `st` once (ops.complete may change *st): its messages still in
+ * flight lose their request (their answers are dropped). */
+static void finish(pl_client_t *cl, pl_client_req_t *r, pl_status_t *st)
 {
-    pl_status_t s = *st;
     unsigned i;
 
     if (r->outstanding > 0)
@@ -146,8 +155,8 @@ static void finish(pl_client_t *cl, pl_client_req_t *r, const pl_status_t *st)
             if (cl->slot[i].req == r)
                 cl->slot[i].req = NULL;
     unlink_req(cl, r);
-    cl->ops.complete(cl, r, &s, cl->ud);
-    if (s.code != 0)
+    cl->ops.complete(cl, r, st, cl->ud);
+    if (st->code != 0)
         BUMP(cl->cfg.errors);
 }
 
@@ -155,17 +164,21 @@ static void finish(pl_client_t *cl, pl_client_req_t *r, const pl_status_t *st)
 static void fail_waiting(pl_client_t *cl, const pl_status_t *why)
 {
     pl_client_req_t *r, *next;
+    pl_status_t st;
 
     for (r = cl->head; r != NULL && !cl->closing; r = next) {
         next = r->next_;
-        if (r->state_ == R_WAIT)
-            finish(cl, r, why);
+        if (r->state_ == R_WAIT) {
+            st = *why;
+            finish(cl, r, &st);
+        }
     }
 }
 
-void pl_client_fail_inflight(pl_client_t *cl, const pl_status_t *st)
+void pl_client_fail_inflight(pl_client_t *cl, const pl_status_t *why)
 {
     pl_client_req_t *r;
+    pl_status_t st;
     unsigned i;
 
     for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0 && !cl->closing; i++) {
@@ -175,7 +188,8 @@ void pl_client_fail_inflight(pl_client_t *cl, const pl_status_t *st)
         slot_free(cl, &cl->slot[i]);
         if (r != NULL) {
             r->outstanding--;
-            finish(cl, r, st);
+            st = *why;
+            finish(cl, r, &st);
         }
     }
 }
@@ -262,6 +276,8 @@ static pl_client_slot_t *free_slot(pl_client_t *cl)
 {
     unsigned i;
 
+    if (cl->nbusy == 0)
+        return &cl->slot[0];
     for (i = 0; i < cl->cfg.max_inflight; i++)
         if (cl->slot[i].due == 0)
             return &cl->slot[i];
@@ -283,10 +299,8 @@ static void pump(pl_client_t *cl)
         s->req = r;
         s->id = 0;
         s->index = r->sent;
-        if (cl->cfg.slot_size > 0)
-            memset(s->state, 0, cl->cfg.slot_size);
         last = 0;
-        pl_status_clear(&st);
+        st_clear(&st);
         n = cl->ops.encode(cl, r, s, cl->tx, cl->cfg.max_msg, &last, &st, cl->ud);
         if (n < 0 || (size_t)n > cl->cfg.max_msg) {
             s->req = NULL;
@@ -347,6 +361,7 @@ static void on_timer(uv_timer_t *t)
     unsigned i, gen = cl->conn_gen;
     int drop;
 
+    cl->armed = 0; /* a one-shot timer */
     if (cl->closing)
         return;
     for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0; i++) {
@@ -412,7 +427,7 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
     uint32_t id = 0;
     int rc;
 
-    pl_status_clear(&st);
+    st_clear(&st);
     rc = cl->ops.match(cl, frame, len, &id, &st, cl->ud);
     if (rc == PL_CLIENT_ANSWER) {
         s = pl_client_slot(cl, id);
@@ -427,10 +442,8 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
             pl_status_set(&st, rc, 0, "answer to no message in flight (id %u)", (unsigned)id);
         }
     }
-    if (rc >= 0) {
-        pl_status_clear(&st);
+    if (rc >= 0)
         rc = cl->ops.handle(cl, s, frame, len, &st, cl->ud);
-    }
     if (cl->closing || gen != cl->conn_gen)
         return -1;
     if (rc < 0) {
@@ -451,7 +464,7 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
         if (rc == PL_CLIENT_FAIL)
             finish(cl, r, &st);
         else if (r->last_sent && r->outstanding == 0) {
-            pl_status_clear(&st);
+            st_clear(&st);
             finish(cl, r, &st);
         }
         if (cl->closing || gen != cl->conn_gen)
@@ -549,6 +562,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
     pl_client_t *cl = ud;
     int dropped = cl->dropping, was_up = cl->up || dropped, how = PL_CLIENT_FAIL_INFLIGHT;
     pl_client_req_t *r, *next;
+    pl_status_t st;
     unsigned i;
 
     (void)line;
@@ -577,8 +591,10 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
     } else {
         for (r = cl->head; r != NULL && !cl->closing; r = next) {
             next = r->next_;
-            if (r->state_ == R_ACTIVE)
-                finish(cl, r, why);
+            if (r->state_ == R_ACTIVE) {
+                st = *why;
+                finish(cl, r, &st);
+            }
         }
     }
     if (cl->closing)
@@ -717,7 +733,9 @@ pl_client_slot_t *pl_client_slot(pl_client_t *cl, uint32_t id)
 
     if (cl->nbusy == 0)
         return NULL;
-    for (i = 0; i < cl->cfg.max_inflight; i++)
+    if (cl->slot[0].id == id && cl->slot[0].due != 0)
+        return &cl->slot[0];
+    for (i = 1; i < cl->cfg.max_inflight; i++)
         if (cl->slot[i].due != 0 && cl->slot[i].id == id)
             return &cl->slot[i];
     return NULL;
@@ -730,6 +748,8 @@ pl_client_slot_t *pl_client_slot_first(pl_client_t *cl)
 
     if (cl->nbusy == 0)
         return NULL;
+    if (cl->cfg.max_inflight == 1)
+        return &cl->slot[0];
     for (i = 0; i < cl->cfg.max_inflight; i++)
         if (cl->slot[i].due != 0 && (best == NULL || cl->slot[i].sent_ns < best->sent_ns))
             best = &cl->slot[i];

@@ -51,7 +51,7 @@ typedef struct {
     uint32_t index;       /* which message of the request (req->sent when encoded) */
     uint64_t due;         /* uv_now() ms; 0: free */
     uint64_t sent_ns;     /* uv_hrtime() at send, for the round-trip time */
-    void *state;          /* cfg.slot_size bytes of the protocol's, zeroed at encode */
+    void *state;          /* cfg.slot_size bytes of the protocol's (not zeroed: encode sets) */
 } pl_client_slot_t;
 
 /* What ops.handle did with a frame. */
@@ -95,9 +95,10 @@ typedef struct {
      * fail. May call any pl_client_* function. */
     int (*handle)(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *frame, size_t len,
                   pl_status_t *st, void *ud);
-    /* Required: the request is done: hand `st` (code 0: success) to its owner. Called once
-     * per request; the core no longer knows the request. The protocol may translate the
-     * code; the core counts an error when st->code != 0 after the call. */
+    /* Required: the request is done: hand `st` (code 0: success, and then its detail is
+     * empty) to its owner. Called once per request; the core no longer knows the request.
+     * The protocol may translate the code in *st; the core counts an error when
+     * st->code != 0 after the call. */
     void (*complete)(pl_client_t *cl, pl_client_req_t *req, pl_status_t *st, void *ud);
     /* Optional: the line is up. Returns 0: requests may flow now; 1: a session set-up was
      * started (pl_client_send() its messages; its answers come to handle with slot NULL),

@@ -376,8 +376,10 @@ static void op_complete(pl_client_t *cl, pl_client_req_t *creq, pl_status_t *st,
 
     (void)cl;
     (void)ud;
-    st->code = manual_code(st->code);
-    r->status = *st;
+    if (st->code != 0) { /* on success the status is still clear from submit() */
+        st->code = manual_code(st->code);
+        r->status = *st;
+    }
     r->cb_(r);
 }
 
