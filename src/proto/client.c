@@ -327,7 +327,8 @@ static void pump(pl_client_t *cl)
         cl->nbusy++;
         s->sent_ns = uv_hrtime();
         s->due = uv_now(cl->loop) + cl->cfg.timeout_ms;
-        arm_at(cl, s->due);
+        if (!cl->armed || cl->armed_at > s->due)
+            arm_at(cl, s->due);
     }
 }
 
@@ -430,7 +431,7 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
     st_clear(&st);
     rc = cl->ops.match(cl, frame, len, &id, &st, cl->ud);
     if (rc == PL_CLIENT_ANSWER) {
-        s = pl_client_slot(cl, id);
+        s = cl->slot[0].due != 0 && cl->slot[0].id == id ? &cl->slot[0] : pl_client_slot(cl, id);
         if (s == NULL) {
             if (is_expired(cl, id)) {
                 BUMP(cl->cfg.late);
@@ -470,7 +471,8 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
         if (cl->closing || gen != cl->conn_gen)
             return -1;
     }
-    pump(cl);
+    if (cl->cursor != NULL && cl->nbusy < cl->limit) /* else pump() has nothing to do */
+        pump(cl);
     return cl->closing || gen != cl->conn_gen ? -1 : 0;
 }
 
