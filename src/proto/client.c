@@ -47,8 +47,9 @@ struct pl_client_s {
     uv_timer_t timer;
     uint64_t armed_at; /* uv_now() ms the timer fires at, while `armed` */
     uint8_t armed;
-    uint64_t wait_due;  /* requests waiting for a connection fail then; 0: none */
-    uint64_t setup_due; /* the session set-up must be done by then; 0: none */
+    uint64_t wait_due;     /* requests waiting for a connection fail then; 0: none */
+    uint64_t setup_due;    /* the session set-up must be done by then; 0: none */
+    pl_status_t setup_err; /* code != 0: the last set-up timed out (this reason) */
 
     pl_simconn_rx_t rx;
     uint8_t *tx;
@@ -269,6 +270,8 @@ void pl_client_ready(pl_client_t *cl)
         return;
     cl->state = ST_READY;
     cl->setup_due = 0;
+    cl->setup_err.code = 0;
+    cl->wait_due = 0; /* the waiting requests go out now, each with its own deadline */
     pump(cl);
 }
 
@@ -334,6 +337,25 @@ static void pump(pl_client_t *cl)
 
 /* --- timer ------------------------------------------------------------------------ */
 
+/* An on-demand client with nothing left to do stops its line. A stopped line reports no
+ * on_down, so a connection that was up (its session set-up unfinished) ends here. */
+static void stop_line(pl_client_t *cl, const pl_status_t *why)
+{
+    int was_up = cl->up || cl->dropping;
+
+    pl_line_stop(cl->line);
+    if (!was_up)
+        return;
+    cl->up = 0;
+    cl->dropping = 0;
+    cl->state = ST_DOWN;
+    cl->setup_due = 0;
+    cl->conn_gen++;
+    cl->rx.len = 0;
+    if (cl->ops.down != NULL)
+        (void)cl->ops.down(cl, why, 1, cl->ud); /* nothing is in flight */
+}
+
 static void remember_expired(pl_client_t *cl, uint32_t id)
 {
     cl->expired[cl->expired_next] = id;
@@ -388,25 +410,30 @@ static void on_timer(uv_timer_t *t)
         if (gen != cl->conn_gen)
             break;
     }
-    if (cl->setup_due != 0 && cl->setup_due <= now) {
-        cl->setup_due = 0;
-        pl_status_set(&st, PL_ETIMEOUT, 0, "session set-up: no answer within %u ms",
-                      cl->cfg.timeout_ms);
-        pl_client_log(cl, PL_LOG_WARN, "%s %s: %s", cl->cfg.name, peer(cl), st.detail);
-        pl_client_drop(cl, &st);
-    }
     if (cl->wait_due != 0 && cl->wait_due <= now) {
-        /* The waiting requests had no connection for a whole timeout. */
+        /* The waiting requests had no session for a whole timeout: connected but the
+         * set-up did not end, or the reason the line gives, or a connect timeout. */
         cl->wait_due = 0;
-        st = *pl_line_last_error(cl->line);
-        if (st.code == 0 || st.code == PL_ETIMEOUT)
+        st = cl->setup_err.code != 0 ? cl->setup_err : *pl_line_last_error(cl->line);
+        if (cl->up)
+            pl_status_set(&st, PL_ETIMEOUT, 0, "session set-up: no answer within %u ms",
+                          cl->cfg.timeout_ms);
+        else if (st.code == 0 || (st.code == PL_ETIMEOUT && cl->setup_err.code == 0))
             pl_status_set(&st, PL_ECONNECT, UV_ETIMEDOUT, "no connection within %u ms",
                           cl->cfg.timeout_ms);
         fail_waiting(cl, &st);
         if (cl->closing)
             return;
         if (!cl->persistent && cl->head == NULL)
-            pl_line_stop(cl->line);
+            stop_line(cl, &st);
+    }
+    if (cl->setup_due != 0 && cl->setup_due <= now) {
+        cl->setup_due = 0;
+        pl_status_set(&st, PL_ETIMEOUT, 0, "session set-up: no answer within %u ms",
+                      cl->cfg.timeout_ms);
+        pl_client_log(cl, PL_LOG_WARN, "%s %s: %s", cl->cfg.name, peer(cl), st.detail);
+        cl->setup_err = st;
+        pl_client_drop(cl, &st);
     }
     pump(cl);
     if (cl->closing)
@@ -507,7 +534,7 @@ static void on_line_up(pl_line_t *line, void *ud)
     gen = ++cl->conn_gen;
     cl->rx.len = 0;
     cl->attempt_failures = 0;
-    cl->wait_due = 0;
+    cl->setup_err.code = 0;
     cl->expired_used = cl->expired_next = 0;
     cl->state = ST_SETUP;
     pl_status_clear(&st);

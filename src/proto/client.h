@@ -118,7 +118,9 @@ typedef struct {
 typedef struct {
     const char *name;      /* log prefix, "7ttcp" */
     const char *partner;   /* what the other end is called in errors: "node" */
-    unsigned timeout_ms;   /* per message; also how long a request waits for a session */
+    unsigned timeout_ms;   /* per message; also how long requests wait for a session
+                              (from the first one queued without one: reconnects and
+                              set-ups do not restart it) */
     unsigned max_queue;    /* requests queued or in flight at most */
     unsigned max_inflight; /* messages in flight at most (slots); 1: one at a time */
     size_t max_frame;      /* longest frame ops.frame accepts: the input buffer */

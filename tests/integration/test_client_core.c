@@ -28,7 +28,10 @@
 #define MAX_HELD  16u
 #define GUARD_MS  5000u
 
-enum { SRV_ECHO = 0, SRV_HOLD, SRV_CLOSE };
+enum { SRV_ECHO = 0, SRV_HOLD, SRV_CLOSE, SRV_GARBAGE };
+
+#define HELLO_ID  0u      /* the session set-up message's id: never a request's */
+#define FAIL_WITH 0xFFFEu /* a request of this value is answered with an error */
 
 typedef struct {
     pl_client_req_t core;
@@ -53,6 +56,9 @@ typedef struct {
     pl_client_config_t ccfg;
     uint16_t next_id;
     int down_policy, drop_on_timeout;
+    int setup; /* connect sends a hello and waits for its answer */
+    unsigned hellos, hello_answers;
+    uint16_t first_served; /* id of the first frame the server got on its last connection */
     unsigned completed, downs, ups;
     uint64_t requests, responses, timeouts, errors, late, rtt;
 } fixture_t;
@@ -104,6 +110,13 @@ static int toy_serve(pl_simconn_t *sc, const uint8_t *frame, size_t len, void *u
 
     (void)len;
     f->served++;
+    if (toy_id(frame) == HELLO_ID) { /* the set-up is answered at once unless held */
+        f->first_served = HELLO_ID;
+        if (f->mode != SRV_HOLD) {
+            answer(sc, frame);
+            return 0;
+        }
+    }
     switch (f->mode) {
     case SRV_ECHO:
         answer(sc, frame);
@@ -115,6 +128,12 @@ static int toy_serve(pl_simconn_t *sc, const uint8_t *frame, size_t len, void *u
             f->max_held = f->nheld;
         f->held_sc = sc;
         return 0;
+    case SRV_GARBAGE: {
+        static const uint8_t junk[TOY_FRAME] = {9, 9, 9, 9, 9};
+
+        pl_simconn_answer(sc, junk, sizeof(junk));
+        return 0;
+    }
     default:
         pl_simconn_close(sc, NULL);
         return -1;
@@ -156,7 +175,7 @@ static int toy_encode(pl_client_t *cl, pl_client_req_t *req, pl_client_slot_t *s
     assert_true(cap >= TOY_FRAME);
     do
         f->next_id++;
-    while (pl_client_id_taken(cl, f->next_id));
+    while (f->next_id == HELLO_ID || pl_client_id_taken(cl, f->next_id));
     slot->id = f->next_id;
     toy_put(buf, f->next_id, (uint16_t)(r->value + 16u * slot->index));
     *last = slot->index + 1u >= r->nmsgs;
@@ -171,17 +190,23 @@ static int toy_match(pl_client_t *cl, const uint8_t *frame, size_t len, uint32_t
     (void)st;
     (void)ud;
     *id = toy_id(frame);
-    return PL_CLIENT_ANSWER;
+    return *id == HELLO_ID ? PL_CLIENT_NONE : PL_CLIENT_ANSWER;
 }
 
 static int toy_handle(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *frame, size_t len,
                       pl_status_t *st, void *ud)
 {
-    (void)cl;
+    fixture_t *f = ud;
+
     (void)len;
-    (void)st;
-    (void)ud;
-    assert_non_null(slot);
+    if (slot == NULL) { /* the answer to the hello: the session is set up */
+        assert_int_equal(toy_id(frame), HELLO_ID);
+        f->hello_answers++;
+        pl_client_ready(cl);
+        return PL_CLIENT_OTHER;
+    }
+    if (toy_value(frame) == (uint16_t)(FAIL_WITH + 1u))
+        return pl_status_set(st, PL_EPROTO, 0, "the server refused"), PL_CLIENT_FAIL;
     if (slot->req != NULL)
         toy_req(slot->req)->result[slot->index] = toy_value(frame);
     return PL_CLIENT_OK;
@@ -201,11 +226,15 @@ static void toy_complete(pl_client_t *cl, pl_client_req_t *req, pl_status_t *st,
 static int toy_connect(pl_client_t *cl, pl_status_t *st, void *ud)
 {
     fixture_t *f = ud;
+    uint8_t hello[TOY_FRAME];
 
-    (void)cl;
     (void)st;
     f->ups++;
-    return 0;
+    if (!f->setup)
+        return 0;
+    f->hellos++;
+    toy_put(hello, HELLO_ID, 0);
+    return pl_client_send(cl, hello, sizeof(hello)) < 0 ? PL_ESEND : 1;
 }
 
 static int toy_down(pl_client_t *cl, const pl_status_t *why, int was_up, void *ud)
@@ -567,14 +596,97 @@ static void test_no_connection(void **state)
     stop(&f);
 }
 
+/* A session set-up: requests wait until pl_client_ready(), then flow. */
+static void test_setup_then_ready(void **state)
+{
+    fixture_t f = {.mode = SRV_ECHO, .setup = 1};
+    toy_req_t r[2];
+
+    (void)state;
+    start(&f, 2, 16, 5000, 0);
+    submit(&f, &r[0], 10, 1);
+    submit(&f, &r[1], 20, 1);
+    RUN_UNTIL(&f, f.completed == 2);
+    assert_int_equal(f.hellos, 1);
+    assert_int_equal(f.hello_answers, 1);
+    assert_int_equal(f.first_served, HELLO_ID);
+    assert_int_equal(f.served, 3);
+    assert_int_equal(r[0].result[0], 11);
+    assert_int_equal(r[1].result[0], 21);
+    stop(&f);
+}
+
+/* A set-up that gets no answer: the waiting request fails once, when its time is up
+ * (reconnects do not restart it), and the on-demand line stops (the session ends). */
+static void test_setup_timeout(void **state)
+{
+    fixture_t f = {.mode = SRV_HOLD, .setup = 1};
+    toy_req_t r;
+
+    (void)state;
+    start(&f, 2, 16, 100, 0);
+    submit(&f, &r, 10, 1);
+    RUN_UNTIL(&f, r.calls == 1);
+    assert_int_equal(r.st.code, PL_ETIMEOUT); /* set-up, not connect: the line was up */
+    assert_int_equal(f.hello_answers, 0);
+    assert_int_equal(f.responses, 0);
+    assert_true(f.downs >= 1);
+    stop(&f);
+}
+
+/* Bytes that cannot be framed: the request in flight fails once with the frame's error,
+ * the connection is dropped. */
+static void test_bad_frame(void **state)
+{
+    fixture_t f = {.mode = SRV_GARBAGE};
+    toy_req_t r;
+
+    (void)state;
+    start(&f, 2, 16, 5000, 0);
+    submit(&f, &r, 10, 1);
+    RUN_UNTIL(&f, r.calls == 1 && f.downs == 1);
+    assert_int_equal(r.st.code, PL_ERANGE);
+    assert_int_equal(f.errors, 1);
+    stop(&f);
+}
+
+/* An error answer to one message fails its request once; the answers to its other
+ * messages are consumed and change nothing. */
+static void test_answer_fails_request(void **state)
+{
+    fixture_t f = {.mode = SRV_ECHO};
+    toy_req_t r, ok;
+
+    (void)state;
+    start(&f, 4, 16, 5000, 0);
+    submit(&f, &r, (uint16_t)(FAIL_WITH - 16u), 3); /* message 1 carries FAIL_WITH */
+    submit(&f, &ok, 5, 1);
+    RUN_UNTIL(&f, f.completed == 2 && f.responses == 4);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.st.code, PL_EPROTO);
+    assert_int_equal(ok.calls, 1);
+    assert_int_equal(ok.st.code, 0);
+    assert_int_equal(ok.result[0], 6);
+    assert_int_equal(f.errors, 1);
+    stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_queue_full),     cmocka_unit_test(test_out_of_order),
-        cmocka_unit_test(test_one_at_a_time),  cmocka_unit_test(test_deadline_and_late_answer),
-        cmocka_unit_test(test_deadline_drops), cmocka_unit_test(test_drop_fails_inflight),
-        cmocka_unit_test(test_drop_requeues),  cmocka_unit_test(test_close_with_queued),
+        cmocka_unit_test(test_queue_full),
+        cmocka_unit_test(test_out_of_order),
+        cmocka_unit_test(test_one_at_a_time),
+        cmocka_unit_test(test_deadline_and_late_answer),
+        cmocka_unit_test(test_deadline_drops),
+        cmocka_unit_test(test_drop_fails_inflight),
+        cmocka_unit_test(test_drop_requeues),
+        cmocka_unit_test(test_close_with_queued),
         cmocka_unit_test(test_no_connection),
+        cmocka_unit_test(test_setup_then_ready),
+        cmocka_unit_test(test_setup_timeout),
+        cmocka_unit_test(test_bad_frame),
+        cmocka_unit_test(test_answer_fails_request),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
