@@ -163,38 +163,38 @@ void pl_enip_session_ready(pl_enip_session_t *s, int connected)
     s->state = PL_ENIP_SESSION_READY;
 }
 
-int pl_enip_session_end(pl_enip_session_t *s, uint8_t *buf, size_t cap)
+int pl_enip_session_fwd_close(pl_enip_session_t *s, uint8_t *buf, size_t cap)
 {
+    pl_cip_fwd_close_t fc;
     uint8_t ctx[PL_ENIP_CONTEXT_LEN];
-    size_t len = 0;
     int n;
 
-    if (s->state == PL_ENIP_SESSION_READY && s->connected && cap > PL_ENIP_CIP_UNCONNECTED_LEN) {
-        pl_cip_fwd_close_t fc;
+    if (s->state != PL_ENIP_SESSION_READY || !s->connected)
+        return 0;
+    if (cap < PL_ENIP_CIP_UNCONNECTED_LEN)
+        return PL_ENOBUFS;
+    memset(&fc, 0, sizeof(fc));
+    fc.priority_tick = CM_PRIORITY_TICK;
+    fc.timeout_ticks = pl_enip_session_cm_ticks(s);
+    fc.conn_serial = s->conn_serial;
+    fc.vendor_id = s->vendor;
+    fc.orig_serial = s->serial;
+    fc.path = s->conn_path;
+    fc.path_len = s->conn_path_len;
+    n = pl_cip_fwd_close_encode(buf + PL_ENIP_CIP_UNCONNECTED_LEN,
+                                cap - PL_ENIP_CIP_UNCONNECTED_LEN, &fc);
+    if (n < 0)
+        return n;
+    pl_enip_session_ctx(ctx, PL_ENIP_CTX_FWD_CLS, 0);
+    return pl_enip_session_frame(s, 0, 0, ctx, buf, cap, (size_t)n);
+}
 
-        memset(&fc, 0, sizeof(fc));
-        fc.priority_tick = CM_PRIORITY_TICK;
-        fc.timeout_ticks = pl_enip_session_cm_ticks(s);
-        fc.conn_serial = s->conn_serial;
-        fc.vendor_id = s->vendor;
-        fc.orig_serial = s->serial;
-        fc.path = s->conn_path;
-        fc.path_len = s->conn_path_len;
-        n = pl_cip_fwd_close_encode(buf + PL_ENIP_CIP_UNCONNECTED_LEN,
-                                    cap - PL_ENIP_CIP_UNCONNECTED_LEN, &fc);
-        pl_enip_session_ctx(ctx, PL_ENIP_CTX_FWD_CLS, 0);
-        if (n > 0)
-            n = pl_enip_session_frame(s, 0, 0, ctx, buf, cap, (size_t)n);
-        if (n > 0)
-            len = (size_t)n;
-    }
-    if (s->state == PL_ENIP_SESSION_READY || s->state == PL_ENIP_SESSION_FWD_OPEN) {
-        /* the session handle, every other header field zero */
-        n = pl_enip_unregister_request(buf + len, cap - len, s->session);
-        if (n > 0)
-            len += (size_t)n;
-    }
-    return (int)len;
+int pl_enip_session_unregister(const pl_enip_session_t *s, uint8_t *buf, size_t cap)
+{
+    if (s->state != PL_ENIP_SESSION_READY && s->state != PL_ENIP_SESSION_FWD_OPEN)
+        return 0;
+    /* the session handle, every other header field zero */
+    return pl_enip_unregister_request(buf, cap, s->session);
 }
 
 void pl_enip_session_down(pl_enip_session_t *s)

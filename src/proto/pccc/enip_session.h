@@ -88,10 +88,14 @@ int pl_enip_session_frame(const pl_enip_session_t *s, int connected, uint16_t se
                           const uint8_t ctx[PL_ENIP_CONTEXT_LEN], uint8_t *buf, size_t cap,
                           size_t len);
 
-/* Writes what ends the session into buf[0..cap): Forward Close when the connection is open,
- * then UnRegisterSession when registered (back to back). Returns the length (0: nothing
- * to say). */
-int pl_enip_session_end(pl_enip_session_t *s, uint8_t *buf, size_t cap);
+/* Writes Forward Close, framed, into buf[0..cap) when the connection is open. Returns its
+ * length, 0 when there is none to close, or <0. */
+int pl_enip_session_fwd_close(pl_enip_session_t *s, uint8_t *buf, size_t cap);
+
+/* Writes UnRegisterSession (the handle, every other header field zero) into buf[0..cap)
+ * when registered. Returns its length, 0 when not registered, or <0. Send it after
+ * pl_enip_session_fwd_close()'s message, on its own. */
+int pl_enip_session_unregister(const pl_enip_session_t *s, uint8_t *buf, size_t cap);
 
 /* The connection is gone: state DOWN, no handle. */
 void pl_enip_session_down(pl_enip_session_t *s);

@@ -1086,8 +1086,11 @@ static void send_forward_open(pl_pccc_client_t *c)
 /* Forward Close and UnRegisterSession, best effort (the socket closes right after). */
 static void session_close(pl_pccc_client_t *c)
 {
-    int n = pl_enip_session_end(&c->ss, c->tx, sizeof(c->tx));
+    int n = pl_enip_session_fwd_close(&c->ss, c->tx, sizeof(c->tx));
 
+    if (n > 0)
+        (void)pl_line_send(c->line, c->tx, (size_t)n);
+    n = pl_enip_session_unregister(&c->ss, c->tx, sizeof(c->tx));
     if (n > 0)
         (void)pl_line_send(c->line, c->tx, (size_t)n);
 }
