@@ -52,6 +52,8 @@ struct pl_client_s {
     pl_status_t setup_err; /* code != 0: the last set-up timed out (this reason) */
 
     pl_simconn_rx_t rx;
+    uint64_t batch_ns; /* uv_hrtime() of the bytes being handled, 0: not read yet */
+    uint8_t in_batch;  /* inside on_line_data: batch_ns serves as the clock */
     uint8_t *tx;
     pl_ratelimit_t rl;
     pl_ratelimit_slot_t rl_slots[4];
@@ -85,6 +87,18 @@ void pl_client_log(pl_client_t *cl, pl_log_level_t level, const char *fmt, ...)
     va_start(ap, fmt);
     (void)pl_log_limitedv(&cl->rl, uv_now(cl->loop), cl->cfg.log, level, peer(cl), fmt, ap);
     va_end(ap);
+}
+
+/* A clock for round-trip times: while received bytes are handled, the time they were
+ * handed over (read once per batch), else now. A request sent from an answer's callback
+ * thus counts its time from that answer's arrival: one clock reading per exchange. */
+static uint64_t clock_ns(pl_client_t *cl)
+{
+    if (!cl->in_batch)
+        return uv_hrtime();
+    if (cl->batch_ns == 0)
+        cl->batch_ns = uv_hrtime();
+    return cl->batch_ns;
 }
 
 /* --- timer ------------------------------------------------------------------------ */
@@ -328,7 +342,7 @@ static void pump(pl_client_t *cl)
             cl->cursor = r->next_;
         }
         cl->nbusy++;
-        s->sent_ns = uv_hrtime();
+        s->sent_ns = clock_ns(cl);
         s->due = uv_now(cl->loop) + cl->cfg.timeout_ms;
         if (!cl->armed || cl->armed_at > s->due)
             arm_at(cl, s->due);
@@ -484,7 +498,7 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
         return 0;
     BUMP(cl->cfg.responses);
     if (cl->cfg.last_rtt_us != NULL)
-        *cl->cfg.last_rtt_us = (uv_hrtime() - s->sent_ns) / 1000u;
+        *cl->cfg.last_rtt_us = (clock_ns(cl) - s->sent_ns) / 1000u;
     r = s->req;
     slot_free(cl, s);
     if (r != NULL) {
@@ -512,7 +526,10 @@ static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *
     (void)line;
     if (!cl->up || cl->closing)
         return;
+    cl->in_batch = 1;
+    cl->batch_ns = 0;
     rc = pl_simconn_rx_feed(&cl->rx, buf, len, cl->ops.frame, cl->ud, deliver, cl);
+    cl->in_batch = 0;
     if (rc < 0 && !cl->closing && cl->up) {
         cl->rx.len = 0;
         pl_status_set(&st, rc, 0, "bad frame from the %s",

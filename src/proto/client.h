@@ -134,7 +134,8 @@ typedef struct {
     uint64_t *timeouts;    /* messages that got no answer in time */
     uint64_t *errors;      /* requests completed with an error */
     uint64_t *late;        /* answers that came after their message timed out */
-    uint64_t *last_rtt_us; /* round-trip time of the last answered message */
+    uint64_t *last_rtt_us; /* round-trip time of the last answered message (a message sent
+                              while an answer is handled counts from that answer's arrival) */
 } pl_client_config_t;
 
 /* Makes the client and its line (cfg and line are copied; the strings and counters they
