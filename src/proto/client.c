@@ -837,6 +837,12 @@ pl_line_t *pl_client_line(pl_client_t *cl)
     return cl->line;
 }
 
+uint8_t *pl_client_scratch(pl_client_t *cl, size_t *cap)
+{
+    *cap = cl->cfg.max_msg;
+    return cl->tx;
+}
+
 uv_loop_t *pl_client_loop(const pl_client_t *cl)
 {
     return cl->loop;

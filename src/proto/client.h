@@ -200,6 +200,11 @@ unsigned pl_client_pending(const pl_client_t *cl);
 /* The line (to read its peer, state, statistics). */
 pl_line_t *pl_client_line(pl_client_t *cl);
 
+/* The send buffer (cfg.max_msg bytes at *cap): ops.encode writes into it; outside encode
+ * the protocol may use it as scratch space, up to the next request it submits or the next
+ * pl_client_* call that may send. */
+uint8_t *pl_client_scratch(pl_client_t *cl, size_t *cap);
+
 /* The loop. */
 uv_loop_t *pl_client_loop(const pl_client_t *cl);
 

@@ -42,8 +42,11 @@ struct pl_ttcp_client_s {
 
     pl_ttcp_client_stats_t stats;
     pl_ttcp_frame_t f; /* the frame being matched, decoded once for match and handle */
-    uint16_t words[PL_TTCP_MAX_WORDS]; /* scratch for unsolicited words */
 };
+
+/* Unsolicited words are handed over in the core's send buffer (no request is being
+ * encoded while a frame is handled), so an idle client keeps no buffer of its own. */
+_Static_assert(PL_TTCP_MAX_FRAME >= PL_TTCP_MAX_WORDS * sizeof(uint16_t), "scratch words");
 
 /* Where the message in flight stands in its request. */
 typedef struct {
@@ -329,7 +332,8 @@ static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, p
 
 static void deliver_unsolicited(pl_ttcp_client_t *c, const pl_ttcp_frame_t *f)
 {
-    size_t i;
+    uint16_t *words;
+    size_t i, cap;
 
     c->stats.unsolicited++;
     if (c->on_unsolicited == NULL) {
@@ -338,9 +342,10 @@ static void deliver_unsolicited(pl_ttcp_client_t *c, const pl_ttcp_frame_t *f)
              f->node, f->offset, f->data_words);
         return;
     }
-    for (i = 0; i < f->data_words; i++)
-        c->words[i] = pl_ttcp_word(f, i);
-    c->on_unsolicited(c, f->node, f->offset, c->words, f->data_words, c->ud);
+    words = (uint16_t *)(void *)pl_client_scratch(c->core, &cap);
+    for (i = 0; i < f->data_words && i < cap / sizeof(uint16_t); i++)
+        words[i] = pl_ttcp_word(f, i);
+    c->on_unsolicited(c, f->node, f->offset, words, i, c->ud);
 }
 
 static int op_handle(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *p, size_t n,
