@@ -16,8 +16,9 @@
  * received frame answers, handling a frame, and its session set-up on connect.
  *
  * Every request completes exactly once, through ops.complete; no protocol operation is
- * called after pl_client_free() returns. Nothing here prints or blocks. Private to
- * src/proto; the loop thread only.
+ * called after pl_client_free() returns. Nothing here prints or blocks; the core logs what
+ * it decides itself (timeouts, protocol errors, set-up timeouts) as "<name> <peer>: ...",
+ * through the rate limiter. Private to src/proto; the loop thread only.
  */
 #ifndef PLCLINE_PROTO_CLIENT_H
 #define PLCLINE_PROTO_CLIENT_H
@@ -90,9 +91,10 @@ typedef struct {
                  void *ud);
     /* Required: handles a frame; `slot` is the message it answers (NULL: PL_CLIENT_NONE;
      * slot->req NULL: its request already failed, the answer is only consumed).
-     * Returns PL_CLIENT_OK, PL_CLIENT_FAIL (*st: the request's error), PL_CLIENT_OTHER, or
-     * a negative PL_E* (*st says why): the connection is dropped, the requests in flight
-     * fail. May call any pl_client_* function. */
+     * Returns PL_CLIENT_OK, PL_CLIENT_FAIL (*st: the request's error), PL_CLIENT_OTHER (with
+     * a slot: the message stays in flight, e.g. after an interim answer), or a negative
+     * PL_E* (*st says why): the connection is dropped, the requests in flight fail. May call
+     * any pl_client_* function. */
     int (*handle)(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *frame, size_t len,
                   pl_status_t *st, void *ud);
     /* Required: the request is done: hand `st` (code 0: success, and then its detail is
@@ -105,9 +107,8 @@ typedef struct {
      * pl_client_ready() ends it; <0: drop the connection (*st says why). */
     int (*connect)(pl_client_t *cl, pl_status_t *st, void *ud);
     /* Optional: the line went down with `why` (the session is gone; was_up: 0 when it was a
-     * connect attempt that failed): returns
-     * PL_CLIENT_FAIL_INFLIGHT or PL_CLIENT_REQUEUE for the requests in flight. Called before
-     * any of them completes. */
+     * connect attempt that failed). Returns PL_CLIENT_FAIL_INFLIGHT or PL_CLIENT_REQUEUE for
+     * the requests in flight; called before any of them completes. Without it: fail. */
     int (*down)(pl_client_t *cl, const pl_status_t *why, int was_up, void *ud);
     /* Optional: message `slot` got no answer in time; *st is PL_ETIMEOUT "no answer within
      * N ms" and may be rewritten. Returns 1 to drop the connection as well, 0 to keep it
@@ -139,7 +140,9 @@ typedef struct {
 } pl_client_config_t;
 
 /* Makes the client and its line (cfg and line are copied; the strings and counters they
- * point to must outlive the client). Returns 0 or PL_EINVAL/PL_ENOMEM/the line's error. */
+ * point to must outlive the client). frame, encode, match, handle and complete are
+ * required; timeout_ms, max_queue, max_inflight, max_frame and max_msg must not be 0.
+ * Returns 0 or PL_EINVAL/PL_ENOMEM/the line's error. */
 int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client_config_t *cfg,
                   const pl_client_ops_t *ops, void *ud, pl_client_t **out);
 
