@@ -104,11 +104,11 @@ struct pl_ttcp_req_s {
     void *data;         /* the caller's */
     pl_status_t status; /* result; valid in the callback */
     /* private */
-    pl_ttcp_req_t *next_;
     pl_ttcp_cb cb_;
     uint16_t *words_;
-    uint32_t node_, offset_, count_, done_, chunk_;
-    uint8_t type_, split_, sent_;
+    uint32_t node_, offset_, count_;
+    uint8_t type_, split_;
+    uint64_t core_[4]; /* the client core's part of the request */
 };
 
 /* Reads `count` words of `node` from `offset` into `words`. Blocks larger than max_block

@@ -24,6 +24,7 @@
 #include "proto/pccc/codec/enip.h"
 #include "proto/pccc/codec/pccc.h"
 #include "proto/pccc/codec/pccc_addr.h"
+#include "proto/pccc/enip_session.h"
 #include "codec/url.h"
 #include "net/line_url.h"
 
@@ -50,21 +51,17 @@
 #define MEMO_SLOTS      16u  /* parsed addresses remembered (by text) */
 #define MEMO_TEXT       24u  /* longest address text remembered, NUL included */
 
-/* Connection Manager timing (Vol 1, 3-5.6.1.2): tick 2^10 ms, timeout in ticks. */
+/* Unconnected Send (Vol 1, 3-5.5.2): the priority/time tick byte. */
 #define CM_PRIORITY_TICK 0x0Au
-#define CM_TICK_MS       1024u
-/* Forward Open (Vol 1, 3-5.6.1): class 3 server, RPI 2 s, timeout multiplier x16, 504-byte
- * variable point-to-point connections at low priority. */
-#define FO_RPI_US       2000000u
-#define FO_TIMEOUT_MULT 2u
-#define FO_CONN_SIZE    504u
 
 /* Sender context byte 2 tells session messages from PCCC requests (bytes 0-1: TNS). */
-#define CTX_PCCC     0u
-#define CTX_FWD_OPEN 1u
-#define CTX_FWD_CLS  2u
+#define CTX_PCCC PL_ENIP_CTX_OWNER
 
-enum { ST_DOWN = 0, ST_REGISTER, ST_FWD_OPEN, ST_READY };
+/* The session's states (enip_session.h). */
+#define ST_DOWN     PL_ENIP_SESSION_DOWN
+#define ST_REGISTER PL_ENIP_SESSION_REGISTER
+#define ST_FWD_OPEN PL_ENIP_SESSION_FWD_OPEN
+#define ST_READY    PL_ENIP_SESSION_READY
 enum { OP_READ = 1, OP_WRITE, OP_IDENT };
 
 typedef struct {
@@ -135,18 +132,13 @@ struct pl_pccc_client_s {
     unsigned limit;              /* requests in flight allowed on this session */
 
     /* session */
-    int state;
-    uint32_t session;
-    uint32_t ot_conn_id, to_conn_id; /* ours to send with / the target's to us */
-    uint16_t conn_serial, seq, tns, vendor_next;
-    uint8_t conn_path[72];
-    size_t conn_path_len;
+    pl_enip_session_t ss; /* RegisterSession, Forward Open, framing (enip_session.h) */
+    uint16_t tns, vendor_next;
     uint64_t setup_deadline;
     uint64_t wait_since;   /* uv_now() + 1 when requests started waiting for a session; 0: none */
     uint64_t rx_msgs;      /* messages received (a slot that saw none since its send: silence) */
     pl_status_t setup_err; /* code != 0: the last session setup timed out (this reason) */
     pl_pccc_remote_t setup_remote; /* what the target said when it refused the session */
-    uint32_t rnd;
 
     uv_timer_t timer;
     uint64_t armed_at; /* uv_now() ms the timer fires at; UINT64_MAX: stopped */
@@ -632,7 +624,7 @@ static int submit(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uin
     c->tail = req;
     c->queued++;
     c->stats.requests++;
-    if (c->state == ST_READY) {
+    if (c->ss.state == ST_READY) {
         pump(c);
     } else {
         if (c->queued == 1 && !c->persistent)
@@ -665,24 +657,6 @@ int pl_pccc_identify(pl_pccc_client_t *c, pl_pccc_req_t *req, char *text, size_t
 
 /* --- encoding ---------------------------------------------------------------------- */
 
-static uint32_t next_random(pl_pccc_client_t *c)
-{
-    uint32_t x = c->rnd;
-
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    c->rnd = x != 0 ? x : 0x9E3779B9u;
-    return c->rnd;
-}
-
-static uint8_t cm_ticks(const pl_pccc_client_t *c)
-{
-    unsigned t = (c->timeout_ms + CM_TICK_MS - 1u) / CM_TICK_MS;
-
-    return (uint8_t)(t < 1u ? 1u : (t > 255u ? 255u : t));
-}
-
 /* A clock for round-trip times: while received bytes are handled, the time they were
  * handed over (read once per batch), else now. */
 static uint64_t clock_ns(pl_pccc_client_t *c)
@@ -699,27 +673,11 @@ static uint64_t clock_ns(pl_pccc_client_t *c)
 static int send_cip(pl_pccc_client_t *c, int connected, uint16_t seq, const uint8_t *ctx,
                     size_t len)
 {
-    pl_enip_cip_t f;
-    int n;
+    int n = pl_enip_session_frame(&c->ss, connected, seq, ctx, c->tx, sizeof(c->tx), len);
 
-    memset(&f, 0, sizeof(f));
-    f.connected = connected;
-    f.session = c->session;
-    memcpy(f.context, ctx, PL_ENIP_CONTEXT_LEN);
-    f.conn_id = c->ot_conn_id;
-    f.seq = seq;
-    n = pl_enip_cip_frame(c->tx, sizeof(c->tx), &f, len);
     if (n < 0)
         return n;
     return pl_line_send(c->line, c->tx, (size_t)n);
-}
-
-static void ctx_make(uint8_t ctx[PL_ENIP_CONTEXT_LEN], uint8_t kind, uint16_t tns)
-{
-    memset(ctx, 0, PL_ENIP_CONTEXT_LEN);
-    ctx[0] = (uint8_t)(tns & 0xFFu);
-    ctx[1] = (uint8_t)(tns >> 8);
-    ctx[2] = kind;
 }
 
 static int tns_taken(const pl_pccc_client_t *c, uint16_t tns)
@@ -880,9 +838,9 @@ static int send_chunk(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t 
             return pl_status_set(st, PL_EINVAL, 0, "encoding the PCCC service header failed");
     }
     len = c->cip_hdr_len + c->wrap_len + (size_t)n;
-    ctx_make(ctx, CTX_PCCC, s->tns);
+    pl_enip_session_ctx(ctx, CTX_PCCC, s->tns);
     if (connected) {
-        s->seq = ++c->seq;
+        s->seq = ++c->ss.seq;
     } else if (c->route_len > 0) {
         pl_cip_ucmm_t u;
         uint8_t *ucmm = c->tx + PL_ENIP_CIP_UNCONNECTED_LEN;
@@ -890,7 +848,7 @@ static int send_chunk(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t 
 
         memset(&u, 0, sizeof(u));
         u.priority_tick = CM_PRIORITY_TICK;
-        u.timeout_ticks = cm_ticks(c);
+        u.timeout_ticks = pl_enip_session_cm_ticks(&c->ss);
         u.msg = cip; /* == ucmm + PL_CIP_UCMM_MSG_OFFSET: stays where it is */
         u.msg_len = len;
         u.route = c->route;
@@ -913,7 +871,7 @@ static void pump(pl_pccc_client_t *c)
 {
     unsigned gen = c->conn_gen;
 
-    while (c->state == ST_READY && !c->closing && !c->dropped && gen == c->conn_gen &&
+    while (c->ss.state == ST_READY && !c->closing && !c->dropped && gen == c->conn_gen &&
            c->head != NULL && c->nbusy < c->limit) {
         pl_pccc_req_t *r = c->head;
         rpriv_t *p = priv(r);
@@ -990,9 +948,9 @@ static void arm(pl_pccc_client_t *c)
     for (i = 0; i < c->inflight; i++)
         if (c->slot[i].busy && c->slot[i].deadline < due)
             due = c->slot[i].deadline;
-    if ((c->state == ST_REGISTER || c->state == ST_FWD_OPEN) && c->setup_deadline < due)
+    if ((c->ss.state == ST_REGISTER || c->ss.state == ST_FWD_OPEN) && c->setup_deadline < due)
         due = c->setup_deadline;
-    if (c->state != ST_READY && c->head != NULL && c->wait_since != 0 &&
+    if (c->ss.state != ST_READY && c->head != NULL && c->wait_since != 0 &&
         c->wait_since - 1 + c->timeout_ms < due)
         due = c->wait_since - 1 + c->timeout_ms;
     if (due == UINT64_MAX) {
@@ -1024,11 +982,12 @@ static void on_timer(uv_timer_t *t)
     c->armed_at = UINT64_MAX; /* a fired timer is stopped */
     if (c->closing)
         return;
-    if ((c->state == ST_REGISTER || c->state == ST_FWD_OPEN) && c->setup_deadline <= now) {
+    if ((c->ss.state == ST_REGISTER || c->ss.state == ST_FWD_OPEN) && c->setup_deadline <= now) {
         pl_status_set(&why, PL_ETIMEOUT, 0, "no %s reply within %u ms",
-                      c->state == ST_REGISTER ? "RegisterSession" : "Forward Open", c->timeout_ms);
+                      c->ss.state == ST_REGISTER ? "RegisterSession" : "Forward Open",
+                      c->timeout_ms);
         PLOG(c, PL_LOG_WARN, "pccc %s: %s", pl_line_peer(c->line), why.detail);
-        if (c->state == ST_FWD_OPEN && c->connected == PL_PCCC_CONNECTED_AUTO)
+        if (c->ss.state == ST_FWD_OPEN && c->connected == PL_PCCC_CONNECTED_AUTO)
             go_unconnected(c, &why); /* the next session goes without */
         c->setup_err = why;
         drop(c, &why);
@@ -1061,14 +1020,14 @@ static void on_timer(uv_timer_t *t)
     }
     if (c->closing)
         return;
-    if (c->state != ST_READY && c->head != NULL && c->wait_since != 0 &&
+    if (c->ss.state != ST_READY && c->head != NULL && c->wait_since != 0 &&
         c->wait_since - 1 + c->timeout_ms <= now) {
         /* connected but the session never came up: a receive timeout; else the reason the
          * line gives (connect failures), or a connect timeout */
         why = c->setup_err.code != 0 ? c->setup_err : *pl_line_last_error(c->line);
-        if (c->state == ST_REGISTER || c->state == ST_FWD_OPEN)
+        if (c->ss.state == ST_REGISTER || c->ss.state == ST_FWD_OPEN)
             pl_status_set(&why, PL_ETIMEOUT, 0, "no %s reply within %u ms",
-                          c->state == ST_REGISTER ? "RegisterSession" : "Forward Open",
+                          c->ss.state == ST_REGISTER ? "RegisterSession" : "Forward Open",
                           c->timeout_ms);
         else if (why.code == 0 || (why.code == PL_ETIMEOUT && c->setup_err.code == 0))
             pl_status_set(&why, PL_ECONNECT, UV_ETIMEDOUT, "no connection within %u ms",
@@ -1081,10 +1040,9 @@ static void on_timer(uv_timer_t *t)
             /* A stopped line reports no on_down: the session state ends here, or the setup
              * deadline (already past) would re-arm the timer at 0 ms for ever. */
             pl_line_stop(c->line);
-            c->state = ST_DOWN;
+            pl_enip_session_down(&c->ss);
             c->conn_gen++;
             c->rx_len = 0;
-            c->session = 0;
         }
     }
     pump(c);
@@ -1095,11 +1053,11 @@ static void on_timer(uv_timer_t *t)
 
 static void session_ready(pl_pccc_client_t *c)
 {
-    c->state = ST_READY;
+    pl_enip_session_ready(&c->ss, c->use_conn);
     c->wait_since = 0;
     c->stats.sessions++;
     c->stats.connected = c->use_conn;
-    pl_log(c->log, PL_LOG_INFO, "pccc: session 0x%08X with %s%s, %u in flight", c->session,
+    pl_log(c->log, PL_LOG_INFO, "pccc: session 0x%08X with %s%s, %u in flight", c->ss.session,
            pl_line_peer(c->line), c->use_conn ? " (connected)" : "", c->limit);
     if (c->on_link != NULL) {
         c->on_link(c, NULL, c->ud);
@@ -1111,39 +1069,16 @@ static void session_ready(pl_pccc_client_t *c)
 
 static void send_forward_open(pl_pccc_client_t *c)
 {
-    pl_cip_fwd_open_t fo;
-    uint8_t ctx[PL_ENIP_CONTEXT_LEN];
     pl_status_t why;
     int n, rc;
 
-    memset(&fo, 0, sizeof(fo));
-    fo.priority_tick = CM_PRIORITY_TICK;
-    fo.timeout_ticks = cm_ticks(c);
-    fo.ot_conn_id = 0; /* chosen by the target */
-    c->to_conn_id = next_random(c);
-    c->conn_serial = (uint16_t)next_random(c);
-    fo.to_conn_id = c->to_conn_id;
-    fo.conn_serial = c->conn_serial;
-    fo.vendor_id = c->vendor;
-    fo.orig_serial = c->serial;
-    fo.timeout_mult = FO_TIMEOUT_MULT;
-    fo.ot_rpi = FO_RPI_US;
-    fo.to_rpi = FO_RPI_US;
-    (void)pl_cip_ncp(FO_CONN_SIZE, 1, PL_CIP_PRIORITY_LOW, PL_CIP_CONN_TYPE_P2P, 0, &fo.ot_params);
-    fo.to_params = fo.ot_params;
-    fo.transport = PL_CIP_TRANSPORT_SERVER | PL_CIP_TRANSPORT_TRIGGER_APP | PL_CIP_TRANSPORT_CLASS3;
-    fo.path = c->conn_path;
-    fo.path_len = c->conn_path_len;
-    n = pl_cip_fwd_open_encode(c->tx + PL_ENIP_CIP_UNCONNECTED_LEN,
-                               sizeof(c->tx) - PL_ENIP_CIP_UNCONNECTED_LEN, &fo);
-    ctx_make(ctx, CTX_FWD_OPEN, 0);
-    rc = n < 0 ? n : send_cip(c, 0, 0, ctx, (size_t)n);
+    n = pl_enip_session_fwd_open(&c->ss, c->tx, sizeof(c->tx));
+    rc = n < 0 ? n : pl_line_send(c->line, c->tx, (size_t)n);
     if (rc < 0) {
         pl_status_set(&why, PL_ESEND, 0, "sending Forward Open failed: %s", pl_strerror(rc));
         drop(c, &why);
         return;
     }
-    c->state = ST_FWD_OPEN;
     c->setup_deadline = uv_now(c->loop) + c->timeout_ms;
     arm(c);
 }
@@ -1151,32 +1086,13 @@ static void send_forward_open(pl_pccc_client_t *c)
 /* Forward Close and UnRegisterSession, best effort (the socket closes right after). */
 static void session_close(pl_pccc_client_t *c)
 {
-    uint8_t ctx[PL_ENIP_CONTEXT_LEN];
-    int n;
+    int n = pl_enip_session_fwd_close(&c->ss, c->tx, sizeof(c->tx));
 
-    if (c->state == ST_READY && c->use_conn) {
-        pl_cip_fwd_close_t fc;
-
-        memset(&fc, 0, sizeof(fc));
-        fc.priority_tick = CM_PRIORITY_TICK;
-        fc.timeout_ticks = cm_ticks(c);
-        fc.conn_serial = c->conn_serial;
-        fc.vendor_id = c->vendor;
-        fc.orig_serial = c->serial;
-        fc.path = c->conn_path;
-        fc.path_len = c->conn_path_len;
-        n = pl_cip_fwd_close_encode(c->tx + PL_ENIP_CIP_UNCONNECTED_LEN,
-                                    sizeof(c->tx) - PL_ENIP_CIP_UNCONNECTED_LEN, &fc);
-        ctx_make(ctx, CTX_FWD_CLS, 0);
-        if (n > 0)
-            (void)send_cip(c, 0, 0, ctx, (size_t)n);
-    }
-    if (c->state == ST_READY || c->state == ST_FWD_OPEN) {
-        /* the session handle, every other header field zero */
-        n = pl_enip_unregister_request(c->tx, sizeof(c->tx), c->session);
-        if (n > 0)
-            (void)pl_line_send(c->line, c->tx, (size_t)n);
-    }
+    if (n > 0)
+        (void)pl_line_send(c->line, c->tx, (size_t)n);
+    n = pl_enip_session_unregister(&c->ss, c->tx, sizeof(c->tx));
+    if (n > 0)
+        (void)pl_line_send(c->line, c->tx, (size_t)n);
 }
 
 /* --- receiving --------------------------------------------------------------------- */
@@ -1203,23 +1119,13 @@ static void session_refused(pl_pccc_client_t *c, const pl_status_t *st,
     drop(c, st);
 }
 
-static void register_refused(pl_pccc_client_t *c, const pl_enip_msg_t *m)
+static void register_refused(pl_pccc_client_t *c, const pl_enip_msg_t *m, const pl_status_t *st)
 {
     pl_pccc_remote_t remote;
-    pl_status_t st;
 
     memset(&remote, 0, sizeof(remote));
     remote.encap_status = m->status;
-    if (m->status == 0)
-        pl_status_set(&st, PL_ESESSION_REFUSED, 0, "the reply has no session handle");
-    else if (m->status == PL_ENIP_STATUS_INSUFFICIENT_MEMORY)
-        pl_status_set(&st, PL_ESESSION_REFUSED, 0,
-                      "encapsulation status 0x%04X (no session free); end other clients' sessions",
-                      m->status);
-    else
-        pl_status_set(&st, PL_ESESSION_REFUSED, 0, "encapsulation status 0x%04X (%s)", m->status,
-                      pl_enip_status_name(m->status));
-    session_refused(c, &st, &remote);
+    session_refused(c, st, &remote);
 }
 
 /* Requests in flight go back to the head of the queue, in the order they were sent, to go
@@ -1550,10 +1456,9 @@ static void fwd_open_refused(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, uint3
 
 static void handle_fwd_open(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp)
 {
-    pl_cip_fwd_open_reply_t r;
     pl_status_t st;
 
-    if (c->state != ST_FWD_OPEN) {
+    if (c->ss.state != ST_FWD_OPEN) {
         pl_status_set(&st, PL_EPROTO, 0, "unexpected Forward Open reply");
         protocol_error(c, &st);
         return;
@@ -1562,13 +1467,10 @@ static void handle_fwd_open(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp)
         fwd_open_refused(c, rsp, 0);
         return;
     }
-    if (pl_cip_fwd_open_reply_decode(rsp, &r) < 0 || r.conn_serial != c->conn_serial) {
-        pl_status_set(&st, PL_EPROTO, 0, "bad Forward Open reply");
+    if (pl_enip_session_opened(&c->ss, rsp, &st) < 0) {
         protocol_error(c, &st);
         return;
     }
-    c->ot_conn_id = r.ot_conn_id;
-    c->to_conn_id = r.to_conn_id;
     session_ready(c);
 }
 
@@ -1586,14 +1488,14 @@ static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected
     slot_t *s;
     int rc;
 
-    if (c->state == ST_REGISTER || c->state == ST_DOWN) {
+    if (c->ss.state == ST_REGISTER || c->ss.state == ST_DOWN) {
         pl_status_set(&st, PL_EPROTO, 0, "%s before the session was registered",
                       pl_enip_command_name(m->command));
         protocol_error(c, &st);
         return;
     }
     if (m->status != 0) {
-        if (c->state == ST_FWD_OPEN && !connected) {
+        if (c->ss.state == ST_FWD_OPEN && !connected) {
             fwd_open_refused(c, NULL, m->status);
             return;
         }
@@ -1619,7 +1521,7 @@ static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected
     if (rc == 0) {
         if (connected) {
             rc = pl_cpf_connected(&rr.cpf, &conn_id, &seq, &cip, &cip_len);
-            if (rc == 0 && conn_id != c->to_conn_id) {
+            if (rc == 0 && conn_id != c->ss.to_conn_id) {
                 pl_status_set(&st, PL_EPROTO, 0, "connected reply for connection 0x%08X", conn_id);
                 protocol_error(c, &st);
                 return;
@@ -1697,16 +1599,15 @@ static void handle_msg(pl_pccc_client_t *c, const uint8_t *p, size_t n)
     c->rx_msgs++;
     switch (m.command) {
     case PL_ENIP_CMD_REGISTER_SESSION:
-        if (c->state != ST_REGISTER) {
-            pl_status_set(&st, PL_EPROTO, 0, "unexpected RegisterSession reply");
+        rc = pl_enip_session_registered(&c->ss, &m, &st);
+        if (rc == PL_ESESSION_REFUSED) {
+            register_refused(c, &m, &st);
+            return;
+        }
+        if (rc < 0) {
             protocol_error(c, &st);
             return;
         }
-        if (m.status != 0 || m.session == 0) {
-            register_refused(c, &m);
-            return;
-        }
-        c->session = m.session;
         if (c->use_conn)
             send_forward_open(c);
         else
@@ -1818,12 +1719,9 @@ static void on_line_up(pl_line_t *line, void *ud)
     c->rx_len = 0;
     /* attempt_failures is reset once a session came up and ended (on_line_down): a host
      * that accepts the connection but refuses the session is a failed attempt */
-    c->session = 0;
-    c->seq = 0;
     pl_status_clear(&c->setup_err);
     memset(c->expired, 0, sizeof(c->expired));
     c->expired_used = 0;
-    c->state = ST_REGISTER;
     c->setup_deadline = uv_now(c->loop) + c->timeout_ms;
     c->no_fallback = 0;
     c->refused = 0;
@@ -1838,7 +1736,7 @@ static void on_line_up(pl_line_t *line, void *ud)
     pl_log(c->log, PL_LOG_DEBUG, "pccc: connected to %s, registering", pl_line_peer(c->line));
     /* RegisterSession with every header field it does not use zero: a strict target
      * refuses a sender context or options (docs/pccc.md) */
-    rc = pl_enip_register_request(c->tx, sizeof(c->tx));
+    rc = pl_enip_session_begin(&c->ss, c->use_conn, c->tx, sizeof(c->tx));
     if (rc > 0)
         rc = pl_line_send(c->line, c->tx, (size_t)rc);
     if (rc < 0) {
@@ -1852,13 +1750,12 @@ static void on_line_up(pl_line_t *line, void *ud)
 static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
 {
     pl_pccc_client_t *c = ud;
-    int was_ready = c->state == ST_READY, was_up = c->state != ST_DOWN, refused = c->refused;
+    int was_ready = c->ss.state == ST_READY, was_up = c->ss.state != ST_DOWN, refused = c->refused;
 
     (void)line;
-    c->state = ST_DOWN;
+    pl_enip_session_down(&c->ss);
     c->conn_gen++;
     c->rx_len = 0;
-    c->session = 0;
     c->refused = 0;
     c->dropped = 0;
     if (was_up && !refused)
@@ -1943,11 +1840,10 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
         cfg->max_bytes != 0 ? cfg->max_bytes : (unsigned)pl_pccc_max_bytes(proc_of(c->plc));
     if (c->max_bytes > MAX_DATA_BYTES)
         c->max_bytes = MAX_DATA_BYTES;
-    /* connection path: the route, then the Message Router (class 2, instance 1) */
-    memcpy(c->conn_path, c->route, c->route_len);
-    n = pl_cip_path_encode(c->conn_path + c->route_len, sizeof(c->conn_path) - c->route_len,
-                           PL_CIP_CLASS_MESSAGE_ROUTER, 1);
-    c->conn_path_len = c->route_len + (size_t)(n > 0 ? n : 0);
+    /* the session's Forward Open goes through the route to the Message Router */
+    pl_enip_session_init(
+        &c->ss, c->vendor, c->serial, c->route, c->route_len, c->timeout_ms,
+        (uint32_t)(uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ (uint64_t)(uintptr_t)c >> 32));
     /* the in-place layout of a request (send_chunk) and its constant CIP request header:
      * the PCCC object's service and path, no data yet */
     layout(c);
@@ -1966,9 +1862,6 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
     c->wrap_len = (size_t)pl_pccc_wrap_header_len(c->service); /* checked above */
     (void)wrap_encode(c, c->hdr + c->cip_hdr_len, c->vendor);
     c->armed_at = UINT64_MAX;
-    c->rnd = (uint32_t)(uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ (uint64_t)(uintptr_t)c >> 32);
-    if (c->rnd == 0)
-        c->rnd = 0x9E3779B9u;
     rc = pl_line_new(loop, &cfg->line, &cbs, c, &c->line);
     if (rc < 0) {
         free(c);

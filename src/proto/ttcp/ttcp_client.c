@@ -4,17 +4,22 @@
  * against the answer's node, offset, type and count; per-request timeout; keep-alive after
  * idle; unsolicited input handed to the caller.
  *
- * Built on a line (src/net) for the connection and on the codec (src/proto/ttcp/codec) for bytes;
- * this file does no socket I/O of its own and never blocks. Every request completes exactly
- * once; nothing here prints.
+ * Built on the client core (proto/client.h: queue, deadline, reconnects, statistics) and on
+ * the codec (src/proto/ttcp/codec) for bytes; this file keeps what is 7TTCP's own: encoding
+ * a request's messages (a block larger than max_block goes out in chunks), matching an
+ * answer (7TTCP has no transaction id), unsolicited writes, keep-alive and the manual's
+ * error codes. It does no socket I/O of its own and never blocks. Every request completes
+ * exactly once; nothing here prints.
  */
 #include "plcline/ttcp.h"
 #include "plcline/error.h"
 
+#include "proto/client.h"
 #include "proto/ttcp/codec/ttcp.h"
 #include "codec/url.h"
 #include "net/line_url.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,46 +29,46 @@
 
 struct pl_ttcp_client_s {
     uv_loop_t *loop;
-    pl_line_t *line;
-    const pl_logger_t *log;
+    pl_client_t *core;
     pl_ttcp_unsolicited_cb on_unsolicited;
     pl_ttcp_link_cb on_link;
     void *ud;
-    unsigned timeout_ms, keepalive_ms, max_block, max_queue, nhosts;
+    unsigned timeout_ms, keepalive_ms, max_block;
 
-    uv_timer_t timer;    /* fires at `due` (lazily: it may fire early and re-arm itself) */
-    uint64_t due;        /* uv_now() deadline of the head request; 0: none */
     uv_timer_t ka_timer; /* keep-alive */
-    pl_ttcp_req_t *head, *tail;
-    unsigned queued;
-    pl_ttcp_req_t *inflight;   /* == head once sent */
-    uint64_t sent_ns;          /* uv_hrtime() at send, for the round-trip time */
-    uint64_t last_io;          /* uv_now() of the last request sent or answer received */
-    unsigned attempt_failures; /* failed connect attempts since the last success */
-    unsigned conn_gen;         /* bumped when the connection goes up or down */
-    uint8_t up, persistent, closing, ka_wait;
-    uint8_t dropping; /* we dropped the connection; the line's on_down is still to come */
-    uint8_t handles_open;
+    uint64_t last_io;    /* uv_now() of the last request sent or answer received */
+    uint8_t persistent, closing, ka_wait;
+    uint8_t unsolicited; /* the frame being matched is an unsolicited write */
 
     pl_ttcp_client_stats_t stats;
-    pl_ratelimit_t rl; /* every line the node can cause (core/log.c) */
-    pl_ratelimit_slot_t rl_slots[4];
-    size_t rx_len;
-    uint8_t rx[PL_TTCP_MAX_FRAME];
-    /* encode buffer; also the scratch space for unsolicited words */
-    union {
-        uint8_t bytes[PL_TTCP_MAX_FRAME];
-        uint16_t words[PL_TTCP_MAX_WORDS];
-    } tx;
+    pl_ttcp_frame_t f; /* the frame being matched, decoded once for match and handle */
 };
 
-static void pump(pl_ttcp_client_t *c);
-static void set_deadline(pl_ttcp_client_t *c, uint64_t delay);
+/* Unsolicited words are handed over in the core's send buffer (no request is being
+ * encoded while a frame is handled), so an idle client keeps no buffer of its own. */
+_Static_assert(PL_TTCP_MAX_FRAME >= PL_TTCP_MAX_WORDS * sizeof(uint16_t), "scratch words");
+
+/* Where the message in flight stands in its request. */
+typedef struct {
+    uint32_t offset, chunk;
+} msg_t;
+
+_Static_assert(sizeof(pl_client_req_t) <= sizeof(((pl_ttcp_req_t *)0)->core_),
+               "pl_ttcp_req_t.core_");
 
 /* A line the node can cause: rate-limited per node and message. */
-#define PLOG(c, level, ...)                                                               \
-    pl_log_limited(&(c)->rl, uv_now((c)->loop), (c)->log, level, pl_line_peer((c)->line), \
-                   __VA_ARGS__)
+#define PLOG(c, level, ...) pl_client_log((c)->core, level, __VA_ARGS__)
+#define PEER(c)             pl_line_peer(pl_client_line((c)->core))
+
+static pl_client_req_t *core_of(pl_ttcp_req_t *r)
+{
+    return (pl_client_req_t *)(void *)r->core_;
+}
+
+static pl_ttcp_req_t *req_of(pl_client_req_t *r)
+{
+    return (pl_ttcp_req_t *)(void *)((char *)r - offsetof(pl_ttcp_req_t, core_));
+}
 
 void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg)
 {
@@ -142,21 +147,7 @@ out:
     return rc;
 }
 
-/* --- request queue --------------------------------------------------------------- */
-
-static pl_ttcp_req_t *queue_pop(pl_ttcp_client_t *c)
-{
-    pl_ttcp_req_t *r = c->head;
-
-    if (r != NULL) {
-        c->head = r->next_;
-        if (c->head == NULL)
-            c->tail = NULL;
-        c->queued--;
-        r->next_ = NULL;
-    }
-    return r;
-}
+/* --- requests -------------------------------------------------------------------- */
 
 /* 7TTCP presents its own transport failures with the manual's codes (seed 000, "Error
  * codes"): the line's neutral codes become 0x4001-0x4009. */
@@ -200,31 +191,11 @@ static void notify_link(pl_ttcp_client_t *c, const pl_status_t *why)
     c->on_link(c, &m, c->ud);
 }
 
-/* Completes `r` (already popped) with the status it carries. */
-static void complete(pl_ttcp_client_t *c, pl_ttcp_req_t *r)
-{
-    r->status.code = manual_code(r->status.code);
-    if (r->status.code != 0)
-        c->stats.errors++;
-    r->cb_(r);
-}
-
-/* Fails every waiting request (not in flight) with `why`. */
-static void fail_waiting(pl_ttcp_client_t *c, const pl_status_t *why)
-{
-    pl_ttcp_req_t *r;
-
-    while ((r = queue_pop(c)) != NULL) {
-        r->status = *why;
-        complete(c, r);
-        if (c->closing)
-            return;
-    }
-}
-
 static int submit(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint8_t type, uint8_t split,
                   uint32_t node, uint32_t offset, uint16_t *words, size_t count, pl_ttcp_cb cb)
 {
+    int rc;
+
     if (c == NULL || req == NULL || cb == NULL || words == NULL || count == 0)
         return PL_EINVAL;
     if (c->closing)
@@ -233,39 +204,17 @@ static int submit(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint8_t type, uint8_t
         return PL_EINVAL;
     if (!split && count > c->max_block)
         return PL_EBLOCK_TOO_BIG;
-    if (c->queued >= c->max_queue)
-        return PL_E_7TTCP_NO_MSG;
 
     pl_status_clear(&req->status);
-    req->next_ = NULL;
     req->cb_ = cb;
     req->words_ = words;
     req->node_ = node;
     req->offset_ = offset;
     req->count_ = (uint32_t)count;
-    req->done_ = 0;
-    req->chunk_ = 0;
     req->type_ = type;
     req->split_ = split;
-    req->sent_ = 0;
-    if (c->tail != NULL)
-        c->tail->next_ = req;
-    else
-        c->head = req;
-    c->tail = req;
-    c->queued++;
-    c->stats.requests++;
-
-    if (c->up) {
-        pump(c);
-    } else {
-        if (c->queued == 1 && !c->persistent)
-            c->attempt_failures = 0;
-        if (c->due == 0)
-            set_deadline(c, c->timeout_ms);
-        (void)pl_line_start(c->line);
-    }
-    return 0;
+    rc = pl_client_submit(c->core, core_of(req));
+    return rc < 0 ? manual_code(rc) : 0;
 }
 
 int pl_ttcp_read(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, uint32_t offset,
@@ -295,388 +244,234 @@ int pl_ttcp_write_block(pl_ttcp_client_t *c, pl_ttcp_req_t *req, uint32_t node, 
                   cb);
 }
 
-/* --- timers ---------------------------------------------------------------------- */
+/* --- the core's operations ------------------------------------------------------- */
 
-/* One timer serves the head request: while it is in flight it fires `timeout_ms` after the
- * send; while the head waits for a connection it fires `timeout_ms` after the wait began.
- * The deadline is a number (`due`), and the timer is lazy: an answer only clears `due`, and a
- * new request only moves it, so the common request-answer cycle touches no timer at all; the
- * timer, when it fires before `due`, re-arms itself for the rest. */
-static void on_deadline(uv_timer_t *t);
-
-static void set_deadline(pl_ttcp_client_t *c, uint64_t delay)
+static int op_frame(const uint8_t *buf, size_t len, void *ud)
 {
-    c->due = uv_now(c->loop) + delay;
-    if (!uv_is_active((uv_handle_t *)&c->timer) || uv_timer_get_due_in(&c->timer) > delay)
-        uv_timer_start(&c->timer, on_deadline, delay, 0);
+    (void)ud;
+    return pl_ttcp_frame(buf, len, PL_TTCP_MAX_WORDS, NULL);
 }
 
-static void clear_deadline(pl_ttcp_client_t *c)
+/* Message k of a request: its k-th chunk of at most max_block words. */
+static int op_encode(pl_client_t *cl, pl_client_req_t *creq, pl_client_slot_t *slot, uint8_t *buf,
+                     size_t cap, int *last, pl_status_t *st, void *ud)
 {
-    c->due = 0;
+    pl_ttcp_client_t *c = ud;
+    pl_ttcp_req_t *r = req_of(creq);
+    msg_t *m = slot->state;
+    uint32_t done = slot->index * c->max_block, chunk = r->count_ - done;
+    int n;
+
+    (void)cl;
+    (void)st;
+    if (chunk > c->max_block)
+        chunk = c->max_block;
+    m->offset = r->offset_ + done;
+    m->chunk = chunk;
+    n = pl_ttcp_encode(buf, cap, PL_TTCP_OP_DATA, r->node_, m->offset, r->type_, chunk,
+                       r->type_ == PL_TTCP_TYPE_WRITE ? r->words_ + done : NULL);
+    *last = done + chunk >= r->count_;
+    c->last_io = uv_now(c->loop);
+    return n;
 }
 
-/* The protocol found the connection dead or confused. The line reports on_down later (from a
- * 0 ms timer), so the connection counts as down from now on: a request submitted meanwhile
- * (e.g. from the callback of the request that timed out) waits for the next connection
- * instead of being sent into the dead one. */
-static void drop(pl_ttcp_client_t *c, const pl_status_t *why)
+/* 7TTCP has no transaction id: an answer is the one message in flight, when its node,
+ * offset, type and count agree; a write with data that does not is unsolicited. */
+static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, pl_status_t *st,
+                    void *ud)
 {
-    if (!c->up)
+    pl_ttcp_client_t *c = ud;
+    pl_ttcp_frame_t *f = &c->f;
+    pl_client_slot_t *s;
+    pl_ttcp_req_t *r = NULL;
+    const msg_t *m = NULL;
+    int rc;
+
+    c->unsolicited = 0;
+    rc = pl_ttcp_decode(p, n, PL_TTCP_MAX_WORDS, f);
+    if (rc < 0) {
+        pl_status_set(st, rc, 0, "bad frame from the node");
+        return rc;
+    }
+    c->ka_wait = 0;
+    if (f->opcode == PL_TTCP_OP_KEEPALIVE) {
+        c->last_io = uv_now(c->loop); /* the next keep-alive is keepalive_ms from this one */
+        return PL_CLIENT_NONE;
+    }
+    s = pl_client_slot_first(cl);
+    if (s != NULL && s->req != NULL) {
+        r = req_of(s->req);
+        m = s->state;
+    }
+    if (f->type == PL_TTCP_TYPE_WRITE && f->data_words > 0 &&
+        (r == NULL || r->type_ != PL_TTCP_TYPE_WRITE || f->node != r->node_ ||
+         f->offset != m->offset || f->count != m->chunk)) {
+        c->unsolicited = 1;
+        return PL_CLIENT_NONE;
+    }
+    if (r == NULL) {
+        pl_status_set(st, PL_ETTCP_MISMATCH, 0,
+                      "answer with no request waiting (node %u offset %u type %u)", f->node,
+                      f->offset, f->type);
+        return PL_ETTCP_MISMATCH;
+    }
+    if (f->node != r->node_ || f->offset != m->offset || f->type != r->type_ ||
+        f->count != m->chunk) {
+        pl_status_set(st, PL_ETTCP_MISMATCH, 0,
+                      "answer node %u offset %u type %u count %u, expected %u/%u/%u/%u", f->node,
+                      f->offset, f->type, f->count, r->node_, m->offset, r->type_, m->chunk);
+        return PL_ETTCP_MISMATCH;
+    }
+    if (r->type_ == PL_TTCP_TYPE_READ && f->data_words != f->count) {
+        pl_status_set(st, PL_ETTCP_MISMATCH, 0, "read answer for %u words carries none", f->count);
+        return PL_ETTCP_MISMATCH;
+    }
+    *id = s->id;
+    return PL_CLIENT_ANSWER;
+}
+
+static void deliver_unsolicited(pl_ttcp_client_t *c, const pl_ttcp_frame_t *f)
+{
+    uint16_t *words;
+    size_t i, cap;
+
+    c->stats.unsolicited++;
+    if (c->on_unsolicited == NULL) {
+        PLOG(c, PL_LOG_INFO,
+             "7ttcp %s: unsolicited data from node %u offset %u, %zu words (no handler)", PEER(c),
+             f->node, f->offset, f->data_words);
         return;
-    c->up = 0;
-    c->dropping = 1;
-    c->conn_gen++;
+    }
+    words = (uint16_t *)(void *)pl_client_scratch(c->core, &cap);
+    for (i = 0; i < f->data_words && i < cap / sizeof(uint16_t); i++)
+        words[i] = pl_ttcp_word(f, i);
+    c->on_unsolicited(c, f->node, f->offset, words, i, c->ud);
+}
+
+static int op_handle(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *p, size_t n,
+                     pl_status_t *st, void *ud)
+{
+    pl_ttcp_client_t *c = ud;
+    pl_ttcp_req_t *r;
+    uint32_t done;
+    size_t i;
+
+    (void)cl;
+    (void)p;
+    (void)n;
+    (void)st;
+    if (slot == NULL) {
+        if (c->unsolicited)
+            deliver_unsolicited(c, &c->f);
+        return PL_CLIENT_OTHER;
+    }
+    r = req_of(slot->req); /* op_match found it */
+    if (r->type_ == PL_TTCP_TYPE_READ) {
+        done = slot->index * c->max_block;
+        for (i = 0; i < c->f.data_words; i++)
+            r->words_[done + i] = pl_ttcp_word(&c->f, i);
+    }
+    c->last_io = uv_now(c->loop);
+    return PL_CLIENT_OK;
+}
+
+static void op_complete(pl_client_t *cl, pl_client_req_t *creq, pl_status_t *st, void *ud)
+{
+    pl_ttcp_req_t *r = req_of(creq);
+
+    (void)cl;
+    (void)ud;
+    if (st->code != 0) { /* on success the status is still clear from submit() */
+        st->code = manual_code(st->code);
+        r->status = *st;
+    }
+    r->cb_(r);
+}
+
+static void on_keepalive(uv_timer_t *t);
+
+static int op_connect(pl_client_t *cl, pl_status_t *st, void *ud)
+{
+    pl_ttcp_client_t *c = ud;
+
+    (void)st;
+    c->ka_wait = 0;
+    c->last_io = uv_now(c->loop);
+    PLOG(c, PL_LOG_INFO, "7ttcp: connected to %s", pl_line_peer(pl_client_line(cl)));
+    if (c->keepalive_ms > 0)
+        uv_timer_start(&c->ka_timer, on_keepalive, c->keepalive_ms, 0);
+    if (c->on_link != NULL)
+        notify_link(c, NULL);
+    return 0;
+}
+
+/* The request in flight fails with the reason of the break; the waiting ones stay. */
+static int op_down(pl_client_t *cl, const pl_status_t *why, int was_up, void *ud)
+{
+    pl_ttcp_client_t *c = ud;
+
+    (void)cl;
     c->ka_wait = 0;
     uv_timer_stop(&c->ka_timer);
-    pl_line_drop(c->line, why);
+    if (c->on_link != NULL && (was_up || c->persistent))
+        notify_link(c, why);
+    return PL_CLIENT_FAIL_INFLIGHT;
 }
 
-static void on_deadline(uv_timer_t *t)
+/* A node that does not answer in time is dropped: the line goes on to the next host. */
+static int op_timeout(pl_client_t *cl, pl_client_slot_t *slot, pl_status_t *st, void *ud)
 {
-    pl_ttcp_client_t *c = t->data;
-    pl_ttcp_req_t *r = c->head;
-    pl_status_t why;
-    uint64_t now = uv_now(c->loop);
+    pl_ttcp_client_t *c = ud;
+    const msg_t *m = slot->state;
 
-    if (c->due == 0 || c->closing)
-        return;
-    if (now < c->due) {
-        uv_timer_start(&c->timer, on_deadline, c->due - now, 0);
-        return;
-    }
-    c->due = 0;
-
-    if (r == NULL || c->closing)
-        return;
-    if (c->inflight == r) {
-        c->inflight = NULL;
-        (void)queue_pop(c);
-        c->stats.timeouts++;
-        pl_status_set(&r->status, PL_ETIMEOUT, 0, "node %u offset %u: no answer within %u ms",
-                      r->node_, r->offset_ + r->done_, c->timeout_ms);
-        PLOG(c, PL_LOG_WARN, "7ttcp %s: %s", pl_line_peer(c->line), r->status.detail);
-        why = r->status;
-        drop(c, &why);
-        complete(c, r);
-        return;
-    }
-    /* The head waited for a connection for a whole timeout. */
-    why = *pl_line_last_error(c->line);
-    if (why.code == 0 || why.code == PL_ETIMEOUT)
-        pl_status_set(&why, PL_ECONNECT, UV_ETIMEDOUT, "no connection within %u ms", c->timeout_ms);
-    fail_waiting(c, &why);
-    if (!c->closing && !c->persistent && c->head == NULL)
-        pl_line_stop(c->line);
+    (void)cl;
+    pl_status_set(st, PL_ETIMEOUT, 0, "node %u offset %u: no answer within %u ms",
+                  slot->req != NULL ? req_of(slot->req)->node_ : 0u, m->offset, c->timeout_ms);
+    return 1;
 }
+
+static const pl_client_ops_t ttcp_ops = {
+    .frame = op_frame,
+    .encode = op_encode,
+    .match = op_match,
+    .handle = op_handle,
+    .complete = op_complete,
+    .connect = op_connect,
+    .down = op_down,
+    .timeout = op_timeout,
+};
+
+/* --- keep-alive ------------------------------------------------------------------ */
 
 static void on_keepalive(uv_timer_t *t)
 {
     pl_ttcp_client_t *c = t->data;
     uint64_t now = uv_now(c->loop), idle;
     pl_status_t why;
-    int n;
+    uint8_t buf[PL_TTCP_MAX_FRAME];
+    int n, busy;
 
-    if (!c->up || c->closing || c->keepalive_ms == 0)
+    if (c->closing || !pl_client_is_up(c->core) || c->keepalive_ms == 0)
         return;
     if (c->ka_wait) {
         c->ka_wait = 0;
         pl_status_set(&why, PL_ETIMEOUT, 0, "no answer to keep-alive within %u ms", c->timeout_ms);
-        PLOG(c, PL_LOG_WARN, "7ttcp %s: %s, reconnecting", pl_line_peer(c->line), why.detail);
-        drop(c, &why);
+        PLOG(c, PL_LOG_WARN, "7ttcp %s: %s, reconnecting", PEER(c), why.detail);
+        pl_client_drop(c->core, &why);
         return;
     }
     idle = now - c->last_io;
-    if (c->inflight != NULL || idle < c->keepalive_ms) {
-        uv_timer_start(&c->ka_timer, on_keepalive,
-                       c->inflight != NULL ? c->keepalive_ms : c->keepalive_ms - idle, 0);
+    busy = pl_client_busy(c->core) > 0;
+    if (busy || idle < c->keepalive_ms) {
+        uv_timer_start(&c->ka_timer, on_keepalive, busy ? c->keepalive_ms : c->keepalive_ms - idle,
+                       0);
         return;
     }
-    n = pl_ttcp_encode_keepalive(c->tx.bytes, sizeof(c->tx.bytes), 0);
-    if (n > 0 && pl_line_send(c->line, c->tx.bytes, (size_t)n) == 0) {
+    n = pl_ttcp_encode_keepalive(buf, sizeof(buf), 0);
+    if (n > 0 && pl_client_send(c->core, buf, (size_t)n) == 0) {
         c->stats.keepalives++;
         c->ka_wait = 1;
         uv_timer_start(&c->ka_timer, on_keepalive, c->timeout_ms, 0);
-    }
-}
-
-/* --- sending --------------------------------------------------------------------- */
-
-static void pump(pl_ttcp_client_t *c)
-{
-    pl_ttcp_req_t *r = c->head;
-    uint32_t chunk, offset;
-    int n, rc;
-
-    if (r == NULL || c->inflight != NULL || !c->up || c->closing)
-        return;
-    chunk = r->count_ - r->done_;
-    if (chunk > c->max_block)
-        chunk = c->max_block;
-    offset = r->offset_ + r->done_;
-    if (r->type_ == PL_TTCP_TYPE_READ)
-        n = pl_ttcp_encode(c->tx.bytes, sizeof(c->tx.bytes), PL_TTCP_OP_DATA, r->node_, offset,
-                           PL_TTCP_TYPE_READ, chunk, NULL);
-    else
-        n = pl_ttcp_encode(c->tx.bytes, sizeof(c->tx.bytes), PL_TTCP_OP_DATA, r->node_, offset,
-                           PL_TTCP_TYPE_WRITE, chunk, r->words_ + r->done_);
-    if (n < 0) { /* cannot happen: chunk <= 256 words fits the buffer */
-        (void)queue_pop(c);
-        pl_status_set(&r->status, n, 0, "encoding the request failed");
-        complete(c, r);
-        return;
-    }
-    rc = pl_line_send(c->line, c->tx.bytes, (size_t)n);
-    if (rc < 0) {
-        pl_status_t why;
-
-        (void)queue_pop(c);
-        pl_status_set(&why, PL_ESEND, 0, "%s", pl_strerror(rc));
-        r->status = why;
-        drop(c, &why);
-        complete(c, r);
-        return;
-    }
-    r->chunk_ = chunk;
-    r->sent_ = 1;
-    c->inflight = r;
-    c->last_io = uv_now(c->loop);
-    c->sent_ns = uv_hrtime();
-    set_deadline(c, c->timeout_ms);
-}
-
-/* --- receiving ------------------------------------------------------------------- */
-
-/* The connection carries something we cannot make sense of: fail the request concerned
- * and reconnect. */
-static void protocol_error(pl_ttcp_client_t *c, const pl_status_t *why)
-{
-    pl_ttcp_req_t *r = c->inflight;
-
-    PLOG(c, PL_LOG_WARN, "7ttcp %s: %s: %s", pl_line_peer(c->line), pl_strerror(why->code),
-         why->detail);
-    if (r != NULL) {
-        c->inflight = NULL;
-        clear_deadline(c);
-        (void)queue_pop(c);
-        r->status = *why;
-    }
-    drop(c, why);
-    if (r != NULL)
-        complete(c, r);
-}
-
-static void deliver_unsolicited(pl_ttcp_client_t *c, const pl_ttcp_frame_t *f)
-{
-    size_t i;
-
-    c->stats.unsolicited++;
-    if (c->on_unsolicited == NULL) {
-        PLOG(c, PL_LOG_INFO,
-             "7ttcp %s: unsolicited data from node %u offset %u, %zu words (no handler)",
-             pl_line_peer(c->line), f->node, f->offset, f->data_words);
-        return;
-    }
-    for (i = 0; i < f->data_words; i++)
-        c->tx.words[i] = pl_ttcp_word(f, i);
-    c->on_unsolicited(c, f->node, f->offset, c->tx.words, f->data_words, c->ud);
-}
-
-static void handle_frame(pl_ttcp_client_t *c, const uint8_t *p, size_t n)
-{
-    pl_ttcp_frame_t f;
-    pl_ttcp_req_t *r = c->inflight;
-    pl_status_t why;
-    uint32_t offset;
-    size_t i;
-    int rc;
-
-    rc = pl_ttcp_decode(p, n, PL_TTCP_MAX_WORDS, &f);
-    if (rc < 0) {
-        pl_status_set(&why, rc, 0, "bad frame from the node");
-        protocol_error(c, &why);
-        return;
-    }
-    c->ka_wait = 0;
-    if (f.opcode == PL_TTCP_OP_KEEPALIVE) {
-        c->last_io = uv_now(c->loop); /* the next keep-alive is keepalive_ms from this one */
-        return;
-    }
-    offset = r != NULL ? r->offset_ + r->done_ : 0;
-    if (f.type == PL_TTCP_TYPE_WRITE && f.data_words > 0 &&
-        (r == NULL || r->type_ != PL_TTCP_TYPE_WRITE || f.node != r->node_ || f.offset != offset ||
-         f.count != r->chunk_)) {
-        deliver_unsolicited(c, &f);
-        return;
-    }
-    if (r == NULL) {
-        pl_status_set(&why, PL_ETTCP_MISMATCH, 0,
-                      "answer with no request waiting (node %u offset %u type %u)", f.node,
-                      f.offset, f.type);
-        protocol_error(c, &why);
-        return;
-    }
-    if (f.node != r->node_ || f.offset != offset || f.type != r->type_ || f.count != r->chunk_) {
-        pl_status_set(&why, PL_ETTCP_MISMATCH, 0,
-                      "answer node %u offset %u type %u count %u, expected %u/%u/%u/%u", f.node,
-                      f.offset, f.type, f.count, r->node_, offset, r->type_, r->chunk_);
-        protocol_error(c, &why);
-        return;
-    }
-    if (r->type_ == PL_TTCP_TYPE_READ) {
-        if (f.data_words != f.count) {
-            pl_status_set(&why, PL_ETTCP_MISMATCH, 0, "read answer for %u words carries none",
-                          f.count);
-            protocol_error(c, &why);
-            return;
-        }
-        for (i = 0; i < f.data_words; i++)
-            r->words_[r->done_ + i] = pl_ttcp_word(&f, i);
-    }
-    clear_deadline(c);
-    c->inflight = NULL;
-    c->stats.responses++;
-    c->stats.last_rtt_us = (uv_hrtime() - c->sent_ns) / 1000u;
-    c->last_io = uv_now(c->loop);
-    r->done_ += r->chunk_;
-    r->sent_ = 0;
-    if (r->done_ < r->count_) {
-        pump(c);
-        return;
-    }
-    (void)queue_pop(c);
-    complete(c, r);
-    if (!c->closing)
-        pump(c);
-}
-
-static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *ud)
-{
-    pl_ttcp_client_t *c = ud;
-    unsigned gen = c->conn_gen;
-    size_t n, off;
-    pl_status_t why;
-    int rc;
-
-    (void)line;
-    /* Nothing buffered (the usual case): frames are parsed where they lie, and only a
-     * trailing partial frame is copied. */
-    if (c->rx_len == 0) {
-        for (;;) {
-            rc = pl_ttcp_frame(buf, len, PL_TTCP_MAX_WORDS, NULL);
-            if (rc == PL_EAGAIN)
-                break;
-            if (rc < 0) {
-                pl_status_set(&why, rc, 0, "bad frame from the node");
-                protocol_error(c, &why);
-                return;
-            }
-            handle_frame(c, buf, (size_t)rc);
-            if (c->closing || gen != c->conn_gen)
-                return;
-            buf += rc;
-            len -= (size_t)rc;
-        }
-    }
-    while (len > 0) {
-        n = sizeof(c->rx) - c->rx_len;
-        if (n > len)
-            n = len;
-        memcpy(c->rx + c->rx_len, buf, n);
-        c->rx_len += n;
-        buf += n;
-        len -= n;
-        off = 0;
-        for (;;) {
-            rc = pl_ttcp_frame(c->rx + off, c->rx_len - off, PL_TTCP_MAX_WORDS, NULL);
-            if (rc == PL_EAGAIN)
-                break;
-            if (rc < 0) {
-                pl_status_set(&why, rc, 0, "bad frame from the node");
-                c->rx_len = 0;
-                protocol_error(c, &why);
-                return;
-            }
-            handle_frame(c, c->rx + off, (size_t)rc);
-            if (c->closing || gen != c->conn_gen)
-                return; /* freed or reconnecting: the rest of the stream is void */
-            off += (size_t)rc;
-        }
-        memmove(c->rx, c->rx + off, c->rx_len - off);
-        c->rx_len -= off;
-    }
-}
-
-static void on_line_up(pl_line_t *line, void *ud)
-{
-    pl_ttcp_client_t *c = ud;
-
-    (void)line;
-    c->up = 1;
-    c->dropping = 0;
-    c->conn_gen++;
-    c->rx_len = 0;
-    c->attempt_failures = 0;
-    c->ka_wait = 0;
-    c->last_io = uv_now(c->loop);
-    PLOG(c, PL_LOG_INFO, "7ttcp: connected to %s", pl_line_peer(c->line));
-    if (c->keepalive_ms > 0)
-        uv_timer_start(&c->ka_timer, on_keepalive, c->keepalive_ms, 0);
-    clear_deadline(c);
-    if (c->on_link != NULL) {
-        notify_link(c, NULL);
-        if (c->closing)
-            return;
-    }
-    pump(c);
-}
-
-static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
-{
-    pl_ttcp_client_t *c = ud;
-    pl_ttcp_req_t *r = c->inflight;
-    int dropped = c->dropping;
-    int was_up = c->up || dropped;
-
-    (void)line;
-    c->up = 0;
-    c->dropping = 0;
-    c->conn_gen++;
-    c->rx_len = 0;
-    c->ka_wait = 0;
-    uv_timer_stop(&c->ka_timer);
-    if (was_up) {
-        c->attempt_failures = 0;
-    } else {
-        c->attempt_failures++;
-    }
-    if (r != NULL) { /* sent, not answered: it fails with the reason of the break */
-        c->inflight = NULL;
-        clear_deadline(c);
-        (void)queue_pop(c);
-        r->status = *why;
-    }
-    if (c->on_link != NULL && (was_up || c->persistent))
-        notify_link(c, why);
-    if (r != NULL && !c->closing)
-        complete(c, r);
-    if (c->closing)
-        return;
-    if (!was_up && c->attempt_failures >= c->nhosts && c->head != NULL) {
-        /* every host was tried once: the waiting requests get the reason */
-        fail_waiting(c, why);
-        if (c->closing)
-            return;
-    }
-    if (c->head == NULL) {
-        clear_deadline(c);
-        /* On-demand mode reconnects on the next request, except after a drop of ours (the
-         * peer timed out or talked nonsense): then the line goes on to the next host or the
-         * standby at once, so the next request does not meet the same dead partner. */
-        if (!c->persistent && !dropped)
-            pl_line_stop(c->line);
-    } else if (c->due == 0) {
-        set_deadline(c, c->timeout_ms);
     }
 }
 
@@ -684,8 +479,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
 
 int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_ttcp_client_t **out)
 {
-    static const pl_line_cbs_t cbs = {
-        .on_up = on_line_up, .on_data = on_line_data, .on_down = on_line_down};
+    pl_client_config_t cc;
     pl_ttcp_client_t *c;
     int rc;
 
@@ -696,24 +490,34 @@ int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_t
     if (c == NULL)
         return PL_ENOMEM;
     c->loop = loop;
-    c->log = cfg->log;
-    pl_ratelimit_init(&c->rl, c->rl_slots, sizeof(c->rl_slots) / sizeof(c->rl_slots[0]));
     c->on_unsolicited = cfg->on_unsolicited;
     c->on_link = cfg->on_link;
     c->ud = cfg->ud;
     c->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->keepalive_ms = cfg->keepalive_ms;
     c->max_block = cfg->max_block != 0 ? cfg->max_block : PL_TTCP_MAX_WORDS;
-    c->max_queue = cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE;
-    rc = pl_line_new(loop, &cfg->line, &cbs, c, &c->line);
+
+    memset(&cc, 0, sizeof(cc));
+    cc.name = "7ttcp";
+    cc.partner = "node";
+    cc.timeout_ms = c->timeout_ms;
+    cc.max_queue = cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE;
+    cc.max_inflight = 1; /* the manual's node answers one request at a time */
+    cc.max_frame = PL_TTCP_MAX_FRAME;
+    cc.max_msg = PL_TTCP_MAX_FRAME;
+    cc.slot_size = sizeof(msg_t);
+    cc.log = cfg->log;
+    cc.requests = &c->stats.requests;
+    cc.responses = &c->stats.responses;
+    cc.timeouts = &c->stats.timeouts;
+    cc.errors = &c->stats.errors;
+    cc.last_rtt_us = &c->stats.last_rtt_us;
+    rc = pl_client_new(loop, &cfg->line, &cc, &ttcp_ops, c, &c->core);
     if (rc < 0) {
         free(c);
         return rc;
     }
-    c->nhosts = pl_line_host_count(c->line); /* primary and backup devices */
-    uv_timer_init(loop, &c->timer);
     uv_timer_init(loop, &c->ka_timer);
-    c->timer.data = c;
     c->ka_timer.data = c;
     *out = c;
     return 0;
@@ -724,12 +528,12 @@ int pl_ttcp_client_start(pl_ttcp_client_t *c)
     if (c->closing)
         return PL_ECLOSING;
     c->persistent = 1;
-    return pl_line_start(c->line);
+    return pl_client_start(c->core);
 }
 
 pl_line_t *pl_ttcp_client_line(pl_ttcp_client_t *c)
 {
-    return c->line;
+    return pl_client_line(c->core);
 }
 
 const pl_ttcp_client_stats_t *pl_ttcp_client_stats(const pl_ttcp_client_t *c)
@@ -739,35 +543,16 @@ const pl_ttcp_client_stats_t *pl_ttcp_client_stats(const pl_ttcp_client_t *c)
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    pl_ttcp_client_t *c = h->data;
-
-    if (--c->handles_open == 0)
-        free(c);
+    free(h->data);
 }
 
 void pl_ttcp_client_free(pl_ttcp_client_t *c)
 {
-    pl_status_t why;
-
     if (c == NULL || c->closing)
         return;
     c->closing = 1;
-    pl_ratelimit_flush(&c->rl, uv_now(c->loop), c->log); /* counts not yet logged */
-    pl_line_free(c->line);
-    c->line = NULL;
-    uv_timer_stop(&c->timer);
     uv_timer_stop(&c->ka_timer);
-    c->inflight = NULL;
-    pl_status_set(&why, PL_ECANCELED, 0, "client closed");
-    {
-        pl_ttcp_req_t *r;
-
-        while ((r = queue_pop(c)) != NULL) {
-            r->status = why;
-            complete(c, r);
-        }
-    }
-    c->handles_open = 2;
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    pl_client_free(c->core); /* every request is answered with PL_ECANCELED */
+    c->core = NULL;
     uv_close((uv_handle_t *)&c->ka_timer, on_handle_closed);
 }
