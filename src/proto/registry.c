@@ -13,10 +13,12 @@
 
 extern const pl_protocol_t pl_protocol_ttcp; /* src/proto/ttcp/ttcp_protocol.c */
 extern const pl_protocol_t pl_protocol_pccc; /* src/proto/pccc/pccc_protocol.c */
+extern const pl_protocol_t pl_protocol_modbus; /* src/proto/modbus/modbus_protocol.c */
 
 static const pl_protocol_t *const protocols[] = {
     &pl_protocol_ttcp,
     &pl_protocol_pccc,
+    &pl_protocol_modbus,
 };
 
 #define NPROTOCOLS (sizeof(protocols) / sizeof(protocols[0]))
@@ -189,6 +191,12 @@ static int check_value(const pl_proto_key_t *k, const char *v, pl_status_t *err)
                                  k->name, v, k->min, k->max, k->max_count);
         return 0;
     case PL_KEY_QUERY:
+        return 0;
+    case PL_KEY_WORD:
+        if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789_-") != strlen(v))
+            return pl_status_set(err, PL_ECONFIG, 0, "'%s' is '%.30s', expected a word", k->name,
+                                 v);
         return 0;
     }
     return 0;

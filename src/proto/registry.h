@@ -33,6 +33,7 @@ typedef enum {
     PL_KEY_BOOL,  /* true or false; 0 or 1 in the key string */
     PL_KEY_RANGE, /* "first-last" (or one number) within min..max, at most max_count values */
     PL_KEY_QUERY, /* text "k=v&k=v" of the protocol's own keys, appended to the key string */
+    PL_KEY_WORD,  /* one word (letters, digits, '_', '-'), judged by the descriptor's keys_check */
 } pl_key_kind_t;
 
 typedef enum {
