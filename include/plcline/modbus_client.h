@@ -72,9 +72,9 @@ typedef struct {
                               connection; 0: default 3 */
     /* What the URL said for the callers above the client (the client itself only uses
      * `unit` as the default of the pl_modbus_* calls' callers): */
-    uint8_t unit;          /* default 1; 0 and 255 allowed (gateways use them) */
-    uint8_t byte_order;    /* 0 ABCD, 1 CDAB, 2 BADC, 3 DCBA (32/64-bit values) */
-    uint8_t zero_based;    /* Modicon references count from 0 (40000 is hr0) */
+    uint8_t unit;              /* default 1; 0 and 255 allowed (gateways use them) */
+    uint8_t byte_order;        /* 0 ABCD, 1 CDAB, 2 BADC, 3 DCBA (32/64-bit values) */
+    uint8_t zero_based;        /* Modicon references count from 0 (40000 is hr0) */
     pl_modbus_link_cb on_link; /* may be NULL */
     void *ud;
     const pl_logger_t *log; /* may be NULL */

@@ -10,8 +10,8 @@
 
 #include <string.h>
 
-extern const cli_proto_t cli_proto_ttcp; /* src/proto/ttcp/cli_ttcp.c */
-extern const cli_proto_t cli_proto_pccc; /* src/proto/pccc/cli_pccc.c */
+extern const cli_proto_t cli_proto_ttcp;   /* src/proto/ttcp/cli_ttcp.c */
+extern const cli_proto_t cli_proto_pccc;   /* src/proto/pccc/cli_pccc.c */
 extern const cli_proto_t cli_proto_modbus; /* src/proto/modbus/cli_modbus.c */
 
 static const cli_proto_t *const cli_protos[] = {

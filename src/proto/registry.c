@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const pl_protocol_t pl_protocol_ttcp; /* src/proto/ttcp/ttcp_protocol.c */
-extern const pl_protocol_t pl_protocol_pccc; /* src/proto/pccc/pccc_protocol.c */
+extern const pl_protocol_t pl_protocol_ttcp;   /* src/proto/ttcp/ttcp_protocol.c */
+extern const pl_protocol_t pl_protocol_pccc;   /* src/proto/pccc/pccc_protocol.c */
 extern const pl_protocol_t pl_protocol_modbus; /* src/proto/modbus/modbus_protocol.c */
 
 static const pl_protocol_t *const protocols[] = {

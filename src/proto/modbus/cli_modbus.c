@@ -228,8 +228,7 @@ static int parse_assignment(const char *arg, const pl_modbus_client_config_t *cf
         /* the codec's own check of the range, by formatting and parsing it back */
         if (pl_modbus_addr_format(&probe, text, sizeof(text)) < 0 ||
             pl_modbus_addr_parse(&probe, text, 0, NULL) < 0) {
-            fprintf(stderr, "plcline write: '%s': %zu values run past address 65535\n", arg,
-                    nvals);
+            fprintf(stderr, "plcline write: '%s': %zu values run past address 65535\n", arg, nvals);
             return CLI_EXIT_USAGE;
         }
         a->count = (uint32_t)nvals;

@@ -97,8 +97,7 @@ static int dev_new(uv_loop_t *loop, const pl_line_def_t *line, const pl_device_d
     rc = pl_modbus_client_new(loop, &cfg, &d->cli);
     if (rc < 0) {
         free(d);
-        return pl_status_set(err, rc, 0, "device '%s': cannot create the Modbus client",
-                             dev->name);
+        return pl_status_set(err, rc, 0, "device '%s': cannot create the Modbus client", dev->name);
     }
     *out = d;
     return 0;
@@ -139,8 +138,8 @@ static int addr_parse(pl_drv_dev_t *d, const pl_tag_def_t *tag, pl_drv_addr_t *o
     if (rc < 0)
         return rc;
     if (m.a.count != 1)
-        return pl_status_set(err, PL_EADDR, 0, "'%s': a tag holds one value, not %u",
-                             tag->address, (unsigned)m.a.count);
+        return pl_status_set(err, PL_EADDR, 0, "'%s': a tag holds one value, not %u", tag->address,
+                             (unsigned)m.a.count);
     m.order = d->order;
     (void)order_of(tag->keys, &m.order);
     memset(out, 0, sizeof(*out));
@@ -185,8 +184,8 @@ static void decode(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const void *
         out->i = (bytes[off / 8u] >> (off % 8u)) & 1;
         return;
     }
-    if (pl_modbus_value_get(&m->a, bytes + (size_t)off * 2u, (size_t)a->len * 2u, 0, m->order,
-                            &v) < 0)
+    if (pl_modbus_value_get(&m->a, bytes + (size_t)off * 2u, (size_t)a->len * 2u, 0, m->order, &v) <
+        0)
         return;
     switch (v.type) {
     case PL_MODBUS_T_BIT:
@@ -239,8 +238,7 @@ static int encode(const maddr_t *m, const pl_value_t *v, uint8_t *data, size_t c
     int rc;
 
     if (!pl_modbus_table_writable(m->a.table))
-        return pl_status_set(err, PL_EADDR, 0, "%s is read-only",
-                             pl_modbus_table_name(m->a.table));
+        return pl_status_set(err, PL_EADDR, 0, "%s is read-only", pl_modbus_table_name(m->a.table));
     rc = pl_value_text(v, is_float, text, sizeof(text), err);
     if (rc < 0)
         return rc;

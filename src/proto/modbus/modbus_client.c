@@ -104,8 +104,8 @@ void pl_modbus_client_config_init(pl_modbus_client_config_t *cfg)
 int pl_modbus_client_config_url(pl_modbus_client_config_t *cfg, const char *url, char *storage,
                                 size_t storage_len, pl_status_t *err)
 {
-    static const char *const known[] = {"timeout",  "byte_order", "max_regs",
-                                        "max_bits", "inflight",   "queue",
+    static const char *const known[] = {"timeout",    "byte_order",     "max_regs",
+                                        "max_bits",   "inflight",       "queue",
                                         "zero_based", PL_LINE_URL_KEYS, NULL};
     pl_modbus_order_t order;
     const char *s;
@@ -134,8 +134,8 @@ int pl_modbus_client_config_url(pl_modbus_client_config_t *cfg, const char *url,
         }
         cfg->unit = (uint8_t)v;
     }
-    if ((rc = pl_line_config_url(&cfg->line, u, PL_MODBUS_CLIENT_PORT, storage, storage_len,
-                                 err)) < 0)
+    if ((rc = pl_line_config_url(&cfg->line, u, PL_MODBUS_CLIENT_PORT, storage, storage_len, err)) <
+        0)
         goto out;
     v = cfg->timeout_ms;
     if ((rc = pl_url_get_uint(u, "timeout", 1, 3600000, &v, err)) < 0)
@@ -488,8 +488,7 @@ static void handle_adu(pl_modbus_client_t *c, const uint8_t *p, size_t n)
             return;
         }
         c->stats.mismatches++;
-        pl_status_set(&st, PL_EMODBUS_MISMATCH, 0, "answer to transaction %u, never sent",
-                      adu.tid);
+        pl_status_set(&st, PL_EMODBUS_MISMATCH, 0, "answer to transaction %u, never sent", adu.tid);
         protocol_error(c, &st);
         return;
     }
@@ -812,8 +811,8 @@ int pl_modbus_read_write(pl_modbus_client_t *c, pl_modbus_request_t *req, uint8_
     return enqueue(c, req, cb);
 }
 
-int pl_modbus_device_id(pl_modbus_client_t *c, pl_modbus_request_t *req, uint8_t unit,
-                        uint8_t code, uint8_t object, uint8_t *out, size_t cap, pl_modbus_cb cb)
+int pl_modbus_device_id(pl_modbus_client_t *c, pl_modbus_request_t *req, uint8_t unit, uint8_t code,
+                        uint8_t object, uint8_t *out, size_t cap, pl_modbus_cb cb)
 {
     if (c == NULL || req == NULL || cb == NULL || out == NULL || code < PL_MODBUS_DEVID_BASIC ||
         code > PL_MODBUS_DEVID_SPECIFIC)

@@ -15,11 +15,10 @@
 
 #include <string.h>
 
-
 extern const pl_driver_t pl_driver_modbus; /* drv_modbus.c */
 
 static const pl_proto_key_t line_keys[] = {
-    {"max_regs", PL_KEY_UINT, 1, PL_MODBUS_MAX_READ_REGS, 0, "125"}, /* writes: <= 123 */
+    {"max_regs", PL_KEY_UINT, 1, PL_MODBUS_MAX_READ_REGS, 0, "125"},  /* writes: <= 123 */
     {"max_bits", PL_KEY_UINT, 1, PL_MODBUS_MAX_READ_BITS, 0, "2000"}, /* writes: <= 1968 */
     {"inflight", PL_KEY_UINT, 1, PL_MODBUS_CLIENT_MAX_INFLIGHT, 0, "1"},
     {NULL, PL_KEY_UINT, 0, 0, 0, NULL},
