@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <modbus/modbus.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -440,13 +441,105 @@ static void test_dead_unit_sync(void **state)
     dead_unit_case(1);
 }
 
+/* The URL: defaults, every key, and what is refused. */
+static void test_config_url(void **state)
+{
+    pl_modbus_client_config_t cfg;
+    pl_status_t st;
+    char local[64];
+
+    (void)state;
+    pl_modbus_client_config_init(&cfg);
+    assert_int_equal(
+        pl_modbus_client_config_url(&cfg, "modbus://10.0.0.7", local, sizeof(local), &st), 0);
+    assert_int_equal(cfg.unit, 1);
+    assert_int_equal(cfg.line.port, 502);
+    assert_int_equal(cfg.inflight, 1);
+    assert_int_equal(cfg.max_regs, 125);
+    assert_int_equal(cfg.max_bits, 2000);
+    assert_int_equal(cfg.byte_order, 0);
+    assert_int_equal(cfg.line.redundancy, PL_REDUNDANCY_ALTERNATE);
+    pl_modbus_client_config_init(&cfg);
+    assert_int_equal(
+        pl_modbus_client_config_url(&cfg,
+                                    "modbus://a,b:1502/255?timeout=250&byte_order=dcba&max_regs=60&"
+                                    "max_bits=800&inflight=8&queue=9&zero_based=1&backup=c&"
+                                    "redundancy=parallel",
+                                    local, sizeof(local), &st),
+        0);
+    assert_int_equal(cfg.unit, 255);
+    assert_int_equal(cfg.line.hosts.count, 2);
+    assert_int_equal(cfg.timeout_ms, 250);
+    assert_int_equal(cfg.byte_order, PL_MODBUS_DCBA);
+    assert_int_equal(cfg.max_regs, 60);
+    assert_int_equal(cfg.max_bits, 800);
+    assert_int_equal(cfg.inflight, 8);
+    assert_int_equal(cfg.max_queue, 9);
+    assert_int_equal(cfg.zero_based, 1);
+    assert_int_equal(cfg.line.use_backup, 1);
+    assert_int_equal(cfg.line.redundancy, PL_REDUNDANCY_PARALLEL);
+    assert_int_equal(pl_modbus_client_config_url(&cfg, "modbus://h/0", local, sizeof(local), &st),
+                     0);
+    assert_int_equal(cfg.unit, 0);
+    assert_int_equal(pl_modbus_client_config_url(&cfg, "modbus://h/256", local, sizeof(local), &st),
+                     PL_EURL);
+    assert_int_equal(pl_modbus_client_config_url(&cfg, "modbus://h/x", local, sizeof(local), &st),
+                     PL_EURL);
+    assert_int_equal(
+        pl_modbus_client_config_url(&cfg, "modbus://h?max_regs=126", local, sizeof(local), &st),
+        PL_EURL);
+    assert_int_equal(
+        pl_modbus_client_config_url(&cfg, "modbus://h?inflight=65", local, sizeof(local), &st),
+        PL_EURL);
+    assert_int_equal(
+        pl_modbus_client_config_url(&cfg, "modbus://h?byte_order=ABDC", local, sizeof(local), &st),
+        PL_EURL);
+    assert_int_equal(
+        pl_modbus_client_config_url(&cfg, "modbus://h?swap=1", local, sizeof(local), &st), PL_EURL);
+    assert_int_equal(pl_modbus_client_config_url(&cfg, "7ttcp://h", local, sizeof(local), &st),
+                     PL_EURL);
+}
+
+/* Alternate redundancy (the default): the primary refuses, the request goes to the backup
+ * on the same connection attempt cycle and succeeds. */
+static void test_redundancy_alternate(void **state)
+{
+    pl_modbus_client_config_t cfg;
+    server_t s;
+    uint16_t dead;
+    pl_line_side_t side;
+    uint8_t buf[2];
+    char url[128], local[64];
+    pl_status_t st;
+
+    (void)state;
+    server_start(&s);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(fault_free_port(&loop, &dead), 0);
+    snprintf(url, sizeof(url), "modbus://127.0.0.1:%u?backup=127.0.0.1:%u&timeout=2000",
+             (unsigned)dead, (unsigned)s.port);
+    pl_modbus_client_config_init(&cfg);
+    assert_int_equal(pl_modbus_client_config_url(&cfg, url, local, sizeof(local), &st), 0);
+    cfg.line.backoff_min_ms = 5;
+    cfg.line.backoff_max_ms = 20;
+    assert_int_equal(pl_modbus_client_new(&loop, &cfg, &cli), 0);
+    assert_int_equal(do_read(1, PL_MODBUS_FC_READ_HOLDING, 4, 1, buf), 0);
+    assert_int_equal(pl_modbus_reg(buf, 2, 0), 12);
+    assert_true(pl_line_active(pl_modbus_client_line(cli), &side, NULL) >= 0);
+    assert_int_equal(side, PL_LINE_BACKUP);
+    client_close();
+    server_join(&s);
+    server_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_function_code), cmocka_unit_test(test_exceptions),
-        cmocka_unit_test(test_byte_orders),         cmocka_unit_test(test_unit_ids),
-        cmocka_unit_test(test_split_read),          cmocka_unit_test(test_dead_unit_inflight),
-        cmocka_unit_test(test_dead_unit_sync),
+        cmocka_unit_test(test_every_function_code),  cmocka_unit_test(test_exceptions),
+        cmocka_unit_test(test_byte_orders),          cmocka_unit_test(test_unit_ids),
+        cmocka_unit_test(test_split_read),           cmocka_unit_test(test_dead_unit_inflight),
+        cmocka_unit_test(test_dead_unit_sync),       cmocka_unit_test(test_config_url),
+        cmocka_unit_test(test_redundancy_alternate),
     };
 
     fault_watchdog(100, "test_modbus_client");
