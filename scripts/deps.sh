@@ -6,10 +6,9 @@ set -euo pipefail
 
 # clang + libclang-rt-dev: the ASan/UBSan build of `make check` (the sanitizer runtime is only
 # a "Recommends" of clang, and recommends are not installed); clang-format: its format check;
-# python3: a CLI test parses JSON with it. libmodbus-dev: test-only, the independent Modbus
-# peer of tests/integration/test_modbus_libmodbus.c and test_modbus_server.c and the
-# baseline of bench/bench_modbus.c (never linked into plcline); mbpoll: test-only, a second
-# independent Modbus client of test_modbus_server.c.
+# python3: a CLI test parses JSON with it. libmodbus-dev: test- and bench-only, the
+# independent Modbus peer of the Modbus tests and benches (never linked into plcline);
+# mbpoll: test-only, a second independent Modbus client of test_modbus_server.c.
 pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
       libmosquitto-dev mosquitto mosquitto-clients clang libclang-rt-dev clang-format valgrind
       tshark python3 libmodbus-dev mbpoll)

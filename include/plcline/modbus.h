@@ -65,7 +65,7 @@ typedef struct {
     const char *product_name; /* 0x04 */
     const char *model_name;   /* 0x05 */
     const char *user_app;     /* 0x06 */
-} pl_modbus_devid_t;
+} pl_modbus_server_devid_t;
 
 typedef struct pl_modbus_server_s pl_modbus_server_t;
 
@@ -101,7 +101,7 @@ typedef struct {
     /* Data */
     unsigned animate_ms;      /* >0: a few elements of every unit served change (docs) */
     const char *persist_path; /* load the tables at start, save them at _free; NULL: off */
-    pl_modbus_devid_t devid;
+    pl_modbus_server_devid_t devid;
     pl_modbus_server_write_cb on_write; /* optional */
     void *ud;
     const pl_logger_t *log;

@@ -1271,6 +1271,10 @@ static int y_proto_key(ld_t *L, pl_key_scope_t scope, const char *name, char *ke
             strncat(keys, "&", cap - strlen(keys) - 1);
         strncat(keys, text, cap - strlen(keys) - 1);
         return 0;
+    case PL_KEY_WORD:
+        if (y_text(L, name, text, sizeof(text), 0, "a word") != 0)
+            return L->failed;
+        break;
     }
     if (pl_keys_add(keys, cap, name, text) != 0)
         return fail(L, ev_pos(L), "'%s': too many protocol keys", name);

@@ -11,6 +11,7 @@
 
 #define PL_PROTOCOLS(X) \
     X(ttcp)             \
-    X(pccc)
+    X(pccc)             \
+    X(modbus)
 
 #endif

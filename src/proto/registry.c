@@ -210,6 +210,12 @@ static int check_value(const pl_proto_key_t *k, const char *v, pl_status_t *err)
             if (*end == '\0')
                 return 0;
         }
+    case PL_KEY_WORD:
+        if (*v == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789_-") != strlen(v))
+            return pl_status_set(err, PL_ECONFIG, 0, "'%s' is '%.30s', expected a word", k->name,
+                                 v);
+        return 0;
     }
     return 0;
 }

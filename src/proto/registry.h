@@ -36,6 +36,7 @@ typedef enum {
     PL_KEY_QUERY, /* text "k=v&k=v" of the protocol's own keys, appended to the key string */
     PL_KEY_TEXT,  /* text of 1 to max characters, without '&' (a file name) */
     PL_KEY_LIST,  /* "a,b,c": whole numbers within min..max, at most max_count of them */
+    PL_KEY_WORD,  /* one word (letters, digits, '_', '-'), judged by the descriptor's keys_check */
 } pl_key_kind_t;
 
 typedef enum {

@@ -24,24 +24,24 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-known="unknown protocol 'modbus', expected one of: 7ttcp, pccc"
+known="unknown protocol 's7', expected one of: 7ttcp, pccc, modbus"
 
 # --- an unknown scheme: exit 2, the known protocols listed, for every subcommand ---
-out=$("$PL" read modbus://127.0.0.1:502/1 40001 2>&1)
+out=$("$PL" read s7://127.0.0.1:102/1 DB1.DBW0 2>&1)
 expect_eq "read exit" 2 $?
-expect_eq "read message" "plcline: modbus://127.0.0.1:502/1: malformed device URL (0x000b PL_EURL): $known" "$out"
-out=$("$PL" write modbus://127.0.0.1:502/1 40001=1 2>&1)
+expect_eq "read message" "plcline: s7://127.0.0.1:102/1: malformed device URL (0x000b PL_EURL): $known" "$out"
+out=$("$PL" write s7://127.0.0.1:102/1 DB1.DBW0=1 2>&1)
 expect_eq "write exit" 2 $?
 expect_match "write message" "$known" "$out"
-out=$("$PL" bench modbus://127.0.0.1:502/1 40001 2>&1)
+out=$("$PL" bench s7://127.0.0.1:102/1 DB1.DBW0 2>&1)
 expect_eq "bench exit" 2 $?
 expect_match "bench message" "$known" "$out"
-out=$("$PL" serve modbus://127.0.0.1:0 2>&1)
+out=$("$PL" serve s7://127.0.0.1:0 2>&1)
 expect_eq "serve exit" 2 $?
 expect_match "serve message" "$known" "$out"
 out=$("$PL" read 127.0.0.1 W0 2>&1)
 expect_eq "no scheme exit" 2 $?
-expect_match "no scheme message" "missing '://'.*7ttcp, pccc" "$out"
+expect_match "no scheme message" "missing '://'.*7ttcp, pccc, modbus" "$out"
 
 # --- the scheme in any case: serve PCCC:// and read from it with Pccc:// ---
 exec 3< <(exec "$PL" serve -q PCCC://127.0.0.1:0 2>"$tmp/serve.err")
@@ -63,8 +63,8 @@ check() { # name yaml expected-message
     expect_eq "$1 exit" 2 $?
     expect_eq "$1 message" "plcline: $tmp/c.yaml:$3" "$out"
 }
-check "config unknown" $'lines: [{name: a, protocol: modbus, host: h}]\n' \
-    "1:29: 'protocol' is 'modbus', expected 7ttcp or pccc"
+check "config unknown" $'lines: [{name: a, protocol: s7, host: h}]\n' \
+    "1:29: 'protocol' is 's7', expected 7ttcp or pccc or modbus"
 check "config line key" $'lines: [{name: a, protocol: PCCC, host: h, keepalive: 1s}]\n' \
     "1:44: 'keepalive' applies to 7ttcp lines only, expected no 'keepalive' here"
 check "config device key" $'lines: [{name: a, protocol: pccc, host: h}]\ndevices: [{name: d, line: a, node: 3}]\n' \

@@ -573,7 +573,9 @@ static void test_error_yaml(void **state)
                  "keys: name, protocol, host, simulator, port, backup, "
                  "backup_simulator, backup_port, use_backup, redundancy, prefer_primary, "
                  "line_number, local, connect_timeout, backoff_min, "
-                 "backoff_max, stable, tcp_keepalive, timeout, keepalive, max_block, options");
+                 "backoff_max, stable, tcp_keepalive, timeout, keepalive, max_block, options, "
+                 "max_regs, max_bits, "
+                 "inflight");
     /* anchors, aliases, tags */
     expect_error("scan_classes:\n  - &f {name: fast, period: 1s}\n  - *f\n",
                  ":2:5: anchor '&f': anchors and aliases are not supported, expected the value "
@@ -602,8 +604,8 @@ static void test_error_types(void **state)
                  ":1:51: 'port' is empty, expected a whole number from 1 to 65535");
     expect_error("lines: [{name: a, protocol: 7ttcp, host: h, port: [1]}]\n",
                  ":1:51: 'port' is a list, expected a port number");
-    expect_error("lines: [{name: a, protocol: modbus, host: h}]\n",
-                 ":1:29: 'protocol' is 'modbus', expected 7ttcp or pccc");
+    expect_error("lines: [{name: a, protocol: s7, host: h}]\n",
+                 ":1:29: 'protocol' is 's7', expected 7ttcp or pccc or modbus");
     expect_error("lines: [{name: a, protocol: 7ttcp, host: h, max_block: 257}]\n",
                  ":1:56: 'max_block' is '257', expected a whole number from 1 to 256");
     expect_error("lines:\n  - {name: a, protocol: 7ttcp,\n     host: \"a,b,c,d,e,f,g,h,i\"}\n",

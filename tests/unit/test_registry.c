@@ -31,7 +31,7 @@ static void test_find(void **state)
     p = pl_protocol_find("pccc://x", 4); /* only the first len bytes count */
     assert_non_null(p);
     assert_string_equal(p->name, "pccc");
-    assert_string_equal(pl_protocol_list(list, sizeof(list)), "7ttcp, pccc");
+    assert_string_equal(pl_protocol_list(list, sizeof(list)), "7ttcp, pccc, modbus");
     assert_string_equal(pl_protocol_list(list, 8), "7ttcp, "); /* truncated, terminated */
 }
 
@@ -44,12 +44,14 @@ static void test_of_url(void **state)
     pl_status_clear(&st);
     assert_int_equal(pl_protocol_of_url("PCCC://h?plc=plc5", &p, &st), 0);
     assert_string_equal(p->name, "pccc");
-    assert_int_equal(pl_protocol_of_url("modbus://127.0.0.1:502/1", &p, &st), PL_EURL);
+    assert_int_equal(pl_protocol_of_url("Modbus://127.0.0.1:502/1", &p, &st), 0);
+    assert_string_equal(p->name, "modbus");
+    assert_int_equal(pl_protocol_of_url("s7://127.0.0.1:102/1", &p, &st), PL_EURL);
     assert_null(p);
-    assert_string_equal(st.detail, "unknown protocol 'modbus', expected one of: 7ttcp, pccc");
+    assert_string_equal(st.detail, "unknown protocol 's7', expected one of: 7ttcp, pccc, modbus");
     assert_int_equal(pl_protocol_of_url("127.0.0.1:502", &p, &st), PL_EURL);
     assert_non_null(strstr(st.detail, "missing '://'"));
-    assert_non_null(strstr(st.detail, "7ttcp, pccc"));
+    assert_non_null(strstr(st.detail, "7ttcp, pccc, modbus"));
 }
 
 /* Every descriptor has what the engine, the daemon and the command rely on. */
@@ -91,7 +93,7 @@ static void test_descriptors_complete(void **state)
                 fail_msg("%s scope %d: defaults '%s': %s", p->name, s, keys, st.detail);
         }
     }
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
 }
 
 static void expect_keys(const char *proto, pl_key_scope_t scope, const char *keys,
@@ -139,6 +141,19 @@ static void test_keys_check(void **state)
     expect_keys("pccc", PL_KEYS_TAG, "swap=1", "'swap' does not apply to pccc");
     expect_keys("pccc", PL_KEYS_SIM, "plc=plc5&files=N7:10", NULL);
     expect_keys("pccc", PL_KEYS_SIM, "nodes=0-7", "unknown option 'nodes'");
+    expect_keys("modbus", PL_KEYS_LINE, "max_regs=125&max_bits=2000&inflight=8", NULL);
+    expect_keys("modbus", PL_KEYS_LINE, "max_regs=126", "from 1 to 125");
+    expect_keys("modbus", PL_KEYS_LINE, "max_bits=2001", "from 1 to 2000");
+    expect_keys("modbus", PL_KEYS_LINE, "inflight=0", "from 1 to 64");
+    expect_keys("modbus", PL_KEYS_DEVICE, "unit=0&byte_order=cdab&zero_based=1", NULL);
+    expect_keys("modbus", PL_KEYS_DEVICE, "unit=255", NULL);
+    expect_keys("modbus", PL_KEYS_DEVICE, "unit=256", "'unit' is '256'");
+    expect_keys("modbus", PL_KEYS_DEVICE, "byte_order=ABDC",
+                "'byte_order' is 'ABDC', expected ABCD, CDAB, BADC or DCBA");
+    expect_keys("modbus", PL_KEYS_DEVICE, "byte_order=A B", "expected a word");
+    expect_keys("modbus", PL_KEYS_TAG, "byte_order=DCBA", NULL);
+    expect_keys("modbus", PL_KEYS_TAG, "byte_order=x", "'byte_order' is 'x'");
+    expect_keys("modbus", PL_KEYS_TAG, "swap=1", "'swap' does not apply to modbus");
     /* the simulator keys of `plcline serve`'s options */
     expect_keys("7ttcp", PL_KEYS_SIM, "ignore_nodes=5", NULL);
     expect_keys("7ttcp", PL_KEYS_SIM, "ignore_nodes=5,4294967295", NULL);

@@ -698,7 +698,7 @@ static char *dup_str(const char *text)
     return p;
 }
 
-static int set_devid(pl_modbus_server_t *s, const pl_modbus_devid_t *d, pl_status_t *err)
+static int set_devid(pl_modbus_server_t *s, const pl_modbus_server_devid_t *d, pl_status_t *err)
 {
     const char *v[N_DEVID] = {d->vendor_name,  d->product_code, d->revision, d->vendor_url,
                               d->product_name, d->model_name,   d->user_app};
