@@ -216,6 +216,84 @@ typedef struct {
 int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_stats_t *out);
 int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats_t *out);
 
+/* --- status queries: what a status page, an HTTP API or a metrics endpoint shows ---------
+ * All read-only, loop thread only, cheap (no I/O); indices run over the configuration's
+ * order. Protocol-specific facts come from the protocol's driver, named by `protocol`. */
+
+/* Upper bounds of the request duration histogram's buckets, in microseconds; a last,
+ * unbounded bucket follows. */
+#define PL_ENGINE_RTT_BUCKETS 12
+extern const uint64_t pl_engine_rtt_bounds_us[PL_ENGINE_RTT_BUCKETS];
+
+typedef struct {
+    const char *name, *line;
+    const char *protocol;   /* the driver's name, e.g. for a label */
+    int connected;          /* the device's connection carries requests */
+    const char *state;      /* "up", "connecting", "backoff", "idle", "off scan" */
+    const char *peer;       /* "host:port" connected to, "" */
+    int backup_active;      /* 1: the backup partner carries the traffic */
+    int has_backup;         /* the line has a backup partner */
+    unsigned host_index;    /* index in the combined host list (see pl_line_host_index) */
+    unsigned host_count;    /* hosts in the combined list */
+    int demoted;            /* off scan after repeated failures */
+    uint64_t demoted_until; /* wall clock (ms since the epoch) when demoted, else 0 */
+    pl_status_t last_error; /* the last request or connection error; code 0: none */
+    size_t ntags;           /* tags on the device */
+    uint64_t rtt_count;     /* requests timed (the histogram's count) */
+    uint64_t rtt_sum_us;    /* their summed duration */
+    uint64_t rtt_hist[PL_ENGINE_RTT_BUCKETS + 1]; /* per bucket, not cumulative */
+} pl_engine_device_info_t;
+
+size_t pl_engine_device_count(const pl_engine_t *e);
+
+/* Fills `info` and (when not NULL) `st` for device `i`. Returns 0 or PL_EINVAL (no such
+ * index). The strings stay valid until the next loop iteration. */
+int pl_engine_device_info(const pl_engine_t *e, size_t i, pl_engine_device_info_t *info,
+                          pl_engine_stats_t *st);
+
+typedef struct {
+    const char *name;
+    const char *protocol;
+    size_t ndevices, nup; /* devices on the line, and those connected */
+} pl_engine_line_info_t;
+
+size_t pl_engine_line_count(const pl_engine_t *e);
+int pl_engine_line_info(const pl_engine_t *e, size_t i, pl_engine_line_info_t *info);
+
+/* A tag's definition, for display: address in its protocol's grammar, scan class,
+ * writable. Returns 0 or PL_EINVAL. */
+typedef struct {
+    const char *address, *scan;
+    int writable;
+} pl_engine_tag_info_t;
+int pl_engine_tag_info(const pl_engine_t *e, size_t i, pl_engine_tag_info_t *info);
+
+/* Index of `tag` for pl_engine_tag_at(), or -1 when unknown (O(log n)). */
+long pl_engine_tag_index(const pl_engine_t *e, const char *tag);
+
+/* The change number of tag `i`'s last publication (0: never): every publication takes the
+ * next number of an engine-wide counter, so "changed since N" is `seq > N`. */
+uint64_t pl_engine_tag_seq(const pl_engine_t *e, size_t i);
+uint64_t pl_engine_seq(const pl_engine_t *e); /* the counter's current value */
+
+typedef enum {
+    PL_TAG_SORT_NAME = 0,
+    PL_TAG_SORT_DEVICE,  /* device, then name */
+    PL_TAG_SORT_QUALITY, /* bad first, then uncertain, good; then name */
+    PL_TAG_SORT_AGE,     /* oldest source time first; then name */
+} pl_tag_sort_t;
+
+/* Selects the tags whose name, device or address contains `filter` (ASCII case-insensitive;
+ * NULL or "": all), sorted by `sort` (reversed when `desc`), and writes the indices of
+ * matches [offset, offset + cap) to `out`. Returns the number of matches in all (which may
+ * exceed what was written) or PL_ENOMEM. Costs one pass over the tags plus a partial sort
+ * of the matches. */
+long pl_engine_tag_query(const pl_engine_t *e, const char *filter, pl_tag_sort_t sort, int desc,
+                         size_t offset, size_t *out, size_t cap);
+
+/* Number of tags by quality: counts[PL_Q_GOOD], [PL_Q_BAD], [PL_Q_UNCERTAIN]. */
+void pl_engine_tag_qualities(const pl_engine_t *e, uint64_t counts[3]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2023,6 +2023,43 @@ static int parse_north(ld_t *L)
     return rc;
 }
 
+/* --- http ------------------------------------------------------------------------------ */
+
+static int parse_http(ld_t *L)
+{
+    static const char *const keys[] = {"listen", "writes", "token_file", NULL};
+    pl_http_def_t *h = &L->cfg->http;
+    map_t m;
+    int k, rc;
+
+    h->on = 1;
+    if (is_null(L))
+        return 0;
+    if (map_begin(L, &m, "'http'", keys) != 0)
+        return L->failed;
+    while ((rc = map_key(L, &m, &k)) > 0) {
+        switch (k) {
+        case 0:
+            rc = y_text(L, "listen", h->listen, sizeof(h->listen), 0,
+                        "an address and port, e.g. 127.0.0.1:8080");
+            break;
+        case 1:
+            rc = y_bool(L, "writes", &h->writes);
+            break;
+        default:
+            rc = y_text(L, "token_file", h->token_file, sizeof(h->token_file), 0, "a file name");
+            break;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (rc != 0)
+        return rc;
+    if (h->writes == 1 && h->token_file[0] == '\0')
+        return not_here(L, &m, 1, "needs a 'token_file' (writes over HTTP take a bearer token)");
+    return 0;
+}
+
 /* --- the document ---------------------------------------------------------------------- */
 
 static int parse_list(ld_t *L, const char *key, const char *item, int (*parse)(ld_t *L))
@@ -2047,7 +2084,7 @@ static int parse_list(ld_t *L, const char *key, const char *item, int (*parse)(l
 static int parse_root(ld_t *L)
 {
     static const char *const keys[] = {"scan_classes", "simulators", "lines", "devices",
-                                       "tags",         "north",      NULL};
+                                       "tags",         "north",      "http",  NULL};
     map_t m;
     int k, rc;
 
@@ -2070,8 +2107,11 @@ static int parse_root(ld_t *L)
         case 4:
             rc = parse_list(L, "tags", "tags", parse_tag);
             break;
-        default:
+        case 5:
             rc = parse_north(L);
+            break;
+        default:
+            rc = parse_http(L);
             break;
         }
         if (rc != 0)
@@ -2301,6 +2341,7 @@ static void config_reset(pl_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->north.json_stdout = -1;
+    snprintf(cfg->http.listen, sizeof(cfg->http.listen), "127.0.0.1:8080");
     snprintf(cfg->north.mqtt_host, sizeof(cfg->north.mqtt_host), "127.0.0.1");
     cfg->north.mqtt_port = PORT_MQTT;
     snprintf(cfg->north.mqtt_prefix, sizeof(cfg->north.mqtt_prefix), "plcline");

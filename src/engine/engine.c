@@ -38,6 +38,7 @@ enum { OP_READ = 1, OP_WRITE = 2 };
 typedef struct op_s {
     struct op_s *next;
     int kind;
+    uint64_t sent_ns; /* uv_hrtime() when handed to the driver: the request duration */
 } op_t;
 
 typedef struct {
@@ -101,6 +102,8 @@ struct edev_s {
     pl_engine_stats_t st; /* engine-level counters; driver counters are added on demand */
     group_t **groups;
     size_t ngroups;
+    uint64_t rtt_hist[PL_ENGINE_RTT_BUCKETS + 1]; /* request durations, see pl_engine_rtt */
+    uint64_t rtt_sum_ns;
     edev_t *adopt_to;   /* old engine: the device that takes our connection when idle */
     edev_t *adopt_from; /* new engine: the device whose connection we wait for */
     int handing;        /* old engine: this device still owes its connection a handover */
@@ -116,6 +119,7 @@ struct tag_s {
     pl_value_t pub;     /* last published value (deadband reference) */
     int published;      /* anything published yet */
     uint64_t last_good; /* uv_now() of the last good read */
+    uint64_t seq;       /* the engine's change number of the last publication */
 };
 
 struct pl_engine_s {
@@ -139,6 +143,7 @@ struct pl_engine_s {
     int started, stopping, closing_timers;
     unsigned handovers;  /* devices whose connection still has to move to another engine */
     int release_pending; /* freed once the handovers are done */
+    uint64_t seq;        /* publications so far: tags carry the number of their last one */
     void (*stop_done)(pl_engine_t *e, void *ud);
 };
 
@@ -189,6 +194,7 @@ static void publish(pl_engine_t *e, tag_t *t)
 {
     t->pub = t->st.value;
     t->published = 1;
+    t->seq = ++e->seq;
     if (e->cbs.on_change != NULL)
         e->cbs.on_change(e, &t->st, e->ud);
 }
@@ -315,6 +321,7 @@ static void write_finish(wop_t *w, const pl_status_t *st)
 }
 
 static void group_block_done(block_t *b, const pl_status_t *st);
+static void rtt_observe(edev_t *d, const op_t *op);
 
 static void block_cb(void *ctx, const pl_status_t *st)
 {
@@ -322,6 +329,7 @@ static void block_cb(void *ctx, const pl_status_t *st)
     edev_t *d = b->g->dev;
 
     d->inflight--;
+    rtt_observe(d, &b->op);
     group_block_done(b, st);
     if (!d->e->stopping)
         dev_pump(d);
@@ -335,6 +343,7 @@ static void write_cb(void *ctx, const pl_status_t *st)
     edev_t *d = w->dev;
 
     d->inflight--;
+    rtt_observe(d, &w->op);
     if (st->code == 0) {
         d->fails = 0;
     } else {
@@ -370,6 +379,7 @@ static void dev_pump(edev_t *d)
             }
             pl_status_clear(&st);
             d->inflight++;
+            w->op.sent_ns = uv_hrtime();
             rc = d->drv->write(d->dd, w->req, &w->tag->addr, &w->tag->def, &w->raw, write_cb, w,
                                &st);
             if (rc < 0) {
@@ -387,6 +397,7 @@ static void dev_pump(edev_t *d)
             block_t *b = (block_t *)op;
 
             d->inflight++;
+            b->op.sent_ns = uv_hrtime();
             rc = d->drv->read(d->dd, b->req, b->area, b->start, b->len, b->buf, block_cb, b);
             if (rc < 0) {
                 d->inflight--;
@@ -1300,4 +1311,315 @@ int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats
         }
     }
     return found ? 0 : PL_EINVAL;
+}
+
+/* --- status queries (include/plcline/engine.h) ------------------------------------- */
+
+const uint64_t pl_engine_rtt_bounds_us[PL_ENGINE_RTT_BUCKETS] = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
+
+static void rtt_observe(edev_t *d, const op_t *op)
+{
+    uint64_t us = (uv_hrtime() - op->sent_ns) / 1000u;
+    size_t i = 0;
+
+    while (i < PL_ENGINE_RTT_BUCKETS && us > pl_engine_rtt_bounds_us[i])
+        i++;
+    d->rtt_hist[i]++;
+    d->rtt_sum_ns += us * 1000u;
+}
+
+size_t pl_engine_device_count(const pl_engine_t *e)
+{
+    return e->ndevs;
+}
+
+static const char *line_state_name(pl_line_state_t s)
+{
+    switch (s) {
+    case PL_LINE_IDLE:
+        return "idle";
+    case PL_LINE_RESOLVING:
+    case PL_LINE_CONNECTING:
+        return "connecting";
+    case PL_LINE_UP:
+        return "up";
+    case PL_LINE_BACKOFF:
+        return "backoff";
+    }
+    return "?";
+}
+
+int pl_engine_device_info(const pl_engine_t *e, size_t i, pl_engine_device_info_t *info,
+                          pl_engine_stats_t *st)
+{
+    const edev_t *d;
+    const pl_line_t *ln = NULL;
+    pl_line_side_t side = PL_LINE_PRIMARY;
+    size_t k;
+
+    if (i >= e->ndevs)
+        return PL_EINVAL;
+    d = &e->devs[i];
+    memset(info, 0, sizeof(*info));
+    info->name = d->def.name;
+    info->line = d->line->def.name;
+    info->protocol = d->drv->name;
+    info->peer = "";
+    info->state = "idle";
+    if (d->dd != NULL && d->drv->line != NULL)
+        ln = d->drv->line(d->dd);
+    if (ln != NULL) {
+        info->state = line_state_name(pl_line_state(ln));
+        info->connected = pl_line_active(ln, &side, NULL) >= 0;
+        info->backup_active = info->connected && side == PL_LINE_BACKUP;
+        info->peer = pl_line_peer(ln);
+        info->host_index = pl_line_host_index(ln);
+        info->host_count = pl_line_host_count(ln);
+        if (pl_line_last_error(ln)->code != 0)
+            info->last_error = *pl_line_last_error(ln);
+    }
+    info->has_backup = d->line->def.line.use_backup;
+    if (d->last_err.code != 0)
+        info->last_error = d->last_err;
+    if (d->demoted) {
+        uint64_t now = uv_now(e->loop);
+
+        info->demoted = 1;
+        info->state = "off scan";
+        info->demoted_until = wall_now(e) + (d->demoted_until > now ? d->demoted_until - now : 0);
+    }
+    for (k = 0; k < d->ngroups; k++)
+        info->ntags += d->groups[k]->ntags;
+    for (k = 0; k <= PL_ENGINE_RTT_BUCKETS; k++) {
+        info->rtt_hist[k] = d->rtt_hist[k];
+        info->rtt_count += d->rtt_hist[k];
+    }
+    info->rtt_sum_us = d->rtt_sum_ns / 1000u;
+    if (st != NULL) {
+        memset(st, 0, sizeof(*st));
+        add_stats(st, d);
+    }
+    return 0;
+}
+
+size_t pl_engine_line_count(const pl_engine_t *e)
+{
+    return e->nlines;
+}
+
+int pl_engine_line_info(const pl_engine_t *e, size_t i, pl_engine_line_info_t *info)
+{
+    size_t k;
+
+    if (i >= e->nlines)
+        return PL_EINVAL;
+    memset(info, 0, sizeof(*info));
+    info->name = e->lines[i].def.name;
+    info->protocol = e->lines[i].drv->name;
+    for (k = 0; k < e->ndevs; k++) {
+        const edev_t *d = &e->devs[k];
+        const pl_line_t *ln;
+
+        if (d->line != &e->lines[i])
+            continue;
+        info->ndevices++;
+        ln = d->dd != NULL && d->drv->line != NULL ? d->drv->line(d->dd) : NULL;
+        if (ln != NULL && pl_line_active(ln, NULL, NULL) >= 0)
+            info->nup++;
+    }
+    return 0;
+}
+
+int pl_engine_tag_info(const pl_engine_t *e, size_t i, pl_engine_tag_info_t *info)
+{
+    if (i >= e->ntags)
+        return PL_EINVAL;
+    info->address = e->tags[i].def.address;
+    info->scan = e->tags[i].def.scan;
+    info->writable = e->tags[i].def.writable;
+    return 0;
+}
+
+long pl_engine_tag_index(const pl_engine_t *e, const char *tag)
+{
+    const tag_t *t = find_tag(e, tag);
+
+    return t != NULL ? (long)(t - e->tags) : -1;
+}
+
+uint64_t pl_engine_tag_seq(const pl_engine_t *e, size_t i)
+{
+    return i < e->ntags ? e->tags[i].seq : 0;
+}
+
+uint64_t pl_engine_seq(const pl_engine_t *e)
+{
+    return e->seq;
+}
+
+/* ASCII case-insensitive substring search; `needle` is already lower case. */
+static int contains_ci(const char *hay, const char *needle, size_t nlen)
+{
+    size_t i, k;
+
+    for (i = 0; hay[i] != '\0'; i++) {
+        for (k = 0; k < nlen; k++) {
+            char c = hay[i + k];
+
+            if (c == '\0')
+                return 0;
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if (c != needle[k])
+                break;
+        }
+        if (k == nlen)
+            return 1;
+    }
+    return nlen == 0;
+}
+
+typedef struct {
+    const pl_engine_t *e;
+    pl_tag_sort_t sort;
+    int desc;
+} sort_ctx_t;
+
+static int qual_rank(pl_quality_t q)
+{
+    switch (q) {
+    case PL_Q_BAD:
+        return 0;
+    case PL_Q_UNCERTAIN:
+        return 1;
+    case PL_Q_GOOD:
+        return 2;
+    }
+    return 3;
+}
+
+static int tag_cmp(const sort_ctx_t *c, size_t a, size_t b)
+{
+    const tag_t *x = &c->e->tags[a], *y = &c->e->tags[b];
+    int r = 0;
+
+    switch (c->sort) {
+    case PL_TAG_SORT_NAME:
+        break;
+    case PL_TAG_SORT_DEVICE:
+        r = strcmp(x->dev->def.name, y->dev->def.name);
+        break;
+    case PL_TAG_SORT_QUALITY:
+        r = qual_rank(x->st.quality) - qual_rank(y->st.quality);
+        break;
+    case PL_TAG_SORT_AGE:
+        r = x->st.ts_ms < y->st.ts_ms ? -1 : x->st.ts_ms > y->st.ts_ms ? 1 : 0;
+        break;
+    }
+    if (r == 0)
+        r = strcmp(x->def.name, y->def.name);
+    return c->desc ? -r : r;
+}
+
+/* Heap sift-down on a max-heap of at most `n` indices (the `n` smallest matches so far). */
+static void heap_down(const sort_ctx_t *c, size_t *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i, t;
+
+        if (l < n && tag_cmp(c, h[l], h[m]) > 0)
+            m = l;
+        if (r < n && tag_cmp(c, h[r], h[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+long pl_engine_tag_query(const pl_engine_t *e, const char *filter, pl_tag_sort_t sort, int desc,
+                         size_t offset, size_t *out, size_t cap)
+{
+    sort_ctx_t c = {e, sort, desc};
+    char needle[PL_NAME_MAX];
+    size_t nlen = 0, keep = offset + cap, n = 0, i, total = 0;
+    size_t *h;
+
+    if (filter != NULL) {
+        for (; filter[nlen] != '\0' && nlen < sizeof(needle) - 1; nlen++) {
+            char ch = filter[nlen];
+
+            needle[nlen] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+        }
+    }
+    needle[nlen] = '\0';
+    if (keep > e->ntags)
+        keep = e->ntags;
+    h = malloc((keep > 0 ? keep : 1) * sizeof(*h));
+    if (h == NULL)
+        return PL_ENOMEM;
+    /* names are sorted already: for a name sort the first matches are the answer */
+    for (i = 0; i < e->ntags; i++) {
+        size_t ix = i;
+        const tag_t *t;
+
+        if (sort == PL_TAG_SORT_NAME)
+            ix = (size_t)((desc ? e->by_name[e->ntags - 1 - i] : e->by_name[i]) - e->tags);
+        t = &e->tags[ix];
+        if (nlen > 0 && !contains_ci(t->def.name, needle, nlen) &&
+            !contains_ci(t->dev->def.name, needle, nlen) &&
+            !contains_ci(t->def.address, needle, nlen))
+            continue;
+        total++;
+        if (keep == 0)
+            continue;
+        if (sort == PL_TAG_SORT_NAME) {
+            if (n < keep)
+                h[n++] = ix;
+            continue;
+        }
+        if (n < keep) {
+            size_t k = n++;
+
+            h[k] = ix;
+            if (n == keep) /* heapify once full */
+                for (k = n / 2; k-- > 0;)
+                    heap_down(&c, h, n, k);
+        } else if (tag_cmp(&c, ix, h[0]) < 0) {
+            h[0] = ix;
+            heap_down(&c, h, n, 0);
+        }
+    }
+    if (sort != PL_TAG_SORT_NAME) {
+        /* sort the kept ones: heapify (if never full) then pop the largest to the end */
+        size_t k;
+
+        if (n < keep)
+            for (k = n / 2; k-- > 0;)
+                heap_down(&c, h, n, k);
+        for (k = n; k > 1; k--) {
+            size_t t = h[0];
+
+            h[0] = h[k - 1];
+            h[k - 1] = t;
+            heap_down(&c, h, k - 1, 0);
+        }
+    }
+    for (i = offset; i < n; i++)
+        out[i - offset] = h[i];
+    free(h);
+    return (long)total;
+}
+
+void pl_engine_tag_qualities(const pl_engine_t *e, uint64_t counts[3])
+{
+    size_t i;
+
+    counts[0] = counts[1] = counts[2] = 0;
+    for (i = 0; i < e->ntags; i++)
+        counts[e->tags[i].st.quality]++;
 }
