@@ -6,10 +6,13 @@ set -euo pipefail
 
 # clang + libclang-rt-dev: the ASan/UBSan build of `make check` (the sanitizer runtime is only
 # a "Recommends" of clang, and recommends are not installed); clang-format: its format check;
-# python3: a CLI test parses JSON with it.
+# python3: a CLI test parses JSON with it. libh2o-dev (+ libssl-dev, which its headers include):
+# the daemon's HTTP server. curl, chromium, chromium-driver, prometheus (for promtool): the
+# HTTP tests, the status page in a headless browser, and the metrics format check.
 pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
       libmosquitto-dev mosquitto mosquitto-clients clang libclang-rt-dev clang-format valgrind
-      tshark python3)
+      tshark python3
+      libh2o-dev libssl-dev curl chromium chromium-driver prometheus)
 # The PCCC interop tests run nodepccc: Debian's node and npm only when the machine has no
 # node/npm of its own (one from elsewhere must not be shadowed or fought with).
 command -v node >/dev/null || pkgs+=(nodejs)
