@@ -1383,13 +1383,27 @@ static void free_mem(pl_http_t *h)
     free(h);
 }
 
+/* The memory goes two loop turns after libh2o's context is disposed: its timers and queue
+ * close with callbacks of their own that still read the context, so our last handle is
+ * closed from a timer that first fires on the next turn. */
+static void on_last_closed(uv_handle_t *hd)
+{
+    free_mem(hd->data);
+}
+
+static void on_last_timer(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, on_last_closed);
+}
+
 static void on_tick_closed(uv_handle_t *hd)
 {
     pl_http_t *h = hd->data;
 
     h->tick_closed = 1;
-    if (h->listener_closed)
-        free_mem(h);
+    uv_timer_init(h->loop, &h->tick);
+    h->tick.data = h;
+    uv_timer_start(&h->tick, on_last_timer, 0, 0);
 }
 
 static void on_listener_closed(uv_handle_t *hd)
@@ -1403,18 +1417,15 @@ static void on_listener_closed(uv_handle_t *hd)
         maybe_finish(h);
 }
 
-/* Once the listener and every connection are closed: libh2o's context and our timer go;
- * the memory goes in the last close callback. */
+/* Once the listener and every connection are closed: libh2o's context and our timer go. */
 static void maybe_finish(pl_http_t *h)
 {
     if (!h->listener_closed || h->nconns > 0 || h->tick_closed ||
         uv_is_closing((uv_handle_t *)&h->tick))
         return;
-    uv_close((uv_handle_t *)&h->tick, on_tick_closed); /* before libh2o's timers: see below */
-    if (h->h2o_ready) {
-        h2o_context_dispose(&h->ctx);
-        h2o_config_dispose(&h->config);
-    }
+    h2o_context_dispose(&h->ctx);
+    h2o_config_dispose(&h->config);
+    uv_close((uv_handle_t *)&h->tick, on_tick_closed);
 }
 
 int pl_http_new(uv_loop_t *loop, const pl_http_config_t *cfg, pl_engine_t *engine, pl_http_t **out,

@@ -13,6 +13,9 @@
  * connection is shut once its output has not moved for the idle time, so it costs nothing
  * beyond itself. No GET changes state; writes need `writes` and the bearer token.
  *
+ * The process must ignore SIGPIPE (as apps/main.c does): a connection shut under a client
+ * that stopped reading fails its writes with EPIPE.
+ *
  * Threading: the loop thread only. Memory: _new/_free; pl_http_free closes the listener
  * and every connection, and the memory goes once the loop has run their close callbacks.
  */

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP server (src/north/http.c) on one loop with an engine, a simulator and raw TCP
+ * clients: answers, a malformed request, a write whose client has gone before the engine
+ * answers it, and closing the server with an event stream, an idle keep-alive connection,
+ * a half-sent request and a client that never reads all open. Every handle closes:
+ * uv_loop_close() == 0 (and valgrind sees no leak: scripts/valgrind.sh).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "north/http.h"
+#include "plcline/engine.h"
+#include "plcline/error.h"
+#include "plcline/ttcp.h"
+
+#define GUARD_MS 5000u
+#define RX_MAX   (256u * 1024u)
+
+typedef struct {
+    uv_loop_t loop;
+    pl_ttcp_server_t *srv;
+    pl_engine_t *e;
+    pl_http_t *h;
+    pl_line_def_t lines[2];
+    pl_device_def_t devs[2];
+    pl_tag_def_t tags[3];
+    pl_scan_def_t scan;
+    char token_path[64];
+    int stopped;
+} fx_t;
+
+typedef struct {
+    uv_tcp_t tcp;
+    uv_connect_t conn;
+    uv_write_t wr;
+    fx_t *f;
+    const char *req;
+    size_t req_len;
+    int read, written, closed, eof;
+    char *rx;
+    size_t rx_len;
+} client_t;
+
+static void on_guard(uv_timer_t *t)
+{
+    *(int *)t->data = 1;
+}
+
+static void run_until(fx_t *f, int (*pred)(void *arg), void *arg)
+{
+    uv_timer_t guard;
+    int expired = 0;
+
+    uv_timer_init(&f->loop, &guard);
+    guard.data = &expired;
+    uv_timer_start(&guard, on_guard, GUARD_MS, 0);
+    while (!pred(arg) && !expired)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_false(expired);
+}
+
+/* --- raw clients ------------------------------------------------------------------------ */
+
+static void c_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+    client_t *c = h->data;
+
+    (void)sz;
+    b->base = c->rx + c->rx_len;
+    b->len = RX_MAX - 1 - c->rx_len;
+}
+
+static void c_closed(uv_handle_t *h)
+{
+    ((client_t *)h->data)->closed = 1;
+}
+
+static void c_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    client_t *c = s->data;
+
+    (void)b;
+    if (n > 0) {
+        c->rx_len += (size_t)n;
+        c->rx[c->rx_len] = '\0';
+        if (c->rx_len < RX_MAX - 1)
+            return;
+    }
+    if (n < 0 || c->rx_len >= RX_MAX - 1) {
+        c->eof = 1;
+        uv_read_stop(s);
+        if (!uv_is_closing((uv_handle_t *)s))
+            uv_close((uv_handle_t *)s, c_closed);
+    }
+}
+
+static void c_written(uv_write_t *w, int status)
+{
+    client_t *c = w->data;
+
+    (void)status;
+    c->written = 1;
+}
+
+static void c_connected(uv_connect_t *r, int status)
+{
+    client_t *c = r->data;
+    uv_buf_t b = uv_buf_init((char *)c->req, (unsigned)c->req_len);
+
+    assert_int_equal(status, 0);
+    c->wr.data = c;
+    assert_int_equal(uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, c_written), 0);
+    if (c->read)
+        uv_read_start((uv_stream_t *)&c->tcp, c_alloc, c_read);
+}
+
+/* Connects to the server and sends `req`; reads the answer when `read`. */
+static void client_open(fx_t *f, client_t *c, const char *req, int read)
+{
+    struct sockaddr_in sa;
+
+    memset(c, 0, sizeof(*c));
+    c->f = f;
+    c->req = req;
+    c->req_len = strlen(req);
+    c->read = read;
+    c->rx = calloc(1, RX_MAX);
+    assert_non_null(c->rx);
+    uv_tcp_init(&f->loop, &c->tcp);
+    c->tcp.data = c;
+    c->conn.data = c;
+    uv_ip4_addr("127.0.0.1", pl_http_port(f->h), &sa);
+    assert_int_equal(uv_tcp_connect(&c->conn, &c->tcp, (struct sockaddr *)&sa, c_connected), 0);
+}
+
+static void client_close(client_t *c)
+{
+    if (!uv_is_closing((uv_handle_t *)&c->tcp))
+        uv_close((uv_handle_t *)&c->tcp, c_closed);
+}
+
+static void client_free(client_t *c)
+{
+    free(c->rx);
+    c->rx = NULL;
+}
+
+static int is_closed(void *arg)
+{
+    return ((client_t *)arg)->closed;
+}
+
+static int is_written(void *arg)
+{
+    return ((client_t *)arg)->written;
+}
+
+typedef struct {
+    client_t *c;
+    const char *text;
+} want_t;
+
+static int has_text(void *arg)
+{
+    want_t *w = arg;
+
+    return strstr(w->c->rx, w->text) != NULL;
+}
+
+static void expect(fx_t *f, client_t *c, const char *text)
+{
+    want_t w = {c, text};
+
+    run_until(f, has_text, &w);
+}
+
+/* --- engine and server ------------------------------------------------------------------ */
+
+static int dev_up(void *arg)
+{
+    fx_t *f = arg;
+    pl_engine_device_info_t di;
+
+    return pl_engine_device_info(f->e, 0, &di, NULL) == 0 && di.connected;
+}
+
+static void setup(fx_t *f, int writes)
+{
+    pl_ttcp_server_config_t sc;
+    pl_engine_config_t ec;
+    pl_http_config_t hc;
+    pl_status_t err;
+    FILE *fp;
+    int i;
+
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    pl_ttcp_server_config_init(&sc);
+    sc.listen.port = 0;
+    assert_int_equal(pl_ttcp_server_new(&f->loop, &sc, &f->srv, NULL), 0);
+    for (i = 0; i < 2; i++) {
+        snprintf(f->lines[i].name, sizeof(f->lines[i].name), "line%d", i);
+        f->lines[i].protocol = PL_PROTO_7TTCP;
+        pl_line_config_init(&f->lines[i].line);
+        assert_int_equal(pl_hostlist_parse(&f->lines[i].line.hosts, "127.0.0.1", 9, NULL), 0);
+        f->lines[i].line.backoff_min_ms = 10;
+        f->lines[i].line.backoff_max_ms = 50;
+        snprintf(f->devs[i].name, sizeof(f->devs[i].name), "dev%d", i);
+        snprintf(f->devs[i].line, sizeof(f->devs[i].line), "line%d", i);
+        f->devs[i].node = 1;
+        f->devs[i].write_timeout_ms = 200;
+    }
+    f->lines[0].line.port = pl_ttcp_server_port(f->srv);
+    f->lines[1].line.port = 1; /* nobody listens: dev1 never connects */
+    snprintf(f->scan.name, sizeof(f->scan.name), "fast");
+    f->scan.period_ms = 20;
+    for (i = 0; i < 3; i++) {
+        snprintf(f->tags[i].name, sizeof(f->tags[i].name), "t%d", i);
+        snprintf(f->tags[i].device, sizeof(f->tags[i].device), "dev%d", i == 2 ? 1 : 0);
+        snprintf(f->tags[i].address, sizeof(f->tags[i].address), "W%d", i);
+        snprintf(f->tags[i].scan, sizeof(f->tags[i].scan), "fast");
+        f->tags[i].writable = 1;
+    }
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = f->lines;
+    ec.nlines = 2;
+    ec.devices = f->devs;
+    ec.ndevices = 2;
+    ec.tags = f->tags;
+    ec.ntags = 3;
+    ec.scans = &f->scan;
+    ec.nscans = 1;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f->loop, &ec, NULL, NULL, &f->e, &err), 0);
+    assert_int_equal(pl_engine_start(f->e), 0);
+
+    snprintf(f->token_path, sizeof(f->token_path), "test_http_token_%d", writes);
+    fp = fopen(f->token_path, "w");
+    assert_non_null(fp);
+    fputs("s3cret\n", fp);
+    fclose(fp);
+    memset(&hc, 0, sizeof(hc));
+    hc.listen = "127.0.0.1:0";
+    hc.writes = writes;
+    hc.token_file = f->token_path;
+    hc.max_conns = 8;
+    hc.idle_ms = 500;
+    assert_int_equal(pl_http_new(&f->loop, &hc, f->e, &f->h, &err), 0);
+    assert_true(pl_http_port(f->h) > 0);
+    run_until(f, dev_up, f);
+}
+
+static void on_stopped(pl_engine_t *e, void *ud)
+{
+    (void)e;
+    ((fx_t *)ud)->stopped = 1;
+}
+
+static void teardown(fx_t *f)
+{
+    if (f->h != NULL)
+        pl_http_free(f->h);
+    pl_engine_stop(f->e, on_stopped);
+    pl_engine_free(f->e);
+    pl_ttcp_server_free(f->srv);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    remove(f->token_path);
+}
+
+/* --- tests ---------------------------------------------------------------------------- */
+
+static void test_answers(void **state)
+{
+    fx_t f;
+    client_t c;
+
+    (void)state;
+    setup(&f, 0);
+    client_open(&f, &c, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1);
+    run_until(&f, is_closed, &c);
+    assert_non_null(strstr(c.rx, "HTTP/1.1 200"));
+    assert_non_null(strstr(c.rx, "\"devices_down\":1")); /* dev1 has nobody to talk to */
+    client_free(&c);
+
+    client_open(&f, &c, "GET /api/tags?filter=T1 HTTP/1.1\r\nConnection: close\r\n\r\n", 1);
+    run_until(&f, is_closed, &c);
+    assert_non_null(strstr(c.rx, "\"total\":1"));
+    assert_non_null(strstr(c.rx, "\"name\":\"t1\""));
+    client_free(&c);
+
+    client_open(&f, &c, "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n", 1);
+    run_until(&f, is_closed, &c);
+    assert_non_null(strstr(c.rx, "plcline_device_up{device=\"dev0\",line=\"line0\""));
+    assert_non_null(strstr(c.rx, "plcline_tags{quality=\"good\"}"));
+    client_free(&c);
+
+    client_open(&f, &c, "BLAH \x01\x02\r\n\r\n", 1);
+    run_until(&f, is_closed, &c);
+    assert_true(c.rx_len == 0 || strncmp(c.rx, "HTTP/1.1 400", 12) == 0);
+    client_free(&c);
+
+    /* writes are off: refused with the write result object, nothing queued */
+    client_open(&f, &c,
+                "POST /api/tags/t0 HTTP/1.1\r\nConnection: close\r\nContent-Type: "
+                "application/json\r\nAuthorization: Bearer s3cret\r\nContent-Length: 11\r\n\r\n"
+                "{\"value\":1}",
+                1);
+    run_until(&f, is_closed, &c);
+    assert_non_null(strstr(c.rx, "HTTP/1.1 403"));
+    assert_non_null(strstr(c.rx, "{\"result\":\"error\",\"write\":\"t0\""));
+    client_free(&c);
+    teardown(&f);
+}
+
+static int write_failed(void *arg)
+{
+    fx_t *f = arg;
+    pl_engine_stats_t st;
+
+    return pl_engine_device_stats(f->e, "dev1", &st) == 0 && st.writes_failed > 0;
+}
+
+/* A write whose client has gone is still answered by the engine, to nobody. */
+static void test_write_client_gone(void **state)
+{
+    static const char req[] = "POST /api/tags/t2 HTTP/1.1\r\nContent-Type: application/json\r\n"
+                              "Authorization: Bearer s3cret\r\nContent-Length: 11\r\n\r\n"
+                              "{\"value\":5}";
+    fx_t f;
+    client_t c, ok;
+
+    (void)state;
+    setup(&f, 1);
+    client_open(&f, &c, req, 0);
+    run_until(&f, is_written, &c);
+    client_close(&c);
+    run_until(&f, is_closed, &c);
+    run_until(&f, write_failed, &f); /* dev1 is not connected: the write times out */
+    client_free(&c);
+
+    /* and a write that goes through is answered once, with its id */
+    client_open(&f, &ok,
+                "POST /api/tags/t0 HTTP/1.1\r\nConnection: close\r\nContent-Type: "
+                "application/json\r\nAuthorization: Bearer s3cret\r\nContent-Length: 22\r\n\r\n"
+                "{\"value\":9,\"id\":\"x-1\"}",
+                1);
+    run_until(&f, is_closed, &ok);
+    assert_non_null(strstr(ok.rx, "HTTP/1.1 200"));
+    assert_non_null(strstr(ok.rx, "{\"result\":\"ok\",\"write\":\"t0\",\"id\":\"x-1\"}"));
+    client_free(&ok);
+    teardown(&f);
+}
+
+/* Closing the server with every kind of connection open leaves nothing behind. */
+static void test_free_with_clients(void **state)
+{
+    static char pipelined[64 * 40];
+    fx_t f;
+    client_t sse, idle, half, deaf;
+    size_t i;
+
+    (void)state;
+    setup(&f, 0);
+    client_open(&f, &sse, "GET /api/events?limit=2 HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    expect(&f, &sse, "event: view");
+    expect(&f, &sse, "event: devices");
+    client_open(&f, &idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    expect(&f, &idle, "\"status\":\"running\"");
+    client_open(&f, &half, "GET /he", 1);
+    run_until(&f, is_written, &half);
+    pipelined[0] = '\0';
+    for (i = 0; i < 40; i++)
+        strcat(pipelined, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_open(&f, &deaf, pipelined, 0);
+    run_until(&f, is_written, &deaf);
+
+    pl_http_free(f.h);
+    f.h = NULL;
+    uv_read_start((uv_stream_t *)&deaf.tcp, c_alloc, c_read); /* to see its end */
+    run_until(&f, is_closed, &sse);
+    run_until(&f, is_closed, &idle);
+    run_until(&f, is_closed, &half);
+    run_until(&f, is_closed, &deaf);
+    client_free(&sse);
+    client_free(&idle);
+    client_free(&half);
+    client_free(&deaf);
+    teardown(&f);
+}
+
+/* Over the connection limit a new connection is closed at once; the others are served. */
+static void test_connection_limit(void **state)
+{
+    fx_t f;
+    client_t c[10], extra;
+    size_t i;
+
+    (void)state;
+    setup(&f, 0);
+    for (i = 0; i < 8; i++)
+        client_open(&f, &c[i], "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    for (i = 0; i < 8; i++)
+        expect(&f, &c[i], "\"status\":\"running\"");
+    client_open(&f, &extra, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    run_until(&f, is_closed, &extra);
+    assert_int_equal(extra.rx_len, 0);
+    client_free(&extra);
+    for (i = 0; i < 8; i++) {
+        client_close(&c[i]);
+        run_until(&f, is_closed, &c[i]);
+        client_free(&c[i]);
+    }
+    teardown(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_answers),
+        cmocka_unit_test(test_write_client_gone),
+        cmocka_unit_test(test_free_with_clients),
+        cmocka_unit_test(test_connection_limit),
+    };
+
+    signal(SIGPIPE, SIG_IGN); /* as the daemon does: a closed peer is EPIPE, not a signal */
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
