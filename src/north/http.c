@@ -7,6 +7,7 @@
  */
 #include "north/http.h"
 
+#include "north/http_query.h"
 #include "north/jsonl.h"
 #include "plcline/error.h"
 
@@ -160,68 +161,13 @@ static uint64_t wall_ms(void)
     return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes `n` bytes into out (cap bytes, NUL-terminated); '+' is a space when
- * `plus`. Returns the length, or -1 when malformed, too long or holding a NUL. */
-static long url_decode(const char *s, size_t n, char *out, size_t cap, int plus)
-{
-    size_t i, k = 0;
-
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-
-        if (c == '%') {
-            int hi, lo;
-
-            if (i + 2 >= n)
-                return -1;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && plus) {
-            c = ' ';
-        }
-        if (k + 1 >= cap)
-            return -1;
-        out[k++] = c;
-    }
-    out[k] = '\0';
-    return (long)k;
-}
-
 /* The value of query parameter `key` (decoded) into out; 1 found, 0 absent, -1 malformed. */
 static int query_param(const h2o_req_t *req, const char *key, char *out, size_t cap)
 {
-    const char *q, *end;
-    size_t klen = strlen(key);
-
     if (req->query_at == SIZE_MAX)
         return 0;
-    q = req->path.base + req->query_at + 1;
-    end = req->path.base + req->path.len;
-    while (q < end) {
-        const char *amp = memchr(q, '&', (size_t)(end - q));
-        const char *stop = amp != NULL ? amp : end;
-        const char *eq = memchr(q, '=', (size_t)(stop - q));
-
-        if (eq != NULL && (size_t)(eq - q) == klen && memcmp(q, key, klen) == 0)
-            return url_decode(eq + 1, (size_t)(stop - eq - 1), out, cap, 1) < 0 ? -1 : 1;
-        q = stop + 1;
-    }
-    return 0;
+    return pl_http_query_get(req->path.base + req->query_at + 1,
+                             req->path.len - req->query_at - 1, key, out, cap);
 }
 
 static int query_uint(const h2o_req_t *req, const char *key, size_t def, size_t max, size_t *out)
@@ -898,7 +844,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     int post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
     char path[256];
 
-    if (url_decode(req->path.base, plen, path, sizeof(path), 0) < 0)
+    if (pl_http_url_decode(req->path.base, plen, path, sizeof(path), 0) < 0)
         return send_error(req, 400, PL_EINVAL, "malformed or over-long path");
     if (h->closing)
         return send_error(req, 503, PL_ECLOSING, "the server is closing");
