@@ -10,6 +10,7 @@
  * definitions did not change keep their connections.
  */
 #include "cli.h"
+#include "run_panel.h"
 
 #include "engine/config.h"
 #include "engine/driver.h"
@@ -131,7 +132,8 @@ static void print_table(daemon_t *d)
     now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     n = pl_engine_tag_count(d->engine);
     fputs("\033[H\033[2J", stdout);
-    printf("plcline run %s   %zu tags   (Ctrl-C stops)\n\n", d->path, n);
+    printf("plcline run %s   %zu tags   (Ctrl-C stops)\n", d->path, n);
+    run_panel_print(stdout, d->engine);
     printf("%-28s %-18s %-10s %8s  %s\n", "TAG", "VALUE", "QUALITY", "AGE", "ERROR");
     for (i = 0; i < n; i++) {
         const pl_tag_state_t *st = pl_engine_tag_at(d->engine, i);
@@ -173,7 +175,10 @@ static void on_table(uv_timer_t *t)
 
 static void result_line(daemon_t *d, const char *tag, const char *id, const pl_status_t *st)
 {
-    emit(d->out, pl_jsonl_result(tag, id, st, d->out, sizeof(d->out)));
+    if (d->table) /* on the status line of the table, which a JSON line would scroll away */
+        run_panel_result(tag, id, st);
+    else
+        emit(d->out, pl_jsonl_result(tag, id, st, d->out, sizeof(d->out)));
 }
 
 static void on_written(pl_engine_t *e, const pl_status_t *st, void *ud)
@@ -613,6 +618,7 @@ static int http_start(daemon_t *d)
         return st.code;
     }
     pl_http_set_mqtt(g_http, d->mqtt);
+    run_panel_set_url(pl_http_url(g_http));
     if (d->table || d->log.level > PL_LOG_INFO)
         fprintf(stderr, "plcline: status page on %s\n", pl_http_url(g_http));
     return 0;
