@@ -6,7 +6,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  rows: [],          // the tags of the page, in order
+  order: [],         // the page's tag names, in order (the "ts" event names rows by position)
   byName: new Map(), // name -> {tr, cells, row}
   total: 0,
   offset: 0,
@@ -203,6 +203,7 @@ function renderView(msg) {
   state.total = msg.total;
   state.offset = msg.offset;
   state.byName.clear();
+  state.order = msg.rows.map((r) => r.name);
   const frag = document.createDocumentFragment();
   for (const row of msg.rows) {
     const item = buildRow(row);
@@ -221,6 +222,18 @@ function updateTags(msg) {
   for (const row of msg.rows) {
     const item = state.byName.get(row.name);
     if (item) fillRow(item, row, true);
+  }
+}
+
+// values read again without a change: only their source time moves
+function updateTimes(msg) {
+  for (const [pos, tsMs] of msg.rows) {
+    const item = state.byName.get(state.order[pos]);
+    if (!item) continue;
+    item.row.ts_ms = tsMs;
+    item.row.ts = new Date(tsMs).toISOString();
+    item.cells.age.textContent = fmtAge(tsMs);
+    item.cells.ts.textContent = fmtTime(item.row.ts);
   }
 }
 
@@ -246,6 +259,7 @@ function connect() {
   es.addEventListener("error", () => { live.textContent = "reconnecting"; live.className = "pill off"; });
   es.addEventListener("view", (ev) => renderView(JSON.parse(ev.data)));
   es.addEventListener("tags", (ev) => updateTags(JSON.parse(ev.data)));
+  es.addEventListener("ts", (ev) => updateTimes(JSON.parse(ev.data)));
   es.addEventListener("devices", (ev) => renderDevices(JSON.parse(ev.data)));
 }
 

@@ -276,6 +276,10 @@ long pl_engine_tag_index(const pl_engine_t *e, const char *tag);
 uint64_t pl_engine_tag_seq(const pl_engine_t *e, size_t i);
 uint64_t pl_engine_seq(const pl_engine_t *e); /* the counter's current value */
 
+/* Publications so far that changed a tag's quality: when it has not moved, an order by
+ * quality has not changed either. */
+uint64_t pl_engine_quality_seq(const pl_engine_t *e);
+
 typedef enum {
     PL_TAG_SORT_NAME = 0,
     PL_TAG_SORT_DEVICE,  /* device, then name */
@@ -286,8 +290,9 @@ typedef enum {
 /* Selects the tags whose name, device or address contains `filter` (ASCII case-insensitive;
  * NULL or "": all), sorted by `sort` (reversed when `desc`), and writes the indices of
  * matches [offset, offset + cap) to `out`. Returns the number of matches in all (which may
- * exceed what was written) or PL_ENOMEM. Costs one pass over the tags plus a partial sort
- * of the matches. */
+ * exceed what was written) or PL_ENOMEM. Costs two passes over the tags (name, device and
+ * quality orders), or one pass with a heap of offset + cap entries (age); no string
+ * comparison except the filter's. */
 long pl_engine_tag_query(const pl_engine_t *e, const char *filter, pl_tag_sort_t sort, int desc,
                          size_t offset, size_t *out, size_t cap);
 

@@ -120,6 +120,7 @@ struct tag_s {
     int published;      /* anything published yet */
     uint64_t last_good; /* uv_now() of the last good read */
     uint64_t seq;       /* the engine's change number of the last publication */
+    pl_quality_t pubq;  /* quality at the last publication */
 };
 
 struct pl_engine_s {
@@ -144,6 +145,7 @@ struct pl_engine_s {
     unsigned handovers;  /* devices whose connection still has to move to another engine */
     int release_pending; /* freed once the handovers are done */
     uint64_t seq;        /* publications so far: tags carry the number of their last one */
+    uint64_t qseq;       /* publications that changed a tag's quality */
     void (*stop_done)(pl_engine_t *e, void *ud);
 };
 
@@ -190,11 +192,20 @@ static void count_error(pl_engine_stats_t *st, int code)
 
 /* --- tag values -------------------------------------------------------------------- */
 
+/* Numbers a publication (status queries: pl_engine_tag_seq, pl_engine_quality_seq). */
+static void stamp(pl_engine_t *e, tag_t *t)
+{
+    if (!t->published || t->pubq != t->st.quality)
+        e->qseq++;
+    t->pubq = t->st.quality;
+    t->seq = ++e->seq;
+}
+
 static void publish(pl_engine_t *e, tag_t *t)
 {
     t->pub = t->st.value;
+    stamp(e, t);
     t->published = 1;
-    t->seq = ++e->seq;
     if (e->cbs.on_change != NULL)
         e->cbs.on_change(e, &t->st, e->ud);
 }
@@ -261,6 +272,7 @@ static void tag_bad(pl_engine_t *e, tag_t *t, const pl_status_t *why, uint64_t w
     t->st.ts_ms = wall;
     if (changed) {
         t->pub = t->st.value;
+        stamp(e, t);
         t->published = 1;
         if (e->cbs.on_change != NULL)
             e->cbs.on_change(e, &t->st, e->ud);
@@ -1480,11 +1492,10 @@ static int contains_ci(const char *hay, const char *needle, size_t nlen)
     return nlen == 0;
 }
 
-typedef struct {
-    const pl_engine_t *e;
-    pl_tag_sort_t sort;
-    int desc;
-} sort_ctx_t;
+uint64_t pl_engine_quality_seq(const pl_engine_t *e)
+{
+    return e->qseq;
+}
 
 static int qual_rank(pl_quality_t q)
 {
@@ -1499,38 +1510,30 @@ static int qual_rank(pl_quality_t q)
     return 3;
 }
 
-static int tag_cmp(const sort_ctx_t *c, size_t a, size_t b)
-{
-    const tag_t *x = &c->e->tags[a], *y = &c->e->tags[b];
-    int r = 0;
+/* A match of an age sort: compared by source time, then by name (its rank in by_name), so
+ * no string is compared in the loop. */
+typedef struct {
+    uint64_t ts;
+    uint32_t rank, ix;
+} aged_t;
 
-    switch (c->sort) {
-    case PL_TAG_SORT_NAME:
-        break;
-    case PL_TAG_SORT_DEVICE:
-        r = strcmp(x->dev->def.name, y->dev->def.name);
-        break;
-    case PL_TAG_SORT_QUALITY:
-        r = qual_rank(x->st.quality) - qual_rank(y->st.quality);
-        break;
-    case PL_TAG_SORT_AGE:
-        r = x->st.ts_ms < y->st.ts_ms ? -1 : x->st.ts_ms > y->st.ts_ms ? 1 : 0;
-        break;
-    }
-    if (r == 0)
-        r = strcmp(x->def.name, y->def.name);
-    return c->desc ? -r : r;
+static int aged_cmp(const aged_t *a, const aged_t *b, int desc)
+{
+    int r = a->ts < b->ts ? -1 : a->ts > b->ts ? 1 : a->rank < b->rank ? -1 : a->rank > b->rank;
+
+    return desc ? -r : r;
 }
 
-/* Heap sift-down on a max-heap of at most `n` indices (the `n` smallest matches so far). */
-static void heap_down(const sort_ctx_t *c, size_t *h, size_t n, size_t i)
+/* Sift-down on a max-heap of the `n` smallest matches so far. */
+static void heap_down(aged_t *h, size_t n, size_t i, int desc)
 {
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i, t;
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        aged_t t;
 
-        if (l < n && tag_cmp(c, h[l], h[m]) > 0)
+        if (l < n && aged_cmp(&h[l], &h[m], desc) > 0)
             m = l;
-        if (r < n && tag_cmp(c, h[r], h[m]) > 0)
+        if (r < n && aged_cmp(&h[r], &h[m], desc) > 0)
             m = r;
         if (m == i)
             return;
@@ -1541,78 +1544,148 @@ static void heap_down(const sort_ctx_t *c, size_t *h, size_t n, size_t i)
     }
 }
 
+typedef struct {
+    const pl_engine_t *e;
+    char needle[PL_NAME_MAX];
+    size_t nlen;
+    int desc;
+} qctx_t;
+
+/* The tag at name position `i` of the walk (reversed when desc), or NULL when filtered out. */
+static const tag_t *walk(const qctx_t *q, size_t i)
+{
+    const tag_t *t = q->desc ? q->e->by_name[q->e->ntags - 1 - i] : q->e->by_name[i];
+
+    if (q->nlen > 0 && !contains_ci(t->def.name, q->needle, q->nlen) &&
+        !contains_ci(t->dev->def.name, q->needle, q->nlen) &&
+        !contains_ci(t->def.address, q->needle, q->nlen))
+        return NULL;
+    return t;
+}
+
+/* Name, device and quality orders are name order within buckets (a device, a quality), so
+ * they need no sort: one pass counts the matches per bucket, a second places those that fall
+ * in [offset, offset + cap). Age needs a real order: a bounded heap. */
 long pl_engine_tag_query(const pl_engine_t *e, const char *filter, pl_tag_sort_t sort, int desc,
                          size_t offset, size_t *out, size_t cap)
 {
-    sort_ctx_t c = {e, sort, desc};
-    char needle[PL_NAME_MAX];
-    size_t nlen = 0, keep = offset + cap, n = 0, i, total = 0;
-    size_t *h;
+    qctx_t q;
+    size_t i, total = 0, nb = 1, *start = NULL;
+    uint32_t *devrank = NULL;
+    long rc;
 
-    if (filter != NULL) {
-        for (; filter[nlen] != '\0' && nlen < sizeof(needle) - 1; nlen++) {
-            char ch = filter[nlen];
+    memset(&q, 0, sizeof(q));
+    q.e = e;
+    q.desc = desc;
+    if (filter != NULL)
+        for (; filter[q.nlen] != '\0' && q.nlen < sizeof(q.needle) - 1; q.nlen++) {
+            char ch = filter[q.nlen];
 
-            needle[nlen] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+            q.needle[q.nlen] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
         }
-    }
-    needle[nlen] = '\0';
-    if (keep > e->ntags)
-        keep = e->ntags;
-    h = malloc((keep > 0 ? keep : 1) * sizeof(*h));
-    if (h == NULL)
-        return PL_ENOMEM;
-    /* names are sorted already: for a name sort the first matches are the answer */
-    for (i = 0; i < e->ntags; i++) {
-        size_t ix = i;
-        const tag_t *t;
+    if (sort == PL_TAG_SORT_AGE) {
+        size_t keep = offset + cap, n = 0, k;
+        aged_t *h;
 
-        if (sort == PL_TAG_SORT_NAME)
-            ix = (size_t)((desc ? e->by_name[e->ntags - 1 - i] : e->by_name[i]) - e->tags);
-        t = &e->tags[ix];
-        if (nlen > 0 && !contains_ci(t->def.name, needle, nlen) &&
-            !contains_ci(t->dev->def.name, needle, nlen) &&
-            !contains_ci(t->def.address, needle, nlen))
-            continue;
-        total++;
-        if (keep == 0)
-            continue;
-        if (sort == PL_TAG_SORT_NAME) {
-            if (n < keep)
-                h[n++] = ix;
-            continue;
+        if (keep > e->ntags)
+            keep = e->ntags;
+        h = malloc((keep > 0 ? keep : 1) * sizeof(*h));
+        if (h == NULL)
+            return PL_ENOMEM;
+        for (i = 0; i < e->ntags; i++) {
+            const tag_t *t = walk(&q, i);
+            aged_t a;
+
+            if (t == NULL)
+                continue;
+            total++;
+            a.ts = t->st.ts_ms;
+            a.rank = (uint32_t)(desc ? e->ntags - 1 - i : i);
+            a.ix = (uint32_t)(t - e->tags);
+            if (n < keep) {
+                h[n++] = a;
+                if (n == keep)
+                    for (k = n / 2; k-- > 0;)
+                        heap_down(h, n, k, desc);
+            } else if (keep > 0 && aged_cmp(&a, &h[0], desc) < 0) {
+                h[0] = a;
+                heap_down(h, n, 0, desc);
+            }
         }
-        if (n < keep) {
-            size_t k = n++;
-
-            h[k] = ix;
-            if (n == keep) /* heapify once full */
-                for (k = n / 2; k-- > 0;)
-                    heap_down(&c, h, n, k);
-        } else if (tag_cmp(&c, ix, h[0]) < 0) {
-            h[0] = ix;
-            heap_down(&c, h, n, 0);
-        }
-    }
-    if (sort != PL_TAG_SORT_NAME) {
-        /* sort the kept ones: heapify (if never full) then pop the largest to the end */
-        size_t k;
-
         if (n < keep)
             for (k = n / 2; k-- > 0;)
-                heap_down(&c, h, n, k);
+                heap_down(h, n, k, desc);
         for (k = n; k > 1; k--) {
-            size_t t = h[0];
+            aged_t t = h[0];
 
             h[0] = h[k - 1];
             h[k - 1] = t;
-            heap_down(&c, h, k - 1, 0);
+            heap_down(h, k - 1, 0, desc);
         }
+        for (k = offset; k < n; k++)
+            out[k - offset] = h[k].ix;
+        free(h);
+        return (long)total;
     }
-    for (i = offset; i < n; i++)
-        out[i - offset] = h[i];
-    free(h);
-    return (long)total;
+    if (sort == PL_TAG_SORT_DEVICE) {
+        /* the devices' ranks by name: a sorted index of them */
+        name_ix_t *ix;
+        long dup = -1;
+
+        nb = e->ndevs > 0 ? e->ndevs : 1;
+        ix = name_index(e->devs, e->ndevs, sizeof(edev_t), &dup);
+        devrank = malloc(nb * sizeof(*devrank));
+        if ((ix == NULL && e->ndevs > 0) || devrank == NULL) {
+            free(ix);
+            free(devrank);
+            return PL_ENOMEM;
+        }
+        for (i = 0; i < e->ndevs; i++)
+            devrank[ix[i].index] = (uint32_t)(desc ? e->ndevs - 1 - i : i);
+        free(ix);
+    } else if (sort == PL_TAG_SORT_QUALITY) {
+        nb = 3;
+    }
+    start = calloc(nb + 1, sizeof(*start));
+    if (start == NULL) {
+        free(devrank);
+        return PL_ENOMEM;
+    }
+    /* pass 1: matches per bucket */
+    for (i = 0; i < e->ntags; i++) {
+        const tag_t *t = walk(&q, i);
+        size_t b = 0;
+
+        if (t == NULL)
+            continue;
+        if (sort == PL_TAG_SORT_DEVICE)
+            b = devrank[t->dev - e->devs];
+        else if (sort == PL_TAG_SORT_QUALITY)
+            b = (size_t)(desc ? 2 - qual_rank(t->st.quality) : qual_rank(t->st.quality));
+        start[b + 1]++;
+    }
+    for (i = 0; i < nb; i++)
+        start[i + 1] += start[i];
+    total = start[nb];
+    /* pass 2: each match's place is its bucket's next slot; keep those in the window */
+    for (i = 0; i < e->ntags && offset < total && cap > 0; i++) {
+        const tag_t *t = walk(&q, i);
+        size_t b = 0, at;
+
+        if (t == NULL)
+            continue;
+        if (sort == PL_TAG_SORT_DEVICE)
+            b = devrank[t->dev - e->devs];
+        else if (sort == PL_TAG_SORT_QUALITY)
+            b = (size_t)(desc ? 2 - qual_rank(t->st.quality) : qual_rank(t->st.quality));
+        at = start[b]++;
+        if (at >= offset && at - offset < cap)
+            out[at - offset] = (size_t)(t - e->tags);
+    }
+    rc = (long)total;
+    free(start);
+    free(devrank);
+    return rc;
 }
 
 void pl_engine_tag_qualities(const pl_engine_t *e, uint64_t counts[3])

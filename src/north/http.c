@@ -22,6 +22,7 @@
 #define HEARTBEAT_MS 15000u /* a comment line on a quiet event stream keeps proxies open */
 #define VIEW_MS      1000u  /* a sorted live view is re-selected this often */
 #define DEVICES_MS   1000u  /* device and line states on an event stream */
+#define TS_MS        1000u  /* source times of unchanged values on an event stream */
 #define SSE_DEVICES  500u   /* devices carried by one event */
 #define OUT_MAX      (64u * 1024u * 1024u) /* bytes of one answer (metrics of many devices) */
 
@@ -42,6 +43,14 @@ typedef struct conn_s {
 } conn_t;
 
 typedef struct sse_s sse_t;
+
+/* A growable output buffer, at most OUT_MAX bytes; `failed` once it could not grow. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int failed;
+} buf_t;
+
 
 struct pl_http_s {
     uv_loop_t *loop;
@@ -67,15 +76,12 @@ struct pl_http_s {
     uint16_t port;
     char url[160];
     uint64_t refused; /* connections closed at once: over the limit */
+    buf_t dev_cache;  /* the event streams' "devices" event, shared */
+    uint64_t dev_cache_at;
+    pl_engine_t *dev_cache_engine;
 };
 
 /* --- small helpers ------------------------------------------------------------------ */
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int failed;
-} buf_t;
 
 static void buf_reserve(buf_t *b, size_t more)
 {
@@ -166,8 +172,8 @@ static int query_param(const h2o_req_t *req, const char *key, char *out, size_t 
 {
     if (req->query_at == SIZE_MAX)
         return 0;
-    return pl_http_query_get(req->path.base + req->query_at + 1,
-                             req->path.len - req->query_at - 1, key, out, cap);
+    return pl_http_query_get(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1,
+                             key, out, cap);
 }
 
 static int query_uint(const h2o_req_t *req, const char *key, size_t def, size_t max, size_t *out)
@@ -429,8 +435,10 @@ struct sse_s {
     long total;
     pl_engine_t *engine; /* the engine `rows` index into */
     uint64_t seq_sent;   /* the engine's change number when the rows were last sent */
-    uint64_t view_at, devices_at, sent_at;
-    buf_t out; /* the message libh2o is sending */
+    uint64_t view_at, devices_at, sent_at, ts_at;
+    uint64_t qseq_seen; /* the engine's quality changes when the rows were selected */
+    uint64_t *row_ts;   /* each row's source time as last sent */
+    buf_t out;          /* the message libh2o is sending */
 };
 
 static void sse_unlink(sse_t *s)
@@ -450,6 +458,7 @@ static void sse_dispose(void *p)
 
     sse_unlink(s);
     free(s->rows);
+    free(s->row_ts);
     free(s->out.p);
 }
 
@@ -499,6 +508,40 @@ static void sse_event(buf_t *b, const char *name, json_t *data)
 }
 
 /* Builds the next message of `s` into s->out (empty: nothing to say yet). */
+/* Whether the page's set of tags may have changed: a new engine; for a quality order, a
+ * quality changed; for an age order, every VIEW_MS (names and devices do not move). */
+static int view_stale(const sse_t *s, pl_engine_t *e, uint64_t now)
+{
+    if (e != s->engine)
+        return 1;
+    switch (s->view.sort) {
+    case PL_TAG_SORT_NAME:
+    case PL_TAG_SORT_DEVICE:
+        return 0;
+    case PL_TAG_SORT_QUALITY:
+        return now - s->view_at >= VIEW_MS && pl_engine_quality_seq(e) != s->qseq_seen;
+    case PL_TAG_SORT_AGE:
+        return now - s->view_at >= VIEW_MS;
+    }
+    return 1;
+}
+
+/* The "devices" event, built once per DEVICES_MS for every stream. */
+static const buf_t *devices_event(pl_http_t *h, pl_engine_t *e, uint64_t now)
+{
+    if (h->dev_cache.len == 0 || h->dev_cache_engine != e || now - h->dev_cache_at >= DEVICES_MS) {
+        h->dev_cache.len = 0;
+        h->dev_cache.failed = 0;
+        sse_event(&h->dev_cache, "devices",
+                  json_pack("{s:o*, s:o*}", "devices", devices_json(e, SSE_DEVICES), "lines",
+                            lines_json(e)));
+        h->dev_cache_at = now;
+        h->dev_cache_engine = e;
+    }
+    return &h->dev_cache;
+}
+
+/* Builds the next message of `s` into s->out (empty: nothing to say yet). */
 static void sse_build(sse_t *s, uint64_t now)
 {
     pl_http_t *h = s->h;
@@ -507,7 +550,7 @@ static void sse_build(sse_t *s, uint64_t now)
 
     s->out.len = 0;
     s->out.failed = 0;
-    if (e != s->engine || (s->view.sort != PL_TAG_SORT_NAME && now - s->view_at >= VIEW_MS)) {
+    if (view_stale(s, e, now)) {
         size_t old_n = s->nrows, *old = NULL;
         int same = 0;
 
@@ -515,18 +558,22 @@ static void sse_build(sse_t *s, uint64_t now)
             memcpy(old, s->rows, old_n * sizeof(*old));
         sse_select(s, e);
         s->view_at = now;
+        s->qseq_seen = e != NULL ? pl_engine_quality_seq(e) : 0;
         same = e == s->engine && old != NULL && old_n == s->nrows &&
                memcmp(old, s->rows, old_n * sizeof(*old)) == 0 && s->sent_at != 0;
         free(old);
         if (!same && e != NULL) {
             json_t *rows = json_array();
 
-            for (i = 0; i < s->nrows && rows != NULL; i++)
+            for (i = 0; i < s->nrows && rows != NULL; i++) {
                 json_array_append_new(rows, tag_json(e, s->rows[i]));
+                s->row_ts[i] = pl_engine_tag_at(e, s->rows[i])->ts_ms;
+            }
             sse_event(&s->out, "view",
                       json_pack("{s:I, s:I, s:o*}", "total", (json_int_t)s->total, "offset",
                                 (json_int_t)s->view.offset, "rows", rows));
             s->seq_sent = pl_engine_seq(e);
+            s->ts_at = now;
         }
     }
     if (e != NULL && e == s->engine && pl_engine_seq(e) != s->seq_sent) {
@@ -539,16 +586,36 @@ static void sse_build(sse_t *s, uint64_t now)
                 rows = json_array();
             if (rows != NULL)
                 json_array_append_new(rows, tag_json(e, s->rows[i]));
+            s->row_ts[i] = pl_engine_tag_at(e, s->rows[i])->ts_ms;
         }
         if (rows != NULL)
             sse_event(&s->out, "tags", json_pack("{s:o}", "rows", rows));
         s->seq_sent = pl_engine_seq(e);
     }
+    /* values read again without a change: only their source time moves, once a second,
+     * as [row position, ts_ms] pairs (the page's ages stay true) */
+    if (e != NULL && e == s->engine && now - s->ts_at >= TS_MS) {
+        size_t n = 0;
+
+        s->ts_at = now;
+        for (i = 0; i < s->nrows; i++) {
+            uint64_t ts = pl_engine_tag_at(e, s->rows[i])->ts_ms;
+
+            if (ts == s->row_ts[i])
+                continue;
+            s->row_ts[i] = ts;
+            buf_printf(&s->out, "%s[%zu,%llu]", n++ == 0 ? "event: ts\ndata: {\"rows\":[" : ",", i,
+                       (unsigned long long)ts);
+        }
+        if (n > 0)
+            buf_add(&s->out, "]}\n\n", 5);
+    }
     if (e != NULL && (s->devices_at == 0 || now - s->devices_at >= DEVICES_MS)) {
+        const buf_t *dc = devices_event(h, e, now);
+
         s->devices_at = now;
-        sse_event(&s->out, "devices",
-                  json_pack("{s:o*, s:o*}", "devices", devices_json(e, SSE_DEVICES), "lines",
-                            lines_json(e)));
+        if (!dc->failed)
+            buf_add(&s->out, dc->p, dc->len);
     }
     if (s->out.len == 0 && now - s->sent_at >= HEARTBEAT_MS)
         buf_add(&s->out, ": ping\n\n", 9);
@@ -585,8 +652,10 @@ static int serve_events(pl_http_t *h, h2o_req_t *req)
                           "age), order (asc, desc), offset, limit");
     s = h2o_mem_alloc_shared(&req->pool, sizeof(*s), sse_dispose);
     memset(s, 0, sizeof(*s));
+    s->h = h; /* before anything can fail: the dispose callback reads it */
     s->rows = malloc((v.limit > 0 ? v.limit : 1) * sizeof(*s->rows));
-    if (s->rows == NULL)
+    s->row_ts = calloc(v.limit > 0 ? v.limit : 1, sizeof(*s->row_ts));
+    if (s->rows == NULL || s->row_ts == NULL)
         return send_error(req, 503, PL_ENOMEM, "out of memory");
     s->gen.proceed = sse_proceed;
     s->gen.stop = sse_stop;
@@ -1325,6 +1394,7 @@ static int read_token(pl_http_t *h, uv_loop_t *loop, const char *path, pl_status
 
 static void free_mem(pl_http_t *h)
 {
+    free(h->dev_cache.p);
     memset(h->token, 0, sizeof(h->token));
     free(h);
 }
@@ -1468,6 +1538,11 @@ uint16_t pl_http_port(const pl_http_t *h)
 const char *pl_http_url(const pl_http_t *h)
 {
     return h->url;
+}
+
+unsigned pl_http_conn_count(const pl_http_t *h)
+{
+    return h->nconns;
 }
 
 void pl_http_set_engine(pl_http_t *h, pl_engine_t *engine)

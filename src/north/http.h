@@ -63,6 +63,9 @@ int pl_http_new(uv_loop_t *loop, const pl_http_config_t *cfg, pl_engine_t *engin
 uint16_t pl_http_port(const pl_http_t *h);
 const char *pl_http_url(const pl_http_t *h);
 
+/* Connections open now. */
+unsigned pl_http_conn_count(const pl_http_t *h);
+
 /* Points the server at a new engine after a reload (NULL while there is none). */
 void pl_http_set_engine(pl_http_t *h, pl_engine_t *engine);
 
