@@ -14,7 +14,7 @@
  *
  * The simulators and the browsers run in forked children (bench/support/bench_child.h), so
  * their CPU time is not this process's. Windows of whole seconds alternate, baseline then
- * figure, for each round; the table shows medians. Output: one markdown row per figure
+ * figure, for each of 5 rounds (a shared machine is noisy); the table shows medians. Output: one markdown row per figure
  * (docs/bench.md), per-round numbers as "# " notes on stderr. --quick: one short round.
  * Only 127.0.0.1 and kernel-picked ports are used; every handle is closed.
  */
@@ -375,7 +375,7 @@ int main(int argc, char **argv)
     static eng_t g;
     bench_child_t sims, browsers;
     bench_child_spec_t ss = {serve_sims, NULL, NSIMS, 600, 10000};
-    unsigned rounds = 3, window_ms = 5000, r, i, tries;
+    unsigned rounds = 5, window_ms = 5000, r, i, tries;
     double base[8], fig[8], ratio[8], med_b, med_f, med_r;
     uint64_t over_total = 0;
     uint16_t http_port;
