@@ -51,7 +51,6 @@ typedef struct {
     int failed;
 } buf_t;
 
-
 struct pl_http_s {
     uv_loop_t *loop;
     pl_engine_t *engine;
@@ -1370,15 +1369,14 @@ static int read_token(pl_http_t *h, uv_loop_t *loop, const char *path, pl_status
     f = uv_fs_open(loop, &req, path, UV_FS_O_RDONLY, 0, NULL);
     uv_fs_req_cleanup(&req);
     if (f < 0)
-        return pl_status_set(err, PL_EIO, f, "http.token_file '%.200s': %s", path, uv_strerror(f));
+        return pl_status_set(err, PL_EIO, f, "http.token_file '%.200s'", path);
     b = uv_buf_init(buf, sizeof(buf) - 1);
     n = uv_fs_read(loop, &req, f, &b, 1, 0, NULL);
     uv_fs_req_cleanup(&req);
     uv_fs_close(loop, &req, f, NULL);
     uv_fs_req_cleanup(&req);
     if (n < 0)
-        return pl_status_set(err, PL_EIO, (int)n, "http.token_file '%.200s': %s", path,
-                             uv_strerror((int)n));
+        return pl_status_set(err, PL_EIO, (int)n, "http.token_file '%.200s'", path);
     buf[n] = '\0';
     len = strcspn(buf, "\r\n");
     if (len == 0 || len > PL_HTTP_TOKEN_MAX)
@@ -1488,7 +1486,8 @@ int pl_http_new(uv_loop_t *loop, const pl_http_config_t *cfg, pl_engine_t *engin
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&h->listener, 128, on_connection);
     if (rc != 0) {
-        pl_status_set(err, PL_ESYS, rc, "http.listen '%.60s': %s", cfg->listen, uv_strerror(rc));
+        pl_status_set(err, PL_ESYS, rc, "http.listen '%.60s' (change it in the configuration)",
+                      cfg->listen);
         h->closing = 1;
         h->tick_closed = 1;
         uv_close((uv_handle_t *)&h->listener, on_listener_closed);

@@ -39,6 +39,7 @@ grep -q 'listen: "127.0.0.1:0"' "$tmp/demo.yaml" || { echo "FAIL: demo has no ht
 case "$PL" in /*) ;; *) PL="$PWD/$PL" ;; esac
 case "$shot" in "" | /*) ;; *) shot="$PWD/$shot" ;; esac
 cd "$tmp" || exit 1 # the page shows the configuration's path: "demo.yaml"
+: >"$tmp/daemon.log"
 "$PL" run --json demo.yaml >/dev/null 2>"$tmp/daemon.log" </dev/null &
 dpid=$!
 url=""

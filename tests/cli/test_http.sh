@@ -51,6 +51,7 @@ pause() { read -r -t 0.1 <> <(:) || true; }
 
 # start_daemon CFG LOG: runs it; sets DPID and URL (deadline 15 s)
 start_daemon() {
+    : >"$2"
     "$PL" run --json "$1" >/dev/null 2>"$2" </dev/null &
     DPID=$!
     pids+=("$DPID")
@@ -91,6 +92,13 @@ write_cfg "$tmp/bad2.yaml" "http: {listen: '127.0.0.1:0', port: 1}"
 "$PL" run --check "$tmp/bad2.yaml" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "unknown http key accepted"
 
+# --- a token file that cannot be read stops the start, naming the file ------------------------
+write_cfg "$tmp/notok.yaml" "http: {listen: '127.0.0.1:0', writes: true, token_file: missing.token}"
+out=$("$PL" run --json "$tmp/notok.yaml" 2>&1 >/dev/null </dev/null)
+rc=$?
+[ $rc -eq 1 ] && [[ "$out" == *"http.token_file"*"missing.token"* ]] ||
+    fail "missing token file: rc=$rc $out"
+
 # --- the full check against a running daemon ----------------------------------------------
 write_cfg "$tmp/on.yaml" "http: {listen: '127.0.0.1:0', writes: true, token_file: token}"
 if start_daemon "$tmp/on.yaml" "$tmp/on.log"; then
@@ -98,6 +106,29 @@ if start_daemon "$tmp/on.yaml" "$tmp/on.log"; then
     [ -n "$promtool" ] || echo "note: promtool not installed; metrics checked by the parser only"
     python3 "$here/http_check.py" "$URL" "$token" "$promtool" || fail "http_check.py"
     grep -q "$token" "$tmp/on.log" && fail "the token appears in the log"
+    # reloads: a broken configuration is refused and the page says so; a good one is taken
+    # and the server follows the new engine
+    reload_is() { # RESULT: /api/info's last reload result, within 15 s
+        local deadline=$((SECONDS + 15)) r
+        while [ $SECONDS -lt $deadline ]; do
+            r=$(curl -s "${URL}api/info" | python3 -c \
+                'import json,sys; r=json.load(sys.stdin)["reload"]; print(r["result"] if r else "none")')
+            [ "$r" = "$1" ] && return 0
+            pause
+        done
+        fail "last reload: expected $1, got $r"
+        return 1
+    }
+    cp "$tmp/on.yaml" "$tmp/on.good"
+    printf 'tags:\n  - {name: x, device: nowhere, address: W0, scan: fast}\n' >> "$tmp/on.yaml"
+    kill -HUP "$DPID"
+    reload_is error
+    curl -s "${URL}api/info" | grep -q '"PL_ECONFIG"' || fail "the refused reload names its error"
+    sed 's/name: c.x,/name: c.renamed,/' "$tmp/on.good" > "$tmp/on.yaml"
+    kill -HUP "$DPID"
+    reload_is ok
+    tag=$(curl -s "${URL}api/tags/c.renamed")
+    [[ "$tag" == *'"name":"c.renamed"'* ]] || fail "the server did not follow the new engine: $tag"
     # an open event stream does not hold the exit
     exec {ev}< <(exec curl -sN "${URL}api/events")
     read -r -t 10 -u $ev first || fail "no event stream"
