@@ -2056,7 +2056,9 @@ static int parse_http(ld_t *L)
     if (rc != 0)
         return rc;
     if (h->writes == 1 && h->token_file[0] == '\0')
-        return not_here(L, &m, 1, "needs a 'token_file' (writes over HTTP take a bearer token)");
+        return fail(L, m.at[1],
+                    "'writes: true' without a 'token_file', expected a token file "
+                    "(writes over HTTP take a bearer token)");
     return 0;
 }
 
