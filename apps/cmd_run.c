@@ -628,7 +628,8 @@ static void http_reloaded(daemon_t *d, const pl_status_t *result, const char *ms
 {
     g_reload.at_ms = (uint64_t)time(NULL) * 1000u;
     g_reload.result = *result;
-    snprintf(g_reload.message, sizeof(g_reload.message), "%s", msg);
+    snprintf(g_reload.message, sizeof(g_reload.message), "%.*s", (int)sizeof(g_reload.message) - 1,
+             msg);
     if (g_http != NULL)
         pl_http_set_engine(g_http, d->engine);
 }
