@@ -14,8 +14,9 @@
  *
  * The simulators and the browsers run in forked children (bench/support/bench_child.h), so
  * their CPU time is not this process's. Windows of whole seconds alternate, baseline then
- * figure, for each of 5 rounds (a shared machine is noisy); the table shows medians. Output: one markdown row per figure
- * (docs/bench.md), per-round numbers as "# " notes on stderr. --quick: one short round.
+ * figure, for each of 5 rounds (a shared machine is noisy); the table shows medians.
+ * Output: one markdown row per figure (docs/bench.md), per-round numbers as "# " notes on
+ * stderr. --quick: one short round.
  * Only 127.0.0.1 and kernel-picked ports are used; every handle is closed.
  */
 #include "bench_support.h"
