@@ -792,10 +792,23 @@ static int serve_write(pl_http_t *h, h2o_req_t *req, const char *tag)
      * values are read by the same rules everywhere */
     body = json_loadb(req->entity.base != NULL ? req->entity.base : "", req->entity.len,
                       JSON_REJECT_DUPLICATES, &jerr);
-    if (body == NULL || !json_is_object(body) || json_object_get(body, "write") != NULL) {
+    if (body == NULL || !json_is_object(body)) {
         json_decref(body);
         pl_status_set(&st, PL_EVALUE, 0, "expected a JSON object {\"value\":V,\"id\":X}");
         return send_result(req, 400, tag, "", &st);
+    }
+    {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(body, key, v)
+        {
+            if (strcmp(key, "value") != 0 && strcmp(key, "id") != 0) {
+                pl_status_set(&st, PL_EVALUE, 0, "unknown key '%.40s', expected value, id", key);
+                json_decref(body);
+                return send_result(req, 400, tag, "", &st);
+            }
+        }
     }
     cmdj = json_deep_copy(body);
     json_decref(body);
