@@ -110,6 +110,9 @@ static void buf_add(buf_t *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
+/* A string literal, without its terminating NUL. */
+#define buf_lit(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
+
 static void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void buf_printf(buf_t *b, const char *fmt, ...)
@@ -268,7 +271,7 @@ static int send_json(h2o_req_t *req, int status, json_t *o)
     buf_t b = {0};
 
     buf_json(&b, o);
-    buf_add(&b, "\n", 1);
+    buf_lit(&b, "\n");
     return send_buf(req, status, "application/json", &b);
 }
 
@@ -503,7 +506,7 @@ static void sse_event(buf_t *b, const char *name, json_t *data)
 {
     buf_printf(b, "event: %s\ndata: ", name);
     buf_json(b, data);
-    buf_add(b, "\n\n", 2);
+    buf_lit(b, "\n\n");
 }
 
 /* Builds the next message of `s` into s->out (empty: nothing to say yet). */
@@ -607,7 +610,7 @@ static void sse_build(sse_t *s, uint64_t now)
                        (unsigned long long)ts);
         }
         if (n > 0)
-            buf_add(&s->out, "]}\n\n", 5);
+            buf_lit(&s->out, "]}\n\n");
     }
     if (e != NULL && (s->devices_at == 0 || now - s->devices_at >= DEVICES_MS)) {
         const buf_t *dc = devices_event(h, e, now);
@@ -617,7 +620,7 @@ static void sse_build(sse_t *s, uint64_t now)
             buf_add(&s->out, dc->p, dc->len);
     }
     if (s->out.len == 0 && now - s->sent_at >= HEARTBEAT_MS)
-        buf_add(&s->out, ": ping\n\n", 9);
+        buf_lit(&s->out, ": ping\n\n");
 }
 
 static void sse_push(sse_t *s, uint64_t now)
@@ -987,7 +990,7 @@ static void label(buf_t *b, const char *v)
         if (*v == '\\' || *v == '"')
             buf_printf(b, "\\%c", *v);
         else if (*v == '\n')
-            buf_add(b, "\\n", 2);
+            buf_lit(b, "\\n");
         else
             buf_add(b, v, 1);
     }
@@ -1000,11 +1003,11 @@ static void family(buf_t *b, const char *name, const char *type, const char *hel
 
 static void dev_labels(buf_t *b, const pl_engine_device_info_t *di)
 {
-    buf_add(b, "{device=\"", 9);
+    buf_lit(b, "{device=\"");
     label(b, di->name);
-    buf_add(b, "\",line=\"", 8);
+    buf_lit(b, "\",line=\"");
     label(b, di->line);
-    buf_add(b, "\"", 1);
+    buf_lit(b, "\"");
 }
 
 typedef enum {
@@ -1129,9 +1132,9 @@ static void metrics(pl_http_t *h, buf_t *b)
             buf_add(b, g_dev_metrics[m].name, strlen(g_dev_metrics[m].name));
             dev_labels(b, &di);
             if (m == DM_UP) {
-                buf_add(b, ",protocol=\"", 11);
+                buf_lit(b, ",protocol=\"");
                 label(b, di.protocol);
-                buf_add(b, "\"", 1);
+                buf_lit(b, "\"");
             }
             buf_printf(b, "} %llu\n", (unsigned long long)v);
         }
@@ -1145,7 +1148,7 @@ static void metrics(pl_http_t *h, buf_t *b)
             continue;
         for (k = 0; k <= PL_ENGINE_RTT_BUCKETS; k++) {
             cum += di.rtt_hist[k];
-            buf_add(b, "plcline_device_request_duration_seconds_bucket", 46);
+            buf_lit(b, "plcline_device_request_duration_seconds_bucket");
             dev_labels(b, &di);
             if (k < PL_ENGINE_RTT_BUCKETS)
                 buf_printf(b, ",le=\"%g\"} %llu\n", (double)pl_engine_rtt_bounds_us[k] / 1e6,
@@ -1153,24 +1156,24 @@ static void metrics(pl_http_t *h, buf_t *b)
             else
                 buf_printf(b, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
         }
-        buf_add(b, "plcline_device_request_duration_seconds_sum", 43);
+        buf_lit(b, "plcline_device_request_duration_seconds_sum");
         dev_labels(b, &di);
         buf_printf(b, "} %.6f\n", (double)di.rtt_sum_us / 1e6);
-        buf_add(b, "plcline_device_request_duration_seconds_count", 45);
+        buf_lit(b, "plcline_device_request_duration_seconds_count");
         dev_labels(b, &di);
         buf_printf(b, "} %llu\n", (unsigned long long)di.rtt_count);
     }
     family(b, "plcline_line_devices", "gauge", "Devices on the line.");
     for (i = 0; i < pl_engine_line_count(e); i++)
         if (pl_engine_line_info(e, i, &li) == 0) {
-            buf_add(b, "plcline_line_devices{line=\"", 27);
+            buf_lit(b, "plcline_line_devices{line=\"");
             label(b, li.name);
             buf_printf(b, "\",protocol=\"%s\"} %zu\n", li.protocol, li.ndevices);
         }
     family(b, "plcline_line_devices_up", "gauge", "Devices on the line that are connected.");
     for (i = 0; i < pl_engine_line_count(e); i++)
         if (pl_engine_line_info(e, i, &li) == 0) {
-            buf_add(b, "plcline_line_devices_up{line=\"", 30);
+            buf_lit(b, "plcline_line_devices_up{line=\"");
             label(b, li.name);
             buf_printf(b, "\"} %zu\n", li.nup);
         }

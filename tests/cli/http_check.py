@@ -208,6 +208,7 @@ check(b"text/event-stream" in buf and b"event: view" in buf, "event stream opens
 check(b"event: tags" in buf and b'"a.w1"' in buf, "a changing tag arrives as an event")
 check(b'"a.w0"' not in buf.split(b"event: tags", 1)[-1], "only the view's tags are sent")
 check(b"event: devices" in buf, "device states on the stream")
+check(b"\x00" not in buf, "no NUL byte in the event stream")
 s.close()
 
 # --- malformed and hostile clients ------------------------------------------------------------

@@ -399,6 +399,48 @@ static void test_free_with_clients(void **state)
     teardown(&f);
 }
 
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    while ((hay = strstr(hay, needle)) != NULL) {
+        n++;
+        hay += strlen(needle);
+    }
+    return n;
+}
+
+static int three_device_events(void *arg)
+{
+    return count_of(((client_t *)arg)->rx, "event: devices") >= 3;
+}
+
+/* The idle bound (500 ms here) closes a connection that sends no request, but never an
+ * event stream, which lives as long as its client. */
+static void test_idle(void **state)
+{
+    fx_t f;
+    client_t sse, idle, silent;
+
+    (void)state;
+    setup(&f, 0);
+    client_open(&f, &sse, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    client_open(&f, &idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    client_open(&f, &silent, "", 1);
+    expect(&f, &idle, "\"status\":\"running\"");
+    run_until(&f, is_closed, &idle);   /* kept alive, then idle: closed */
+    run_until(&f, is_closed, &silent); /* connected, never asked: closed */
+    run_until(&f, three_device_events, &sse);
+    assert_false(sse.closed); /* two seconds on, four idle bounds: still streaming */
+    assert_int_equal(strlen(sse.rx), sse.rx_len); /* text only: no NUL byte in the stream */
+    client_close(&sse);
+    run_until(&f, is_closed, &sse);
+    client_free(&sse);
+    client_free(&idle);
+    client_free(&silent);
+    teardown(&f);
+}
+
 /* Over the connection limit a new connection is closed at once; the others are served. */
 static void test_connection_limit(void **state)
 {
@@ -431,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_write_client_gone),
         cmocka_unit_test(test_free_with_clients),
         cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_idle),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as the daemon does: a closed peer is EPIPE, not a signal */
