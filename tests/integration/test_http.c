@@ -441,6 +441,53 @@ static void test_idle(void **state)
     teardown(&f);
 }
 
+static int no_conns(void *arg)
+{
+    return pl_http_conn_count(((fx_t *)arg)->h) == 0;
+}
+
+/* A client that pipelines many requests and never reads: its connection is closed within
+ * the idle bound (libh2o stops reading its further requests, and their wait times out);
+ * the server keeps serving others meanwhile. (The server's own cut of a stuck event stream,
+ * on_tick's watchdog, needs megabytes of unread events to trigger and is not exercised.) */
+static void test_deaf_client_cut(void **state)
+{
+    static char many[40 * 200];
+    struct sockaddr_in sa;
+    fx_t f;
+    client_t deaf, other;
+    int small = 4096;
+    size_t i;
+
+    (void)state;
+    setup(&f, 0);
+    many[0] = '\0';
+    for (i = 0; i < 200; i++)
+        strcat(many, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    memset(&deaf, 0, sizeof(deaf));
+    deaf.f = &f;
+    deaf.req = many;
+    deaf.req_len = strlen(many);
+    deaf.rx = calloc(1, RX_MAX);
+    assert_non_null(deaf.rx);
+    assert_int_equal(uv_tcp_init_ex(&f.loop, &deaf.tcp, AF_INET), 0);
+    assert_int_equal(uv_recv_buffer_size((uv_handle_t *)&deaf.tcp, &small), 0);
+    deaf.tcp.data = &deaf;
+    deaf.conn.data = &deaf;
+    uv_ip4_addr("127.0.0.1", pl_http_port(f.h), &sa);
+    assert_int_equal(uv_tcp_connect(&deaf.conn, &deaf.tcp, (struct sockaddr *)&sa, c_connected), 0);
+    run_until(&f, is_written, &deaf);
+    client_open(&f, &other, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 1);
+    run_until(&f, is_closed, &other); /* served while the deaf one is stuck */
+    assert_non_null(strstr(other.rx, "HTTP/1.1 200"));
+    run_until(&f, no_conns, &f); /* the deaf one is cut */
+    client_close(&deaf);
+    run_until(&f, is_closed, &deaf);
+    client_free(&deaf);
+    client_free(&other);
+    teardown(&f);
+}
+
 /* Over the connection limit a new connection is closed at once; the others are served. */
 static void test_connection_limit(void **state)
 {
@@ -474,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_free_with_clients),
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_idle),
+        cmocka_unit_test(test_deaf_client_cut),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as the daemon does: a closed peer is EPIPE, not a signal */
