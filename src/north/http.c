@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #define HEARTBEAT_MS 15000u /* a comment line on a quiet event stream keeps proxies open */
@@ -66,6 +68,7 @@ struct pl_http_s {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     int h2o_ready;
+    int loopback; /* listening on a loopback address: Host names are checked */
     uv_tcp_t listener;
     uv_timer_t tick;
     conn_t *conns;
@@ -919,6 +922,36 @@ static int serve_asset(h2o_req_t *req, const char *path)
 
 static void metrics(pl_http_t *h, buf_t *b);
 
+/* On a loopback listener, only loopback names may be asked for: a web page elsewhere that
+ * points its own name at 127.0.0.1 (DNS rebinding) gets nothing. No Host at all (a tool,
+ * not a browser) is allowed. */
+static int host_allowed(const pl_http_t *h, const h2o_req_t *req)
+{
+    const h2o_iovec_t *a = &req->input.authority;
+    char host[64];
+    size_t n;
+    struct in_addr v4;
+
+    if (!h->loopback || a->len == 0)
+        return 1;
+    if (a->base[0] == '[') {
+        const char *rb = memchr(a->base, ']', a->len);
+
+        n = rb != NULL ? (size_t)(rb - a->base) + 1 : a->len;
+    } else {
+        const char *colon = memchr(a->base, ':', a->len);
+
+        n = colon != NULL ? (size_t)(colon - a->base) : a->len;
+    }
+    if (n == 0 || n >= sizeof(host))
+        return 0;
+    memcpy(host, a->base, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+        return 1;
+    return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     pl_http_t *h = *(pl_http_t **)(self + 1);
@@ -932,6 +965,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return send_error(req, 400, PL_EINVAL, "malformed or over-long path");
     if (h->closing)
         return send_error(req, 503, PL_ECLOSING, "the server is closing");
+    if (!host_allowed(h, req))
+        return send_error(req, 403, PL_EINVAL,
+                          "Host '%.*s' is not a loopback name: this server listens on loopback",
+                          (int)(req->input.authority.len > 60 ? 60 : req->input.authority.len),
+                          req->input.authority.base);
     if (strncmp(path, "/api/tags/", 10) == 0 && path[10] != '\0') {
         if (post)
             return serve_write(h, req, path + 10);
@@ -1512,10 +1550,14 @@ int pl_http_new(uv_loop_t *loop, const pl_http_config_t *cfg, pl_engine_t *engin
     len = (int)sizeof(ss);
     uv_tcp_getsockname(&h->listener, (struct sockaddr *)&ss, &len);
     if (ss.ss_family == AF_INET6) {
+        static const unsigned char v6_loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+        h->loopback = memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, v6_loop, 16) == 0;
         uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
         h->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
         snprintf(h->url, sizeof(h->url), "http://[%s]:%u/", ip, h->port);
     } else {
+        h->loopback = (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
         uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
         h->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
         snprintf(h->url, sizeof(h->url), "http://%s:%u/", ip, h->port);
@@ -1527,7 +1569,8 @@ int pl_http_new(uv_loop_t *loop, const pl_http_config_t *cfg, pl_engine_t *engin
     h->config.max_request_entity_size = PL_HTTP_BODY_MAX;
     h->config.http1.req_timeout = h->idle_ms;
     h->config.http1.upgrade_to_http2 = 0;
-    host = h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    /* a request without Host is given this name by libh2o: a loopback one (host_allowed) */
+    host = h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("localhost")), 65535);
     pathconf = h2o_config_register_path(host, "/", 0);
     handler = h2o_create_handler(pathconf, sizeof(*handler) + sizeof(pl_http_t *));
     handler->on_req = on_req;

@@ -197,7 +197,7 @@ if promtool:
 
 # --- events ---------------------------------------------------------------------------------
 s = socket.create_connection((host, port), timeout=10)
-s.sendall(b"GET /api/events?filter=a.w1 HTTP/1.1\r\nHost: x\r\n\r\n")
+s.sendall(b"GET /api/events?filter=a.w1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 buf, end = b"", time.time() + 10
 while time.time() < end and not (b"event: view" in buf and b"event: tags" in buf):
     chunk = s.recv(65536)
@@ -211,25 +211,34 @@ check(b"event: devices" in buf, "device states on the stream")
 check(b"\x00" not in buf, "no NUL byte in the event stream")
 s.close()
 
+# --- DNS rebinding: on loopback, only loopback names are served --------------------------------
+out = raw(b"GET /healthz HTTP/1.1\r\nHost: evil.example:%d\r\n\r\n" % port)
+check(out.startswith(b"HTTP/1.1 403") and b"loopback" in out, f"foreign Host: {out[:60]!r}")
+for hh in (b"localhost:%d" % port, b"127.0.0.1", b"[::1]:%d" % port, b"LOCALHOST"):
+    out = raw(b"GET /healthz HTTP/1.1\r\nHost: " + hh + b"\r\n\r\n")
+    check(out.startswith(b"HTTP/1.1 200"), f"Host {hh!r}: {out[:40]!r}")
+out = raw(b"GET /healthz HTTP/1.0\r\n\r\n")
+check(out.startswith(b"HTTP/1.1 200"), f"no Host at all (a tool): {out[:40]!r}")
+
 # --- malformed and hostile clients ------------------------------------------------------------
 out = raw(b"BLAH\r\n\r\n")
 check(out == b"" or out.startswith(b"HTTP/1.1 400"), f"garbage request line: {out[:40]!r}")
-out = raw(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 600000 + b"\r\n\r\n")
+out = raw(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 600000 + b"\r\n\r\n")
 check(out == b"" or out.startswith(b"HTTP/1.1 4"), f"oversized header: {out[:40]!r}")
-out = raw(b"GET /" + b"a" * 4000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+out = raw(b"GET /" + b"a" * 4000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 check(out.startswith(b"HTTP/1.1 400"), f"over-long path: {out[:40]!r}")
-out = raw(b"GET /api/tags/%00 HTTP/1.1\r\nHost: x\r\n\r\n")
+out = raw(b"GET /api/tags/%00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 check(out.startswith(b"HTTP/1.1 400"), f"NUL in the path: {out[:40]!r}")
-out = raw(b"POST /api/tags/a.w0 HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+out = raw(b"POST /api/tags/a.w0 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999\r\n\r\n")
 check(out == b"" or out.startswith(b"HTTP/1.1 413"), f"announced huge body: {out[:40]!r}")
 
 # a client that never reads: its stream fills, the server keeps answering others
 slow = socket.socket()
 slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 slow.connect((host, port))
-slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 200)
+slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 200)
 slow2 = socket.create_connection((host, port))
-slow2.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+slow2.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 st, h = jget("/healthz")
 check(st == 200, "served while a client does not read")
 

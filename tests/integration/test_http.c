@@ -278,6 +278,17 @@ static void teardown(fx_t *f)
     remove(f->token_path);
 }
 
+/* `n` copies of `s` into buf (NUL-terminated); the test fails when they do not fit. */
+static void repeat(char *buf, size_t cap, const char *s, size_t n)
+{
+    size_t len = strlen(s), i;
+
+    assert_true(n * len < cap);
+    for (i = 0; i < n; i++)
+        memcpy(buf + i * len, s, len);
+    buf[n * len] = '\0';
+}
+
 /* --- tests ---------------------------------------------------------------------------- */
 
 static void test_answers(void **state)
@@ -287,7 +298,7 @@ static void test_answers(void **state)
 
     (void)state;
     setup(&f, 0);
-    client_open(&f, &c, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1);
+    client_open(&f, &c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 1);
     run_until(&f, is_closed, &c);
     assert_non_null(strstr(c.rx, "HTTP/1.1 200"));
     assert_non_null(strstr(c.rx, "\"devices_down\":1")); /* dev1 has nobody to talk to */
@@ -365,23 +376,20 @@ static void test_write_client_gone(void **state)
 /* Closing the server with every kind of connection open leaves nothing behind. */
 static void test_free_with_clients(void **state)
 {
-    static char pipelined[64 * 40];
+    static char pipelined[64 * 40 + 1];
     fx_t f;
     client_t sse, idle, half, deaf;
-    size_t i;
 
     (void)state;
     setup(&f, 0);
-    client_open(&f, &sse, "GET /api/events?limit=2 HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    client_open(&f, &sse, "GET /api/events?limit=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
     expect(&f, &sse, "event: view");
     expect(&f, &sse, "event: devices");
-    client_open(&f, &idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    client_open(&f, &idle, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
     expect(&f, &idle, "\"status\":\"running\"");
     client_open(&f, &half, "GET /he", 1);
     run_until(&f, is_written, &half);
-    pipelined[0] = '\0';
-    for (i = 0; i < 40; i++)
-        strcat(pipelined, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    repeat(pipelined, sizeof(pipelined), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 40);
     client_open(&f, &deaf, pipelined, 0);
     run_until(&f, is_written, &deaf);
 
@@ -424,8 +432,8 @@ static void test_idle(void **state)
 
     (void)state;
     setup(&f, 0);
-    client_open(&f, &sse, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n", 1);
-    client_open(&f, &idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    client_open(&f, &sse, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
+    client_open(&f, &idle, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
     client_open(&f, &silent, "", 1);
     expect(&f, &idle, "\"status\":\"running\"");
     run_until(&f, is_closed, &idle);   /* kept alive, then idle: closed */
@@ -452,18 +460,15 @@ static int no_conns(void *arg)
  * on_tick's watchdog, needs megabytes of unread events to trigger and is not exercised.) */
 static void test_deaf_client_cut(void **state)
 {
-    static char many[40 * 200];
+    static char many[64 * 200];
     struct sockaddr_in sa;
     fx_t f;
     client_t deaf, other;
     int small = 4096;
-    size_t i;
 
     (void)state;
     setup(&f, 0);
-    many[0] = '\0';
-    for (i = 0; i < 200; i++)
-        strcat(many, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    repeat(many, sizeof(many), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 200);
     memset(&deaf, 0, sizeof(deaf));
     deaf.f = &f;
     deaf.req = many;
@@ -498,10 +503,10 @@ static void test_connection_limit(void **state)
     (void)state;
     setup(&f, 0);
     for (i = 0; i < 8; i++)
-        client_open(&f, &c[i], "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+        client_open(&f, &c[i], "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
     for (i = 0; i < 8; i++)
         expect(&f, &c[i], "\"status\":\"running\"");
-    client_open(&f, &extra, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    client_open(&f, &extra, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
     run_until(&f, is_closed, &extra);
     assert_int_equal(extra.rx_len, 0);
     client_free(&extra);
