@@ -68,7 +68,9 @@ struct pl_http_s {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     int h2o_ready;
-    int loopback; /* listening on a loopback address: Host names are checked */
+    int loopback;  /* listening on a loopback address: Host names are checked */
+    unsigned egen; /* engine generation: changes with every pl_http_set_engine() (a new engine
+                      may reuse a freed one's address) */
     uv_tcp_t listener;
     uv_timer_t tick;
     conn_t *conns;
@@ -442,6 +444,7 @@ struct sse_s {
     uint64_t seq_sent;   /* the engine's change number when the rows were last sent */
     uint64_t view_at, devices_at, sent_at, ts_at;
     uint64_t qseq_seen; /* the engine's quality changes when the rows were selected */
+    unsigned egen;      /* the server's engine generation the rows index into */
     uint64_t *row_ts;   /* each row's source time as last sent */
     buf_t out;          /* the message libh2o is sending */
 };
@@ -513,11 +516,18 @@ static void sse_event(buf_t *b, const char *name, json_t *data)
 }
 
 /* Builds the next message of `s` into s->out (empty: nothing to say yet). */
+static uint64_t tag_ts(pl_engine_t *e, size_t i)
+{
+    const pl_tag_state_t *st = pl_engine_tag_at(e, i);
+
+    return st != NULL ? st->ts_ms : 0;
+}
+
 /* Whether the page's set of tags may have changed: a new engine; for a quality order, a
  * quality changed; for an age order, every VIEW_MS (names and devices do not move). */
 static int view_stale(const sse_t *s, pl_engine_t *e, uint64_t now)
 {
-    if (e != s->engine)
+    if (e != s->engine || s->egen != s->h->egen)
         return 1;
     switch (s->view.sort) {
     case PL_TAG_SORT_NAME:
@@ -557,14 +567,17 @@ static void sse_build(sse_t *s, uint64_t now)
     s->out.failed = 0;
     if (view_stale(s, e, now)) {
         size_t old_n = s->nrows, *old = NULL;
+        unsigned old_gen = s->egen;
         int same = 0;
 
         if (old_n > 0 && (old = malloc(old_n * sizeof(*old))) != NULL)
             memcpy(old, s->rows, old_n * sizeof(*old));
         sse_select(s, e);
+        s->egen = h->egen;
         s->view_at = now;
         s->qseq_seen = e != NULL ? pl_engine_quality_seq(e) : 0;
-        same = e == s->engine && old != NULL && old_n == s->nrows &&
+        /* the same rows of the same engine: nothing to say (a new engine's rows are new) */
+        same = old_gen == h->egen && old != NULL && old_n == s->nrows &&
                memcmp(old, s->rows, old_n * sizeof(*old)) == 0 && s->sent_at != 0;
         free(old);
         if (!same && e != NULL) {
@@ -572,7 +585,7 @@ static void sse_build(sse_t *s, uint64_t now)
 
             for (i = 0; i < s->nrows && rows != NULL; i++) {
                 json_array_append_new(rows, tag_json(e, s->rows[i]));
-                s->row_ts[i] = pl_engine_tag_at(e, s->rows[i])->ts_ms;
+                s->row_ts[i] = tag_ts(e, s->rows[i]);
             }
             sse_event(&s->out, "view",
                       json_pack("{s:I, s:I, s:o*}", "total", (json_int_t)s->total, "offset",
@@ -581,7 +594,7 @@ static void sse_build(sse_t *s, uint64_t now)
             s->ts_at = now;
         }
     }
-    if (e != NULL && e == s->engine && pl_engine_seq(e) != s->seq_sent) {
+    if (e != NULL && s->egen == h->egen && pl_engine_seq(e) != s->seq_sent) {
         json_t *rows = NULL;
 
         for (i = 0; i < s->nrows; i++) {
@@ -591,7 +604,7 @@ static void sse_build(sse_t *s, uint64_t now)
                 rows = json_array();
             if (rows != NULL)
                 json_array_append_new(rows, tag_json(e, s->rows[i]));
-            s->row_ts[i] = pl_engine_tag_at(e, s->rows[i])->ts_ms;
+            s->row_ts[i] = tag_ts(e, s->rows[i]);
         }
         if (rows != NULL)
             sse_event(&s->out, "tags", json_pack("{s:o}", "rows", rows));
@@ -599,12 +612,12 @@ static void sse_build(sse_t *s, uint64_t now)
     }
     /* values read again without a change: only their source time moves, once a second,
      * as [row position, ts_ms] pairs (the page's ages stay true) */
-    if (e != NULL && e == s->engine && now - s->ts_at >= TS_MS) {
+    if (e != NULL && s->egen == h->egen && now - s->ts_at >= TS_MS) {
         size_t n = 0;
 
         s->ts_at = now;
         for (i = 0; i < s->nrows; i++) {
-            uint64_t ts = pl_engine_tag_at(e, s->rows[i])->ts_ms;
+            uint64_t ts = tag_ts(e, s->rows[i]);
 
             if (ts == s->row_ts[i])
                 continue;
@@ -1606,6 +1619,7 @@ unsigned pl_http_conn_count(const pl_http_t *h)
 void pl_http_set_engine(pl_http_t *h, pl_engine_t *engine)
 {
     h->engine = engine;
+    h->egen++;
 }
 
 void pl_http_set_mqtt(pl_http_t *h, const pl_mqtt_t *mqtt)

@@ -119,6 +119,10 @@ if start_daemon "$tmp/on.yaml" "$tmp/on.log"; then
         fail "last reload: expected $1, got $r"
         return 1
     }
+    # an event stream opened before the reloads must follow the new engine
+    curl -sN "${URL}api/events?filter=c." >"$tmp/events.txt" &
+    cpid=$!
+    pids+=("$cpid")
     cp "$tmp/on.yaml" "$tmp/on.good"
     printf 'tags:\n  - {name: x, device: nowhere, address: W0, scan: fast}\n' >> "$tmp/on.yaml"
     kill -HUP "$DPID"
@@ -129,6 +133,14 @@ if start_daemon "$tmp/on.yaml" "$tmp/on.log"; then
     reload_is ok
     tag=$(curl -s "${URL}api/tags/c.renamed")
     [[ "$tag" == *'"name":"c.renamed"'* ]] || fail "the server did not follow the new engine: $tag"
+    # a new engine gives the stream a new view (never rows of the old one's numbering)
+    view_renamed() { grep -A1 '^event: view' "$tmp/events.txt" | grep -q '"name":"c.renamed"'; }
+    deadline=$((SECONDS + 15))
+    until view_renamed || [ $SECONDS -ge $deadline ]; do
+        pause
+    done
+    view_renamed || fail "the event stream got no new view after the reload"
+    kill "$cpid" 2>/dev/null
     # an open event stream does not hold the exit
     exec {ev}< <(exec curl -sN "${URL}api/events")
     read -r -t 10 -u $ev first || fail "no event stream"
