@@ -2025,6 +2025,46 @@ static int parse_north(ld_t *L)
 
 /* --- http ------------------------------------------------------------------------------ */
 
+/* "ADDRESS:PORT" or "[IPv6]:PORT": numeric, so that --check catches a mistake. */
+static int parse_http_listen(ld_t *L, pl_http_def_t *h)
+{
+    static const char expect[] = "ADDRESS:PORT with a numeric address, e.g. 127.0.0.1:8080 or "
+                                 "[::1]:8080";
+    struct sockaddr_in6 sa6;
+    struct sockaddr_in sa4;
+    char host[64];
+    const char *colon, *hs;
+    size_t hl;
+    unsigned long port;
+    char *end;
+    val_t v;
+
+    if (scalar(L, "listen", expect, &v) != 0)
+        return L->failed;
+    if (cv_text(L, &v, h->listen, sizeof(h->listen), 0, expect) != 0)
+        return L->failed;
+    hs = h->listen;
+    if (hs[0] == '[') {
+        const char *rb = strchr(hs, ']');
+
+        colon = rb != NULL && rb[1] == ':' ? rb + 1 : NULL;
+        hs++;
+        hl = rb != NULL ? (size_t)(rb - hs) : 0;
+    } else {
+        colon = strrchr(hs, ':');
+        hl = colon != NULL ? (size_t)(colon - hs) : 0;
+    }
+    if (colon == NULL || hl == 0 || hl >= sizeof(host) || colon[1] < '0' || colon[1] > '9')
+        return fail(L, v.at, "'listen' value '%.60s', expected %s", h->listen, expect);
+    memcpy(host, hs, hl);
+    host[hl] = '\0';
+    port = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || port > 65535 ||
+        (uv_ip4_addr(host, 0, &sa4) != 0 && uv_ip6_addr(host, 0, &sa6) != 0))
+        return fail(L, v.at, "'listen' value '%.60s', expected %s", h->listen, expect);
+    return 0;
+}
+
 static int parse_http(ld_t *L)
 {
     static const char *const keys[] = {"listen", "writes", "token_file", NULL};
@@ -2040,8 +2080,7 @@ static int parse_http(ld_t *L)
     while ((rc = map_key(L, &m, &k)) > 0) {
         switch (k) {
         case 0:
-            rc = y_text(L, "listen", h->listen, sizeof(h->listen), 0,
-                        "an address and port, e.g. 127.0.0.1:8080");
+            rc = parse_http_listen(L, h);
             break;
         case 1:
             rc = y_bool(L, "writes", &h->writes);

@@ -1187,6 +1187,17 @@ static void test_http_section(void **state)
     expect_error(BASE "http: {writes: true}\n",
                  ":7:8: 'writes: true' without a 'token_file', expected a token file "
                  "(writes over HTTP take a bearer token)");
+    expect_error(BASE "http: {listen: plant.local:80}\n",
+                 ":7:16: 'listen' value 'plant.local:80', expected ADDRESS:PORT with a numeric "
+                 "address, e.g. 127.0.0.1:8080 or [::1]:8080");
+    expect_error(BASE "http: {listen: \"[::1]\"}\n",
+                 ":7:16: 'listen' value '[::1]', expected ADDRESS:PORT with a numeric address, "
+                 "e.g. 127.0.0.1:8080 or [::1]:8080");
+    expect_error(BASE "http: {listen: 127.0.0.1:70000}\n",
+                 ":7:16: 'listen' value '127.0.0.1:70000', expected ADDRESS:PORT with a numeric "
+                 "address, e.g. 127.0.0.1:8080 or [::1]:8080");
+    expect_ok(BASE "http: {listen: 0.0.0.0:9000}\n");
+    pl_config_free(&cfg);
     expect_error(BASE "http: {port: 80}\n",
                  ":7:8: unknown key 'port' in 'http', expected one of: listen, writes, "
                  "token_file");
