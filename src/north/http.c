@@ -1107,84 +1107,99 @@ static void metrics(pl_http_t *h, buf_t *b)
 {
     pl_engine_t *e = h->engine;
     size_t nd = pl_engine_device_count(e), i, k, m;
-    pl_engine_device_info_t di;
-    pl_engine_stats_t st;
+    pl_engine_device_info_t *dis;
+    pl_engine_stats_t *sts;
     pl_engine_line_info_t li;
     uint64_t q[3];
     uv_rusage_t ru;
     size_t rss = 0;
 
+    /* every device's figures once; the families then print from them (a family's samples
+     * must stay together, so devices are walked once per family) */
+    dis = malloc((nd > 0 ? nd : 1) * sizeof(*dis));
+    sts = malloc((nd > 0 ? nd : 1) * sizeof(*sts));
+    if (dis == NULL || sts == NULL) {
+        free(dis);
+        free(sts);
+        b->failed = 1;
+        return;
+    }
+    for (i = 0; i < nd; i++)
+        if (pl_engine_device_info(e, i, &dis[i], &sts[i]) != 0)
+            dis[i].name = NULL;
     for (m = 0; m < DM_COUNT; m++) {
         family(b, g_dev_metrics[m].name, g_dev_metrics[m].type, g_dev_metrics[m].help);
         for (i = 0; i < nd; i++) {
+            const pl_engine_device_info_t *di = &dis[i];
+            const pl_engine_stats_t *st = &sts[i];
             uint64_t v = 0;
 
-            if (pl_engine_device_info(e, i, &di, &st) != 0)
+            if (di->name == NULL)
                 continue;
             switch ((dev_metric_t)m) {
             case DM_ERR:
-                for (k = 0; k < sizeof(st.errors_by_code) / sizeof(st.errors_by_code[0]); k++) {
-                    if (st.errors_by_code[k].code == 0)
+                for (k = 0; k < sizeof(st->errors_by_code) / sizeof(st->errors_by_code[0]); k++) {
+                    if (st->errors_by_code[k].code == 0)
                         break;
                     buf_add(b, g_dev_metrics[m].name, strlen(g_dev_metrics[m].name));
-                    dev_labels(b, &di);
-                    buf_printf(b, ",error=\"%s\"} %llu\n", pl_err_name(st.errors_by_code[k].code),
-                               (unsigned long long)st.errors_by_code[k].count);
+                    dev_labels(b, di);
+                    buf_printf(b, ",error=\"%s\"} %llu\n", pl_err_name(st->errors_by_code[k].code),
+                               (unsigned long long)st->errors_by_code[k].count);
                 }
                 continue;
             case DM_UP:
-                v = (uint64_t)di.connected;
+                v = (uint64_t)di->connected;
                 break;
             case DM_REQ:
-                v = st.requests;
+                v = st->requests;
                 break;
             case DM_RESP:
-                v = st.responses;
+                v = st->responses;
                 break;
             case DM_TMO:
-                v = st.timeouts;
+                v = st->timeouts;
                 break;
             case DM_RECON:
-                v = st.reconnects;
+                v = st->reconnects;
                 break;
             case DM_SWITCH:
-                v = st.switchovers;
+                v = st->switchovers;
                 break;
             case DM_BACKUP:
-                v = (uint64_t)di.backup_active;
+                v = (uint64_t)di->backup_active;
                 break;
             case DM_HOST:
-                v = di.host_index;
+                v = di->host_index;
                 break;
             case DM_DEMOTED:
-                v = (uint64_t)di.demoted;
+                v = (uint64_t)di->demoted;
                 break;
             case DM_OVERRUN:
-                v = st.overruns;
+                v = st->overruns;
                 break;
             case DM_CYCLES:
-                v = st.cycles;
+                v = st->cycles;
                 break;
             case DM_WRITES:
-                v = st.writes;
+                v = st->writes;
                 break;
             case DM_WFAIL:
-                v = st.writes_failed;
+                v = st->writes_failed;
                 break;
             case DM_RX:
-                v = st.bytes_in;
+                v = st->bytes_in;
                 break;
             case DM_TX:
-                v = st.bytes_out;
+                v = st->bytes_out;
                 break;
             case DM_COUNT:
                 break;
             }
             buf_add(b, g_dev_metrics[m].name, strlen(g_dev_metrics[m].name));
-            dev_labels(b, &di);
+            dev_labels(b, di);
             if (m == DM_UP) {
                 buf_lit(b, ",protocol=\"");
-                label(b, di.protocol);
+                label(b, di->protocol);
                 buf_lit(b, "\"");
             }
             buf_printf(b, "} %llu\n", (unsigned long long)v);
@@ -1193,14 +1208,15 @@ static void metrics(pl_http_t *h, buf_t *b)
     family(b, "plcline_device_request_duration_seconds", "histogram",
            "Time from sending a request to its answer (or its failure).");
     for (i = 0; i < nd; i++) {
+        const pl_engine_device_info_t *di = &dis[i];
         uint64_t cum = 0;
 
-        if (pl_engine_device_info(e, i, &di, NULL) != 0)
+        if (di->name == NULL)
             continue;
         for (k = 0; k <= PL_ENGINE_RTT_BUCKETS; k++) {
-            cum += di.rtt_hist[k];
+            cum += di->rtt_hist[k];
             buf_lit(b, "plcline_device_request_duration_seconds_bucket");
-            dev_labels(b, &di);
+            dev_labels(b, di);
             if (k < PL_ENGINE_RTT_BUCKETS)
                 buf_printf(b, ",le=\"%g\"} %llu\n", (double)pl_engine_rtt_bounds_us[k] / 1e6,
                            (unsigned long long)cum);
@@ -1208,12 +1224,14 @@ static void metrics(pl_http_t *h, buf_t *b)
                 buf_printf(b, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
         }
         buf_lit(b, "plcline_device_request_duration_seconds_sum");
-        dev_labels(b, &di);
-        buf_printf(b, "} %.6f\n", (double)di.rtt_sum_us / 1e6);
+        dev_labels(b, di);
+        buf_printf(b, "} %.6f\n", (double)di->rtt_sum_us / 1e6);
         buf_lit(b, "plcline_device_request_duration_seconds_count");
-        dev_labels(b, &di);
-        buf_printf(b, "} %llu\n", (unsigned long long)di.rtt_count);
+        dev_labels(b, di);
+        buf_printf(b, "} %llu\n", (unsigned long long)di->rtt_count);
     }
+    free(dis);
+    free(sts);
     family(b, "plcline_line_devices", "gauge", "Devices on the line.");
     for (i = 0; i < pl_engine_line_count(e); i++)
         if (pl_engine_line_info(e, i, &li) == 0) {
