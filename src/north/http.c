@@ -1365,6 +1365,11 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    {
+        int sndbuf = (int)PL_HTTP_SNDBUF; /* kernel memory a client that does not read holds */
+
+        uv_send_buffer_size((uv_handle_t *)&c->tcp, &sndbuf);
+    }
     c->next = h->conns;
     if (h->conns != NULL)
         h->conns->prev = c;

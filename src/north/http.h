@@ -31,12 +31,13 @@
 #include "plcline/engine.h"
 #include "plcline/log.h"
 
-#define PL_HTTP_CONNS_MAX 64u    /* connections at once */
-#define PL_HTTP_BODY_MAX  4096u  /* bytes of a request body (a write) */
-#define PL_HTTP_IDLE_MS   30000u /* no request, or output not moving, this long: closed */
-#define PL_HTTP_PAGE_MAX  1000u  /* tags in one answer of /api/tags */
-#define PL_HTTP_PUSH_MS   100u   /* live updates: at most 10 a second per client */
-#define PL_HTTP_TOKEN_MAX 256u   /* bytes of the bearer token */
+#define PL_HTTP_CONNS_MAX 64u           /* connections at once */
+#define PL_HTTP_BODY_MAX  4096u         /* bytes of a request body (a write) */
+#define PL_HTTP_IDLE_MS   30000u        /* no request, or output not moving, this long: closed */
+#define PL_HTTP_PAGE_MAX  1000u         /* tags in one answer of /api/tags */
+#define PL_HTTP_PUSH_MS   100u          /* live updates: at most 10 a second per client */
+#define PL_HTTP_TOKEN_MAX 256u          /* bytes of the bearer token */
+#define PL_HTTP_SNDBUF    (64u * 1024u) /* socket send buffer of a connection */
 
 typedef struct pl_http_s pl_http_t;
 

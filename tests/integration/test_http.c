@@ -23,6 +23,7 @@
 
 #define GUARD_MS 5000u
 #define RX_MAX   (256u * 1024u)
+#define BIG_TAGS 2000 /* answers far larger than a connection's socket buffers */
 
 typedef struct {
     uv_loop_t loop;
@@ -31,7 +32,7 @@ typedef struct {
     pl_http_t *h;
     pl_line_def_t lines[2];
     pl_device_def_t devs[2];
-    pl_tag_def_t tags[3];
+    pl_tag_def_t tags[BIG_TAGS]; /* 3, or BIG_TAGS with setup_n() */
     pl_scan_def_t scan;
     char token_path[64];
     int stopped;
@@ -194,7 +195,7 @@ static int dev_up(void *arg)
     return pl_engine_device_info(f->e, 0, &di, NULL) == 0 && di.connected;
 }
 
-static void setup(fx_t *f, int writes)
+static void setup_n(fx_t *f, int writes, int ntags)
 {
     pl_ttcp_server_config_t sc;
     pl_engine_config_t ec;
@@ -224,7 +225,7 @@ static void setup(fx_t *f, int writes)
     f->lines[1].line.port = 1; /* nobody listens: dev1 never connects */
     snprintf(f->scan.name, sizeof(f->scan.name), "fast");
     f->scan.period_ms = 20;
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < ntags; i++) {
         snprintf(f->tags[i].name, sizeof(f->tags[i].name), "t%d", i);
         snprintf(f->tags[i].device, sizeof(f->tags[i].device), "dev%d", i == 2 ? 1 : 0);
         snprintf(f->tags[i].address, sizeof(f->tags[i].address), "W%d", i);
@@ -237,7 +238,7 @@ static void setup(fx_t *f, int writes)
     ec.devices = f->devs;
     ec.ndevices = 2;
     ec.tags = f->tags;
-    ec.ntags = 3;
+    ec.ntags = (size_t)ntags;
     ec.scans = &f->scan;
     ec.nscans = 1;
     pl_status_clear(&err);
@@ -258,6 +259,11 @@ static void setup(fx_t *f, int writes)
     assert_int_equal(pl_http_new(&f->loop, &hc, f->e, &f->h, &err), 0);
     assert_true(pl_http_port(f->h) > 0);
     run_until(f, dev_up, f);
+}
+
+static void setup(fx_t *f, int writes)
+{
+    setup_n(f, writes, 3);
 }
 
 static void on_stopped(pl_engine_t *e, void *ud)
@@ -293,7 +299,7 @@ static void repeat(char *buf, size_t cap, const char *s, size_t n)
 
 static void test_answers(void **state)
 {
-    fx_t f;
+    static fx_t f; /* large: not on the stack */
     client_t c;
 
     (void)state;
@@ -348,7 +354,7 @@ static void test_write_client_gone(void **state)
     static const char req[] = "POST /api/tags/t2 HTTP/1.1\r\nContent-Type: application/json\r\n"
                               "Authorization: Bearer s3cret\r\nContent-Length: 11\r\n\r\n"
                               "{\"value\":5}";
-    fx_t f;
+    static fx_t f; /* large: not on the stack */
     client_t c, ok;
 
     (void)state;
@@ -377,7 +383,7 @@ static void test_write_client_gone(void **state)
 static void test_free_with_clients(void **state)
 {
     static char pipelined[64 * 40 + 1];
-    fx_t f;
+    static fx_t f; /* large: not on the stack */
     client_t sse, idle, half, deaf;
 
     (void)state;
@@ -427,7 +433,7 @@ static int three_device_events(void *arg)
  * event stream, which lives as long as its client. */
 static void test_idle(void **state)
 {
-    fx_t f;
+    static fx_t f; /* large: not on the stack */
     client_t sse, idle, silent;
 
     (void)state;
@@ -455,14 +461,13 @@ static int no_conns(void *arg)
 }
 
 /* A client that pipelines many requests and never reads: its connection is closed within
- * the idle bound (libh2o stops reading its further requests, and their wait times out);
- * the server keeps serving others meanwhile. (The server's own cut of a stuck event stream,
- * on_tick's watchdog, needs megabytes of unread events to trigger and is not exercised.) */
+ * the idle bound (its output stops moving; the server shuts it); the server keeps serving
+ * others meanwhile. */
 static void test_deaf_client_cut(void **state)
 {
     static char many[64 * 200];
     struct sockaddr_in sa;
-    fx_t f;
+    static fx_t f; /* large: not on the stack */
     client_t deaf, other;
     int small = 4096;
 
@@ -493,10 +498,58 @@ static void test_deaf_client_cut(void **state)
     teardown(&f);
 }
 
+/* Connects with a small receive buffer and sends `req`; never reads. */
+static void deaf_open(fx_t *f, client_t *c, const char *req)
+{
+    struct sockaddr_in sa;
+    int small = 4096;
+
+    memset(c, 0, sizeof(*c));
+    c->f = f;
+    c->req = req;
+    c->req_len = strlen(req);
+    c->rx = calloc(1, RX_MAX);
+    assert_non_null(c->rx);
+    assert_int_equal(uv_tcp_init_ex(&f->loop, &c->tcp, AF_INET), 0);
+    assert_int_equal(uv_recv_buffer_size((uv_handle_t *)&c->tcp, &small), 0);
+    c->tcp.data = c;
+    c->conn.data = c;
+    uv_ip4_addr("127.0.0.1", pl_http_port(f->h), &sa);
+    assert_int_equal(uv_tcp_connect(&c->conn, &c->tcp, (struct sockaddr *)&sa, c_connected), 0);
+}
+
+/* Clients that stop reading a large answer and an event stream: once their output has not
+ * moved for the idle bound, the server shuts their connections (on_tick's watchdog);
+ * others are served meanwhile. */
+static void test_stuck_clients_cut(void **state)
+{
+    static fx_t f; /* large: not on the stack */
+    client_t big, sse, other;
+
+    (void)state;
+    setup_n(&f, 0, BIG_TAGS);
+    deaf_open(&f, &big, "GET /api/tags?limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    deaf_open(&f, &sse, "GET /api/events?limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    run_until(&f, is_written, &big);
+    run_until(&f, is_written, &sse);
+    client_open(&f, &other, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 1);
+    run_until(&f, is_closed, &other); /* served while the two are stuck */
+    assert_non_null(strstr(other.rx, "HTTP/1.1 200"));
+    run_until(&f, no_conns, &f); /* both cut */
+    client_close(&big);
+    client_close(&sse);
+    run_until(&f, is_closed, &big);
+    run_until(&f, is_closed, &sse);
+    client_free(&big);
+    client_free(&sse);
+    client_free(&other);
+    teardown(&f);
+}
+
 /* Over the connection limit a new connection is closed at once; the others are served. */
 static void test_connection_limit(void **state)
 {
-    fx_t f;
+    static fx_t f; /* large: not on the stack */
     client_t c[10], extra;
     size_t i;
 
@@ -527,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_idle),
         cmocka_unit_test(test_deaf_client_cut),
+        cmocka_unit_test(test_stuck_clients_cut),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as the daemon does: a closed peer is EPIPE, not a signal */
