@@ -9,10 +9,14 @@ set -euo pipefail
 # python3: a CLI test parses JSON with it. libmodbus-dev: test-only, the independent Modbus
 # peer of tests/integration/test_modbus_libmodbus.c and test_modbus_server.c and the
 # baseline of bench/bench_modbus.c (never linked into plcline); mbpoll: test-only, a second
-# independent Modbus client of test_modbus_server.c.
+# independent Modbus client of test_modbus_server.c. libh2o-dev (+ libssl-dev, which its
+# headers include): the daemon's HTTP server. curl, chromium, chromium-driver, prometheus (for
+# promtool): the HTTP tests, the status page in a headless browser, and the metrics format
+# check.
 pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
       libmosquitto-dev mosquitto mosquitto-clients clang libclang-rt-dev clang-format valgrind
-      tshark python3 libmodbus-dev mbpoll)
+      tshark python3 libmodbus-dev mbpoll
+      libh2o-dev libssl-dev curl chromium chromium-driver prometheus)
 # The PCCC interop tests run nodepccc: Debian's node and npm only when the machine has no
 # node/npm of its own (one from elsewhere must not be shadowed or fought with).
 command -v node >/dev/null || pkgs+=(nodejs)
