@@ -309,15 +309,19 @@ static json_t *tag_json(pl_engine_t *e, size_t i)
         return NULL;
     if (st->ts_ms != 0)
         pl_jsonl_iso8601(st->ts_ms, ts, sizeof(ts));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o*, s:s, s:s?, s:I, s:I}", "name", st->tag,
-                  "device", st->device, "line", st->line, "address", ti.address, "scan", ti.scan,
-                  "writable", ti.writable, "value", pl_jsonl_value(&st->value), "quality",
-                  pl_quality_name(st->quality), "ts", st->ts_ms != 0 ? ts : NULL, "ts_ms",
-                  (json_int_t)st->ts_ms, "seq", (json_int_t)pl_engine_tag_seq(e, i));
-    if (o != NULL)
-        json_object_set_new(o, "error",
-                            st->error != 0 ? pl_jsonl_error_object(st->error, st->detail)
-                                           : json_null());
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", st->tag, "device", st->device, "line",
+                  st->line, "address", ti.address, "scan", ti.scan, "writable", ti.writable);
+    /* the value as on every other output: value_base64 too when its bytes are not UTF-8 */
+    if (o == NULL || pl_jsonl_put_value(o, &st->value) < 0 ||
+        json_object_update_new(
+            o, json_pack("{s:s, s:s?, s:I, s:I}", "quality", pl_quality_name(st->quality), "ts",
+                         st->ts_ms != 0 ? ts : NULL, "ts_ms", (json_int_t)st->ts_ms, "seq",
+                         (json_int_t)pl_engine_tag_seq(e, i))) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    json_object_set_new(
+        o, "error", st->error != 0 ? pl_jsonl_error_object(st->error, st->detail) : json_null());
     return o;
 }
 
@@ -705,7 +709,7 @@ struct hwrite_s {
     h2o_req_t *req; /* NULL when the client went away */
     wstub_t *stub;
     char tag[PL_NAME_MAX];
-    char id[128];
+    char id[PL_JSONL_ID_MAX + 1]; /* echoed whole, as for stdin and MQTT writes */
 };
 
 static void wstub_dispose(void *p)
@@ -719,7 +723,7 @@ static void wstub_dispose(void *p)
 static int send_result(h2o_req_t *req, int status, const char *tag, const char *id,
                        const pl_status_t *st)
 {
-    char line[1024];
+    char line[4096]; /* a tag, an id of PL_JSONL_ID_MAX bytes escaped, an error */
     int n = pl_jsonl_result(tag, id, st, line, sizeof(line));
 
     if (n < 0)

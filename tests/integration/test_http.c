@@ -17,8 +17,10 @@
 #include <cmocka.h>
 
 #include "north/http.h"
+#include "north/jsonl.h"
 #include "plcline/engine.h"
 #include "plcline/error.h"
+#include "plcline/pccc.h"
 #include "plcline/ttcp.h"
 
 #define GUARD_MS 5000u
@@ -28,6 +30,7 @@
 typedef struct {
     uv_loop_t loop;
     pl_ttcp_server_t *srv;
+    pl_pccc_server_t *psrv; /* setup_string() only */
     pl_engine_t *e;
     pl_http_t *h;
     pl_line_def_t lines[2];
@@ -279,6 +282,7 @@ static void teardown(fx_t *f)
     pl_engine_stop(f->e, on_stopped);
     pl_engine_free(f->e);
     pl_ttcp_server_free(f->srv);
+    pl_pccc_server_free(f->psrv);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     remove(f->token_path);
@@ -571,6 +575,187 @@ static void test_connection_limit(void **state)
     teardown(&f);
 }
 
+/* One PCCC device (an SLC 500 simulator) with a string tag, writes on. */
+static void setup_string(fx_t *f)
+{
+    pl_pccc_server_config_t sc;
+    pl_engine_config_t ec;
+    pl_http_config_t hc;
+    pl_status_t err;
+    FILE *fp;
+
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    pl_pccc_server_config_init(&sc);
+    sc.listen.port = 0;
+    sc.plc = PL_PCCC_PLC_SLC500;
+    assert_int_equal(pl_pccc_server_new(&f->loop, &sc, &f->psrv, &err), 0);
+    snprintf(f->lines[0].name, sizeof(f->lines[0].name), "line0");
+    snprintf(f->lines[0].protocol, sizeof(f->lines[0].protocol), "pccc");
+    snprintf(f->lines[0].keys, sizeof(f->lines[0].keys), "plc=%s",
+             pl_pccc_plc_name(PL_PCCC_PLC_SLC500));
+    pl_line_config_init(&f->lines[0].line);
+    assert_int_equal(pl_hostlist_parse(&f->lines[0].line.hosts, "127.0.0.1", 9, NULL), 0);
+    f->lines[0].line.port = pl_pccc_server_port(f->psrv);
+    snprintf(f->devs[0].name, sizeof(f->devs[0].name), "dev0");
+    snprintf(f->devs[0].line, sizeof(f->devs[0].line), "line0");
+    f->devs[0].write_timeout_ms = 1000;
+    snprintf(f->scan.name, sizeof(f->scan.name), "fast");
+    f->scan.period_ms = 20;
+    snprintf(f->tags[0].name, sizeof(f->tags[0].name), "s");
+    snprintf(f->tags[0].device, sizeof(f->tags[0].device), "dev0");
+    snprintf(f->tags[0].address, sizeof(f->tags[0].address), "ST9:0");
+    snprintf(f->tags[0].scan, sizeof(f->tags[0].scan), "fast");
+    f->tags[0].writable = 1;
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = f->lines;
+    ec.nlines = 1;
+    ec.devices = f->devs;
+    ec.ndevices = 1;
+    ec.tags = f->tags;
+    ec.ntags = 1;
+    ec.scans = &f->scan;
+    ec.nscans = 1;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f->loop, &ec, NULL, NULL, &f->e, &err), 0);
+    assert_int_equal(pl_engine_start(f->e), 0);
+    snprintf(f->token_path, sizeof(f->token_path), "test_http_token_s");
+    fp = fopen(f->token_path, "w");
+    assert_non_null(fp);
+    fputs("s3cret\n", fp);
+    fclose(fp);
+    memset(&hc, 0, sizeof(hc));
+    hc.listen = "127.0.0.1:0";
+    hc.writes = 1;
+    hc.token_file = f->token_path;
+    hc.max_conns = 8;
+    hc.idle_ms = 500;
+    assert_int_equal(pl_http_new(&f->loop, &hc, f->e, &f->h, &err), 0);
+    run_until(f, dev_up, f);
+}
+
+typedef struct {
+    int done;
+    pl_status_t st;
+} wres_t;
+
+static void on_engine_written(pl_engine_t *e, const pl_status_t *st, void *ud)
+{
+    wres_t *w = ud;
+
+    (void)e;
+    w->st = *st;
+    w->done = 1;
+}
+
+static int wres_done(void *arg)
+{
+    return ((wres_t *)arg)->done;
+}
+
+typedef struct {
+    fx_t *f;
+    const char *text;
+    char *rx;
+} poll_t;
+
+/* Asks for /api/tags/s until the answer holds `text` (the scan reads the tag every 20 ms). */
+static int tag_answer_has(void *arg)
+{
+    poll_t *p = arg;
+    client_t c;
+
+    client_open(p->f, &c, "GET /api/tags/s HTTP/1.1\r\nConnection: close\r\n\r\n", 1);
+    run_until(p->f, is_closed, &c);
+    free(p->rx);
+    p->rx = c.rx;
+    return strstr(c.rx, p->text) != NULL;
+}
+
+/* POSTs `body` to /api/tags/s and returns the answer (the caller frees it). */
+static char *post_s(fx_t *f, const char *body)
+{
+    static char req[2048];
+    client_t c;
+
+    snprintf(req, sizeof(req),
+             "POST /api/tags/s HTTP/1.1\r\nConnection: close\r\nContent-Type: "
+             "application/json\r\nAuthorization: Bearer s3cret\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    client_open(f, &c, req, 1);
+    run_until(f, is_closed, &c);
+    return c.rx;
+}
+
+/* Values and write ids by the same rules as stdin and MQTT (docs/daemon.md): a string whose
+ * bytes are not UTF-8 goes out with value_base64 as well; an id is echoed whole up to 256
+ * bytes, a longer one or one that is neither a string nor an integer is refused. */
+static void test_same_rules_as_stdin(void **state)
+{
+    static fx_t f; /* large: not on the stack */
+    char body[512], id[PL_JSONL_ID_MAX + 2];
+    poll_t p = {&f, "\"value_base64\":\"YWL//mNk\"", NULL};
+    wres_t w = {0};
+    pl_value_t v;
+    pl_status_t err;
+    char *rx;
+
+    (void)state;
+    setup_string(&f);
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_STRING;
+    memcpy(v.s,
+           "ab\xff\xfe"
+           "cd",
+           6);
+    v.len = 6;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_write(f.e, "s", &v, on_engine_written, &w, &err), 0);
+    run_until(&f, wres_done, &w);
+    assert_int_equal(w.st.code, 0);
+    run_until(&f, tag_answer_has, &p);
+    /* the page's JSON is ASCII: U+FFFD for each byte that is not text, as \uFFFD */
+    assert_non_null(strstr(p.rx, "\"value\":\"ab\\uFFFD\\uFFFDcd\""));
+    free(p.rx);
+
+    /* text that is UTF-8 has no value_base64 */
+    rx = post_s(&f, "{\"value\":\"caf\xC3\xA9\",\"id\":7}");
+    assert_non_null(strstr(rx, "{\"result\":\"ok\",\"write\":\"s\",\"id\":\"7\"}"));
+    free(rx);
+    p.text = "\"value\":\"caf\\u00E9\"";
+    p.rx = NULL;
+    run_until(&f, tag_answer_has, &p);
+    assert_null(strstr(p.rx, "value_base64"));
+    free(p.rx);
+
+    /* an id of the longest length comes back whole */
+    memset(id, 'i', PL_JSONL_ID_MAX);
+    id[PL_JSONL_ID_MAX] = '\0';
+    snprintf(body, sizeof(body), "{\"value\":\"x\",\"id\":\"%s\"}", id);
+    rx = post_s(&f, body);
+    assert_non_null(strstr(rx, "HTTP/1.1 200"));
+    snprintf(body, sizeof(body), "\"id\":\"%s\"}", id);
+    assert_non_null(strstr(rx, body));
+    free(rx);
+    /* one byte more is refused, as are ids that are neither strings
+     * nor integers */
+    id[PL_JSONL_ID_MAX] = 'i';
+    id[PL_JSONL_ID_MAX + 1] = '\0';
+    snprintf(body, sizeof(body), "{\"value\":\"x\",\"id\":\"%s\"}", id);
+    rx = post_s(&f, body);
+    assert_non_null(strstr(rx, "HTTP/1.1 400"));
+    assert_non_null(strstr(rx, "longer than 256"));
+    free(rx);
+    rx = post_s(&f, "{\"value\":\"x\",\"id\":{\"a\":1}}");
+    assert_non_null(strstr(rx, "HTTP/1.1 400"));
+    assert_non_null(strstr(rx, "must be a string or an integer"));
+    free(rx);
+    rx = post_s(&f, "{\"value\":\"x\",\"id\":1.5}");
+    assert_non_null(strstr(rx, "HTTP/1.1 400"));
+    free(rx);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_idle),
         cmocka_unit_test(test_deaf_client_cut),
         cmocka_unit_test(test_stuck_clients_cut),
+        cmocka_unit_test(test_same_rules_as_stdin),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as the daemon does: a closed peer is EPIPE, not a signal */
