@@ -256,9 +256,9 @@ static void test_device_info(void **state)
     pl_engine_device_info_t di;
     pl_engine_line_info_t li;
     pl_engine_stats_t st;
-    uint64_t q[3], sum = 0;
+    uint64_t q[3], sum = 0, top = 0;
     fx_t f;
-    size_t k;
+    size_t k, j;
 
     (void)state;
     setup(&f);
@@ -297,11 +297,24 @@ static void test_device_info(void **state)
     assert_int_equal(q[PL_Q_GOOD], NTAGS - NTAGS / 3);
     assert_int_equal(q[PL_Q_UNCERTAIN], 0);
 
-    /* change numbers: every tag has been published once at least, none above the counter */
+    /* change numbers: every tag has been published once at least, none above the counter;
+     * a tag keeps the low bits of its number and gets it back whole: the numbers are
+     * distinct (each is one publication) and the last publication's is the counter */
     for (k = 0; k < NTAGS; k++) {
-        assert_true(pl_engine_tag_seq(f.e, k) > 0);
-        assert_true(pl_engine_tag_seq(f.e, k) <= pl_engine_seq(f.e));
+        uint64_t n = pl_engine_tag_seq(f.e, k);
+
+        assert_true(n > 0);
+        assert_true(n <= pl_engine_seq(f.e));
+        top = n > top ? n : top;
+        for (j = 0; j < k; j++)
+            assert_true(pl_engine_tag_seq(f.e, j) != n);
     }
+    assert_true(top == pl_engine_seq(f.e));
+    assert_int_equal(pl_engine_tag_seq(f.e, NTAGS), 0);
+    /* the duration buckets' bounds rise, and the last bucket has none */
+    for (k = 1; k < PL_ENGINE_RTT_BUCKETS; k++)
+        assert_true(pl_engine_rtt_bound_us(k) > pl_engine_rtt_bound_us(k - 1));
+    assert_true(pl_engine_rtt_bound_us(PL_ENGINE_RTT_BUCKETS) == UINT64_MAX);
     assert_true(pl_engine_quality_seq(f.e) >= NTAGS);
     assert_int_equal(pl_engine_tag_index(f.e, pl_engine_tag_at(f.e, 17)->tag), 17);
     assert_int_equal(pl_engine_tag_index(f.e, "no-such-tag"), -1);
