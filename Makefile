@@ -25,6 +25,7 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
 run: build
+	@echo "plcline: status page on http://127.0.0.1:8080/ (http.listen in examples/demo.yaml)"
 	$(BUILD)/plcline run examples/demo.yaml
 
 test: build

@@ -10,9 +10,11 @@
  * definitions did not change keep their connections.
  */
 #include "cli.h"
+#include "run_panel.h"
 
 #include "engine/config.h"
 #include "proto/registry.h"
+#include "north/http.h"
 #include "north/jsonl.h"
 #include "north/mqtt.h"
 #include "plcline/engine.h"
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IN_LINE_MAX   65536u
@@ -166,7 +169,8 @@ static void print_table(daemon_t *d)
     now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     n = pl_engine_tag_count(d->engine);
     fputs("\033[H\033[2J", stdout);
-    printf("plcline run %s   %zu tags   (Ctrl-C stops)\n\n", d->path, n);
+    printf("plcline run %s   %zu tags   (Ctrl-C stops)\n", d->path, n);
+    run_panel_print(stdout, d->engine);
     printf("%-28s %-18s %-10s %8s  %s\n", "TAG", "VALUE", "QUALITY", "AGE", "ERROR");
     for (i = 0; i < n; i++) {
         const pl_tag_state_t *st = pl_engine_tag_at(d->engine, i);
@@ -208,7 +212,10 @@ static void on_table(uv_timer_t *t)
 
 static void result_line(daemon_t *d, const char *tag, const char *id, const pl_status_t *st)
 {
-    emit(d->out, pl_jsonl_result(tag, id, st, d->out, sizeof(d->out)));
+    if (d->table) /* on the status line of the table, which a JSON line would scroll away */
+        run_panel_result(tag, id, st);
+    else
+        emit(d->out, pl_jsonl_result(tag, id, st, d->out, sizeof(d->out)));
 }
 
 static void on_written(pl_engine_t *e, const pl_status_t *st, void *ud)
@@ -582,6 +589,94 @@ static int raise_nofile(const pl_logger_t *log, const pl_config_t *cfg)
     return 0;
 }
 
+/* --- the HTTP status page, API and metrics (src/north/http.c, docs/http.md) ----------- */
+
+static pl_http_t *g_http;
+static struct {
+    uint64_t at_ms; /* wall clock of the last reload; 0: none yet */
+    pl_status_t result;
+    char message[512];
+} g_reload;
+
+static json_t *http_info(void *ud)
+{
+    daemon_t *d = ud;
+    json_t *o, *sims = json_array(), *rl = json_null();
+    char at[40];
+    size_t i;
+
+    for (i = 0; i < d->cfg.nsims && sims != NULL; i++) {
+        json_array_append_new(sims, json_pack("{s:s, s:s, s:i}", "name", d->cfg.sims[i].name,
+                                              "protocol", d->cfg.sims[i].protocol, "port",
+                                              i < d->nsims ? (int)sim_port(&d->sims[i]) : 0));
+    }
+    if (g_reload.at_ms != 0) {
+        pl_jsonl_iso8601(g_reload.at_ms, at, sizeof(at));
+        rl = json_pack("{s:s, s:s, s:o*}", "at", at, "result",
+                       g_reload.result.code == 0 ? "ok" : "error", "error",
+                       g_reload.result.code != 0
+                           ? pl_jsonl_error_object(g_reload.result.code, g_reload.message)
+                           : json_null());
+    }
+    o = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}, s:o*, s:o*}", "version",
+                  PL_VERSION_STRING, "config", d->path, "counts", "lines",
+                  (json_int_t)d->cfg.nlines, "devices", (json_int_t)d->cfg.ndevices, "tags",
+                  (json_int_t)d->cfg.ntags, "scan_classes", (json_int_t)d->cfg.nscans, "simulators",
+                  (json_int_t)d->cfg.nsims, "simulators", sims, "reload", rl);
+    return o;
+}
+
+/* Starts the server when the configuration has an `http` section. Returns 0 or < 0. */
+static int http_start(daemon_t *d)
+{
+    pl_http_config_t hc;
+    pl_status_t st;
+    char token[1024];
+    const char *slash;
+
+    if (!d->cfg.http.on)
+        return 0;
+    memset(&hc, 0, sizeof(hc));
+    hc.listen = d->cfg.http.listen;
+    hc.writes = d->cfg.http.writes;
+    hc.token_file = d->cfg.http.token_file;
+    slash = strrchr(d->path, '/');
+    if (d->cfg.http.token_file[0] != '\0' && d->cfg.http.token_file[0] != '/' && slash != NULL) {
+        snprintf(token, sizeof(token), "%.*s/%s", (int)(slash - d->path), d->path,
+                 d->cfg.http.token_file); /* relative to the configuration file */
+        hc.token_file = token;
+    }
+    hc.log = &d->log;
+    hc.info = http_info;
+    hc.ud = d;
+    pl_status_clear(&st);
+    if (pl_http_new(&d->loop, &hc, d->engine, &g_http, &st) < 0) {
+        cli_print_error("http", &st);
+        return st.code;
+    }
+    pl_http_set_mqtt(g_http, d->mqtt);
+    run_panel_set_url(pl_http_url(g_http));
+    if (d->table || d->log.level > PL_LOG_INFO)
+        fprintf(stderr, "plcline: status page on %s\n", pl_http_url(g_http));
+    return 0;
+}
+
+static void http_reloaded(daemon_t *d, const pl_status_t *result, const char *msg)
+{
+    g_reload.at_ms = (uint64_t)time(NULL) * 1000u;
+    g_reload.result = *result;
+    snprintf(g_reload.message, sizeof(g_reload.message), "%.*s", (int)sizeof(g_reload.message) - 1,
+             msg);
+    if (g_http != NULL)
+        pl_http_set_engine(g_http, d->engine);
+}
+
+static void http_stop(void)
+{
+    pl_http_free(g_http);
+    g_http = NULL;
+}
+
 /* --- lifecycle ---------------------------------------------------------------------- */
 
 static void close_all(daemon_t *d);
@@ -609,6 +704,7 @@ static void close_all(daemon_t *d)
     size_t i;
 
     stop_sims(d);
+    http_stop();
     for (i = 0; i < 3; i++)
         if (!uv_is_closing((uv_handle_t *)&d->sig[i]))
             uv_close((uv_handle_t *)&d->sig[i], NULL);
@@ -648,6 +744,7 @@ static void reload(daemon_t *d)
     if (pl_config_load(&next, d->path, &st, msg, sizeof(msg)) < 0) {
         fprintf(stderr, "plcline: reload: %s\n", msg[0] != '\0' ? msg : st.detail);
         fprintf(stderr, "plcline: reload: keeping the running configuration\n");
+        http_reloaded(d, &st, msg[0] != '\0' ? msg : st.detail);
         pl_config_free(&next);
         return;
     }
@@ -655,6 +752,8 @@ static void reload(daemon_t *d)
     wire_sims(d, &next);
     if (build_engine(d, &next, &e) < 0) {
         fprintf(stderr, "plcline: reload: keeping the running configuration\n");
+        pl_status_set(&st, PL_ECONFIG, 0, "the new configuration was refused (see the log)");
+        http_reloaded(d, &st, st.detail);
         pl_config_free(&next);
         return;
     }
@@ -670,6 +769,8 @@ static void reload(daemon_t *d)
     d->cfg = next;
     pl_engine_start(e);
     pl_log(&d->log, PL_LOG_INFO, "configuration reloaded from %s", d->path);
+    pl_status_clear(&st);
+    http_reloaded(d, &st, ""); /* http.* changes take a restart */
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -777,6 +878,16 @@ int cmd_run(int argc, char **argv)
             pl_config_free(&d->cfg);
             return CLI_EXIT_FAIL;
         }
+    }
+    if (http_start(d) < 0) {
+        if (d->mqtt != NULL)
+            pl_mqtt_free(d->mqtt);
+        pl_engine_free(d->engine);
+        stop_sims(d);
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&d->loop);
+        pl_config_free(&d->cfg);
+        return CLI_EXIT_FAIL;
     }
     for (i = 0; i < 3; i++) {
         uv_signal_init(&d->loop, &d->sig[i]);

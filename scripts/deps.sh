@@ -9,9 +9,13 @@ set -euo pipefail
 # python3: a CLI test parses JSON with it. libmodbus-dev: test- and bench-only, the
 # independent Modbus peer of the Modbus tests and benches (never linked into plcline);
 # mbpoll: test-only, a second independent Modbus client of test_modbus_server.c.
+# libh2o-dev (+ libssl-dev, which its headers include): the daemon's HTTP server. curl,
+# chromium, chromium-driver, prometheus (for promtool): the HTTP tests, the status page in a
+# headless browser, and the metrics format check.
 pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
       libmosquitto-dev mosquitto mosquitto-clients clang libclang-rt-dev clang-format valgrind
-      tshark python3 libmodbus-dev mbpoll)
+      tshark python3 libmodbus-dev mbpoll
+      libh2o-dev libssl-dev curl chromium chromium-driver prometheus)
 # The PCCC interop tests run nodepccc: Debian's node and npm only when the machine has no
 # node/npm of its own (one from elsewhere must not be shadowed or fought with).
 command -v node >/dev/null || pkgs+=(nodejs)

@@ -241,6 +241,92 @@ PL_EXTERN int pl_engine_device_stats(const pl_engine_t *e, const char *device,
                                      pl_engine_stats_t *out);
 PL_EXTERN int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats_t *out);
 
+/* --- status queries: what a status page, an HTTP API or a metrics endpoint shows ---------
+ * All read-only, loop thread only, cheap (no I/O); indices run over the configuration's
+ * order. Protocol-specific facts come from the protocol's driver, named by `protocol`. */
+
+/* The request duration histogram has PL_ENGINE_RTT_BUCKETS bounded buckets and a last,
+ * unbounded one. */
+#define PL_ENGINE_RTT_BUCKETS 12
+
+/* The upper bound of bucket `i` in microseconds (inclusive); UINT64_MAX for the last,
+ * unbounded bucket (i >= PL_ENGINE_RTT_BUCKETS). */
+PL_EXTERN uint64_t pl_engine_rtt_bound_us(size_t i);
+
+typedef struct {
+    const char *name, *line;
+    const char *protocol;   /* the protocol's name, e.g. for a label */
+    int connected;          /* the device's connection carries requests */
+    const char *state;      /* "up", "connecting", "backoff", "idle", "off scan" */
+    const char *peer;       /* "host:port" connected to, "" */
+    int backup_active;      /* 1: the backup partner carries the traffic */
+    int has_backup;         /* the line has a backup partner */
+    unsigned host_index;    /* index in the combined host list (see pl_line_host_index) */
+    unsigned host_count;    /* hosts in the combined list */
+    int demoted;            /* off scan after repeated failures */
+    uint64_t demoted_until; /* wall clock (ms since the epoch) when demoted, else 0 */
+    pl_status_t last_error; /* the last request or connection error; code 0: none */
+    size_t ntags;           /* tags on the device */
+    uint64_t rtt_count;     /* requests timed (the histogram's count) */
+    uint64_t rtt_sum_us;    /* their summed duration */
+    uint64_t rtt_hist[PL_ENGINE_RTT_BUCKETS + 1]; /* per bucket, not cumulative */
+} pl_engine_device_info_t;
+
+PL_EXTERN size_t pl_engine_device_count(const pl_engine_t *e);
+
+/* Fills `info` and (when not NULL) `st` for device `i`. Returns 0 or PL_EINVAL (no such
+ * index). The strings stay valid until the next loop iteration. */
+PL_EXTERN int pl_engine_device_info(const pl_engine_t *e, size_t i, pl_engine_device_info_t *info,
+                                    pl_engine_stats_t *st);
+
+typedef struct {
+    const char *name;
+    const char *protocol;
+    size_t ndevices, nup; /* devices on the line, and those connected */
+} pl_engine_line_info_t;
+
+PL_EXTERN size_t pl_engine_line_count(const pl_engine_t *e);
+PL_EXTERN int pl_engine_line_info(const pl_engine_t *e, size_t i, pl_engine_line_info_t *info);
+
+/* A tag's definition, for display: address in its protocol's grammar, scan class,
+ * writable. Returns 0 or PL_EINVAL. */
+typedef struct {
+    const char *address, *scan;
+    int writable;
+} pl_engine_tag_info_t;
+PL_EXTERN int pl_engine_tag_info(const pl_engine_t *e, size_t i, pl_engine_tag_info_t *info);
+
+/* Index of `tag` for pl_engine_tag_at(), or -1 when unknown (O(log n)). */
+PL_EXTERN long pl_engine_tag_index(const pl_engine_t *e, const char *tag);
+
+/* The change number of tag `i`'s last publication (0: never): every publication takes the
+ * next number of an engine-wide counter, so "changed since N" is `seq > N`. */
+PL_EXTERN uint64_t pl_engine_tag_seq(const pl_engine_t *e, size_t i);
+PL_EXTERN uint64_t pl_engine_seq(const pl_engine_t *e); /* the counter's current value */
+
+/* Publications so far that changed a tag's quality: when it has not moved, an order by
+ * quality has not changed either. */
+PL_EXTERN uint64_t pl_engine_quality_seq(const pl_engine_t *e);
+
+typedef enum {
+    PL_TAG_SORT_NAME = 0,
+    PL_TAG_SORT_DEVICE,  /* device, then name */
+    PL_TAG_SORT_QUALITY, /* bad first, then uncertain, good; then name */
+    PL_TAG_SORT_AGE,     /* oldest source time first; then name */
+} pl_tag_sort_t;
+
+/* Selects the tags whose name, device or address contains `filter` (ASCII case-insensitive;
+ * NULL or "": all), sorted by `sort` (reversed when `desc`), and writes the indices of
+ * matches [offset, offset + cap) to `out`. Returns the number of matches in all (which may
+ * exceed what was written) or PL_ENOMEM. Costs two passes over the tags (name, device and
+ * quality orders), or one pass with a heap of offset + cap entries (age); no string
+ * comparison except the filter's. */
+PL_EXTERN long pl_engine_tag_query(const pl_engine_t *e, const char *filter, pl_tag_sort_t sort,
+                                   int desc, size_t offset, size_t *out, size_t cap);
+
+/* Number of tags by quality: counts[PL_Q_GOOD], [PL_Q_BAD], [PL_Q_UNCERTAIN]. */
+PL_EXTERN void pl_engine_tag_qualities(const pl_engine_t *e, uint64_t counts[3]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2126,6 +2126,84 @@ static int parse_north(ld_t *L)
     return rc;
 }
 
+/* --- http ------------------------------------------------------------------------------ */
+
+/* "ADDRESS:PORT" or "[IPv6]:PORT": numeric, so that --check catches a mistake. */
+static int parse_http_listen(ld_t *L, pl_http_def_t *h)
+{
+    static const char expect[] = "ADDRESS:PORT with a numeric address, e.g. 127.0.0.1:8080 or "
+                                 "[::1]:8080";
+    struct sockaddr_in6 sa6;
+    struct sockaddr_in sa4;
+    char host[64];
+    const char *colon, *hs;
+    size_t hl;
+    unsigned long port;
+    char *end;
+    val_t v;
+
+    if (scalar(L, "listen", expect, &v) != 0)
+        return L->failed;
+    if (cv_text(L, &v, h->listen, sizeof(h->listen), 0, expect) != 0)
+        return L->failed;
+    hs = h->listen;
+    if (hs[0] == '[') {
+        const char *rb = strchr(hs, ']');
+
+        colon = rb != NULL && rb[1] == ':' ? rb + 1 : NULL;
+        hs++;
+        hl = rb != NULL ? (size_t)(rb - hs) : 0;
+    } else {
+        colon = strrchr(hs, ':');
+        hl = colon != NULL ? (size_t)(colon - hs) : 0;
+    }
+    if (colon == NULL || hl == 0 || hl >= sizeof(host) || colon[1] < '0' || colon[1] > '9')
+        return fail(L, v.at, "'listen' value '%.60s', expected %s", h->listen, expect);
+    memcpy(host, hs, hl);
+    host[hl] = '\0';
+    port = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || port > 65535 ||
+        (uv_ip4_addr(host, 0, &sa4) != 0 && uv_ip6_addr(host, 0, &sa6) != 0))
+        return fail(L, v.at, "'listen' value '%.60s', expected %s", h->listen, expect);
+    return 0;
+}
+
+static int parse_http(ld_t *L)
+{
+    static const char *const keys[] = {"listen", "writes", "token_file", NULL};
+    pl_http_def_t *h = &L->cfg->http;
+    map_t m;
+    int k, rc;
+
+    h->on = 1;
+    if (is_null(L))
+        return 0;
+    if (map_begin(L, &m, "'http'", keys) != 0)
+        return L->failed;
+    while ((rc = map_key(L, &m, &k)) > 0) {
+        switch (k) {
+        case 0:
+            rc = parse_http_listen(L, h);
+            break;
+        case 1:
+            rc = y_bool(L, "writes", &h->writes);
+            break;
+        default:
+            rc = y_text(L, "token_file", h->token_file, sizeof(h->token_file), 0, "a file name");
+            break;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (rc != 0)
+        return rc;
+    if (h->writes == 1 && h->token_file[0] == '\0')
+        return fail(L, m.at[1],
+                    "'writes: true' without a 'token_file', expected a token file "
+                    "(writes over HTTP take a bearer token)");
+    return 0;
+}
+
 /* --- the document ---------------------------------------------------------------------- */
 
 static int parse_list(ld_t *L, const char *key, const char *item, int (*parse)(ld_t *L))
@@ -2150,7 +2228,7 @@ static int parse_list(ld_t *L, const char *key, const char *item, int (*parse)(l
 static int parse_root(ld_t *L)
 {
     static const char *const keys[] = {"scan_classes", "simulators", "lines", "devices",
-                                       "tags",         "north",      NULL};
+                                       "tags",         "north",      "http",  NULL};
     map_t m;
     int k, rc;
 
@@ -2173,8 +2251,11 @@ static int parse_root(ld_t *L)
         case 4:
             rc = parse_list(L, "tags", "tags", parse_tag);
             break;
-        default:
+        case 5:
             rc = parse_north(L);
+            break;
+        default:
+            rc = parse_http(L);
             break;
         }
         if (rc != 0)
@@ -2423,6 +2504,7 @@ static void config_reset(pl_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->north.json_stdout = -1;
+    snprintf(cfg->http.listen, sizeof(cfg->http.listen), "127.0.0.1:8080");
     snprintf(cfg->north.mqtt_host, sizeof(cfg->north.mqtt_host), "127.0.0.1");
     cfg->north.mqtt_port = PORT_MQTT;
     snprintf(cfg->north.mqtt_prefix, sizeof(cfg->north.mqtt_prefix), "plcline");

@@ -50,6 +50,14 @@ typedef struct {
     int mqtt_qos_pub, mqtt_qos_sub;                                  /* 0..2; defaults 0 and 1 */
 } pl_north_def_t;
 
+/* The HTTP status page, API and metrics (docs/http.md). */
+typedef struct {
+    int on;               /* 1: an `http` section is present */
+    char listen[128];     /* "127.0.0.1:8080" (default), "[::1]:8080", "0.0.0.0:8080" */
+    int writes;           /* POST /api/tags/NAME allowed (with the token); default 0 */
+    char token_file[512]; /* the bearer token's file; "" none */
+} pl_http_def_t;
+
 /* Where each item was defined; private to config.c. */
 typedef struct pl_config_src_s pl_config_src_t;
 
@@ -66,6 +74,7 @@ typedef struct {
     pl_sim_def_t *sims;
     size_t nsims;
     pl_north_def_t north;
+    pl_http_def_t http;
     pl_config_src_t *src; /* private: item origins for pl_config_origin() */
 } pl_config_t;
 

@@ -69,6 +69,8 @@ typedef struct {
     /* Adds the device's counters (requests, responses, timeouts, bytes, reconnects,
      * switchovers, last_rtt_us) to `acc`. */
     void (*stats)(const pl_drv_dev_t *d, pl_engine_stats_t *acc);
+    /* The device's line (host list, redundancy, state), for status queries. */
+    const pl_line_t *(*line)(const pl_drv_dev_t *d);
 } pl_driver_t;
 
 /* A value as text for an address grammar's own parser (which then range-checks it): integers

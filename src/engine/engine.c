@@ -46,6 +46,7 @@ typedef struct op_s {
 typedef struct rslot_s {
     struct rslot_s *next; /* free list */
     uint8_t *buf;
+    uint64_t sent_ns; /* uv_hrtime() when handed to the driver: the request duration */
     alignas(max_align_t) unsigned char req[];
 } rslot_t;
 
@@ -67,6 +68,7 @@ typedef struct wop_s {
     pl_write_cb cb;
     void *ud;
     uint64_t queued_at;
+    uint64_t sent_ns; /* uv_hrtime() when handed to the driver: the request duration */
     alignas(max_align_t) unsigned char req[];
 } wop_t;
 
@@ -120,6 +122,8 @@ struct edev_s {
     pl_engine_stats_t st; /* engine-level counters; driver counters are added on demand */
     group_t **groups;
     size_t ngroups;
+    uint64_t rtt_hist[PL_ENGINE_RTT_BUCKETS + 1]; /* request durations, see pl_engine_rtt */
+    uint64_t rtt_sum_ns;
     edev_t *adopt_to;   /* old engine: the device that takes our connection when idle */
     edev_t *adopt_from; /* new engine: the device whose connection we wait for */
     int handing;        /* old engine: this device still owes its connection a handover */
@@ -152,6 +156,7 @@ struct tag_s {
     uint8_t quality;      /* pl_quality_t */
     uint8_t published;    /* anything published yet */
     uint8_t slen, pslen;  /* PL_VT_STRING: bytes of the value and of the published one */
+    uint32_t seq;         /* the low 32 bits of the engine's number of its last publication */
     pl_drv_addr_t addr;
 };
 
@@ -199,6 +204,8 @@ struct pl_engine_s {
     int started, stopping, closing_timers;
     unsigned handovers;  /* devices whose connection still has to move to another engine */
     int release_pending; /* freed once the handovers are done */
+    uint64_t seq;        /* publications so far: tags carry the number of their last one */
+    uint64_t qseq;       /* publications that changed a tag's quality */
     void (*stop_done)(pl_engine_t *e, void *ud);
 };
 
@@ -379,9 +386,13 @@ static const pl_tag_state_t *tag_state(const tag_t *t, pl_tag_state_t *st)
     return st;
 }
 
-/* The value becomes the published one and on_change hears of the state. */
-static void publish(pl_engine_t *e, tag_t *t)
+/* The value becomes the published one and on_change hears of the state. `qmoved`: the
+ * quality is not the one last published (pl_engine_quality_seq counts those). */
+static void publish(pl_engine_t *e, tag_t *t, int qmoved)
 {
+    if (!t->published || qmoved)
+        e->qseq++;
+    t->seq = (uint32_t)++e->seq;
     t->pub = t->v;
     t->ptype = t->vtype;
     if (t->vtype == PL_VT_STRING) {
@@ -427,7 +438,7 @@ static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t w
 {
     const pl_value_t *v = raw;
     pl_value_t scaled;
-    int changed;
+    int changed, qmoved;
 
     if (t->proto->scaled && (raw->type == PL_VT_INT || raw->type == PL_VT_FLOAT)) {
         double x = raw->type == PL_VT_INT ? (double)raw->i : raw->f;
@@ -444,7 +455,8 @@ static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t w
             return;
         }
     }
-    changed = t->quality != PL_Q_GOOD || value_changed(t, v);
+    qmoved = t->quality != PL_Q_GOOD;
+    changed = qmoved || value_changed(t, v);
     t->vtype = (uint8_t)v->type;
     if (v->type == PL_VT_FLOAT)
         t->v.f = v->f;
@@ -462,20 +474,20 @@ static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t w
     t->ts_ms = wall;
     t->last_good = uv_now(e->loop);
     if (changed)
-        publish(e, t);
+        publish(e, t, qmoved);
 }
 
 /* `detail` must stay where it is until the tag's next change (a block's or a device's). */
 static void tag_bad(pl_engine_t *e, tag_t *t, int code, const char *detail, uint64_t wall)
 {
-    int changed = t->quality != PL_Q_BAD || t->error != code;
+    int qmoved = t->quality != PL_Q_BAD, changed = qmoved || t->error != code;
 
     t->quality = PL_Q_BAD;
     t->error = code;
     t->detail = detail[0] != '\0' ? detail : NULL;
     t->ts_ms = wall;
     if (changed)
-        publish(e, t);
+        publish(e, t, qmoved);
 }
 
 static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
@@ -490,7 +502,7 @@ static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
 
         if (t->quality == PL_Q_GOOD && now - t->last_good > limit) {
             t->quality = PL_Q_UNCERTAIN;
-            publish(e, t);
+            publish(e, t, 1);
         }
     }
 }
@@ -544,6 +556,7 @@ static void write_finish(wop_t *w, const pl_status_t *st)
 }
 
 static void group_block_done(block_t *b, const pl_status_t *st);
+static void rtt_observe(edev_t *d, uint64_t sent_ns);
 
 static void block_cb(void *ctx, const pl_status_t *st)
 {
@@ -551,6 +564,7 @@ static void block_cb(void *ctx, const pl_status_t *st)
     edev_t *d = b->g->dev;
 
     d->inflight--;
+    rtt_observe(d, b->slot->sent_ns);
     group_block_done(b, st);
     b->slot->next = d->slots;
     d->slots = b->slot;
@@ -567,6 +581,7 @@ static void write_cb(void *ctx, const pl_status_t *st)
     edev_t *d = w->dev;
 
     d->inflight--;
+    rtt_observe(d, w->sent_ns);
     if (st->code == 0) {
         d->fails = 0;
     } else {
@@ -604,6 +619,7 @@ static void dev_pump(edev_t *d)
             pl_status_clear(&st);
             tag_def(w->tag, &def);
             d->inflight++;
+            w->sent_ns = uv_hrtime();
             rc = d->drv->write(d->dd, w->req, &w->tag->addr, &def, &w->raw, write_cb, w, &st);
             if (rc < 0) {
                 d->inflight--;
@@ -625,6 +641,7 @@ static void dev_pump(edev_t *d)
             d->slots = slot->next;
             b->slot = slot;
             d->inflight++;
+            slot->sent_ns = uv_hrtime();
             rc = d->drv->read(d->dd, slot->req, b->area, b->start, b->len, slot->buf, block_cb, b);
             if (rc < 0) {
                 d->inflight--;
@@ -1664,4 +1681,388 @@ int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats
         }
     }
     return found ? 0 : PL_EINVAL;
+}
+
+/* --- status queries (include/plcline/engine.h) ------------------------------------- */
+
+static const uint64_t rtt_bounds_us[PL_ENGINE_RTT_BUCKETS] = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
+
+static void rtt_observe(edev_t *d, uint64_t sent_ns)
+{
+    uint64_t us = (uv_hrtime() - sent_ns) / 1000u;
+    size_t i = 0;
+
+    while (i < PL_ENGINE_RTT_BUCKETS && us > rtt_bounds_us[i])
+        i++;
+    d->rtt_hist[i]++;
+    d->rtt_sum_ns += us * 1000u;
+}
+
+uint64_t pl_engine_rtt_bound_us(size_t i)
+{
+    return i < PL_ENGINE_RTT_BUCKETS ? rtt_bounds_us[i] : UINT64_MAX;
+}
+
+size_t pl_engine_device_count(const pl_engine_t *e)
+{
+    return e->ndevs;
+}
+
+static const char *line_state_name(pl_line_state_t s)
+{
+    switch (s) {
+    case PL_LINE_IDLE:
+        return "idle";
+    case PL_LINE_RESOLVING:
+    case PL_LINE_CONNECTING:
+        return "connecting";
+    case PL_LINE_UP:
+        return "up";
+    case PL_LINE_BACKOFF:
+        return "backoff";
+    }
+    return "?";
+}
+
+int pl_engine_device_info(const pl_engine_t *e, size_t i, pl_engine_device_info_t *info,
+                          pl_engine_stats_t *st)
+{
+    const edev_t *d;
+    const pl_line_t *ln = NULL;
+    pl_line_side_t side = PL_LINE_PRIMARY;
+    size_t k;
+
+    if (i >= e->ndevs)
+        return PL_EINVAL;
+    d = &e->devs[i];
+    memset(info, 0, sizeof(*info));
+    info->name = d->def.name;
+    info->line = d->line->def.name;
+    info->protocol = d->line->proto->name;
+    info->peer = "";
+    info->state = "idle";
+    if (d->dd != NULL && d->drv->line != NULL)
+        ln = d->drv->line(d->dd);
+    if (ln != NULL) {
+        info->state = line_state_name(pl_line_state(ln));
+        info->connected = pl_line_active(ln, &side, NULL) >= 0;
+        info->backup_active = info->connected && side == PL_LINE_BACKUP;
+        info->peer = pl_line_peer(ln);
+        info->host_index = pl_line_host_index(ln);
+        info->host_count = pl_line_host_count(ln);
+        if (pl_line_last_error(ln)->code != 0)
+            info->last_error = *pl_line_last_error(ln);
+    }
+    info->has_backup = d->line->def.line.use_backup;
+    if (d->last_err.code != 0)
+        info->last_error = d->last_err;
+    if (d->demoted) {
+        uint64_t now = uv_now(e->loop);
+
+        info->demoted = 1;
+        info->state = "off scan";
+        info->demoted_until = wall_now(e) + (d->demoted_until > now ? d->demoted_until - now : 0);
+    }
+    for (k = 0; k < d->ngroups; k++)
+        info->ntags += d->groups[k]->ntags;
+    for (k = 0; k <= PL_ENGINE_RTT_BUCKETS; k++) {
+        info->rtt_hist[k] = d->rtt_hist[k];
+        info->rtt_count += d->rtt_hist[k];
+    }
+    info->rtt_sum_us = d->rtt_sum_ns / 1000u;
+    if (st != NULL) {
+        memset(st, 0, sizeof(*st));
+        add_stats(st, d);
+    }
+    return 0;
+}
+
+size_t pl_engine_line_count(const pl_engine_t *e)
+{
+    return e->nlines;
+}
+
+int pl_engine_line_info(const pl_engine_t *e, size_t i, pl_engine_line_info_t *info)
+{
+    size_t k;
+
+    if (i >= e->nlines)
+        return PL_EINVAL;
+    memset(info, 0, sizeof(*info));
+    info->name = e->lines[i].def.name;
+    info->protocol = e->lines[i].proto->name;
+    for (k = 0; k < e->ndevs; k++) {
+        const edev_t *d = &e->devs[k];
+        const pl_line_t *ln;
+
+        if (d->line != &e->lines[i])
+            continue;
+        info->ndevices++;
+        ln = d->dd != NULL && d->drv->line != NULL ? d->drv->line(d->dd) : NULL;
+        if (ln != NULL && pl_line_active(ln, NULL, NULL) >= 0)
+            info->nup++;
+    }
+    return 0;
+}
+
+int pl_engine_tag_info(const pl_engine_t *e, size_t i, pl_engine_tag_info_t *info)
+{
+    if (i >= e->ntags)
+        return PL_EINVAL;
+    info->address = e->tags[i].address;
+    info->scan = e->scans[e->tags[i].scan].def.name;
+    info->writable = e->tags[i].proto->writable;
+    return 0;
+}
+
+long pl_engine_tag_index(const pl_engine_t *e, const char *tag)
+{
+    const tag_t *t = find_tag(e, tag);
+
+    return t != NULL ? (long)(t - e->tags) : -1;
+}
+
+uint64_t pl_engine_tag_seq(const pl_engine_t *e, size_t i)
+{
+    const tag_t *t;
+
+    if (i >= e->ntags || !e->tags[i].published)
+        return 0;
+    /* a tag keeps the number's low 32 bits: the last number at or before the counter's
+     * that has them (older than 2^32 publications would only look newer than it is) */
+    t = &e->tags[i];
+    return e->seq - (uint32_t)((uint32_t)e->seq - t->seq);
+}
+
+uint64_t pl_engine_seq(const pl_engine_t *e)
+{
+    return e->seq;
+}
+
+/* ASCII case-insensitive substring search; `needle` is already lower case. */
+static int contains_ci(const char *hay, const char *needle, size_t nlen)
+{
+    size_t i, k;
+
+    for (i = 0; hay[i] != '\0'; i++) {
+        for (k = 0; k < nlen; k++) {
+            char c = hay[i + k];
+
+            if (c == '\0')
+                return 0;
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if (c != needle[k])
+                break;
+        }
+        if (k == nlen)
+            return 1;
+    }
+    return nlen == 0;
+}
+
+uint64_t pl_engine_quality_seq(const pl_engine_t *e)
+{
+    return e->qseq;
+}
+
+static int qual_rank(pl_quality_t q)
+{
+    switch (q) {
+    case PL_Q_BAD:
+        return 0;
+    case PL_Q_UNCERTAIN:
+        return 1;
+    case PL_Q_GOOD:
+        return 2;
+    }
+    return 3;
+}
+
+/* A match of an age sort: compared by source time, then by name (its rank in by_name), so
+ * no string is compared in the loop. */
+typedef struct {
+    uint64_t ts;
+    uint32_t rank, ix;
+} aged_t;
+
+static int aged_cmp(const aged_t *a, const aged_t *b, int desc)
+{
+    int r = a->ts < b->ts ? -1 : a->ts > b->ts ? 1 : a->rank < b->rank ? -1 : a->rank > b->rank;
+
+    return desc ? -r : r;
+}
+
+/* Sift-down on a max-heap of the `n` smallest matches so far. */
+static void heap_down(aged_t *h, size_t n, size_t i, int desc)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        aged_t t;
+
+        if (l < n && aged_cmp(&h[l], &h[m], desc) > 0)
+            m = l;
+        if (r < n && aged_cmp(&h[r], &h[m], desc) > 0)
+            m = r;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+typedef struct {
+    const pl_engine_t *e;
+    char needle[PL_NAME_MAX];
+    size_t nlen;
+    int desc;
+} qctx_t;
+
+/* The tag at name position `i` of the walk (reversed when desc), or NULL when filtered out. */
+static const tag_t *walk(const qctx_t *q, size_t i)
+{
+    const tag_t *t = q->desc ? q->e->by_name[q->e->ntags - 1 - i] : q->e->by_name[i];
+
+    if (q->nlen > 0 && !contains_ci(t->name, q->needle, q->nlen) &&
+        !contains_ci(t->dev->def.name, q->needle, q->nlen) &&
+        !contains_ci(t->address, q->needle, q->nlen))
+        return NULL;
+    return t;
+}
+
+/* Name, device and quality orders are name order within buckets (a device, a quality), so
+ * they need no sort: one pass counts the matches per bucket, a second places those that fall
+ * in [offset, offset + cap). Age needs a real order: a bounded heap. */
+long pl_engine_tag_query(const pl_engine_t *e, const char *filter, pl_tag_sort_t sort, int desc,
+                         size_t offset, size_t *out, size_t cap)
+{
+    qctx_t q;
+    size_t i, total = 0, nb = 1, *start = NULL;
+    uint32_t *devrank = NULL;
+    long rc;
+
+    memset(&q, 0, sizeof(q));
+    q.e = e;
+    q.desc = desc;
+    if (filter != NULL)
+        for (; filter[q.nlen] != '\0' && q.nlen < sizeof(q.needle) - 1; q.nlen++) {
+            char ch = filter[q.nlen];
+
+            q.needle[q.nlen] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+        }
+    if (sort == PL_TAG_SORT_AGE) {
+        size_t keep = offset + cap, n = 0, k;
+        aged_t *h;
+
+        if (keep > e->ntags)
+            keep = e->ntags;
+        h = malloc((keep > 0 ? keep : 1) * sizeof(*h));
+        if (h == NULL)
+            return PL_ENOMEM;
+        for (i = 0; i < e->ntags; i++) {
+            const tag_t *t = walk(&q, i);
+            aged_t a;
+
+            if (t == NULL)
+                continue;
+            total++;
+            a.ts = t->ts_ms;
+            a.rank = (uint32_t)(desc ? e->ntags - 1 - i : i);
+            a.ix = (uint32_t)(t - e->tags);
+            if (n < keep) {
+                h[n++] = a;
+                if (n == keep)
+                    for (k = n / 2; k-- > 0;)
+                        heap_down(h, n, k, desc);
+            } else if (keep > 0 && aged_cmp(&a, &h[0], desc) < 0) {
+                h[0] = a;
+                heap_down(h, n, 0, desc);
+            }
+        }
+        if (n < keep)
+            for (k = n / 2; k-- > 0;)
+                heap_down(h, n, k, desc);
+        for (k = n; k > 1; k--) {
+            aged_t t = h[0];
+
+            h[0] = h[k - 1];
+            h[k - 1] = t;
+            heap_down(h, k - 1, 0, desc);
+        }
+        for (k = offset; k < n; k++)
+            out[k - offset] = h[k].ix;
+        free(h);
+        return (long)total;
+    }
+    if (sort == PL_TAG_SORT_DEVICE) {
+        /* the devices' ranks by name: a sorted index of them */
+        name_ix_t *ix;
+        long dup = -1;
+
+        nb = e->ndevs > 0 ? e->ndevs : 1;
+        ix = name_index(e->devs, e->ndevs, sizeof(edev_t), &dup);
+        devrank = malloc(nb * sizeof(*devrank));
+        if ((ix == NULL && e->ndevs > 0) || devrank == NULL) {
+            free(ix);
+            free(devrank);
+            return PL_ENOMEM;
+        }
+        for (i = 0; i < e->ndevs; i++)
+            devrank[ix[i].index] = (uint32_t)(desc ? e->ndevs - 1 - i : i);
+        free(ix);
+    } else if (sort == PL_TAG_SORT_QUALITY) {
+        nb = 3;
+    }
+    start = calloc(nb + 1, sizeof(*start));
+    if (start == NULL) {
+        free(devrank);
+        return PL_ENOMEM;
+    }
+    /* pass 1: matches per bucket */
+    for (i = 0; i < e->ntags; i++) {
+        const tag_t *t = walk(&q, i);
+        size_t b = 0;
+
+        if (t == NULL)
+            continue;
+        if (sort == PL_TAG_SORT_DEVICE)
+            b = devrank[t->dev - e->devs];
+        else if (sort == PL_TAG_SORT_QUALITY)
+            b = (size_t)(desc ? 2 - qual_rank(t->quality) : qual_rank(t->quality));
+        start[b + 1]++;
+    }
+    for (i = 0; i < nb; i++)
+        start[i + 1] += start[i];
+    total = start[nb];
+    /* pass 2: each match's place is its bucket's next slot; keep those in the window */
+    for (i = 0; i < e->ntags && offset < total && cap > 0; i++) {
+        const tag_t *t = walk(&q, i);
+        size_t b = 0, at;
+
+        if (t == NULL)
+            continue;
+        if (sort == PL_TAG_SORT_DEVICE)
+            b = devrank[t->dev - e->devs];
+        else if (sort == PL_TAG_SORT_QUALITY)
+            b = (size_t)(desc ? 2 - qual_rank(t->quality) : qual_rank(t->quality));
+        at = start[b]++;
+        if (at >= offset && at - offset < cap)
+            out[at - offset] = (size_t)(t - e->tags);
+    }
+    rc = (long)total;
+    free(start);
+    free(devrank);
+    return rc;
+}
+
+void pl_engine_tag_qualities(const pl_engine_t *e, uint64_t counts[3])
+{
+    size_t i;
+
+    counts[0] = counts[1] = counts[2] = 0;
+    for (i = 0; i < e->ntags; i++)
+        counts[e->tags[i].quality]++;
 }

@@ -519,7 +519,7 @@ static void test_error_keys(void **state)
                  "once");
     expect_error("scan_class:\n  - {name: fast, period: 1s}\n",
                  ":1:1: unknown key 'scan_class' in the file, expected one of: scan_classes, "
-                 "simulators, lines, devices, tags, north");
+                 "simulators, lines, devices, tags, north, http");
     expect_error("north: {mqtt: {hots: x}}\n",
                  ":1:16: unknown key 'hots' in 'mqtt', expected one of: host, port, client_id, "
                  "prefix, username, password, ca_file, cert_file, key_file, keepalive, "
@@ -563,7 +563,7 @@ static void test_error_yaml(void **state)
                  ":1:1: no content, expected a mapping with scan_classes, lines, devices, tags, "
                  "...");
     expect_error("- a\n- b\n", ":1:1: the file is a list, expected a mapping with keys: "
-                               "scan_classes, simulators, lines, devices, tags, north");
+                               "scan_classes, simulators, lines, devices, tags, north, http");
     expect_error("lines: []\n---\nlines: []\n",
                  ":2:1: a second YAML document, expected one document per file");
     expect_error("lines: {name: a}\n",
@@ -667,7 +667,7 @@ static void test_error_types(void **state)
                  ":8:36: 'address' holds control character 0x09, expected a data address");
     expect_error(BASE "devices2: []\n", ":7:1: unknown key 'devices2' in the file, expected "
                                         "one of: scan_classes, simulators, lines, devices, tags, "
-                                        "north");
+                                        "north, http");
     expect_error("devices: [{name: d, line: l, write_policy: newest}]\n",
                  ":1:44: 'write_policy' is 'newest', expected ordered or latest");
     expect_error("devices: [{name: d, line: l, demote_after: 0}]\n",
@@ -1211,6 +1211,42 @@ static void test_protocol_keys_from_registry(void **state)
     }
 }
 
+/* http: off unless present; its keys; writes need a token file. */
+static void test_http_section(void **state)
+{
+    (void)state;
+    expect_ok(BASE);
+    assert_int_equal(cfg.http.on, 0);
+    pl_config_free(&cfg);
+    expect_ok(BASE "http:\n");
+    assert_int_equal(cfg.http.on, 1);
+    assert_string_equal(cfg.http.listen, "127.0.0.1:8080");
+    assert_int_equal(cfg.http.writes, 0);
+    pl_config_free(&cfg);
+    expect_ok(BASE "http: {listen: \"[::1]:0\", writes: true, token_file: a.token}\n");
+    assert_string_equal(cfg.http.listen, "[::1]:0");
+    assert_int_equal(cfg.http.writes, 1);
+    assert_string_equal(cfg.http.token_file, "a.token");
+    pl_config_free(&cfg);
+    expect_error(BASE "http: {writes: true}\n",
+                 ":7:8: 'writes: true' without a 'token_file', expected a token file "
+                 "(writes over HTTP take a bearer token)");
+    expect_error(BASE "http: {listen: plant.local:80}\n",
+                 ":7:16: 'listen' value 'plant.local:80', expected ADDRESS:PORT with a numeric "
+                 "address, e.g. 127.0.0.1:8080 or [::1]:8080");
+    expect_error(BASE "http: {listen: \"[::1]\"}\n",
+                 ":7:16: 'listen' value '[::1]', expected ADDRESS:PORT with a numeric address, "
+                 "e.g. 127.0.0.1:8080 or [::1]:8080");
+    expect_error(BASE "http: {listen: 127.0.0.1:70000}\n",
+                 ":7:16: 'listen' value '127.0.0.1:70000', expected ADDRESS:PORT with a numeric "
+                 "address, e.g. 127.0.0.1:8080 or [::1]:8080");
+    expect_ok(BASE "http: {listen: 0.0.0.0:9000}\n");
+    pl_config_free(&cfg);
+    expect_error(BASE "http: {port: 80}\n",
+                 ":7:8: unknown key 'port' in 'http', expected one of: listen, writes, "
+                 "token_file");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1231,6 +1267,7 @@ int main(void)
         cmocka_unit_test(test_line_keepalive_and_stable),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_protocol_keys_from_registry),
+        cmocka_unit_test(test_http_section),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

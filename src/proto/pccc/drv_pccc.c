@@ -490,6 +490,11 @@ static void stats(const pl_drv_dev_t *d, pl_engine_stats_t *acc)
         acc->last_rtt_us = cs->last_rtt_us;
 }
 
+static const pl_line_t *dev_line(const pl_drv_dev_t *d)
+{
+    return pl_pccc_client_line(d->cli);
+}
+
 const pl_driver_t pl_driver_pccc = {
     .name = "pccc",
     .unit_bytes = UNIT,
@@ -506,4 +511,5 @@ const pl_driver_t pl_driver_pccc = {
     .write = dev_write,
     .rebind = rebind,
     .stats = stats,
+    .line = dev_line,
 };

@@ -287,6 +287,11 @@ static void stats(const pl_drv_dev_t *d, pl_engine_stats_t *acc)
         acc->last_rtt_us = cs->last_rtt_us;
 }
 
+static const pl_line_t *dev_line(const pl_drv_dev_t *d)
+{
+    return pl_ttcp_client_line(d->cli);
+}
+
 const pl_driver_t pl_driver_ttcp = {
     .name = "7ttcp",
     .unit_bytes = sizeof(uint16_t),
@@ -303,4 +308,5 @@ const pl_driver_t pl_driver_ttcp = {
     .write = dev_write,
     .rebind = rebind,
     .stats = stats,
+    .line = dev_line,
 };
