@@ -27,8 +27,10 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/plcline run examples/demo.yaml
 
+# a skipped test fails the check unless tests/skips.txt allows it (scripts/check-skips.py)
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) --output-junit ctest-junit.xml
+	scripts/check-skips.py $(BUILD)/ctest-junit.xml plain
 
 $(ASAN_BUILD)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPL_WERROR=ON -DPL_SANITIZE=ON
@@ -38,7 +40,8 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 test-asan: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS) --output-junit ctest-junit.xml
+	scripts/check-skips.py $(ASAN_BUILD)/ctest-junit.xml asan
 
 # integration tests under valgrind memcheck: any leak or invalid access fails (docs/reliability.md)
 valgrind: build
