@@ -82,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     heap0 = heap_peak = fz_heap_bytes();
     FZ_CHECK(uv_loop_init(&loop) == 0);
     pl_ttcp_server_config_init(&cfg);
+    cfg.listen.port = 0; /* a free port */
     cfg.node_first = 0;
     cfg.node_last = NODES - 1u;
     cfg.ignore_nodes = ignore;
