@@ -6,10 +6,11 @@ set -euo pipefail
 
 # clang + libclang-rt-dev: the ASan/UBSan build of `make check` (the sanitizer runtime is only
 # a "Recommends" of clang, and recommends are not installed); clang-format: its format check;
-# python3: a CLI test parses JSON with it.
+# python3: a CLI test parses JSON with it, and scripts/check-skips.py is Python; gcovr: the
+# line and branch figures of `make coverage`.
 pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
       libmosquitto-dev mosquitto mosquitto-clients clang libclang-rt-dev clang-format valgrind
-      tshark python3)
+      tshark python3 gcovr)
 # The PCCC interop tests run nodepccc: Debian's node and npm only when the machine has no
 # node/npm of its own (one from elsewhere must not be shadowed or fought with).
 command -v node >/dev/null || pkgs+=(nodejs)
