@@ -29,6 +29,7 @@
 #include "net/internal.h"
 #include "plcline/error.h"
 #include "plcline/line.h"
+#include "ports.h"
 #include "skip.h"
 
 /* --- loop, watchdog ------------------------------------------------------------------- */
@@ -74,6 +75,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    pl_test_dead_ports_release();
     uv_close((uv_handle_t *)&watchdog, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -265,16 +267,10 @@ static void srv_stop(srv_t *s)
         uv_run(&loop, UV_RUN_NOWAIT);
 }
 
-/* A loopback port nobody listens on (bound, read back, closed): connecting is refused. */
+/* A loopback port that refuses connections, held until teardown (tests/support/ports.h). */
 static uint16_t dead_port(void)
 {
-    srv_t s;
-    uint16_t p;
-
-    assert_int_equal(srv_start(&s, "127.0.0.1", SRV_HOLD), 0);
-    p = s.port;
-    srv_stop(&s);
-    return p;
+    return pl_test_dead_port("127.0.0.1");
 }
 
 /* --- line callbacks recording what happened ------------------------------------------- */
