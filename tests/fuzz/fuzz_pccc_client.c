@@ -11,13 +11,14 @@
  * connection closed). So the client sees real answers as well as every way of spoiling
  * them, including answers for requests it no longer waits for.
  *
- * Input: a header (processor type, service, connected or not, routed or not, messages in
- * flight, bytes per message, up to 8 requests: read, write or identify of a few
- * addresses), then operations. At the end the proxy closes and stops listening, so every
- * request must end. Invariants: no crash or sanitizer report; everything the client sends
- * is a well-formed encapsulation message; every accepted request's callback runs exactly
- * once, none for a request refused at submission, none after pl_pccc_client_free(); the
- * heap stays bounded; every handle is closed and the loop closes.
+ * Input: a header (processor type, service, connected or not, routed or not, a 20 ms
+ * request timeout or none, messages in flight, bytes per message, up to 8 requests: read,
+ * write or identify of a few addresses), then operations (with the short timeout, one of
+ * them lets 25 ms pass, so answers come late and are matched against expired requests). At the end
+ * the proxy closes and stops listening, so every request must end. Invariants: no crash or
+ * sanitizer report; everything the client sends is a well-formed encapsulation message; every
+ * accepted request's callback runs exactly once, none for a request refused at submission, none
+ * after pl_pccc_client_free(); the heap stays bounded; every handle is closed and the loop closes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -31,10 +32,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_REQS 8
-#define BUF_LEN  256
-#define HEAP_MAX ((size_t)4 * 1024 * 1024)
-#define OP_TURNS 4 /* loop turns an operation waits for an answer to act on */
+#define MAX_REQS         8
+#define BUF_LEN          256
+#define HEAP_MAX         ((size_t)4 * 1024 * 1024)
+#define OP_TURNS         4 /* loop turns an operation waits for an answer to act on */
+#define TIMEOUT_SHORT_MS 20u
 
 typedef struct {
     pl_pccc_req_t req;
@@ -55,6 +57,7 @@ typedef struct {
     int nreqs;
     int pending;
     int freed;
+    int short_timeout; /* requests time out after TIMEOUT_SHORT_MS */
     size_t heap0, heap_peak;
 } fz_t;
 
@@ -211,8 +214,10 @@ static void operate(fz_input_t *in)
         if ((op >> 3) & 1u) {
             fz_peer_drop(&f.client_side);
             f.plc_side.rx_len = 0;
+        } else if (f.short_timeout) { /* or lets time pass, past the request timeout */
+            fz_wait_ms(&f.loop, TIMEOUT_SHORT_MS + 5u);
         } else {
-            turn(); /* or lets time pass: one more loop turn */
+            turn();
         }
         break;
     }
@@ -267,6 +272,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     a = fz_u8(&in);
     b = fz_u8(&in);
     plc = a & 3;
+    f.short_timeout = (a >> 6) & 1u;
     pl_pccc_server_config_init(&scfg);
     scfg.listen.port = 0;
     FZ_CHECK(pl_pccc_plc_parse(plcs[plc], &scfg.plc) == 0);
@@ -275,10 +281,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     pl_pccc_client_config_init(&ccfg);
     snprintf(url, sizeof(url),
-             "pccc://127.0.0.1:%u?plc=%s&service=%s&connected=%u&inflight=%u&timeout=30000"
+             "pccc://127.0.0.1:%u?plc=%s&service=%s&connected=%u&inflight=%u&timeout=%u"
              "&serial=1&max_bytes=%u%s",
              (unsigned)f.client_side.port, plcs[plc], svcs[(a >> 2) & 3], (a >> 4) & 1u,
-             1u + (b & 3u), 2u + 2u * (unsigned)(b >> 2), (a >> 5) & 1u ? "&path=1,0" : "");
+             1u + (b & 3u), f.short_timeout ? TIMEOUT_SHORT_MS : 30000u,
+             2u + 2u * (unsigned)(b >> 2), (a >> 5) & 1u ? "&path=1,0" : "");
     if (pl_pccc_client_config_url(&ccfg, url, storage, sizeof(storage), &err) != 0) {
         fprintf(stderr, "%s: %s\n", url, err.detail);
         abort();

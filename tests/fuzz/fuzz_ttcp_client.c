@@ -3,13 +3,14 @@
  * libFuzzer target for the 7TTCP client session (src/proto/ttcp_client.c) against a node
  * that sends arbitrary bytes.
  *
- * Input: a header (client max_block and queue length, up to 8 requests: read or write,
- * high-level or one block, node, offset, count), then the node's byte stream as chunks
- * (a length byte, then up to that many bytes). The requests are submitted at once; a raw
- * partner on loopback accepts the client's connection (and any reconnection) and sends
- * the chunks one loop turn apart, then closes the connection and stops listening, so every
- * request must end: answered, failed by the partner's close or garbage, or by the refused
- * reconnection. Invariants: no crash or sanitizer report; every accepted request's
+ * Input: a header (client max_block, queue length, a 20 ms request timeout or none,
+ * keep-alives, up to 8 requests: read or write, high-level or one block, node, offset,
+ * count), then the node's byte stream as chunks (a length byte, then up to that many
+ * bytes; with the short timeout an empty chunk lets 25 ms pass, so answers come late). The requests
+ * are submitted at once; a raw partner on loopback accepts the client's connection (and any
+ * reconnection) and sends the chunks one loop turn apart, then closes the connection and stops
+ * listening, so every request must end: answered, failed by the partner's close or garbage, or by
+ * the refused reconnection. Invariants: no crash or sanitizer report; every accepted request's
  * callback runs exactly once, none for a request refused at submission, none after
  * pl_ttcp_client_free(); a successful read got what the client's own framing accepted;
  * the heap stays bounded; every handle is closed and the loop closes.
@@ -24,9 +25,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_REQS  8
-#define MAX_WORDS 600 /* above one block (256), so high-level requests split */
-#define HEAP_MAX  ((size_t)4 * 1024 * 1024)
+#define MAX_REQS         8
+#define MAX_WORDS        600 /* above one block (256), so high-level requests split */
+#define HEAP_MAX         ((size_t)4 * 1024 * 1024)
+#define TIMEOUT_SHORT_MS 20u
 
 typedef struct {
     pl_ttcp_req_t req;
@@ -86,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_input_t in = {data, size};
     pl_ttcp_client_config_t cfg;
     pl_status_t err;
+    int short_timeout;
     uint8_t b;
     int i;
 
@@ -100,13 +103,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.line.port = f.peer.port;
     cfg.line.backoff_min_ms = 1; /* a reconnection after garbage is not a wait */
     cfg.line.backoff_max_ms = 2;
-    cfg.timeout_ms = 30000; /* the partner's close ends a session, not a timer */
-    cfg.keepalive_ms = 0;
     b = fz_u8(&in);
     cfg.max_block = 1u + (b & 0x7fu) * 2u; /* 1..255 */
     if (b & 0x80u)
         cfg.max_block = 0; /* the default, 256 */
-    cfg.max_queue = 1u + (fz_u8(&in) & 7u);
+    b = fz_u8(&in);
+    cfg.max_queue = 1u + (b & 7u);
+    /* the partner's close ends a session; or requests time out while the input waits */
+    short_timeout = (b & 8u) != 0;
+    cfg.timeout_ms = short_timeout ? TIMEOUT_SHORT_MS : 30000;
+    cfg.keepalive_ms = (b & 16u) ? 10u : 0u; /* keep-alives while idle */
     FZ_CHECK(pl_ttcp_client_new(&f.loop, &cfg, &f.client) == 0);
 
     f.nreqs = fz_u8(&in) % (MAX_REQS + 1);
@@ -150,6 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *chunk;
         size_t n = fz_take(&in, fz_u8(&in), &chunk);
 
+        if (n == 0 && short_timeout) /* an empty chunk: time passes, past the timeout */
+            fz_wait_ms(&f.loop, TIMEOUT_SHORT_MS + 5u);
         fz_peer_send(&f.peer, chunk, n);
         fz_turn(&f.loop);
         sample_heap(&f);

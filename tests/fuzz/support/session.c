@@ -350,6 +350,32 @@ void fz_run_until(uv_loop_t *loop, int (*done)(void *arg), void *arg, unsigned m
     uv_run(loop, UV_RUN_NOWAIT);
 }
 
+static int waited;
+
+static void on_waited(uv_timer_t *t)
+{
+    (void)t;
+    waited = 1;
+}
+
+static int wait_done(void *arg)
+{
+    (void)arg;
+    return waited;
+}
+
+void fz_wait_ms(uv_loop_t *loop, unsigned ms)
+{
+    uv_timer_t t;
+
+    waited = 0;
+    FZ_CHECK(uv_timer_init(loop, &t) == 0);
+    FZ_CHECK(uv_timer_start(&t, on_waited, ms, 0) == 0);
+    fz_run_until(loop, wait_done, NULL, ms + 10000u);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
 void fz_turn(uv_loop_t *loop)
 {
     int i;

@@ -86,6 +86,8 @@ void fz_peer_close(fz_peer_t *p);
 /* Turns the loop until done(arg) is true; aborts when `ms` milliseconds pass first (a
  * hang). done may be NULL: then it runs until the loop has nothing left to do. */
 void fz_run_until(uv_loop_t *loop, int (*done)(void *arg), void *arg, unsigned ms);
+/* Runs the loop for `ms` milliseconds of its own time (timers of the code under test fire). */
+void fz_wait_ms(uv_loop_t *loop, unsigned ms);
 /* A few non-blocking turns: lets bytes just written reach the other side and be read. */
 void fz_turn(uv_loop_t *loop);
 /* Closes the loop; aborts unless every handle was closed. */
