@@ -4,14 +4,17 @@
 #               integration tests under valgrind memcheck
 #   make bench  run the benchmarks and write bench/results.md
 #   make fuzz   build the libFuzzer targets and run each for FUZZ_SECONDS
+#   make coverage  line and branch coverage of the test suite; fails below the committed figure
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 FUZZ_BUILD  ?= build-fuzz
+COV_BUILD   ?= build-coverage
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run check test test-asan asan valgrind format format-check bench fuzz install clean
+.PHONY: all deps build run check test test-asan asan valgrind format format-check bench fuzz coverage \
+        install clean
 
 all: build
 
@@ -28,8 +31,10 @@ run: build
 	@echo "plcline: status page on http://127.0.0.1:8080/ (http.listen in examples/demo.yaml)"
 	$(BUILD)/plcline run examples/demo.yaml
 
+# a skipped test fails the check unless tests/skips.txt allows it (scripts/check-skips.py)
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) --output-junit ctest-junit.xml
+	scripts/check-skips.py $(BUILD)/ctest-junit.xml plain
 
 $(ASAN_BUILD)/CMakeCache.txt:
 	CC=clang cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPL_WERROR=ON -DPL_SANITIZE=ON
@@ -39,7 +44,8 @@ asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 test-asan: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS) --output-junit ctest-junit.xml
+	scripts/check-skips.py $(ASAN_BUILD)/ctest-junit.xml asan
 
 # integration tests under valgrind memcheck: any leak or invalid access fails (docs/reliability.md)
 valgrind: build
@@ -66,8 +72,19 @@ fuzz:
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
 	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+$(COV_BUILD)/CMakeCache.txt:
+	CC=gcc cmake -S . -B $(COV_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPL_WERROR=ON -DPL_COVERAGE=ON
+
+# the whole test suite in a --coverage build, counts reset first; scripts/coverage.sh prints
+# line and branch coverage of src/ and apps/ and fails below the figure in docs/reliability.md
+coverage: deps $(COV_BUILD)/CMakeCache.txt
+	cmake --build $(COV_BUILD) -j$(JOBS)
+	find $(COV_BUILD) -name '*.gcda' -delete
+	ctest --test-dir $(COV_BUILD) --output-on-failure -j$(JOBS)
+	scripts/coverage.sh $(COV_BUILD)
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(COV_BUILD)

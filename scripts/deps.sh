@@ -6,7 +6,8 @@ set -euo pipefail
 
 # clang + libclang-rt-dev: the ASan/UBSan build of `make check` (the sanitizer runtime is only
 # a "Recommends" of clang, and recommends are not installed); clang-format: its format check;
-# python3: a CLI test parses JSON with it. libmodbus-dev: test- and bench-only, the
+# python3: a CLI test parses JSON with it, and scripts/check-skips.py is Python; gcovr: the
+# line and branch figures of `make coverage`. libmodbus-dev: test- and bench-only, the
 # independent Modbus peer of the Modbus tests and benches (never linked into plcline);
 # mbpoll: test-only, a second independent Modbus client of test_modbus_server.c.
 # libh2o-dev (+ libssl-dev, which its headers include): the daemon's HTTP server. curl,
@@ -15,7 +16,7 @@ set -euo pipefail
 pkgs=(cmake make gcc pkg-config libuv1-dev libcmocka-dev libjansson-dev libyaml-dev
       libmosquitto-dev mosquitto mosquitto-clients clang libclang-rt-dev clang-format valgrind
       tshark python3 libmodbus-dev mbpoll
-      libh2o-dev libssl-dev curl chromium chromium-driver prometheus)
+      libh2o-dev libssl-dev curl chromium chromium-driver prometheus gcovr)
 # The PCCC interop tests run nodepccc: Debian's node and npm only when the machine has no
 # node/npm of its own (one from elsewhere must not be shadowed or fought with).
 command -v node >/dev/null || pkgs+=(nodejs)

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Runs every built libFuzzer target BUILD_DIR/fuzz_<name> for SECONDS, seeded from
 # tests/fuzz/corpus/<name>. New inputs go to a temporary directory (the repo is never
-# written); crash inputs and logs go to BUILD_DIR/fuzz-out/. Exits 1 if any target fails.
+# written); crash inputs and logs go to BUILD_DIR/fuzz-out/. Exits 1 if any target fails:
+# a non-zero exit, or any sanitizer report in its log even if it exited 0 (the fuzz build
+# has -fno-sanitize-recover=all, so a report should also abort the run).
 # Usage: scripts/fuzz.sh BUILD_DIR SECONDS
 set -euo pipefail
 
@@ -18,6 +20,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
 
+# what a sanitizer prints when it finds something (ASan, LSan, UBSan, libFuzzer itself)
+reports='runtime error:|ERROR: (Address|Leak|Memory|Thread|UndefinedBehavior)Sanitizer|SUMMARY: [A-Za-z]+Sanitizer|ERROR: libFuzzer'
+
 ran=0
 failed=()
 for exe in "$build"/fuzz_*; do
@@ -30,9 +35,12 @@ for exe in "$build"/fuzz_*; do
     [ -d "$seeds" ] && dirs+=("$seeds")
     echo "fuzz: $name for ${seconds}s" >&2
     ran=$((ran + 1))
-    if ! "$exe" -max_total_time="$seconds" -artifact_prefix="$out/$name-" "${dirs[@]}" \
-        >"$out/$name.log" 2>&1; then
-        echo "fuzz: $name FAILED (log: $out/$name.log)" >&2
+    rc=0
+    "$exe" -max_total_time="$seconds" -artifact_prefix="$out/$name-" "${dirs[@]}" \
+        >"$out/$name.log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ] || grep -qE "$reports" "$out/$name.log"; then
+        echo "fuzz: $name FAILED (exit $rc, log: $out/$name.log)" >&2
+        grep -m 5 -E "$reports" "$out/$name.log" >&2 || true
         tail -n 30 "$out/$name.log" >&2
         failed+=("$name")
     fi

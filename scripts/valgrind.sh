@@ -99,6 +99,7 @@ for name in "${tests[@]}"; do
     case "$rc" in
     0) [ "${errs:-0}" != 0 ] && why="valgrind: $errs errors" ;;
     99) why="valgrind: ${errs:-?} errors" ;;
+    77) why="skipped (every integration test must run under valgrind)" ;;
     124 | 137) why="timed out after ${limit}s" ;;
     127) why="not built" ;;
     *) why="test failed (exit $rc)" ;;

@@ -131,9 +131,16 @@ out=$("$PL" read "$req_url?vendor=0x1337&serial=5" N7:0 2>&1); rc=$?
 expect_eq "another requestor ID exit" 1 $rc
 expect_match "another requestor ID message" "PL_ECIP_STATUS.*CIP status 0x08 \(service not supported\)" "$out"
 
-# --- a large read is split transparently ---
-out=$("$PL" read "$url?max_bytes=20" N7:0,100)
-expect_eq "100 elements" 101 "$(echo "$out" | wc -w)"
+# --- a large read is split transparently: every value where it belongs ---
+# written in one request, read back in pieces of at most 20 bytes (10 elements)
+vals="" want="N7:0,100"
+for ((i = 0; i < 100; i++)); do
+    v=$((i * 331 - 16000))
+    vals+="${vals:+,}$v"
+    want+=" $v"
+done
+"$PL" write "$url" "N7:0=$vals" && ok || fail "write 100 elements"
+expect_eq "100 elements split" "$want" "$("$PL" read "$url?max_bytes=20" N7:0,100 2>&1)"
 
 # --- PLC-5: typed read/write against a PLC-5 simulator ---
 start_sim 4 "pccc://127.0.0.1:0?plc=plc5"

@@ -58,9 +58,20 @@ expect_eq "bit write result" "W10 3" "$("$PL" read "$url" W10)"
 "$PL" write "$url?swap=1" D70=65536 && ok || fail "swap write"
 expect_eq "swapped words" "W70,2 1 0" "$("$PL" read "$url" W70,2)"
 
-# --- a 1000-word read is split transparently ---
-out=$("$PL" read "$url" W0,1000)
-expect_eq "1000 words" 1001 "$(echo "$out" | wc -w)"
+# --- a 1000-word read is split transparently (max_block 256): every value where it belongs ---
+# written as ten 100-word blocks (no splitting on the way in), each word a distinct value
+args=() want="W0,1000"
+for ((b = 0; b < 1000; b += 100)); do
+    vals=""
+    for ((i = b; i < b + 100; i++)); do
+        v=$(((i * 7919 + 13) % 65536))
+        vals+="${vals:+,}$v"
+        want+=" $v"
+    done
+    args+=("W$b=$vals")
+done
+"$PL" write "$url" "${args[@]}" && ok || fail "write 1000 words in blocks"
+expect_eq "1000 words split" "$want" "$("$PL" read "$url" W0,1000 2>&1)"
 
 # --- nodes are independent ---
 expect_eq "other node" "W10 0" "$("$PL" read "7ttcp://127.0.0.1:$port/4" W10)"

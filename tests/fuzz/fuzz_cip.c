@@ -26,6 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             abort(); \
     } while (0)
 
+/* equal views; a view of length 0 may have a NULL pointer, which memcmp must not be given */
+static int same(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    return len == 0 || memcmp(a, b, len) == 0;
+}
+
 static uint8_t buf[BUF_LEN];
 static uint8_t buf2[BUF_LEN];
 
@@ -52,8 +58,8 @@ static void check_request(const uint8_t *data, size_t size)
             CHECK(n > 0);
             CHECK(pl_cip_req_decode(buf, (size_t)n, &req2) == 0);
             CHECK(pl_cip_ucmm_decode(&req2, &u2) == 0);
-            CHECK(u2.msg_len == u.msg_len && memcmp(u2.msg, u.msg, u.msg_len) == 0);
-            CHECK(u2.route_len == u.route_len && memcmp(u2.route, u.route, u.route_len) == 0);
+            CHECK(u2.msg_len == u.msg_len && same(u2.msg, u.msg, u.msg_len));
+            CHECK(u2.route_len == u.route_len && same(u2.route, u.route, u.route_len));
             CHECK(u2.priority_tick == u.priority_tick && u2.timeout_ticks == u.timeout_ticks);
             if (u.pad == 0 && u.reserved == 0 && req.path_len == 4 &&
                 memcmp(req.path, buf + 2, 4) == 0)
@@ -76,7 +82,7 @@ static void check_request(const uint8_t *data, size_t size)
                   fo2.to_rpi == fo.to_rpi && fo2.ot_params == fo.ot_params &&
                   fo2.to_params == fo.to_params && fo2.transport == fo.transport &&
                   fo2.timeout_mult == fo.timeout_mult && fo2.path_len == fo.path_len);
-            CHECK(memcmp(fo2.path, fo.path, fo.path_len) == 0);
+            CHECK(same(fo2.path, fo.path, fo.path_len));
         }
     }
     {
@@ -90,7 +96,7 @@ static void check_request(const uint8_t *data, size_t size)
             CHECK(pl_cip_fwd_close_decode(&req2, &fc2) == 0);
             CHECK(fc2.conn_serial == fc.conn_serial && fc2.vendor_id == fc.vendor_id &&
                   fc2.orig_serial == fc.orig_serial && fc2.path_len == fc.path_len);
-            CHECK(memcmp(fc2.path, fc.path, fc.path_len) == 0);
+            CHECK(same(fc2.path, fc.path, fc.path_len));
         }
     }
 }
@@ -129,7 +135,7 @@ static void check_response(const uint8_t *data, size_t size)
             CHECK(n > 0 && pl_cip_rsp_decode(buf2, (size_t)n, &rsp2) == 0);
             CHECK(pl_cip_fwd_open_reply_decode(&rsp2, &r2) == 0);
             CHECK(r2.ot_conn_id == r.ot_conn_id && r2.to_api == r.to_api &&
-                  r2.app_len == r.app_len && memcmp(r2.app, r.app, r.app_len) == 0);
+                  r2.app_len == r.app_len && same(r2.app, r.app, r.app_len));
         }
     }
     {
@@ -141,7 +147,7 @@ static void check_response(const uint8_t *data, size_t size)
             CHECK(n > 0 && pl_cip_rsp_decode(buf2, (size_t)n, &rsp2) == 0);
             CHECK(pl_cip_fwd_close_reply_decode(&rsp2, &r2) == 0);
             CHECK(r2.orig_serial == r.orig_serial && r2.app_len == r.app_len &&
-                  memcmp(r2.app, r.app, r.app_len) == 0);
+                  same(r2.app, r.app, r.app_len));
         }
     }
     {
@@ -179,7 +185,7 @@ static void check_path(const uint8_t *data, size_t size)
                                        seg.bytes_len);
             CHECK(n > 0 && pl_cip_seg_decode(buf, (size_t)n, &seg2) == n);
             CHECK(seg2.value == seg.value && seg2.bytes_len == seg.bytes_len &&
-                  memcmp(seg2.bytes, seg.bytes, seg.bytes_len) == 0);
+                  same(seg2.bytes, seg.bytes, seg.bytes_len));
         } else if (seg.kind != PL_CIP_SEG_KEY && seg.kind != PL_CIP_SEG_DATA &&
                    seg.kind != PL_CIP_SEG_SYMBOL) {
             n = pl_cip_seg_encode_logical(buf, sizeof(buf), seg.kind, seg.value);

@@ -35,6 +35,7 @@
 #include "plcline/hostlist.h"
 #include "plcline/pccc.h"
 #include "plcline/ttcp.h"
+#include "skip.h"
 
 FAILALLOC_INTERPOSE();
 
@@ -617,7 +618,8 @@ static void test_ttcp_alloc_fail(void **state)
 {
     (void)state;
     if (!failalloc_available())
-        skip();
+        PL_SKIP("malloc is not ours here (AddressSanitizer, or valgrind without "
+                "--soname-synonyms=somalloc=nouserintercepts)");
     assert_int_equal(sweep(&ttcp), 0);
 }
 
@@ -625,7 +627,8 @@ static void test_pccc_alloc_fail(void **state)
 {
     (void)state;
     if (!failalloc_available())
-        skip();
+        PL_SKIP("malloc is not ours here (AddressSanitizer, or valgrind without "
+                "--soname-synonyms=somalloc=nouserintercepts)");
     assert_int_equal(sweep(&pccc), 0);
 }
 
@@ -644,8 +647,5 @@ int main(void)
     verbose = v != NULL ? (int)strtol(v, NULL, 10) : 0;
     v = getenv("PL_ALLOC_N");
     only_n = v != NULL ? strtoul(v, NULL, 10) : 0;
-    if (!failalloc_available())
-        print_message("test_alloc_fail: malloc is not ours here (AddressSanitizer, or valgrind "
-                      "without --soname-synonyms=somalloc=nouserintercepts): skipped\n");
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return pl_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

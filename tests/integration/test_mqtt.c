@@ -739,7 +739,10 @@ static void test_two_instances(void **state)
 static void test_bad_config(void **state)
 {
     uv_loop_t loop;
+    uv_timer_t guard;
+    int expired = 0;
     pl_north_def_t d;
+    pl_mqtt_opts_t o;
     pl_mqtt_t *m = NULL;
     pl_status_t err;
 
@@ -758,12 +761,25 @@ static void test_bad_config(void **state)
     assert_int_equal(pl_mqtt_new(&loop, &d, NULL, NULL, NULL, &m, &err), PL_ECONFIG);
     assert_null(m);
     d.mqtt_ca_file[0] = '\0';
-    /* a broker that is not there: no error, retries until freed */
+    /* a broker that is not there: no error, retries until freed (a short back-off, so that
+     * several attempts fail within the guard's deadline) */
     snprintf(d.mqtt_prefix, sizeof(d.mqtt_prefix), "p");
     d.mqtt_port = free_port();
-    assert_int_equal(pl_mqtt_new(&loop, &d, NULL, NULL, NULL, &m, &err), 0);
-    uv_run(&loop, UV_RUN_NOWAIT);
+    pl_mqtt_opts_init(&o);
+    o.backoff_min_ms = 1;
+    o.backoff_max_ms = 4;
+    assert_int_equal(pl_mqtt_new(&loop, &d, NULL, NULL, &o, &m, &err), 0);
+    assert_int_equal(uv_timer_init(&loop, &guard), 0);
+    guard.data = &expired;
+    assert_int_equal(uv_timer_start(&guard, on_guard, 5000, 0), 0);
+    while (pl_mqtt_stats(m)->connect_failures < 3 && !expired)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_false(expired);
+    assert_true(pl_mqtt_stats(m)->connect_failures >= 3);
+    assert_false(pl_mqtt_stats(m)->connected);
+    assert_int_equal(pl_mqtt_stats(m)->connects, 0);
     pl_mqtt_free(m);
+    uv_close((uv_handle_t *)&guard, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
 }

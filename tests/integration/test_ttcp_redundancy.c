@@ -29,6 +29,7 @@
 #include "plcline/error.h"
 #include "plcline/line.h"
 #include "plcline/ttcp.h"
+#include "ports.h"
 
 /* --- loop and watchdog ------------------------------------------------------------------ */
 
@@ -75,6 +76,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    pl_test_dead_ports_release();
     free_all();
     uv_close((uv_handle_t *)&watchdog, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -122,16 +124,10 @@ static void sim_kill(sim_t *s)
     s->srv = NULL;
 }
 
-/* A port on `addr` nothing listens on: a simulator takes one and gives it back. */
+/* A port on `addr` that refuses connections, held until teardown (tests/support/ports.h). */
 static uint16_t dead_port(const char *addr)
 {
-    sim_t s;
-
-    memset(&s, 0, sizeof(s));
-    sim_start(&s, addr, 0);
-    sim_kill(&s);
-    uv_run(&loop, UV_RUN_NOWAIT); /* the listening socket is closed in its close callback */
-    return s.port;
+    return pl_test_dead_port(addr);
 }
 
 /* --- a black hole: accepts, reads and discards, never answers ---------------------------- */
