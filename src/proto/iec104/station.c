@@ -1007,11 +1007,6 @@ uint32_t pl_iec104_station_step(pl_iec104_station_t *st, uint64_t now)
     long ev = st->cfg.event_ioa != 0 ? find_point(st, st->cfg.event_ioa) : -1;
     size_t k, i;
 
-    if (ev >= 0) {
-        st->obj[ev].v.counter.value = (int32_t)n;
-        st->obj[ev].v.counter.seq = (uint8_t)(n & 31u);
-        emit_point(st, (size_t)ev, now);
-    }
     for (k = 0; k < st->npoints; k++) {
         i = (st->anim_next + k) % st->npoints;
         if (is_command(st->type[i]) || (long)i == ev)
@@ -1020,6 +1015,11 @@ uint32_t pl_iec104_station_step(pl_iec104_station_t *st, uint64_t now)
         emit_point(st, i, now);
         st->anim_next = i + 1;
         break;
+    }
+    if (ev >= 0) { /* last: when number n arrives, all of step n has */
+        st->obj[ev].v.counter.value = (int32_t)n;
+        st->obj[ev].v.counter.seq = (uint8_t)(n & 31u);
+        emit_point(st, (size_t)ev, now);
     }
     return n;
 }
