@@ -11,8 +11,9 @@
  * sent before the barrier arrives before TESTFR con.
  *
  * With --frames DIR the binary runs one session (STARTDT, GI, events, commands, negative
- * confirmations, STOPDT) and writes every frame exchanged, with its direction, as a
- * text2pcap dump to DIR/frames.txt (tests/cli/test_iec104_server_tshark.sh dissects it).
+ * confirmations, STOPDT) and writes every frame exchanged as a text2pcap dump to
+ * DIR/frames.txt: the station's frames "I", the client's "O" (as test_iec104_codec does;
+ * tests/cli/test_iec104_server_tshark.sh dissects it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,15 +60,15 @@ typedef struct {
 
 static FILE *frames_out; /* --frames: every frame exchanged */
 
-static void dump(const char *dir, const uint8_t *buf, size_t len)
+static void dump(char dir, const uint8_t *buf, size_t len)
 {
     size_t i;
 
     if (frames_out == NULL)
         return;
-    fprintf(frames_out, "%s\n", dir);
+    fprintf(frames_out, "%c 000000", dir);
     for (i = 0; i < len; i++)
-        fprintf(frames_out, "%s%06zx %02x", i % 16 == 0 ? (i ? "\n" : "") : "", i, buf[i]);
+        fprintf(frames_out, " %02x", buf[i]);
     fprintf(frames_out, "\n\n");
 }
 
@@ -99,7 +100,7 @@ static void on_data(pl_line_t *line, const uint8_t *buf, size_t len, void *ud)
             assert_true(r->nmsg < MAX_MSGS);
             memcpy(r->msg[r->nmsg], r->rx, (size_t)n);
             r->msg_len[r->nmsg++] = (size_t)n;
-            dump("I", r->rx, (size_t)n);
+            dump('I', r->rx, (size_t)n);
             memmove(r->rx, r->rx + n, r->rx_len - (size_t)n);
             r->rx_len -= (size_t)n;
         }
@@ -219,7 +220,7 @@ static void stop(fixture_t *f)
 
 static void raw_send(raw_t *r, const uint8_t *buf, size_t len)
 {
-    dump("O", buf, len);
+    dump('O', buf, len);
     assert_int_equal(pl_line_send(r->line, buf, len), 0);
 }
 
@@ -1079,7 +1080,7 @@ static int write_frames(const char *dir)
     pl_iec104_server_config_t cfg;
     char path[4096];
     fixture_t f;
-    int seen[200];
+    static int seen[1200], counters[6000];
 
     snprintf(path, sizeof(path), "%s/frames.txt", dir);
     frames_out = fopen(path, "w");
@@ -1090,12 +1091,15 @@ static int write_frames(const char *dir)
                  "C_SE_NC_1:5001 C_SC_NA_1:5002";
     cfg.event_ioa = 9000;
     start_cfg(&f, &cfg);
+    printf("port %u\n", pl_iec104_server_port(f.srv)); /* for a live capture */
+    fflush(stdout);
     startdt(&f, &f.a);
     memset(seen, 0, sizeof(seen));
     (void)interrogate(&f, &f.a, PL_IEC104_C_IC_NA_1, PL_IEC104_QOI_STATION, PL_IEC104_COT_INROGEN,
                       seen, 1001, 1200);
+    /* the counters: 3001 and the event counter 9000 */
     (void)interrogate(&f, &f.a, PL_IEC104_C_CI_NA_1, PL_IEC104_QCC_RQT_GENERAL,
-                      PL_IEC104_COT_REQCOGEN, seen, 3001, 1);
+                      PL_IEC104_COT_REQCOGEN, counters, 3001, 6000);
     (void)pl_iec104_server_step(f.srv);
     (void)pl_iec104_server_step(f.srv);
     read_events(&f, &f.a, 9000, seen, 200, 2, 1);
