@@ -157,13 +157,14 @@ static void run_until_conns(fixture_t *f, unsigned n)
     assert_false(expired);
 }
 
-static void raw_connect(fixture_t *f, raw_t *r)
+static void raw_connect_from(fixture_t *f, raw_t *r, const char *local)
 {
     static const pl_line_cbs_t cbs = {.on_up = on_up, .on_data = on_data, .on_down = on_down};
     pl_line_config_t cfg;
 
     memset(r, 0, sizeof(*r));
     pl_line_config_init(&cfg);
+    cfg.local_addr = local;
     assert_int_equal(pl_hostlist_parse(&cfg.hosts, "127.0.0.1", 9, NULL), 0);
     cfg.port = pl_iec104_server_port(f->srv);
     cfg.backoff_min_ms = 10;
@@ -171,6 +172,11 @@ static void raw_connect(fixture_t *f, raw_t *r)
     assert_int_equal(pl_line_new(&f->loop, &cfg, &cbs, r, &r->line), 0);
     assert_int_equal(pl_line_start(r->line), 0);
     run_until(&f->loop, &r->up, 1);
+}
+
+static void raw_connect(fixture_t *f, raw_t *r)
+{
+    raw_connect_from(f, r, NULL);
 }
 
 static void config(pl_iec104_server_config_t *cfg)
@@ -606,7 +612,7 @@ static void test_t2_t3(void **state)
 
     (void)state;
     config(&cfg);
-    cfg.t1_ms = 400;
+    cfg.t1_ms = 1000;
     cfg.t2_ms = 50;
     cfg.t3_ms = 100;
     start_cfg(&f, &cfg);
@@ -854,6 +860,47 @@ static void test_per_connection_groups(void **state)
     read_events(&f, &f.a, 9000, sa, 2, 2, 1);
     read_events(&f, &f.b, 9000, sb, 2, 2, 1);
     assert_int_equal(sa[0] + sa[1] + sb[0] + sb[1], 4);
+    stop(&f);
+}
+
+/* BY_ADDRESS: connections from 127.0.0.1 share a group, one from 127.0.0.2 has its own. */
+static void test_groups_by_address(void **state)
+{
+    pl_iec104_server_config_t cfg;
+    fixture_t f;
+    raw_t *c;
+    int sa[2], sb[2], sc[2];
+
+    (void)state;
+    config(&cfg);
+    cfg.event_ioa = 9000;
+    cfg.grouping = PL_IEC104_GROUP_BY_ADDRESS;
+    start_cfg(&f, &cfg);
+    raw_connect(&f, &f.b);
+    c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    raw_connect_from(&f, c, "127.0.0.2");
+    run_until_conns(&f, 3);
+    startdt(&f, &f.a);
+    startdt(&f, c);
+    (void)pl_iec104_server_step(f.srv);
+    memset(sa, 0, sizeof(sa));
+    memset(sc, 0, sizeof(sc));
+    read_events(&f, &f.a, 9000, sa, 2, 1, 1);
+    read_events(&f, c, 9000, sc, 2, 1, 1);
+    assert_int_equal(sa[0], 1);
+    assert_int_equal(sc[0], 1);
+    /* b is in a's group: starting it stops a, c keeps going */
+    startdt(&f, &f.b);
+    (void)pl_iec104_server_step(f.srv);
+    memset(sb, 0, sizeof(sb));
+    read_events(&f, &f.b, 9000, sb, 2, 1, 1);
+    read_events(&f, c, 9000, sc, 2, 1, 1);
+    assert_int_equal(sb[1], 1);
+    assert_int_equal(sc[1], 1);
+    barrier(&f, &f.a);
+    drop(c);
+    free(c);
     stop(&f);
 }
 
@@ -1121,13 +1168,21 @@ static int write_frames(const char *dir)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_startdt_stopdt),   cmocka_unit_test(test_general_interrogation),
-        cmocka_unit_test(test_numbered_events),  cmocka_unit_test(test_windows),
-        cmocka_unit_test(test_t1_expiry),        cmocka_unit_test(test_t2_t3),
-        cmocka_unit_test(test_commands),         cmocka_unit_test(test_select_before_operate),
-        cmocka_unit_test(test_redundancy_group), cmocka_unit_test(test_per_connection_groups),
-        cmocka_unit_test(test_sequence_errors),  cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_split_every_byte), cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_startdt_stopdt),
+        cmocka_unit_test(test_general_interrogation),
+        cmocka_unit_test(test_numbered_events),
+        cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_t1_expiry),
+        cmocka_unit_test(test_t2_t3),
+        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_select_before_operate),
+        cmocka_unit_test(test_redundancy_group),
+        cmocka_unit_test(test_per_connection_groups),
+        cmocka_unit_test(test_groups_by_address),
+        cmocka_unit_test(test_sequence_errors),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_split_every_byte),
+        cmocka_unit_test(test_faults),
         cmocka_unit_test(test_config_errors),
     };
 
