@@ -48,6 +48,7 @@ typedef struct {
     size_t msg_len[MAX_MSGS];
     int nmsg, taken;
     uint16_t vs, vr; /* the client's N(S) to send, N(S) expected from the station */
+    int skip_s;      /* expect_asdu() passes over S-frames */
     int hold;        /* I-frames carry N(R) `held` instead of vr (no acknowledgement) */
     uint16_t held;
 } raw_t;
@@ -325,6 +326,8 @@ static void expect_asdu(fixture_t *f, raw_t *r, pl_iec104_asdu_t *asdu)
     pl_iec104_apdu_t a;
 
     take(f, r, &a);
+    while (r->skip_s && a.kind == PL_IEC104_FRAME_S)
+        take(f, r, &a);
     assert_int_equal(a.kind, PL_IEC104_FRAME_I);
     assert_int_equal(pl_iec104_asdu_decode(a.asdu, a.asdu_len, &p, asdu), 0);
 }
@@ -511,6 +514,102 @@ static void test_numbered_events(void **state)
     barrier(&f, &f.a);
     assert_int_equal(stats(&f)->events, 40); /* the counter and one animated point per step */
     assert_int_equal(stats(&f)->events_sent, 40);
+    stop(&f);
+}
+
+/* A group keeps at most max_events unconfirmed events: the oldest go first. */
+static void test_event_queue_limit(void **state)
+{
+    pl_iec104_server_config_t cfg;
+    fixture_t f;
+    int seen[5];
+    uint32_t i;
+
+    (void)state;
+    config(&cfg);
+    cfg.event_ioa = 9000;
+    cfg.max_events = 4;
+    start_cfg(&f, &cfg);
+    for (i = 1; i <= 5; i++) /* ten events while nothing is started: six are dropped */
+        (void)pl_iec104_server_step(f.srv);
+    assert_int_equal(stats(&f)->events_dropped, 6);
+    startdt(&f, &f.a);
+    memset(seen, 0, sizeof(seen));
+    read_events(&f, &f.a, 9000, seen, 5, 2, 1); /* the last two steps, whole */
+    assert_int_equal(seen[3] + seen[4], 2);
+    barrier(&f, &f.a);
+    stop(&f);
+}
+
+/* Time tags follow the clock the controlling station set. */
+static void test_clock_sync_time_tags(void **state)
+{
+    const int64_t t = 1893456000000LL; /* 2030-01-01T00:00:00Z */
+    pl_iec104_server_config_t cfg;
+    pl_iec104_object_t o;
+    pl_iec104_asdu_t a;
+    fixture_t f;
+    int64_t ms;
+
+    (void)state;
+    config(&cfg);
+    cfg.points = "M_ME_TF_1:1";
+    start_cfg(&f, &cfg);
+    startdt(&f, &f.a);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(pl_iec104_cp56_from_unix_ms(t, &o.time), 0);
+    o.has_time = 1;
+    send_asdu(&f.a, PL_IEC104_C_CS_NA_1, PL_IEC104_COT_ACT, CA, &o);
+    expect_reply(&f, &f.a, PL_IEC104_C_CS_NA_1, PL_IEC104_COT_ACTCON, 0, 0);
+    (void)pl_iec104_server_step(f.srv);
+    expect_asdu(&f, &f.a, &a);
+    assert_int_equal(a.type, PL_IEC104_M_ME_TF_1);
+    assert_int_equal(a.cause, PL_IEC104_COT_SPONT);
+    assert_int_equal(pl_iec104_asdu_object(&a, 0, &o), 0);
+    assert_int_equal(o.time.iv, 0);
+    assert_int_equal(pl_iec104_cp56_to_unix_ms(&o.time, &ms), 0);
+    assert_true(ms >= t && ms < t + 3600000); /* the station's clock, not the host's */
+    send_s(&f.a);
+    stop(&f);
+}
+
+/* While a GI runs, a second one is refused; DEACT stops the first (k = 1 holds it). */
+static void test_interrogation_busy_and_deact(void **state)
+{
+    pl_iec104_server_config_t cfg;
+    pl_iec104_object_t o;
+    fixture_t f;
+
+    (void)state;
+    config(&cfg);
+    cfg.k = 1;
+    cfg.w = 1;
+    start_cfg(&f, &cfg);
+    f.a.skip_s = 1; /* w = 1: the station acknowledges each I-frame it cannot answer at once */
+    startdt(&f, &f.a);
+    memset(&o, 0, sizeof(o));
+    o.qualifier = PL_IEC104_QOI_STATION;
+    f.a.hold = 1; /* nothing confirmed: the station may send one I-frame at a time */
+    send_asdu(&f.a, PL_IEC104_C_IC_NA_1, PL_IEC104_COT_ACT, CA, &o);
+    expect_reply(&f, &f.a, PL_IEC104_C_IC_NA_1, PL_IEC104_COT_ACTCON, 0, 0);
+    send_asdu(&f.a, PL_IEC104_C_IC_NA_1, PL_IEC104_COT_ACT, CA, &o);
+    send_asdu(&f.a, PL_IEC104_C_IC_NA_1, PL_IEC104_COT_DEACT, CA, &o);
+    f.a.hold = 0;
+    send_s(&f.a);
+    expect_reply(&f, &f.a, PL_IEC104_C_IC_NA_1, PL_IEC104_COT_ACTCON, 1, 0);
+    send_s(&f.a);
+    expect_reply(&f, &f.a, PL_IEC104_C_IC_NA_1, PL_IEC104_COT_DEACTCON, 0, 0);
+    send_s(&f.a);
+    send_u(&f.a, PL_IEC104_U_TESTFR_ACT); /* no data and no ACT_TERM: the GI was stopped */
+    {
+        pl_iec104_apdu_t a;
+
+        take(&f, &f.a, &a);
+        while (a.kind == PL_IEC104_FRAME_S)
+            take(&f, &f.a, &a);
+        assert_int_equal(a.kind, PL_IEC104_FRAME_U);
+        assert_int_equal(a.func, PL_IEC104_U_TESTFR_CON);
+    }
     stop(&f);
 }
 
@@ -1171,7 +1270,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_startdt_stopdt),
         cmocka_unit_test(test_general_interrogation),
         cmocka_unit_test(test_numbered_events),
+        cmocka_unit_test(test_event_queue_limit),
+        cmocka_unit_test(test_clock_sync_time_tags),
         cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_interrogation_busy_and_deact),
         cmocka_unit_test(test_t1_expiry),
         cmocka_unit_test(test_t2_t3),
         cmocka_unit_test(test_commands),
