@@ -48,7 +48,7 @@ fi
 # check_capture NAME CAPTURE PORT: the rules every capture of the session must meet
 check_capture() {
     local name=$1 cap=$2 port=$3 n_frames
-    ts() { TZ=UTC tshark -r "$cap" -d "tcp.port==$port,iec60870_104" "$@" 2>>"$tmp/tshark.err"; }
+    ts() { TZ=UTC timeout 60 tshark -r "$cap" -d "tcp.port==$port,iec60870_104" "$@" 2>>"$tmp/tshark.err"; }
     # one row per APDU: direction (destination port), kind (0 I, 1 S, 3 U), N(S), N(R), type,
     # cause, P/N
     ts -Y iec60870_104 -T fields -E separator='|' -E occurrence=a -E aggregator=';' \
@@ -106,31 +106,45 @@ fi
 check_capture dump "$tmp/dump.pcapng" 2404
 
 # --- the same session captured live on loopback, when this host allows capturing ---
-# Every wait below is for a condition, bounded by a deadline (50 turns of 0.1 s).
+# Every wait below is for a condition, bounded by a deadline; the capture itself stops by
+# itself after 60 s or 50 MB (other tests may be talking on loopback at the same time).
 live="$tmp/live.pcapng"
-if tshark -i lo -a duration:1 -c 1 -w "$tmp/probe.pcapng" >/dev/null 2>&1; then
-    tshark -i lo -f "tcp and host 127.0.0.1" -w "$live" >/dev/null 2>"$tmp/capture.err" &
+pause() { read -r -t 0.1 <> <(:) || true; }
+stop_capture() {
+    local deadline=$((SECONDS + 10))
+    kill "$capture_pid" 2>/dev/null
+    while kill -0 "$capture_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do pause; done
+    kill -KILL "$capture_pid" 2>/dev/null
+    wait "$capture_pid" 2>/dev/null
+    capture_pid=
+}
+if timeout 10 tshark -i lo -a duration:1 -c 1 -w "$tmp/probe.pcapng" >/dev/null 2>&1; then
+    tshark -i lo -f "tcp and host 127.0.0.1" -a duration:60 -a filesize:50000 -w "$live" \
+        >/dev/null 2>"$tmp/capture.err" &
     capture_pid=$!
-    for _ in $(seq 1 50); do # dumpcap says when it captures
-        grep -q "Capturing on" "$tmp/capture.err" && break
-        kill -0 "$capture_pid" 2>/dev/null || break
-        read -r -t 0.1 <> <(:) || true
+    deadline=$((SECONDS + 20))
+    until grep -q "Capturing on" "$tmp/capture.err" || [ $SECONDS -ge $deadline ] ||
+        ! kill -0 "$capture_pid" 2>/dev/null; do
+        pause
     done
     mkdir -p "$tmp/live-run"
-    if ! port=$("$gen" --frames "$tmp/live-run"); then
-        fail "live session failed"
-    fi
+    port=$(timeout 60 "$gen" --frames "$tmp/live-run") || fail "live session failed"
     port=${port#port }
-    for _ in $(seq 1 50); do # until the session's last frame, STOPDT con, is in the file
-        n=$(tshark -r "$live" -Y "tcp.srcport == $port && tcp.len > 0" 2>/dev/null | grep -c .)
-        last=$(tshark -r "$live" -d "tcp.port==$port,iec60870_104" \
+    deadline=$((SECONDS + 20))
+    until [ $SECONDS -ge $deadline ]; do # until the last frame, STOPDT con, is in the file
+        last=$(timeout 10 tshark -r "$live" -d "tcp.port==$port,iec60870_104" \
             -Y "tcp.srcport == $port && iec60870_104.utype == 0x20" 2>/dev/null | grep -c .)
         [ "${last:-0}" -ge 1 ] && break
-        read -r -t 0.1 <> <(:) || true
+        pause
     done
-    kill "$capture_pid" 2>/dev/null; wait "$capture_pid" 2>/dev/null; capture_pid=
-    tshark -r "$live" -Y "tcp.port == $port" -w "$tmp/live-session.pcapng" 2>/dev/null
-    check_capture live "$tmp/live-session.pcapng" "$port"
+    stop_capture
+    if [ "${last:-0}" -ge 1 ]; then
+        timeout 30 tshark -r "$live" -Y "tcp.port == $port" -w "$tmp/live-session.pcapng" \
+            2>/dev/null
+        check_capture live "$tmp/live-session.pcapng" "$port"
+    else
+        fail "live capture: the session's STOPDT con was not captured within 20 s"
+    fi
 else
     echo "skipped: live capture on loopback (tshark -i lo is not allowed here)"
 fi
