@@ -749,7 +749,8 @@ static void test_commands(void **state)
 
     (void)state;
     config(&cfg);
-    cfg.points = "M_ME_NC_1:1001-1002 C_SE_NC_1:5001 C_SC_NA_1:5002 C_DC_TA_1:5003";
+    cfg.points = "M_ME_NC_1:1001-1002 C_SE_NC_1:5001 C_SC_NA_1:5002 C_DC_TA_1:5003 "
+                 "C_BO_NA_1:5004";
     start_cfg(&f, &cfg);
     startdt(&f, &f.a);
     /* a set point: ACT_CON then ACT_TERM, and the station holds the value */
@@ -766,6 +767,16 @@ static void test_commands(void **state)
     send_cmd(&f.a, PL_IEC104_C_DC_NA_1, PL_IEC104_COT_ACT, 5003, 0);
     expect_reply(&f, &f.a, PL_IEC104_C_DC_NA_1, PL_IEC104_COT_ACTCON, 0, 5003);
     expect_reply(&f, &f.a, PL_IEC104_C_DC_NA_1, PL_IEC104_COT_ACTTERM, 0, 5003);
+    /* time-tagged commands on points named without the time tag */
+    send_cmd(&f.a, PL_IEC104_C_SE_TC_1, PL_IEC104_COT_ACT, 5001, 0);
+    expect_reply(&f, &f.a, PL_IEC104_C_SE_TC_1, PL_IEC104_COT_ACTCON, 0, 5001);
+    expect_reply(&f, &f.a, PL_IEC104_C_SE_TC_1, PL_IEC104_COT_ACTTERM, 0, 5001);
+    send_cmd(&f.a, PL_IEC104_C_BO_TA_1, PL_IEC104_COT_ACT, 5004, 0);
+    expect_reply(&f, &f.a, PL_IEC104_C_BO_TA_1, PL_IEC104_COT_ACTCON, 0, 5004);
+    expect_reply(&f, &f.a, PL_IEC104_C_BO_TA_1, PL_IEC104_COT_ACTTERM, 0, 5004);
+    assert_int_equal(pl_iec104_server_point(f.srv, 5004, &type, &v), 0);
+    assert_true(v == 1.0);
+    send_s(&f.a);
     /* unknown IOA (47): none there, or a point of another type */
     send_cmd(&f.a, PL_IEC104_C_SE_NC_1, PL_IEC104_COT_ACT, 7777, 0);
     expect_reply(&f, &f.a, PL_IEC104_C_SE_NC_1, PL_IEC104_COT_UNKNOWN_IOA, 1, 7777);
@@ -830,7 +841,7 @@ static void test_commands(void **state)
     expect_reply(&f, &f.a, PL_IEC104_C_TS_TA_1, PL_IEC104_COT_ACTCON, 0, 0);
     send_s(&f.a);
     barrier(&f, &f.a);
-    assert_int_equal(stats(&f)->commands, 3);
+    assert_int_equal(stats(&f)->commands, 5);
     assert_int_equal(stats(&f)->clock_syncs, 1);
     assert_int_equal(stats(&f)->negative, 10);
     stop(&f);
