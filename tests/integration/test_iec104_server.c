@@ -431,6 +431,19 @@ static void test_startdt_stopdt(void **state)
     /* stopped again: events are held, not sent */
     assert_int_equal(pl_iec104_server_step(f.srv), 1);
     barrier(&f, &f.a);
+    /* STOPDT con waits until the I-frames the station sent are confirmed */
+    startdt(&f, &f.a);
+    {
+        pl_iec104_asdu_t a;
+
+        expect_asdu(&f, &f.a, &a); /* the held event */
+        assert_int_equal(a.cause, PL_IEC104_COT_SPONT);
+    }
+    send_u(&f.a, PL_IEC104_U_STOPDT_ACT);
+    barrier(&f, &f.a); /* no STOPDT con yet */
+    send_s(&f.a);
+    expect_u(&f, &f.a, PL_IEC104_U_STOPDT_CON);
+    assert_int_equal(stats(&f)->stopped, 2);
     stop(&f);
 }
 

@@ -60,6 +60,7 @@ struct pl_iec104_sconn_s {
     void *ud;
     char peer[PL_LINE_PEER_MAX];
     int started, closing, testfr_pending;
+    int stopdt_pending;     /* STOPDT con waits until the I-frames sent are confirmed */
     uint16_t vs, vr, acked; /* next N(S) to send, next N(S) expected, oldest unconfirmed */
     unsigned unacked_rx;    /* I-frames received and not acknowledged yet */
     unsigned sent_head;     /* ring slot of the oldest unconfirmed I-frame's send time */
@@ -389,6 +390,10 @@ static int take_ack(pl_iec104_station_t *st, pl_iec104_sconn_t *c, uint16_t nr)
         confirm_events(st, c, (uint16_t)n);
         c->acked = nr;
         c->sent_head = (c->sent_head + (unsigned)n) % st->cfg.k;
+        if (c->stopdt_pending && outstanding(c) == 0) {
+            c->stopdt_pending = 0;
+            send_u(st, c, PL_IEC104_U_STOPDT_CON);
+        }
     }
     return 0;
 }
@@ -733,14 +738,18 @@ static void serve_u(pl_iec104_station_t *st, pl_iec104_sconn_t *c, uint8_t func,
     case PL_IEC104_U_STARTDT_ACT:
         if (st->cfg.ignore_startdt)
             return;
+        c->stopdt_pending = 0; /* started again before the STOPDT was confirmed */
         send_u(st, c, PL_IEC104_U_STARTDT_CON);
         start_conn(st, c, now);
         return;
     case PL_IEC104_U_STOPDT_ACT:
         if (c->unacked_rx > 0)
             send_s(st, c);
-        send_u(st, c, PL_IEC104_U_STOPDT_CON);
         stop_conn(st, c);
+        if (outstanding(c) > 0)
+            c->stopdt_pending = 1; /* con once they are confirmed (t1 still applies) */
+        else
+            send_u(st, c, PL_IEC104_U_STOPDT_CON);
         return;
     case PL_IEC104_U_TESTFR_ACT:
         if (!st->cfg.ignore_testfr)
