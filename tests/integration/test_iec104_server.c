@@ -530,6 +530,30 @@ static void test_numbered_events(void **state)
     stop(&f);
 }
 
+/* animate_ms: the timer makes numbered steps by itself. */
+static void test_animation_timer(void **state)
+{
+    pl_iec104_server_config_t cfg;
+    fixture_t f;
+    static int seen[1 << 16]; /* step numbers grow with the time the test takes */
+    int i;
+
+    (void)state;
+    config(&cfg);
+    cfg.event_ioa = 9000;
+    cfg.animate_ms = 5;
+    cfg.max_events = 64;
+    start_cfg(&f, &cfg);
+    startdt(&f, &f.a);
+    memset(seen, 0, sizeof(seen));
+    read_events(&f, &f.a, 9000, seen, 1 << 16, 3, 1);
+    for (i = 0; i < (1 << 16) && seen[i] == 0; i++) /* older events may have been dropped */
+        ;
+    assert_true(i < (1 << 16) - 2);
+    assert_int_equal(seen[i] + seen[i + 1] + seen[i + 2], 3); /* three in a row */
+    stop(&f);
+}
+
 /* A group keeps at most max_events unconfirmed events: the oldest go first. */
 static void test_event_queue_limit(void **state)
 {
@@ -1295,6 +1319,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_general_interrogation),
         cmocka_unit_test(test_numbered_events),
         cmocka_unit_test(test_event_queue_limit),
+        cmocka_unit_test(test_animation_timer),
         cmocka_unit_test(test_clock_sync_time_tags),
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_interrogation_busy_and_deact),
