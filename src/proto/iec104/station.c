@@ -54,13 +54,21 @@ typedef struct {
     uint8_t asdu[PL_IEC104_MAX_ASDU];
 } answer_t;
 
+/* A connection's data transfer (IEC 60870-5-104, 5.3); changed only in set_state(). */
+typedef enum {
+    CONN_STOPPED = 0, /* accepted, STOPDT confirmed, or superseded in its group: no I-frames */
+    CONN_STARTED,     /* STARTDT confirmed: I-frames flow */
+    CONN_STOPPING,    /* STOPDT act taken: its con waits until the I-frames sent are confirmed */
+    CONN_CLOSED       /* the station closed it: nothing more is served or sent */
+} conn_state_t;
+
 struct pl_iec104_sconn_s {
     pl_iec104_sconn_t *prev, *next;
     group_t *group;
     void *ud;
     char peer[PL_LINE_PEER_MAX];
-    int started, closing, testfr_pending;
-    int stopdt_pending;     /* STOPDT con waits until the I-frames sent are confirmed */
+    conn_state_t state;
+    int testfr_pending;     /* TESTFR act sent, con not yet received */
     uint16_t vs, vr, acked; /* next N(S) to send, next N(S) expected, oldest unconfirmed */
     unsigned unacked_rx;    /* I-frames received and not acknowledged yet */
     unsigned sent_head;     /* ring slot of the oldest unconfirmed I-frame's send time */
@@ -183,13 +191,35 @@ static void plog(pl_iec104_station_t *st, pl_iec104_sconn_t *c, pl_log_level_t l
     pl_log(st->log, level, "iec104 server %s: %s", c->peer, text);
 }
 
+static const char *state_name(conn_state_t s)
+{
+    switch (s) {
+    case CONN_STOPPED:
+        return "stopped";
+    case CONN_STARTED:
+        return "started";
+    case CONN_STOPPING:
+        return "stopping";
+    case CONN_CLOSED:
+        return "closed";
+    }
+    return "?";
+}
+
+static void set_state(pl_iec104_station_t *st, pl_iec104_sconn_t *c, conn_state_t to)
+{
+    pl_log(st->log, PL_LOG_DEBUG, "iec104 server %s: %s -> %s", c->peer, state_name(c->state),
+           state_name(to));
+    c->state = to;
+}
+
 static void close_conn(pl_iec104_station_t *st, pl_iec104_sconn_t *c, int code, const char *what)
 {
     pl_status_t why;
 
-    if (c->closing)
+    if (c->state == CONN_CLOSED)
         return;
-    c->closing = 1;
+    set_state(st, c, CONN_CLOSED);
     pl_status_set(&why, code, 0, "%s", what);
     pl_log(st->log, PL_LOG_WARN, "iec104 server %s: %s, closing", c->peer, what);
     st->io.close(c->ud, &why);
@@ -337,11 +367,12 @@ static void confirm_events(pl_iec104_station_t *st, pl_iec104_sconn_t *c, uint16
 
 /* --- connection state ------------------------------------------------------------------------ */
 
-static void stop_conn(pl_iec104_station_t *st, pl_iec104_sconn_t *c)
+/* A started connection stops sending (to CONN_STOPPED or CONN_STOPPING). */
+static void stop_conn(pl_iec104_station_t *st, pl_iec104_sconn_t *c, conn_state_t to)
 {
-    if (!c->started)
+    if (c->state != CONN_STARTED)
         return;
-    c->started = 0;
+    set_state(st, c, to);
     c->ans_count = 0;
     c->inro.active = 0;
     c->sel.active = 0;
@@ -356,7 +387,7 @@ static void start_conn(pl_iec104_station_t *st, pl_iec104_sconn_t *c, uint64_t n
 {
     group_t *g = c->group;
 
-    if (c->started)
+    if (c->state == CONN_STARTED)
         return;
     if (g->active != NULL && g->active != c) {
         pl_iec104_sconn_t *old = g->active;
@@ -364,9 +395,9 @@ static void start_conn(pl_iec104_station_t *st, pl_iec104_sconn_t *c, uint64_t n
         pl_log(st->log, PL_LOG_INFO,
                "iec104 server %s: started; %s of the same redundancy group stops sending", c->peer,
                old->peer);
-        stop_conn(st, old);
+        stop_conn(st, old, CONN_STOPPED);
     }
-    c->started = 1;
+    set_state(st, c, CONN_STARTED); /* also from CONN_STOPPING: that STOPDT is not confirmed */
     st->stats.started++;
     g->active = c;
     group_reset(g);
@@ -390,8 +421,8 @@ static int take_ack(pl_iec104_station_t *st, pl_iec104_sconn_t *c, uint16_t nr)
         confirm_events(st, c, (uint16_t)n);
         c->acked = nr;
         c->sent_head = (c->sent_head + (unsigned)n) % st->cfg.k;
-        if (c->stopdt_pending && outstanding(c) == 0) {
-            c->stopdt_pending = 0;
+        if (c->state == CONN_STOPPING && outstanding(c) == 0) {
+            set_state(st, c, CONN_STOPPED);
             send_u(st, c, PL_IEC104_U_STOPDT_CON);
         }
     }
@@ -403,7 +434,7 @@ static void queue_answer(pl_iec104_station_t *st, pl_iec104_sconn_t *c, const ui
 {
     answer_t *a;
 
-    if (c->closing)
+    if (c->state == CONN_CLOSED)
         return;
     if (c->ans_count >= PL_IEC104_SERVER_MAX_ANSWERS) {
         close_conn(st, c, PL_ENOBUFS, "more answers waiting than the send window lets out");
@@ -482,7 +513,7 @@ static void inro_next(pl_iec104_station_t *st, pl_iec104_sconn_t *c, uint64_t no
 
 static void pump(pl_iec104_station_t *st, pl_iec104_sconn_t *c, uint64_t now)
 {
-    while (!c->closing && c->started && outstanding(c) < st->cfg.k) {
+    while (c->state == CONN_STARTED && outstanding(c) < st->cfg.k) {
         if (c->ans_count > 0) {
             answer_t *a = &c->ans[c->ans_head];
 
@@ -738,17 +769,15 @@ static void serve_u(pl_iec104_station_t *st, pl_iec104_sconn_t *c, uint8_t func,
     case PL_IEC104_U_STARTDT_ACT:
         if (st->cfg.ignore_startdt)
             return;
-        c->stopdt_pending = 0; /* started again before the STOPDT was confirmed */
         send_u(st, c, PL_IEC104_U_STARTDT_CON);
         start_conn(st, c, now);
         return;
     case PL_IEC104_U_STOPDT_ACT:
         if (c->unacked_rx > 0)
             send_s(st, c);
-        stop_conn(st, c);
-        if (outstanding(c) > 0)
-            c->stopdt_pending = 1; /* con once they are confirmed (t1 still applies) */
-        else
+        /* the con waits for the I-frames sent to be confirmed (t1 still applies) */
+        stop_conn(st, c, outstanding(c) > 0 ? CONN_STOPPING : CONN_STOPPED);
+        if (c->state == CONN_STOPPED)
             send_u(st, c, PL_IEC104_U_STOPDT_CON);
         return;
     case PL_IEC104_U_TESTFR_ACT:
@@ -771,7 +800,7 @@ int pl_iec104_station_input(pl_iec104_station_t *st, pl_iec104_sconn_t *c, const
     char what[96];
     int rc;
 
-    if (c->closing)
+    if (c->state == CONN_CLOSED)
         return -1;
     rc = pl_iec104_decode(apdu, len, &f);
     if (rc < 0) {
@@ -795,7 +824,7 @@ int pl_iec104_station_input(pl_iec104_station_t *st, pl_iec104_sconn_t *c, const
         c->vr = pl_iec104_seq_add(c->vr, 1);
         if (c->unacked_rx++ == 0)
             c->t2_due = now + st->cfg.t2_ms;
-        if (c->started)
+        if (c->state == CONN_STARTED)
             serve_asdu(st, c, f.asdu, f.asdu_len, now);
         else
             st->stats.ignored++;
@@ -810,7 +839,7 @@ int pl_iec104_station_input(pl_iec104_station_t *st, pl_iec104_sconn_t *c, const
         serve_u(st, c, f.func, now);
         break;
     }
-    if (c->closing)
+    if (c->state == CONN_CLOSED)
         return -1;
     pump(st, c, now);
     if (c->unacked_rx >= st->cfg.w)
@@ -824,7 +853,7 @@ static uint64_t conn_deadline(const pl_iec104_station_t *st, const pl_iec104_sco
 {
     uint64_t due = UINT64_MAX;
 
-    if (c->closing)
+    if (c->state == CONN_CLOSED)
         return due;
     if (outstanding(c) > 0 && c->sent_at[c->sent_head] + st->cfg.t1_ms < due)
         due = c->sent_at[c->sent_head] + st->cfg.t1_ms;
@@ -854,7 +883,7 @@ void pl_iec104_station_timers(pl_iec104_station_t *st, uint64_t now)
     char what[96];
 
     for (c = st->conns; c != NULL; c = c->next) {
-        if (c->closing)
+        if (c->state == CONN_CLOSED)
             continue;
         if (outstanding(c) > 0 && now >= c->sent_at[c->sent_head] + st->cfg.t1_ms) {
             st->stats.t1_expired++;
