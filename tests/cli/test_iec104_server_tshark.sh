@@ -106,8 +106,10 @@ fi
 check_capture dump "$tmp/dump.pcapng" 2404
 
 # --- the same session captured live on loopback, when this host allows capturing ---
-# Every wait below is for a condition, bounded by a deadline; the capture itself stops by
-# itself after 60 s or 50 MB (other tests may be talking on loopback at the same time).
+# The session's binary prints its port and waits; the capture, filtered on that port (other
+# tests may be busy on loopback), starts; a knock (a TCP connection opened and closed) shows
+# when packets are really being captured; then the session runs. Every wait is for a
+# condition, bounded by a deadline; the capture also stops by itself after 60 s.
 live="$tmp/live.pcapng"
 pause() { read -r -t 0.1 <> <(:) || true; }
 stop_capture() {
@@ -118,32 +120,47 @@ stop_capture() {
     wait "$capture_pid" 2>/dev/null
     capture_pid=
 }
+count() { # FILTER: frames of the live capture that match
+    timeout 10 tshark -r "$live" -d "tcp.port==$port,iec60870_104" -Y "$1" 2>/dev/null | grep -c .
+}
 if timeout 10 tshark -i lo -a duration:1 -c 1 -w "$tmp/probe.pcapng" >/dev/null 2>&1; then
-    tshark -i lo -f "tcp and host 127.0.0.1" -a duration:60 -a filesize:50000 -w "$live" \
-        >/dev/null 2>"$tmp/capture.err" &
-    capture_pid=$!
-    deadline=$((SECONDS + 20))
-    until grep -q "Capturing on" "$tmp/capture.err" || [ $SECONDS -ge $deadline ] ||
-        ! kill -0 "$capture_pid" 2>/dev/null; do
-        pause
-    done
     mkdir -p "$tmp/live-run"
-    port=$(timeout 60 "$gen" --frames "$tmp/live-run") || fail "live session failed"
-    port=${port#port }
-    deadline=$((SECONDS + 20))
-    until [ $SECONDS -ge $deadline ]; do # until the last frame, STOPDT con, is in the file
-        last=$(timeout 10 tshark -r "$live" -d "tcp.port==$port,iec60870_104" \
-            -Y "tcp.srcport == $port && iec60870_104.utype == 0x20" 2>/dev/null | grep -c .)
-        [ "${last:-0}" -ge 1 ] && break
-        pause
-    done
-    stop_capture
-    if [ "${last:-0}" -ge 1 ]; then
-        timeout 30 tshark -r "$live" -Y "tcp.port == $port" -w "$tmp/live-session.pcapng" \
-            2>/dev/null
-        check_capture live "$tmp/live-session.pcapng" "$port"
+    coproc GEN { timeout 60 "$gen" --frames "$tmp/live-run" --wait; }
+    gen_pid=$GEN_PID
+    port=
+    read -r -t 30 line <&"${GEN[0]}" && port=${line#port }
+    if [ -z "$port" ]; then
+        fail "live session: no port"
     else
-        fail "live capture: the session's STOPDT con was not captured within 20 s"
+        tshark -i lo -f "tcp port $port" -a duration:60 -w "$live" >/dev/null \
+            2>"$tmp/capture.err" &
+        capture_pid=$!
+        deadline=$((SECONDS + 20))
+        knocked=0
+        until [ $SECONDS -ge $deadline ] || ! kill -0 "$capture_pid" 2>/dev/null; do
+            if grep -q "Capturing on" "$tmp/capture.err"; then
+                { exec 3<>"/dev/tcp/127.0.0.1/$port" && exec 3>&-; } 2>/dev/null
+                [ "$(count 'tcp.flags.syn == 1')" -ge 1 ] && { knocked=1; break; }
+            fi
+            pause
+        done
+        echo go >&"${GEN[1]}"
+        wait "$gen_pid" || fail "live session failed"
+        last=0
+        deadline=$((SECONDS + 20))
+        while [ "$knocked" = 1 ] && [ $SECONDS -lt $deadline ]; do # until STOPDT con is in
+            last=$(count "tcp.srcport == $port && iec60870_104.utype == 0x20")
+            [ "${last:-0}" -ge 1 ] && break
+            pause
+        done
+        stop_capture
+        if [ "$knocked" != 1 ]; then
+            fail "live capture: the capture did not start within 20 s: $(tr '\n' ' ' <"$tmp/capture.err")"
+        elif [ "${last:-0}" -ge 1 ]; then
+            check_capture live "$live" "$port"
+        else
+            fail "live capture: STOPDT con not captured within 20 s: $(tr '\n' ' ' <"$tmp/capture.err")"
+        fi
     fi
 else
     echo "skipped: live capture on loopback (tshark -i lo is not allowed here)"

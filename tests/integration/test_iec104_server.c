@@ -10,10 +10,12 @@
  * for TESTFR con. The station answers frames in order on one TCP stream, so anything it
  * sent before the barrier arrives before TESTFR con.
  *
- * With --frames DIR the binary runs one session (STARTDT, GI, events, commands, negative
+ * With --frames DIR [--wait] the binary runs one session (STARTDT, GI, events, commands, negative
  * confirmations, STOPDT) and writes every frame exchanged as a text2pcap dump to
  * DIR/frames.txt: the station's frames "I", the client's "O" (as test_iec104_codec does;
- * tests/cli/test_iec104_server_tshark.sh dissects it).
+ * tests/cli/test_iec104_server_tshark.sh dissects it). It prints the station's port first;
+ * with --wait it then reads a line from stdin before the client connects (so that a live
+ * capture filtered on that port can start first).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1269,11 +1271,12 @@ static void test_config_errors(void **state)
 }
 
 /* --frames DIR: one session's frames as a text2pcap dump. */
-static int write_frames(const char *dir)
+static int write_frames(const char *dir, int wait)
 {
     pl_iec104_server_config_t cfg;
-    char path[4096];
+    char path[4096], line[16];
     fixture_t f;
+    pl_status_t st;
     static int seen[1200], counters[6000];
 
     snprintf(path, sizeof(path), "%s/frames.txt", dir);
@@ -1284,9 +1287,14 @@ static int write_frames(const char *dir)
     cfg.points = "M_ME_NC_1:1001-1010 M_SP_NA_1:2001-2004 M_ME_TF_1:1101-1102 M_IT_NA_1:3001 "
                  "C_SE_NC_1:5001 C_SC_NA_1:5002";
     cfg.event_ioa = 9000;
-    start_cfg(&f, &cfg);
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    assert_int_equal(pl_iec104_server_new(&f.loop, &cfg, &f.srv, &st), 0);
     printf("port %u\n", pl_iec104_server_port(f.srv)); /* for a live capture */
     fflush(stdout);
+    if (wait && fgets(line, sizeof(line), stdin) == NULL) /* --wait: until the capture runs */
+        return 1;
+    raw_connect(&f, &f.a);
     startdt(&f, &f.a);
     memset(seen, 0, sizeof(seen));
     (void)interrogate(&f, &f.a, PL_IEC104_C_IC_NA_1, PL_IEC104_QOI_STATION, PL_IEC104_COT_INROGEN,
@@ -1337,7 +1345,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_errors),
     };
 
-    if (argc == 3 && strcmp(argv[1], "--frames") == 0)
-        return write_frames(argv[2]);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "--frames") == 0)
+        return write_frames(argv[2], argc == 4 && strcmp(argv[3], "--wait") == 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
