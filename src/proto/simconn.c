@@ -363,6 +363,8 @@ static void on_close(pl_conn_t *conn, const pl_status_t *why, void *ud)
     set->count--;
     sc->conn = NULL;
     pl_conn_set_data(conn, NULL);
+    if (set->cbs.gone != NULL)
+        set->cbs.gone(sc, set->ud);
     while ((d = sc->dhead) != NULL) {
         sc->dhead = d->next;
         free(d);

@@ -73,6 +73,9 @@ typedef struct {
     int (*serve)(pl_simconn_t *sc, const uint8_t *frame, size_t len, void *ud);
     /* Optional: a connection was accepted; its state (pl_simconn_state()) is zeroed. */
     void (*open)(pl_simconn_t *sc, void *ud);
+    /* Optional: the connection is gone (also at pl_simconn_set_close()); its state is still
+     * there and is freed after this returns. Nothing may be sent on it any more. */
+    void (*gone)(pl_simconn_t *sc, void *ud);
 } pl_simconn_cbs_t;
 
 typedef struct {
