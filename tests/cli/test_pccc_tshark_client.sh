@@ -73,6 +73,9 @@ plc5=$port
 # fill up and stall it); `wait_log` follows the log until a line matches or 15 s pass
 # without a new line
 cap="$tmp/client.pcapng"
+# the log exists before tshark starts: the redirection below happens in the background job,
+# maybe after wait_log's tail has looked for the file
+: >"$tmp/ts.log"
 tshark -i lo -f "tcp port $slc or tcp port $plc5" -d "tcp.port==$slc,enip" \
     -d "tcp.port==$plc5,enip" -w "$cap" -P -l >"$tmp/ts.log" 2>&1 &
 ts_pid=$!
