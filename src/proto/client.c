@@ -74,7 +74,6 @@ struct pl_client_s {
     } while (0)
 
 static void pump(pl_client_t *cl);
-static pl_client_slot_t *slot_by_id2(pl_client_t *cl, uint32_t id2);
 
 /* pl_status_clear(), inline: it is on every request's path. */
 static inline void st_clear(pl_status_t *st)
@@ -540,7 +539,7 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
     if (rc == PL_CLIENT_ANSWER) {
         s = cl->slot[0].due != 0 && cl->slot[0].id == id ? &cl->slot[0] : pl_client_slot(cl, id);
     } else if (rc == PL_CLIENT_ANSWER2) {
-        s = slot_by_id2(cl, id);
+        s = pl_client_slot2(cl, id);
     }
     if (rc == PL_CLIENT_ANSWER || rc == PL_CLIENT_ANSWER2) {
         if (s == NULL) {
@@ -861,7 +860,7 @@ pl_client_slot_t *pl_client_slot(pl_client_t *cl, uint32_t id)
     return NULL;
 }
 
-static pl_client_slot_t *slot_by_id2(pl_client_t *cl, uint32_t id2)
+pl_client_slot_t *pl_client_slot2(pl_client_t *cl, uint32_t id2)
 {
     unsigned i;
 
@@ -884,6 +883,16 @@ pl_client_slot_t *pl_client_slot_first(pl_client_t *cl)
         if (cl->slot[i].due != 0 && (best == NULL || cl->slot[i].sent_ns < best->sent_ns))
             best = &cl->slot[i];
     return best;
+}
+
+int pl_client_expired(const pl_client_t *cl, uint32_t key, int second)
+{
+    unsigned i;
+
+    for (i = 0; i < cl->cfg.expired_max && cl->expired_used > 0; i++)
+        if (cl->expired[i].used && (second ? cl->expired[i].id2 : cl->expired[i].id) == key)
+            return 1;
+    return 0;
 }
 
 int pl_client_id_taken(const pl_client_t *cl, uint32_t id)

@@ -203,6 +203,14 @@ void pl_client_set_limit(pl_client_t *cl, unsigned limit);
  * NULL. */
 pl_client_slot_t *pl_client_slot(pl_client_t *cl, uint32_t id);
 
+/* The message in flight whose second key (slot id2) is `id2`, or NULL. */
+pl_client_slot_t *pl_client_slot2(pl_client_t *cl, uint32_t id2);
+
+/* 1 when a message that timed out on this connection and whose late answer has not come
+ * yet has the id `key` (second 0) or the second key `key` (second 1): ops.match may then
+ * answer with it, and the core drops the answer as late. */
+int pl_client_expired(const pl_client_t *cl, uint32_t key, int second);
+
 /* The oldest message in flight, or NULL. */
 pl_client_slot_t *pl_client_slot_first(pl_client_t *cl);
 
