@@ -536,6 +536,8 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
 
     st_clear(&st);
     rc = cl->ops.match(cl, frame, len, &id, &st, cl->ud);
+    if (cl->closing || gen != cl->conn_gen) /* match may drop the connection, or free */
+        return -1;
     if (rc == PL_CLIENT_ANSWER) {
         s = cl->slot[0].due != 0 && cl->slot[0].id == id ? &cl->slot[0] : pl_client_slot(cl, id);
     } else if (rc == PL_CLIENT_ANSWER2) {

@@ -89,7 +89,9 @@ typedef struct {
      * PL_CLIENT_NONE, or a negative PL_E* (*st says why): the connection is dropped and the
      * requests in flight fail. An id in flight goes to handle; an id that timed out on this
      * connection is dropped and counted (cfg.late), once; any other id is a protocol error.
-     * PL_CLIENT_ANSWER2 looks the message up by its second key (slot id2) the same way. A
+     * PL_CLIENT_ANSWER2 looks the message up by its second key (slot id2) the same way.
+     * May handle the frame itself (a session reply) and call any pl_client_* function;
+     * after pl_client_drop() or pl_client_free() the frame goes no further. A
      * protocol without ids (one at a time) answers with pl_client_slot_first()'s id. */
     int (*match)(pl_client_t *cl, const uint8_t *frame, size_t len, uint32_t *id, pl_status_t *st,
                  void *ud);

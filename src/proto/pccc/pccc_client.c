@@ -119,7 +119,6 @@ struct pl_pccc_client_s {
     uint32_t unconn_hosts;       /* connected=auto: refused Forward Open, use unconnected */
     uint32_t cur_bit;            /* the bit of the host of this connection */
     uint8_t no_fallback;         /* the line is dropped for a reason of ours (a silent peer) */
-    uint8_t refused;             /* the line is dropped because the target refused the session */
     char peer[PL_LINE_PEER_MAX]; /* of this connection, for what is logged after it ended */
     int use_conn;                /* this session uses connected messaging */
 
@@ -784,7 +783,6 @@ static int op_connect(pl_client_t *cl, pl_status_t *st, void *ud)
     int rc;
 
     c->no_fallback = 0;
-    c->refused = 0;
     c->refused_code = 0;
     snprintf(c->peer, sizeof(c->peer), "%s", pl_line_peer(c->line));
     limit = (c->serial_hosts & bit) != 0 ? 1u : c->inflight;
@@ -832,7 +830,6 @@ static void session_refused(pl_pccc_client_t *c, const pl_status_t *st,
 {
     PLOG(c, PL_LOG_WARN, "pccc %s: %s: %s", pl_line_peer(c->line), pl_strerror(st->code),
          st->detail);
-    c->refused = 1;
     c->refused_code = st->code;
     c->setup_remote = *remote;
     pl_client_refuse(c->cl, st);
@@ -878,7 +875,6 @@ static int op_down(pl_client_t *cl, const pl_status_t *why, int was_up, void *ud
 
     (void)was_up;
     pl_enip_session_down(&c->ss);
-    c->refused = 0;
     if (was_ready && busy + (unsigned)pl_client_send_failed(cl) > 1 && !c->no_fallback) {
         fall_back(c, why, busy);
         how = PL_CLIENT_REQUEUE;
