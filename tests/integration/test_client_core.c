@@ -34,6 +34,7 @@ enum { SRV_ECHO = 0, SRV_HOLD, SRV_CLOSE, SRV_GARBAGE };
 
 #define HELLO_ID  0u      /* the session set-up message's id: never a request's */
 #define FAIL_WITH 0xFFFEu /* a request of this value is answered with an error */
+#define DROP_WITH 0xFFFCu /* the answer to a request of this value makes match drop */
 #define BY_ID2    0x8000u /* an answer id with this bit names the message's second key */
 #define ID2_OFF   0x0100u /* a message's second key: its id + this */
 
@@ -65,6 +66,7 @@ typedef struct {
     int name_setup; /* setup_timeout names the hello */
     int send_fail;  /* the next message cannot be sent (the line is gone under it) */
     unsigned setup_timeouts, down_send_failed;
+    unsigned match_drops, handled_dropped; /* DROP_WITH answers: dropped / still handled */
     unsigned hellos, hello_answers;
     uint16_t first_served; /* id of the first frame the server got on its last connection */
     unsigned completed, downs, ups;
@@ -206,11 +208,19 @@ static int toy_encode(pl_client_t *cl, pl_client_req_t *req, pl_client_slot_t *s
 static int toy_match(pl_client_t *cl, const uint8_t *frame, size_t len, uint32_t *id,
                      pl_status_t *st, void *ud)
 {
-    (void)cl;
+    fixture_t *f = ud;
+
     (void)len;
     (void)st;
-    (void)ud;
     *id = toy_id(frame);
+    if (toy_value(frame) == (uint16_t)(DROP_WITH + 1u)) { /* as a session reply may */
+        pl_status_t why;
+
+        f->match_drops++;
+        pl_status_set(&why, PL_EPROTO, 0, "match dropped");
+        pl_client_drop(cl, &why);
+        return PL_CLIENT_ANSWER;
+    }
     if (*id & BY_ID2) {
         *id &= ~BY_ID2;
         return PL_CLIENT_ANSWER2;
@@ -237,6 +247,8 @@ static int toy_handle(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *fr
         pl_client_ready(cl);
         return PL_CLIENT_OTHER;
     }
+    if (toy_value(frame) == (uint16_t)(DROP_WITH + 1u))
+        f->handled_dropped++;
     if (toy_value(frame) == (uint16_t)(FAIL_WITH + 1u))
         return pl_status_set(st, PL_EPROTO, 0, "the server refused"), PL_CLIENT_FAIL;
     if (slot->req != NULL)
@@ -780,6 +792,25 @@ static void test_send_failure(void **state)
     stop(&f);
 }
 
+/* match drops the connection: the frame goes no further (handle does not see it), the
+ * request in flight fails once with the reason of the drop. */
+static void test_match_drops(void **state)
+{
+    fixture_t f = {.mode = SRV_ECHO};
+    toy_req_t r;
+
+    (void)state;
+    start(&f, 2, 16, 4000, 0);
+    submit(&f, &r, (uint16_t)DROP_WITH, 1);
+    RUN_UNTIL(&f, r.calls == 1 && f.downs == 1);
+    assert_int_equal(f.match_drops, 1);
+    assert_int_equal(f.handled_dropped, 0);
+    assert_int_equal(r.st.code, PL_EPROTO);
+    assert_string_equal(r.st.detail, "match dropped");
+    assert_int_equal(f.responses, 0);
+    stop(&f);
+}
+
 /* Bytes that cannot be framed: the request in flight fails once with the frame's error,
  * the connection is dropped. */
 static void test_bad_frame(void **state)
@@ -837,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_setup_refused),
         cmocka_unit_test(test_second_key),
         cmocka_unit_test(test_send_failure),
+        cmocka_unit_test(test_match_drops),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
