@@ -25,6 +25,12 @@
 enum { ST_DOWN = 0, ST_SETUP, ST_READY };
 enum { R_WAIT = 0, R_ACTIVE };
 
+/* A timed-out message's keys, to recognise its late answer (once). */
+typedef struct {
+    uint32_t id, id2;
+    uint8_t used;
+} expired_t;
+
 struct pl_client_s {
     uv_loop_t *loop;
     pl_line_t *line;
@@ -34,6 +40,8 @@ struct pl_client_s {
 
     int state;
     uint8_t up, dropping, closing, persistent;
+    uint8_t refused;     /* the connection is dropped because the partner refused the session */
+    uint8_t send_failed; /* a message could not be sent on this connection */
     unsigned conn_gen, attempt_failures, nhosts, limit;
 
     pl_client_req_t *head, *tail, *cursor;
@@ -41,8 +49,8 @@ struct pl_client_s {
 
     pl_client_slot_t *slot;
     unsigned nbusy;
-    uint32_t *expired; /* ids of timed-out messages, a ring */
-    unsigned expired_next, expired_used;
+    expired_t *expired;                  /* timed-out messages, a ring */
+    unsigned expired_next, expired_used; /* expired_used: entries with .used set */
 
     uv_timer_t timer;
     uint64_t armed_at; /* uv_now() ms the timer fires at, while `armed` */
@@ -233,15 +241,17 @@ int pl_client_submit(pl_client_t *cl, pl_client_req_t *req)
 
     if (cl->state == ST_READY) {
         pump(cl);
-    } else if (!cl->up) {
-        if (cl->pending == 1 && !cl->persistent)
-            cl->attempt_failures = 0;
-        if (cl->wait_due == 0) {
-            cl->wait_due = uv_now(cl->loop) + cl->cfg.timeout_ms;
-            arm_at(cl, cl->wait_due);
-        }
-        (void)pl_line_start(cl->line);
+        return 0;
     }
+    /* no session: the request waits a whole timeout at most, through connects and set-ups */
+    if (!cl->up && cl->pending == 1 && !cl->persistent)
+        cl->attempt_failures = 0;
+    if (cl->wait_due == 0) {
+        cl->wait_due = uv_now(cl->loop) + cl->cfg.timeout_ms;
+        arm_at(cl, cl->wait_due);
+    }
+    if (!cl->up)
+        (void)pl_line_start(cl->line);
     return 0;
 }
 
@@ -265,8 +275,8 @@ static void proto_error(pl_client_t *cl, const pl_status_t *why)
 {
     pl_status_t st = *why;
 
-    pl_client_log(cl, PL_LOG_WARN, "%s %s: %s: %s", cl->cfg.name, peer(cl), pl_strerror(st.code),
-                  st.detail);
+    pl_client_log(cl, PL_LOG_WARN, "%s %s: %s: %s, reconnecting", cl->cfg.name, peer(cl),
+                  pl_strerror(st.code), st.detail);
     pl_client_drop(cl, &st);
     pl_client_fail_inflight(cl, &st);
 }
@@ -276,6 +286,14 @@ int pl_client_send(pl_client_t *cl, const uint8_t *buf, size_t len)
     if (!cl->up)
         return PL_ECLOSING;
     return pl_line_send(cl->line, buf, len);
+}
+
+void pl_client_refuse(pl_client_t *cl, const pl_status_t *why)
+{
+    if (!cl->up)
+        return;
+    cl->refused = 1;
+    pl_client_drop(cl, why);
 }
 
 void pl_client_ready(pl_client_t *cl)
@@ -314,7 +332,7 @@ static void pump(pl_client_t *cl)
         if (s == NULL)
             return;
         s->req = r;
-        s->id = 0;
+        s->id = s->id2 = 0;
         s->index = r->sent;
         last = 0;
         st_clear(&st);
@@ -329,6 +347,13 @@ static void pump(pl_client_t *cl)
         rc = pl_line_send(cl->line, cl->tx, (size_t)n);
         if (rc < 0) {
             s->req = NULL;
+            if (cl->cfg.send_fail_waits && rc != PL_ENOBUFS) {
+                /* it never reached the partner: it waits for the next connection */
+                pl_status_set(&st, PL_ESEND, 0, "sending the request failed: %s", pl_strerror(rc));
+                cl->send_failed = 1;
+                pl_client_drop(cl, &st);
+                return;
+            }
             pl_status_set(&st, PL_ESEND, 0, "%s", pl_strerror(rc));
             pl_client_drop(cl, &st);
             finish(cl, r, &st);
@@ -370,22 +395,53 @@ static void stop_line(pl_client_t *cl, const pl_status_t *why)
         (void)cl->ops.down(cl, why, 1, cl->ud); /* nothing is in flight */
 }
 
-static void remember_expired(pl_client_t *cl, uint32_t id)
+static void remember_expired(pl_client_t *cl, const pl_client_slot_t *s)
 {
-    cl->expired[cl->expired_next] = id;
+    expired_t *e = &cl->expired[cl->expired_next];
+
     cl->expired_next = (cl->expired_next + 1u) % cl->cfg.expired_max;
-    if (cl->expired_used < cl->cfg.expired_max)
+    if (!e->used)
         cl->expired_used++;
+    e->used = 1;
+    e->id = s->id;
+    e->id2 = s->id2;
 }
 
 static int is_expired(const pl_client_t *cl, uint32_t id)
 {
     unsigned i;
 
-    for (i = 0; i < cl->expired_used; i++)
-        if (cl->expired[i] == id)
+    for (i = 0; i < cl->cfg.expired_max && cl->expired_used > 0; i++)
+        if (cl->expired[i].used && cl->expired[i].id == id)
             return 1;
     return 0;
+}
+
+/* A late answer to a timed-out message (by its id, or its second key): forgets the message
+ * (one answer per message) and returns 1. */
+static int take_expired(pl_client_t *cl, uint32_t key, int second)
+{
+    expired_t *e;
+    unsigned i;
+
+    for (i = 0; i < cl->cfg.expired_max && cl->expired_used > 0; i++) {
+        e = &cl->expired[i];
+        if (e->used && (second ? e->id2 : e->id) == key) {
+            e->used = 0;
+            cl->expired_used--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void forget_expired(pl_client_t *cl)
+{
+    unsigned i;
+
+    for (i = 0; i < cl->cfg.expired_max && cl->expired_used > 0; i++)
+        cl->expired[i].used = 0;
+    cl->expired_used = cl->expired_next = 0;
 }
 
 static void on_timer(uv_timer_t *t)
@@ -408,10 +464,11 @@ static void on_timer(uv_timer_t *t)
         pl_status_set(&st, PL_ETIMEOUT, 0, "no answer within %u ms", cl->cfg.timeout_ms);
         drop = cl->ops.timeout != NULL ? cl->ops.timeout(cl, s, &st, cl->ud) : 0;
         BUMP(cl->cfg.timeouts);
-        pl_client_log(cl, PL_LOG_WARN, "%s %s: %s", cl->cfg.name, peer(cl), st.detail);
+        pl_client_log(cl, PL_LOG_WARN, "%s %s: %s%s", cl->cfg.name, peer(cl), st.detail,
+                      drop ? ", reconnecting" : "");
         r = s->req;
         if (!drop)
-            remember_expired(cl, s->id);
+            remember_expired(cl, s);
         slot_free(cl, s);
         if (drop)
             pl_client_drop(cl, &st);
@@ -429,10 +486,14 @@ static void on_timer(uv_timer_t *t)
          * set-up did not end, or the reason the line gives, or a connect timeout. */
         cl->wait_due = 0;
         st = cl->setup_err.code != 0 ? cl->setup_err : *pl_line_last_error(cl->line);
-        if (cl->up)
+        if (cl->up) {
             pl_status_set(&st, PL_ETIMEOUT, 0, "session set-up: no answer within %u ms",
                           cl->cfg.timeout_ms);
-        else if (st.code == 0 || (st.code == PL_ETIMEOUT && cl->setup_err.code == 0))
+            if (cl->ops.setup_timeout != NULL)
+                cl->ops.setup_timeout(cl, &st, 0, cl->ud);
+            if (cl->closing)
+                return;
+        } else if (st.code == 0 || (st.code == PL_ETIMEOUT && cl->setup_err.code == 0))
             pl_status_set(&st, PL_ECONNECT, UV_ETIMEDOUT, "no connection within %u ms",
                           cl->cfg.timeout_ms);
         fail_waiting(cl, &st);
@@ -445,6 +506,10 @@ static void on_timer(uv_timer_t *t)
         cl->setup_due = 0;
         pl_status_set(&st, PL_ETIMEOUT, 0, "session set-up: no answer within %u ms",
                       cl->cfg.timeout_ms);
+        if (cl->ops.setup_timeout != NULL)
+            cl->ops.setup_timeout(cl, &st, 1, cl->ud);
+        if (cl->closing)
+            return;
         pl_client_log(cl, PL_LOG_WARN, "%s %s: %s", cl->cfg.name, peer(cl), st.detail);
         cl->setup_err = st;
         pl_client_drop(cl, &st);
@@ -471,10 +536,16 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
 
     st_clear(&st);
     rc = cl->ops.match(cl, frame, len, &id, &st, cl->ud);
+    if (cl->closing || gen != cl->conn_gen) /* match may drop the connection, or free */
+        return -1;
     if (rc == PL_CLIENT_ANSWER) {
         s = cl->slot[0].due != 0 && cl->slot[0].id == id ? &cl->slot[0] : pl_client_slot(cl, id);
+    } else if (rc == PL_CLIENT_ANSWER2) {
+        s = pl_client_slot2(cl, id);
+    }
+    if (rc == PL_CLIENT_ANSWER || rc == PL_CLIENT_ANSWER2) {
         if (s == NULL) {
-            if (is_expired(cl, id)) {
+            if (take_expired(cl, id, rc == PL_CLIENT_ANSWER2)) {
                 BUMP(cl->cfg.late);
                 pl_client_log(cl, PL_LOG_DEBUG, "%s %s: late answer (id %u) dropped", cl->cfg.name,
                               peer(cl), (unsigned)id);
@@ -550,9 +621,10 @@ static void on_line_up(pl_line_t *line, void *ud)
     cl->dropping = 0;
     gen = ++cl->conn_gen;
     cl->rx.len = 0;
-    cl->attempt_failures = 0;
+    /* attempt_failures is reset when a session ends that was not refused (on_line_down) */
     cl->setup_err.code = 0;
-    cl->expired_used = cl->expired_next = 0;
+    cl->refused = cl->send_failed = 0;
+    forget_expired(cl);
     cl->state = ST_SETUP;
     pl_status_clear(&st);
     if (cl->ops.connect != NULL)
@@ -607,6 +679,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
 {
     pl_client_t *cl = ud;
     int dropped = cl->dropping, was_up = cl->up || dropped, how = PL_CLIENT_FAIL_INFLIGHT;
+    int refused = cl->refused;
     pl_client_req_t *r, *next;
     pl_status_t st;
     unsigned i;
@@ -618,12 +691,14 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
     cl->conn_gen++;
     cl->rx.len = 0;
     cl->setup_due = 0;
-    if (was_up)
+    cl->refused = 0;
+    if (was_up && !refused)
         cl->attempt_failures = 0;
     else
-        cl->attempt_failures++;
+        cl->attempt_failures++; /* a refused session counts as a failed attempt */
     if (cl->ops.down != NULL)
         how = cl->ops.down(cl, why, was_up, cl->ud);
+    cl->send_failed = 0;
     /* the messages in flight are void */
     for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0; i++)
         if (cl->slot[i].due != 0)
@@ -645,7 +720,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
     }
     if (cl->closing)
         return;
-    if (!was_up && cl->attempt_failures >= cl->nhosts && cl->head != NULL) {
+    if ((!was_up || refused) && cl->attempt_failures >= cl->nhosts && cl->head != NULL) {
         /* every host was tried once: the waiting requests get the reason */
         fail_waiting(cl, why);
         if (cl->closing)
@@ -656,7 +731,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
         /* On-demand mode reconnects on the next request, except after a drop of ours (the
          * partner timed out or talked nonsense): then the line goes on to the next host or
          * the standby at once, so the next request does not meet the same dead partner. */
-        if (!cl->persistent && !dropped)
+        if (!cl->persistent && (!dropped || refused))
             pl_line_stop(cl->line);
     } else if (cl->wait_due == 0) {
         cl->wait_due = uv_now(cl->loop) + cl->cfg.timeout_ms;
@@ -692,7 +767,7 @@ int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client
     off_slot = align_up(sizeof(*cl));
     off_state = off_slot + align_up(sizeof(pl_client_slot_t) * cfg->max_inflight);
     off_exp = off_state + ss * cfg->max_inflight;
-    off_rx = off_exp + align_up(sizeof(uint32_t) * ne);
+    off_rx = off_exp + align_up(sizeof(expired_t) * ne);
     off_tx = off_rx + align_up(cfg->max_frame);
     total = off_tx + cfg->max_msg;
     base = calloc(1, total);
@@ -708,7 +783,7 @@ int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client
     cl->slot = (pl_client_slot_t *)(void *)(base + off_slot);
     for (i = 0; i < cfg->max_inflight; i++)
         cl->slot[i].state = cfg->slot_size > 0 ? base + off_state + ss * i : NULL;
-    cl->expired = (uint32_t *)(void *)(base + off_exp);
+    cl->expired = (expired_t *)(void *)(base + off_exp);
     cl->rx.buf = base + off_rx;
     cl->rx.cap = cfg->max_frame;
     cl->tx = base + off_tx;
@@ -787,6 +862,16 @@ pl_client_slot_t *pl_client_slot(pl_client_t *cl, uint32_t id)
     return NULL;
 }
 
+pl_client_slot_t *pl_client_slot2(pl_client_t *cl, uint32_t id2)
+{
+    unsigned i;
+
+    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0; i++)
+        if (cl->slot[i].due != 0 && cl->slot[i].id2 == id2)
+            return &cl->slot[i];
+    return NULL;
+}
+
 pl_client_slot_t *pl_client_slot_first(pl_client_t *cl)
 {
     pl_client_slot_t *best = NULL;
@@ -802,6 +887,16 @@ pl_client_slot_t *pl_client_slot_first(pl_client_t *cl)
     return best;
 }
 
+int pl_client_expired(const pl_client_t *cl, uint32_t key, int second)
+{
+    unsigned i;
+
+    for (i = 0; i < cl->cfg.expired_max && cl->expired_used > 0; i++)
+        if (cl->expired[i].used && (second ? cl->expired[i].id2 : cl->expired[i].id) == key)
+            return 1;
+    return 0;
+}
+
 int pl_client_id_taken(const pl_client_t *cl, uint32_t id)
 {
     unsigned i;
@@ -815,6 +910,11 @@ int pl_client_id_taken(const pl_client_t *cl, uint32_t id)
 unsigned pl_client_busy(const pl_client_t *cl)
 {
     return cl->nbusy;
+}
+
+int pl_client_send_failed(const pl_client_t *cl)
+{
+    return cl->send_failed;
 }
 
 int pl_client_is_up(const pl_client_t *cl)

@@ -49,6 +49,8 @@ struct pl_client_req_s {
 typedef struct {
     pl_client_req_t *req; /* the request it belongs to; NULL: the request is gone */
     uint32_t id;          /* the transaction id: the protocol sets it in ops.encode */
+    uint32_t id2;         /* a second key the protocol may set in ops.encode (e.g. CIP's
+                             sequence count), for answers that carry only that one */
     uint32_t index;       /* which message of the request (req->sent when encoded) */
     uint64_t due;         /* uv_now() ms; 0: free */
     uint64_t sent_ns;     /* uv_hrtime() at send, for the round-trip time */
@@ -64,8 +66,9 @@ enum {
 
 /* What ops.match found. */
 enum {
-    PL_CLIENT_NONE = 0,  /* the frame answers no message: ops.handle with slot NULL */
-    PL_CLIENT_ANSWER = 1 /* an answer to the message with transaction id *id */
+    PL_CLIENT_NONE = 0,   /* the frame answers no message: ops.handle with slot NULL */
+    PL_CLIENT_ANSWER = 1, /* an answer to the message with transaction id *id */
+    PL_CLIENT_ANSWER2 = 2 /* an answer to the message whose second key (slot id2) is *id */
 };
 
 /* What ops.down wants done with the requests in flight when the line went down. */
@@ -85,7 +88,10 @@ typedef struct {
     /* Required: which message the frame answers: PL_CLIENT_ANSWER with its id in *id,
      * PL_CLIENT_NONE, or a negative PL_E* (*st says why): the connection is dropped and the
      * requests in flight fail. An id in flight goes to handle; an id that timed out on this
-     * connection is dropped and counted (cfg.late); any other id is a protocol error. A
+     * connection is dropped and counted (cfg.late), once; any other id is a protocol error.
+     * PL_CLIENT_ANSWER2 looks the message up by its second key (slot id2) the same way.
+     * May handle the frame itself (a session reply) and call any pl_client_* function;
+     * after pl_client_drop() or pl_client_free() the frame goes no further. A
      * protocol without ids (one at a time) answers with pl_client_slot_first()'s id. */
     int (*match)(pl_client_t *cl, const uint8_t *frame, size_t len, uint32_t *id, pl_status_t *st,
                  void *ud);
@@ -108,26 +114,38 @@ typedef struct {
     int (*connect)(pl_client_t *cl, pl_status_t *st, void *ud);
     /* Optional: the line went down with `why` (the session is gone; was_up: 0 when it was a
      * connect attempt that failed). Returns PL_CLIENT_FAIL_INFLIGHT or PL_CLIENT_REQUEUE for
-     * the requests in flight; called before any of them completes. Without it: fail. */
+     * the requests in flight; called before any of them completes (pl_client_busy() and
+     * pl_client_send_failed() still tell what was in flight). Without it: fail. */
     int (*down)(pl_client_t *cl, const pl_status_t *why, int was_up, void *ud);
     /* Optional: message `slot` got no answer in time; *st is PL_ETIMEOUT "no answer within
-     * N ms" and may be rewritten. Returns 1 to drop the connection as well, 0 to keep it
-     * (a late answer is then dropped and counted). Without it: keep. */
+     * N ms" and may be rewritten. Returns 1 to drop the connection as well (the core's log
+     * line then ends with ", reconnecting"), 0 to keep it (a late answer is then dropped and
+     * counted). Without it: keep. */
     int (*timeout)(pl_client_t *cl, pl_client_slot_t *slot, pl_status_t *st, void *ud);
+    /* Optional: the session set-up got no answer in time; *st is PL_ETIMEOUT "session
+     * set-up: no answer within N ms" and may be rewritten (to name the set-up message).
+     * drop 1: the set-up's own deadline passed, the connection is dropped and *st is the
+     * reason the waiting requests get if no later set-up ends in time; drop 0: the waiting
+     * requests' deadline passed during the set-up and they fail with *st now. */
+    void (*setup_timeout)(pl_client_t *cl, pl_status_t *st, int drop, void *ud);
 } pl_client_ops_t;
 
 typedef struct {
-    const char *name;      /* log prefix, "7ttcp" */
-    const char *partner;   /* what the other end is called in errors: "node" */
-    unsigned timeout_ms;   /* per message; also how long requests wait for a session
-                              (from the first one queued without one: reconnects and
-                              set-ups do not restart it) */
-    unsigned max_queue;    /* requests queued or in flight at most */
-    unsigned max_inflight; /* messages in flight at most (slots); 1: one at a time */
-    size_t max_frame;      /* longest frame ops.frame accepts: the input buffer */
-    size_t max_msg;        /* longest message ops.encode writes: the send buffer */
-    size_t slot_size;      /* bytes of protocol state per message in flight */
-    unsigned expired_max;  /* timed-out ids remembered to recognise late answers (0: 16) */
+    const char *name;        /* log prefix, "7ttcp" */
+    const char *partner;     /* what the other end is called in errors: "node" */
+    unsigned timeout_ms;     /* per message; also how long requests wait for a session
+                                (from the first one queued without one: reconnects and
+                                set-ups do not restart it) */
+    unsigned max_queue;      /* requests queued or in flight at most */
+    unsigned max_inflight;   /* messages in flight at most (slots); 1: one at a time */
+    size_t max_frame;        /* longest frame ops.frame accepts: the input buffer */
+    size_t max_msg;          /* longest message ops.encode writes: the send buffer */
+    size_t slot_size;        /* bytes of protocol state per message in flight */
+    unsigned expired_max;    /* timed-out ids remembered to recognise late answers (0: 16) */
+    uint8_t send_fail_waits; /* 1: a message that could not be sent leaves its request
+                                waiting for the next connection (it never reached the
+                                partner; a full output queue, PL_ENOBUFS, still fails
+                                it); 0: the request fails with PL_ESEND */
     const pl_logger_t *log;
     /* The protocol's counters, bumped here (each may be NULL). */
     uint64_t *requests;    /* requests accepted */
@@ -163,6 +181,11 @@ int pl_client_submit(pl_client_t *cl, pl_client_req_t *req);
 /* The session is set up (after ops.connect returned 1): requests flow. */
 void pl_client_ready(pl_client_t *cl);
 
+/* The partner refused the session (`why`, logged by the caller): the connection is dropped
+ * as by pl_client_drop(), and the attempt counts as a failed connect attempt, so once every
+ * host failed or refused, the waiting requests fail with `why`. */
+void pl_client_refuse(pl_client_t *cl, const pl_status_t *why);
+
 /* Sends buf[0..len) now, outside any request (session set-up, keep-alive). Returns 0 or
  * the line's error. */
 int pl_client_send(pl_client_t *cl, const uint8_t *buf, size_t len);
@@ -182,6 +205,14 @@ void pl_client_set_limit(pl_client_t *cl, unsigned limit);
  * NULL. */
 pl_client_slot_t *pl_client_slot(pl_client_t *cl, uint32_t id);
 
+/* The message in flight whose second key (slot id2) is `id2`, or NULL. */
+pl_client_slot_t *pl_client_slot2(pl_client_t *cl, uint32_t id2);
+
+/* 1 when a message that timed out on this connection and whose late answer has not come
+ * yet has the id `key` (second 0) or the second key `key` (second 1): ops.match may then
+ * answer with it, and the core drops the answer as late. */
+int pl_client_expired(const pl_client_t *cl, uint32_t key, int second);
+
 /* The oldest message in flight, or NULL. */
 pl_client_slot_t *pl_client_slot_first(pl_client_t *cl);
 
@@ -190,6 +221,10 @@ int pl_client_id_taken(const pl_client_t *cl, uint32_t id);
 
 /* Messages in flight now. */
 unsigned pl_client_busy(const pl_client_t *cl);
+
+/* 1 when a message could not be sent on this connection (cfg.send_fail_waits: its request
+ * waits); valid up to the end of ops.down. */
+int pl_client_send_failed(const pl_client_t *cl);
 
 /* 1 while the connection is up and not dropped (set-up may still be running). */
 int pl_client_is_up(const pl_client_t *cl);

@@ -6,7 +6,9 @@
  * it held (in any order), or closes the connection. Checked: a full queue, deadlines (each
  * request times out exactly once, a late answer is dropped and counted), matching by id out
  * of order, one message at a time, a line drop with requests in flight (failed, or
- * re-queued), and close with requests queued (each answered exactly once, PL_ECANCELED).
+ * re-queued), close with requests queued (each answered exactly once, PL_ECANCELED), a
+ * refused set-up, a set-up timeout named by the protocol, answers matched by a second key
+ * and a send failure that leaves its request waiting.
  * Every wait runs under a guard timer; every test asserts uv_loop_close() == 0.
  */
 #include <setjmp.h>
@@ -32,6 +34,9 @@ enum { SRV_ECHO = 0, SRV_HOLD, SRV_CLOSE, SRV_GARBAGE };
 
 #define HELLO_ID  0u      /* the session set-up message's id: never a request's */
 #define FAIL_WITH 0xFFFEu /* a request of this value is answered with an error */
+#define DROP_WITH 0xFFFCu /* the answer to a request of this value makes match drop */
+#define BY_ID2    0x8000u /* an answer id with this bit names the message's second key */
+#define ID2_OFF   0x0100u /* a message's second key: its id + this */
 
 typedef struct {
     pl_client_req_t core;
@@ -56,7 +61,12 @@ typedef struct {
     pl_client_config_t ccfg;
     uint16_t next_id;
     int down_policy, drop_on_timeout;
-    int setup; /* connect sends a hello and waits for its answer */
+    int setup;      /* connect sends a hello and waits for its answer */
+    int refuse;     /* the hello's answer refuses the session */
+    int name_setup; /* setup_timeout names the hello */
+    int send_fail;  /* the next message cannot be sent (the line is gone under it) */
+    unsigned setup_timeouts, down_send_failed;
+    unsigned match_drops, handled_dropped; /* DROP_WITH answers: dropped / still handled */
     unsigned hellos, hello_answers;
     uint16_t first_served; /* id of the first frame the server got on its last connection */
     unsigned completed, downs, ups;
@@ -96,11 +106,16 @@ static uint16_t toy_value(const uint8_t *p)
 
 /* --- the server ------------------------------------------------------------------------- */
 
+static int g_by_id2; /* the server answers with the second key (fixture by_id2) */
+
 static void answer(pl_simconn_t *sc, const uint8_t *frame)
 {
     uint8_t out[TOY_FRAME];
+    uint16_t id = toy_id(frame);
 
-    toy_put(out, toy_id(frame), (uint16_t)(toy_value(frame) + 1u));
+    if (g_by_id2 && id != HELLO_ID)
+        id = (uint16_t)((id + ID2_OFF) | BY_ID2);
+    toy_put(out, id, (uint16_t)(toy_value(frame) + 1u));
     pl_simconn_answer(sc, out, sizeof(out));
 }
 
@@ -177,7 +192,15 @@ static int toy_encode(pl_client_t *cl, pl_client_req_t *req, pl_client_slot_t *s
         f->next_id++;
     while (f->next_id == HELLO_ID || pl_client_id_taken(cl, f->next_id));
     slot->id = f->next_id;
+    slot->id2 = f->next_id + ID2_OFF;
     toy_put(buf, f->next_id, (uint16_t)(r->value + 16u * slot->index));
+    if (f->send_fail) { /* the line goes away under the client: pl_line_send() fails */
+        pl_status_t why;
+
+        f->send_fail = 0;
+        pl_status_set(&why, PL_ESEND, 0, "gone");
+        pl_line_drop(pl_client_line(cl), &why);
+    }
     *last = slot->index + 1u >= r->nmsgs;
     return (int)TOY_FRAME;
 }
@@ -185,11 +208,23 @@ static int toy_encode(pl_client_t *cl, pl_client_req_t *req, pl_client_slot_t *s
 static int toy_match(pl_client_t *cl, const uint8_t *frame, size_t len, uint32_t *id,
                      pl_status_t *st, void *ud)
 {
-    (void)cl;
+    fixture_t *f = ud;
+
     (void)len;
     (void)st;
-    (void)ud;
     *id = toy_id(frame);
+    if (toy_value(frame) == (uint16_t)(DROP_WITH + 1u)) { /* as a session reply may */
+        pl_status_t why;
+
+        f->match_drops++;
+        pl_status_set(&why, PL_EPROTO, 0, "match dropped");
+        pl_client_drop(cl, &why);
+        return PL_CLIENT_ANSWER;
+    }
+    if (*id & BY_ID2) {
+        *id &= ~BY_ID2;
+        return PL_CLIENT_ANSWER2;
+    }
     return *id == HELLO_ID ? PL_CLIENT_NONE : PL_CLIENT_ANSWER;
 }
 
@@ -202,9 +237,18 @@ static int toy_handle(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *fr
     if (slot == NULL) { /* the answer to the hello: the session is set up */
         assert_int_equal(toy_id(frame), HELLO_ID);
         f->hello_answers++;
+        if (f->refuse) {
+            pl_status_t why;
+
+            pl_status_set(&why, PL_ESESSION_REFUSED, 0, "hello refused");
+            pl_client_refuse(cl, &why);
+            return PL_CLIENT_OTHER;
+        }
         pl_client_ready(cl);
         return PL_CLIENT_OTHER;
     }
+    if (toy_value(frame) == (uint16_t)(DROP_WITH + 1u))
+        f->handled_dropped++;
     if (toy_value(frame) == (uint16_t)(FAIL_WITH + 1u))
         return pl_status_set(st, PL_EPROTO, 0, "the server refused"), PL_CLIENT_FAIL;
     if (slot->req != NULL)
@@ -241,10 +285,10 @@ static int toy_down(pl_client_t *cl, const pl_status_t *why, int was_up, void *u
 {
     fixture_t *f = ud;
 
-    (void)cl;
     (void)why;
     (void)was_up;
     f->downs++;
+    f->down_send_failed += (unsigned)pl_client_send_failed(cl);
     return f->down_policy;
 }
 
@@ -258,6 +302,16 @@ static int toy_timeout(pl_client_t *cl, pl_client_slot_t *slot, pl_status_t *st,
     return f->drop_on_timeout;
 }
 
+static void toy_setup_timeout(pl_client_t *cl, pl_status_t *st, int drop, void *ud)
+{
+    fixture_t *f = ud;
+
+    (void)cl;
+    f->setup_timeouts++;
+    if (f->name_setup)
+        pl_status_set(st, PL_ETIMEOUT, 0, "no hello answer (drop %d)", drop);
+}
+
 static const pl_client_ops_t toy_ops = {
     .frame = toy_frame,
     .encode = toy_encode,
@@ -267,6 +321,7 @@ static const pl_client_ops_t toy_ops = {
     .connect = toy_connect,
     .down = toy_down,
     .timeout = toy_timeout,
+    .setup_timeout = toy_setup_timeout,
 };
 
 /* --- fixture ---------------------------------------------------------------------------- */
@@ -628,9 +683,131 @@ static void test_setup_timeout(void **state)
     submit(&f, &r, 10, 1);
     RUN_UNTIL(&f, r.calls == 1);
     assert_int_equal(r.st.code, PL_ETIMEOUT); /* set-up, not connect: the line was up */
+    assert_string_equal(r.st.detail, "session set-up: no answer within 100 ms");
     assert_int_equal(f.hello_answers, 0);
     assert_int_equal(f.responses, 0);
     assert_true(f.downs >= 1);
+    stop(&f);
+}
+
+/* The protocol names the set-up that timed out: the waiting request, submitted before the
+ * connection, fails with that reason when its own deadline passes during the set-up. */
+static void test_setup_timeout_named(void **state)
+{
+    fixture_t f = {.mode = SRV_HOLD, .setup = 1, .name_setup = 1};
+    toy_req_t r;
+
+    (void)state;
+    start(&f, 2, 16, 100, 0);
+    submit(&f, &r, 10, 1);
+    RUN_UNTIL(&f, r.calls == 1);
+    assert_int_equal(r.st.code, PL_ETIMEOUT);
+    assert_string_equal(r.st.detail, "no hello answer (drop 0)");
+    assert_true(f.setup_timeouts >= 1);
+    stop(&f);
+}
+
+/* The partner refuses the session: the attempt counts as a failed one, so with one host
+ * the waiting requests fail at once with the refusal (not when their time is up), once,
+ * and the on-demand line stops. */
+static void test_setup_refused(void **state)
+{
+    fixture_t f = {.mode = SRV_ECHO, .setup = 1, .refuse = 1};
+    toy_req_t r[2];
+
+    (void)state;
+    start(&f, 2, 16, 4000, 0);
+    submit(&f, &r[0], 10, 1);
+    submit(&f, &r[1], 20, 1);
+    RUN_UNTIL(&f, f.completed == 2);
+    assert_int_equal(r[0].calls, 1);
+    assert_int_equal(r[1].calls, 1);
+    assert_int_equal(r[0].st.code, PL_ESESSION_REFUSED);
+    assert_string_equal(r[1].st.detail, "hello refused");
+    assert_int_equal(f.hellos, 1);
+    assert_int_equal(f.served, 1); /* no request went out */
+    assert_int_equal(f.errors, 2);
+    stop(&f);
+}
+
+/* Answers that name the message by its second key: in time they complete the request;
+ * late, they are dropped and counted once, and the same late answer again is a protocol
+ * error (the connection is dropped). */
+static void test_second_key(void **state)
+{
+    fixture_t f = {.mode = SRV_HOLD};
+    toy_req_t a, b;
+    uint8_t copy[TOY_FRAME];
+
+    (void)state;
+    g_by_id2 = 1;
+    start(&f, 4, 16, 100, 0);
+    submit(&f, &a, 7, 1);
+    RUN_UNTIL(&f, a.calls == 1);
+    assert_int_equal(a.st.code, PL_ETIMEOUT);
+    memcpy(copy, f.held[0], sizeof(copy));
+    release_first(&f);
+    RUN_UNTIL(&f, f.late == 1);
+    assert_int_equal(f.downs, 0);
+    answer(f.held_sc, copy); /* its id2 is forgotten now */
+    RUN_UNTIL(&f, f.downs == 1);
+    assert_int_equal(f.late, 1);
+    f.mode = SRV_ECHO;
+    submit(&f, &b, 8, 1);
+    RUN_UNTIL(&f, b.calls == 1);
+    assert_int_equal(b.st.code, 0);
+    assert_int_equal(b.result[0], 9);
+    assert_int_equal(a.calls, 1);
+    g_by_id2 = 0;
+    stop(&f);
+}
+
+/* A message that cannot be sent: with send_fail_waits its request waits and goes out on
+ * the next connection (ops.down is told); without, it fails with PL_ESEND. */
+static void test_send_failure(void **state)
+{
+    fixture_t f = {.mode = SRV_ECHO, .send_fail = 1};
+    toy_req_t r;
+
+    (void)state;
+    f.ccfg.send_fail_waits = 1;
+    start(&f, 2, 16, 4000, 0);
+    submit(&f, &r, 10, 1);
+    RUN_UNTIL(&f, r.calls == 1);
+    assert_int_equal(r.st.code, 0);
+    assert_int_equal(r.result[0], 11);
+    assert_int_equal(f.ups, 2);
+    assert_int_equal(f.down_send_failed, 1);
+    assert_int_equal(f.served, 1);
+    stop(&f);
+
+    memset(&f, 0, sizeof(f));
+    f.mode = SRV_ECHO;
+    f.send_fail = 1;
+    start(&f, 2, 16, 4000, 0);
+    submit(&f, &r, 10, 1);
+    RUN_UNTIL(&f, r.calls == 1);
+    assert_int_equal(r.st.code, PL_ESEND);
+    assert_int_equal(f.served, 0);
+    stop(&f);
+}
+
+/* match drops the connection: the frame goes no further (handle does not see it), the
+ * request in flight fails once with the reason of the drop. */
+static void test_match_drops(void **state)
+{
+    fixture_t f = {.mode = SRV_ECHO};
+    toy_req_t r;
+
+    (void)state;
+    start(&f, 2, 16, 4000, 0);
+    submit(&f, &r, (uint16_t)DROP_WITH, 1);
+    RUN_UNTIL(&f, r.calls == 1 && f.downs == 1);
+    assert_int_equal(f.match_drops, 1);
+    assert_int_equal(f.handled_dropped, 0);
+    assert_int_equal(r.st.code, PL_EPROTO);
+    assert_string_equal(r.st.detail, "match dropped");
+    assert_int_equal(f.responses, 0);
     stop(&f);
 }
 
@@ -687,6 +864,11 @@ int main(void)
         cmocka_unit_test(test_setup_timeout),
         cmocka_unit_test(test_bad_frame),
         cmocka_unit_test(test_answer_fails_request),
+        cmocka_unit_test(test_setup_timeout_named),
+        cmocka_unit_test(test_setup_refused),
+        cmocka_unit_test(test_second_key),
+        cmocka_unit_test(test_send_failure),
+        cmocka_unit_test(test_match_drops),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,25 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PCCC over EtherNet/IP client (seed 001): an explicit state machine per connection,
- * driven by the line's bytes and close events and by one deadline timer:
+ * PCCC over EtherNet/IP client (seed 001), on the client core (proto/client.h: the queue,
+ * the messages in flight, deadlines, reconnects, statistics). What is its own: the
+ * EtherNet/IP session (enip_session.h) as the core's set-up,
  *
- *   DOWN --line up--> REGISTER --RegisterSession reply--> [FWD_OPEN --Forward Open reply-->]
- *   READY --line down--> DOWN (in-flight requests fail, waiting ones stay and go out once
- *   the next session is registered).
+ *   line up --> RegisterSession --reply--> [Forward Open --reply-->] ready
  *
- * Requests wait in a bounded FIFO; each is cut by pl_pccc_addr_split() into PCCC messages
- * that go out as slots free up (up to `inflight` at once). Every message has its own TNS;
- * replies are matched by TNS (a CIP or encapsulation error without PCCC data is matched by
- * the sender context, or by the sequence count on a connection). A request completes once,
- * when its last message is answered or its first one fails.
+ * (a refusal is a failed connect attempt; connected=auto goes on unconnected), the cutting
+ * of a request by pl_pccc_addr_split() into PCCC messages (one per core message, each with
+ * its own TNS), the matching of replies (by TNS; a CIP or encapsulation error without PCCC
+ * data by the sender context, or by the sequence count on a connection, the core's second
+ * key), and what a target teaches: one request at a time after a pipelining failure (the
+ * requests then in flight go out again), unconnected messaging after a refused Forward
+ * Open with connected=auto, a silent target dropped.
  *
- * Built on a line (src/net) for the connection and the codecs (src/codec) for bytes: no
- * socket I/O of its own, nothing blocks, nothing prints. The only file access is reading
- * /sys/class/net/<if>/address once per client for the default requestor serial.
+ * No socket I/O of its own, nothing blocks, nothing prints. The only file access is
+ * reading /sys/class/net/<if>/address once per client for the default requestor serial.
  */
 #include "plcline/pccc.h"
 #include "plcline/error.h"
 
+#include "proto/client.h"
 #include "proto/pccc/codec/cip.h"
 #include "proto/pccc/codec/enip.h"
 #include "proto/pccc/codec/pccc.h"
@@ -65,33 +66,27 @@
 enum { OP_READ = 1, OP_WRITE, OP_IDENT };
 
 typedef struct {
+    pl_client_req_t core; /* the core's part */
     pl_pccc_addr_t a;
     uint8_t *buf;
     size_t len;
     char *text; /* identify */
     size_t cap;
-    uint64_t queued_at;
-    uint32_t nchunks, next, outstanding;
-    uint8_t op, queued;
+    uint32_t nchunks;
+    uint8_t op;
 } rpriv_t;
 
 _Static_assert(sizeof(rpriv_t) <= sizeof(((pl_pccc_req_t *)0)->priv_), "pl_pccc_req_t.priv_");
 _Static_assert(offsetof(pl_pccc_req_t, priv_) % alignof(rpriv_t) == 0, "priv_ alignment");
 
+/* A PCCC message in flight: the core's slot state (its id is the TNS, its second key the
+ * sequence count on a connection). */
 typedef struct {
-    pl_pccc_req_t *req;       /* NULL while busy: the request is gone, the reply is discarded */
-    uint8_t busy, cmd, typed; /* typed: the reply data is PLC-5 typed data */
+    uint8_t cmd, typed; /* typed: the reply data is PLC-5 typed data */
     uint16_t tns, seq, vendor;
     uint32_t offset, bytes; /* where the reply's data goes in the request's buffer */
-    uint64_t deadline;      /* uv_now() ms */
-    uint64_t sent_ns;       /* for the round-trip time (see clock_ns) */
     uint64_t rx_mark;       /* c->rx_msgs when it was sent */
-} slot_t;
-
-typedef struct {
-    uint16_t tns, seq;
-    uint8_t used;
-} expired_t;
+} msg_t;
 
 /* A parsed address and its text: a client polling the same addresses parses each once. */
 typedef struct {
@@ -101,7 +96,8 @@ typedef struct {
 
 struct pl_pccc_client_s {
     uv_loop_t *loop;
-    pl_line_t *line;
+    pl_client_t *cl;
+    pl_line_t *line; /* the core's */
     const pl_logger_t *log;
     pl_pccc_link_cb on_link;
     void *ud;
@@ -116,79 +112,58 @@ struct pl_pccc_client_s {
     uint8_t route[64];
     size_t route_len;
     int connected; /* 0, 1 or PL_PCCC_CONNECTED_AUTO, as configured */
-    unsigned inflight, timeout_ms, max_queue, max_bytes, nhosts;
+    unsigned inflight, timeout_ms, max_bytes;
 
     /* what the targets taught us, one bit per host index (the last bit for the rest) */
     uint32_t serial_hosts;       /* keep at one request in flight */
     uint32_t unconn_hosts;       /* connected=auto: refused Forward Open, use unconnected */
     uint32_t cur_bit;            /* the bit of the host of this connection */
     uint8_t no_fallback;         /* the line is dropped for a reason of ours (a silent peer) */
-    uint8_t refused;             /* the line is dropped because the target refused the session */
-    uint8_t send_failed;         /* a message could not be sent on this connection */
-    uint8_t dropped;             /* drop() was called: the rest of the stream is void, nothing is
-                                    sent, until on_line_down (which the line delivers later) */
     char peer[PL_LINE_PEER_MAX]; /* of this connection, for what is logged after it ended */
     int use_conn;                /* this session uses connected messaging */
-    unsigned limit;              /* requests in flight allowed on this session */
 
     /* session */
     pl_enip_session_t ss; /* RegisterSession, Forward Open, framing (enip_session.h) */
     uint16_t tns, vendor_next;
-    uint64_t setup_deadline;
-    uint64_t wait_since;   /* uv_now() + 1 when requests started waiting for a session; 0: none */
-    uint64_t rx_msgs;      /* messages received (a slot that saw none since its send: silence) */
-    pl_status_t setup_err; /* code != 0: the last session setup timed out (this reason) */
+    uint64_t rx_msgs; /* messages received (a message that saw none since its send: silence) */
+    int refused_code; /* the code the waiting requests fail with after a refusal, 0: none */
     pl_pccc_remote_t setup_remote; /* what the target said when it refused the session */
 
-    uv_timer_t timer;
-    uint64_t armed_at; /* uv_now() ms the timer fires at; UINT64_MAX: stopped */
-    uint64_t batch_ns; /* uv_hrtime() of the bytes being handled, 0: not read yet */
-    uint8_t in_batch;  /* inside on_line_data: batch_ns serves as the clock */
-    pl_pccc_req_t *head, *tail;
-    unsigned queued, nbusy;
-    slot_t slot[MAX_INFLIGHT];
-    expired_t expired[EXPIRED_MAX];
-    unsigned expired_next, expired_used; /* expired_used: entries with .used set */
-    unsigned attempt_failures, conn_gen;
-    uint8_t persistent, closing, handles_open;
+    /* what op_match found in a reply, for op_handle (called next, for the same bytes) */
+    uint8_t ans_fail, ans_has_remote;
+    const uint8_t *ans_data; /* the PCCC reply's data, in the received bytes */
+    size_t ans_len;
+    pl_pccc_remote_t ans_remote;
+    pl_status_t ans_st;
+
+    uv_timer_t closer; /* only closed: frees the client after the core's callbacks */
+    uint8_t persistent, closing;
 
     pl_pccc_client_stats_t stats;
-    pl_ratelimit_t rl; /* every line the PLC can cause (core/log.c) */
-    pl_ratelimit_slot_t rl_slots[4];
     memo_t memo[MEMO_SLOTS];
-    /* Requests are encoded in place in tx: the CIP request to the PCCC object at tx + off_cip
-     * (after the encapsulation framing and, when routed, the Unconnected Send header) starts
-     * with the constant hdr (service and path, cip_hdr_len bytes, then the service header,
-     * wrap_len bytes: re-encoded per message with vendor_seq), the PCCC message follows;
-     * the layers around it are filled in afterwards. */
+    /* Requests are encoded in place in the core's send buffer: the CIP request to the PCCC
+     * object at off_cip (after the encapsulation framing and, when routed, the Unconnected
+     * Send header) starts with the constant hdr (service and path, cip_hdr_len bytes, then
+     * the service header, wrap_len bytes: re-encoded per message with vendor_seq), the PCCC
+     * message follows; the layers around it are filled in afterwards. */
     size_t off_cip, cip_hdr_len, wrap_len;
     uint8_t hdr[PL_CIP_REQ_HEADER_LEN + 8u + PL_PCCC_DHP_LEN];
     uint8_t mask[MAX_DATA_BYTES]; /* the mask of a masked write */
-    size_t rx_len;                /* a partial message kept from the last read */
-    uint8_t rx[PL_ENIP_HEADER_LEN + RX_MAX_DATA];
-    uint8_t tx[BUF_CAP];
 };
 
-static void pump(pl_pccc_client_t *c);
-static void arm(pl_pccc_client_t *c);
 static void go_unconnected(pl_pccc_client_t *c, const pl_status_t *st);
 
-/* A line the PLC can cause: rate-limited per PLC and message. */
-#define PLOG(c, level, ...)                                                               \
-    pl_log_limited(&(c)->rl, uv_now((c)->loop), (c)->log, level, pl_line_peer((c)->line), \
-                   __VA_ARGS__)
+/* A line the PLC can cause: rate-limited per PLC and message (the core's limiter). */
+#define PLOG(c, level, ...) pl_client_log((c)->cl, level, __VA_ARGS__)
 
 static rpriv_t *priv(pl_pccc_req_t *r)
 {
     return (rpriv_t *)(void *)r->priv_;
 }
 
-/* Gives up the connection with `why`: on_line_down follows (from a timer); meanwhile the
- * bytes already received are not looked at and nothing is sent. */
-static void drop(pl_pccc_client_t *c, const pl_status_t *why)
+static pl_pccc_req_t *req_of(pl_client_req_t *core)
 {
-    c->dropped = 1;
-    pl_line_drop(c->line, why);
+    return (pl_pccc_req_t *)(void *)((char *)core - offsetof(pl_pccc_req_t, priv_));
 }
 
 /* The bit of the host connected to (or tried) in serial_hosts / unconn_hosts. */
@@ -199,7 +174,8 @@ static uint32_t host_bit(const pl_pccc_client_t *c)
     return 1u << (i < 31u ? i : 31u);
 }
 
-/* Where the CIP request starts in tx for this session's kind of messaging (send_chunk). */
+/* Where the CIP request starts in the send buffer for this session's kind of messaging
+ * (op_encode). */
 static void layout(pl_pccc_client_t *c)
 {
     c->off_cip = c->use_conn ? PL_ENIP_CIP_CONNECTED_LEN : PL_ENIP_CIP_UNCONNECTED_LEN;
@@ -459,80 +435,6 @@ static uint32_t mac_serial(void)
     return serial;
 }
 
-/* --- request queue ----------------------------------------------------------------- */
-
-static void queue_remove(pl_pccc_client_t *c, pl_pccc_req_t *r)
-{
-    pl_pccc_req_t **pp = &c->head, *prev = NULL;
-
-    if (!priv(r)->queued)
-        return;
-    while (*pp != NULL && *pp != r) {
-        prev = *pp;
-        pp = &(*pp)->next_;
-    }
-    if (*pp == NULL)
-        return;
-    *pp = r->next_;
-    if (c->tail == r)
-        c->tail = prev;
-    r->next_ = NULL;
-    priv(r)->queued = 0;
-    c->queued--;
-}
-
-static void slot_release(pl_pccc_client_t *c, slot_t *s)
-{
-    if (s->busy) {
-        s->busy = 0;
-        s->req = NULL;
-        c->nbusy--;
-    }
-}
-
-/* Completes `r` with `st` (NULL: success): no slot refers to it afterwards. */
-static void finish(pl_pccc_client_t *c, pl_pccc_req_t *r, const pl_status_t *st)
-{
-    unsigned i;
-
-    queue_remove(c, r);
-    for (i = 0; i < c->inflight; i++) /* the slots in use (pump) */
-        if (c->slot[i].req == r)
-            c->slot[i].req = NULL; /* its reply, if any, is discarded */
-    if (st != NULL) {
-        if (&r->status != st)
-            r->status = *st;
-        c->stats.errors++;
-    }
-    r->cb_(r);
-}
-
-/* Fails every waiting request with `why` (and `remote`, when the target said something). */
-static void fail_waiting(pl_pccc_client_t *c, const pl_status_t *why,
-                         const pl_pccc_remote_t *remote)
-{
-    while (c->head != NULL && !c->closing) {
-        if (remote != NULL)
-            c->head->remote = *remote;
-        finish(c, c->head, why);
-    }
-}
-
-/* Fails the requests of every busy slot and frees the slots. */
-static void fail_inflight(pl_pccc_client_t *c, const pl_status_t *why)
-{
-    unsigned i;
-
-    for (i = 0; i < c->inflight && !c->closing; i++) {
-        slot_t *s = &c->slot[i];
-        pl_pccc_req_t *r = s->req;
-
-        slot_release(c, s);
-        if (r != NULL)
-            finish(c, r, why);
-    }
-}
-
 /* Parses `addr` into `a` as pl_pccc_addr_parse does; a text seen before (up to MEMO_TEXT - 1
  * characters) is taken from the memo instead of being parsed again. Errors are not kept, so
  * their detail is always written. */
@@ -565,6 +467,8 @@ static size_t chunk_max(const pl_pccc_client_t *c, const rpriv_t *p)
     return p->op == OP_WRITE && p->a.bit >= 0 ? c->max_bytes / 2u : c->max_bytes;
 }
 
+/* --- requests ---------------------------------------------------------------------- */
+
 static int submit(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uint8_t op,
                   uint8_t *buf, size_t len, char *text, size_t cap, pl_pccc_cb cb)
 {
@@ -578,7 +482,6 @@ static int submit(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uin
     if (c->closing)
         return PL_ECLOSING;
     p = priv(req);
-    memset(p, 0, sizeof(*p));
     p->op = op;
     if (op != OP_IDENT) {
         size_t max;
@@ -607,34 +510,17 @@ static int submit(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uin
             return PL_EINVAL;
         p->nchunks = 1;
     }
-    if (c->queued >= c->max_queue)
-        return pl_status_set(&req->status, PL_ENO_MSG, 0, "%u requests waiting", c->queued);
     p->buf = buf;
     p->len = len;
     p->text = text;
     p->cap = cap;
-    p->queued = 1;
-    p->queued_at = uv_now(c->loop);
     req->next_ = NULL;
     req->cb_ = cb;
-    if (c->tail != NULL)
-        c->tail->next_ = req;
-    else
-        c->head = req;
-    c->tail = req;
-    c->queued++;
-    c->stats.requests++;
-    if (c->ss.state == ST_READY) {
-        pump(c);
-    } else {
-        if (c->queued == 1 && !c->persistent)
-            c->attempt_failures = 0;
-        if (c->wait_since == 0)
-            c->wait_since = uv_now(c->loop) + 1;
-        arm(c);
-        (void)pl_line_start(c->line);
-    }
-    return 0;
+    n = pl_client_submit(c->cl, &p->core);
+    if (n == PL_ENO_MSG)
+        return pl_status_set(&req->status, PL_ENO_MSG, 0, "%u requests waiting or in flight",
+                             pl_client_pending(c->cl));
+    return n;
 }
 
 int pl_pccc_read(pl_pccc_client_t *c, pl_pccc_req_t *req, const char *addr, uint8_t *buf,
@@ -657,49 +543,13 @@ int pl_pccc_identify(pl_pccc_client_t *c, pl_pccc_req_t *req, char *text, size_t
 
 /* --- encoding ---------------------------------------------------------------------- */
 
-/* A clock for round-trip times: while received bytes are handled, the time they were
- * handed over (read once per batch), else now. */
-static uint64_t clock_ns(pl_pccc_client_t *c)
-{
-    if (!c->in_batch)
-        return uv_hrtime();
-    if (c->batch_ns == 0)
-        c->batch_ns = uv_hrtime();
-    return c->batch_ns;
-}
-
-/* Frames the CIP message of `len` bytes already encoded at c->tx + PL_ENIP_CIP_(UN)CONNECTED_LEN
- * as SendRRData (connected 0) or SendUnitData with sequence count `seq`, and sends it. */
-static int send_cip(pl_pccc_client_t *c, int connected, uint16_t seq, const uint8_t *ctx,
-                    size_t len)
-{
-    int n = pl_enip_session_frame(&c->ss, connected, seq, ctx, c->tx, sizeof(c->tx), len);
-
-    if (n < 0)
-        return n;
-    return pl_line_send(c->line, c->tx, (size_t)n);
-}
-
-static int tns_taken(const pl_pccc_client_t *c, uint16_t tns)
-{
-    unsigned i;
-
-    for (i = 0; i < c->inflight; i++)
-        if (c->slot[i].busy && c->slot[i].tns == tns)
-            return 1;
-    for (i = 0; i < EXPIRED_MAX && c->expired_used > 0; i++)
-        if (c->expired[i].used && c->expired[i].tns == tns)
-            return 1;
-    return 0;
-}
-
 static uint16_t next_tns(pl_pccc_client_t *c)
 {
     do {
         c->tns++;
         if (c->tns == 0)
             c->tns = 1;
-    } while (tns_taken(c, c->tns));
+    } while (pl_client_id_taken(c->cl, c->tns));
     return c->tns;
 }
 
@@ -719,7 +569,7 @@ static int wrap_encode(const pl_pccc_client_t *c, uint8_t *at, uint16_t vendor)
 
 /* Encodes the PCCC message for chunk `k` of `r` into out[0..cap). Returns its length or <0
  * with `st` set. */
-static int build_pccc(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t *s, uint8_t *out,
+static int build_pccc(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, msg_t *s, uint8_t *out,
                       size_t cap, pl_status_t *st)
 {
     rpriv_t *p = priv(r);
@@ -817,17 +667,23 @@ encode:
     return n;
 }
 
-/* Sends chunk `k` of `r` in slot `s`. Returns 0 or <0 with `st` (the request fails).
- * Every layer is encoded at its final place in c->tx, innermost first (see off_cip). */
-static int send_chunk(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t *s, pl_status_t *st)
+/* ops.encode: message k of a request into buf, every layer at its final place, innermost
+ * first (see off_cip). */
+static int op_encode(pl_client_t *cl, pl_client_req_t *creq, pl_client_slot_t *slot, uint8_t *buf,
+                     size_t cap, int *last, pl_status_t *st, void *ud)
 {
-    uint8_t *cip = c->tx + c->off_cip, *wrap = cip + c->cip_hdr_len, *pccc = wrap + c->wrap_len;
+    pl_pccc_client_t *c = ud;
+    pl_pccc_req_t *r = req_of(creq);
+    msg_t *s = slot->state;
+    uint8_t *cip = buf + c->off_cip, *wrap = cip + c->cip_hdr_len, *pccc = wrap + c->wrap_len;
     uint8_t ctx[PL_ENIP_CONTEXT_LEN];
     size_t len;
     int n, connected = c->use_conn;
 
+    (void)cl;
     s->tns = next_tns(c);
-    n = build_pccc(c, r, k, s, pccc, sizeof(c->tx) - (size_t)(pccc - c->tx), st);
+    slot->id = s->tns;
+    n = build_pccc(c, r, creq->sent, s, pccc, cap - (size_t)(pccc - buf), st);
     if (n < 0)
         return n;
     memcpy(cip, c->hdr, c->cip_hdr_len + c->wrap_len);
@@ -839,11 +695,12 @@ static int send_chunk(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t 
     }
     len = c->cip_hdr_len + c->wrap_len + (size_t)n;
     pl_enip_session_ctx(ctx, CTX_PCCC, s->tns);
+    s->seq = 0;
     if (connected) {
         s->seq = ++c->ss.seq;
     } else if (c->route_len > 0) {
         pl_cip_ucmm_t u;
-        uint8_t *ucmm = c->tx + PL_ENIP_CIP_UNCONNECTED_LEN;
+        uint8_t *ucmm = buf + PL_ENIP_CIP_UNCONNECTED_LEN;
         int m;
 
         memset(&u, 0, sizeof(u));
@@ -853,270 +710,129 @@ static int send_chunk(pl_pccc_client_t *c, pl_pccc_req_t *r, uint32_t k, slot_t 
         u.msg_len = len;
         u.route = c->route;
         u.route_len = c->route_len;
-        m = pl_cip_ucmm_encode(ucmm, sizeof(c->tx) - PL_ENIP_CIP_UNCONNECTED_LEN, &u);
+        m = pl_cip_ucmm_encode(ucmm, cap - PL_ENIP_CIP_UNCONNECTED_LEN, &u);
         if (m < 0)
             return pl_status_set(st, m, 0, "encoding the Unconnected Send failed");
         len = (size_t)m;
     }
-    n = send_cip(c, connected, s->seq, ctx, len);
+    slot->id2 = s->seq;
+    s->rx_mark = c->rx_msgs;
+    *last = creq->sent + 1u >= priv(r)->nchunks;
+    n = pl_enip_session_frame(&c->ss, connected, s->seq, ctx, buf, cap, len);
     if (n < 0)
         return pl_status_set(st, n == PL_ENOBUFS || n == PL_ERANGE ? n : PL_ESEND, 0,
                              "sending the request failed: %s", pl_strerror(n));
-    return 0;
+    return n;
 }
 
-static void timer_at(pl_pccc_client_t *c, uint64_t due);
-
-static void pump(pl_pccc_client_t *c)
-{
-    unsigned gen = c->conn_gen;
-
-    while (c->ss.state == ST_READY && !c->closing && !c->dropped && gen == c->conn_gen &&
-           c->head != NULL && c->nbusy < c->limit) {
-        pl_pccc_req_t *r = c->head;
-        rpriv_t *p = priv(r);
-        slot_t *s = NULL;
-        pl_status_t st;
-        unsigned i;
-
-        /* slots at or past `inflight` are never used: with fewer than `limit` (<= inflight)
-         * busy, one below `inflight` is free */
-        for (i = 0; i < c->inflight; i++) {
-            if (!c->slot[i].busy) {
-                s = &c->slot[i];
-                break;
-            }
-        }
-        if (s == NULL)
-            break;
-        pl_status_clear(&st);
-        if (send_chunk(c, r, p->next, s, &st) < 0) {
-            if (st.code == PL_ESEND) {
-                /* the peer is gone (a broken pipe: it may have closed on the requests in
-                 * flight); this one waits for the next session and counts as in flight
-                 * for the fallback (on_line_down) */
-                c->send_failed = 1;
-                drop(c, &st);
-                break;
-            }
-            finish(c, r, &st);
-            continue;
-        }
-        s->busy = 1;
-        s->req = r;
-        s->sent_ns = clock_ns(c);
-        s->rx_mark = c->rx_msgs;
-        s->deadline = uv_now(c->loop) + c->timeout_ms;
-        c->nbusy++;
-        p->next++;
-        p->outstanding++;
-        if (p->next == p->nchunks)
-            queue_remove(c, r);
-        timer_at(c, s->deadline);
-    }
-}
-
-/* --- timers ------------------------------------------------------------------------ */
-
-/* One timer serves every deadline (messages in flight, session setup, waiting for a
- * session), and it is lazy: it runs at the earliest deadline or before. A deadline later
- * than the timer's leaves it alone (with one timeout for all, every new message's is), and
- * an answer does not stop it; when it fires early, on_timer finds nothing due and re-arms it
- * for what is left (arm). So the request-answer cycle touches no timer at all. */
-static void on_timer(uv_timer_t *t);
-
-/* Makes the timer fire at `due` (uv_now() ms) at the latest. */
-static void timer_at(pl_pccc_client_t *c, uint64_t due)
-{
-    uint64_t now;
-
-    if (due >= c->armed_at || c->closing)
-        return;
-    now = uv_now(c->loop);
-    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
-    c->armed_at = due;
-}
-
-/* Arms the timer for the earliest deadline there is, stops it when there is none. */
-static void arm(pl_pccc_client_t *c)
-{
-    uint64_t due = UINT64_MAX;
-    unsigned i;
-
-    if (c->closing)
-        return;
-    for (i = 0; i < c->inflight; i++)
-        if (c->slot[i].busy && c->slot[i].deadline < due)
-            due = c->slot[i].deadline;
-    if ((c->ss.state == ST_REGISTER || c->ss.state == ST_FWD_OPEN) && c->setup_deadline < due)
-        due = c->setup_deadline;
-    if (c->ss.state != ST_READY && c->head != NULL && c->wait_since != 0 &&
-        c->wait_since - 1 + c->timeout_ms < due)
-        due = c->wait_since - 1 + c->timeout_ms;
-    if (due == UINT64_MAX) {
-        uv_timer_stop(&c->timer);
-        c->armed_at = UINT64_MAX;
-        return;
-    }
-    timer_at(c, due);
-}
-
-static void remember_expired(pl_pccc_client_t *c, const slot_t *s)
-{
-    expired_t *e = &c->expired[c->expired_next++ % EXPIRED_MAX];
-
-    if (!e->used)
-        c->expired_used++;
-    e->used = 1;
-    e->tns = s->tns;
-    e->seq = s->seq;
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    pl_pccc_client_t *c = t->data;
-    uint64_t now = uv_now(c->loop);
-    unsigned gen = c->conn_gen, i;
-    pl_status_t why;
-
-    c->armed_at = UINT64_MAX; /* a fired timer is stopped */
-    if (c->closing)
-        return;
-    if ((c->ss.state == ST_REGISTER || c->ss.state == ST_FWD_OPEN) && c->setup_deadline <= now) {
-        pl_status_set(&why, PL_ETIMEOUT, 0, "no %s reply within %u ms",
-                      c->ss.state == ST_REGISTER ? "RegisterSession" : "Forward Open",
-                      c->timeout_ms);
-        PLOG(c, PL_LOG_WARN, "pccc %s: %s", pl_line_peer(c->line), why.detail);
-        if (c->ss.state == ST_FWD_OPEN && c->connected == PL_PCCC_CONNECTED_AUTO)
-            go_unconnected(c, &why); /* the next session goes without */
-        c->setup_err = why;
-        drop(c, &why);
-        arm(c);
-        return;
-    }
-    for (i = 0; i < c->inflight && !c->closing && gen == c->conn_gen; i++) {
-        slot_t *s = &c->slot[i];
-        pl_pccc_req_t *r = s->req;
-        int silent;
-
-        if (!s->busy || s->deadline > now)
-            continue;
-        c->stats.timeouts++;
-        /* Nothing at all came back since it was sent: the peer is silent, start over.
-         * Otherwise the TNS is remembered so a late reply is recognised and dropped. */
-        silent = c->rx_msgs == s->rx_mark;
-        pl_status_set(&why, PL_ETIMEOUT, 0, "TNS 0x%04X: no answer within %u ms", s->tns,
-                      c->timeout_ms);
-        PLOG(c, PL_LOG_WARN, "pccc %s: %s%s", pl_line_peer(c->line), why.detail,
-             silent ? ", reconnecting" : "");
-        remember_expired(c, s);
-        slot_release(c, s);
-        if (r != NULL)
-            finish(c, r, &why);
-        if (silent && !c->closing && gen == c->conn_gen) {
-            c->no_fallback = 1; /* silence is no answer: the others fail as they are */
-            drop(c, &why);
-        }
-    }
-    if (c->closing)
-        return;
-    if (c->ss.state != ST_READY && c->head != NULL && c->wait_since != 0 &&
-        c->wait_since - 1 + c->timeout_ms <= now) {
-        /* connected but the session never came up: a receive timeout; else the reason the
-         * line gives (connect failures), or a connect timeout */
-        why = c->setup_err.code != 0 ? c->setup_err : *pl_line_last_error(c->line);
-        if (c->ss.state == ST_REGISTER || c->ss.state == ST_FWD_OPEN)
-            pl_status_set(&why, PL_ETIMEOUT, 0, "no %s reply within %u ms",
-                          c->ss.state == ST_REGISTER ? "RegisterSession" : "Forward Open",
-                          c->timeout_ms);
-        else if (why.code == 0 || (why.code == PL_ETIMEOUT && c->setup_err.code == 0))
-            pl_status_set(&why, PL_ECONNECT, UV_ETIMEDOUT, "no connection within %u ms",
-                          c->timeout_ms);
-        c->wait_since = 0;
-        fail_waiting(c, &why, NULL);
-        if (c->closing)
-            return;
-        if (!c->persistent && c->head == NULL && c->nbusy == 0) {
-            /* A stopped line reports no on_down: the session state ends here, or the setup
-             * deadline (already past) would re-arm the timer at 0 ms for ever. */
-            pl_line_stop(c->line);
-            pl_enip_session_down(&c->ss);
-            c->conn_gen++;
-            c->rx_len = 0;
-        }
-    }
-    pump(c);
-    arm(c); /* what is left, including deadlines later than the one that fired */
-}
-
-/* --- session ----------------------------------------------------------------------- */
+/* --- session (the core's set-up) --------------------------------------------------- */
 
 static void session_ready(pl_pccc_client_t *c)
 {
     pl_enip_session_ready(&c->ss, c->use_conn);
-    c->wait_since = 0;
     c->stats.sessions++;
     c->stats.connected = c->use_conn;
     pl_log(c->log, PL_LOG_INFO, "pccc: session 0x%08X with %s%s, %u in flight", c->ss.session,
-           pl_line_peer(c->line), c->use_conn ? " (connected)" : "", c->limit);
+           pl_line_peer(c->line), c->use_conn ? " (connected)" : "", c->stats.inflight);
     if (c->on_link != NULL) {
         c->on_link(c, NULL, c->ud);
         if (c->closing)
             return;
     }
-    pump(c);
+    pl_client_ready(c->cl);
 }
 
 static void send_forward_open(pl_pccc_client_t *c)
 {
     pl_status_t why;
+    size_t cap;
+    uint8_t *buf = pl_client_scratch(c->cl, &cap);
     int n, rc;
 
-    n = pl_enip_session_fwd_open(&c->ss, c->tx, sizeof(c->tx));
-    rc = n < 0 ? n : pl_line_send(c->line, c->tx, (size_t)n);
+    n = pl_enip_session_fwd_open(&c->ss, buf, cap);
+    rc = n < 0 ? n : pl_client_send(c->cl, buf, (size_t)n);
     if (rc < 0) {
         pl_status_set(&why, PL_ESEND, 0, "sending Forward Open failed: %s", pl_strerror(rc));
-        drop(c, &why);
-        return;
+        pl_client_drop(c->cl, &why);
     }
-    c->setup_deadline = uv_now(c->loop) + c->timeout_ms;
-    arm(c);
 }
 
 /* Forward Close and UnRegisterSession, best effort (the socket closes right after). */
 static void session_close(pl_pccc_client_t *c)
 {
-    int n = pl_enip_session_fwd_close(&c->ss, c->tx, sizeof(c->tx));
+    size_t cap;
+    uint8_t *buf = pl_client_scratch(c->cl, &cap);
+    int n = pl_enip_session_fwd_close(&c->ss, buf, cap);
 
     if (n > 0)
-        (void)pl_line_send(c->line, c->tx, (size_t)n);
-    n = pl_enip_session_unregister(&c->ss, c->tx, sizeof(c->tx));
+        (void)pl_client_send(c->cl, buf, (size_t)n);
+    n = pl_enip_session_unregister(&c->ss, buf, cap);
     if (n > 0)
-        (void)pl_line_send(c->line, c->tx, (size_t)n);
+        (void)pl_client_send(c->cl, buf, (size_t)n);
 }
 
-/* --- receiving --------------------------------------------------------------------- */
+/* ops.connect: the line is up; RegisterSession with every header field it does not use
+ * zero (a strict target refuses a sender context or options, docs/pccc.md). */
+static int op_connect(pl_client_t *cl, pl_status_t *st, void *ud)
+{
+    pl_pccc_client_t *c = ud;
+    uint32_t bit = c->cur_bit = host_bit(c);
+    size_t cap;
+    uint8_t *buf = pl_client_scratch(cl, &cap);
+    unsigned limit;
+    int rc;
+
+    c->no_fallback = 0;
+    c->refused_code = 0;
+    snprintf(c->peer, sizeof(c->peer), "%s", pl_line_peer(c->line));
+    limit = (c->serial_hosts & bit) != 0 ? 1u : c->inflight;
+    pl_client_set_limit(cl, limit);
+    c->stats.inflight = limit;
+    c->use_conn = c->connected == 1 ||
+                  (c->connected == PL_PCCC_CONNECTED_AUTO && (c->unconn_hosts & bit) == 0);
+    layout(c);
+    pl_log(c->log, PL_LOG_DEBUG, "pccc: connected to %s, registering", pl_line_peer(c->line));
+    rc = pl_enip_session_begin(&c->ss, c->use_conn, buf, cap);
+    if (rc > 0)
+        rc = pl_client_send(cl, buf, (size_t)rc);
+    if (rc < 0)
+        return pl_status_set(st, PL_ESEND, 0, "sending RegisterSession failed: %s",
+                             pl_strerror(rc));
+    return 1;
+}
+
+/* ops.setup_timeout: names the set-up message that got no answer. */
+static void op_setup_timeout(pl_client_t *cl, pl_status_t *st, int drop, void *ud)
+{
+    pl_pccc_client_t *c = ud;
+
+    (void)cl;
+    pl_status_set(st, PL_ETIMEOUT, 0, "no %s reply within %u ms",
+                  c->ss.state == ST_FWD_OPEN ? "Forward Open" : "RegisterSession", c->timeout_ms);
+    if (drop && c->ss.state == ST_FWD_OPEN && c->connected == PL_PCCC_CONNECTED_AUTO)
+        go_unconnected(c, st); /* the next session goes without */
+}
 
 /* The stream carries something we cannot make sense of: reconnect; the requests in flight
- * fail with `why` (through on_down). */
+ * fail with `why`, or go out again one at a time (op_down). */
 static void protocol_error(pl_pccc_client_t *c, const pl_status_t *why)
 {
     PLOG(c, PL_LOG_WARN, "pccc %s: %s: %s, reconnecting", pl_line_peer(c->line),
          pl_strerror(why->code), why->detail);
-    drop(c, why);
+    pl_client_drop(c->cl, why);
 }
 
-/* The target refused the session (RegisterSession, or Forward Open with connected=1): the
- * line is dropped, and once every host refused or failed, the waiting requests fail with
- * `st` and `remote` (on_line_down). */
+/* The target refused the session (RegisterSession, or Forward Open with connected=1): a
+ * failed connect attempt; once every host refused or failed, the waiting requests fail
+ * with `st` and `remote` (op_complete). */
 static void session_refused(pl_pccc_client_t *c, const pl_status_t *st,
                             const pl_pccc_remote_t *remote)
 {
     PLOG(c, PL_LOG_WARN, "pccc %s: %s: %s", pl_line_peer(c->line), pl_strerror(st->code),
          st->detail);
-    c->refused = 1;
+    c->refused_code = st->code;
     c->setup_remote = *remote;
-    drop(c, st);
+    pl_client_refuse(c->cl, st);
 }
 
 static void register_refused(pl_pccc_client_t *c, const pl_enip_msg_t *m, const pl_status_t *st)
@@ -1128,63 +844,14 @@ static void register_refused(pl_pccc_client_t *c, const pl_enip_msg_t *m, const 
     session_refused(c, st, &remote);
 }
 
-/* Requests in flight go back to the head of the queue, in the order they were sent, to go
- * out again from their first message (reads and writes of whole values may be repeated);
- * the slots are freed. Returns the number of messages that were in flight. */
-static unsigned requeue_inflight(pl_pccc_client_t *c)
-{
-    slot_t *order[MAX_INFLIGHT];
-    pl_pccc_req_t *reqs[MAX_INFLIGHT];
-    unsigned i, j, n = 0, nreq = 0, msgs = 0;
-
-    for (i = 0; i < c->inflight; i++) {
-        slot_t *s = &c->slot[i];
-
-        if (!s->busy)
-            continue;
-        for (j = n; j > 0 && order[j - 1]->sent_ns > s->sent_ns; j--)
-            order[j] = order[j - 1];
-        order[j] = s;
-        n++;
-    }
-    for (i = 0; i < n; i++) {
-        pl_pccc_req_t *r = order[i]->req;
-
-        msgs++;
-        slot_release(c, order[i]);
-        for (j = 0; j < nreq && r != NULL; j++)
-            if (reqs[j] == r)
-                r = NULL;
-        if (r != NULL)
-            reqs[nreq++] = r;
-    }
-    while (nreq > 0) {
-        pl_pccc_req_t *r = reqs[--nreq];
-        rpriv_t *p = priv(r);
-
-        queue_remove(c, r); /* a request with messages still to send is queued */
-        p->next = 0;
-        p->outstanding = 0;
-        p->queued = 1;
-        r->next_ = c->head;
-        c->head = r;
-        if (c->tail == NULL)
-            c->tail = r;
-        c->queued++;
-    }
-    return msgs;
-}
-
 /* The target closed the connection or answered with an error (`why`) while more than one
  * request was in flight: from now on one at a time with this host; the requests in flight
- * are sent again (requeue_inflight), not failed. Logged once per host (the limit then
- * stays 1). */
-static void fall_back(pl_pccc_client_t *c, const pl_status_t *why)
+ * are sent again (the core re-queues them), not failed. Logged once per host (the limit
+ * then stays 1). */
+static void fall_back(pl_pccc_client_t *c, const pl_status_t *why, unsigned n)
 {
-    unsigned n = c->nbusy;
-
     c->serial_hosts |= c->cur_bit;
-    c->limit = 1;
+    pl_client_set_limit(c->cl, 1);
     c->stats.inflight = 1;
     c->stats.fallbacks++;
     if (c->stats.fallback[0] == '\0')
@@ -1194,7 +861,43 @@ static void fall_back(pl_pccc_client_t *c, const pl_status_t *why)
            "pccc %s: %s (%s) with %u requests in flight: one request at a time with this "
            "target from now on; the %u are sent again",
            c->peer, pl_strerror(why->code), why->detail, n, n);
-    c->stats.retried += requeue_inflight(c);
+    c->stats.retried += n;
+}
+
+/* ops.down: the session is gone. With more than one request in flight (a message that
+ * could not be sent counts) the target could not take them: they go out again, one at a
+ * time; otherwise they fail with the reason of the break. */
+static int op_down(pl_client_t *cl, const pl_status_t *why, int was_up, void *ud)
+{
+    pl_pccc_client_t *c = ud;
+    int was_ready = c->ss.state == ST_READY, how = PL_CLIENT_FAIL_INFLIGHT;
+    unsigned busy = pl_client_busy(cl);
+
+    (void)was_up;
+    pl_enip_session_down(&c->ss);
+    if (was_ready && busy + (unsigned)pl_client_send_failed(cl) > 1 && !c->no_fallback) {
+        fall_back(c, why, busy);
+        how = PL_CLIENT_REQUEUE;
+    }
+    c->no_fallback = 0;
+    if (c->on_link != NULL && (was_ready || c->persistent))
+        c->on_link(c, why, c->ud);
+    return how;
+}
+
+/* ops.timeout: a message got no answer in time. When nothing at all came back since it was
+ * sent the target is silent: start over, and the others in flight fail as they are. */
+static int op_timeout(pl_client_t *cl, pl_client_slot_t *slot, pl_status_t *st, void *ud)
+{
+    pl_pccc_client_t *c = ud;
+    const msg_t *s = slot->state;
+    int silent = c->rx_msgs == s->rx_mark;
+
+    (void)cl;
+    pl_status_set(st, PL_ETIMEOUT, 0, "TNS 0x%04X: no answer within %u ms", s->tns, c->timeout_ms);
+    if (silent)
+        c->no_fallback = 1;
+    return silent;
 }
 
 /* connected=auto and the target refused Forward Open (`st` says how): unconnected messaging
@@ -1207,99 +910,43 @@ static void go_unconnected(pl_pccc_client_t *c, const pl_status_t *st)
            pl_line_peer(c->line), pl_strerror(st->code), st->detail);
 }
 
-static slot_t *slot_by_tns(pl_pccc_client_t *c, uint16_t tns)
-{
-    unsigned i;
+/* --- receiving --------------------------------------------------------------------- */
 
-    for (i = 0; i < c->inflight; i++)
-        if (c->slot[i].busy && c->slot[i].tns == tns)
-            return &c->slot[i];
-    return NULL;
-}
-
-static slot_t *slot_by_seq(pl_pccc_client_t *c, uint16_t seq)
-{
-    unsigned i;
-
-    for (i = 0; i < c->inflight; i++)
-        if (c->slot[i].busy && c->slot[i].seq == seq)
-            return &c->slot[i];
-    return NULL;
-}
-
-/* The one busy slot, for a reply without PCCC data whose sender context was not echoed
- * (all zero: a TNS is never 0); NULL when that is not the case. */
-static slot_t *only_busy(pl_pccc_client_t *c, const pl_enip_msg_t *m)
+/* The one message in flight, for a reply without PCCC data whose sender context was not
+ * echoed (all zero: a TNS is never 0); NULL when that is not the case. */
+static pl_client_slot_t *only_busy(pl_pccc_client_t *c, const pl_enip_msg_t *m)
 {
     static const uint8_t zero[PL_ENIP_CONTEXT_LEN] = {0};
-    unsigned i;
 
-    if (c->nbusy != 1 || memcmp(m->context, zero, PL_ENIP_CONTEXT_LEN) != 0)
+    if (pl_client_busy(c->cl) != 1 || memcmp(m->context, zero, PL_ENIP_CONTEXT_LEN) != 0)
         return NULL;
-    for (i = 0; i < c->inflight; i++)
-        if (c->slot[i].busy)
-            return &c->slot[i];
-    return NULL;
+    return pl_client_slot_first(c->cl);
 }
 
-/* A reply to a message that timed out: forget it and report 1. */
-static int expired_match(pl_pccc_client_t *c, int by_seq, uint16_t key)
+/* The reply answers message `s` with an error (`st`, and `remote` when the target said
+ * something): op_handle fails its request. */
+static int answer_fail(pl_pccc_client_t *c, const pl_client_slot_t *s, const pl_status_t *st,
+                       const pl_pccc_remote_t *remote, uint32_t *id)
 {
-    unsigned i;
-
-    for (i = 0; i < EXPIRED_MAX; i++) {
-        expired_t *e = &c->expired[i];
-
-        if (e->used && (by_seq ? e->seq : e->tns) == key) {
-            e->used = 0;
-            c->expired_used--;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Slot `s` was answered: with `st` == NULL its data has been stored. */
-static void slot_done(pl_pccc_client_t *c, slot_t *s, const pl_status_t *st,
-                      const pl_pccc_remote_t *remote)
-{
-    pl_pccc_req_t *r = s->req;
-
-    c->stats.responses++;
-    c->stats.last_rtt_us = (clock_ns(c) - s->sent_ns) / 1000u;
-    slot_release(c, s);
-    if (r == NULL)
-        return;
-    if (st != NULL) {
-        if (remote != NULL)
-            r->remote = *remote;
-        finish(c, r, st);
-        return;
-    }
-    priv(r)->outstanding--;
-    if (priv(r)->next == priv(r)->nchunks && priv(r)->outstanding == 0)
-        finish(c, r, NULL);
-}
-
-static void identify_text(const pl_pccc_diag_t *d, char *text, size_t cap)
-{
-    if (d->proc == PL_PCCC_PROC_UNKNOWN && d->catalog[0] == '\0')
-        snprintf(text, cap, "unknown processor (type 0x%02X)", d->type);
-    else if (d->catalog[0] != '\0')
-        snprintf(text, cap, "%s %s series %c", d->model, d->catalog, (char)('A' + d->series % 26u));
-    else
-        snprintf(text, cap, "%s series %c", d->model, (char)('A' + d->series % 26u));
+    c->ans_fail = 1;
+    c->ans_st = *st;
+    c->ans_has_remote = remote != NULL;
+    if (remote != NULL)
+        c->ans_remote = *remote;
+    *id = s->id;
+    return PL_CLIENT_ANSWER;
 }
 
 /* A successful CIP reply of the PCCC object: its payload is the wrapped PCCC reply. */
-static void handle_pccc(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, slot_t *by_key)
+static int match_pccc(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, pl_client_slot_t *by_key,
+                      uint32_t *id)
 {
     pl_pccc_wrap_t w;
     pl_pccc_reply_t rep;
     pl_pccc_remote_t remote;
     pl_status_t st;
-    slot_t *s;
-    rpriv_t *p;
+    pl_client_slot_t *slot;
+    const msg_t *s;
     int rc;
 
     pl_status_clear(&st);
@@ -1307,25 +954,26 @@ static void handle_pccc(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, slot_t *by
     if (rc == 0)
         rc = pl_pccc_reply_decode(w.pccc, w.pccc_len, &rep, &st);
     if (rc < 0) {
-        if (by_key != NULL) {
-            slot_done(c, by_key, &st, NULL);
-            return;
-        }
+        if (by_key != NULL)
+            return answer_fail(c, by_key, &st, NULL, id);
         protocol_error(c, &st);
-        return;
+        return PL_CLIENT_NONE;
     }
-    s = slot_by_tns(c, rep.tns);
-    if (s == NULL) {
-        if (expired_match(c, 0, rep.tns))
-            return;
+    slot = pl_client_slot(c->cl, rep.tns);
+    if (slot == NULL) {
+        if (pl_client_expired(c->cl, rep.tns, 0)) { /* late: the core drops it */
+            *id = rep.tns;
+            return PL_CLIENT_ANSWER;
+        }
         pl_status_set(&st, PL_EPCCC_MISMATCH, 0, "reply with TNS 0x%04X matches no request",
                       rep.tns);
         protocol_error(c, &st);
-        return;
+        return PL_CLIENT_NONE;
     }
+    s = slot->state;
     if (pl_pccc_reply_match(&rep, s->cmd, s->tns, &st) < 0) {
         protocol_error(c, &st);
-        return;
+        return PL_CLIENT_NONE;
     }
     /* The service header must be ours: 0x4B echoes the requestor ID; 0x4C comes back
      * either addressed to us (links and nodes swapped) or echoed as sent. */
@@ -1333,7 +981,7 @@ static void handle_pccc(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, slot_t *by
         pl_status_set(&st, PL_EPCCC_HEADER, 0, "reply requestor ID %04X/%08X, sent %04X/%08X",
                       w.vendor, w.serial, s->vendor, c->serial);
         protocol_error(c, &st);
-        return;
+        return PL_CLIENT_NONE;
     }
     if (c->service == PL_PCCC_SVC_DHP) {
         const pl_pccc_dhp_t *h = &w.dhp, *m = &c->dhp;
@@ -1348,7 +996,7 @@ static void handle_pccc(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, slot_t *by
                           h->dst_link, h->dst_node, h->src_link, h->src_node, m->dst_link,
                           m->dst_node, m->src_link, m->src_node);
             protocol_error(c, &st);
-            return;
+            return PL_CLIENT_NONE;
         }
     }
     if (rep.sts != 0) {
@@ -1361,48 +1009,14 @@ static void handle_pccc(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, slot_t *by
         else
             pl_status_set(&st, PL_EPCCC_STS, 0, "STS 0x%02X: %s", rep.sts,
                           pl_pccc_sts_name(rep.sts));
-        slot_done(c, s, &st, &remote);
-        return;
+        return answer_fail(c, slot, &st, &remote, id);
     }
-    if (s->req == NULL) {
-        slot_done(c, s, NULL, NULL);
-        return;
-    }
-    p = priv(s->req);
-    if (p->op == OP_READ) {
-        const uint8_t *data = rep.data;
-        size_t n = rep.data_len;
-
-        if (s->typed) {
-            pl_pccc_typed_t t;
-
-            if (pl_pccc_typed_decode(rep.data, rep.data_len, &t, &st) < 0) {
-                slot_done(c, s, &st, NULL);
-                return;
-            }
-            data = t.data;
-            n = t.data_len;
-        }
-        if (n != s->bytes) {
-            pl_status_set(&st, PL_EPCCC_MISMATCH, 0, "reply carries %zu data bytes, expected %u", n,
-                          s->bytes);
-            slot_done(c, s, &st, NULL);
-            return;
-        }
-        if (n > 0)
-            memcpy(p->buf + s->offset, data, n);
-    } else if (p->op == OP_IDENT) {
-        pl_pccc_diag_t d;
-
-        if (pl_pccc_diag_decode(rep.data, rep.data_len, &d, &st) < 0) {
-            slot_done(c, s, &st, NULL);
-            return;
-        }
-        identify_text(&d, p->text, p->cap);
-    }
-    slot_done(c, s, NULL, NULL);
+    c->ans_fail = 0;
+    c->ans_data = rep.data;
+    c->ans_len = rep.data_len;
+    *id = slot->id;
+    return PL_CLIENT_ANSWER;
 }
-
 static void cip_error_text(pl_status_t *st, const char *what, const pl_cip_rsp_t *rsp)
 {
     if (rsp->ext_words > 0)
@@ -1413,6 +1027,10 @@ static void cip_error_text(pl_status_t *st, const char *what, const pl_cip_rsp_t
         pl_status_set(st, PL_ECIP_STATUS, 0, "%sCIP status 0x%02X (%s)", what, rsp->status,
                       pl_cip_status_name(rsp->status));
 }
+
+/* The target refused Forward Open: with a CIP status (rsp), or an encapsulation status
+ * (rsp NULL). connected=auto goes on unconnected (on this session when it is still good),
+ * connected=1 fails with PL_EFWD_OPEN_REFUSED, naming the status and what to do. */
 
 /* The target refused Forward Open: with a CIP status (rsp), or an encapsulation status
  * (rsp NULL). connected=auto goes on unconnected (on this session when it is still good),
@@ -1446,7 +1064,7 @@ static void fwd_open_refused(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp, uint3
     go_unconnected(c, &st);
     if (rsp == NULL) { /* the encapsulation layer said no: start over, unconnected */
         c->no_fallback = 1;
-        drop(c, &st);
+        pl_client_drop(c->cl, &st);
         return;
     }
     c->use_conn = 0;
@@ -1474,7 +1092,9 @@ static void handle_fwd_open(pl_pccc_client_t *c, const pl_cip_rsp_t *rsp)
     session_ready(c);
 }
 
-static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected)
+/* A SendRRData (connected 0) or SendUnitData reply: which message it answers, or none
+ * (session replies, errors: handled here). */
+static int match_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected, uint32_t *id)
 {
     pl_enip_rr_t rr;
     pl_cip_rsp_t rsp;
@@ -1485,37 +1105,38 @@ static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected
     uint16_t key = (uint16_t)(m->context[0] | m->context[1] << 8), seq = 0;
     uint8_t kind = m->context[2];
     uint32_t conn_id;
-    slot_t *s;
+    pl_client_slot_t *s;
     int rc;
 
     if (c->ss.state == ST_REGISTER || c->ss.state == ST_DOWN) {
         pl_status_set(&st, PL_EPROTO, 0, "%s before the session was registered",
                       pl_enip_command_name(m->command));
         protocol_error(c, &st);
-        return;
+        return PL_CLIENT_NONE;
     }
     if (m->status != 0) {
         if (c->ss.state == ST_FWD_OPEN && !connected) {
             fwd_open_refused(c, NULL, m->status);
-            return;
+            return PL_CLIENT_NONE;
         }
         memset(&remote, 0, sizeof(remote));
         remote.encap_status = m->status;
         pl_status_set(&st, PL_EENIP_STATUS, 0, "encapsulation status 0x%04X (%s)", m->status,
                       pl_enip_status_name(m->status));
-        s = !connected && kind == CTX_PCCC ? slot_by_tns(c, key) : NULL;
-        if (s == NULL && !connected && kind == CTX_PCCC && expired_match(c, 0, key))
-            return;
+        s = !connected && kind == CTX_PCCC ? pl_client_slot(c->cl, key) : NULL;
+        if (s == NULL && !connected && kind == CTX_PCCC && pl_client_expired(c->cl, key, 0)) {
+            *id = key; /* late: the core drops it */
+            return PL_CLIENT_ANSWER;
+        }
         if (s == NULL && !connected)
             s = only_busy(c, m);
         /* session gone, unattributable, or more than one in flight (the requests are sent
-         * again one at a time: on_line_down): start over */
-        if (m->status == PL_ENIP_STATUS_INVALID_SESSION || s == NULL || c->nbusy > 1) {
+         * again one at a time: op_down): start over */
+        if (m->status == PL_ENIP_STATUS_INVALID_SESSION || s == NULL || pl_client_busy(c->cl) > 1) {
             protocol_error(c, &st);
-            return;
+            return PL_CLIENT_NONE;
         }
-        slot_done(c, s, &st, &remote);
-        return;
+        return answer_fail(c, s, &st, &remote, id);
     }
     rc = pl_enip_rr_decode(m->data, m->data_len, &rr);
     if (rc == 0) {
@@ -1524,7 +1145,7 @@ static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected
             if (rc == 0 && conn_id != c->ss.to_conn_id) {
                 pl_status_set(&st, PL_EPROTO, 0, "connected reply for connection 0x%08X", conn_id);
                 protocol_error(c, &st);
-                return;
+                return PL_CLIENT_NONE;
             }
         } else {
             rc = pl_cpf_unconnected(&rr.cpf, &cip, &cip_len);
@@ -1535,44 +1156,44 @@ static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected
     if (rc < 0) {
         pl_status_set(&st, rc, 0, "bad %s reply", pl_enip_command_name(m->command));
         protocol_error(c, &st);
-        return;
+        return PL_CLIENT_NONE;
     }
     /* Connection Manager replies are known by their service (a target need not echo the
      * sender context) */
     if (!connected && rsp.service == (PL_CIP_SVC_FORWARD_OPEN | PL_CIP_SVC_REPLY)) {
         handle_fwd_open(c, &rsp);
-        return;
+        return PL_CLIENT_NONE;
     }
     if (!connected && rsp.service == (PL_CIP_SVC_FORWARD_CLOSE | PL_CIP_SVC_REPLY))
-        return;
-    s = connected ? slot_by_seq(c, seq) : (kind == CTX_PCCC ? slot_by_tns(c, key) : NULL);
-    if (rsp.service == (c->service | PL_CIP_SVC_REPLY) && rsp.status == 0) {
-        handle_pccc(c, &rsp, s);
-        return;
-    }
+        return PL_CLIENT_NONE;
+    s = connected ? pl_client_slot2(c->cl, seq)
+                  : (kind == CTX_PCCC ? pl_client_slot(c->cl, key) : NULL);
+    if (rsp.service == (c->service | PL_CIP_SVC_REPLY) && rsp.status == 0)
+        return match_pccc(c, &rsp, s, id);
     /* A CIP-level answer without PCCC data: matched by context or sequence count, or, when
      * the target did not echo the context, to the one message in flight. */
-    if (s == NULL && expired_match(c, connected, connected ? seq : key))
-        return;
+    if (s == NULL && pl_client_expired(c->cl, connected ? seq : key, connected)) {
+        *id = connected ? seq : key; /* late: the core drops it */
+        return connected ? PL_CLIENT_ANSWER2 : PL_CLIENT_ANSWER;
+    }
     if (s == NULL && !connected)
         s = only_busy(c, m);
     if (s == NULL) {
         pl_status_set(&st, PL_EPCCC_MISMATCH, 0,
                       "CIP reply 0x%02X status 0x%02X matches no request", rsp.service, rsp.status);
         protocol_error(c, &st);
-        return;
+        return PL_CLIENT_NONE;
     }
     if (rsp.status == 0) {
         pl_status_set(&st, PL_ECIP_SERVICE, 0, "CIP reply service 0x%02X, expected 0x%02X",
                       rsp.service, c->service | PL_CIP_SVC_REPLY);
-        slot_done(c, s, &st, NULL);
-        return;
+        return answer_fail(c, s, &st, NULL, id);
     }
-    if (rsp.status == PL_CIP_STATUS_RESOURCE_UNAVAILABLE && c->nbusy > 1) {
+    if (rsp.status == PL_CIP_STATUS_RESOURCE_UNAVAILABLE && pl_client_busy(c->cl) > 1) {
         /* busy: too many at once for this target; they are sent again one at a time */
         cip_error_text(&st, "", &rsp);
         protocol_error(c, &st);
-        return;
+        return PL_CLIENT_NONE;
     }
     memset(&remote, 0, sizeof(remote));
     remote.cip_status = rsp.status;
@@ -1581,221 +1202,154 @@ static void handle_rr(pl_pccc_client_t *c, const pl_enip_msg_t *m, int connected
         &st,
         rsp.service == (PL_CIP_SVC_UNCONNECTED_SEND | PL_CIP_SVC_REPLY) ? "Unconnected Send: " : "",
         &rsp);
-    slot_done(c, s, &st, &remote);
+    return answer_fail(c, s, &st, &remote, id);
 }
 
-static void handle_msg(pl_pccc_client_t *c, const uint8_t *p, size_t n)
+/* ops.frame: one encapsulation message. */
+static int op_frame(const uint8_t *buf, size_t len, void *ud)
 {
+    (void)ud;
+    return pl_enip_frame(buf, len, RX_MAX_DATA, NULL);
+}
+
+/* ops.match: decodes the message; session messages and errors are handled here, an answer
+ * to a message is judged here and completed in op_handle. */
+static int op_match(pl_client_t *cl, const uint8_t *frame, size_t len, uint32_t *id,
+                    pl_status_t *st, void *ud)
+{
+    pl_pccc_client_t *c = ud;
     pl_enip_msg_t m;
-    pl_status_t st;
     int rc;
 
-    rc = pl_enip_decode(p, n, &m);
+    (void)cl;
+    rc = pl_enip_decode(frame, len, &m);
     if (rc < 0) {
-        pl_status_set(&st, rc, 0, "bad encapsulation message");
-        protocol_error(c, &st);
-        return;
+        pl_status_set(st, rc, 0, "bad encapsulation message");
+        protocol_error(c, st);
+        return PL_CLIENT_NONE;
     }
     c->rx_msgs++;
     switch (m.command) {
+    case PL_ENIP_CMD_SEND_RR_DATA:
+        return match_rr(c, &m, 0, id);
+    case PL_ENIP_CMD_SEND_UNIT_DATA:
+        return match_rr(c, &m, 1, id);
     case PL_ENIP_CMD_REGISTER_SESSION:
-        rc = pl_enip_session_registered(&c->ss, &m, &st);
-        if (rc == PL_ESESSION_REFUSED) {
-            register_refused(c, &m, &st);
-            return;
-        }
-        if (rc < 0) {
-            protocol_error(c, &st);
-            return;
-        }
-        if (c->use_conn)
+        rc = pl_enip_session_registered(&c->ss, &m, st);
+        if (rc == PL_ESESSION_REFUSED)
+            register_refused(c, &m, st);
+        else if (rc < 0)
+            protocol_error(c, st);
+        else if (c->use_conn)
             send_forward_open(c);
         else
             session_ready(c);
-        return;
-    case PL_ENIP_CMD_SEND_RR_DATA:
-        handle_rr(c, &m, 0);
-        return;
-    case PL_ENIP_CMD_SEND_UNIT_DATA:
-        handle_rr(c, &m, 1);
-        return;
+        return PL_CLIENT_NONE;
     case PL_ENIP_CMD_NOP:
-        return;
+        return PL_CLIENT_NONE;
     default:
-        pl_status_set(&st, PL_EPROTO, 0, "unexpected encapsulation command 0x%04X", m.command);
-        protocol_error(c, &st);
-        return;
+        pl_status_set(st, PL_EPROTO, 0, "unexpected encapsulation command 0x%04X", m.command);
+        protocol_error(c, st);
+        return PL_CLIENT_NONE;
     }
 }
-
-/* The stream broke on a length: reconnect. */
-static void frame_error(pl_pccc_client_t *c, int rc)
+static void identify_text(const pl_pccc_diag_t *d, char *text, size_t cap)
 {
-    pl_status_t why;
-
-    pl_status_set(&why, rc, 0, "encapsulation message longer than %u bytes", RX_MAX_DATA);
-    c->rx_len = 0;
-    protocol_error(c, &why);
-}
-
-/* Handles the messages in buf[0..len), the first one possibly the rest of the partial
- * message kept in rx. Complete messages are handled where they are; only a partial one is
- * copied (into rx, up to what it needs). Returns 0, or -1 when the rest of the stream is
- * void (an error, the client freed or reconnecting). */
-static int take_bytes(pl_pccc_client_t *c, const uint8_t *buf, size_t len)
-{
-    unsigned gen = c->conn_gen;
-    size_t need, n;
-    int rc;
-
-    while (c->rx_len > 0 && len > 0) {
-        /* rx holds less than one message: top it up to the length known so far (24 bytes of
-         * header at first, then the whole message), no further */
-        rc = pl_enip_frame(c->rx, c->rx_len, RX_MAX_DATA, &need);
-        if (rc != PL_EAGAIN) {
-            frame_error(c, rc);
-            return -1;
-        }
-        n = need - c->rx_len < len ? need - c->rx_len : len;
-        memcpy(c->rx + c->rx_len, buf, n);
-        c->rx_len += n;
-        buf += n;
-        len -= n;
-        rc = pl_enip_frame(c->rx, c->rx_len, RX_MAX_DATA, NULL);
-        if (rc == PL_EAGAIN)
-            continue;
-        if (rc < 0) {
-            frame_error(c, rc);
-            return -1;
-        }
-        c->rx_len = 0;
-        handle_msg(c, c->rx, (size_t)rc);
-        if (c->closing || gen != c->conn_gen || c->dropped)
-            return -1; /* freed or reconnecting: the rest of the stream is void */
-    }
-    while (len > 0) {
-        rc = pl_enip_frame(buf, len, RX_MAX_DATA, NULL);
-        if (rc == PL_EAGAIN) {
-            memcpy(c->rx, buf, len); /* less than one message: it fits */
-            c->rx_len = len;
-            return 0;
-        }
-        if (rc < 0) {
-            frame_error(c, rc);
-            return -1;
-        }
-        handle_msg(c, buf, (size_t)rc);
-        if (c->closing || gen != c->conn_gen || c->dropped)
-            return -1;
-        buf += rc;
-        len -= (size_t)rc;
-    }
-    return 0;
-}
-
-static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *ud)
-{
-    pl_pccc_client_t *c = ud;
-    int rc;
-
-    (void)line;
-    c->in_batch = 1; /* one clock reading serves every reply in these bytes */
-    c->batch_ns = 0;
-    rc = take_bytes(c, buf, len);
-    if (rc == 0)
-        pump(c); /* answered slots are free: the next messages go out */
-    c->in_batch = 0;
-}
-
-static void on_line_up(pl_line_t *line, void *ud)
-{
-    pl_pccc_client_t *c = ud;
-    uint32_t bit = c->cur_bit = host_bit(c);
-    pl_status_t why;
-    int rc;
-
-    (void)line;
-    c->conn_gen++;
-    c->rx_len = 0;
-    /* attempt_failures is reset once a session came up and ended (on_line_down): a host
-     * that accepts the connection but refuses the session is a failed attempt */
-    pl_status_clear(&c->setup_err);
-    memset(c->expired, 0, sizeof(c->expired));
-    c->expired_used = 0;
-    c->setup_deadline = uv_now(c->loop) + c->timeout_ms;
-    c->no_fallback = 0;
-    c->refused = 0;
-    c->dropped = 0;
-    c->send_failed = 0;
-    snprintf(c->peer, sizeof(c->peer), "%s", pl_line_peer(c->line));
-    c->limit = (c->serial_hosts & bit) != 0 ? 1u : c->inflight;
-    c->stats.inflight = c->limit;
-    c->use_conn = c->connected == 1 ||
-                  (c->connected == PL_PCCC_CONNECTED_AUTO && (c->unconn_hosts & bit) == 0);
-    layout(c);
-    pl_log(c->log, PL_LOG_DEBUG, "pccc: connected to %s, registering", pl_line_peer(c->line));
-    /* RegisterSession with every header field it does not use zero: a strict target
-     * refuses a sender context or options (docs/pccc.md) */
-    rc = pl_enip_session_begin(&c->ss, c->use_conn, c->tx, sizeof(c->tx));
-    if (rc > 0)
-        rc = pl_line_send(c->line, c->tx, (size_t)rc);
-    if (rc < 0) {
-        pl_status_set(&why, PL_ESEND, 0, "sending RegisterSession failed: %s", pl_strerror(rc));
-        drop(c, &why);
-        return;
-    }
-    arm(c);
-}
-
-static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
-{
-    pl_pccc_client_t *c = ud;
-    int was_ready = c->ss.state == ST_READY, was_up = c->ss.state != ST_DOWN, refused = c->refused;
-
-    (void)line;
-    pl_enip_session_down(&c->ss);
-    c->conn_gen++;
-    c->rx_len = 0;
-    c->refused = 0;
-    c->dropped = 0;
-    if (was_up && !refused)
-        c->attempt_failures = 0;
+    if (d->proc == PL_PCCC_PROC_UNKNOWN && d->catalog[0] == '\0')
+        snprintf(text, cap, "unknown processor (type 0x%02X)", d->type);
+    else if (d->catalog[0] != '\0')
+        snprintf(text, cap, "%s %s series %c", d->model, d->catalog, (char)('A' + d->series % 26u));
     else
-        c->attempt_failures++; /* a refused session counts as a failed attempt */
-    if (was_ready && c->nbusy + c->send_failed > 1 && !c->no_fallback)
-        fall_back(c, why); /* the requests in flight wait for the next session */
-    c->no_fallback = 0;
-    c->send_failed = 0;
-    if (c->on_link != NULL && (was_ready || c->persistent)) {
-        c->on_link(c, why, c->ud);
-        if (c->closing)
-            return;
-    }
-    fail_inflight(c, why); /* sent, not answered: they fail with the reason of the break */
-    if (c->closing)
-        return;
-    if ((!was_up || refused) && c->attempt_failures >= c->nhosts && c->head != NULL) {
-        /* every host was tried once: the waiting requests get the reason */
-        fail_waiting(c, why, refused ? &c->setup_remote : NULL);
-        if (c->closing)
-            return;
-    }
-    if (c->head == NULL) {
-        c->wait_since = 0;
-        if (!c->persistent)
-            pl_line_stop(c->line);
-    } else if (c->wait_since == 0) {
-        c->wait_since = uv_now(c->loop) + 1;
-    }
-    arm(c);
+        snprintf(text, cap, "%s series %c", d->model, (char)('A' + d->series % 26u));
 }
+
+/* A successful CIP reply of the PCCC object: its payload is the wrapped PCCC reply. */
+
+/* ops.handle: completes the message op_match judged (nothing else comes here). */
+static int op_handle(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *frame, size_t len,
+                     pl_status_t *st, void *ud)
+{
+    pl_pccc_client_t *c = ud;
+    const msg_t *s;
+    pl_pccc_req_t *r;
+    rpriv_t *p;
+
+    (void)cl;
+    (void)frame;
+    (void)len;
+    if (slot == NULL)
+        return PL_CLIENT_OTHER;
+    if (c->ans_fail) {
+        *st = c->ans_st;
+        if (c->ans_has_remote && slot->req != NULL)
+            req_of(slot->req)->remote = c->ans_remote;
+        return PL_CLIENT_FAIL;
+    }
+    if (slot->req == NULL)
+        return PL_CLIENT_OK;
+    s = slot->state;
+    r = req_of(slot->req);
+    p = priv(r);
+    if (p->op == OP_READ) {
+        const uint8_t *data = c->ans_data;
+        size_t n = c->ans_len;
+
+        if (s->typed) {
+            pl_pccc_typed_t t;
+
+            if (pl_pccc_typed_decode(c->ans_data, c->ans_len, &t, st) < 0)
+                return PL_CLIENT_FAIL;
+            data = t.data;
+            n = t.data_len;
+        }
+        if (n != s->bytes)
+            return pl_status_set(st, PL_EPCCC_MISMATCH, 0,
+                                 "reply carries %zu data bytes, expected %u", n, s->bytes),
+                   PL_CLIENT_FAIL;
+        if (n > 0)
+            memcpy(p->buf + s->offset, data, n);
+    } else if (p->op == OP_IDENT) {
+        pl_pccc_diag_t d;
+
+        if (pl_pccc_diag_decode(c->ans_data, c->ans_len, &d, st) < 0)
+            return PL_CLIENT_FAIL;
+        identify_text(&d, p->text, p->cap);
+    }
+    return PL_CLIENT_OK;
+}
+
+/* ops.complete: hands the result over (a refusal carries what the target said). */
+static void op_complete(pl_client_t *cl, pl_client_req_t *creq, pl_status_t *st, void *ud)
+{
+    pl_pccc_client_t *c = ud;
+    pl_pccc_req_t *r = req_of(creq);
+
+    (void)cl;
+    if (st->code != 0) {
+        r->status = *st;
+        if (c->refused_code != 0 && st->code == c->refused_code)
+            r->remote = c->setup_remote;
+    }
+    r->cb_(r);
+}
+
+static const pl_client_ops_t pccc_ops = {
+    .frame = op_frame,
+    .encode = op_encode,
+    .match = op_match,
+    .handle = op_handle,
+    .complete = op_complete,
+    .connect = op_connect,
+    .down = op_down,
+    .timeout = op_timeout,
+    .setup_timeout = op_setup_timeout,
+};
 
 /* --- lifecycle --------------------------------------------------------------------- */
 
 int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_pccc_client_t **out)
 {
-    static const pl_line_cbs_t cbs = {
-        .on_up = on_line_up, .on_data = on_line_data, .on_down = on_line_down};
+    pl_client_config_t cc;
     pl_pccc_client_t *c;
     int n, rc;
 
@@ -1811,7 +1365,6 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
         return PL_ENOMEM;
     c->loop = loop;
     c->log = cfg->log;
-    pl_ratelimit_init(&c->rl, c->rl_slots, sizeof(c->rl_slots) / sizeof(c->rl_slots[0]));
     c->on_link = cfg->on_link;
     c->ud = cfg->ud;
     c->plc = cfg->plc;
@@ -1833,9 +1386,7 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
     c->connected = cfg->connected;
     c->use_conn = cfg->connected == 1;
     c->inflight = cfg->inflight != 0 ? cfg->inflight : 1;
-    c->limit = c->inflight;
     c->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
-    c->max_queue = cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE;
     c->max_bytes =
         cfg->max_bytes != 0 ? cfg->max_bytes : (unsigned)pl_pccc_max_bytes(proc_of(c->plc));
     if (c->max_bytes > MAX_DATA_BYTES)
@@ -1844,7 +1395,7 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
     pl_enip_session_init(
         &c->ss, c->vendor, c->serial, c->route, c->route_len, c->timeout_ms,
         (uint32_t)(uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ (uint64_t)(uintptr_t)c >> 32));
-    /* the in-place layout of a request (send_chunk) and its constant CIP request header:
+    /* the in-place layout of a request (op_encode) and its constant CIP request header:
      * the PCCC object's service and path, no data yet */
     layout(c);
     {
@@ -1861,15 +1412,32 @@ int pl_pccc_client_new(uv_loop_t *loop, const pl_pccc_client_config_t *cfg, pl_p
     }
     c->wrap_len = (size_t)pl_pccc_wrap_header_len(c->service); /* checked above */
     (void)wrap_encode(c, c->hdr + c->cip_hdr_len, c->vendor);
-    c->armed_at = UINT64_MAX;
-    rc = pl_line_new(loop, &cfg->line, &cbs, c, &c->line);
+
+    memset(&cc, 0, sizeof(cc));
+    cc.name = "pccc";
+    cc.partner = "target";
+    cc.timeout_ms = c->timeout_ms;
+    cc.max_queue = cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE;
+    cc.max_inflight = c->inflight;
+    cc.max_frame = PL_ENIP_HEADER_LEN + RX_MAX_DATA;
+    cc.max_msg = BUF_CAP;
+    cc.slot_size = sizeof(msg_t);
+    cc.expired_max = EXPIRED_MAX;
+    cc.send_fail_waits = 1; /* a broken pipe: the target may have closed on the others */
+    cc.log = cfg->log;
+    cc.requests = &c->stats.requests;
+    cc.responses = &c->stats.responses;
+    cc.timeouts = &c->stats.timeouts;
+    cc.errors = &c->stats.errors;
+    cc.last_rtt_us = &c->stats.last_rtt_us;
+    rc = pl_client_new(loop, &cfg->line, &cc, &pccc_ops, c, &c->cl);
     if (rc < 0) {
         free(c);
         return rc;
     }
-    c->nhosts = pl_line_host_count(c->line);
-    uv_timer_init(loop, &c->timer);
-    c->timer.data = c;
+    c->line = pl_client_line(c->cl);
+    uv_timer_init(loop, &c->closer);
+    c->closer.data = c;
     *out = c;
     return 0;
 }
@@ -1879,7 +1447,7 @@ int pl_pccc_client_start(pl_pccc_client_t *c)
     if (c->closing)
         return PL_ECLOSING;
     c->persistent = 1;
-    return pl_line_start(c->line);
+    return pl_client_start(c->cl);
 }
 
 pl_line_t *pl_pccc_client_line(pl_pccc_client_t *c)
@@ -1892,37 +1460,19 @@ const pl_pccc_client_stats_t *pl_pccc_client_stats(const pl_pccc_client_t *c)
     return &c->stats;
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void on_closed(uv_handle_t *h)
 {
-    pl_pccc_client_t *c = h->data;
-
-    if (--c->handles_open == 0)
-        free(c);
+    free(h->data);
 }
 
 void pl_pccc_client_free(pl_pccc_client_t *c)
 {
-    pl_status_t why;
-    unsigned i;
-
     if (c == NULL || c->closing)
         return;
     session_close(c);
     c->closing = 1;
-    pl_ratelimit_flush(&c->rl, uv_now(c->loop), c->log); /* counts not yet logged */
-    pl_line_free(c->line);
+    pl_client_free(c->cl); /* every request is answered with PL_ECANCELED */
+    c->cl = NULL;
     c->line = NULL;
-    uv_timer_stop(&c->timer);
-    pl_status_set(&why, PL_ECANCELED, 0, "client closed");
-    for (i = 0; i < MAX_INFLIGHT; i++) {
-        pl_pccc_req_t *r = c->slot[i].req;
-
-        slot_release(c, &c->slot[i]);
-        if (r != NULL)
-            finish(c, r, &why);
-    }
-    while (c->head != NULL)
-        finish(c, c->head, &why);
-    c->handles_open = 1;
-    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->closer, on_closed);
 }
