@@ -8,6 +8,11 @@
  * libmosquitto, sync_socket() makes the poll handle follow the library's socket (it may
  * have been closed or replaced inside the call) and its want_write(). Nothing here may
  * block the loop, start a thread, print, or keep more than one waiting message per topic.
+ *
+ * Pacing: each loop turn may publish opts.max_per_turn messages and TURN_BYTES bytes (the
+ * budget is refilled by a prepare handle, before the loop polls for I/O); what does not fit
+ * waits in the pending table, so a burst of changes (300 000 first values at start, the
+ * republication after a connect) never keeps the engine's sockets waiting for long.
  */
 #include "north/mqtt.h"
 #include "north/jsonl.h"
