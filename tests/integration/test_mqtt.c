@@ -6,9 +6,10 @@
  * retained values and status topics, writes with their correlation, refusals, a broker
  * killed and restarted on the same port, the last will of a client killed with SIGKILL,
  * two client ids sharing a broker, writes of every value kind, the engine replaced under a
- * running client (reload), the pending table at its limit, and (against a fake broker on a
- * pl_listener) a CONNACK that never comes or refuses. No sleeps: every wait is a loop run
- * under a guard timer (or a bounded connect() probe for the broker's readiness).
+ * running client (reload), the pending table at its limit, the paced publication of
+ * 20 000 tags (each once, polling undisturbed) at start and after a restart, and (against
+ * a fake broker on a pl_listener) a CONNACK that never comes or refuses. No sleeps: every wait is a
+ * loop run under a guard timer (or a bounded connect() probe for the broker's readiness).
  */
 #include <setjmp.h>
 #include <stdarg.h>
