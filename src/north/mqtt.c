@@ -8,6 +8,11 @@
  * libmosquitto, sync_socket() makes the poll handle follow the library's socket (it may
  * have been closed or replaced inside the call) and its want_write(). Nothing here may
  * block the loop, start a thread, print, or keep more than one waiting message per topic.
+ *
+ * Pacing: each loop turn may publish opts.max_per_turn messages and TURN_BYTES bytes (the
+ * budget is refilled by a prepare handle, before the loop polls for I/O); what does not fit
+ * waits in the pending table, so a burst of changes (300 000 first values at start, the
+ * republication after a connect) never keeps the engine's sockets waiting for long.
  */
 #include "north/mqtt.h"
 #include "north/jsonl.h"
@@ -25,11 +30,13 @@
 #include <time.h>
 
 #define TOPIC_MAX 512 /* prefix (127) + line/device/tag (3 x 63) + suffixes */
-#define PAYLOAD_MAX                                                                       \
-    4096                    /* a tag state or a result: value 96 bytes (up to 288 as text \
-                                 plus 128 of base64), detail 96 (escaped up to 576), id 256 */
-#define MISC_PERIOD_MS 1000 /* mosquitto_loop_misc: keep-alive pings, timeouts */
-#define IO_PACKETS     64   /* packets per loop_read/loop_write call */
+#define PAYLOAD_MAX                                                                         \
+    4096                      /* a tag state or a result: value 96 bytes (up to 288 as text \
+                                   plus 128 of base64), detail 96 (escaped up to 576), id 256 */
+#define MISC_PERIOD_MS 1000   /* mosquitto_loop_misc: keep-alive pings, timeouts */
+#define IO_PACKETS     64     /* packets per loop_read/loop_write call */
+#define TURN_BYTES     65536u /* topic and payload bytes published per loop turn, at most */
+#define TURN_STEPS     4096u  /* tags the republication looks at per loop turn, at most */
 #define BUCKETS_MIN    256u
 #define STATUS_ONLINE  "online"
 #define STATUS_OFFLINE "offline"
@@ -111,13 +118,24 @@ struct pl_mqtt_s {
     int closing, finished;
     int drop; /* a refused CONNACK: drop the connection after the call returns */
 
-    /* pending messages: hash by topic + FIFO */
+    /* pending messages: hash by topic + one FIFO per kind (device and instance statuses
+     * first, then tag values) */
     pend_t **buckets;
     size_t nbuckets, npending;
-    pend_t *head, *tail;
+    struct {
+        pend_t *head, *tail;
+    } q[2];
 
     size_t republish;  /* next engine tag to republish after a connect; SIZE_MAX: none */
     unsigned inflight; /* QoS 1/2 publishes not acknowledged */
+
+    /* pacing: what may still be published in this loop turn (refilled by `turn`, a
+     * prepare handle, before the loop polls for I/O); `more` (an idle handle) is active
+     * while work waits that the connection could take, so that the loop does not block */
+    uv_prepare_t turn;
+    uv_idle_t more;
+    unsigned turn_msgs;
+    size_t turn_bytes;
 
     devst_t *devs;
     /* each device's line, sorted by device name: built from the tags on the first device
@@ -133,6 +151,7 @@ struct pl_mqtt_s {
 static unsigned lib_users; /* mosquitto_lib_init() reference count (loop thread) */
 
 static void after_io(pl_mqtt_t *m);
+static void on_more(uv_idle_t *h);
 static void schedule_retry(pl_mqtt_t *m);
 static void finish(pl_mqtt_t *m);
 
@@ -198,6 +217,24 @@ static int can_send(pl_mqtt_t *m)
     return m->state == ST_UP && !m->closing && !backed_up(m);
 }
 
+/* Room left in this loop turn's budget. */
+static int turn_room(const pl_mqtt_t *m)
+{
+    return m->turn_msgs > 0 && m->turn_bytes > 0;
+}
+
+static void turn_spend(pl_mqtt_t *m, size_t bytes)
+{
+    m->turn_msgs--;
+    m->turn_bytes = bytes >= m->turn_bytes ? 0 : m->turn_bytes - bytes;
+}
+
+/* Messages wait: in the pending table, or as the republication's tags. */
+static int work_waits(const pl_mqtt_t *m)
+{
+    return m->npending > 0 || m->republish != SIZE_MAX;
+}
+
 /* --- the pending table -------------------------------------------------------------- */
 
 static pend_t **pend_slot(pl_mqtt_t *m, const char *topic, uint32_t h)
@@ -238,11 +275,11 @@ static void pend_unlink(pl_mqtt_t *m, pend_t *p)
     if (p->prev != NULL)
         p->prev->next = p->next;
     else
-        m->head = p->next;
+        m->q[p->is_value].head = p->next;
     if (p->next != NULL)
         p->next->prev = p->prev;
     else
-        m->tail = p->prev;
+        m->q[p->is_value].tail = p->prev;
     m->npending--;
     m->stats.pending = m->npending;
 }
@@ -287,16 +324,16 @@ static void pend_put(pl_mqtt_t *m, const char *topic, const char *payload, size_
     p->payload = copy;
     p->plen = plen;
     p->hash = h;
-    p->is_value = is_value;
+    p->is_value = is_value != 0;
     p->hnext = NULL;
     *pp = p;
-    p->prev = m->tail;
+    p->prev = m->q[p->is_value].tail;
     p->next = NULL;
-    if (m->tail != NULL)
-        m->tail->next = p;
+    if (p->prev != NULL)
+        p->prev->next = p;
     else
-        m->head = p;
-    m->tail = p;
+        m->q[p->is_value].head = p;
+    m->q[p->is_value].tail = p;
     m->npending++;
     m->stats.pending = m->npending;
     if (m->npending > m->stats.pending_peak)
@@ -329,11 +366,13 @@ static int raw_publish(pl_mqtt_t *m, const char *topic, const char *payload, siz
     return rc;
 }
 
-/* Sends a retained message now when the connection takes it, else keeps it waiting. */
+/* Sends a retained message now when nothing else waits, the connection takes it and the
+ * loop turn's budget allows; else keeps it waiting (the latest per topic). */
 static void emit(pl_mqtt_t *m, const char *topic, const char *payload, size_t plen, int is_value)
 {
-    if (can_send(m) && !pend_has(m, topic)) {
+    if (!work_waits(m) && can_send(m) && turn_room(m)) {
         if (raw_publish(m, topic, payload, plen, m->qos_pub, 1, NULL) == MOSQ_ERR_SUCCESS) {
+            turn_spend(m, strlen(topic) + plen);
             if (is_value)
                 m->stats.published++;
             return;
@@ -344,7 +383,7 @@ static void emit(pl_mqtt_t *m, const char *topic, const char *payload, size_t pl
     pend_put(m, topic, payload, plen, is_value);
 }
 
-static void publish_state(pl_mqtt_t *m, const pl_tag_state_t *st, int is_change)
+static void publish_state(pl_mqtt_t *m, const pl_tag_state_t *st)
 {
     char topic[TOPIC_MAX], payload[PAYLOAD_MAX];
     int n;
@@ -354,39 +393,84 @@ static void publish_state(pl_mqtt_t *m, const pl_tag_state_t *st, int is_change)
         m->stats.dropped++;
         return;
     }
-    if (is_change) {
-        emit(m, topic, payload, (size_t)n, 1);
-    } else if (can_send(m) && !pend_has(m, topic)) {
-        if (raw_publish(m, topic, payload, (size_t)n, m->qos_pub, 1, NULL) == MOSQ_ERR_SUCCESS)
-            m->stats.published++;
-    }
+    emit(m, topic, payload, (size_t)n, 1);
 }
 
-/* Sends waiting messages, then the engine's states after a connect, while the connection
- * takes them without queueing. */
-static void pump(pl_mqtt_t *m)
+/* Sends the head of one waiting FIFO while the connection and the turn take it. */
+static void pump_queue(pl_mqtt_t *m, int kind)
 {
-    while (m->head != NULL && can_send(m)) {
-        pend_t *p = m->head;
+    while (m->q[kind].head != NULL && can_send(m) && turn_room(m)) {
+        pend_t *p = m->q[kind].head;
 
         if (raw_publish(m, p->topic, p->payload, p->plen, m->qos_pub, 1, NULL) != MOSQ_ERR_SUCCESS)
             return; /* the connection failed; the message stays */
+        turn_spend(m, strlen(p->topic) + p->plen);
         if (p->is_value)
             m->stats.published++;
         pend_unlink(m, p);
         pend_free(p);
     }
-    while (m->republish != SIZE_MAX && can_send(m)) {
+}
+
+/* The republication after a connect: the current state of every tag that has been read,
+ * except the tags whose state waits in the pending table (it goes out from there, once).
+ * While it runs, changes wait in the table instead of going out at once, so a tag is never
+ * sent twice by the pass and a change; the waiting values follow when it is done. */
+static void pump_republish(pl_mqtt_t *m)
+{
+    char topic[TOPIC_MAX], payload[PAYLOAD_MAX];
+    unsigned steps = 0;
+
+    while (m->republish != SIZE_MAX && can_send(m) && turn_room(m) && steps++ < TURN_STEPS) {
         const pl_tag_state_t *st;
+        int n;
 
         if (m->engine == NULL || m->republish >= pl_engine_tag_count(m->engine)) {
             m->republish = SIZE_MAX;
             break;
         }
-        st = pl_engine_tag_at(m->engine, m->republish++);
-        if (st != NULL && st->ts_ms != 0)
-            publish_state(m, st, 0);
+        st = pl_engine_tag_at(m->engine, m->republish);
+        if (st == NULL || st->ts_ms == 0 ||
+            topic_of(m, topic, sizeof(topic), st->line, st->device, st->tag, NULL) < 0 ||
+            pend_has(m, topic)) {
+            m->republish++;
+            continue;
+        }
+        n = pl_mqtt_format_state(st, payload, sizeof(payload));
+        if (n < 0) {
+            m->stats.dropped++;
+            m->republish++;
+            continue;
+        }
+        if (raw_publish(m, topic, payload, (size_t)n, m->qos_pub, 1, NULL) != MOSQ_ERR_SUCCESS)
+            return; /* the connection failed: the next connect starts the pass again */
+        m->republish++;
+        turn_spend(m, strlen(topic) + (size_t)n);
+        m->stats.published++;
     }
+}
+
+/* Publishes what waits, within this loop turn's budget: statuses, then the republication,
+ * then the waiting values. */
+static void pump(pl_mqtt_t *m)
+{
+    pump_queue(m, 0);
+    if (m->q[0].head == NULL)
+        pump_republish(m);
+    if (m->q[0].head == NULL && m->republish == SIZE_MAX)
+        pump_queue(m, 1);
+}
+
+/* Keeps the loop from blocking while work waits that the connection could take now; when
+ * the socket is full or the broker away, the socket's events or the connect wake it. */
+static void arm(pl_mqtt_t *m)
+{
+    int want = !m->finished && !m->closing && work_waits(m) && can_send(m);
+
+    if (want && !uv_is_active((uv_handle_t *)&m->more))
+        uv_idle_start(&m->more, on_more);
+    else if (!want && uv_is_active((uv_handle_t *)&m->more))
+        uv_idle_stop(&m->more);
 }
 
 /* --- the socket --------------------------------------------------------------------- */
@@ -458,6 +542,23 @@ static void after_io(pl_mqtt_t *m)
     }
     pump(m);
     sync_socket(m);
+    arm(m);
+}
+
+/* Before the loop polls for I/O: a new turn, a new budget; what waits goes first. */
+static void on_turn(uv_prepare_t *h)
+{
+    pl_mqtt_t *m = h->data;
+
+    m->turn_msgs = m->opts.max_per_turn;
+    m->turn_bytes = TURN_BYTES;
+    if (work_waits(m) && m->state == ST_UP && !m->closing && !m->finished)
+        after_io(m);
+}
+
+static void on_more(uv_idle_t *h)
+{
+    (void)h; /* only there so that the loop does not block; on_turn does the work */
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -965,6 +1066,7 @@ void pl_mqtt_opts_init(pl_mqtt_opts_t *o)
     o->close_timeout_ms = 1000;
     o->max_pending = PL_CONFIG_TAGS_MAX + PL_CONFIG_ITEMS_MAX;
     o->max_inflight = 1000;
+    o->max_per_turn = 256;
 }
 
 static int is_numeric_host(const char *h)
@@ -979,11 +1081,13 @@ static void free_memory(pl_mqtt_t *m)
 {
     pend_t *p, *pn;
     devst_t *d, *dn;
+    int i;
 
-    for (p = m->head; p != NULL; p = pn) {
-        pn = p->next;
-        pend_free(p);
-    }
+    for (i = 0; i < 2; i++)
+        for (p = m->q[i].head; p != NULL; p = pn) {
+            pn = p->next;
+            pend_free(p);
+        }
     for (d = m->devs; d != NULL; d = dn) {
         dn = d->next;
         free(d->payload);
@@ -1022,6 +1126,8 @@ static void finish(pl_mqtt_t *m)
         mosquitto_lib_cleanup();
     uv_close((uv_handle_t *)&m->timer, on_handle_closed);
     uv_close((uv_handle_t *)&m->misc, on_handle_closed);
+    uv_close((uv_handle_t *)&m->turn, on_handle_closed);
+    uv_close((uv_handle_t *)&m->more, on_handle_closed);
 }
 
 int pl_mqtt_new(uv_loop_t *loop, const pl_north_def_t *def, pl_engine_t *engine,
@@ -1058,6 +1164,10 @@ int pl_mqtt_new(uv_loop_t *loop, const pl_north_def_t *def, pl_engine_t *engine,
         m->opts.backoff_max_ms = m->opts.backoff_min_ms;
     if (m->opts.max_inflight == 0)
         m->opts.max_inflight = 1;
+    if (m->opts.max_per_turn == 0)
+        m->opts.max_per_turn = 1;
+    m->turn_msgs = m->opts.max_per_turn;
+    m->turn_bytes = TURN_BYTES;
     m->rng = m->opts.seed != 0 ? m->opts.seed : (uint32_t)uv_hrtime() | 1u;
     snprintf(m->host, sizeof(m->host), "%s", def->mqtt_host[0] ? def->mqtt_host : "127.0.0.1");
     m->port = def->mqtt_port != 0 ? def->mqtt_port : (def->mqtt_ca_file[0] ? 8883 : 1883);
@@ -1126,10 +1236,16 @@ int pl_mqtt_new(uv_loop_t *loop, const pl_north_def_t *def, pl_engine_t *engine,
         mosquitto_log_callback_set(m->mosq, on_mosq_log);
     uv_timer_init(loop, &m->timer);
     uv_timer_init(loop, &m->misc);
+    uv_prepare_init(loop, &m->turn);
+    uv_idle_init(loop, &m->more);
     m->timer.data = m;
     m->misc.data = m;
-    m->handles = 2;
+    m->turn.data = m;
+    m->more.data = m;
+    m->handles = 4;
     uv_timer_start(&m->misc, on_misc, MISC_PERIOD_MS, MISC_PERIOD_MS);
+    uv_prepare_start(&m->turn, on_turn);
+    uv_unref((uv_handle_t *)&m->turn); /* a budget to refill keeps no loop alive */
     start_resolve(m);
     *out = m;
     return 0;
@@ -1139,8 +1255,9 @@ void pl_mqtt_publish_state(pl_mqtt_t *m, const pl_tag_state_t *st)
 {
     if (m == NULL || st == NULL || m->closing)
         return;
-    publish_state(m, st, 1);
+    publish_state(m, st);
     sync_socket(m);
+    arm(m);
 }
 
 static int cmp_devline(const void *a, const void *b)
@@ -1230,6 +1347,7 @@ void pl_mqtt_device_state(pl_mqtt_t *m, const char *line, const char *device,
     }
     emit(m, topic, payload, (size_t)len, 0);
     sync_socket(m);
+    arm(m);
 }
 
 void pl_mqtt_set_engine(pl_mqtt_t *m, pl_engine_t *engine)
@@ -1246,6 +1364,7 @@ void pl_mqtt_set_engine(pl_mqtt_t *m, pl_engine_t *engine)
         subscribe_topics(m);
         sync_socket(m);
     }
+    arm(m);
 }
 
 void pl_mqtt_free(pl_mqtt_t *m)
@@ -1261,6 +1380,7 @@ void pl_mqtt_free(pl_mqtt_t *m)
     m->writes = NULL;
     uv_timer_stop(&m->timer);
     uv_timer_stop(&m->misc);
+    uv_idle_stop(&m->more);
     if (m->resolving)
         uv_cancel((uv_req_t *)&m->gai);
     if (m->state == ST_UP) {

@@ -12,8 +12,10 @@
  *
  * While the broker is away (or the socket is backed up), at most ONE pending message per
  * topic is kept: the latest; older ones are counted as coalesced. On every (re)connect the
- * current state of every tag that has been read, the device statuses and the pending
- * messages are published, so a broker that restarted empty gets the whole picture back.
+ * device statuses, the current state of every tag that has been read and the pending
+ * messages are published (each tag once), so a broker that restarted empty gets the whole
+ * picture back. Publishing is paced: at most opts.max_per_turn messages per loop turn,
+ * the rest waits in the same table, so the engine's I/O always gets the loop.
  *
  * Threading: the loop thread only. Memory: _new/_free; the module copies the configuration.
  * It never prints; it logs through the caller's logger.
@@ -42,6 +44,8 @@ typedef struct {
                                     tags a configuration may have) plus devices */
     unsigned max_inflight;       /* QoS 1/2 messages unacknowledged before new values are
                                     held back (and coalesced); default 1000 */
+    unsigned max_per_turn;       /* messages published per loop turn, at most (and 64 KiB);
+                                    the rest waits, coalesced; default 256 */
     uint32_t seed;               /* back-off jitter; 0: seeded from the clock */
 } pl_mqtt_opts_t;
 

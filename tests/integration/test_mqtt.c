@@ -6,9 +6,10 @@
  * retained values and status topics, writes with their correlation, refusals, a broker
  * killed and restarted on the same port, the last will of a client killed with SIGKILL,
  * two client ids sharing a broker, writes of every value kind, the engine replaced under a
- * running client (reload), the pending table at its limit, and (against a fake broker on a
- * pl_listener) a CONNACK that never comes or refuses. No sleeps: every wait is a loop run
- * under a guard timer (or a bounded connect() probe for the broker's readiness).
+ * running client (reload), the pending table at its limit, the paced publication of
+ * 20 000 tags (each once, polling undisturbed) at start and after a restart, and (against
+ * a fake broker on a pl_listener) a CONNACK that never comes or refuses. No sleeps: every wait is a
+ * loop run under a guard timer (or a bounded connect() probe for the broker's readiness).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <mqtt_protocol.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -998,6 +1000,365 @@ static void test_pending_table_limit(void **state)
     teardown(&f);
 }
 
+/* --- the initial publication of many tags -------------------------------------------- */
+
+#define DRAIN_DEVS     20
+#define DRAIN_PER_DEV  1000 /* W0..W999 of each node: 4 blocks of 256 words */
+#define DRAIN_TAGS_MAX (DRAIN_DEVS * DRAIN_PER_DEV)
+
+/* A subscriber on libmosquitto's own thread (it must keep up with tens of thousands of
+ * messages), counting the messages of every tag topic plc/line1/d<k>/t<i>. */
+typedef struct {
+    pthread_mutex_t mu;
+    struct mosquitto *mosq;
+    unsigned counts[DRAIN_TAGS_MAX];
+    long first[DRAIN_TAGS_MAX], last[DRAIN_TAGS_MAX]; /* the values of the first and the last
+                                                         message */
+    unsigned ntags;
+    unsigned tag_msgs, results;
+    int subscribed;
+} counter_t;
+
+static counter_t g_counter;
+
+static void counter_on_subscribe(struct mosquitto *mosq, void *ud, int mid, int n,
+                                 const int *granted, const mosquitto_property *props)
+{
+    counter_t *c = ud;
+
+    (void)mosq;
+    (void)mid;
+    (void)n;
+    (void)granted;
+    (void)props;
+    pthread_mutex_lock(&c->mu);
+    c->subscribed = 1;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void counter_on_message(struct mosquitto *mosq, void *ud,
+                               const struct mosquitto_message *msg, const mosquitto_property *props)
+{
+    counter_t *c = ud;
+    unsigned dev, tag;
+    int end = 0;
+    size_t tl = strlen(msg->topic);
+
+    (void)mosq;
+    (void)props;
+    pthread_mutex_lock(&c->mu);
+    if (sscanf(msg->topic, "plc/line1/d%u/t%u%n", &dev, &tag, &end) == 2 && (size_t)end == tl &&
+        tag < c->ntags) {
+        char text[256];
+        const char *v;
+
+        snprintf(text, sizeof(text), "%.*s", msg->payloadlen, (const char *)msg->payload);
+        v = strstr(text, "\"value\":");
+
+        c->counts[tag]++;
+        c->tag_msgs++;
+        c->last[tag] = v != NULL ? strtol(v + 8, NULL, 10) : -1;
+        if (c->counts[tag] == 1)
+            c->first[tag] = c->last[tag];
+    } else if (tl > 7 && strcmp(msg->topic + tl - 7, "/result") == 0) {
+        c->results++;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static unsigned counter_get(counter_t *c, const unsigned *field)
+{
+    unsigned v;
+
+    pthread_mutex_lock(&c->mu);
+    v = *field;
+    pthread_mutex_unlock(&c->mu);
+    return v;
+}
+
+/* Connects the counter to the broker and waits until its subscription stands. */
+static void counter_open(counter_t *c, uint16_t port, const char *id)
+{
+    uint64_t deadline = mono_ms() + 10000;
+
+    pthread_mutex_lock(&c->mu);
+    memset(c->counts, 0, sizeof(c->counts));
+    c->tag_msgs = c->results = 0;
+    c->subscribed = 0;
+    pthread_mutex_unlock(&c->mu);
+    c->mosq = mosquitto_new(id, true, c);
+    assert_non_null(c->mosq);
+    mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_subscribe_v5_callback_set(c->mosq, counter_on_subscribe);
+    mosquitto_message_v5_callback_set(c->mosq, counter_on_message);
+    assert_int_equal(mosquitto_connect(c->mosq, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
+    assert_int_equal(mosquitto_subscribe_v5(c->mosq, NULL, "plc/#", 1, 0, NULL), MOSQ_ERR_SUCCESS);
+    assert_int_equal(mosquitto_loop_start(c->mosq), MOSQ_ERR_SUCCESS);
+    while (!counter_get(c, (const unsigned *)&c->subscribed)) {
+        assert_true(mono_ms() < deadline);
+        poll(NULL, 0, 2); /* a short pause between looks, bounded by the deadline */
+    }
+}
+
+static void counter_close(counter_t *c)
+{
+    mosquitto_disconnect(c->mosq);
+    mosquitto_loop_stop(c->mosq, false);
+    mosquitto_destroy(c->mosq);
+    c->mosq = NULL;
+}
+
+/* Every tag seen at least once, and the changed ones (the tags of word 1..10 of the first
+ * device and word 990..999 of the last) with their new value (5000 + word). */
+static int counter_complete(counter_t *c, unsigned ndevs)
+{
+    unsigned i;
+    int done = 1;
+
+    pthread_mutex_lock(&c->mu);
+    for (i = 0; i < c->ntags && done; i++)
+        done = c->counts[i] > 0;
+    for (i = 1; i <= 10 && done; i++)
+        done = c->last[i] == 5000 + (long)i &&
+               c->last[(ndevs - 1) * DRAIN_PER_DEV + 989 + i] == 5989 + (long)i;
+    pthread_mutex_unlock(&c->mu);
+    return done;
+}
+
+static long counter_last(counter_t *c, unsigned tag)
+{
+    long v;
+
+    pthread_mutex_lock(&c->mu);
+    v = c->counts[tag] > 0 ? c->last[tag] : -1;
+    pthread_mutex_unlock(&c->mu);
+    return v;
+}
+
+static int not_connected(fx_t *f, const void *arg)
+{
+    (void)arg;
+    return !pl_mqtt_stats(f->m)->connected;
+}
+
+static int counter_results(fx_t *f, const void *arg)
+{
+    (void)f;
+    (void)arg;
+    return counter_get(&g_counter, &g_counter.results) >= 1;
+}
+
+static int pending_at_least(fx_t *f, const void *arg)
+{
+    return pl_mqtt_stats(f->m)->pending >= *(const uint64_t *)arg;
+}
+
+/* The first value of every tag of a large configuration waits while the broker is away;
+ * when it comes, the publication is paced: at most max_per_turn messages per loop turn, so
+ * the engine keeps polling while it drains (no request timeout, no error, no device off
+ * scan), and every tag's state reaches a subscriber exactly once: the republication after
+ * the connect does not send again the tags whose state was waiting. (It used to publish
+ * everything the socket took in one turn, then every tag a second time.) */
+static void test_initial_drain(void **state)
+{
+    fx_t f;
+    pl_ttcp_server_config_t sc;
+    pl_engine_config_t ec;
+    pl_engine_cbs_t cbs = {.on_change = on_change, .on_device = on_device};
+    pl_device_def_t devs[DRAIN_DEVS];
+    pl_tag_def_t *tags;
+    pl_mqtt_opts_t o;
+    pl_engine_stats_t es;
+    pl_status_t err;
+    const pl_mqtt_stats_t *s;
+    counter_t *c = &g_counter;
+    unsigned ndevs = getenv("PL_VALGRIND") != NULL ? 2 : DRAIN_DEVS, ntags = ndevs * DRAIN_PER_DEV;
+    uint64_t want, deadline, turns_draining = 0, zero = 0;
+    unsigned i, k, syn = ndevs * DRAIN_PER_DEV - 11; /* word 989 of the last device */
+    int changed;
+    char topic[64];
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->mu, NULL);
+    c->ntags = ntags;
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    f.broker.port = free_port(); /* nothing listens there yet */
+
+    pl_ttcp_server_config_init(&sc);
+    sc.listen.port = 0;
+    sc.node_first = 1;
+    sc.node_last = DRAIN_DEVS;
+    assert_int_equal(pl_ttcp_server_new(&f.loop, &sc, &f.srv, NULL), 0);
+    snprintf(f.line.name, sizeof(f.line.name), "line1");
+    snprintf(f.line.protocol, sizeof(f.line.protocol), "7ttcp");
+    pl_line_config_init(&f.line.line);
+    assert_int_equal(pl_hostlist_parse(&f.line.line.hosts, "127.0.0.1", 9, NULL), 0);
+    f.line.line.port = pl_ttcp_server_port(f.srv);
+    f.line.timeout_ms = 1000;
+    tags = calloc(ntags, sizeof(*tags));
+    assert_non_null(tags);
+    for (k = 0; k < ndevs; k++) {
+        uint16_t *w = pl_ttcp_server_words(f.srv, k + 1);
+
+        memset(&devs[k], 0, sizeof(devs[k]));
+        snprintf(devs[k].name, sizeof(devs[k].name), "d%u", k);
+        snprintf(devs[k].line, sizeof(devs[k].line), "line1");
+        snprintf(devs[k].keys, sizeof(devs[k].keys), "node=%u", k + 1);
+        for (i = 0; i < DRAIN_PER_DEV; i++) {
+            pl_tag_def_t *t = &tags[k * DRAIN_PER_DEV + i];
+
+            w[i] = (uint16_t)(k * 7 + i);
+            snprintf(t->name, sizeof(t->name), "t%u", k * DRAIN_PER_DEV + i);
+            snprintf(t->device, sizeof(t->device), "d%u", k);
+            snprintf(t->address, sizeof(t->address), "W%u", i);
+            snprintf(t->scan, sizeof(t->scan), "fast");
+            t->writable = i == 0;
+        }
+    }
+    snprintf(f.scan.name, sizeof(f.scan.name), "fast");
+    f.scan.period_ms = 100;
+    f.scan.stale_ms = 600000; /* a slow run (valgrind) makes no value uncertain: one state */
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = &f.line;
+    ec.nlines = 1;
+    ec.devices = devs;
+    ec.ndevices = ndevs;
+    ec.tags = tags;
+    ec.ntags = ntags;
+    ec.scans = &f.scan;
+    ec.nscans = 1;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f.loop, &ec, &cbs, &f, &f.e, &err), 0);
+
+    pl_mqtt_opts_init(&o); /* the default pacing */
+    o.backoff_min_ms = 20;
+    o.backoff_max_ms = 100;
+    o.seed = 11;
+    f.north.mqtt = 1;
+    snprintf(f.north.mqtt_host, sizeof(f.north.mqtt_host), "127.0.0.1");
+    f.north.mqtt_port = f.broker.port;
+    snprintf(f.north.mqtt_client_id, sizeof(f.north.mqtt_client_id), "inst-d");
+    snprintf(f.north.mqtt_prefix, sizeof(f.north.mqtt_prefix), "plc");
+    f.north.mqtt_qos_sub = 1;
+    assert_int_equal(pl_mqtt_new(&f.loop, &f.north, f.e, NULL, &o, &f.m, &err), 0);
+    assert_int_equal(pl_engine_start(f.e), 0);
+
+    /* every tag read once, its first state waiting with the device statuses */
+    want = ntags + ndevs;
+    assert_true(run_until(&f, pending_at_least, &want, 30000));
+    s = pl_mqtt_stats(f.m);
+    assert_false(s->connected);
+    assert_int_equal(s->published, 0);
+
+    /* the broker, and a subscriber whose subscription stands before plcline connects (the
+     * loop, and so plcline's next attempt, waits until then) */
+    broker_start(&f.broker);
+    counter_open(c, f.broker.port, "drain-sub");
+
+    /* turn by turn until everything waiting went out */
+    deadline = mono_ms() + 60000;
+    for (;;) {
+        uint64_t before = s->published;
+
+        uv_run(&f.loop, UV_RUN_ONCE);
+        assert_true(s->published - before <= o.max_per_turn);
+        if (s->connected && s->pending > 0)
+            turns_draining++;
+        if (s->connected && s->pending == 0 && s->published >= ntags)
+            break;
+        assert_true(mono_ms() < deadline);
+    }
+    assert_true(turns_draining > 1);
+
+    /* a write's result comes after everything plcline published before it */
+    sub_open(&f.sub, &f.loop, &f.broker, "drain-writer", "plc/none");
+    sub_write(&f.sub, "plc/line1/d0/t0/set", "0", NULL, NULL);
+    assert_true(run_until(&f, counter_results, NULL, 10000));
+    counter_close(c);
+
+    for (i = 0; i < ntags; i++)
+        if (c->counts[i] != 1)
+            fail_msg("tag t%u reached the broker %u times", i, c->counts[i]);
+    assert_int_equal(c->tag_msgs, ntags);
+    s = pl_mqtt_stats(f.m);
+    assert_int_equal(s->published, ntags);
+    assert_int_equal(s->dropped, 0);
+    assert_int_equal(s->coalesced, 0);
+    assert_true(run_until(&f, pending_is, &zero, 100));
+    for (k = 0; k < ndevs; k++) { /* polling went on: nothing late, nothing off scan */
+        snprintf(topic, sizeof(topic), "d%u", k);
+        assert_int_equal(pl_engine_device_stats(f.e, topic, &es), 0);
+        assert_int_equal(es.timeouts, 0);
+        assert_int_equal(es.errors, 0);
+        assert_int_equal(es.demoted, 0);
+        assert_true(es.responses > 4); /* more than the first scan */
+    }
+
+    /* the broker restarts empty: the republication sends every tag once; tags that change
+     * while it runs (whether it passed them or not) end with their newest state */
+    sub_close(&f.sub);
+    broker_kill(&f.broker, SIGKILL);
+    assert_true(run_until(&f, not_connected, NULL, 10000));
+    broker_start(&f.broker);
+    counter_open(c, f.broker.port, "drain-sub2");
+    changed = 0;
+    deadline = mono_ms() + 60000;
+    for (;;) {
+        uint64_t before = s->published;
+
+        uv_run(&f.loop, UV_RUN_ONCE);
+        assert_true(s->published - before <= o.max_per_turn);
+        if (s->connected && !changed) { /* the republication has begun */
+            uint16_t *w0 = pl_ttcp_server_words(f.srv, 1), *wl = pl_ttcp_server_words(f.srv, ndevs);
+
+            pl_tag_state_t st = *pl_engine_tag_at(f.e, syn);
+
+            for (i = 1; i <= 10; i++) {
+                w0[i] = (uint16_t)(5000 + i);
+                wl[989 + i] = (uint16_t)(5989 + i);
+            }
+            /* and one change handed over now, for a tag the republication has not reached
+             * (it has sent at most max_per_turn): it waits, and the pass leaves it out */
+            st.value.type = PL_VT_INT;
+            st.value.i = 7777;
+            pl_mqtt_publish_state(f.m, &st);
+            changed = 1;
+        }
+        if (changed && s->connected && s->pending == 0 && counter_complete(c, ndevs) &&
+            counter_last(c, syn) == 7777)
+            break;
+        assert_true(mono_ms() < deadline);
+    }
+    sub_open(&f.sub, &f.loop, &f.broker, "drain-writer2", "plc/none");
+    sub_write(&f.sub, "plc/line1/d0/t0/set", "0", NULL, NULL);
+    assert_true(run_until(&f, counter_results, NULL, 10000));
+    counter_close(c);
+    for (i = 0; i < ntags; i++) {
+        unsigned w = i % DRAIN_PER_DEV, dev = i / DRAIN_PER_DEV;
+        int is_changed = (dev == 0 && w >= 1 && w <= 10) || (dev == ndevs - 1 && w >= 990);
+
+        if (is_changed ? c->counts[i] < 1 || c->counts[i] > 2 : c->counts[i] != 1)
+            fail_msg("tag t%u reached the broker %u times after the restart", i, c->counts[i]);
+        /* a changed tag twice: its old state by the republication, then the new one */
+        if (c->counts[i] == 2 && c->first[i] != (long)(dev * 7 + w))
+            fail_msg("tag t%u: the same state twice (%ld)", i, c->first[i]);
+    }
+    assert_int_equal(c->counts[syn], 1);
+    assert_int_equal(s->dropped, 0);
+    for (k = 0; k < ndevs; k++) {
+        snprintf(topic, sizeof(topic), "d%u", k);
+        assert_int_equal(pl_engine_device_stats(f.e, topic, &es), 0);
+        assert_int_equal(es.timeouts, 0);
+        assert_int_equal(es.errors, 0);
+        assert_int_equal(es.demoted, 0);
+    }
+    teardown(&f);
+    free(tags);
+    pthread_mutex_destroy(&c->mu);
+}
+
 /* --- a fake broker ------------------------------------------------------------------ */
 
 typedef struct {
@@ -1121,7 +1482,7 @@ int main(void)
         cmocka_unit_test(test_broker_restart),      cmocka_unit_test(test_two_instances),
         cmocka_unit_test(test_write_value_kinds),   cmocka_unit_test(test_reload_new_engine),
         cmocka_unit_test(test_pending_table_limit), cmocka_unit_test(test_connack_timeout),
-        cmocka_unit_test(test_broker_refuses),
+        cmocka_unit_test(test_broker_refuses),      cmocka_unit_test(test_initial_drain),
     };
 
     size_t i;
