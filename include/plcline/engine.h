@@ -110,6 +110,10 @@ typedef struct {
     pl_write_policy_t write_policy;
     unsigned write_timeout_ms; /* a write not sent within this fails; 0: 5000 */
     unsigned write_queue;      /* writes waiting per device; 0: 1024 */
+    /* Event-driven devices (their protocol sends values by itself): a tag whose last value
+     * is older than this turns uncertain; 0: never. Polled devices: unused (their scan
+     * class's stale_ms applies). */
+    unsigned stale_ms;
 } pl_device_def_t;
 
 typedef struct {
@@ -144,7 +148,23 @@ typedef struct {
     int error; /* PL_E* behind a bad quality, else 0 */
     char detail[PL_STATUS_DETAIL_MAX];
     uint64_t ts_ms; /* source timestamp: wall clock (ms since the epoch) of the read */
+    /* Event-driven devices only (always 0 for polled ones): */
+    uint64_t source_ms; /* the device's own timestamp of the value; 0: it sent none */
+    unsigned flags;     /* PL_QF_*: quality flags the device set on the value */
 } pl_tag_state_t;
+
+/* Quality flags of a value, as an event-driven device reports them (IEC 60870-5-101's
+ * quality descriptor): kept and published beside the quality. */
+#define PL_QF_SUBSTITUTED 0x01u /* set by an operator or an automatic source (SB) */
+#define PL_QF_BLOCKED     0x02u /* blocked for transmission (BL) */
+#define PL_QF_OVERFLOW    0x04u /* beyond the range of the value (OV) */
+#define PL_QF_NOT_TOPICAL 0x08u /* not updated lately at the source (NT): also uncertain */
+#define PL_QF_INVALID     0x10u /* marked invalid by the device (IV): also bad */
+#define PL_QF_COUNT       5u
+
+/* The name of flag bit `i` (0 .. PL_QF_COUNT - 1): "substituted", "blocked", "overflow",
+ * "not_topical", "invalid"; NULL past the end. */
+PL_EXTERN const char *pl_quality_flag_name(unsigned i);
 
 typedef struct {
     /* A tag's value or quality changed (after deadband and change detection). */
