@@ -258,6 +258,23 @@ const char *pl_quality_flag_name(unsigned i)
     return i < PL_QF_COUNT ? names[i] : NULL;
 }
 
+static const pl_protocol_t *test_protocol; /* pl_engine_test_protocol() */
+
+void pl_engine_test_protocol(const struct pl_protocol_s *p)
+{
+    test_protocol = p;
+}
+
+static const pl_protocol_t *protocol_find(const char *name)
+{
+    size_t n = strnlen(name, PL_PROTO_NAME_MAX);
+
+    if (test_protocol != NULL && strlen(test_protocol->name) == n &&
+        strncmp(test_protocol->name, name, n) == 0)
+        return test_protocol;
+    return pl_protocol_find(name, n);
+}
+
 static uint64_t wall_now(const pl_engine_t *e)
 {
     struct timespec ts;
@@ -1527,8 +1544,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         e->lines[i].def = cfg->lines[i];
         if (e->lines[i].def.local_addr[0] != '\0')
             e->lines[i].def.line.local_addr = e->lines[i].def.local_addr;
-        e->lines[i].proto = pl_protocol_find(cfg->lines[i].protocol,
-                                             strnlen(cfg->lines[i].protocol, PL_PROTO_NAME_MAX));
+        e->lines[i].proto = protocol_find(cfg->lines[i].protocol);
         if (e->lines[i].proto == NULL) {
             char list[128];
 
