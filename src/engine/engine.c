@@ -422,10 +422,14 @@ static const pl_tag_state_t *tag_state(const tag_t *t, pl_tag_state_t *st)
     }
     st->quality = (pl_quality_t)t->quality;
     st->error = t->error;
-    if (t->detail != NULL)
-        memcpy(st->detail, t->detail, sizeof(st->detail));
-    else
+    if (t->detail != NULL) { /* a block's or device's buffer, or a driver's static text */
+        size_t n = strnlen(t->detail, sizeof(st->detail) - 1);
+
+        memcpy(st->detail, t->detail, n);
+        st->detail[n] = '\0';
+    } else {
         st->detail[0] = '\0';
+    }
     st->ts_ms = t->ts_ms;
     st->source_ms = is_evt(t->dev) ? t->dev->esrc[t->scan] : 0;
     st->flags = t->flags;
