@@ -153,8 +153,8 @@ typedef struct {
     unsigned flags;     /* PL_QF_*: quality flags the device set on the value */
 } pl_tag_state_t;
 
-/* Quality flags of a value, as an event-driven device reports them (IEC 60870-5-101's
- * quality descriptor): kept and published beside the quality. */
+/* Quality flags of a value, as an event-driven device reports them (a telecontrol quality
+ * descriptor's bits): kept and published beside the quality. */
 #define PL_QF_SUBSTITUTED 0x01u /* set by an operator or an automatic source (SB) */
 #define PL_QF_BLOCKED     0x02u /* blocked for transmission (BL) */
 #define PL_QF_OVERFLOW    0x04u /* beyond the range of the value (OV) */

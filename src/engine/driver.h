@@ -41,12 +41,11 @@ typedef void (*pl_drv_link_cb)(void *ud, const pl_status_t *st); /* NULL st: up 
  * The contract of `push`: it runs on the loop thread, never from inside an engine call into
  * the driver (not from read, write, dev_free, subscribe), and returns only after the engine
  * has taken the value: copied it into the tag and told its listeners (on_change). A driver
- * therefore acknowledges data to its peer (IEC 104: an S-frame or a piggy-backed receive
- * number) only after `push` has returned for every value of that data, so that a crash never
- * acknowledges a value that was not delivered. A push for an address the engine did not
- * hand over, or after the engine stopped, is ignored. The link callback works as for polled
- * devices; on a link down every tag of an event-driven device turns bad (and good again with
- * its next value). */
+ * therefore acknowledges data to its peer only after `push` has returned for every value
+ * of that data, so that a crash never acknowledges a value that was not delivered. A push for an
+ * address the engine did not hand over, or after the engine stopped, is ignored. The link callback
+ * works as for polled devices; on a link down every tag of an event-driven device turns bad (and
+ * good again with its next value). */
 
 /* Quality flags kept with a pushed value (pl_tag_state_t.flags, PL_QF_*). */
 typedef struct {
