@@ -19,174 +19,14 @@
 #include <cmocka.h>
 
 #include "engine/driver.h"
+#include "fake_events.h"
 #include "north/jsonl.h"
 #include "plcline/engine.h"
 #include "plcline/error.h"
 #include "plcline/hostlist.h"
-#include "proto/registry.h"
 
-#define NTAGS      4u
-#define MAX_WRITES 8u
-#define WALL_MS    1795325400000ull /* the engine's clock here: 2026-11-22T05:30:00.000Z */
-
-/* --- the test driver: one device, values pushed by the test --------------------------- */
-
-struct pl_drv_dev_s {
-    pl_drv_link_cb link;
-    void *link_ud;
-    pl_drv_push_cb push;
-    void *push_ud;
-    const pl_drv_addr_t *const *addrs;
-    size_t naddrs;
-    unsigned subscribes, starts;
-    struct {
-        pl_drv_cb cb;
-        void *ctx;
-        int64_t value;
-    } w[MAX_WRITES];
-    size_t nw;
-};
-
-static pl_drv_dev_t *the_dev; /* the device the engine built last */
-
-static int fk_dev_new(uv_loop_t *loop, const pl_line_def_t *line, const pl_device_def_t *dev,
-                      const pl_logger_t *log, pl_drv_link_cb link, void *ud, pl_drv_dev_t **out,
-                      pl_status_t *err)
-{
-    pl_drv_dev_t *d = calloc(1, sizeof(*d));
-
-    (void)loop, (void)line, (void)dev, (void)log;
-    if (d == NULL)
-        return pl_status_set(err, PL_ENOMEM, 0, NULL);
-    d->link = link;
-    d->link_ud = ud;
-    *out = d;
-    the_dev = d;
-    return 0;
-}
-
-static void fk_dev_free(pl_drv_dev_t *d)
-{
-    pl_status_t st;
-    size_t i;
-
-    pl_status_set(&st, PL_ECANCELED, 0, "closed");
-    for (i = 0; i < d->nw; i++)
-        d->w[i].cb(d->w[i].ctx, &st);
-    if (the_dev == d)
-        the_dev = NULL;
-    free(d);
-}
-
-static int fk_dev_start(pl_drv_dev_t *d)
-{
-    d->starts++;
-    return 0;
-}
-
-static unsigned fk_max_inflight(pl_drv_dev_t *d)
-{
-    (void)d;
-    return 4;
-}
-
-/* Addresses are decimal numbers, kept in raw[0..3]. */
-static int fk_addr_parse(pl_drv_dev_t *d, const pl_tag_def_t *tag, pl_drv_addr_t *out,
-                         pl_status_t *err)
-{
-    char *end;
-    unsigned long n = strtoul(tag->address, &end, 10);
-    uint32_t v = (uint32_t)n;
-
-    (void)d;
-    if (end == tag->address || *end != '\0')
-        return pl_status_set(err, PL_EADDR, 0, "'%s' is not a number", tag->address);
-    memset(out, 0, sizeof(*out));
-    out->len = 1;
-    memcpy(out->raw, &v, sizeof(v));
-    return 0;
-}
-
-static int fk_check(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const pl_value_t *v,
-                    pl_status_t *err)
-{
-    (void)a, (void)tag;
-    if (v->type != PL_VT_INT)
-        return pl_status_set(err, PL_EVALUE, 0, "an integer is expected");
-    return 0;
-}
-
-static int fk_write(pl_drv_dev_t *d, void *req, const pl_drv_addr_t *a, const pl_tag_def_t *tag,
-                    const pl_value_t *v, pl_drv_cb cb, void *ctx, pl_status_t *err)
-{
-    (void)req, (void)a, (void)tag;
-    if (d->nw == MAX_WRITES)
-        return pl_status_set(err, PL_EBUSY, 0, NULL);
-    d->w[d->nw].cb = cb;
-    d->w[d->nw].ctx = ctx;
-    d->w[d->nw].value = v->i;
-    d->nw++;
-    return 0;
-}
-
-static void fk_rebind(pl_drv_dev_t *d, void *ud)
-{
-    d->link_ud = ud;
-}
-
-static void fk_stats(const pl_drv_dev_t *d, pl_engine_stats_t *acc)
-{
-    (void)d, (void)acc;
-}
-
-static int fk_subscribe(pl_drv_dev_t *d, const pl_drv_addr_t *const *addrs, size_t n,
-                        pl_drv_push_cb push, void *ud, pl_status_t *err)
-{
-    (void)err;
-    assert_true(d->starts == 0 || d->subscribes > 0); /* first before dev_start */
-    d->addrs = addrs;
-    d->naddrs = n;
-    d->push = push;
-    d->push_ud = ud;
-    d->subscribes++;
-    return 0;
-}
-
-static const pl_driver_t fk_driver = {
-    .name = "fakeevents",
-    .req_size = 8,
-    .dev_new = fk_dev_new,
-    .dev_free = fk_dev_free,
-    .dev_start = fk_dev_start,
-    .max_inflight = fk_max_inflight,
-    .addr_parse = fk_addr_parse,
-    .check = fk_check,
-    .write = fk_write,
-    .rebind = fk_rebind,
-    .stats = fk_stats,
-    .subscribe = fk_subscribe,
-};
-
-static const pl_protocol_t fk_protocol = {
-    .name = "fakeevents",
-    .scheme = "fakeevents",
-    .title = "test events",
-    .port = 1,
-    .driver = &fk_driver,
-};
-
-/* The address the engine handed over for the tag with address `n`. */
-static const pl_drv_addr_t *addr_of(uint32_t n)
-{
-    size_t i;
-
-    assert_non_null(the_dev);
-    for (i = 0; i < the_dev->naddrs; i++)
-        if (memcmp(the_dev->addrs[i]->raw, &n, sizeof(n)) == 0)
-            return the_dev->addrs[i];
-    fail_msg("no tag with address %u", n);
-    return NULL;
-}
+#define NTAGS   4u
+#define WALL_MS 1795325400000ull /* the engine's clock here: 2026-11-22T05:30:00.000Z */
 
 /* --- the fixture --------------------------------------------------------------------- */
 
@@ -266,14 +106,14 @@ static int setup(void **state)
 
     assert_non_null(f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    pl_engine_test_protocol(&fk_protocol);
+    pl_engine_test_protocol(&fake_events_protocol);
     defs(f, 0);
     pl_status_clear(&err);
     assert_int_equal(build(f, &err), 0);
     assert_int_equal(pl_engine_start(f->e), 0);
-    assert_int_equal(the_dev->subscribes, 1);
-    assert_int_equal(the_dev->naddrs, NTAGS);
-    assert_int_equal(the_dev->starts, 1);
+    assert_int_equal(fake_events_dev->subscribes, 1);
+    assert_int_equal(fake_events_dev->naddrs, NTAGS);
+    assert_int_equal(fake_events_dev->starts, 1);
     the_fx = f;
     *state = f;
     return 0;
@@ -292,16 +132,6 @@ static int teardown(void **state)
     pl_engine_test_protocol(NULL);
     free(f);
     return 0;
-}
-
-static void push_int(uint32_t addr, int64_t v, const pl_drv_meta_t *meta)
-{
-    pl_value_t raw;
-
-    memset(&raw, 0, sizeof(raw));
-    raw.type = PL_VT_INT;
-    raw.i = v;
-    the_dev->push(the_dev->push_ud, addr_of(addr), &raw, meta);
 }
 
 static void on_guard(uv_timer_t *t)
@@ -341,7 +171,7 @@ static void test_values_and_source_time(void **state)
     assert_int_equal(st->value.type, PL_VT_NONE);
 
     /* without a device timestamp: the engine's time, no source time */
-    push_int(1001, 42, NULL);
+    fake_events_push_int(1001, 42, NULL);
     assert_int_equal(f->changes, 1); /* told before the push returned */
     assert_string_equal(f->last.tag, "t1");
     st = pl_engine_tag(f->e, "t1");
@@ -354,7 +184,7 @@ static void test_values_and_source_time(void **state)
     /* with one: kept beside the engine's time */
     memset(&meta, 0, sizeof(meta));
     meta.source_ms = 1700000000123ull;
-    push_int(1001, 43, &meta);
+    fake_events_push_int(1001, 43, &meta);
     assert_int_equal(f->changes, 2);
     assert_int_equal(f->last.source_ms, 1700000000123ull);
     st = pl_engine_tag(f->e, "t1");
@@ -385,7 +215,7 @@ static void test_flags_and_quality(void **state)
 
     memset(&meta, 0, sizeof(meta));
     meta.flags = PL_QF_SUBSTITUTED | PL_QF_OVERFLOW;
-    push_int(1002, 7, &meta);
+    fake_events_push_int(1002, 7, &meta);
     st = pl_engine_tag(f->e, "t2");
     assert_int_equal(st->quality, PL_Q_GOOD);
     assert_int_equal(st->flags, PL_QF_SUBSTITUTED | PL_QF_OVERFLOW);
@@ -395,17 +225,17 @@ static void test_flags_and_quality(void **state)
     /* the same value with other flags is published: the flags changed */
     before = f->changes;
     meta.flags = PL_QF_BLOCKED;
-    push_int(1002, 7, &meta);
+    fake_events_push_int(1002, 7, &meta);
     assert_int_equal(f->changes, before + 1);
     assert_int_equal(f->last.flags, PL_QF_BLOCKED);
     /* the same value and flags again: nothing new to publish */
-    push_int(1002, 7, &meta);
+    fake_events_push_int(1002, 7, &meta);
     assert_int_equal(f->changes, before + 1);
 
     /* not topical: the value, uncertain */
     meta.flags = PL_QF_NOT_TOPICAL;
     meta.quality = PL_Q_UNCERTAIN;
-    push_int(1002, 8, &meta);
+    fake_events_push_int(1002, 8, &meta);
     st = pl_engine_tag(f->e, "t2");
     assert_int_equal(st->quality, PL_Q_UNCERTAIN);
     assert_int_equal(st->value.i, 8);
@@ -416,7 +246,7 @@ static void test_flags_and_quality(void **state)
     meta.quality = PL_Q_BAD;
     meta.error = PL_EPROTO;
     meta.detail = "the device marks the value invalid";
-    push_int(1002, 9, &meta);
+    fake_events_push_int(1002, 9, &meta);
     st = pl_engine_tag(f->e, "t2");
     assert_int_equal(st->quality, PL_Q_BAD);
     assert_int_equal(st->error, PL_EPROTO);
@@ -424,7 +254,7 @@ static void test_flags_and_quality(void **state)
     assert_int_equal(st->flags, PL_QF_INVALID);
 
     /* good again with the next good value; the flags go with it */
-    push_int(1002, 10, NULL);
+    fake_events_push_int(1002, 10, NULL);
     st = pl_engine_tag(f->e, "t2");
     assert_int_equal(st->quality, PL_Q_GOOD);
     assert_int_equal(st->value.i, 10);
@@ -440,9 +270,9 @@ static void test_link_down_and_back(void **state)
     size_t i;
 
     for (i = 0; i < NTAGS; i++)
-        push_int((uint32_t)(1000 + i), (int64_t)i, NULL);
+        fake_events_push_int((uint32_t)(1000 + i), (int64_t)i, NULL);
     pl_status_set(&why, PL_ECONNECT, 0, "127.0.0.1:1 refused");
-    the_dev->link(the_dev->link_ud, &why);
+    fake_events_dev->link(fake_events_dev->link_ud, &why);
     for (i = 0; i < NTAGS; i++) {
         char name[8];
 
@@ -453,9 +283,10 @@ static void test_link_down_and_back(void **state)
         assert_non_null(strstr(st->detail, "127.0.0.1:1 refused"));
         assert_int_equal(st->value.i, (int64_t)i); /* the last value is kept */
     }
-    the_dev->link(the_dev->link_ud, NULL); /* up: the tags wait for their next value */
+    fake_events_dev->link(fake_events_dev->link_ud,
+                          NULL); /* up: the tags wait for their next value */
     assert_int_equal(pl_engine_tag(f->e, "t3")->quality, PL_Q_BAD);
-    push_int(1003, 33, NULL);
+    fake_events_push_int(1003, 33, NULL);
     st = pl_engine_tag(f->e, "t3");
     assert_int_equal(st->quality, PL_Q_GOOD);
     assert_int_equal(st->value.i, 33);
@@ -489,14 +320,14 @@ static void test_writes_exactly_once(void **state)
     assert_int_equal(pl_engine_write(f->e, "t0", &v, on_write, (void *)(uintptr_t)0, &err), 0);
     v.i = 6;
     assert_int_equal(pl_engine_write(f->e, "t0", &v, on_write, (void *)(uintptr_t)1, &err), 0);
-    assert_int_equal(the_dev->nw, 2); /* both handed to the driver at once */
-    assert_int_equal(the_dev->w[0].value, 5);
-    assert_int_equal(the_dev->w[1].value, 6);
+    assert_int_equal(fake_events_dev->nw, 2); /* both handed to the driver at once */
+    assert_int_equal(fake_events_dev->w[0].value, 5);
+    assert_int_equal(fake_events_dev->w[1].value, 6);
     /* the first is confirmed */
-    cb = the_dev->w[0].cb;
-    ctx = the_dev->w[0].ctx;
-    the_dev->w[0] = the_dev->w[1];
-    the_dev->nw = 1;
+    cb = fake_events_dev->w[0].cb;
+    ctx = fake_events_dev->w[0].ctx;
+    fake_events_dev->w[0] = fake_events_dev->w[1];
+    fake_events_dev->nw = 1;
     pl_status_clear(&ok);
     cb(ctx, &ok);
     assert_int_equal(f->wcalls[0], 1);
@@ -525,8 +356,8 @@ static void test_stale(void **state)
     pl_status_clear(&err);
     assert_int_equal(build(f, &err), 0);
     assert_int_equal(pl_engine_start(f->e), 0);
-    push_int(1000, 1, NULL);
-    push_int(1001, 2, NULL);
+    fake_events_push_int(1000, 1, NULL);
+    fake_events_push_int(1001, 2, NULL);
     assert_int_equal(pl_engine_tag(f->e, "t0")->quality, PL_Q_GOOD);
     run_until_quality(f, "t0", PL_Q_UNCERTAIN, 5000);
     st = pl_engine_tag(f->e, "t0");
@@ -534,7 +365,7 @@ static void test_stale(void **state)
     assert_int_equal(f->last.quality, PL_Q_UNCERTAIN);
     run_until_quality(f, "t1", PL_Q_UNCERTAIN, 5000);
     /* good again with the next value, and uncertain again after the next silence */
-    push_int(1000, 3, NULL);
+    fake_events_push_int(1000, 3, NULL);
     assert_int_equal(pl_engine_tag(f->e, "t0")->quality, PL_Q_GOOD);
     run_until_quality(f, "t0", PL_Q_UNCERTAIN, 5000);
     /* a tag that never had a value stays as it began */
@@ -548,7 +379,7 @@ static void test_burst(void **state)
 
     /* every value differs from its tag's last: every one is published, none lost */
     for (i = 0; i < 40000; i++)
-        push_int(1000 + i % NTAGS, (int64_t)i, NULL);
+        fake_events_push_int(1000 + i % NTAGS, (int64_t)i, NULL);
     assert_int_equal(f->changes - before, 40000);
     for (i = 0; i < NTAGS; i++) {
         char name[8];
@@ -567,11 +398,12 @@ static void test_foreign_push_ignored(void **state)
     memset(&stray, 0, sizeof(stray));
     memset(&raw, 0, sizeof(raw));
     raw.type = PL_VT_INT;
-    the_dev->push(the_dev->push_ud, &stray, &raw, NULL);
+    fake_events_dev->push(fake_events_dev->push_ud, &stray, &raw, NULL);
     /* one byte past a tag's address is no tag's address either */
-    the_dev->push(the_dev->push_ud,
-                  (const pl_drv_addr_t *)(const void *)((const char *)addr_of(1000) + 1), &raw,
-                  NULL);
+    fake_events_dev->push(
+        fake_events_dev->push_ud,
+        (const pl_drv_addr_t *)(const void *)((const char *)fake_events_addr(1000) + 1), &raw,
+        NULL);
     assert_int_equal(f->changes, 0);
 }
 
@@ -642,15 +474,15 @@ static void test_scan_rules(void **state)
 static void test_reload_subscribes_again(void **state)
 {
     fx_t *f = *state;
-    pl_drv_dev_t *dev = the_dev;
+    pl_drv_dev_t *dev = fake_events_dev;
     pl_engine_t *old = f->e;
     pl_status_t err;
     unsigned before;
 
-    push_int(1001, 1, NULL);
+    fake_events_push_int(1001, 1, NULL);
     pl_status_clear(&err);
     assert_int_equal(build(f, &err), 0); /* f->e: the new engine, same definitions */
-    the_dev = dev;                       /* the new engine's own device was freed by adopt */
+    fake_events_dev = dev;               /* the new engine's own device was freed by adopt */
     assert_int_equal(pl_engine_adopt(f->e, old), 1);
     assert_int_equal(pl_engine_start(f->e), 0);
     pl_engine_stop(old, on_stopped); /* nothing in flight: handed over at once */
@@ -658,7 +490,7 @@ static void test_reload_subscribes_again(void **state)
     assert_int_equal(dev->subscribes, 2);
     assert_int_equal(dev->naddrs, NTAGS);
     before = f->changes;
-    push_int(1001, 2, NULL);
+    fake_events_push_int(1001, 2, NULL);
     assert_int_equal(f->changes, before + 1);
     assert_int_equal(pl_engine_tag(f->e, "t1")->value.i, 2);
     uv_run(&f->loop, UV_RUN_NOWAIT);
