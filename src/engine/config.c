@@ -1874,7 +1874,9 @@ static int load_csv_records(ld_t *L, uint32_t fi, pl_csv_t *c)
             val_t v = {f->s, f->len, {fi, f->line, f->col}, csv_columns[colmap[i]], 0};
 
             if (v.len == 0) {
-                if (colmap[i] <= TC_SCAN)
+                /* 'scan' may be empty: a tag of an event-driven device has none (a polled
+                 * device's tag without one is refused with the references) */
+                if (colmap[i] < TC_SCAN)
                     return fail(L, v.at, "empty '%s', expected a value in every row",
                                 csv_columns[colmap[i]]);
                 continue; /* an optional column left empty: the default */

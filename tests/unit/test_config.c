@@ -729,6 +729,10 @@ static void test_error_refs(void **state)
     /* 'scan' may be left out only on a device whose protocol sends values by itself */
     expect_error(BASE "tags:\n  - {name: t, device: d1, address: W0}\n",
                  ":8:5: tag 't' without 'scan', expected a scan class (device 'd1' is polled)");
+    write_text("ev.csv", "name,device,address,scan\nt,d1,W0,\n");
+    expect_message(BASE "tags:\n  - {csv: ev.csv}\n", PL_ECONFIG,
+                   "DIR/ev.csv:2:1: tag 't' without 'scan', expected a scan class (device 'd1' "
+                   "is polled)");
     expect_error("devices: [{name: d, line: nope}]\n",
                  ":1:27: line 'nope' is not defined, expected a name defined under 'lines', "
                  "which has none");
