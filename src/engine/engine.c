@@ -847,6 +847,8 @@ static void on_scan(uv_timer_t *timer)
 
 /* --- event-driven devices ----------------------------------------------------------- */
 
+static tag_t *find_tag(const pl_engine_t *e, const char *name);
+
 static tag_t *evt_tag(const edev_t *d, size_t i)
 {
     return (tag_t *)(void *)((uintptr_t)d->eaddrs[i] - offsetof(tag_t, addr));
@@ -899,12 +901,23 @@ static void on_push(void *ud, const pl_drv_addr_t *a, const pl_value_t *raw,
     tag_t *t;
     int fmoved;
 
-    if (e->stopping || a == NULL || raw == NULL || p < lo || p >= lo + e->ntags * sizeof(tag_t) ||
+    if (a == NULL || raw == NULL || p < lo || p >= lo + e->ntags * sizeof(tag_t) ||
         (p - lo) % sizeof(tag_t) != 0)
         return;
     t = (tag_t *)(void *)p;
     if (t->dev != d)
         return;
+    if (e->stopping) {
+        /* a reload: the connection waits to be handed over (a write in flight) and the
+         * driver has not subscribed again yet; the value goes to the new engine's tag of
+         * the same name, so nothing the driver acknowledges is lost */
+        edev_t *to = d->adopt_to;
+        tag_t *nt = to != NULL && !to->e->stopping ? find_tag(to->e, t->name) : NULL;
+
+        if (nt != NULL && nt->dev == to)
+            on_push(to, &nt->addr, raw, meta);
+        return;
+    }
     wall = wall_now(e);
     fmoved = t->flags != flags || d->esrc[t->scan] != (meta != NULL ? meta->source_ms : 0);
     t->flags = (uint8_t)flags;

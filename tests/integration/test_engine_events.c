@@ -496,6 +496,48 @@ static void test_reload_subscribes_again(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
+/* A reload while a write is in flight: the connection moves only when the write is
+ * answered; values the device sends meanwhile reach the new engine all the same. */
+static void test_reload_with_write_in_flight(void **state)
+{
+    fx_t *f = *state;
+    pl_drv_dev_t *dev = fake_events_dev;
+    pl_engine_t *old = f->e;
+    pl_status_t err, ok;
+    pl_value_t v;
+    pl_drv_cb cb;
+    void *ctx;
+
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 9;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_write(f->e, "t0", &v, on_write, (void *)(uintptr_t)0, &err), 0);
+    assert_int_equal(dev->nw, 1);
+    assert_int_equal(build(f, &err), 0);
+    fake_events_dev = dev;
+    assert_int_equal(pl_engine_adopt(f->e, old), 1);
+    assert_int_equal(pl_engine_start(f->e), 0);
+    pl_engine_stop(old, on_stopped);
+    pl_engine_free(old);                  /* released once the connection has moved on */
+    assert_int_equal(dev->subscribes, 1); /* not handed over yet */
+    fake_events_push_int(1002, 22, NULL); /* through the old subscription */
+    assert_int_equal(pl_engine_tag(f->e, "t2")->value.i, 22);
+    assert_int_equal(pl_engine_tag(f->e, "t2")->quality, PL_Q_GOOD);
+    /* the write is answered once; then the connection moves and is subscribed again */
+    cb = dev->w[0].cb;
+    ctx = dev->w[0].ctx;
+    dev->nw = 0;
+    pl_status_clear(&ok);
+    cb(ctx, &ok);
+    assert_int_equal(f->wcalls[0], 1);
+    assert_int_equal(f->wcode[0], 0);
+    assert_int_equal(dev->subscribes, 2);
+    fake_events_push_int(1002, 23, NULL);
+    assert_int_equal(pl_engine_tag(f->e, "t2")->value.i, 23);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign_push_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_subscribes_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_with_write_in_flight, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
