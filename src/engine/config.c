@@ -2412,6 +2412,15 @@ static int device_keys_apply(ld_t *L, size_t i, const pl_line_def_t *line)
     return 0;
 }
 
+/* Whether the line's protocol is event-driven: its driver subscribes to values the device
+ * sends (src/engine/driver.h). */
+static int line_events(const pl_line_def_t *line)
+{
+    const pl_protocol_t *p = pl_protocol_find(line->protocol, strlen(line->protocol));
+
+    return p != NULL && p->driver != NULL && p->driver->subscribe != NULL;
+}
+
 /* Tag i on device di: a scan class when the device is polled, none when it is
  * event-driven (its protocol's driver subscribes to values the device sends). */
 static int tag_scan_check(ld_t *L, const pl_config_t *cfg, nidx_t ix[NSECTIONS], size_t i,
@@ -2486,6 +2495,12 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
         }
         if (device_keys_apply(L, i, &cfg->lines[j]) != 0)
             return L->failed;
+        if (d->stale_ms != 0 && !line_events(&cfg->lines[j]))
+            return fail(L, L->src->pos[PL_CONFIG_DEVICE][i].item,
+                        "'stale' on device '%s' of %s line '%s', which is polled, expected it "
+                        "only on a device whose line sends values by itself (a polled tag "
+                        "takes its scan class's 'stale')",
+                        d->name, cfg->lines[j].protocol, cfg->lines[j].name);
     }
     for (i = 0; i < cfg->ntags; i++) {
         pl_tag_def_t *d = &cfg->tags[i];

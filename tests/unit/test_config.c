@@ -761,11 +761,16 @@ static void test_error_refs(void **state)
 static void test_device_stale(void **state)
 {
     (void)state;
+    /* on a polled device only 0 (off) is taken: its tags use their scan class's */
     expect_ok("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
-              "devices: [{name: d1, line: l1, stale: 90s}, {name: d2, line: l1, stale: 0}]\n");
-    assert_int_equal(cfg.devices[0].stale_ms, 90000);
-    assert_int_equal(cfg.devices[1].stale_ms, 0);
+              "devices: [{name: d2, line: l1, stale: 0}]\n");
+    assert_int_equal(cfg.devices[0].stale_ms, 0);
     pl_config_free(&cfg);
+    expect_error("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
+                 "devices: [{name: d1, line: l1, stale: 90s}]\n",
+                 ":2:11: 'stale' on device 'd1' of 7ttcp line 'l1', which is polled, expected it "
+                 "only on a device whose line sends values by itself (a polled tag takes its "
+                 "scan class's 'stale')");
     expect_ok("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
               "devices: [{name: d1, line: l1}]\n");
     assert_int_equal(cfg.devices[0].stale_ms, 0); /* default: never */
