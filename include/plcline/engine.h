@@ -14,6 +14,12 @@
  * drift (deadlines advance by the period, not from the last completion); a cycle still
  * running at the next deadline is counted as an overrun and the missed cycle is skipped.
  *
+ * Event-driven devices. A device whose protocol sends values by itself is not polled: its
+ * tags have no scan class (pl_tag_def_t.scan empty), take a value when the device sends
+ * one (with the device's timestamp and quality flags, pl_tag_state_t.source_ms and flags),
+ * turn uncertain after the device's stale_ms of silence and bad while its connection is
+ * down (docs/architecture.md, "Polled and event-driven devices").
+ *
  * Writes. pl_engine_write() queues a write on the tag's device; queued writes go out before
  * the device's next poll, and every write is answered once through its callback: success,
  * or a named error (also when the connection is lost, the device is demoted, or the engine
@@ -120,7 +126,7 @@ typedef struct {
     char name[PL_NAME_MAX];
     char device[PL_NAME_MAX];
     char address[64];       /* the protocol's address grammar: "F10", "N7:0", "W5/3" */
-    char scan[PL_NAME_MAX]; /* scan class name */
+    char scan[PL_NAME_MAX]; /* scan class name; empty for a tag of an event-driven device */
     int writable;           /* default 0: read-only */
     int scaled;             /* eng = raw * gain + offset */
     double gain, offset;
@@ -308,8 +314,8 @@ typedef struct {
 PL_EXTERN size_t pl_engine_line_count(const pl_engine_t *e);
 PL_EXTERN int pl_engine_line_info(const pl_engine_t *e, size_t i, pl_engine_line_info_t *info);
 
-/* A tag's definition, for display: address in its protocol's grammar, scan class,
- * writable. Returns 0 or PL_EINVAL. */
+/* A tag's definition, for display: address in its protocol's grammar, scan class ("" for a
+ * tag of an event-driven device), writable. Returns 0 or PL_EINVAL. */
 typedef struct {
     const char *address, *scan;
     int writable;
