@@ -126,7 +126,7 @@ typedef struct {
     char name[PL_NAME_MAX];
     char device[PL_NAME_MAX];
     char address[64];       /* the protocol's address grammar: "F10", "N7:0", "W5/3" */
-    char scan[PL_NAME_MAX]; /* scan class name; empty for a tag of an event-driven device */
+    char scan[PL_NAME_MAX]; /* scan class name */
     int writable;           /* default 0: read-only */
     int scaled;             /* eng = raw * gain + offset */
     double gain, offset;
