@@ -14,6 +14,12 @@
  * drift (deadlines advance by the period, not from the last completion); a cycle still
  * running at the next deadline is counted as an overrun and the missed cycle is skipped.
  *
+ * Event-driven devices. A device whose protocol sends values by itself is not polled: its
+ * tags have no scan class (pl_tag_def_t.scan empty), take a value when the device sends
+ * one (with the device's timestamp and quality flags, pl_tag_state_t.source_ms and flags),
+ * turn uncertain after the device's stale_ms of silence and bad while its connection is
+ * down (docs/architecture.md, "Polled and event-driven devices").
+ *
  * Writes. pl_engine_write() queues a write on the tag's device; queued writes go out before
  * the device's next poll, and every write is answered once through its callback: success,
  * or a named error (also when the connection is lost, the device is demoted, or the engine
@@ -110,6 +116,10 @@ typedef struct {
     pl_write_policy_t write_policy;
     unsigned write_timeout_ms; /* a write not sent within this fails; 0: 5000 */
     unsigned write_queue;      /* writes waiting per device; 0: 1024 */
+    /* Event-driven devices (their protocol sends values by itself): a tag whose last value
+     * is older than this turns uncertain; 0: never. Polled devices: unused (their scan
+     * class's stale_ms applies). */
+    unsigned stale_ms;
 } pl_device_def_t;
 
 typedef struct {
@@ -144,7 +154,23 @@ typedef struct {
     int error; /* PL_E* behind a bad quality, else 0 */
     char detail[PL_STATUS_DETAIL_MAX];
     uint64_t ts_ms; /* source timestamp: wall clock (ms since the epoch) of the read */
+    /* Event-driven devices only (always 0 for polled ones): */
+    uint64_t source_ms; /* the device's own timestamp of the value; 0: it sent none */
+    unsigned flags;     /* PL_QF_*: quality flags the device set on the value */
 } pl_tag_state_t;
+
+/* Quality flags of a value, as an event-driven device reports them (a telecontrol quality
+ * descriptor's bits): kept and published beside the quality. */
+#define PL_QF_SUBSTITUTED 0x01u /* set by an operator or an automatic source (SB) */
+#define PL_QF_BLOCKED     0x02u /* blocked for transmission (BL) */
+#define PL_QF_OVERFLOW    0x04u /* beyond the range of the value (OV) */
+#define PL_QF_NOT_TOPICAL 0x08u /* not updated lately at the source (NT): also uncertain */
+#define PL_QF_INVALID     0x10u /* marked invalid by the device (IV): also bad */
+#define PL_QF_COUNT       5u
+
+/* The name of flag bit `i` (0 .. PL_QF_COUNT - 1): "substituted", "blocked", "overflow",
+ * "not_topical", "invalid"; NULL past the end. */
+PL_EXTERN const char *pl_quality_flag_name(unsigned i);
 
 typedef struct {
     /* A tag's value or quality changed (after deadband and change detection). */
@@ -288,8 +314,8 @@ typedef struct {
 PL_EXTERN size_t pl_engine_line_count(const pl_engine_t *e);
 PL_EXTERN int pl_engine_line_info(const pl_engine_t *e, size_t i, pl_engine_line_info_t *info);
 
-/* A tag's definition, for display: address in its protocol's grammar, scan class,
- * writable. Returns 0 or PL_EINVAL. */
+/* A tag's definition, for display: address in its protocol's grammar, scan class ("" for a
+ * tag of an event-driven device), writable. Returns 0 or PL_EINVAL. */
 typedef struct {
     const char *address, *scan;
     int writable;

@@ -1554,13 +1554,14 @@ enum {
     DK_WRITE_POLICY,
     DK_WRITE_TIMEOUT,
     DK_WRITE_QUEUE,
+    DK_STALE, /* event-driven devices: uncertain after this silence */
 };
 
 static int parse_device(ld_t *L)
 {
-    static const char *const common[] = {"name",          "line",        "max_gap",
-                                         "demote_after",  "demote_for",  "write_policy",
-                                         "write_timeout", "write_queue", NULL};
+    static const char *const common[] = {
+        "name",         "line",          "max_gap",     "demote_after", "demote_for",
+        "write_policy", "write_timeout", "write_queue", "stale",        NULL};
     static const int required[] = {DK_NAME, DK_LINE, -1};
     const char *keys[KEYS_MAX + 1];
     int pfirst = keys_with_protocols(common, PL_KEYS_DEVICE, keys, KEYS_MAX + 1);
@@ -1607,6 +1608,9 @@ static int parse_device(ld_t *L)
             break;
         case DK_WRITE_QUEUE:
             rc = y_unsigned(L, "write_queue", 1, 1000000, &d->write_queue);
+            break;
+        case DK_STALE:
+            rc = y_duration(L, "stale", 1, &d->stale_ms);
             break;
         default:
             rc = y_proto_key(L, PL_KEYS_DEVICE, keys[k], d->keys, sizeof(d->keys));
@@ -1870,7 +1874,9 @@ static int load_csv_records(ld_t *L, uint32_t fi, pl_csv_t *c)
             val_t v = {f->s, f->len, {fi, f->line, f->col}, csv_columns[colmap[i]], 0};
 
             if (v.len == 0) {
-                if (colmap[i] <= TC_SCAN)
+                /* 'scan' may be empty: a tag of an event-driven device has none (a polled
+                 * device's tag without one is refused with the references) */
+                if (colmap[i] < TC_SCAN)
                     return fail(L, v.at, "empty '%s', expected a value in every row",
                                 csv_columns[colmap[i]]);
                 continue; /* an optional column left empty: the default */
@@ -1942,7 +1948,8 @@ static int parse_tag(ld_t *L)
 {
     static const char *const keys[] = {"name",  "device",   "address", "scan", "writable",
                                        "scale", "deadband", "swap",    "csv",  NULL};
-    static const int required[] = {TK_NAME, TK_DEVICE, TK_ADDRESS, TK_SCAN, -1};
+    /* 'scan': required unless the device is event-driven (checked with the references) */
+    static const int required[] = {TK_NAME, TK_DEVICE, TK_ADDRESS, -1};
     pl_tag_def_t *d = NULL;
     item_pos_t *p = NULL;
     char *csv = NULL;
@@ -2405,6 +2412,38 @@ static int device_keys_apply(ld_t *L, size_t i, const pl_line_def_t *line)
     return 0;
 }
 
+/* Whether the line's protocol is event-driven: its driver subscribes to values the device
+ * sends (src/engine/driver.h). */
+static int line_events(const pl_line_def_t *line)
+{
+    const pl_protocol_t *p = pl_protocol_find(line->protocol, strlen(line->protocol));
+
+    return p != NULL && p->driver != NULL && p->driver->subscribe != NULL;
+}
+
+/* Tag i on device di: a scan class when the device is polled, none when it is
+ * event-driven (its protocol's driver subscribes to values the device sends). */
+static int tag_scan_check(ld_t *L, const pl_config_t *cfg, nidx_t ix[NSECTIONS], size_t i,
+                          size_t di)
+{
+    const pl_tag_def_t *d = &cfg->tags[i];
+    long li = nidx_find(&ix[PL_CONFIG_LINE], cfg->devices[di].line);
+    const pl_protocol_t *p =
+        li < 0 ? NULL : pl_protocol_find(cfg->lines[li].protocol, strlen(cfg->lines[li].protocol));
+    int evt = p != NULL && p->driver != NULL && p->driver->subscribe != NULL;
+
+    if (p == NULL || evt == (d->scan[0] == '\0'))
+        return 0;
+    if (evt)
+        return fail(L, L->src->pos[PL_CONFIG_TAG][i].ref2,
+                    "'scan' on a tag of device '%s', whose %s line sends values by itself, "
+                    "expected no scan class",
+                    d->device, p->name);
+    return fail(L, L->src->pos[PL_CONFIG_TAG][i].item,
+                "tag '%s' without 'scan', expected a scan class (device '%s' is polled)", d->name,
+                d->device);
+}
+
 static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
 {
     pl_config_t *cfg = L->cfg;
@@ -2456,15 +2495,27 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
         }
         if (device_keys_apply(L, i, &cfg->lines[j]) != 0)
             return L->failed;
+        if (d->stale_ms != 0 && !line_events(&cfg->lines[j]))
+            return fail(L, L->src->pos[PL_CONFIG_DEVICE][i].item,
+                        "'stale' on device '%s' of %s line '%s', which is polled, expected it "
+                        "only on a device whose line sends values by itself (a polled tag "
+                        "takes its scan class's 'stale')",
+                        d->name, cfg->lines[j].protocol, cfg->lines[j].name);
     }
     for (i = 0; i < cfg->ntags; i++) {
         pl_tag_def_t *d = &cfg->tags[i];
 
-        if (nidx_find(&ix[PL_CONFIG_DEVICE], d->device) < 0) {
+        long di = nidx_find(&ix[PL_CONFIG_DEVICE], d->device);
+
+        if (di < 0) {
             candidates(&ix[PL_CONFIG_DEVICE], "devices", list, sizeof(list));
             return fail(L, L->src->pos[PL_CONFIG_TAG][i].ref1,
                         "device '%s' is not defined, expected %s", d->device, list);
         }
+        if (tag_scan_check(L, cfg, ix, i, (size_t)di) != 0)
+            return L->failed;
+        if (d->scan[0] == '\0')
+            continue; /* an event-driven device's tag */
         if (nidx_find(&ix[PL_CONFIG_SCAN], d->scan) < 0) {
             candidates(&ix[PL_CONFIG_SCAN], "scan_classes", list, sizeof(list));
             return fail(L, L->src->pos[PL_CONFIG_TAG][i].ref2,

@@ -32,6 +32,35 @@ typedef struct {
 typedef void (*pl_drv_cb)(void *ctx, const pl_status_t *st);
 typedef void (*pl_drv_link_cb)(void *ud, const pl_status_t *st); /* NULL st: up */
 
+/* --- event-driven devices: values the device sends by itself ---------------------------
+ * A driver with a `subscribe` operation serves event-driven devices: the engine never reads
+ * their tags (they have no scan class and no planned blocks) and instead hands the driver
+ * every tag's parsed address once; the driver delivers a value whenever the device sends
+ * one, naming the tag by the address pointer it was given.
+ *
+ * The contract of `push`: it runs on the loop thread, never from inside an engine call into
+ * the driver (not from read, write, dev_free, subscribe), and returns only after the engine
+ * has taken the value: copied it into the tag and told its listeners (on_change). A driver
+ * therefore acknowledges data to its peer only after `push` has returned for every value
+ * of that data, so that a crash never acknowledges a value that was not delivered. A push for an
+ * address the engine did not hand over, or after the engine stopped, is ignored. The link callback
+ * works as for polled devices; on a link down every tag of an event-driven device turns bad (and
+ * good again with its next value). */
+
+/* Quality flags kept with a pushed value (pl_tag_state_t.flags, PL_QF_*). */
+typedef struct {
+    uint64_t source_ms;   /* the device's timestamp of the value (ms since the epoch); 0: none */
+    pl_quality_t quality; /* PL_Q_GOOD; PL_Q_UNCERTAIN (e.g. not topical); PL_Q_BAD (invalid) */
+    unsigned flags;       /* PL_QF_* the device set */
+    int error;            /* PL_Q_BAD: the PL_E* code; 0 gives PL_EVALUE */
+    const char *detail;   /* PL_Q_BAD: why, in static storage (the tag points at it); NULL: "" */
+} pl_drv_meta_t;
+
+/* Delivers the raw value of the tag whose parsed address is `a` (a pointer the engine gave
+ * in subscribe; the value is of the kind decode would produce: the engine scales it). */
+typedef void (*pl_drv_push_cb)(void *ud, const pl_drv_addr_t *a, const pl_value_t *raw,
+                               const pl_drv_meta_t *meta);
+
 typedef struct {
     const char *name;
     size_t unit_bytes; /* bytes a unit takes in a read buffer */
@@ -71,7 +100,21 @@ typedef struct {
     void (*stats)(const pl_drv_dev_t *d, pl_engine_stats_t *acc);
     /* The device's line (host list, redundancy, state), for status queries. */
     const pl_line_t *(*line)(const pl_drv_dev_t *d);
+    /* Event-driven devices (see above); NULL: a polled driver, whose devices are read by
+     * scan class (read and decode are then required, and limits is asked for block sizes).
+     * Hands over the `n` parsed addresses of the device's tags (pointers valid until the
+     * next subscribe or dev_free) and the callback for their values; replaces an earlier
+     * subscription (a reload hands the connection to a new engine with new tags). Called
+     * before dev_start and again after rebind. Returns 0 or PL_E* with `err`. */
+    int (*subscribe)(pl_drv_dev_t *d, const pl_drv_addr_t *const *addrs, size_t n,
+                     pl_drv_push_cb push, void *ud, pl_status_t *err);
 } pl_driver_t;
+
+/* For tests: a protocol the engine finds (by name, before the registry's) when building
+ * lines; NULL removes it. Lets a test drive the engine with a driver of its own without
+ * adding a protocol to the registry. */
+struct pl_protocol_s;
+void pl_engine_test_protocol(const struct pl_protocol_s *p);
 
 /* A value as text for an address grammar's own parser (which then range-checks it): integers
  * in decimal, floats with 9 significant digits when `is_float`, else only when integral

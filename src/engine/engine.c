@@ -127,7 +127,21 @@ struct edev_s {
     edev_t *adopt_to;   /* old engine: the device that takes our connection when idle */
     edev_t *adopt_from; /* new engine: the device whose connection we wait for */
     int handing;        /* old engine: this device still owes its connection a handover */
+    /* event-driven devices (drv->subscribe): the parsed addresses of their tags, each tag's
+     * position here in tag_t.scan; each tag's source time (kept per device, not in every
+     * tag_t); the staleness timer; why the tags are bad after a link down */
+    const pl_drv_addr_t **eaddrs;
+    uint64_t *esrc;
+    size_t nevt;
+    uv_timer_t stale_timer;
+    int stale_init;
+    char link_detail[PL_STATUS_DETAIL_MAX];
 };
+
+static int is_evt(const edev_t *d)
+{
+    return d->drv->subscribe != NULL;
+}
 
 /* A value without its string buffer: numbers in place, strings in tag_t.str. */
 typedef union {
@@ -151,14 +165,19 @@ struct tag_s {
     uint64_t ts_ms;       /* source timestamp */
     uint64_t last_good;   /* uv_now() of the last good read */
     int32_t error;        /* PL_E* behind a bad quality */
-    uint32_t scan;        /* index into the engine's scan classes */
+    uint32_t scan;        /* index into the engine's scan classes; event-driven devices: into
+                             the device's eaddrs and esrc */
     uint8_t vtype, ptype; /* pl_vtype_t of v and pub */
     uint8_t quality;      /* pl_quality_t */
     uint8_t published;    /* anything published yet */
     uint8_t slen, pslen;  /* PL_VT_STRING: bytes of the value and of the published one */
+    uint8_t flags;        /* PL_QF_* of the last pushed value (event-driven devices) */
     uint32_t seq;         /* the low 32 bits of the engine's number of its last publication */
     pl_drv_addr_t addr;
 };
+
+/* The per-tag cost docs/bench.md shows ("Where the memory goes"): keep it, or update it. */
+_Static_assert(sizeof(void *) != 8 || sizeof(tag_t) == 144, "tag_t grew: see docs/bench.md");
 
 /* Storage for names and shared items, freed with the engine. */
 typedef struct arena_s {
@@ -229,6 +248,31 @@ const char *pl_quality_name(pl_quality_t q)
         return "uncertain";
     }
     return "?";
+}
+
+const char *pl_quality_flag_name(unsigned i)
+{
+    static const char *const names[PL_QF_COUNT] = {"substituted", "blocked", "overflow",
+                                                   "not_topical", "invalid"};
+
+    return i < PL_QF_COUNT ? names[i] : NULL;
+}
+
+static const pl_protocol_t *test_protocol; /* pl_engine_test_protocol() */
+
+void pl_engine_test_protocol(const struct pl_protocol_s *p)
+{
+    test_protocol = p;
+}
+
+static const pl_protocol_t *protocol_find(const char *name)
+{
+    size_t n = strnlen(name, PL_PROTO_NAME_MAX);
+
+    if (test_protocol != NULL && strlen(test_protocol->name) == n &&
+        strncmp(test_protocol->name, name, n) == 0)
+        return test_protocol;
+    return pl_protocol_find(name, n);
 }
 
 static uint64_t wall_now(const pl_engine_t *e)
@@ -378,11 +422,17 @@ static const pl_tag_state_t *tag_state(const tag_t *t, pl_tag_state_t *st)
     }
     st->quality = (pl_quality_t)t->quality;
     st->error = t->error;
-    if (t->detail != NULL)
-        memcpy(st->detail, t->detail, sizeof(st->detail));
-    else
+    if (t->detail != NULL) { /* a block's or device's buffer, or a driver's static text */
+        size_t n = strnlen(t->detail, sizeof(st->detail) - 1);
+
+        memcpy(st->detail, t->detail, n);
+        st->detail[n] = '\0';
+    } else {
         st->detail[0] = '\0';
+    }
     st->ts_ms = t->ts_ms;
+    st->source_ms = is_evt(t->dev) ? t->dev->esrc[t->scan] : 0;
+    st->flags = t->flags;
     return st;
 }
 
@@ -434,7 +484,10 @@ static int value_changed(const tag_t *t, const pl_value_t *v)
     return 1;
 }
 
-static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t wall)
+/* A new value of quality `q` (good, or uncertain as the device said); `force`: publish
+ * even when neither value nor quality changed (the flags did). */
+static void tag_value(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t wall,
+                      pl_quality_t q, int force)
 {
     const pl_value_t *v = raw;
     pl_value_t scaled;
@@ -455,8 +508,8 @@ static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t w
             return;
         }
     }
-    qmoved = t->quality != PL_Q_GOOD;
-    changed = qmoved || value_changed(t, v);
+    qmoved = t->quality != q;
+    changed = force || qmoved || value_changed(t, v);
     t->vtype = (uint8_t)v->type;
     if (v->type == PL_VT_FLOAT)
         t->v.f = v->f;
@@ -468,7 +521,7 @@ static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t w
         memcpy(t->str, v->s, PL_VALUE_STRING_MAX);
         t->slen = (uint8_t)(n < PL_VALUE_STRING_MAX ? n : PL_VALUE_STRING_MAX);
     }
-    t->quality = PL_Q_GOOD;
+    t->quality = (uint8_t)q;
     t->error = 0;
     t->detail = NULL;
     t->ts_ms = wall;
@@ -477,10 +530,16 @@ static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t w
         publish(e, t, qmoved);
 }
 
-/* `detail` must stay where it is until the tag's next change (a block's or a device's). */
-static void tag_bad(pl_engine_t *e, tag_t *t, int code, const char *detail, uint64_t wall)
+static void tag_good(pl_engine_t *e, tag_t *t, const pl_value_t *raw, uint64_t wall)
 {
-    int qmoved = t->quality != PL_Q_BAD, changed = qmoved || t->error != code;
+    tag_value(e, t, raw, wall, PL_Q_GOOD, 0);
+}
+
+/* `detail` must stay where it is until the tag's next change (a block's or a device's). */
+static void tag_bad_x(pl_engine_t *e, tag_t *t, int code, const char *detail, uint64_t wall,
+                      int force)
+{
+    int qmoved = t->quality != PL_Q_BAD, changed = force || qmoved || t->error != code;
 
     t->quality = PL_Q_BAD;
     t->error = code;
@@ -488,6 +547,11 @@ static void tag_bad(pl_engine_t *e, tag_t *t, int code, const char *detail, uint
     t->ts_ms = wall;
     if (changed)
         publish(e, t, qmoved);
+}
+
+static void tag_bad(pl_engine_t *e, tag_t *t, int code, const char *detail, uint64_t wall)
+{
+    tag_bad_x(e, t, code, detail, wall, 0);
 }
 
 static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
@@ -514,7 +578,8 @@ static void tag_def(const tag_t *t, pl_tag_def_t *def)
     snprintf(def->name, sizeof(def->name), "%s", t->name);
     snprintf(def->address, sizeof(def->address), "%s", t->address);
     snprintf(def->device, sizeof(def->device), "%s", t->dev->def.name);
-    snprintf(def->scan, sizeof(def->scan), "%s", t->dev->e->scans[t->scan].def.name);
+    if (!is_evt(t->dev))
+        snprintf(def->scan, sizeof(def->scan), "%s", t->dev->e->scans[t->scan].def.name);
 }
 
 /* --- device queue ------------------------------------------------------------------ */
@@ -780,6 +845,117 @@ static void on_scan(uv_timer_t *timer)
     uv_timer_start(&s->timer, on_scan, s->due - now, 0);
 }
 
+/* --- event-driven devices ----------------------------------------------------------- */
+
+static tag_t *find_tag(const pl_engine_t *e, const char *name);
+
+static tag_t *evt_tag(const edev_t *d, size_t i)
+{
+    return (tag_t *)(void *)((uintptr_t)d->eaddrs[i] - offsetof(tag_t, addr));
+}
+
+/* Staleness without a walk per value: the timer runs only while a tag is good, fires when
+ * the oldest good value may have grown too old, and then walks the device's tags once.
+ * It is set again at the next oldest value's limit, but never sooner than an eighth of
+ * the limit, so a device whose tags age one after the other costs at most eight walks per
+ * limit (a tag turns uncertain at most limit / 8 late). */
+static void on_stale(uv_timer_t *timer)
+{
+    edev_t *d = timer->data;
+    pl_engine_t *e = d->e;
+    uint64_t now = uv_now(e->loop), limit = d->def.stale_ms, oldest = UINT64_MAX, next;
+    size_t i;
+
+    if (e->stopping)
+        return;
+    for (i = 0; i < d->nevt; i++) {
+        tag_t *t = evt_tag(d, i);
+
+        if (t->quality != PL_Q_GOOD)
+            continue;
+        if (now - t->last_good > limit) {
+            t->quality = PL_Q_UNCERTAIN;
+            publish(e, t, 1);
+        } else if (t->last_good < oldest) {
+            oldest = t->last_good;
+        }
+    }
+    if (oldest == UINT64_MAX)
+        return; /* no good tag: the next value starts the timer again */
+    next = oldest + limit + 1 - now;
+    if (next < limit / 8 + 1)
+        next = limit / 8 + 1;
+    uv_timer_start(&d->stale_timer, on_stale, next, 0);
+}
+
+/* pl_drv_push_cb: a value the device sent (driver.h states the contract). */
+static void on_push(void *ud, const pl_drv_addr_t *a, const pl_value_t *raw,
+                    const pl_drv_meta_t *meta)
+{
+    edev_t *d = ud;
+    pl_engine_t *e = d->e;
+    uintptr_t p = (uintptr_t)a - offsetof(tag_t, addr), lo = (uintptr_t)e->tags;
+    pl_quality_t q = meta != NULL ? meta->quality : PL_Q_GOOD;
+    unsigned flags = meta != NULL ? meta->flags & ((1u << PL_QF_COUNT) - 1u) : 0;
+    uint64_t wall;
+    tag_t *t;
+    int fmoved;
+
+    if (a == NULL || raw == NULL || p < lo || p >= lo + e->ntags * sizeof(tag_t) ||
+        (p - lo) % sizeof(tag_t) != 0)
+        return;
+    t = (tag_t *)(void *)p;
+    if (t->dev != d)
+        return;
+    if (e->stopping) {
+        /* a reload: the connection waits to be handed over (a write in flight) and the
+         * driver has not subscribed again yet; the value goes to the new engine's tag of
+         * the same name, so nothing the driver acknowledges is lost */
+        edev_t *to = d->adopt_to;
+        tag_t *nt = to != NULL && !to->e->stopping ? find_tag(to->e, t->name) : NULL;
+
+        if (nt != NULL && nt->dev == to)
+            on_push(to, &nt->addr, raw, meta);
+        return;
+    }
+    wall = wall_now(e);
+    fmoved = t->flags != flags || d->esrc[t->scan] != (meta != NULL ? meta->source_ms : 0);
+    t->flags = (uint8_t)flags;
+    d->esrc[t->scan] = meta != NULL ? meta->source_ms : 0;
+    if (q == PL_Q_BAD) {
+        tag_bad_x(e, t, meta->error != 0 ? meta->error : PL_EVALUE,
+                  meta->detail != NULL ? meta->detail : "", wall, fmoved);
+        return;
+    }
+    tag_value(e, t, raw, wall, q == PL_Q_UNCERTAIN ? PL_Q_UNCERTAIN : PL_Q_GOOD, fmoved);
+    if (d->def.stale_ms > 0 && d->stale_init && !uv_is_active((uv_handle_t *)&d->stale_timer))
+        uv_timer_start(&d->stale_timer, on_stale, (uint64_t)d->def.stale_ms + 1, 0);
+}
+
+static void evt_subscribe(edev_t *d)
+{
+    pl_status_t err;
+
+    pl_status_clear(&err);
+    if (d->drv->subscribe(d->dd, d->eaddrs, d->nevt, on_push, d, &err) < 0)
+        PLOG(d, PL_LOG_ERROR, "device %s: its values cannot be subscribed to: %s (%s)%s%s",
+             d->def.name, pl_strerror(err.code), pl_err_name(err.code), err.detail[0] ? ": " : "",
+             err.detail);
+}
+
+/* The connection of an event-driven device went down: its tags are bad until their next
+ * value. */
+static void evt_link_down(edev_t *d, const pl_status_t *st)
+{
+    uint64_t wall = wall_now(d->e);
+    size_t i;
+
+    snprintf(d->link_detail, sizeof(d->link_detail), "connection down: %.70s",
+             st->detail[0] ? st->detail : pl_strerror(st->code));
+    for (i = 0; i < d->nevt && !d->e->stopping; i++)
+        tag_bad(d->e, evt_tag(d, i), st->code, d->link_detail, wall);
+}
+
 /* --- writes ------------------------------------------------------------------------ */
 
 static int cmp_tag_name(const void *a, const void *b)
@@ -980,6 +1156,8 @@ static void handover_check(edev_t *d)
         to->dd = d->dd;
         to->adopt_from = NULL;
         to->drv->rebind(to->dd, to);
+        if (is_evt(to))
+            evt_subscribe(to);
         pl_log(old->log, PL_LOG_INFO, "device %s: connection kept across the reload", to->def.name);
         if (!to->e->stopping)
             dev_pump(to);
@@ -1000,6 +1178,8 @@ static void on_link(void *ud, const pl_status_t *st)
     else
         PLOG(d, PL_LOG_WARN, "device %s: %s (%s)%s%s", d->def.name, pl_strerror(st->code),
              pl_err_name(st->code), st->detail[0] ? ": " : "", st->detail);
+    if (st != NULL && is_evt(d) && !d->e->stopping)
+        evt_link_down(d, st);
     if (d->e->cbs.on_device != NULL)
         d->e->cbs.on_device(d->e, d->def.name, st, d->e->ud);
 }
@@ -1035,6 +1215,8 @@ static void engine_release(pl_engine_t *e)
                 free(e->devs[i].rslots);
             }
             free(e->devs[i].groups);
+            free(e->devs[i].eaddrs);
+            free(e->devs[i].esrc);
         }
     }
     if (e->scans != NULL)
@@ -1143,7 +1325,8 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
         return pl_status_set(err, PL_ENOMEM, 0, NULL);
     }
     for (i = 0; i < e->ntags; i++)
-        count[(size_t)(e->tags[i].dev - e->devs) * e->nscans + e->tags[i].scan]++;
+        if (!is_evt(e->tags[i].dev))
+            count[(size_t)(e->tags[i].dev - e->devs) * e->nscans + e->tags[i].scan]++;
     for (k = 0; k < ncells && rc == 0; k++) {
         group_t *g = &e->groups[gi];
 
@@ -1158,9 +1341,12 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
     }
     e->ngroups = gi;
     for (i = 0; i < e->ntags && rc == 0; i++) {
-        group_t *g = &e->groups[cell_group[(size_t)(e->tags[i].dev - e->devs) * e->nscans +
-                                           e->tags[i].scan]];
+        group_t *g;
 
+        if (is_evt(e->tags[i].dev))
+            continue;
+        g = &e->groups[cell_group[(size_t)(e->tags[i].dev - e->devs) * e->nscans +
+                                  e->tags[i].scan]];
         g->tags[g->ntags++] = &e->tags[i];
     }
     free(count);
@@ -1375,8 +1561,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         e->lines[i].def = cfg->lines[i];
         if (e->lines[i].def.local_addr[0] != '\0')
             e->lines[i].def.line.local_addr = e->lines[i].def.local_addr;
-        e->lines[i].proto = pl_protocol_find(cfg->lines[i].protocol,
-                                             strnlen(cfg->lines[i].protocol, PL_PROTO_NAME_MAX));
+        e->lines[i].proto = protocol_find(cfg->lines[i].protocol);
         if (e->lines[i].proto == NULL) {
             char list[128];
 
@@ -1440,7 +1625,19 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         long di, si;
 
         di = name_find(dev_ix, cfg->ndevices, td->device);
-        si = name_find(scan_ix, cfg->nscans, td->scan);
+        /* event-driven devices' tags have no scan class (docs/config.md): refused when given,
+         * since it would not mean what it says; polled devices' tags need one */
+        if (di >= 0 && is_evt(&e->devs[di]) != (td->scan[0] == '\0')) {
+            rc = pl_status_set(err, PL_ECONFIG, 0,
+                               is_evt(&e->devs[di])
+                                   ? "tag '%.30s': device '%.30s' sends its values itself, "
+                                     "expected no scan class"
+                                   : "tag '%.30s': device '%.30s' is polled, expected a scan "
+                                     "class",
+                               td->name, td->device);
+            FAIL_AT(2, i);
+        }
+        si = di >= 0 && is_evt(&e->devs[di]) ? 0 : name_find(scan_ix, cfg->nscans, td->scan);
         if (di < 0 || si < 0) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': %s '%.30s' is not defined",
                                td->name, di < 0 ? "device" : "scan class",
@@ -1448,7 +1645,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
             FAIL_AT(2, i);
         }
         t->dev = &e->devs[di];
-        t->scan = (uint32_t)si;
+        t->scan = is_evt(t->dev) ? (uint32_t)t->dev->nevt++ : (uint32_t)si;
         rc = keys_check(t->dev->line->proto, PL_KEYS_TAG, "tag", td->name, td->keys, err);
         if (rc < 0)
             FAIL_AT(2, i);
@@ -1496,9 +1693,31 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     rc = plan_groups(e, err);
     if (rc < 0)
         goto fail;
+    for (i = 0; i < e->ndevs; i++) { /* event-driven devices: their tags' addresses */
+        edev_t *d = &e->devs[i];
+
+        if (!is_evt(d))
+            continue;
+        d->eaddrs = calloc(d->nevt + 1, sizeof(*d->eaddrs));
+        d->esrc = calloc(d->nevt + 1, sizeof(*d->esrc));
+        if (d->eaddrs == NULL || d->esrc == NULL) {
+            rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+            goto fail;
+        }
+    }
+    for (i = 0; i < e->ntags; i++)
+        if (is_evt(e->tags[i].dev))
+            e->tags[i].dev->eaddrs[e->tags[i].scan] = &e->tags[i].addr;
     for (i = 0; i < e->nscans; i++) {
         uv_timer_init(loop, &e->scans[i].timer);
         e->scans[i].timer.data = &e->scans[i];
+    }
+    for (i = 0; i < e->ndevs; i++) {
+        if (is_evt(&e->devs[i])) {
+            uv_timer_init(loop, &e->devs[i].stale_timer);
+            e->devs[i].stale_timer.data = &e->devs[i];
+            e->devs[i].stale_init = 1;
+        }
     }
     free(scan_ix);
     free(line_ix);
@@ -1521,9 +1740,13 @@ int pl_engine_start(pl_engine_t *e)
     if (e->started || e->stopping)
         return PL_EBUSY;
     e->started = 1;
-    for (i = 0; i < e->ndevs; i++)
-        if (e->devs[i].dd != NULL)
-            (void)e->devs[i].drv->dev_start(e->devs[i].dd);
+    for (i = 0; i < e->ndevs; i++) {
+        if (e->devs[i].dd == NULL)
+            continue;
+        if (is_evt(&e->devs[i]))
+            evt_subscribe(&e->devs[i]);
+        (void)e->devs[i].drv->dev_start(e->devs[i].dd);
+    }
     for (i = 0; i < e->nscans; i++) {
         e->scans[i].due = now;
         uv_timer_start(&e->scans[i].timer, on_scan, 0, 0);
@@ -1531,11 +1754,8 @@ int pl_engine_start(pl_engine_t *e)
     return 0;
 }
 
-static void on_timer_closed(uv_handle_t *h)
+static void timer_closed(pl_engine_t *e)
 {
-    scan_t *s = h->data;
-    pl_engine_t *e = s->e;
-
     if (--e->closing_timers > 0)
         return;
     if (e->stopping == 2) { /* pl_engine_free() was called meanwhile */
@@ -1545,6 +1765,16 @@ static void on_timer_closed(uv_handle_t *h)
             engine_release(e);
     } else if (e->stop_done != NULL)
         e->stop_done(e, e->ud);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    timer_closed(((scan_t *)h->data)->e);
+}
+
+static void on_stale_closed(uv_handle_t *h)
+{
+    timer_closed(((edev_t *)h->data)->e);
 }
 
 void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud))
@@ -1579,9 +1809,14 @@ void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void *ud))
         d->dd = NULL;
     }
     e->closing_timers = (int)e->nscans;
+    for (i = 0; i < e->ndevs; i++)
+        e->closing_timers += e->devs[i].stale_init;
     for (i = 0; i < e->nscans; i++)
         uv_close((uv_handle_t *)&e->scans[i].timer, on_timer_closed);
-    if (e->nscans == 0 && done != NULL)
+    for (i = 0; i < e->ndevs; i++)
+        if (e->devs[i].stale_init)
+            uv_close((uv_handle_t *)&e->devs[i].stale_timer, on_stale_closed);
+    if (e->closing_timers == 0 && done != NULL)
         done(e, e->ud);
 }
 
@@ -1766,6 +2001,7 @@ int pl_engine_device_info(const pl_engine_t *e, size_t i, pl_engine_device_info_
     }
     for (k = 0; k < d->ngroups; k++)
         info->ntags += d->groups[k]->ntags;
+    info->ntags += d->nevt;
     for (k = 0; k <= PL_ENGINE_RTT_BUCKETS; k++) {
         info->rtt_hist[k] = d->rtt_hist[k];
         info->rtt_count += d->rtt_hist[k];
@@ -1811,7 +2047,7 @@ int pl_engine_tag_info(const pl_engine_t *e, size_t i, pl_engine_tag_info_t *inf
     if (i >= e->ntags)
         return PL_EINVAL;
     info->address = e->tags[i].address;
-    info->scan = e->scans[e->tags[i].scan].def.name;
+    info->scan = is_evt(e->tags[i].dev) ? "" : e->scans[e->tags[i].scan].def.name;
     info->writable = e->tags[i].proto->writable;
     return 0;
 }

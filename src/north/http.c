@@ -322,6 +322,13 @@ static json_t *tag_json(pl_engine_t *e, size_t i)
     }
     json_object_set_new(
         o, "error", st->error != 0 ? pl_jsonl_error_object(st->error, st->detail) : json_null());
+    /* event-driven devices: the device's timestamp and quality flags, when there are */
+    if (pl_jsonl_put_source(o, st) != 0 ||
+        (st->source_ms != 0 &&
+         json_object_set_new(o, "source_ts_ms", json_integer((json_int_t)st->source_ms)) != 0)) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 

@@ -209,6 +209,32 @@ void pl_jsonl_iso8601(uint64_t ms, char *buf, size_t cap)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000u));
 }
 
+int pl_jsonl_put_source(json_t *o, const pl_tag_state_t *st)
+{
+    char ts[96];
+    json_t *flags;
+    unsigned i;
+
+    if (st->source_ms != 0) {
+        pl_jsonl_iso8601(st->source_ms, ts, sizeof(ts));
+        if (json_object_set_new(o, "source_ts", json_string(ts)) != 0)
+            return PL_ENOMEM;
+    }
+    if (st->flags == 0)
+        return 0;
+    flags = json_array();
+    if (flags == NULL)
+        return PL_ENOMEM;
+    for (i = 0; i < PL_QF_COUNT; i++) {
+        if ((st->flags & (1u << i)) != 0 &&
+            json_array_append_new(flags, json_string(pl_quality_flag_name(i))) != 0) {
+            json_decref(flags);
+            return PL_ENOMEM;
+        }
+    }
+    return json_object_set_new(o, "flags", flags) != 0 ? PL_ENOMEM : 0;
+}
+
 /* The state as an object, with the tag's names (JSON lines) or without (MQTT, whose topic
  * names the tag); `fallback`: without the value, bad, with error `code` and `why`. */
 static json_t *state_object(const pl_tag_state_t *st, int names, int fallback, int code,
@@ -251,6 +277,8 @@ static json_t *state_object(const pl_tag_state_t *st, int names, int fallback, i
         bad |= json_object_set_new(o, "error", err);
         bad |= json_object_set_new(o, "ts", json_string(ts));
     }
+    if (!fallback && pl_jsonl_put_source(o, st) != 0)
+        bad = 1;
     if (bad) {
         json_decref(o);
         return NULL;

@@ -36,6 +36,12 @@ int pl_jsonl_put_value(json_t *o, const pl_value_t *v);
  * `detail` may be NULL. New reference; NULL when out of memory. */
 json_t *pl_jsonl_error_object(int code, const char *detail);
 
+/* An event-driven device's additions to a tag's state, set in `o` only when present (so
+ * that polled tags' output does not change): "source_ts" (the device's own timestamp,
+ * ISO 8601) when st->source_ms is set, "flags" (["substituted", "blocked", "overflow",
+ * "not_topical", "invalid"], those set) when st->flags is. Returns 0 or PL_ENOMEM. */
+int pl_jsonl_put_source(json_t *o, const pl_tag_state_t *st);
+
 /* "2026-11-22T05:30:00.123Z" for `ms` since the epoch (UTC). */
 void pl_jsonl_iso8601(uint64_t ms, char *buf, size_t cap);
 

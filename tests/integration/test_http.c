@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "north/http.h"
+#include "fake_events.h"
 #include "north/jsonl.h"
 #include "plcline/engine.h"
 #include "plcline/error.h"
@@ -756,6 +757,71 @@ static void test_same_rules_as_stdin(void **state)
     teardown(&f);
 }
 
+/* A tag of an event-driven device: the API row carries the device's timestamp and the
+ * quality flags; a polled tag's row has neither (the other tests' rows are unchanged). */
+static void test_event_tag_fields(void **state)
+{
+    static fx_t f; /* large: not on the stack */
+    pl_engine_config_t ec;
+    pl_http_config_t hc;
+    pl_status_t err;
+    pl_drv_meta_t meta;
+    client_t c;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    pl_engine_test_protocol(&fake_events_protocol);
+    snprintf(f.lines[0].name, sizeof(f.lines[0].name), "rtu");
+    snprintf(f.lines[0].protocol, sizeof(f.lines[0].protocol), "fakeevents");
+    pl_line_config_init(&f.lines[0].line);
+    assert_int_equal(pl_hostlist_parse(&f.lines[0].line.hosts, "127.0.0.1", 9, NULL), 0);
+    snprintf(f.devs[0].name, sizeof(f.devs[0].name), "sub1");
+    snprintf(f.devs[0].line, sizeof(f.devs[0].line), "rtu");
+    snprintf(f.tags[0].name, sizeof(f.tags[0].name), "p");
+    snprintf(f.tags[0].device, sizeof(f.tags[0].device), "sub1");
+    snprintf(f.tags[0].address, sizeof(f.tags[0].address), "1001");
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = f.lines;
+    ec.nlines = 1;
+    ec.devices = f.devs;
+    ec.ndevices = 1;
+    ec.tags = f.tags;
+    ec.ntags = 1;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &f.e, &err), 0);
+    assert_int_equal(pl_engine_start(f.e), 0);
+    memset(&hc, 0, sizeof(hc));
+    hc.listen = "127.0.0.1:0";
+    hc.max_conns = 8;
+    hc.idle_ms = 500;
+    assert_int_equal(pl_http_new(&f.loop, &hc, f.e, &f.h, &err), 0);
+
+    memset(&meta, 0, sizeof(meta));
+    meta.source_ms = 1795325400123ull; /* 2026-11-22T05:30:00.123Z */
+    meta.flags = PL_QF_SUBSTITUTED;
+    fake_events_push_int(1001, 17, &meta);
+    client_open(&f, &c, "GET /api/tags/p HTTP/1.1\r\nConnection: close\r\n\r\n", 1);
+    run_until(&f, is_closed, &c);
+    assert_non_null(strstr(c.rx, "\"scan\":\"\""));
+    assert_non_null(strstr(c.rx, "\"value\":17"));
+    assert_non_null(strstr(c.rx, "\"source_ts\":\"2026-11-22T05:30:00.123Z\""));
+    assert_non_null(strstr(c.rx, "\"source_ts_ms\":1795325400123"));
+    assert_non_null(strstr(c.rx, "\"flags\":[\"substituted\"]"));
+    client_free(&c);
+
+    /* without a timestamp or flags, neither key */
+    fake_events_push_int(1001, 18, NULL);
+    client_open(&f, &c, "GET /api/tags/p HTTP/1.1\r\nConnection: close\r\n\r\n", 1);
+    run_until(&f, is_closed, &c);
+    assert_non_null(strstr(c.rx, "\"value\":18"));
+    assert_null(strstr(c.rx, "source_ts"));
+    assert_null(strstr(c.rx, "flags"));
+    client_free(&c);
+    teardown(&f);
+    pl_engine_test_protocol(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -767,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_deaf_client_cut),
         cmocka_unit_test(test_stuck_clients_cut),
         cmocka_unit_test(test_same_rules_as_stdin),
+        cmocka_unit_test(test_event_tag_fields),
     };
 
     signal(SIGPIPE, SIG_IGN); /* as the daemon does: a closed peer is EPIPE, not a signal */

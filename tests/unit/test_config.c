@@ -726,6 +726,13 @@ static void test_error_refs(void **state)
                  ":8:23: device 'd2' is not defined, expected one of: d1");
     expect_error(BASE "tags:\n  - {name: t, device: d1, address: W0, scan: slow}\n",
                  ":8:46: scan class 'slow' is not defined, expected one of: fast");
+    /* 'scan' may be left out only on a device whose protocol sends values by itself */
+    expect_error(BASE "tags:\n  - {name: t, device: d1, address: W0}\n",
+                 ":8:5: tag 't' without 'scan', expected a scan class (device 'd1' is polled)");
+    write_text("ev.csv", "name,device,address,scan\nt,d1,W0,\n");
+    expect_message(BASE "tags:\n  - {csv: ev.csv}\n", PL_ECONFIG,
+                   "DIR/ev.csv:2:1: tag 't' without 'scan', expected a scan class (device 'd1' "
+                   "is polled)");
     expect_error("devices: [{name: d, line: nope}]\n",
                  ":1:27: line 'nope' is not defined, expected a name defined under 'lines', "
                  "which has none");
@@ -748,6 +755,30 @@ static void test_error_refs(void **state)
                  "devices: [{name: d, line: l, options: \"dst=2\"}]\n",
                  ":2:30: 'options' applies to devices on pccc lines, expected no 'options' on a "
                  "device of 7ttcp line 'l'");
+}
+
+/* A device's 'stale' (event-driven devices' silence limit): a duration, 0 allowed. */
+static void test_device_stale(void **state)
+{
+    (void)state;
+    /* on a polled device only 0 (off) is taken: its tags use their scan class's */
+    expect_ok("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
+              "devices: [{name: d2, line: l1, stale: 0}]\n");
+    assert_int_equal(cfg.devices[0].stale_ms, 0);
+    pl_config_free(&cfg);
+    expect_error("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
+                 "devices: [{name: d1, line: l1, stale: 90s}]\n",
+                 ":2:11: 'stale' on device 'd1' of 7ttcp line 'l1', which is polled, expected it "
+                 "only on a device whose line sends values by itself (a polled tag takes its "
+                 "scan class's 'stale')");
+    expect_ok("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
+              "devices: [{name: d1, line: l1}]\n");
+    assert_int_equal(cfg.devices[0].stale_ms, 0); /* default: never */
+    pl_config_free(&cfg);
+    expect_error("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
+                 "devices: [{name: d1, line: l1, stale: soon}]\n",
+                 ":2:39: 'stale' is 'soon', expected a duration such as 250, 250ms, 2s, 1.5s or "
+                 "5min");
 }
 
 /* A redundant line whose two partners are built-in simulators. */
@@ -1259,6 +1290,7 @@ int main(void)
         cmocka_unit_test(test_error_duplicates),
         cmocka_unit_test(test_error_refs),
         cmocka_unit_test(test_backup_simulator),
+        cmocka_unit_test(test_device_stale),
         cmocka_unit_test(test_error_files),
         cmocka_unit_test(test_csv_reader),
         cmocka_unit_test(test_csv_long_record),

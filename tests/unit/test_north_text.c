@@ -167,6 +167,43 @@ static void test_bad_detail_bytes(void **state)
     assert_non_null(strstr(buf, "\"quality\":\"bad\""));
 }
 
+/* An event-driven device's tag: the device's timestamp and quality flags, on the JSON line
+ * and in the MQTT payload, only when there are (a polled tag's output has neither). */
+static void test_source_time_and_flags(void **state)
+{
+    pl_tag_state_t st;
+    char buf[1024];
+    int n;
+
+    (void)state;
+    state_init(&st, "x", 1);
+    n = pl_jsonl_state(&st, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_null(strstr(buf, "source_ts"));
+    assert_null(strstr(buf, "flags"));
+    st.source_ms = 1795325400123ull; /* 2026-11-22T05:30:00.123Z */
+    st.flags = PL_QF_BLOCKED | PL_QF_NOT_TOPICAL;
+    st.quality = PL_Q_UNCERTAIN;
+    n = pl_jsonl_state(&st, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, "\"quality\":\"uncertain\""));
+    assert_non_null(strstr(buf, ",\"source_ts\":\"2026-11-22T05:30:00.123Z\","
+                                "\"flags\":[\"blocked\",\"not_topical\"]}\n"));
+    n = pl_mqtt_format_state(&st, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, ",\"source_ts\":\"2026-11-22T05:30:00.123Z\","
+                                "\"flags\":[\"blocked\",\"not_topical\"]}"));
+    /* every flag has its name */
+    st.source_ms = 0;
+    st.flags = (1u << PL_QF_COUNT) - 1u;
+    n = pl_mqtt_format_state(&st, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_null(strstr(buf, "source_ts"));
+    assert_non_null(strstr(buf, "\"flags\":[\"substituted\",\"blocked\",\"overflow\","
+                                "\"not_topical\",\"invalid\"]"));
+    assert_null(pl_quality_flag_name(PL_QF_COUNT));
+}
+
 /* A state that does not fit goes out as bad with PL_EENCODE, not nowhere. */
 static void test_state_that_does_not_fit_is_bad_not_lost(void **state)
 {
@@ -283,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_every_byte_value_round_trips),
         cmocka_unit_test(test_all_bytes_in_one_string),
         cmocka_unit_test(test_bad_detail_bytes),
+        cmocka_unit_test(test_source_time_and_flags),
         cmocka_unit_test(test_state_that_does_not_fit_is_bad_not_lost),
         cmocka_unit_test(test_ids_whole_or_refused),
         cmocka_unit_test(test_cut_detail_still_answers),
