@@ -95,10 +95,12 @@ typedef struct {
     /* Points the device's link callback at a new `ud` (the engine hands a connection over to
      * a reloaded configuration). */
     void (*rebind)(pl_drv_dev_t *d, void *ud);
-    /* Adds the device's counters (requests, responses, timeouts, bytes, reconnects,
-     * switchovers, last_rtt_us) to `acc`. */
+    /* Adds the client's counters (requests, responses, timeouts, unsolicited frames,
+     * last_rtt_us) to `acc`; the engine adds the line's (bytes, reconnects, switchovers)
+     * itself, through `line`. */
     void (*stats)(const pl_drv_dev_t *d, pl_engine_stats_t *acc);
-    /* The device's line (host list, redundancy, state), for status queries. */
+    /* The device's line (host list, redundancy, state), for status queries and the line
+     * counters of `stats`; may be NULL (a driver with no line of its own). */
     const pl_line_t *(*line)(const pl_drv_dev_t *d);
     /* Event-driven devices (see above); NULL: a polled driver, whose devices are read by
      * scan class (read and decode are then required, and limits is asked for block sizes).

@@ -1885,8 +1885,19 @@ static void add_stats(pl_engine_stats_t *acc, const edev_t *d)
             }
         }
     }
-    if (d->dd != NULL)
+    if (d->dd != NULL) {
+        const pl_line_t *ln = d->drv->line != NULL ? d->drv->line(d->dd) : NULL;
+
         d->drv->stats(d->dd, acc);
+        if (ln != NULL) { /* what every protocol's line counts alike */
+            const pl_line_stats_t *ls = pl_line_stats(ln);
+
+            acc->bytes_in += ls->bytes_in;
+            acc->bytes_out += ls->bytes_out;
+            acc->reconnects += ls->connects > 0 ? ls->connects - 1 : 0;
+            acc->switchovers += ls->switchovers;
+        }
+    }
 }
 
 int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_stats_t *out)

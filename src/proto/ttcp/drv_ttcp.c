@@ -273,16 +273,11 @@ static void rebind(pl_drv_dev_t *d, void *ud)
 static void stats(const pl_drv_dev_t *d, pl_engine_stats_t *acc)
 {
     const pl_ttcp_client_stats_t *cs = pl_ttcp_client_stats(d->cli);
-    const pl_line_stats_t *ls = pl_line_stats(pl_ttcp_client_line(d->cli));
 
     acc->requests += cs->requests;
     acc->responses += cs->responses;
     acc->timeouts += cs->timeouts;
     acc->unsolicited += cs->unsolicited;
-    acc->bytes_in += ls->bytes_in;
-    acc->bytes_out += ls->bytes_out;
-    acc->reconnects += ls->connects > 0 ? ls->connects - 1 : 0;
-    acc->switchovers += ls->switchovers;
     if (cs->last_rtt_us != 0)
         acc->last_rtt_us = cs->last_rtt_us;
 }
