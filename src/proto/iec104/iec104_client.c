@@ -462,13 +462,20 @@ int pl_iec104_command(pl_iec104_client_t *c, pl_iec104_cmd_t *cmd)
     return 0;
 }
 
+/* The named error of a cause 44..47 answer. */
+static int unknown_code(uint8_t cause)
+{
+    static const int codes[] = {PL_EIEC104_UNKNOWN_TYPE, PL_EIEC104_UNKNOWN_COT,
+                                PL_EIEC104_UNKNOWN_CA, PL_EIEC104_UNKNOWN_IOA};
+
+    return codes[cause - PL_IEC104_COT_UNKNOWN_TYPE];
+}
+
 /* A confirmation or termination of the command in progress. */
 static void cmd_answer(pl_iec104_client_t *c, const pl_iec104_asdu_t *a,
                        const pl_iec104_object_t *o)
 {
     pl_iec104_cmd_t *cmd = c->cmd_head;
-    static const int unknown[] = {PL_EIEC104_UNKNOWN_TYPE, PL_EIEC104_UNKNOWN_COT,
-                                  PL_EIEC104_UNKNOWN_CA, PL_EIEC104_UNKNOWN_IOA};
     char detail[96];
 
     if (cmd == NULL || cmd->stage_ == CMD_QUEUED || a->type != cmd->type || o->ioa != cmd->ioa) {
@@ -479,7 +486,7 @@ static void cmd_answer(pl_iec104_client_t *c, const pl_iec104_asdu_t *a,
     if (a->cause >= PL_IEC104_COT_UNKNOWN_TYPE && a->cause <= PL_IEC104_COT_UNKNOWN_IOA) {
         snprintf(detail, sizeof(detail), "%s to IOA %u: the station answered %s",
                  pl_iec104_type_name(a->type), (unsigned)o->ioa, pl_iec104_cause_name(a->cause));
-        cmd_done(c, unknown[a->cause - PL_IEC104_COT_UNKNOWN_TYPE], detail);
+        cmd_done(c, unknown_code(a->cause), detail);
     } else if (a->cause == PL_IEC104_COT_ACTCON && a->pn) {
         snprintf(detail, sizeof(detail), "%s %s to IOA %u: negative confirmation",
                  pl_iec104_type_name(a->type), cmd->stage_ == CMD_SELECT ? "select" : "execute",
@@ -601,7 +608,12 @@ static void handle_asdu(pl_iec104_client_t *c, const uint8_t *buf, size_t len)
             pl_status_t st;
 
             pl_status_clear(&st);
-            if (a.cause != PL_IEC104_COT_ACTTERM) {
+            if (a.cause >= PL_IEC104_COT_UNKNOWN_TYPE && a.cause <= PL_IEC104_COT_UNKNOWN_IOA) {
+                pl_status_set(&st, unknown_code(a.cause), 0,
+                              "the general interrogation was refused (cause %s)",
+                              pl_iec104_cause_name(a.cause));
+                PLOG(c, PL_LOG_WARN, "iec104: %s", st.detail);
+            } else if (a.cause != PL_IEC104_COT_ACTTERM) {
                 pl_status_set(&st, PL_EIEC104_NEGATIVE, 0,
                               "the general interrogation was refused (cause %s)",
                               pl_iec104_cause_name(a.cause));

@@ -234,7 +234,9 @@ const pl_protocol_t pl_protocol_iec104 = {
              "  PORT     default 2404; CA (common address) 1..65535, default 1\n"
              "  keys     t0 t1 t2 t3=MS k=N w=N cot_size ca_size ioa_size originator\n"
              "           gi_period=MS time_sync=0|1 timeout=MS\n"
-             "IEC 104 ADDR: IOA (information object address), optionally TYPE:IOA\n",
+             "IEC 104 ADDR: IOA (information object address) or TYPE:IOA (M_ME_NC_1:1001);\n"
+             "  read: --all prints the whole general interrogation's answer; write:\n"
+             "  TYPE:IOA[:sbo][:qN]=VALUE with a command type (C_SE_NC_1:5001=1.5)\n",
     .sim_usage = "iec104://HOST[:PORT][?KEY=VALUE&...]\n"
                  "  an IEC 60870-5-104 controlled station: the information objects of\n"
                  "  --points; --animate sends one numbered spontaneous event a step\n",
