@@ -351,6 +351,50 @@ static void test_t1_silent_station(void **state)
     fx_free(f);
 }
 
+static void periodic(pl_iec104_client_config_t *cc)
+{
+    cc->gi_period_ms = 30;
+    cc->time_sync = 1;
+    cc->t3_ms = 20;
+    cc->t2_ms = 10;
+    cc->t1_ms = 2000;
+}
+
+/* Runs the loop until the client has sent a TESTFR act (or the guard fires). */
+static void run_until_testfr(fx_t *f)
+{
+    int expired = 0;
+    uv_timer_t guard;
+
+    uv_timer_init(&f->loop, &guard);
+    guard.data = &expired;
+    uv_timer_start(&guard, on_guard, GUARD_MS, 0);
+    while (pl_iec104_client_stats(f->cli)->testfr_sent == 0 && !expired)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
+/* gi_period repeats the interrogation, time_sync synchronises the station's clock once per
+ * connection, t3 of silence sends TESTFR act (which the station confirms: no drop). */
+static void test_periodic_gi_clock_testfr(void **state)
+{
+    fx_t *f = fx_new();
+
+    (void)state;
+    start_server(f, NULL);
+    start_client(f, "iec104://127.0.0.1:", pl_iec104_server_port(f->srv), "", periodic);
+    run_until(&f->loop, &f->gi_done, 3);
+    assert_int_equal(f->started, 1);
+    assert_int_equal(pl_iec104_server_stats(f->srv)->clock_syncs, 1);
+    assert_true(pl_iec104_client_stats(f->cli)->interrogations >= 3);
+    assert_int_equal(f->by_ioa[1001], f->gi_done); /* each answer delivered the point */
+    run_until_testfr(f);
+    assert_true(pl_iec104_client_stats(f->cli)->testfr_sent >= 1);
+    assert_int_equal(f->downs, 0);
+    fx_free(f);
+}
+
 static void test_second_host(void **state)
 {
     fx_t *f = fx_new();
@@ -682,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_commands_negative),
         cmocka_unit_test(test_t1_silent_station),
+        cmocka_unit_test(test_periodic_gi_clock_testfr),
         cmocka_unit_test(test_second_host),
         cmocka_unit_test(test_split_frames),
         cmocka_unit_test(test_point_fields_and_bad_sequence),
