@@ -144,7 +144,22 @@ extern "C" {
     XX(RECV_00, 0x0035, "PL_ERECV_00", "session closed by remote node")                            \
     XX(NO_MSG, 0x0036, "PL_ENO_MSG", "request queue full")                                         \
     XX(MSG_TOO_LONG, 0x0037, "PL_EMSG_TOO_LONG", "message too long")                               \
-    XX(TIMEOUT, 0x0038, "PL_ETIMEOUT", "receive timeout")
+    XX(TIMEOUT, 0x0038, "PL_ETIMEOUT", "receive timeout")                                          \
+    XX(IEC104_SEQ, 0x050B, "PL_EIEC104_SEQ",                                                       \
+       "IEC 104 received send sequence number is not the one expected")                            \
+    XX(IEC104_T1, 0x050C, "PL_EIEC104_T1", "IEC 104 t1 expired: a frame was not confirmed")        \
+    XX(IEC104_NEGATIVE, 0x050D, "PL_EIEC104_NEGATIVE",                                             \
+       "IEC 104 command refused by the station (negative confirmation)")                           \
+    XX(IEC104_UNKNOWN_TYPE, 0x050E, "PL_EIEC104_UNKNOWN_TYPE",                                     \
+       "IEC 104 station does not know the type identification")                                    \
+    XX(IEC104_UNKNOWN_COT, 0x050F, "PL_EIEC104_UNKNOWN_COT",                                       \
+       "IEC 104 station does not accept the cause of transmission")                                \
+    XX(IEC104_UNKNOWN_CA, 0x0510, "PL_EIEC104_UNKNOWN_CA",                                         \
+       "IEC 104 station does not have the common address")                                         \
+    XX(IEC104_UNKNOWN_IOA, 0x0511, "PL_EIEC104_UNKNOWN_IOA",                                       \
+       "IEC 104 station has no such information object")                                           \
+    XX(IEC104_UNEXPECTED, 0x0512, "PL_EIEC104_UNEXPECTED",                                         \
+       "IEC 104 frame not allowed in the state of the connection")
 
 typedef enum {
     PL_OK = 0,

@@ -12,6 +12,7 @@
 #define PL_PROTOCOLS(X) \
     X(ttcp)             \
     X(pccc)             \
-    X(modbus)
+    X(modbus)           \
+    X(iec104)
 
 #endif

@@ -232,6 +232,11 @@ int pl_protocol_keys_check(const pl_protocol_t *p, pl_key_scope_t scope, const c
     const char *s = keys;
     int query = 0;
 
+    /* A protocol without an engine driver (its simulator and client only, so far) cannot
+     * serve a line: every line's keys come here, from the engine and from `run --check`, so
+     * this is the one place that refuses it, before the engine would need the driver. */
+    if (scope == PL_KEYS_LINE && p->driver == NULL)
+        return pl_status_set(err, PL_ECONFIG, 0, "protocol '%s' has no engine driver yet", p->name);
     for (; k != NULL && k->name != NULL; k++)
         if (k->kind == PL_KEY_QUERY)
             query = 1;

@@ -89,7 +89,7 @@ typedef struct pl_protocol_s {
     uint16_t port;              /* default TCP port of a line */
     pl_redundancy_t redundancy; /* default redundancy mode of a line */
     const pl_proto_key_t *keys[PL_KEYS_SCOPES]; /* per scope; NULL: no keys */
-    const pl_driver_t *driver;                  /* plan, poll, addresses, values */
+    const pl_driver_t *driver; /* plan, poll, addresses, values; NULL: no line may use it */
     /* Checks a key string beyond the key table (PL_KEY_QUERY scopes); may be NULL. Returns 0
      * or PL_ECONFIG with `err` naming the key. */
     int (*keys_check)(pl_key_scope_t scope, const char *keys, pl_status_t *err);
@@ -130,7 +130,9 @@ const pl_proto_key_t *pl_protocol_key(const pl_protocol_t *p, pl_key_scope_t sco
 
 /* Checks a key string: each key known in `scope` (or accepted by keys_check) and each value
  * of its kind and range. Returns 0 or PL_ECONFIG with `err` ("'max_block' is 300, expected
- * a whole number from 1 to 256"). */
+ * a whole number from 1 to 256"). The line scope of a protocol whose `driver` is NULL is
+ * refused whatever the keys ("protocol 'x' has no engine driver yet"): the engine checks
+ * every line's keys before it uses the driver, so no line reaches a NULL driver. */
 int pl_protocol_keys_check(const pl_protocol_t *p, pl_key_scope_t scope, const char *keys,
                            pl_status_t *err);
 

@@ -24,7 +24,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-known="unknown protocol 's7', expected one of: 7ttcp, pccc, modbus"
+known="unknown protocol 's7', expected one of: 7ttcp, pccc, modbus, iec104"
 
 # --- an unknown scheme: exit 2, the known protocols listed, for every subcommand ---
 out=$("$PL" read s7://127.0.0.1:102/1 DB1.DBW0 2>&1)
@@ -41,7 +41,7 @@ expect_eq "serve exit" 2 $?
 expect_match "serve message" "$known" "$out"
 out=$("$PL" read 127.0.0.1 W0 2>&1)
 expect_eq "no scheme exit" 2 $?
-expect_match "no scheme message" "missing '://'.*7ttcp, pccc, modbus" "$out"
+expect_match "no scheme message" "missing '://'.*7ttcp, pccc, modbus, iec104" "$out"
 
 # --- the scheme in any case: serve PCCC:// and read from it with Pccc:// ---
 exec 3< <(exec "$PL" serve -q PCCC://127.0.0.1:0 2>"$tmp/serve.err")
@@ -64,7 +64,7 @@ check() { # name yaml expected-message
     expect_eq "$1 message" "plcline: $tmp/c.yaml:$3" "$out"
 }
 check "config unknown" $'lines: [{name: a, protocol: s7, host: h}]\n' \
-    "1:29: 'protocol' is 's7', expected 7ttcp or pccc or modbus"
+    "1:29: 'protocol' is 's7', expected 7ttcp or pccc or modbus or iec104"
 check "config line key" $'lines: [{name: a, protocol: PCCC, host: h, keepalive: 1s}]\n' \
     "1:44: 'keepalive' applies to 7ttcp lines only, expected no 'keepalive' here"
 check "config device key" $'lines: [{name: a, protocol: pccc, host: h}]\ndevices: [{name: d, line: a, node: 3}]\n' \

@@ -605,7 +605,7 @@ static void test_error_types(void **state)
     expect_error("lines: [{name: a, protocol: 7ttcp, host: h, port: [1]}]\n",
                  ":1:51: 'port' is a list, expected a port number");
     expect_error("lines: [{name: a, protocol: s7, host: h}]\n",
-                 ":1:29: 'protocol' is 's7', expected 7ttcp or pccc or modbus");
+                 ":1:29: 'protocol' is 's7', expected 7ttcp or pccc or modbus or iec104");
     expect_error("lines: [{name: a, protocol: 7ttcp, host: h, max_block: 257}]\n",
                  ":1:56: 'max_block' is '257', expected a whole number from 1 to 256");
     expect_error("lines:\n  - {name: a, protocol: 7ttcp,\n     host: \"a,b,c,d,e,f,g,h,i\"}\n",
@@ -625,8 +625,9 @@ static void test_error_types(void **state)
                  "0");
     expect_error("lines: [{name: a, protocol: pccc, host: h, max_block: 8}]\n",
                  ":1:44: 'max_block' applies to 7ttcp lines only, expected no 'max_block' here");
-    expect_error("lines: [{name: a, protocol: 7ttcp, host: h, options: x}]\n",
-                 ":1:45: 'options' applies to pccc lines only, expected no 'options' here");
+    expect_error(
+        "lines: [{name: a, protocol: 7ttcp, host: h, options: x}]\n",
+        ":1:45: 'options' applies to pccc and iec104 lines only, expected no 'options' here");
     expect_error("lines: [{name: a, protocol: 7ttcp, host: h, local: \"1.2.3.4:x\"}]\n",
                  ":1:52: 'local' is 'x', expected a whole number from 1 to 65535");
     expect_error("lines: [{name: a, protocol: 7ttcp, host: h, backoff_min: 5s, "

@@ -31,7 +31,7 @@ static void test_find(void **state)
     p = pl_protocol_find("pccc://x", 4); /* only the first len bytes count */
     assert_non_null(p);
     assert_string_equal(p->name, "pccc");
-    assert_string_equal(pl_protocol_list(list, sizeof(list)), "7ttcp, pccc, modbus");
+    assert_string_equal(pl_protocol_list(list, sizeof(list)), "7ttcp, pccc, modbus, iec104");
     assert_string_equal(pl_protocol_list(list, 8), "7ttcp, "); /* truncated, terminated */
 }
 
@@ -48,10 +48,11 @@ static void test_of_url(void **state)
     assert_string_equal(p->name, "modbus");
     assert_int_equal(pl_protocol_of_url("s7://127.0.0.1:102/1", &p, &st), PL_EURL);
     assert_null(p);
-    assert_string_equal(st.detail, "unknown protocol 's7', expected one of: 7ttcp, pccc, modbus");
+    assert_string_equal(st.detail,
+                        "unknown protocol 's7', expected one of: 7ttcp, pccc, modbus, iec104");
     assert_int_equal(pl_protocol_of_url("127.0.0.1:502", &p, &st), PL_EURL);
     assert_non_null(strstr(st.detail, "missing '://'"));
-    assert_non_null(strstr(st.detail, "7ttcp, pccc, modbus"));
+    assert_non_null(strstr(st.detail, "7ttcp, pccc, modbus, iec104"));
 }
 
 /* Every descriptor has what the engine, the daemon and the command rely on. */
@@ -74,7 +75,15 @@ static void test_descriptors_complete(void **state)
         assert_non_null(p->sim_new);
         assert_non_null(p->sim_free);
         assert_non_null(p->sim_port);
-        assert_non_null(d);
+        if (d == NULL) { /* no engine driver yet: every line of it is refused, by name */
+            pl_status_t st;
+
+            pl_status_clear(&st);
+            assert_int_equal(pl_protocol_keys_check(p, PL_KEYS_LINE, "", &st), PL_ECONFIG);
+            assert_non_null(strstr(st.detail, "has no engine driver yet"));
+            assert_non_null(strstr(st.detail, p->name));
+            continue;
+        }
         assert_true(d->dev_new && d->dev_free && d->dev_start && d->limits && d->max_inflight &&
                     d->addr_parse && d->read && d->decode && d->check && d->write && d->stats);
         assert_ptr_equal(pl_protocol_find(p->name, strlen(p->name)), p);
@@ -89,11 +98,13 @@ static void test_descriptors_complete(void **state)
                 if (k->def != NULL && k->kind != PL_KEY_QUERY)
                     assert_int_equal(pl_keys_add(keys, sizeof(keys), k->name, k->def), 0);
             pl_status_clear(&st);
+            if (s == PL_KEYS_LINE && p->driver == NULL)
+                continue; /* refused whatever the keys */
             if (pl_protocol_keys_check(p, (pl_key_scope_t)s, keys, &st) != 0)
                 fail_msg("%s scope %d: defaults '%s': %s", p->name, s, keys, st.detail);
         }
     }
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
 }
 
 static void expect_keys(const char *proto, pl_key_scope_t scope, const char *keys,
@@ -184,6 +195,42 @@ static void test_keys_check(void **state)
     expect_keys("pccc", PL_KEYS_SIM, "requestor=12", "'requestor' is '12'");
     expect_keys("pccc", PL_KEYS_SIM, "requestor=1:0x", "'requestor' is '1:0x'");
     expect_keys("pccc", PL_KEYS_SIM, "plc=plc9", "'plc=plc9'");
+    expect_keys("iec104", PL_KEYS_DEVICE, "ca=65535", NULL);
+    expect_keys("iec104", PL_KEYS_DEVICE, "ca=0", "'ca' is '0'");
+    expect_keys("iec104", PL_KEYS_SIM,
+                "points=M_ME_NC_1:1001-1100 C_SE_NC_1:5001&ca=7&grouping=address&k=20&w=10&"
+                "t1=2000&t2=1000&t3=5000&event_ioa=9000&ignore_testfr=1",
+                NULL);
+    expect_keys("iec104", PL_KEYS_SIM, "grouping=all", "'grouping' is 'all'");
+    expect_keys("iec104", PL_KEYS_SIM, "k=0", "'k' is '0'");
+    expect_keys("iec104", PL_KEYS_SIM, "nodes=1", "'nodes' does not apply to iec104");
+    /* no engine driver yet: a line is refused whatever its keys */
+    expect_keys("iec104", PL_KEYS_LINE, "", "protocol 'iec104' has no engine driver yet");
+    expect_keys("iec104", PL_KEYS_LINE, "t1=1000", "has no engine driver yet");
+}
+
+/* A line's IEC 104 options (its client's URL keys) are checked by the descriptor. */
+static void test_iec104_options(void **state)
+{
+    const pl_protocol_t *p = pl_protocol_find("iec104", 6);
+    pl_status_t st;
+
+    (void)state;
+    pl_status_clear(&st);
+    assert_int_equal(p->keys_check(PL_KEYS_LINE, "", &st), 0);
+    assert_int_equal(p->keys_check(PL_KEYS_LINE,
+                                   "t0=30000&t1=15000&t2=10000&t3=20000&k=12&w=8&cot_size=1&"
+                                   "ca_size=1&ioa_size=2&originator=3&gi_period=0&time_sync=1",
+                                   &st),
+                     0);
+    assert_int_equal(p->keys_check(PL_KEYS_LINE, "t1=0", &st), PL_ECONFIG);
+    assert_non_null(strstr(st.detail, "'t1'"));
+    assert_int_equal(p->keys_check(PL_KEYS_LINE, "ioa_size=4", &st), PL_ECONFIG);
+    assert_non_null(strstr(st.detail, "'ioa_size' is '4'"));
+    assert_int_equal(p->keys_check(PL_KEYS_LINE, "node=1", &st), PL_ECONFIG);
+    assert_string_equal(st.detail, "'node' does not apply to iec104");
+    assert_int_equal(p->keys_check(PL_KEYS_LINE, "k", &st), PL_ECONFIG);
+    assert_non_null(strstr(st.detail, "expected key=value"));
 }
 
 /* Each option `plcline serve` takes for a protocol sets a simulator key the protocol checks:
@@ -252,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_of_url),
         cmocka_unit_test(test_descriptors_complete),
         cmocka_unit_test(test_keys_check),
+        cmocka_unit_test(test_iec104_options),
         cmocka_unit_test(test_sim_options),
         cmocka_unit_test(test_defaults),
     };
