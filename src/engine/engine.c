@@ -143,7 +143,7 @@ typedef union {
 struct tag_s {
     const char *name;          /* engine arena */
     const char *address;       /* shared */
-    const pl_tag_def_t *proto; /* shared: options; name, device, address and scan empty */
+    const pl_tag_def_t *proto; /* shared: options; name, device, address and scan NULL */
     edev_t *dev;
     const char *detail;   /* behind a bad quality: a block's or a device's detail; NULL: "" */
     char *str;            /* NULL until a string value is seen: value [0, 96), published after */
@@ -511,10 +511,10 @@ static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
 static void tag_def(const tag_t *t, pl_tag_def_t *def)
 {
     *def = *t->proto;
-    snprintf(def->name, sizeof(def->name), "%s", t->name);
-    snprintf(def->address, sizeof(def->address), "%s", t->address);
-    snprintf(def->device, sizeof(def->device), "%s", t->dev->def.name);
-    snprintf(def->scan, sizeof(def->scan), "%s", t->dev->e->scans[t->scan].def.name);
+    def->name = t->name;
+    def->address = t->address;
+    def->device = t->dev->def.name;
+    def->scan = t->dev->e->scans[t->scan].def.name;
 }
 
 /* --- device queue ------------------------------------------------------------------ */
@@ -1125,6 +1125,27 @@ static int name_dup(const char *kind, const char *name, pl_status_t *err)
     return pl_status_set(err, PL_ECONFIG, 0, "%s '%.60s' is defined twice", kind, name);
 }
 
+/* A tag's texts are pointers (engine.h): each must be given and within its limit. */
+static int tag_texts_check(const pl_tag_def_t *td, size_t i, pl_status_t *err)
+{
+    static const char *const what[4] = {"name", "device", "address", "scan class"};
+    const char *text[4] = {td->name, td->device, td->address, td->scan};
+    size_t k;
+
+    for (k = 0; k < 4; k++) {
+        size_t max = k == 2 ? PL_ADDRESS_MAX : PL_NAME_MAX;
+
+        if (text[k] == NULL)
+            return td->name != NULL
+                       ? pl_status_set(err, PL_ECONFIG, 0, "tag '%.60s': no %s", td->name, what[k])
+                       : pl_status_set(err, PL_ECONFIG, 0, "tag %zu: no name", i + 1);
+        if (strnlen(text[k], max) >= max)
+            return pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': %s longer than %zu bytes",
+                                 td->name, what[k], max - 1);
+    }
+    return 0;
+}
+
 /* Builds the groups and plans their blocks. */
 static int plan_groups(pl_engine_t *e, pl_status_t *err)
 {
@@ -1439,6 +1460,9 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         pl_tag_def_t proto;
         long di, si;
 
+        rc = tag_texts_check(td, i, err);
+        if (rc < 0)
+            FAIL_AT(2, i);
         di = name_find(dev_ix, cfg->ndevices, td->device);
         si = name_find(scan_ix, cfg->nscans, td->scan);
         if (di < 0 || si < 0) {

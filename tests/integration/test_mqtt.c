@@ -384,10 +384,10 @@ static int is_connected(fx_t *f, const void *arg)
 static void set_tag(pl_tag_def_t *t, const char *name, const char *addr, int writable)
 {
     memset(t, 0, sizeof(*t));
-    snprintf(t->name, sizeof(t->name), "%s", name);
-    snprintf(t->device, sizeof(t->device), "dev1");
-    snprintf(t->address, sizeof(t->address), "%s", addr);
-    snprintf(t->scan, sizeof(t->scan), "fast");
+    t->name = name; /* string literals: they outlive the engine */
+    t->device = "dev1";
+    t->address = addr;
+    t->scan = "fast";
     t->writable = writable;
 }
 

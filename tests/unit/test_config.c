@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <malloc.h> /* malloc_usable_size: the arrays are trimmed after loading */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,6 +432,24 @@ static void test_full(void **state)
     assert_int_equal(ec.nscans, 3);
     assert_null(ec.log);
     assert_null(ec.wall_ms);
+    /* a text given by several tags is kept once (YAML and CSV alike); the arrays are trimmed
+     * to their items after loading (they grew to 8) */
+    assert_ptr_equal(cfg.tags[2].device, cfg.tags[3].device);
+    assert_ptr_equal(cfg.tags[0].scan, cfg.tags[2].scan);
+    assert_true(malloc_usable_size(cfg.tags) < 8 * sizeof(pl_tag_def_t));
+    /* what the daemon keeps once its engine is built: everything but the tags */
+    pl_config_drop_tags(&cfg);
+    assert_null(cfg.tags);
+    assert_int_equal(cfg.ntags, 0);
+    assert_int_equal(pl_config_find(&cfg, PL_CONFIG_TAG, "sim.q"), -1);
+    assert_int_equal(pl_config_find(&cfg, PL_CONFIG_DEVICE, "press"), 1);
+    assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 0, where, sizeof(where)), PL_EINVAL);
+    assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_LINE, 1, where, sizeof(where)), 0);
+    snprintf(want, sizeof(want), "%s/t.yaml:32:5", dir);
+    assert_string_equal(where, want);
+    assert_int_equal(cfg.nlines, 4);
+    assert_string_equal(cfg.devices[1].name, "press");
+    pl_config_drop_tags(&cfg); /* twice is harmless */
     pl_config_free(&cfg);
     assert_null(cfg.tags);
     assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 0, where, sizeof(where)), PL_EINVAL);
