@@ -118,8 +118,9 @@ typedef struct {
  * and most of them share their device, scan class and address texts (docs/bench.md,
  * "Where the memory goes"). pl_engine_new() copies what it keeps, so the texts need only
  * live until it returns; a configuration loaded from a file keeps them in its own string
- * storage. pl_engine_new() fails with PL_ECONFIG when one of them is NULL or longer than
- * its limit (PL_NAME_MAX - 1 bytes for names, PL_ADDRESS_MAX - 1 for the address). */
+ * storage. pl_engine_new() fails with PL_ECONFIG when one of them (keys excepted) is NULL
+ * or one is longer than its limit (PL_NAME_MAX - 1 bytes for names, PL_ADDRESS_MAX - 1 for
+ * the address, PL_TAG_KEYS_MAX - 1 for the keys). */
 typedef struct {
     const char *name;
     const char *device;
@@ -128,8 +129,8 @@ typedef struct {
     int writable;        /* default 0: read-only */
     int scaled;          /* eng = raw * gain + offset */
     double gain, offset;
-    double deadband;            /* absolute; 0: every change */
-    char keys[PL_TAG_KEYS_MAX]; /* 7ttcp: swap=1 (32-bit values high word first) */
+    double deadband;  /* absolute; 0: every change */
+    const char *keys; /* NULL or "": none; 7ttcp: swap=1 (32-bit values high word first) */
 } pl_tag_def_t;
 
 typedef struct {

@@ -679,9 +679,7 @@ static int cv_swap(ld_t *L, const val_t *v, pl_tag_def_t *d)
 
     if (cv_bool(L, v, &on) != 0)
         return L->failed;
-    d->keys[0] = '\0';
-    if (on)
-        snprintf(d->keys, sizeof(d->keys), "swap=1");
+    d->keys = on ? "swap=1" : "";
     return 0;
 }
 
@@ -1989,6 +1987,7 @@ static int load_csv_records(ld_t *L, uint32_t fi, pl_csv_t *c)
             return fail(L, rat, "%u fields, expected %u as in the header", c->nfields, ncols);
         if (push_item(L, PL_CONFIG_TAG, rat, (void **)&d, &p) != 0)
             return L->failed;
+        d->keys = "";
         for (i = 0; i < c->nfields; i++) {
             const pl_csv_field_t *f = &c->field[i];
             val_t v = {f->s, f->len, {fi, f->line, f->col}, csv_columns[colmap[i]], 0};
@@ -2078,8 +2077,11 @@ static int parse_tag(ld_t *L)
         return L->failed;
     /* the item is pushed at the first key that is not 'csv' */
     while ((rc = map_key(L, &m, &k)) > 0) {
-        if (k != TK_CSV && d == NULL && push_item(L, PL_CONFIG_TAG, m.start, (void **)&d, &p) != 0)
-            break;
+        if (k != TK_CSV && d == NULL) {
+            if (push_item(L, PL_CONFIG_TAG, m.start, (void **)&d, &p) != 0)
+                break;
+            d->keys = "";
+        }
         switch (k) {
         case TK_NAME:
             rc = y_tag_text(L, "name", TT_NAME, &d->name, &p->name);

@@ -1143,6 +1143,9 @@ static int tag_texts_check(const pl_tag_def_t *td, size_t i, pl_status_t *err)
             return pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': %s longer than %zu bytes",
                                  td->name, what[k], max - 1);
     }
+    if (td->keys != NULL && strnlen(td->keys, PL_TAG_KEYS_MAX) >= PL_TAG_KEYS_MAX)
+        return pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': keys longer than %u bytes", td->name,
+                             PL_TAG_KEYS_MAX - 1);
     return 0;
 }
 
@@ -1457,12 +1460,17 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     for (i = 0; i < cfg->ntags; i++) {
         const pl_tag_def_t *td = &cfg->tags[i];
         tag_t *t = &e->tags[i];
-        pl_tag_def_t proto;
+        pl_tag_def_t proto, given;
         long di, si;
 
         rc = tag_texts_check(td, i, err);
         if (rc < 0)
             FAIL_AT(2, i);
+        if (td->keys == NULL) { /* the drivers are given keys always */
+            given = *td;
+            given.keys = "";
+            td = &given;
+        }
         di = name_find(dev_ix, cfg->ndevices, td->device);
         si = name_find(scan_ix, cfg->nscans, td->scan);
         if (di < 0 || si < 0) {
@@ -1492,17 +1500,17 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         proto.gain = td->gain;
         proto.offset = td->offset;
         proto.deadband = td->deadband;
-        memcpy(proto.keys, td->keys, sizeof(proto.keys));
+        proto.keys = intern(e, &e->addrs, td->keys, 0, 1);
         t->name = arena_str(e, td->name);
         t->address = intern(e, &e->addrs, td->address, 0, 1);
         /* tags with the same options usually come one after the other: compare with the
-         * last tag's before hashing the 296-byte key */
+         * last tag's before hashing them */
         if (i > 0 && e->tags[i - 1].proto != NULL &&
             memcmp(e->tags[i - 1].proto, &proto, sizeof(proto)) == 0)
             t->proto = e->tags[i - 1].proto;
         else
             t->proto = intern(e, &e->protos, &proto, sizeof(proto), alignof(pl_tag_def_t));
-        if (t->name == NULL || t->address == NULL || t->proto == NULL) {
+        if (proto.keys == NULL || t->name == NULL || t->address == NULL || t->proto == NULL) {
             rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
             goto fail;
         }

@@ -119,7 +119,8 @@ static void check_loaded(const pl_config_t *c)
     for (i = 0; i < c->ntags; i++) {
         const pl_tag_def_t *t = &c->tags[i];
 
-        check(t->name != NULL && t->device != NULL && t->address != NULL && t->scan != NULL);
+        check(t->name != NULL && t->device != NULL && t->address != NULL && t->scan != NULL &&
+              t->keys != NULL);
         check_name(t->name);
         check_str(t->address, PL_ADDRESS_MAX, 1);
         check(pl_config_find(c, PL_CONFIG_DEVICE, t->device) >= 0);

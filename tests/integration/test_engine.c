@@ -1083,6 +1083,11 @@ static void test_config_errors(void **state)
         assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);
         assert_non_null(strstr(err.detail, "device longer than 63 bytes"));
         f.tags[0].device = "devA";
+        text[PL_TAG_KEYS_MAX] = '\0';
+        f.tags[0].keys = text;
+        assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);
+        assert_non_null(strstr(err.detail, "keys longer than 31 bytes"));
+        f.tags[0].keys = NULL; /* none, as "" */
     }
     f.tags[1] = f.tags[0];
     ec.ntags = 2;
