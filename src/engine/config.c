@@ -69,6 +69,14 @@ typedef struct {
     uint32_t pkeys; /* device: the protocol keys given (bit i: the i-th device key) */
 } item_pos_t;
 
+/* After loading, where the tags were given, as runs: tags `first`, first + 1, ... were
+ * given on consecutive lines of one file at the same column, from `at` on (a CSV file, or
+ * a YAML list of one-line tags, is one run). */
+typedef struct {
+    size_t first;
+    pos_t at;
+} pos_run_t;
+
 /* The tags' texts: chunks of this many bytes, never moved, so that pl_tag_def_t can point
  * into them. */
 #define TEXT_CHUNK (64u * 1024u)
@@ -84,7 +92,8 @@ struct pl_config_src_s {
     size_t nfiles, files_cap;
     item_pos_t *pos[NSECTIONS];
     size_t cap[NSECTIONS];
-    pos_t *tag_at;       /* after loading: where each tag was given (pos[TAG] is freed) */
+    pos_run_t *tag_runs; /* after loading: where the tags were given (pos[TAG] is freed) */
+    size_t ntag_runs;
     text_chunk_t *texts; /* the tags' names, devices, addresses and scan classes */
     /* while loading: the device, scan class and address texts given so far, once each */
     const char **intern;
@@ -2595,6 +2604,32 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
     return 0;
 }
 
+/* Tag i begins a run of positions (pos_run_t). */
+static int run_starts(const item_pos_t *p, size_t i)
+{
+    return i == 0 || p[i].item.file != p[i - 1].item.file || p[i].item.col != p[i - 1].item.col ||
+           p[i].item.line != p[i - 1].item.line + 1;
+}
+
+/* Where tag i was given, from the runs. */
+static pos_t tag_pos(const pl_config_src_t *src, size_t i)
+{
+    size_t lo = 0, hi = src->ntag_runs; /* the last run with first <= i */
+    pos_t p;
+
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (src->tag_runs[mid].first <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    p = src->tag_runs[lo].at;
+    p.line += (uint32_t)(i - src->tag_runs[lo].first);
+    return p;
+}
+
 /* After a good load: every array as long as its items (they grew by doubling), and of the
  * tags' positions only where each tag was given (what pl_config_origin() tells). */
 static int trim(ld_t *L)
@@ -2617,13 +2652,20 @@ static int trim(ld_t *L)
             src->pos[s] = p;
     }
     if (L->cfg->ntags > 0) {
-        size_t i;
+        const item_pos_t *p = src->pos[PL_CONFIG_TAG];
+        size_t i, n = 0;
 
-        src->tag_at = malloc(L->cfg->ntags * sizeof(*src->tag_at));
-        if (src->tag_at == NULL)
-            return nomem(L, whole);
         for (i = 0; i < L->cfg->ntags; i++)
-            src->tag_at[i] = src->pos[PL_CONFIG_TAG][i].item;
+            n += (size_t)run_starts(p, i);
+        src->tag_runs = malloc(n * sizeof(*src->tag_runs));
+        if (src->tag_runs == NULL)
+            return nomem(L, whole);
+        for (i = 0; i < L->cfg->ntags; i++) {
+            if (!run_starts(p, i))
+                continue;
+            src->tag_runs[src->ntag_runs].first = i;
+            src->tag_runs[src->ntag_runs++].at = p[i].item;
+        }
         free(src->pos[PL_CONFIG_TAG]);
         src->pos[PL_CONFIG_TAG] = NULL;
     }
@@ -2777,7 +2819,7 @@ void pl_config_free(pl_config_t *cfg)
         free(cfg->src->files);
         for (i = 0; i < NSECTIONS; i++)
             free(cfg->src->pos[i]);
-        free(cfg->src->tag_at);
+        free(cfg->src->tag_runs);
         texts_free(cfg->src);
         free(cfg->src);
     }
@@ -2792,8 +2834,9 @@ void pl_config_drop_tags(pl_config_t *cfg)
     cfg->tags = NULL;
     cfg->ntags = 0;
     if (cfg->src != NULL) {
-        free(cfg->src->tag_at);
-        cfg->src->tag_at = NULL;
+        free(cfg->src->tag_runs);
+        cfg->src->tag_runs = NULL;
+        cfg->src->ntag_runs = 0;
         free(cfg->src->pos[PL_CONFIG_TAG]);
         cfg->src->pos[PL_CONFIG_TAG] = NULL;
         cfg->src->cap[PL_CONFIG_TAG] = 0;
@@ -2846,8 +2889,8 @@ int pl_config_origin(const pl_config_t *cfg, pl_config_section_t section, size_t
     section_array(cfg, section, &n);
     if (i >= *n)
         return PL_EINVAL;
-    p = section == PL_CONFIG_TAG && cfg->src->tag_at != NULL ? cfg->src->tag_at[i]
-                                                             : cfg->src->pos[section][i].item;
+    p = section == PL_CONFIG_TAG && cfg->src->tag_runs != NULL ? tag_pos(cfg->src, i)
+                                                               : cfg->src->pos[section][i].item;
     if (cap > 0)
         snprintf(buf, cap, "%s:%u:%u", file_name(cfg->src, p.file), p.line, p.col);
     return 0;
