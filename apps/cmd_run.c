@@ -35,7 +35,8 @@
 typedef struct {
     uv_loop_t loop;
     const char *path;
-    pl_config_t cfg;
+    pl_config_t cfg; /* without its tags once the engine is built (the engine has them) */
+    size_t ntags;    /* the configuration's tags */
     pl_engine_t *engine;
     pl_engine_t *retiring; /* the engine a reload replaces, until it has stopped */
     pl_mqtt_t *mqtt;       /* north.mqtt, when configured */
@@ -621,7 +622,7 @@ static json_t *http_info(void *ud)
     o = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}, s:o*, s:o*}", "version",
                   PL_VERSION_STRING, "config", d->path, "counts", "lines",
                   (json_int_t)d->cfg.nlines, "devices", (json_int_t)d->cfg.ndevices, "tags",
-                  (json_int_t)d->cfg.ntags, "scan_classes", (json_int_t)d->cfg.nscans, "simulators",
+                  (json_int_t)d->ntags, "scan_classes", (json_int_t)d->cfg.nscans, "simulators",
                   (json_int_t)d->cfg.nsims, "simulators", sims, "reload", rl);
     return o;
 }
@@ -767,6 +768,8 @@ static void reload(daemon_t *d)
         pl_mqtt_set_engine(d->mqtt, e); /* north.mqtt changes take a restart */
     pl_config_free(&d->cfg);
     d->cfg = next;
+    d->ntags = next.ntags;
+    pl_config_drop_tags(&d->cfg); /* the engine has its own copy; a reload reads the file */
     pl_engine_start(e);
     pl_log(&d->log, PL_LOG_INFO, "configuration reloaded from %s", d->path);
     pl_status_clear(&st);
@@ -860,6 +863,8 @@ int cmd_run(int argc, char **argv)
         wire_sims(d, &d->cfg);
         rc = build_engine(d, &d->cfg, &d->engine);
     }
+    d->ntags = d->cfg.ntags;
+    pl_config_drop_tags(&d->cfg); /* the engine has its own copy; a reload reads the file */
     if (rc < 0) {
         stop_sims(d);
         uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -903,7 +908,7 @@ int cmd_run(int argc, char **argv)
     }
     open_input(d);
     pl_log(&d->log, PL_LOG_INFO, "running %s: %zu lines, %zu devices, %zu tags", d->path,
-           d->cfg.nlines, d->cfg.ndevices, d->cfg.ntags);
+           d->cfg.nlines, d->cfg.ndevices, d->ntags);
     pl_engine_start(d->engine);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     fflush(stdout);

@@ -299,6 +299,7 @@ typedef struct {
     pl_line_def_t lines[NSIMS];
     pl_device_def_t devs[NDEVS];
     pl_tag_def_t *tags;
+    char (*text)[2][PL_NAME_MAX]; /* the tags' names and addresses */
     size_t ntags;
     pl_scan_def_t scan;
     dplan_t plan[NDEVS];
@@ -417,6 +418,7 @@ static void plant_free(plant_t *p)
     for (i = 0; i < NDEVS; i++)
         free(p->plan[i].blocks);
     free(p->tags);
+    free(p->text);
     free(p);
 }
 
@@ -430,7 +432,8 @@ static plant_t *plant_new(const bench_child_t *ch)
     if (p == NULL)
         return NULL;
     p->tags = calloc((size_t)NDEVS * TAGS_PER_DEV, sizeof(*p->tags));
-    if (p->tags == NULL) {
+    p->text = calloc((size_t)NDEVS * TAGS_PER_DEV, sizeof(*p->text));
+    if (p->tags == NULL || p->text == NULL) {
         plant_free(p);
         return NULL;
     }
@@ -451,12 +454,15 @@ static plant_t *plant_new(const bench_child_t *ch)
         dv->max_gap = MAX_GAP;
         n = gen_tags(d, gt);
         for (i = 0; i < n; i++) {
+            char(*text)[PL_NAME_MAX] = p->text[p->ntags];
             pl_tag_def_t *t = &p->tags[p->ntags++];
 
-            snprintf(t->name, sizeof(t->name), "d%03u.t%02zu", d, i);
-            snprintf(t->device, sizeof(t->device), "%s", dv->name);
-            snprintf(t->address, sizeof(t->address), "%s", gt[i].addr);
-            snprintf(t->scan, sizeof(t->scan), "%s", p->scan.name);
+            snprintf(text[0], sizeof(text[0]), "d%03u.t%02zu", d, i);
+            snprintf(text[1], sizeof(text[1]), "%s", gt[i].addr);
+            t->name = text[0];
+            t->device = dv->name;
+            t->address = text[1];
+            t->scan = p->scan.name;
         }
         if (plan_device(gt, n, &p->plan[d]) != 0) {
             fprintf(stderr, "bench_engine: planning device %u failed\n", d);
@@ -824,6 +830,7 @@ static int run_dead(const bench_child_t *ch, int with_dead, const opts_t *o, dea
     pl_line_def_t lines[2];
     pl_device_def_t devs[2];
     pl_tag_def_t tags[2 * FIG2_TAGS];
+    char names[2 * FIG2_TAGS][16];
     pl_scan_def_t scan;
     pl_engine_config_t ec;
     pl_status_t err;
@@ -856,12 +863,12 @@ static int run_dead(const bench_child_t *ch, int with_dead, const opts_t *o, dea
         const char *dname = i == 0 ? "H" : "D";
 
         for (k = 0; k < FIG2_TAGS; k++) {
-            pl_tag_def_t *t = &tags[nt++];
-
-            snprintf(t->name, sizeof(t->name), "%s.t%zu", dname, k);
-            snprintf(t->device, sizeof(t->device), "%s", dname);
-            snprintf(t->address, sizeof(t->address), "%s", g_fig2_addr[k]);
-            snprintf(t->scan, sizeof(t->scan), "fast");
+            snprintf(names[nt], sizeof(names[nt]), "%s.t%zu", dname, k);
+            tags[nt].name = names[nt];
+            tags[nt].device = dname;
+            tags[nt].address = g_fig2_addr[k];
+            tags[nt].scan = "fast";
+            nt++;
         }
     }
     ec.lines = lines;

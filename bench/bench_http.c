@@ -230,6 +230,7 @@ typedef struct {
     pl_line_def_t lines[NSIMS];
     pl_device_def_t devs[NDEVS];
     pl_tag_def_t *tags;
+    char (*text)[2][16]; /* the tags' names and addresses */
     pl_scan_def_t scan;
     pl_engine_t *e;
     pl_http_t *h;
@@ -301,7 +302,8 @@ static int eng_start(eng_t *g, const uint16_t *ports)
     if (uv_loop_init(&g->loop) != 0)
         return -1;
     g->tags = calloc(NTAGS, sizeof(*g->tags));
-    if (g->tags == NULL)
+    g->text = calloc(NTAGS, sizeof(*g->text));
+    if (g->tags == NULL || g->text == NULL)
         return -1;
     for (i = 0; i < NSIMS; i++) {
         pl_line_def_t *l = &g->lines[i];
@@ -319,11 +321,14 @@ static int eng_start(eng_t *g, const uint16_t *ports)
         snprintf(g->devs[i].keys, sizeof(g->devs[i].keys), "node=%u", i % NODES_PER_SIM);
         for (k = 0; k < TAGS_PER_DEV; k++) {
             pl_tag_def_t *t = &g->tags[i * TAGS_PER_DEV + k];
+            char(*text)[16] = g->text[i * TAGS_PER_DEV + k];
 
-            snprintf(t->name, sizeof(t->name), "d%03u.w%04u", i, k);
-            snprintf(t->device, sizeof(t->device), "%s", g->devs[i].name);
-            snprintf(t->address, sizeof(t->address), "W%u", k);
-            snprintf(t->scan, sizeof(t->scan), "s");
+            snprintf(text[0], sizeof(text[0]), "d%03u.w%04u", i, k);
+            snprintf(text[1], sizeof(text[1]), "W%u", k);
+            t->name = text[0];
+            t->device = g->devs[i].name;
+            t->address = text[1];
+            t->scan = "s";
         }
     }
     snprintf(g->scan.name, sizeof(g->scan.name), "s");
@@ -369,6 +374,7 @@ static void eng_free(eng_t *g)
     if (uv_loop_close(&g->loop) != 0)
         fprintf(stderr, "bench_http: handles left open\n");
     free(g->tags);
+    free(g->text);
 }
 
 int main(int argc, char **argv)

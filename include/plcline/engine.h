@@ -122,16 +122,25 @@ typedef struct {
     unsigned stale_ms;
 } pl_device_def_t;
 
+#define PL_ADDRESS_MAX 64 /* a tag's address text (NUL included) */
+
+/* A tag. The texts are pointers, not storage: a plant has hundreds of thousands of tags
+ * and most of them share their device, scan class and address texts (docs/bench.md,
+ * "Where the memory goes"). pl_engine_new() copies what it keeps, so the texts need only
+ * live until it returns; a configuration loaded from a file keeps them in its own string
+ * storage. pl_engine_new() fails with PL_ECONFIG when one of them (keys excepted) is NULL
+ * or one is longer than its limit (PL_NAME_MAX - 1 bytes for names, PL_ADDRESS_MAX - 1 for
+ * the address, PL_TAG_KEYS_MAX - 1 for the keys). */
 typedef struct {
-    char name[PL_NAME_MAX];
-    char device[PL_NAME_MAX];
-    char address[64];       /* the protocol's address grammar: "F10", "N7:0", "W5/3" */
-    char scan[PL_NAME_MAX]; /* scan class name */
-    int writable;           /* default 0: read-only */
-    int scaled;             /* eng = raw * gain + offset */
+    const char *name;
+    const char *device;
+    const char *address; /* the protocol's address grammar: "F10", "N7:0", "W5/3" */
+    const char *scan;    /* scan class name */
+    int writable;        /* default 0: read-only */
+    int scaled;          /* eng = raw * gain + offset */
     double gain, offset;
-    double deadband;            /* absolute; 0: every change */
-    char keys[PL_TAG_KEYS_MAX]; /* 7ttcp: swap=1 (32-bit values high word first) */
+    double deadband;  /* absolute; 0: every change */
+    const char *keys; /* NULL or "": none; 7ttcp: swap=1 (32-bit values high word first) */
 } pl_tag_def_t;
 
 typedef struct {

@@ -69,11 +69,35 @@ typedef struct {
     uint32_t pkeys; /* device: the protocol keys given (bit i: the i-th device key) */
 } item_pos_t;
 
+/* After loading, where the tags were given, as runs: tags `first`, first + 1, ... were
+ * given on consecutive lines of one file at the same column, from `at` on (a CSV file, or
+ * a YAML list of one-line tags, is one run). */
+typedef struct {
+    size_t first;
+    pos_t at;
+} pos_run_t;
+
+/* The tags' texts: chunks of this many bytes, never moved, so that pl_tag_def_t can point
+ * into them. */
+#define TEXT_CHUNK (64u * 1024u)
+
+typedef struct text_chunk_s {
+    struct text_chunk_s *next;
+    size_t used;
+    char text[TEXT_CHUNK];
+} text_chunk_t;
+
 struct pl_config_src_s {
     char **files; /* [0]: the YAML file; then the CSV files */
     size_t nfiles, files_cap;
     item_pos_t *pos[NSECTIONS];
     size_t cap[NSECTIONS];
+    pos_run_t *tag_runs; /* after loading: where the tags were given (pos[TAG] is freed) */
+    size_t ntag_runs;
+    text_chunk_t *texts; /* the tags' names, devices, addresses and scan classes */
+    /* while loading: the device, scan class and address texts given so far, once each */
+    const char **intern;
+    size_t intern_n, intern_mask;
 };
 
 typedef struct {
@@ -224,6 +248,88 @@ static char *dup_n(const char *s, size_t n)
         d[n] = '\0';
     }
     return d;
+}
+
+/* A copy of `len` bytes of text in the configuration's text storage; NULL: no memory. */
+static const char *text_put(pl_config_src_t *src, const char *s, size_t len)
+{
+    text_chunk_t *c = src->texts;
+    char *d;
+
+    if (len >= TEXT_CHUNK)
+        return NULL; /* never: texts are names and addresses of at most 64 bytes */
+    if (c == NULL || TEXT_CHUNK - c->used < len + 1) {
+        c = malloc(sizeof(*c));
+        if (c == NULL)
+            return NULL;
+        c->next = src->texts;
+        c->used = 0;
+        src->texts = c;
+    }
+    d = c->text + c->used;
+    memcpy(d, s, len);
+    d[len] = '\0';
+    c->used += len + 1;
+    return d;
+}
+
+static uint32_t hash_text(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    while (*s != '\0')
+        h = (h ^ (uint8_t)*s++) * 16777619u;
+    return h;
+}
+
+/* `s` in the text storage, once for all items that give the same text (a plant has a few
+ * devices, scan classes and addresses for many tags); NULL: no memory. */
+static const char *text_intern(pl_config_src_t *src, const char *s)
+{
+    size_t h, len = strlen(s);
+    const char *d;
+
+    if (src->intern_n * 2 >= src->intern_mask) { /* keep the table at most half full */
+        size_t cap = src->intern_mask != 0 ? (src->intern_mask + 1) * 2 : 256, i;
+        const char **t = calloc(cap, sizeof(*t));
+
+        if (t == NULL)
+            return NULL;
+        for (i = 0; src->intern_mask != 0 && i <= src->intern_mask; i++) {
+            if (src->intern[i] == NULL)
+                continue;
+            for (h = hash_text(src->intern[i]) & (cap - 1); t[h] != NULL; h = (h + 1) & (cap - 1))
+                ;
+            t[h] = src->intern[i];
+        }
+        free(src->intern);
+        src->intern = t;
+        src->intern_mask = cap - 1;
+    }
+    for (h = hash_text(s) & src->intern_mask; src->intern[h] != NULL;
+         h = (h + 1) & src->intern_mask)
+        if (strcmp(src->intern[h], s) == 0)
+            return src->intern[h];
+    d = text_put(src, s, len);
+    if (d != NULL) {
+        src->intern[h] = d;
+        src->intern_n++;
+    }
+    return d;
+}
+
+static void texts_free(pl_config_src_t *src)
+{
+    while (src->texts != NULL) {
+        text_chunk_t *c = src->texts;
+
+        src->texts = c->next;
+        free(c);
+    }
+    free(src->intern);
+    src->intern = NULL;
+    src->intern_n = 0;
+    src->intern_mask = 0;
 }
 
 static int add_file(ld_t *L, char *owned, uint32_t *index)
@@ -416,6 +522,22 @@ static int cv_name(ld_t *L, const val_t *v, char out[PL_NAME_MAX])
     return cv_name_max(L, v, out, PL_NAME_MAX);
 }
 
+enum { TT_NAME, TT_DEVICE, TT_ADDRESS, TT_SCAN };
+
+/* One of a tag's texts, checked as before and kept in the text storage: the tag's own name
+ * once, its device, address and scan class shared with every tag that gives the same. */
+static int cv_tag_text(ld_t *L, const val_t *v, int which, const char **out)
+{
+    char tmp[PL_ADDRESS_MAX > PL_NAME_MAX ? PL_ADDRESS_MAX : PL_NAME_MAX];
+    int rc = which == TT_ADDRESS ? cv_text(L, v, tmp, PL_ADDRESS_MAX, 0, "a data address")
+                                 : cv_name(L, v, tmp);
+
+    if (rc != 0)
+        return rc;
+    *out = which == TT_NAME ? text_put(L->src, tmp, strlen(tmp)) : text_intern(L->src, tmp);
+    return *out != NULL ? 0 : nomem(L, v->at);
+}
+
 static int empty(ld_t *L, const val_t *v, const char *expect)
 {
     if (v->len == 0)
@@ -566,9 +688,7 @@ static int cv_swap(ld_t *L, const val_t *v, pl_tag_def_t *d)
 
     if (cv_bool(L, v, &on) != 0)
         return L->failed;
-    d->keys[0] = '\0';
-    if (on)
-        snprintf(d->keys, sizeof(d->keys), "swap=1");
+    d->keys = on ? "swap=1" : "";
     return 0;
 }
 
@@ -1059,6 +1179,17 @@ static int y_text(ld_t *L, const char *key, char *out, size_t cap, int allow_emp
     if (scalar(L, key, expect, &v) != 0)
         return L->failed;
     return cv_text(L, &v, out, cap, allow_empty, expect);
+}
+
+static int y_tag_text(ld_t *L, const char *key, int which, const char **out, pos_t *at)
+{
+    val_t v;
+
+    if (scalar(L, key, which == TT_ADDRESS ? "a data address" : "a name", &v) != 0)
+        return L->failed;
+    if (at != NULL)
+        *at = v.at;
+    return cv_tag_text(L, &v, which, out);
 }
 
 static int y_unsigned(ld_t *L, const char *key, unsigned min, unsigned max, unsigned *out)
@@ -1770,15 +1901,15 @@ static int csv_field(ld_t *L, pl_tag_def_t *d, item_pos_t *p, int col, const val
     switch (col) {
     case TC_NAME:
         p->name = v->at;
-        return cv_name(L, v, d->name);
+        return cv_tag_text(L, v, TT_NAME, &d->name);
     case TC_DEVICE:
         p->ref1 = v->at;
-        return cv_name(L, v, d->device);
+        return cv_tag_text(L, v, TT_DEVICE, &d->device);
     case TC_ADDRESS:
-        return cv_text(L, v, d->address, sizeof(d->address), 0, "a data address");
+        return cv_tag_text(L, v, TT_ADDRESS, &d->address);
     case TC_SCAN:
         p->ref2 = v->at;
-        return cv_name(L, v, d->scan);
+        return cv_tag_text(L, v, TT_SCAN, &d->scan);
     case TC_WRITABLE:
         return cv_bool(L, v, &d->writable);
     case TC_GAIN:
@@ -1869,6 +2000,7 @@ static int load_csv_records(ld_t *L, uint32_t fi, pl_csv_t *c)
             return fail(L, rat, "%u fields, expected %u as in the header", c->nfields, ncols);
         if (push_item(L, PL_CONFIG_TAG, rat, (void **)&d, &p) != 0)
             return L->failed;
+        d->keys = "";
         for (i = 0; i < c->nfields; i++) {
             const pl_csv_field_t *f = &c->field[i];
             val_t v = {f->s, f->len, {fi, f->line, f->col}, csv_columns[colmap[i]], 0};
@@ -1961,20 +2093,23 @@ static int parse_tag(ld_t *L)
         return L->failed;
     /* the item is pushed at the first key that is not 'csv' */
     while ((rc = map_key(L, &m, &k)) > 0) {
-        if (k != TK_CSV && d == NULL && push_item(L, PL_CONFIG_TAG, m.start, (void **)&d, &p) != 0)
-            break;
+        if (k != TK_CSV && d == NULL) {
+            if (push_item(L, PL_CONFIG_TAG, m.start, (void **)&d, &p) != 0)
+                break;
+            d->keys = "";
+        }
         switch (k) {
         case TK_NAME:
-            rc = y_name(L, "name", d->name, &p->name);
+            rc = y_tag_text(L, "name", TT_NAME, &d->name, &p->name);
             break;
         case TK_DEVICE:
-            rc = y_name(L, "device", d->device, &p->ref1);
+            rc = y_tag_text(L, "device", TT_DEVICE, &d->device, &p->ref1);
             break;
         case TK_ADDRESS:
-            rc = y_text(L, "address", d->address, sizeof(d->address), 0, "a data address");
+            rc = y_tag_text(L, "address", TT_ADDRESS, &d->address, NULL);
             break;
         case TK_SCAN:
-            rc = y_name(L, "scan", d->scan, &p->ref2);
+            rc = y_tag_text(L, "scan", TT_SCAN, &d->scan, &p->ref2);
             break;
         case TK_WRITABLE:
             rc = y_bool(L, "writable", &d->writable);
@@ -2296,21 +2431,15 @@ typedef struct {
     size_t mask;
     const char *base;
     size_t stride, n;
+    int by_ptr; /* the name is a pointer (tags), not an array */
     pos_t pos0; /* the whole YAML file */
 } nidx_t;
 
-static uint32_t hash_name(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    while (*s != '\0')
-        h = (h ^ (uint8_t)*s++) * 16777619u;
-    return h;
-}
-
 static const char *nidx_name(const nidx_t *ix, size_t i)
 {
-    return ix->base + i * ix->stride;
+    const char *item = ix->base + i * ix->stride;
+
+    return ix->by_ptr ? *(const char *const *)(const void *)item : item;
 }
 
 static long nidx_find(const nidx_t *ix, const char *name)
@@ -2319,7 +2448,7 @@ static long nidx_find(const nidx_t *ix, const char *name)
 
     if (ix->slot == NULL)
         return -1;
-    for (h = hash_name(name) & ix->mask; ix->slot[h] != 0; h = (h + 1) & ix->mask)
+    for (h = hash_text(name) & ix->mask; ix->slot[h] != 0; h = (h + 1) & ix->mask)
         if (strcmp(nidx_name(ix, ix->slot[h] - 1), name) == 0)
             return (long)ix->slot[h] - 1;
     return -1;
@@ -2339,6 +2468,7 @@ static int nidx_build(ld_t *L, nidx_t *ix, pl_config_section_t s)
     memset(ix, 0, sizeof(*ix));
     ix->base = *arr;
     ix->stride = section_elem(s);
+    ix->by_ptr = s == PL_CONFIG_TAG;
     ix->n = *n;
     while (cap < *n * 2)
         cap *= 2;
@@ -2359,7 +2489,7 @@ static int nidx_build(ld_t *L, nidx_t *ix, pl_config_section_t s)
                         "'%s' names two %s (first at %s), expected unique names", name,
                         section_plural[s], first);
         }
-        for (h = hash_name(name) & ix->mask; ix->slot[h] != 0; h = (h + 1) & ix->mask)
+        for (h = hash_text(name) & ix->mask; ix->slot[h] != 0; h = (h + 1) & ix->mask)
             ;
         ix->slot[h] = (uint32_t)i + 1;
     }
@@ -2432,7 +2562,7 @@ static int tag_scan_check(ld_t *L, const pl_config_t *cfg, nidx_t ix[NSECTIONS],
         li < 0 ? NULL : pl_protocol_find(cfg->lines[li].protocol, strlen(cfg->lines[li].protocol));
     int evt = p != NULL && p->driver != NULL && p->driver->subscribe != NULL;
 
-    if (p == NULL || evt == (d->scan[0] == '\0'))
+    if (p == NULL || evt == (d->scan == NULL || d->scan[0] == '\0'))
         return 0;
     if (evt)
         return fail(L, L->src->pos[PL_CONFIG_TAG][i].ref2,
@@ -2514,7 +2644,7 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
         }
         if (tag_scan_check(L, cfg, ix, i, (size_t)di) != 0)
             return L->failed;
-        if (d->scan[0] == '\0')
+        if (d->scan == NULL || d->scan[0] == '\0')
             continue; /* an event-driven device's tag */
         if (nidx_find(&ix[PL_CONFIG_SCAN], d->scan) < 0) {
             candidates(&ix[PL_CONFIG_SCAN], "scan_classes", list, sizeof(list));
@@ -2522,6 +2652,84 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
                         "scan class '%s' is not defined, expected %s", d->scan, list);
         }
     }
+    return 0;
+}
+
+/* Tag i begins a run of positions (pos_run_t). */
+static int run_starts(const item_pos_t *p, size_t i)
+{
+    return i == 0 || p[i].item.file != p[i - 1].item.file || p[i].item.col != p[i - 1].item.col ||
+           p[i].item.line != p[i - 1].item.line + 1;
+}
+
+/* Where tag i was given, from the runs. */
+static pos_t tag_pos(const pl_config_src_t *src, size_t i)
+{
+    size_t lo = 0, hi = src->ntag_runs; /* the last run with first <= i */
+    pos_t p;
+
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (src->tag_runs[mid].first <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    p = src->tag_runs[lo].at;
+    p.line += (uint32_t)(i - src->tag_runs[lo].first);
+    return p;
+}
+
+/* After a good load: every array as long as its items (they grew by doubling), and of the
+ * tags' positions only where each tag was given (what pl_config_origin() tells). */
+static int trim(ld_t *L)
+{
+    pl_config_src_t *src = L->src;
+    pl_config_section_t s;
+    pos_t whole = {0, 0, 0};
+
+    for (s = PL_CONFIG_LINE; s <= PL_CONFIG_SIM; s++) {
+        size_t *n;
+        void **arr = section_array(L->cfg, s, &n);
+        void *a;
+        item_pos_t *p;
+
+        if (*n == 0 || *n == src->cap[s])
+            continue;
+        if ((a = realloc(*arr, *n * section_elem(s))) != NULL)
+            *arr = a; /* else the longer array stays */
+        if (s != PL_CONFIG_TAG && (p = realloc(src->pos[s], *n * sizeof(*p))) != NULL)
+            src->pos[s] = p;
+    }
+    if (L->cfg->ntags > 0) {
+        const item_pos_t *p = src->pos[PL_CONFIG_TAG];
+        size_t i, n = 0;
+
+        for (i = 0; i < L->cfg->ntags; i++)
+            n += (size_t)run_starts(p, i);
+        src->tag_runs = malloc(n * sizeof(*src->tag_runs));
+        if (src->tag_runs == NULL)
+            return nomem(L, whole);
+        for (i = 0; i < L->cfg->ntags; i++) {
+            if (!run_starts(p, i))
+                continue;
+            src->tag_runs[src->ntag_runs].first = i;
+            src->tag_runs[src->ntag_runs++].at = p[i].item;
+        }
+        free(src->pos[PL_CONFIG_TAG]);
+        src->pos[PL_CONFIG_TAG] = NULL;
+    }
+    for (s = PL_CONFIG_LINE; s <= PL_CONFIG_SIM; s++) {
+        size_t *n;
+
+        section_array(L->cfg, s, &n);
+        src->cap[s] = *n; /* nothing is pushed after loading */
+    }
+    free(src->intern);
+    src->intern = NULL;
+    src->intern_n = 0;
+    src->intern_mask = 0;
     return 0;
 }
 
@@ -2540,6 +2748,8 @@ static int check_all(ld_t *L)
         rc = check_refs(L, ix);
     for (i = 0; i < NSECTIONS; i++)
         free(ix[i].slot);
+    if (rc == 0)
+        rc = trim(L);
     if (rc == 0)
         for (i = 0; i < L->cfg->nlines; i++) {
             pl_line_def_t *d = &L->cfg->lines[i];
@@ -2660,9 +2870,29 @@ void pl_config_free(pl_config_t *cfg)
         free(cfg->src->files);
         for (i = 0; i < NSECTIONS; i++)
             free(cfg->src->pos[i]);
+        free(cfg->src->tag_runs);
+        texts_free(cfg->src);
         free(cfg->src);
     }
     memset(cfg, 0, sizeof(*cfg));
+}
+
+void pl_config_drop_tags(pl_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->tags);
+    cfg->tags = NULL;
+    cfg->ntags = 0;
+    if (cfg->src != NULL) {
+        free(cfg->src->tag_runs);
+        cfg->src->tag_runs = NULL;
+        cfg->src->ntag_runs = 0;
+        free(cfg->src->pos[PL_CONFIG_TAG]);
+        cfg->src->pos[PL_CONFIG_TAG] = NULL;
+        cfg->src->cap[PL_CONFIG_TAG] = 0;
+        texts_free(cfg->src); /* the tags' texts only */
+    }
 }
 
 void pl_config_engine(const pl_config_t *cfg, pl_engine_config_t *ec)
@@ -2686,9 +2916,14 @@ long pl_config_find(const pl_config_t *cfg, pl_config_section_t section, const c
     if (cfg == NULL || name == NULL || elem == 0)
         return -1;
     arr = section_array(cfg, section, &n);
-    for (i = 0; i < *n; i++)
-        if (strcmp((const char *)*arr + i * elem, name) == 0)
+    for (i = 0; i < *n; i++) {
+        const char *item = (const char *)*arr + i * elem;
+
+        if (section == PL_CONFIG_TAG)
+            item = ((const pl_tag_def_t *)(const void *)item)->name;
+        if (item != NULL && strcmp(item, name) == 0)
             return (long)i;
+    }
     return -1;
 }
 
@@ -2705,7 +2940,8 @@ int pl_config_origin(const pl_config_t *cfg, pl_config_section_t section, size_t
     section_array(cfg, section, &n);
     if (i >= *n)
         return PL_EINVAL;
-    p = cfg->src->pos[section][i].item;
+    p = section == PL_CONFIG_TAG && cfg->src->tag_runs != NULL ? tag_pos(cfg->src, i)
+                                                               : cfg->src->pos[section][i].item;
     if (cap > 0)
         snprintf(buf, cap, "%s:%u:%u", file_name(cfg->src, p.file), p.line, p.col);
     return 0;

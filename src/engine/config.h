@@ -61,6 +61,8 @@ typedef struct {
 /* Where each item was defined; private to config.c. */
 typedef struct pl_config_src_s pl_config_src_t;
 
+/* Loaded, the arrays are as long as their items; a tag's texts (pl_tag_def_t) point into
+ * storage the configuration owns, one copy of each device, scan class and address text. */
 typedef struct {
     char path[512]; /* the file it was loaded from (truncated if longer) */
     pl_line_def_t *lines;
@@ -103,6 +105,11 @@ int pl_config_load_buffer(pl_config_t *cfg, const char *name, const char *buf, s
 
 /* Releases everything pl_config_load allocated and zeroes `cfg`. NULL is allowed. */
 void pl_config_free(pl_config_t *cfg);
+
+/* Releases the tags (their definitions, texts and positions) and sets ntags to 0; the
+ * rest stays. For the daemon, once the engine (which keeps its own copy) is built: it reads
+ * the whole file again on a reload. NULL is allowed. */
+void pl_config_drop_tags(pl_config_t *cfg);
 
 /* Fills `ec` (zeroed first) to point at cfg's arrays; log and clock stay NULL. */
 void pl_config_engine(const pl_config_t *cfg, pl_engine_config_t *ec);

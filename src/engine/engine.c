@@ -157,7 +157,7 @@ typedef union {
 struct tag_s {
     const char *name;          /* engine arena */
     const char *address;       /* shared */
-    const pl_tag_def_t *proto; /* shared: options; name, device, address and scan empty */
+    const pl_tag_def_t *proto; /* shared: options; name, device, address and scan NULL */
     edev_t *dev;
     const char *detail;   /* behind a bad quality: a block's or a device's detail; NULL: "" */
     char *str;            /* NULL until a string value is seen: value [0, 96), published after */
@@ -575,11 +575,10 @@ static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
 static void tag_def(const tag_t *t, pl_tag_def_t *def)
 {
     *def = *t->proto;
-    snprintf(def->name, sizeof(def->name), "%s", t->name);
-    snprintf(def->address, sizeof(def->address), "%s", t->address);
-    snprintf(def->device, sizeof(def->device), "%s", t->dev->def.name);
-    if (!is_evt(t->dev))
-        snprintf(def->scan, sizeof(def->scan), "%s", t->dev->e->scans[t->scan].def.name);
+    def->name = t->name;
+    def->address = t->address;
+    def->device = t->dev->def.name;
+    def->scan = is_evt(t->dev) ? "" : t->dev->e->scans[t->scan].def.name;
 }
 
 /* --- device queue ------------------------------------------------------------------ */
@@ -1307,6 +1306,32 @@ static int name_dup(const char *kind, const char *name, pl_status_t *err)
     return pl_status_set(err, PL_ECONFIG, 0, "%s '%.60s' is defined twice", kind, name);
 }
 
+/* A tag's texts are pointers (engine.h): each must be given and within its limit. */
+static int tag_texts_check(const pl_tag_def_t *td, size_t i, pl_status_t *err)
+{
+    static const char *const what[4] = {"name", "device", "address", "scan class"};
+    const char *text[4] = {td->name, td->device, td->address, td->scan};
+    size_t k;
+
+    for (k = 0; k < 4; k++) {
+        size_t max = k == 2 ? PL_ADDRESS_MAX : PL_NAME_MAX;
+
+        if (text[k] == NULL && k == 3)
+            continue; /* no scan class: an event-driven device's tag (checked below) */
+        if (text[k] == NULL)
+            return td->name != NULL
+                       ? pl_status_set(err, PL_ECONFIG, 0, "tag '%.60s': no %s", td->name, what[k])
+                       : pl_status_set(err, PL_ECONFIG, 0, "tag %zu: no name", i + 1);
+        if (strnlen(text[k], max) >= max)
+            return pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': %s longer than %zu bytes",
+                                 td->name, what[k], max - 1);
+    }
+    if (td->keys != NULL && strnlen(td->keys, PL_TAG_KEYS_MAX) >= PL_TAG_KEYS_MAX)
+        return pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': keys longer than %u bytes", td->name,
+                             PL_TAG_KEYS_MAX - 1);
+    return 0;
+}
+
 /* Builds the groups and plans their blocks. */
 static int plan_groups(pl_engine_t *e, pl_status_t *err)
 {
@@ -1621,9 +1646,20 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     for (i = 0; i < cfg->ntags; i++) {
         const pl_tag_def_t *td = &cfg->tags[i];
         tag_t *t = &e->tags[i];
-        pl_tag_def_t proto;
+        pl_tag_def_t proto, given;
         long di, si;
 
+        rc = tag_texts_check(td, i, err);
+        if (rc < 0)
+            FAIL_AT(2, i);
+        if (td->keys == NULL || td->scan == NULL) { /* drivers get keys and a scan always */
+            given = *td;
+            if (given.keys == NULL)
+                given.keys = "";
+            if (given.scan == NULL)
+                given.scan = "";
+            td = &given;
+        }
         di = name_find(dev_ix, cfg->ndevices, td->device);
         /* event-driven devices' tags have no scan class (docs/config.md): refused when given,
          * since it would not mean what it says; polled devices' tags need one */
@@ -1665,17 +1701,17 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         proto.gain = td->gain;
         proto.offset = td->offset;
         proto.deadband = td->deadband;
-        memcpy(proto.keys, td->keys, sizeof(proto.keys));
+        proto.keys = intern(e, &e->addrs, td->keys, 0, 1);
         t->name = arena_str(e, td->name);
         t->address = intern(e, &e->addrs, td->address, 0, 1);
         /* tags with the same options usually come one after the other: compare with the
-         * last tag's before hashing the 296-byte key */
+         * last tag's before hashing them */
         if (i > 0 && e->tags[i - 1].proto != NULL &&
             memcmp(e->tags[i - 1].proto, &proto, sizeof(proto)) == 0)
             t->proto = e->tags[i - 1].proto;
         else
             t->proto = intern(e, &e->protos, &proto, sizeof(proto), alignof(pl_tag_def_t));
-        if (t->name == NULL || t->address == NULL || t->proto == NULL) {
+        if (proto.keys == NULL || t->name == NULL || t->address == NULL || t->proto == NULL) {
             rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
             goto fail;
         }

@@ -131,6 +131,11 @@ if start_daemon "$tmp/on.yaml" "$tmp/on.log"; then
     sed 's/name: c.x,/name: c.renamed,/' "$tmp/on.good" > "$tmp/on.yaml"
     kill -HUP "$DPID"
     reload_is ok
+    # the daemon drops its configuration's tag list once an engine is built: the count
+    # stays right after a reload
+    curl -s "${URL}api/info" | python3 -c \
+        'import json,sys; sys.exit(json.load(sys.stdin)["counts"]["tags"] != 5)' ||
+        fail "/api/info does not count 5 tags after the reload"
     tag=$(curl -s "${URL}api/tags/c.renamed")
     [[ "$tag" == *'"name":"c.renamed"'* ]] || fail "the server did not follow the new engine: $tag"
     # a new engine gives the stream a new view (never rows of the old one's numbering)

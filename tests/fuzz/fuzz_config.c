@@ -119,10 +119,17 @@ static void check_loaded(const pl_config_t *c)
     for (i = 0; i < c->ntags; i++) {
         const pl_tag_def_t *t = &c->tags[i];
 
+        check(t->name != NULL && t->device != NULL && t->address != NULL && t->scan != NULL &&
+              t->keys != NULL);
         check_name(t->name);
-        check_str(t->address, sizeof(t->address), 1);
+        check_str(t->address, PL_ADDRESS_MAX, 1);
         check(pl_config_find(c, PL_CONFIG_DEVICE, t->device) >= 0);
         check(pl_config_find(c, PL_CONFIG_SCAN, t->scan) >= 0);
+        /* a device, scan class or address text given twice is kept once */
+        check(i == 0 || strcmp(t->device, c->tags[i - 1].device) != 0 ||
+              t->device == c->tags[i - 1].device);
+        check(i == 0 || strcmp(t->address, c->tags[i - 1].address) != 0 ||
+              t->address == c->tags[i - 1].address);
         check(t->deadband >= 0 && (!t->scaled || t->gain != 0));
         check(pl_config_origin(c, PL_CONFIG_TAG, i, where, sizeof(where)) == 0);
     }

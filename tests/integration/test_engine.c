@@ -31,6 +31,7 @@ typedef struct {
     pl_line_def_t lines[2];
     pl_device_def_t devs[2];
     pl_tag_def_t tags[MAX_TAGS];
+    char text[MAX_TAGS][4][PL_ADDRESS_MAX]; /* the tags' texts: name, device, address, scan */
     pl_scan_def_t scans[2];
     size_t ntags;
     unsigned changes;
@@ -91,13 +92,18 @@ static void run_until(fx_t *f, int (*pred)(fx_t *f, void *arg), void *arg, unsig
 static void add_tag(fx_t *f, const char *name, const char *dev, const char *addr, const char *scan,
                     int writable)
 {
+    char(*text)[PL_ADDRESS_MAX] = f->text[f->ntags];
     pl_tag_def_t *t = &f->tags[f->ntags++];
 
     memset(t, 0, sizeof(*t));
-    snprintf(t->name, sizeof(t->name), "%s", name);
-    snprintf(t->device, sizeof(t->device), "%s", dev);
-    snprintf(t->address, sizeof(t->address), "%s", addr);
-    snprintf(t->scan, sizeof(t->scan), "%s", scan);
+    snprintf(text[0], sizeof(text[0]), "%s", name);
+    snprintf(text[1], sizeof(text[1]), "%s", dev);
+    snprintf(text[2], sizeof(text[2]), "%s", addr);
+    snprintf(text[3], sizeof(text[3]), "%s", scan);
+    t->name = text[0];
+    t->device = text[1];
+    t->address = text[2];
+    t->scan = text[3];
     t->writable = writable;
 }
 
@@ -1040,16 +1046,49 @@ static void test_config_errors(void **state)
     ec.ntags = 1;
     ec.scans = f.scans;
     ec.nscans = 2;
-    snprintf(f.tags[0].device, sizeof(f.tags[0].device), "devZ");
+    f.tags[0].device = "devZ";
     assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);
     assert_non_null(strstr(err.detail, "devZ"));
-    snprintf(f.tags[0].device, sizeof(f.tags[0].device), "devA");
-    snprintf(f.tags[0].address, sizeof(f.tags[0].address), "Q1");
+    f.tags[0].device = "devA";
+    f.tags[0].address = "Q1";
     assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_EADDR);
     assert_non_null(strstr(err.detail, "tag 'x'"));
-    snprintf(f.tags[0].address, sizeof(f.tags[0].address), "W1,2");
+    f.tags[0].address = "W1,2";
     assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_EADDR);
-    snprintf(f.tags[0].address, sizeof(f.tags[0].address), "W1");
+    f.tags[0].address = "W1";
+    /* the texts are pointers (engine.h): each must be given and within its limit */
+    f.tags[0].scan = NULL;
+    assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);
+    assert_non_null(strstr(err.detail, "tag 'x': device 'devA' is polled, expected a scan class"));
+    f.tags[0].scan = "fast";
+    f.tags[0].name = NULL;
+    assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);
+    assert_non_null(strstr(err.detail, "tag 1: no name"));
+    f.tags[0].name = "x";
+    {
+        char text[PL_ADDRESS_MAX + 1];
+
+        memset(text, '1', sizeof(text));
+        text[0] = 'W';
+        text[PL_ADDRESS_MAX] = '\0';
+        f.tags[0].address = text;
+        assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);
+        assert_non_null(strstr(err.detail, "address longer than 63 bytes"));
+        text[PL_NAME_MAX - 1] = '\0'; /* 63 bytes: the longest allowed, a bad address */
+        assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_EADDR);
+        memset(text, 'n', sizeof(text));
+        text[PL_NAME_MAX] = '\0';
+        f.tags[0].address = "W1";
+        f.tags[0].device = text;
+        assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);
+        assert_non_null(strstr(err.detail, "device longer than 63 bytes"));
+        f.tags[0].device = "devA";
+        text[PL_TAG_KEYS_MAX] = '\0';
+        f.tags[0].keys = text;
+        assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);
+        assert_non_null(strstr(err.detail, "keys longer than 31 bytes"));
+        f.tags[0].keys = NULL; /* none, as "" */
+    }
     f.tags[1] = f.tags[0];
     ec.ntags = 2;
     assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);

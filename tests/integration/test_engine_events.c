@@ -36,10 +36,11 @@ typedef struct {
     pl_line_def_t line;
     pl_device_def_t dev;
     pl_tag_def_t tags[NTAGS];
-    unsigned changes;    /* on_change calls */
-    pl_tag_state_t last; /* the last one's state */
-    unsigned wcalls[4];  /* write callbacks per write */
-    int wcode[4];        /* their results */
+    char names[NTAGS][16], addrs[NTAGS][16]; /* the tags' texts (pl_tag_def_t points at them) */
+    unsigned changes;                        /* on_change calls */
+    pl_tag_state_t last;                     /* the last one's state */
+    unsigned wcalls[4];                      /* write callbacks per write */
+    int wcode[4];                            /* their results */
 } fx_t;
 
 static fx_t *the_fx;
@@ -92,9 +93,11 @@ static void defs(fx_t *f, unsigned stale_ms)
     snprintf(f->dev.line, sizeof(f->dev.line), "L");
     f->dev.stale_ms = stale_ms;
     for (i = 0; i < NTAGS; i++) {
-        snprintf(f->tags[i].name, sizeof(f->tags[i].name), "t%zu", i);
-        snprintf(f->tags[i].device, sizeof(f->tags[i].device), "station");
-        snprintf(f->tags[i].address, sizeof(f->tags[i].address), "%zu", 1000 + i);
+        snprintf(f->names[i], sizeof(f->names[i]), "t%zu", i);
+        snprintf(f->addrs[i], sizeof(f->addrs[i]), "%zu", 1000 + i);
+        f->tags[i].name = f->names[i];
+        f->tags[i].device = "station";
+        f->tags[i].address = f->addrs[i];
         f->tags[i].writable = i == 0;
     }
 }
@@ -443,26 +446,26 @@ static void test_scan_rules(void **state)
     ec.nscans = 1;
 
     /* a scan class on an event-driven device's tag is refused */
-    snprintf(tag.name, sizeof(tag.name), "x");
-    snprintf(tag.device, sizeof(tag.device), "station");
-    snprintf(tag.address, sizeof(tag.address), "5");
-    snprintf(tag.scan, sizeof(tag.scan), "fast");
+    tag.name = "x";
+    tag.device = "station";
+    tag.address = "5";
+    tag.scan = "fast";
     pl_status_clear(&err);
     rc = pl_engine_new(&f->loop, &ec, NULL, NULL, &e2, &err);
     assert_int_equal(rc, PL_ECONFIG);
     assert_non_null(strstr(err.detail, "expected no scan class"));
 
     /* a polled device's tag needs one */
-    snprintf(tag.device, sizeof(tag.device), "polled");
-    snprintf(tag.address, sizeof(tag.address), "W5");
-    tag.scan[0] = '\0';
+    tag.device = "polled";
+    tag.address = "W5";
+    tag.scan = NULL;
     pl_status_clear(&err);
     rc = pl_engine_new(&f->loop, &ec, NULL, NULL, &e2, &err);
     assert_int_equal(rc, PL_ECONFIG);
     assert_non_null(strstr(err.detail, "is polled, expected a scan class"));
 
     /* and with one it builds, next to the event-driven device */
-    snprintf(tag.scan, sizeof(tag.scan), "fast");
+    tag.scan = "fast";
     pl_status_clear(&err);
     assert_int_equal(pl_engine_new(&f->loop, &ec, NULL, NULL, &e2, &err), 0);
     pl_engine_free(e2);

@@ -29,6 +29,7 @@ typedef struct {
     pl_line_def_t lines[2];
     pl_device_def_t devs[3];
     pl_tag_def_t tags[NTAGS];
+    char text[NTAGS][2][PL_NAME_MAX]; /* the tags' names and addresses */
     pl_scan_def_t scan;
     int stopped;
 } fx_t;
@@ -102,11 +103,13 @@ static void setup(fx_t *f)
         pl_tag_def_t *t = &f->tags[i];
 
         /* names in an order unrelated to the index, mixed case, shared substrings */
-        snprintf(t->name, sizeof(t->name), "%s%03zu.%s", i % 3 ? "Tag" : "tag", (i * 7919u) % 1000,
-                 i % 5 == 0 ? "Level" : "flow");
-        snprintf(t->device, sizeof(t->device), "%s", dev_names[i % 3]);
-        snprintf(t->address, sizeof(t->address), "W%zu", i / 3);
-        snprintf(t->scan, sizeof(t->scan), "s");
+        snprintf(f->text[i][0], sizeof(f->text[i][0]), "%s%03zu.%s", i % 3 ? "Tag" : "tag",
+                 (i * 7919u) % 1000, i % 5 == 0 ? "Level" : "flow");
+        snprintf(f->text[i][1], sizeof(f->text[i][1]), "W%zu", i / 3);
+        t->name = f->text[i][0];
+        t->device = dev_names[i % 3];
+        t->address = f->text[i][1];
+        t->scan = "s";
     }
     snprintf(f->scan.name, sizeof(f->scan.name), "s");
     f->scan.period_ms = 20;

@@ -195,10 +195,10 @@ static void test_engine_counts_unsolicited_frames(void **state)
     snprintf(dev.name, sizeof(dev.name), "dev");
     snprintf(dev.line, sizeof(dev.line), "l");
     memset(&tag, 0, sizeof(tag));
-    snprintf(tag.name, sizeof(tag.name), "t");
-    snprintf(tag.device, sizeof(tag.device), "dev");
-    snprintf(tag.address, sizeof(tag.address), "W0");
-    snprintf(tag.scan, sizeof(tag.scan), "s");
+    tag.name = "t";
+    tag.device = "dev";
+    tag.address = "W0";
+    tag.scan = "s";
     memset(&scan, 0, sizeof(scan));
     snprintf(scan.name, sizeof(scan.name), "s");
     scan.period_ms = 50;

@@ -37,6 +37,7 @@ typedef struct {
     pl_line_def_t lines[2];
     pl_device_def_t devs[2];
     pl_tag_def_t tags[BIG_TAGS]; /* 3, or BIG_TAGS with setup_n() */
+    char text[BIG_TAGS][2][16];  /* the tags' names and addresses */
     pl_scan_def_t scan;
     char token_path[64];
     int stopped;
@@ -230,10 +231,12 @@ static void setup_n(fx_t *f, int writes, int ntags)
     snprintf(f->scan.name, sizeof(f->scan.name), "fast");
     f->scan.period_ms = 20;
     for (i = 0; i < ntags; i++) {
-        snprintf(f->tags[i].name, sizeof(f->tags[i].name), "t%d", i);
-        snprintf(f->tags[i].device, sizeof(f->tags[i].device), "dev%d", i == 2 ? 1 : 0);
-        snprintf(f->tags[i].address, sizeof(f->tags[i].address), "W%d", i);
-        snprintf(f->tags[i].scan, sizeof(f->tags[i].scan), "fast");
+        snprintf(f->text[i][0], sizeof(f->text[i][0]), "t%d", i);
+        snprintf(f->text[i][1], sizeof(f->text[i][1]), "W%d", i);
+        f->tags[i].name = f->text[i][0];
+        f->tags[i].device = i == 2 ? "dev1" : "dev0";
+        f->tags[i].address = f->text[i][1];
+        f->tags[i].scan = "fast";
         f->tags[i].writable = 1;
     }
     memset(&ec, 0, sizeof(ec));
@@ -603,10 +606,10 @@ static void setup_string(fx_t *f)
     f->devs[0].write_timeout_ms = 1000;
     snprintf(f->scan.name, sizeof(f->scan.name), "fast");
     f->scan.period_ms = 20;
-    snprintf(f->tags[0].name, sizeof(f->tags[0].name), "s");
-    snprintf(f->tags[0].device, sizeof(f->tags[0].device), "dev0");
-    snprintf(f->tags[0].address, sizeof(f->tags[0].address), "ST9:0");
-    snprintf(f->tags[0].scan, sizeof(f->tags[0].scan), "fast");
+    f->tags[0].name = "s";
+    f->tags[0].device = "dev0";
+    f->tags[0].address = "ST9:0";
+    f->tags[0].scan = "fast";
     f->tags[0].writable = 1;
     memset(&ec, 0, sizeof(ec));
     ec.lines = f->lines;
@@ -778,9 +781,9 @@ static void test_event_tag_fields(void **state)
     assert_int_equal(pl_hostlist_parse(&f.lines[0].line.hosts, "127.0.0.1", 9, NULL), 0);
     snprintf(f.devs[0].name, sizeof(f.devs[0].name), "sub1");
     snprintf(f.devs[0].line, sizeof(f.devs[0].line), "rtu");
-    snprintf(f.tags[0].name, sizeof(f.tags[0].name), "p");
-    snprintf(f.tags[0].device, sizeof(f.tags[0].device), "sub1");
-    snprintf(f.tags[0].address, sizeof(f.tags[0].address), "1001");
+    f.tags[0].name = "p";
+    f.tags[0].device = "sub1";
+    f.tags[0].address = "1001";
     memset(&ec, 0, sizeof(ec));
     ec.lines = f.lines;
     ec.nlines = 1;

@@ -386,10 +386,10 @@ static int is_connected(fx_t *f, const void *arg)
 static void set_tag(pl_tag_def_t *t, const char *name, const char *addr, int writable)
 {
     memset(t, 0, sizeof(*t));
-    snprintf(t->name, sizeof(t->name), "%s", name);
-    snprintf(t->device, sizeof(t->device), "dev1");
-    snprintf(t->address, sizeof(t->address), "%s", addr);
-    snprintf(t->scan, sizeof(t->scan), "fast");
+    t->name = name; /* string literals: they outlive the engine */
+    t->device = "dev1";
+    t->address = addr;
+    t->scan = "fast";
     t->writable = writable;
 }
 
@@ -1167,6 +1167,7 @@ static void test_initial_drain(void **state)
     pl_engine_cbs_t cbs = {.on_change = on_change, .on_device = on_device};
     pl_device_def_t devs[DRAIN_DEVS];
     pl_tag_def_t *tags;
+    char(*texts)[2][16]; /* each tag's name and address (pl_tag_def_t points at them) */
     pl_mqtt_opts_t o;
     pl_engine_stats_t es;
     pl_status_t err;
@@ -1199,6 +1200,8 @@ static void test_initial_drain(void **state)
     f.line.timeout_ms = 1000;
     tags = calloc(ntags, sizeof(*tags));
     assert_non_null(tags);
+    texts = calloc(ntags, sizeof(*texts));
+    assert_non_null(texts);
     for (k = 0; k < ndevs; k++) {
         uint16_t *w = pl_ttcp_server_words(f.srv, k + 1);
 
@@ -1210,10 +1213,13 @@ static void test_initial_drain(void **state)
             pl_tag_def_t *t = &tags[k * DRAIN_PER_DEV + i];
 
             w[i] = (uint16_t)(k * 7 + i);
-            snprintf(t->name, sizeof(t->name), "t%u", k * DRAIN_PER_DEV + i);
-            snprintf(t->device, sizeof(t->device), "d%u", k);
-            snprintf(t->address, sizeof(t->address), "W%u", i);
-            snprintf(t->scan, sizeof(t->scan), "fast");
+            snprintf(texts[k * DRAIN_PER_DEV + i][0], sizeof(texts[0][0]), "t%u",
+                     k * DRAIN_PER_DEV + i);
+            snprintf(texts[k * DRAIN_PER_DEV + i][1], sizeof(texts[0][1]), "W%u", i);
+            t->name = texts[k * DRAIN_PER_DEV + i][0];
+            t->device = devs[k].name;
+            t->address = texts[k * DRAIN_PER_DEV + i][1];
+            t->scan = "fast";
             t->writable = i == 0;
         }
     }
@@ -1356,6 +1362,7 @@ static void test_initial_drain(void **state)
     }
     teardown(&f);
     free(tags);
+    free(texts);
     pthread_mutex_destroy(&c->mu);
 }
 

@@ -1901,10 +1901,10 @@ static void test_engine_driver(void **state)
     snprintf(dev.keys, sizeof(dev.keys), "dst=1&src=0");
     memset(t, 0, sizeof(t));
     for (i = 0; i < 10; i++) {
-        snprintf(t[i].name, sizeof(t[i].name), "%s", tags[i][0]);
-        snprintf(t[i].device, sizeof(t[i].device), "plc1");
-        snprintf(t[i].address, sizeof(t[i].address), "%s", tags[i][1]);
-        snprintf(t[i].scan, sizeof(t[i].scan), "fast");
+        t[i].name = tags[i][0];
+        t[i].device = "plc1";
+        t[i].address = tags[i][1];
+        t[i].scan = "fast";
         t[i].writable = 1;
     }
     memset(&scan, 0, sizeof(scan));

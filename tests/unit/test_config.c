@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <malloc.h> /* malloc_usable_size: the arrays are trimmed after loading */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,6 +413,13 @@ static void test_full(void **state)
     assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 4, where, sizeof(where)), 0);
     snprintf(want, sizeof(want), "%s/tags.csv:4:1", dir);
     assert_string_equal(where, want);
+    assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 1, where, sizeof(where)), 0);
+    snprintf(want, sizeof(want), "%s/t.yaml:49:5", dir);
+    assert_string_equal(where, want);
+    assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 2, where, sizeof(where)), 0);
+    snprintf(want, sizeof(want), "%s/tags.csv:2:1", dir);
+    assert_string_equal(where, want);
+    assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 5, where, sizeof(where)), PL_EINVAL);
     assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_LINE, 1, where, sizeof(where)), 0);
     snprintf(want, sizeof(want), "%s/t.yaml:32:5", dir);
     assert_string_equal(where, want);
@@ -431,9 +439,75 @@ static void test_full(void **state)
     assert_int_equal(ec.nscans, 3);
     assert_null(ec.log);
     assert_null(ec.wall_ms);
+    /* a text given by several tags is kept once (YAML and CSV alike); the arrays are trimmed
+     * to their items after loading (they grew to 8) */
+    assert_ptr_equal(cfg.tags[2].device, cfg.tags[3].device);
+    assert_ptr_equal(cfg.tags[0].scan, cfg.tags[2].scan);
+    assert_true(malloc_usable_size(cfg.tags) < 8 * sizeof(pl_tag_def_t));
+    /* what the daemon keeps once its engine is built: everything but the tags */
+    pl_config_drop_tags(&cfg);
+    assert_null(cfg.tags);
+    assert_int_equal(cfg.ntags, 0);
+    assert_int_equal(pl_config_find(&cfg, PL_CONFIG_TAG, "sim.q"), -1);
+    assert_int_equal(pl_config_find(&cfg, PL_CONFIG_DEVICE, "press"), 1);
+    assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 0, where, sizeof(where)), PL_EINVAL);
+    assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_LINE, 1, where, sizeof(where)), 0);
+    snprintf(want, sizeof(want), "%s/t.yaml:32:5", dir);
+    assert_string_equal(where, want);
+    assert_int_equal(cfg.nlines, 4);
+    assert_string_equal(cfg.devices[1].name, "press");
+    pl_config_drop_tags(&cfg); /* twice is harmless */
     pl_config_free(&cfg);
     assert_null(cfg.tags);
     assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, 0, where, sizeof(where)), PL_EINVAL);
+}
+
+/* Where each tag was given, kept as runs of consecutive lines after loading: one-line YAML
+ * tags, a CSV file with an empty line, block-style YAML tags. */
+static void test_tag_origins(void **state)
+{
+    static const char yaml[] = "scan_classes:\n"                                    /* 1 */
+                               "  - {name: s, period: 1s}\n"                        /* 2 */
+                               "lines:\n"                                           /* 3 */
+                               "  - {name: l, protocol: 7ttcp, host: 10.0.0.1}\n"   /* 4 */
+                               "devices:\n"                                         /* 5 */
+                               "  - {name: d, line: l}\n"                           /* 6 */
+                               "tags:\n"                                            /* 7 */
+                               "  - {name: a, device: d, address: W0, scan: s}\n"   /* 8 */
+                               "  - {name: b, device: d, address: W1, scan: s}\n"   /* 9 */
+                               "  - csv: o.csv\n"                                   /* 10 */
+                               "  -   {name: c, device: d, address: W2, scan: s}\n" /* 11 */
+                               "  - name: e\n"                                      /* 12 */
+                               "    device: d\n"
+                               "    address: W3\n"
+                               "    scan: s\n"
+                               "  - name: f\n" /* 16 */
+                               "    device: d\n"
+                               "    address: W4\n"
+                               "    scan: s\n";
+    static const char csv[] = "name,device,address,scan\n" /* 1 */
+                              "x1,d,W10,s\n"               /* 2 */
+                              "x2,d,W11,s\n"               /* 3 */
+                              "\n"
+                              "x3,d,W12,s\n" /* 5 */
+                              "x4,d,W13,s\n"
+                              "x5,d,W14,s\n"; /* 7 */
+    static const char *const want[] = {"t.yaml:8:5",  "t.yaml:9:5", "o.csv:2:1", "o.csv:3:1",
+                                       "o.csv:5:1",   "o.csv:6:1",  "o.csv:7:1", "t.yaml:11:7",
+                                       "t.yaml:12:5", "t.yaml:16:5"};
+    char where[400], full[400];
+    size_t i;
+
+    (void)state;
+    write_text("o.csv", csv);
+    expect_ok(yaml);
+    assert_int_equal(cfg.ntags, sizeof(want) / sizeof(want[0]));
+    for (i = 0; i < cfg.ntags; i++) {
+        assert_int_equal(pl_config_origin(&cfg, PL_CONFIG_TAG, i, where, sizeof(where)), 0);
+        snprintf(full, sizeof(full), "%s/%s", dir, want[i]);
+        assert_string_equal(where, full);
+    }
+    pl_config_free(&cfg);
 }
 
 /* Defaults of a minimal file, and the same text from a buffer. */
@@ -1283,6 +1357,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_tag_origins),
         cmocka_unit_test(test_minimal_and_buffer),
         cmocka_unit_test(test_error_keys),
         cmocka_unit_test(test_error_yaml),
