@@ -17,8 +17,9 @@ trap 'rm -rf "$tmp"' EXIT
 grep -hv '^ \*\|^/\*\|^#' "$root"/include/plcline/*.h | tr '\n' ' ' | grep -oE 'PL_EXTERN [^(;]*\(' |
     grep -oE '[A-Za-z_][A-Za-z0-9_]*[[:space:]]*\($' | tr -d ' (' | sort -u >"$tmp/declared"
 # exported: defined dynamic symbols, without what the toolchain adds
+# (mangle_path: libgcov's, linked into a --coverage build of the library)
 nm -D --defined-only "$lib" | awk '{print $NF}' | sed 's/@.*//' |
-    grep -vE '^(_init|_fini|_edata|_end|__bss_start|__.*)$' | sort -u >"$tmp/exported"
+    grep -vE '^(_init|_fini|_edata|_end|__bss_start|__.*|mangle_path)$' | sort -u >"$tmp/exported"
 [ -s "$tmp/declared" ] || fail "no PL_EXTERN declaration found"
 # every function the headers declare carries PL_EXTERN (an unmarked one would be hidden):
 # the headers without comments, one declaration a line, function pointers and typedefs aside
