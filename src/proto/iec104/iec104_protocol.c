@@ -2,9 +2,8 @@
 /*
  * The IEC 60870-5-104 descriptor for the protocol registry (src/proto/registry.h): its keys
  * with their defaults (the only place they are written down) and its controlled-station
- * simulator with the options `plcline serve` gives it. The engine driver (event-driven
- * tags) is not written yet: `driver` is NULL, and the registry refuses a line of this
- * protocol with a message that says so (pl_protocol_keys_check).
+ * simulator with the options `plcline serve` gives it. Its engine driver (drv_iec104.c) is
+ * event-driven: the tags get the values the station sends, they have no scan class.
  *
  * A line's protocol keys are the client's URL query keys (timers, windows, field sizes,
  * originator address, gi_period, time_sync) under one key `options`, as PCCC does, so the
@@ -28,6 +27,7 @@
 #define GI_PERIOD_MAX 86400000u /* a day */
 
 extern const pl_protocol_t pl_protocol_iec104;
+extern const pl_driver_t pl_driver_iec104; /* drv_iec104.c */
 
 static const pl_proto_key_t line_keys[] = {
     {"options", PL_KEY_QUERY, 0, 0, 0, NULL}, /* "t1=15000&k=12": option_keys below */
@@ -224,7 +224,7 @@ const pl_protocol_t pl_protocol_iec104 = {
     .port = IEC104_PORT,
     .redundancy = PL_REDUNDANCY_PARALLEL,
     .keys = {line_keys, device_keys, NULL, sim_keys},
-    .driver = NULL, /* event-driven tags: not yet */
+    .driver = &pl_driver_iec104,
     .keys_check = keys_check,
     .sim_new = sim_new,
     .sim_free = sim_free,
