@@ -44,6 +44,13 @@ tags:
 EOF2
 out=$("$PL" run --check "$cfg" 2>&1) && ok || fail "--check: $out"
 
+# the line's options reach the client: t2 must be below t1
+sed 's/options: "t1=2000&t2=500&t3=1000"/options: "t1=1000\&t2=1000"/' "$cfg" > "$tmp/bad.yaml"
+out=$(timeout 10 "$PL" run --json "$tmp/bad.yaml" 2>&1 </dev/null)
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && [[ "$out" == *"cannot create the IEC 104 client"* ]] && ok || \
+    fail "options t1=t2 refused (exit $rc): $out"
+
 coproc D { exec "$PL" run --json "$cfg" 2>"$tmp/daemon.log"; }
 dpid=$D_PID
 pids+=("$dpid")

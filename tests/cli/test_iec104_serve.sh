@@ -4,8 +4,8 @@
 # protocol's descriptor): it announces its real port, answers STARTDT and a general
 # interrogation from a raw client (bash's /dev/tcp, bytes written by hand) with the points
 # of --points and the common address of --ca, refuses bad simulator keys (exit 2); the
-# daemon's 'simulators:' entry starts it with the same keys; a line of the protocol is
-# refused while it has no engine driver.
+# daemon's 'simulators:' entry starts it with the same keys; a line of the protocol with
+# bad options is refused by name (the engine driver itself: test_iec104_daemon.sh).
 # Usage: test_iec104_serve.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
@@ -116,10 +116,13 @@ out=$(timeout 10 "$PL" run "$tmp/bad.yaml" 2>&1)
 expect_eq "daemon bad grouping exit" 1 $?
 expect_match "daemon bad grouping message" "simulator 'rtu': .*'grouping' is 'every'" "$out"
 
-# no engine driver yet: a line of the protocol is refused by name
-printf 'lines: [{name: a, protocol: iec104, host: 127.0.0.1}]\n' >"$tmp/line.yaml"
+# a line of the protocol: its options are checked, by name
+printf 'lines: [{name: a, protocol: iec104, host: 127.0.0.1, options: "k=0"}]\n' >"$tmp/line.yaml"
 out=$("$PL" run --check "$tmp/line.yaml" 2>&1)
 expect_eq "line refused exit" 2 $?
-expect_match "line refused message" "line 'a': protocol 'iec104' has no engine driver yet" "$out"
+expect_match "line refused message" "line 'a': 'k' is '0'" "$out"
+printf 'lines: [{name: a, protocol: iec104, host: 127.0.0.1, options: "k=20"}]\n' >"$tmp/line.yaml"
+out=$("$PL" run --check "$tmp/line.yaml" 2>&1)
+expect_eq "line accepted exit" 0 $?
 
 summary

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPTIONS_TEXT 256
+#define OPTIONS_TEXT PL_KEYS_MAX
 #define IOA_MAX      16777215ul
 
 extern const pl_protocol_t pl_protocol_iec104;
@@ -156,8 +156,8 @@ static int dev_new(uv_loop_t *loop, const pl_line_def_t *line, const pl_device_d
     pl_drv_dev_t *d;
     int rc, has_timeout;
 
-    if (!pl_keys_get(line->keys, "options", opts, sizeof(opts)))
-        opts[0] = '\0';
+    /* the line's keys are its `options`, the client's URL query keys */
+    snprintf(opts, sizeof(opts), "%s", line->keys);
     snprintf(url, sizeof(url), "iec104://0.0.0.0%s%s", opts[0] != '\0' ? "?" : "", opts);
     pl_iec104_client_config_init(&cfg);
     rc = pl_iec104_client_config_url(&cfg, url, storage, sizeof(storage), err);
