@@ -297,6 +297,23 @@ static int check_devid_code(pl_status_t *st, uint8_t code)
     return 0;
 }
 
+/* FC 5 and 6: the request and its answer are the same four bytes (address, value). */
+static int decode_single(const uint8_t *pdu, size_t len, uint8_t fc, uint16_t *addr,
+                         uint16_t *value, pl_status_t *st)
+{
+    if (len != PDU_SINGLE)
+        return fail_len(st, fc, len, PDU_SINGLE);
+    *addr = get_u16(pdu + 1);
+    *value = get_u16(pdu + 3);
+    if (fc == PL_MODBUS_FC_WRITE_COIL && *value != PL_MODBUS_COIL_ON &&
+        *value != PL_MODBUS_COIL_OFF)
+        return FAIL(st, PL_EMODBUS_VALUE,
+                    "write single coil: value 0x%04X, expected "
+                    "0xFF00 or 0x0000",
+                    (unsigned)*value);
+    return 0;
+}
+
 int pl_modbus_req_decode(const uint8_t *pdu, size_t len, pl_modbus_req_t *out, pl_status_t *st)
 {
     uint8_t fc;
@@ -322,17 +339,7 @@ int pl_modbus_req_decode(const uint8_t *pdu, size_t len, pl_modbus_req_t *out, p
         return check_qty(st, fc, "quantity", out->count, max);
     case PL_MODBUS_FC_WRITE_COIL:
     case PL_MODBUS_FC_WRITE_REGISTER:
-        if (len != PDU_SINGLE)
-            return fail_len(st, fc, len, PDU_SINGLE);
-        out->addr = get_u16(pdu + 1);
-        out->value = get_u16(pdu + 3);
-        if (fc == PL_MODBUS_FC_WRITE_COIL && out->value != PL_MODBUS_COIL_ON &&
-            out->value != PL_MODBUS_COIL_OFF)
-            return FAIL(st, PL_EMODBUS_VALUE,
-                        "write single coil: value 0x%04X, expected "
-                        "0xFF00 or 0x0000",
-                        (unsigned)out->value);
-        return 0;
+        return decode_single(pdu, len, fc, &out->addr, &out->value, st);
     case PL_MODBUS_FC_WRITE_COILS:
     case PL_MODBUS_FC_WRITE_REGISTERS:
         if (len < PDU_MULTI_HDR)
@@ -600,17 +607,7 @@ int pl_modbus_rsp_decode(const uint8_t *pdu, size_t len, pl_modbus_rsp_t *out, p
         return rsp_read(pdu, len, out, st);
     case PL_MODBUS_FC_WRITE_COIL:
     case PL_MODBUS_FC_WRITE_REGISTER:
-        if (len != PDU_SINGLE)
-            return fail_len(st, fc, len, PDU_SINGLE);
-        out->addr = get_u16(pdu + 1);
-        out->value = get_u16(pdu + 3);
-        if (fc == PL_MODBUS_FC_WRITE_COIL && out->value != PL_MODBUS_COIL_ON &&
-            out->value != PL_MODBUS_COIL_OFF)
-            return FAIL(st, PL_EMODBUS_VALUE,
-                        "write single coil: value 0x%04X, expected "
-                        "0xFF00 or 0x0000",
-                        (unsigned)out->value);
-        return 0;
+        return decode_single(pdu, len, fc, &out->addr, &out->value, st);
     case PL_MODBUS_FC_WRITE_COILS:
     case PL_MODBUS_FC_WRITE_REGISTERS:
         if (len != PDU_WRITE_RSP)
