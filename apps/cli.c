@@ -37,23 +37,7 @@ void cli_logger_init(pl_logger_t *log, pl_log_level_t level)
     log->level = level;
 }
 
-void cli_print_error(const char *what, const pl_status_t *st)
-{
-    char buf[512];
-
-    pl_status_format(st, buf, sizeof(buf));
-    fprintf(stderr, "plcline: %s: %s\n", what, buf);
-}
-
 int cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
-
-void cli_wait(uv_loop_t *loop, const int *done)
-{
-    while (!*done) {
-        if (uv_run(loop, UV_RUN_ONCE) == 0 && !*done)
-            break; /* nothing left that could complete it: cannot happen */
-    }
 }

@@ -2543,7 +2543,7 @@ static int device_keys_apply(ld_t *L, size_t i, const pl_line_def_t *line)
 }
 
 /* Whether the line's protocol is event-driven: its driver subscribes to values the device
- * sends (src/engine/driver.h). */
+ * sends (src/proto/driver.h). */
 static int line_events(const pl_line_def_t *line)
 {
     const pl_protocol_t *p = pl_protocol_find(line->protocol, strlen(line->protocol));

@@ -6,12 +6,13 @@
  * with quality and timestamps.
  *
  * Protocol-neutral: everything protocol-specific goes through a pl_driver_t
- * (src/engine/driver.h). Nothing here blocks or prints.
+ * (src/proto/driver.h). Nothing here blocks or prints.
  */
 #include "plcline/engine.h"
+#include "engine/engine_test.h"
 #include "plcline/error.h"
 
-#include "engine/driver.h"
+#include "proto/driver.h"
 #include "engine/planner.h"
 #include "engine/sched.h"
 #include "proto/registry.h"
@@ -260,7 +261,7 @@ const char *pl_quality_flag_name(unsigned i)
 
 static const pl_protocol_t *test_protocol; /* pl_engine_test_protocol() */
 
-void pl_engine_test_protocol(const struct pl_protocol_s *p)
+void pl_engine_test_protocol(const pl_protocol_t *p)
 {
     test_protocol = p;
 }

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/plan_limits.h"
+
 /* One tag: units [start, start + len) of `area`. len >= 1 and start + len <= 2^32. */
 typedef struct {
     uint32_t area;
@@ -36,13 +38,7 @@ typedef struct {
     uint32_t requests;
 } pl_block_t;
 
-/* max_gap: the most unread units allowed between two ranges read in one block (0: ranges
- * must touch or overlap). max_len: the most units one request may carry (>= 1; seed 000:
- * 256 items per block, error 0x5501 beyond). */
-typedef struct {
-    uint32_t max_gap;
-    uint32_t max_len;
-} pl_plan_limits_t;
+/* pl_plan_limits_t (max_gap, max_len): src/proto/plan_limits.h, filled by the drivers. */
 
 /* Bytes of scratch pl_plan() needs for n ranges (48 * n + a small constant; any alignment
  * is fine). Returns SIZE_MAX when n is too large to plan (n > INT_MAX, or the size would

@@ -5,7 +5,7 @@
  * Built into the command, not the library; made from the one list in src/proto/protocols.h,
  * as the registry's table is.
  */
-#include "cli.h"
+#include "proto/cli_proto.h"
 #include "proto/protocols.h"
 
 #include "plcline/error.h"
@@ -75,5 +75,21 @@ void cli_proto_usage(FILE *fp)
         if (i > 0)
             fputc('\n', fp);
         fputs(p->usage, fp);
+    }
+}
+
+void cli_print_error(const char *what, const pl_status_t *st)
+{
+    char buf[512];
+
+    pl_status_format(st, buf, sizeof(buf));
+    fprintf(stderr, "plcline: %s: %s\n", what, buf);
+}
+
+void cli_wait(uv_loop_t *loop, const int *done)
+{
+    while (!*done) {
+        if (uv_run(loop, UV_RUN_ONCE) == 0 && !*done)
+            break; /* nothing left that could complete it: cannot happen */
     }
 }

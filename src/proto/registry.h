@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "engine/driver.h"
+#include "proto/driver.h"
 #include "plcline/engine.h"
 #include "plcline/line.h"
 #include "plcline/log.h"

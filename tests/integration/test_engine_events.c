@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Event-driven devices (src/engine/driver.h, "event-driven devices"): the engine with a
+ * Event-driven devices (src/proto/driver.h, "event-driven devices"): the engine with a
  * test driver whose device sends values by itself. Values delivered with and without the
  * device's timestamp, quality flags published, not topical -> uncertain, invalid -> bad,
  * uncertain after the device's 'stale' silence, bad on a link down and good again with the
@@ -18,7 +18,8 @@
 
 #include <cmocka.h>
 
-#include "engine/driver.h"
+#include "proto/driver.h"
+#include "engine/engine_test.h"
 #include "fake_events.h"
 #include "north/jsonl.h"
 #include "plcline/engine.h"

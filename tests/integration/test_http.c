@@ -20,6 +20,7 @@
 #include "fake_events.h"
 #include "north/jsonl.h"
 #include "plcline/engine.h"
+#include "engine/engine_test.h"
 #include "plcline/error.h"
 #include "plcline/pccc.h"
 #include "plcline/ttcp.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A test driver whose device sends values by itself (src/engine/driver.h, event-driven
+ * A test driver whose device sends values by itself (src/proto/driver.h, event-driven
  * devices), for engine and output tests. Make it known with
  * pl_engine_test_protocol(&fake_events_protocol) and name protocol "fakeevents" on a line.
  * Tag addresses are decimal numbers. Writes wait in the device until the test completes
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/driver.h"
+#include "proto/driver.h"
 #include "proto/registry.h"
 
 #define FAKE_EVENTS_MAX_WRITES 8u

@@ -11,7 +11,7 @@
  * 'write' sends one command per TYPE:IOA=VALUE argument and waits for its ACT_CON and
  * ACT_TERM; ':sbo' selects before it executes, ':qN' sets the qualifier.
  */
-#include "cli.h"
+#include "proto/cli_proto.h"
 
 #include "plcline/error.h"
 #include "plcline/iec104_client.h"

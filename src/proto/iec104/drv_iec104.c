@@ -11,7 +11,7 @@
  * then match). A tag on a command type (C_SE_NC_1:5001) is written by sending the command;
  * the write completes once with its ACT_CON/ACT_TERM or the client's named error.
  */
-#include "engine/driver.h"
+#include "proto/driver.h"
 #include "proto/registry.h"
 
 #include "plcline/error.h"

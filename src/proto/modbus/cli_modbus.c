@@ -13,7 +13,7 @@
  * takes exactly one value: the whole text after '='. Input registers and discrete inputs
  * are read-only.
  */
-#include "cli.h"
+#include "proto/cli_proto.h"
 
 #include "plcline/error.h"
 #include "plcline/modbus_client.h"

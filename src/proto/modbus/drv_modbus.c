@@ -10,7 +10,7 @@
  * of a bit table holds its bits packed from the first byte (LSB first), which fits in the
  * 2 bytes per unit the engine gives every block.
  */
-#include "engine/driver.h"
+#include "proto/driver.h"
 #include "proto/registry.h"
 
 #include "plcline/error.h"

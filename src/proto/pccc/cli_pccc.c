@@ -13,7 +13,7 @@
  * timer/counter/control is read first so that fields not named keep their value (not
  * atomic: write members such as T4:0.PRE where that matters).
  */
-#include "cli.h"
+#include "proto/cli_proto.h"
 
 #include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"

@@ -16,7 +16,7 @@
  * the pccc:// URL keys; a device key replaces the line's. Writes: bits as masked writes (the
  * client), whole timers/counters/controls read first so fields not given keep their value.
  */
-#include "engine/driver.h"
+#include "proto/driver.h"
 
 #include "proto/pccc/codec/pccc_addr.h"
 #include "plcline/error.h"

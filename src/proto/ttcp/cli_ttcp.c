@@ -7,7 +7,7 @@
  * changed: 7TTCP has no masked write, so a concurrent change of the other bits of that word
  * by the node can be lost; use whole words where that matters.
  */
-#include "cli.h"
+#include "proto/cli_proto.h"
 
 #include "proto/ttcp/codec/ttcp_addr.h"
 #include "plcline/ttcp.h"

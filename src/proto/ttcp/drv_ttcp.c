@@ -4,7 +4,7 @@
  * planner units (area 0), tag addresses in the CLI grammar (W, I, D, L, F, B, W/bit).
  * Bits are written by reading their word and writing it back (7TTCP has no masked write).
  */
-#include "engine/driver.h"
+#include "proto/driver.h"
 #include "proto/registry.h"
 
 #include "proto/ttcp/codec/ttcp.h"

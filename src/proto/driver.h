@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Drivers: what the scan engine needs from a protocol, behind a small vtable, so the
- * engine never knows one protocol from another.
- * A protocol's descriptor (src/proto/registry.h) points at its driver.
+ * engine never knows one protocol from another. The contract lives here, in the protocol
+ * layer, so that protocols implement it without looking up at the engine; the engine
+ * (one layer up) calls it. A protocol's descriptor (src/proto/registry.h) points at its
+ * driver; pl_value_text, the one helper drivers share, is in src/proto/value.c.
  *
  * A driver device is one protocol client (one connection) talking to one device address
  * (a node, a processor). The engine plans reads in "units" of an "area" (words of a node,
@@ -11,14 +13,14 @@
  * completion callback has run. Every read and write submitted with a 0 return completes
  * exactly once.
  */
-#ifndef PLCLINE_ENGINE_DRIVER_H
-#define PLCLINE_ENGINE_DRIVER_H
+#ifndef PLCLINE_PROTO_DRIVER_H
+#define PLCLINE_PROTO_DRIVER_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
-#include "engine/planner.h"
+#include "proto/plan_limits.h"
 #include "plcline/engine.h"
 
 typedef struct pl_drv_dev_s pl_drv_dev_t;
@@ -111,12 +113,6 @@ typedef struct {
     int (*subscribe)(pl_drv_dev_t *d, const pl_drv_addr_t *const *addrs, size_t n,
                      pl_drv_push_cb push, void *ud, pl_status_t *err);
 } pl_driver_t;
-
-/* For tests: a protocol the engine finds (by name, before the registry's) when building
- * lines; NULL removes it. Lets a test drive the engine with a driver of its own without
- * adding a protocol to the registry. */
-struct pl_protocol_s;
-void pl_engine_test_protocol(const struct pl_protocol_s *p);
 
 /* A value as text for an address grammar's own parser (which then range-checks it): integers
  * in decimal, floats with 9 significant digits when `is_float`, else only when integral

@@ -3,7 +3,7 @@
  * Values as text, for drivers whose address grammar parses and range-checks written values
  * (each protocol's value parser): one conversion for every driver.
  */
-#include "engine/driver.h"
+#include "proto/driver.h"
 
 #include "plcline/error.h"
 
