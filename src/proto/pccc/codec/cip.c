@@ -580,17 +580,51 @@ static int path_tail(const uint8_t *d, size_t len, size_t pos, uint8_t words, co
     return 0;
 }
 
+/* Starts decoding a Connection Manager request whose fixed part is `fixed` octets: clears
+ * *out (`size` octets) and checks the service and the length. Returns 0 or PL_ECIP_*. */
+static int cm_decode_start(const pl_cip_req_t *req, uint8_t service, size_t fixed, void *out,
+                           size_t size)
+{
+    memset(out, 0, size);
+    if (req->service != service)
+        return PL_ECIP_SERVICE;
+    if (req->data_len < fixed)
+        return PL_ECIP_SHORT;
+    return 0;
+}
+
+/* Lays out a Connection Manager request of `fixed` octets and a path (an even number of
+ * octets, at most MAX_PATH_LEN): the header, then the path at its place after the fixed
+ * part (moved first: it may lie in `buf`). *body points at the fixed part for the caller
+ * to fill. Returns the total length or PL_EINVAL, PL_ERANGE, PL_ENOBUFS. */
+static int cm_encode_start(uint8_t *buf, size_t cap, uint8_t service, size_t fixed,
+                           const uint8_t *path, size_t path_len, uint8_t **body)
+{
+    size_t head = PL_CIP_REQ_HEADER_LEN + sizeof(cm_path);
+    size_t total = head + fixed + path_len;
+
+    if ((path_len & 1u) != 0u || (path_len != 0u && path == NULL))
+        return PL_EINVAL;
+    if (path_len > MAX_PATH_LEN)
+        return PL_ERANGE;
+    if (total > cap)
+        return PL_ENOBUFS;
+    move(buf + head + fixed, path, path_len);
+    (void)cm_header(buf, service);
+    *body = buf + head;
+    return (int)total;
+}
+
 int pl_cip_ucmm_decode(const pl_cip_req_t *req, pl_cip_ucmm_t *out)
 {
     const uint8_t *d = req->data;
     size_t len = req->data_len;
     size_t pos;
+    int rc =
+        cm_decode_start(req, PL_CIP_SVC_UNCONNECTED_SEND, PL_CIP_UCMM_FIXED_LEN, out, sizeof(*out));
 
-    memset(out, 0, sizeof(*out));
-    if (req->service != PL_CIP_SVC_UNCONNECTED_SEND)
-        return PL_ECIP_SERVICE;
-    if (len < PL_CIP_UCMM_FIXED_LEN)
-        return PL_ECIP_SHORT;
+    if (rc < 0)
+        return rc;
     out->priority_tick = d[0];
     out->timeout_ticks = d[1];
     out->msg_len = get_u16(d + 2);
@@ -672,12 +706,11 @@ int pl_cip_ncp(uint16_t size, int variable, unsigned priority, unsigned type, in
 int pl_cip_fwd_open_decode(const pl_cip_req_t *req, pl_cip_fwd_open_t *out)
 {
     const uint8_t *d = req->data;
+    int rc =
+        cm_decode_start(req, PL_CIP_SVC_FORWARD_OPEN, PL_CIP_FWD_OPEN_FIXED_LEN, out, sizeof(*out));
 
-    memset(out, 0, sizeof(*out));
-    if (req->service != PL_CIP_SVC_FORWARD_OPEN)
-        return PL_ECIP_SERVICE;
-    if (req->data_len < PL_CIP_FWD_OPEN_FIXED_LEN)
-        return PL_ECIP_SHORT;
+    if (rc < 0)
+        return rc;
     out->priority_tick = d[0];
     out->timeout_ticks = d[1];
     out->ot_conn_id = get_u32(d + 2);
@@ -699,19 +732,12 @@ int pl_cip_fwd_open_decode(const pl_cip_req_t *req, pl_cip_fwd_open_t *out)
 
 int pl_cip_fwd_open_encode(uint8_t *buf, size_t cap, const pl_cip_fwd_open_t *fo)
 {
-    size_t head = PL_CIP_REQ_HEADER_LEN + sizeof(cm_path);
-    size_t path_at = head + PL_CIP_FWD_OPEN_FIXED_LEN;
-    size_t total = path_at + fo->path_len;
-    uint8_t *d = buf + head;
+    uint8_t *d;
+    int total = cm_encode_start(buf, cap, PL_CIP_SVC_FORWARD_OPEN, PL_CIP_FWD_OPEN_FIXED_LEN,
+                                fo->path, fo->path_len, &d);
 
-    if ((fo->path_len & 1u) != 0u || (fo->path_len != 0u && fo->path == NULL))
-        return PL_EINVAL;
-    if (fo->path_len > MAX_PATH_LEN)
-        return PL_ERANGE;
-    if (total > cap)
-        return PL_ENOBUFS;
-    move(buf + path_at, fo->path, fo->path_len);
-    (void)cm_header(buf, PL_CIP_SVC_FORWARD_OPEN);
+    if (total < 0)
+        return total;
     d[0] = fo->priority_tick;
     d[1] = fo->timeout_ticks;
     put_u32(d + 2, fo->ot_conn_id);
@@ -727,7 +753,7 @@ int pl_cip_fwd_open_encode(uint8_t *buf, size_t cap, const pl_cip_fwd_open_t *fo
     put_u16(d + 32, fo->to_params);
     d[34] = fo->transport;
     d[35] = (uint8_t)(fo->path_len / WORD_LEN);
-    return (int)total;
+    return total;
 }
 
 /* Checks the reply service and success status shared by the success-reply decoders. */
@@ -862,12 +888,11 @@ int pl_cip_fwd_error_encode(uint8_t *buf, size_t cap, uint8_t req_service, uint8
 int pl_cip_fwd_close_decode(const pl_cip_req_t *req, pl_cip_fwd_close_t *out)
 {
     const uint8_t *d = req->data;
+    int rc = cm_decode_start(req, PL_CIP_SVC_FORWARD_CLOSE, PL_CIP_FWD_CLOSE_FIXED_LEN, out,
+                             sizeof(*out));
 
-    memset(out, 0, sizeof(*out));
-    if (req->service != PL_CIP_SVC_FORWARD_CLOSE)
-        return PL_ECIP_SERVICE;
-    if (req->data_len < PL_CIP_FWD_CLOSE_FIXED_LEN)
-        return PL_ECIP_SHORT;
+    if (rc < 0)
+        return rc;
     out->priority_tick = d[0];
     out->timeout_ticks = d[1];
     out->conn_serial = get_u16(d + 2);
@@ -881,19 +906,12 @@ int pl_cip_fwd_close_decode(const pl_cip_req_t *req, pl_cip_fwd_close_t *out)
 
 int pl_cip_fwd_close_encode(uint8_t *buf, size_t cap, const pl_cip_fwd_close_t *fc)
 {
-    size_t head = PL_CIP_REQ_HEADER_LEN + sizeof(cm_path);
-    size_t path_at = head + PL_CIP_FWD_CLOSE_FIXED_LEN;
-    size_t total = path_at + fc->path_len;
-    uint8_t *d = buf + head;
+    uint8_t *d;
+    int total = cm_encode_start(buf, cap, PL_CIP_SVC_FORWARD_CLOSE, PL_CIP_FWD_CLOSE_FIXED_LEN,
+                                fc->path, fc->path_len, &d);
 
-    if ((fc->path_len & 1u) != 0u || (fc->path_len != 0u && fc->path == NULL))
-        return PL_EINVAL;
-    if (fc->path_len > MAX_PATH_LEN)
-        return PL_ERANGE;
-    if (total > cap)
-        return PL_ENOBUFS;
-    move(buf + path_at, fc->path, fc->path_len);
-    (void)cm_header(buf, PL_CIP_SVC_FORWARD_CLOSE);
+    if (total < 0)
+        return total;
     d[0] = fc->priority_tick;
     d[1] = fc->timeout_ticks;
     put_u16(d + 2, fc->conn_serial);
@@ -901,7 +919,7 @@ int pl_cip_fwd_close_encode(uint8_t *buf, size_t cap, const pl_cip_fwd_close_t *
     put_u32(d + 6, fc->orig_serial);
     d[10] = (uint8_t)(fc->path_len / WORD_LEN);
     d[11] = 0;
-    return (int)total;
+    return total;
 }
 
 int pl_cip_fwd_close_reply_decode(const pl_cip_rsp_t *rsp, pl_cip_fwd_close_reply_t *out)
