@@ -781,6 +781,30 @@ static int app_tail(const uint8_t *d, size_t len, size_t pos, uint8_t words, con
     return 0;
 }
 
+/* Lays out a success reply to `service` of `fixed` octets and an application reply (an even
+ * number of octets, at most MAX_PATH_LEN) after it: the reply header, then the application
+ * reply (moved first: it may lie in `buf`). *body points at the fixed part for the caller
+ * to fill. Returns the total length or PL_EINVAL, PL_ERANGE, PL_ENOBUFS. */
+static int cm_reply_start(uint8_t *buf, size_t cap, uint8_t service, size_t fixed,
+                          const uint8_t *app, size_t app_len, uint8_t **body)
+{
+    size_t total = PL_CIP_RSP_HEADER_LEN + fixed + app_len;
+
+    if ((app_len & 1u) != 0u || (app_len != 0u && app == NULL))
+        return PL_EINVAL;
+    if (app_len > MAX_PATH_LEN)
+        return PL_ERANGE;
+    if (total > cap)
+        return PL_ENOBUFS;
+    move(buf + PL_CIP_RSP_HEADER_LEN + fixed, app, app_len);
+    buf[0] = (uint8_t)(service | PL_CIP_SVC_REPLY);
+    buf[1] = 0;
+    buf[2] = PL_CIP_STATUS_SUCCESS;
+    buf[3] = 0;
+    *body = buf + PL_CIP_RSP_HEADER_LEN;
+    return (int)total;
+}
+
 int pl_cip_fwd_open_reply_decode(const pl_cip_rsp_t *rsp, pl_cip_fwd_open_reply_t *out)
 {
     const uint8_t *d = rsp->data;
@@ -805,21 +829,12 @@ int pl_cip_fwd_open_reply_decode(const pl_cip_rsp_t *rsp, pl_cip_fwd_open_reply_
 
 int pl_cip_fwd_open_reply_encode(uint8_t *buf, size_t cap, const pl_cip_fwd_open_reply_t *r)
 {
-    size_t app_at = PL_CIP_RSP_HEADER_LEN + PL_CIP_FWD_OPEN_REPLY_FIXED_LEN;
-    size_t total = app_at + r->app_len;
-    uint8_t *d = buf + PL_CIP_RSP_HEADER_LEN;
+    uint8_t *d;
+    int total = cm_reply_start(buf, cap, PL_CIP_SVC_FORWARD_OPEN, PL_CIP_FWD_OPEN_REPLY_FIXED_LEN,
+                               r->app, r->app_len, &d);
 
-    if ((r->app_len & 1u) != 0u || (r->app_len != 0u && r->app == NULL))
-        return PL_EINVAL;
-    if (r->app_len > MAX_PATH_LEN)
-        return PL_ERANGE;
-    if (total > cap)
-        return PL_ENOBUFS;
-    move(buf + app_at, r->app, r->app_len);
-    buf[0] = (uint8_t)(PL_CIP_SVC_FORWARD_OPEN | PL_CIP_SVC_REPLY);
-    buf[1] = 0;
-    buf[2] = PL_CIP_STATUS_SUCCESS;
-    buf[3] = 0;
+    if (total < 0)
+        return total;
     put_u32(d, r->ot_conn_id);
     put_u32(d + 4, r->to_conn_id);
     put_u16(d + 8, r->conn_serial);
@@ -829,7 +844,7 @@ int pl_cip_fwd_open_reply_encode(uint8_t *buf, size_t cap, const pl_cip_fwd_open
     put_u32(d + 20, r->to_api);
     d[24] = (uint8_t)(r->app_len / WORD_LEN);
     d[25] = 0;
-    return (int)total;
+    return total;
 }
 
 int pl_cip_fwd_error_decode(const pl_cip_rsp_t *rsp, pl_cip_fwd_error_t *out)
@@ -882,7 +897,7 @@ int pl_cip_fwd_error_encode(uint8_t *buf, size_t cap, uint8_t req_service, uint8
     put_u32(d + 4, e->orig_serial);
     d[8] = e->remaining_words;
     d[9] = 0;
-    return (int)total;
+    return total;
 }
 
 int pl_cip_fwd_close_decode(const pl_cip_req_t *req, pl_cip_fwd_close_t *out)
@@ -942,27 +957,18 @@ int pl_cip_fwd_close_reply_decode(const pl_cip_rsp_t *rsp, pl_cip_fwd_close_repl
 
 int pl_cip_fwd_close_reply_encode(uint8_t *buf, size_t cap, const pl_cip_fwd_close_reply_t *r)
 {
-    size_t app_at = PL_CIP_RSP_HEADER_LEN + PL_CIP_FWD_CLOSE_REPLY_FIXED_LEN;
-    size_t total = app_at + r->app_len;
-    uint8_t *d = buf + PL_CIP_RSP_HEADER_LEN;
+    uint8_t *d;
+    int total = cm_reply_start(buf, cap, PL_CIP_SVC_FORWARD_CLOSE, PL_CIP_FWD_CLOSE_REPLY_FIXED_LEN,
+                               r->app, r->app_len, &d);
 
-    if ((r->app_len & 1u) != 0u || (r->app_len != 0u && r->app == NULL))
-        return PL_EINVAL;
-    if (r->app_len > MAX_PATH_LEN)
-        return PL_ERANGE;
-    if (total > cap)
-        return PL_ENOBUFS;
-    move(buf + app_at, r->app, r->app_len);
-    buf[0] = (uint8_t)(PL_CIP_SVC_FORWARD_CLOSE | PL_CIP_SVC_REPLY);
-    buf[1] = 0;
-    buf[2] = PL_CIP_STATUS_SUCCESS;
-    buf[3] = 0;
+    if (total < 0)
+        return total;
     put_u16(d, r->conn_serial);
     put_u16(d + 2, r->vendor_id);
     put_u32(d + 4, r->orig_serial);
     d[8] = (uint8_t)(r->app_len / WORD_LEN);
     d[9] = 0;
-    return (int)total;
+    return total;
 }
 
 /* ---------------------------------------------------- status tables */
