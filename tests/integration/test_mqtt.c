@@ -76,20 +76,34 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* A loopback port nothing listens on, for the broker. Picked below the kernel's ephemeral
+ * range (32768 and up on Linux), where the outgoing connections of the tests running beside
+ * this one take their ports, so that none of them takes it before the broker binds it; the
+ * broker's start retries with another port should a listener take it all the same. */
 static uint16_t free_port(void)
 {
+    static unsigned next;
     struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    unsigned i;
 
-    assert_true(fd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    if (next == 0)
+        next = 20000u + (unsigned)getpid() % 12000u;
+    for (i = 0; i < 12000u; i++) {
+        uint16_t port = (uint16_t)(20000u + (next++ - 20000u) % 12000u);
+        int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+        assert_true(fd >= 0);
+        memset(&a, 0, sizeof(a));
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (ok)
+            return port;
+    }
+    fail_msg("no free loopback port in 20000-31999");
+    return 0;
 }
 
 static int accepts(uint16_t port)
@@ -107,43 +121,54 @@ static int accepts(uint16_t port)
     return ok;
 }
 
-/* Starts mosquitto on b->port (picked when 0) and waits until it accepts connections. */
+/* Starts mosquitto on b->port and waits until it accepts connections. With b->port 0 it
+ * picks a port, and picks another when the broker could not bind it (it exits at once),
+ * at most 5 times. */
 static void broker_start(broker_t *b)
 {
     FILE *fp;
     uint64_t deadline;
-    int status;
+    int status, pick = b->port == 0, attempt;
 
     if (b->dir[0] == '\0') {
         snprintf(b->dir, sizeof(b->dir), "/tmp/pl_mqtt_XXXXXX");
         assert_non_null(mkdtemp(b->dir));
         snprintf(b->conf, sizeof(b->conf), "%s/mosquitto.conf", b->dir);
     }
-    if (b->port == 0)
-        b->port = free_port();
-    fp = fopen(b->conf, "w");
-    assert_non_null(fp);
-    fprintf(fp, "listener %u 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n",
-            (unsigned)b->port);
-    fclose(fp);
-    b->pid = fork();
-    assert_true(b->pid >= 0);
-    if (b->pid == 0) {
-        int null = open("/dev/null", O_RDWR);
+    for (attempt = 0;; attempt++) {
+        if (pick)
+            b->port = free_port();
+        fp = fopen(b->conf, "w");
+        assert_non_null(fp);
+        fprintf(fp,
+                "listener %u 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n",
+                (unsigned)b->port);
+        fclose(fp);
+        b->pid = fork();
+        assert_true(b->pid >= 0);
+        if (b->pid == 0) {
+            int null = open("/dev/null", O_RDWR);
 
-        if (null >= 0) {
-            dup2(null, STDOUT_FILENO);
-            dup2(null, STDERR_FILENO);
+            if (null >= 0) {
+                dup2(null, STDOUT_FILENO);
+                dup2(null, STDERR_FILENO);
+            }
+            execl(MOSQUITTO_BIN, "mosquitto", "-c", b->conf, (char *)NULL);
+            _exit(127);
         }
-        execl(MOSQUITTO_BIN, "mosquitto", "-c", b->conf, (char *)NULL);
-        _exit(127);
-    }
-    remember(b->pid, 0);
-    deadline = mono_ms() + 10000;
-    while (!accepts(b->port)) {
-        assert_int_equal(waitpid(b->pid, &status, WNOHANG), 0); /* still running */
-        assert_true(mono_ms() < deadline);
-        poll(NULL, 0, 2); /* a short pause between probes, bounded by the deadline */
+        remember(b->pid, 0);
+        deadline = mono_ms() + 10000;
+        while (!accepts(b->port)) {
+            if (waitpid(b->pid, &status, WNOHANG) != 0)
+                break; /* exited: the port was taken (or the broker is broken) */
+            assert_true(mono_ms() < deadline);
+            poll(NULL, 0, 2); /* a short pause between probes, bounded by the deadline */
+        }
+        if (waitpid(b->pid, &status, WNOHANG) == 0)
+            return; /* running, and accepting */
+        remember(0, b->pid);
+        b->pid = 0;
+        assert_true(pick && attempt < 4);
     }
 }
 
