@@ -14,6 +14,7 @@
 
 #include "engine/config.h"
 #include "proto/registry.h"
+#include "north/expose.h"
 #include "north/http.h"
 #include "north/jsonl.h"
 #include "north/mqtt.h"
@@ -43,7 +44,9 @@ typedef struct {
     struct sim {
         const pl_protocol_t *proto;
         void *server; /* the protocol's simulator; NULL when not running */
+        char name[PL_NAME_MAX];
     } * sims;
+    pl_expose_t *expose; /* tags the simulators serve to their clients (`expose:`) */
     size_t nsims;
     pl_logger_t log;
     int json, table, stopping, exit_code;
@@ -116,6 +119,7 @@ static void on_change(pl_engine_t *e, const pl_tag_state_t *st, void *ud)
     }
     if (d->mqtt != NULL)
         pl_mqtt_publish_state(d->mqtt, st);
+    pl_expose_change(d->expose, st);
 }
 
 static void on_device(pl_engine_t *e, const char *device, const pl_status_t *status, void *ud)
@@ -426,6 +430,7 @@ static int start_sims(daemon_t *d, const pl_config_t *cfg)
         int rc;
 
         pl_status_clear(&st);
+        snprintf(d->sims[i].name, sizeof(d->sims[i].name), "%s", sd->name);
         d->sims[i].proto = pl_protocol_find(sd->protocol, strlen(sd->protocol));
         if (d->sims[i].proto == NULL) {
             rc = pl_status_set(&st, PL_ECONFIG, 0, "unknown protocol '%s'", sd->protocol);
@@ -450,6 +455,36 @@ static int start_sims(daemon_t *d, const pl_config_t *cfg)
         }
     }
     return 0;
+}
+
+/* Serves cfg's exposed tags from engine `e` through the running simulators (by name; a
+ * reload keeps the simulators that run), or, with `e` NULL, only checks them. Prints the
+ * error. */
+static int start_expose(daemon_t *d, const pl_config_t *cfg, pl_engine_t *e, pl_expose_t **out)
+{
+    pl_expose_sim_t *sims = calloc(cfg->nsims + 1, sizeof(*sims));
+    pl_status_t st;
+    char msg[1024];
+    size_t i, k;
+    int rc;
+
+    if (sims == NULL)
+        return PL_ENOMEM;
+    for (i = 0; i < cfg->nsims; i++) {
+        const char *p = cfg->sims[i].protocol;
+
+        sims[i].proto = pl_protocol_find(p, strlen(p));
+        for (k = 0; e != NULL && k < d->nsims; k++)
+            if (strcmp(d->sims[k].name, cfg->sims[i].name) == 0 &&
+                d->sims[k].proto == sims[i].proto)
+                sims[i].server = d->sims[k].server;
+    }
+    pl_status_clear(&st);
+    rc = pl_expose_new(&d->loop, e, cfg, sims, &d->log, out, &st, msg, sizeof(msg));
+    free(sims);
+    if (rc < 0)
+        fprintf(stderr, "plcline: %s\n", msg[0] != '\0' ? msg : st.detail);
+    return rc;
 }
 
 /* The address to reach simulator `name` at: loopback of its family, or its listen address,
@@ -691,6 +726,8 @@ static void on_engine_stopped(pl_engine_t *e, void *ud)
         d->retiring = NULL;
         return;
     }
+    pl_expose_free(d->expose); /* before the simulators and the engine go */
+    d->expose = NULL;
     pl_engine_free(e);
     d->engine = NULL;
     if (d->mqtt != NULL) { /* publishes "offline"; its handles close as the loop runs */
@@ -704,6 +741,8 @@ static void close_all(daemon_t *d)
 {
     size_t i;
 
+    pl_expose_free(d->expose);
+    d->expose = NULL;
     stop_sims(d);
     http_stop();
     for (i = 0; i < 3; i++)
@@ -738,6 +777,7 @@ static void reload(daemon_t *d)
     pl_config_t next;
     pl_status_t st;
     pl_engine_t *e = NULL;
+    pl_expose_t *x = NULL;
     char msg[1024];
 
     memset(&next, 0, sizeof(next));
@@ -751,10 +791,11 @@ static void reload(daemon_t *d)
     }
     /* Simulators stay as they are: a reload re-wires lines to the running ones. */
     wire_sims(d, &next);
-    if (build_engine(d, &next, &e) < 0) {
+    if (build_engine(d, &next, &e) < 0 || start_expose(d, &next, NULL, &x) < 0) {
         fprintf(stderr, "plcline: reload: keeping the running configuration\n");
         pl_status_set(&st, PL_ECONFIG, 0, "the new configuration was refused (see the log)");
         http_reloaded(d, &st, st.detail);
+        pl_engine_free(e);
         pl_config_free(&next);
         return;
     }
@@ -766,6 +807,10 @@ static void reload(daemon_t *d)
     d->engine = e;
     if (d->mqtt != NULL)
         pl_mqtt_set_engine(d->mqtt, e); /* north.mqtt changes take a restart */
+    pl_expose_free(d->expose);          /* checked above: only memory can fail now */
+    d->expose = NULL;
+    if (start_expose(d, &next, e, &d->expose) < 0)
+        pl_log(&d->log, PL_LOG_ERROR, "reload: no tag is served to simulator clients");
     pl_config_free(&d->cfg);
     d->cfg = next;
     d->ntags = next.ntags;
@@ -838,15 +883,19 @@ int cmd_run(int argc, char **argv)
     if (check) {
         pl_engine_t *e = NULL;
 
+        pl_expose_t *x = NULL;
+
         wire_sims(d, &d->cfg); /* no simulator runs: lines get a placeholder address */
         rc = build_engine(d, &d->cfg, &e);
+        if (rc == 0)
+            rc = start_expose(d, &d->cfg, NULL, &x);
         if (rc == 0) {
             printf("%s: ok (%zu lines, %zu devices, %zu tags, %zu scan classes, %zu "
                    "simulators)\n",
                    d->path, d->cfg.nlines, d->cfg.ndevices, d->cfg.ntags, d->cfg.nscans,
                    d->cfg.nsims);
-            pl_engine_free(e);
         }
+        pl_engine_free(e);
         uv_run(&d->loop, UV_RUN_DEFAULT);
         uv_loop_close(&d->loop);
         pl_config_free(&d->cfg);
@@ -863,6 +912,10 @@ int cmd_run(int argc, char **argv)
         wire_sims(d, &d->cfg);
         rc = build_engine(d, &d->cfg, &d->engine);
     }
+    if (rc == 0 && (rc = start_expose(d, &d->cfg, d->engine, &d->expose)) < 0) {
+        pl_engine_free(d->engine);
+        d->engine = NULL;
+    }
     d->ntags = d->cfg.ntags;
     pl_config_drop_tags(&d->cfg); /* the engine has its own copy; a reload reads the file */
     if (rc < 0) {
@@ -876,6 +929,7 @@ int cmd_run(int argc, char **argv)
         pl_status_clear(&st);
         if (pl_mqtt_new(&d->loop, &d->cfg.north, d->engine, &d->log, NULL, &d->mqtt, &st) < 0) {
             cli_print_error("north.mqtt", &st);
+            pl_expose_free(d->expose);
             pl_engine_free(d->engine);
             stop_sims(d);
             uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -887,6 +941,7 @@ int cmd_run(int argc, char **argv)
     if (http_start(d) < 0) {
         if (d->mqtt != NULL)
             pl_mqtt_free(d->mqtt);
+        pl_expose_free(d->expose);
         pl_engine_free(d->engine);
         stop_sims(d);
         uv_run(&d->loop, UV_RUN_DEFAULT);

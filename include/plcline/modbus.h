@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Modbus TCP server: a simulator for tests and demos, and a real server the daemon can
- * later fill with the values of other devices (docs/modbus.md, "Server").
+ * Modbus TCP server: a simulator for tests and demos, and a real server the daemon fills
+ * with the values of other devices (docs/modbus.md, "Serving other devices' values").
  *
  * Data model (spec 4.3): per unit identifier served, four tables of 65 536 elements each:
  * coils and discrete inputs (bits), input and holding registers (16 bits). A table is

@@ -35,7 +35,7 @@
 #define DURATION_MAX_MS 2147483647u
 #define TCP_IDLE_MAX_S  32767u /* Linux MAX_TCP_KEEPIDLE: the largest TCP_KEEPIDLE accepted */
 #define MQTT_KA_MAX_S   65535u /* MQTT 3.1.1 §3.1.2.10: Keep Alive is a 16-bit count of seconds */
-#define KEYS_MAX        32     /* keys of one mapping kind (one bit each) */
+#define KEYS_MAX        64     /* keys of one mapping kind (one bit each) */
 #define MSG_MAX         4096
 #define CSV_PATH_MAX    1024 /* bytes of a 'csv' path as written */
 #define SHOW_MAX        40   /* characters of the user's text quoted in a message */
@@ -113,6 +113,7 @@ typedef struct {
     yaml_parser_t yp;
     yaml_event_t ev;
     int have_ev;
+    size_t expose_cap; /* of cfg->exposes */
 } ld_t;
 
 /* A value to convert: a YAML scalar or a CSV field. */
@@ -1065,8 +1066,8 @@ static int scalar(ld_t *L, const char *key, const char *expect, val_t *v)
 typedef struct {
     const char *what;        /* "a tag" */
     const char *const *keys; /* NULL-terminated */
-    uint32_t seen;
-    pos_t at[KEYS_MAX]; /* where each seen key was */
+    uint64_t seen;           /* bit i: keys[i] was given */
+    pos_t at[KEYS_MAX];      /* where each seen key was */
     pos_t start;
 } map_t;
 
@@ -1131,12 +1132,12 @@ static int map_key(ld_t *L, map_t *m, int *k)
         return fail(L, ev_pos(L), "unknown key '%s' in %s, expected one of: %s", show(s, n).s,
                     m->what, list);
     }
-    if (m->seen & (1u << i))
+    if (m->seen & ((uint64_t)1 << i))
         return fail(L, ev_pos(L),
                     "duplicate key '%s' in %s (first at %u:%u), expected each key "
                     "once",
                     m->keys[i], m->what, m->at[i].line, m->at[i].col);
-    m->seen |= 1u << i;
+    m->seen |= (uint64_t)1 << i;
     m->at[i] = ev_pos(L);
     *k = i;
     return next(L) != 0 ? L->failed : 1;
@@ -1144,7 +1145,7 @@ static int map_key(ld_t *L, map_t *m, int *k)
 
 static int has(const map_t *m, int k)
 {
-    return (m->seen & (1u << k)) != 0;
+    return (m->seen & ((uint64_t)1 << k)) != 0;
 }
 
 /* Fails when a required key is missing; `required` lists key indexes, ending with -1. */
@@ -1468,12 +1469,69 @@ enum {
     SK_PORT,
     SK_ANIMATE,
     SK_DELAY,
+    SK_EXPOSE,
 };
+
+enum { XK_TAG, XK_ADDRESS, XK_STATION, XK_WRITE };
+
+static int parse_list(ld_t *L, const char *key, const char *item, int (*parse)(ld_t *L));
+
+/* One entry of a simulator's `expose:` list (the simulator is the last one pushed). */
+static int parse_expose(ld_t *L)
+{
+    static const char *const keys[] = {"tag", "address", "station", "write", NULL};
+    static const int required[] = {XK_TAG, XK_ADDRESS, -1};
+    pl_config_t *cfg = L->cfg;
+    pl_expose_def_t *d;
+    unsigned station = 0;
+    map_t m;
+    int k, rc;
+
+    if (map_begin(L, &m, "an exposed tag", keys) != 0)
+        return L->failed;
+    if (cfg->nexposes >= PL_CONFIG_ITEMS_MAX)
+        return fail(L, m.start, "more than %u exposed tags, expected at most %u",
+                    PL_CONFIG_ITEMS_MAX, PL_CONFIG_ITEMS_MAX);
+    if (cfg->nexposes == L->expose_cap) {
+        pl_expose_def_t *a = grow(cfg->exposes, &L->expose_cap, cfg->nexposes + 1, sizeof(*a));
+
+        if (a == NULL)
+            return nomem(L, m.start);
+        cfg->exposes = a;
+    }
+    d = &cfg->exposes[cfg->nexposes++];
+    memset(d, 0, sizeof(*d));
+    d->sim = cfg->nsims - 1;
+    d->station = -1;
+    d->line = m.start.line;
+    d->col = m.start.col;
+    while ((rc = map_key(L, &m, &k)) > 0) {
+        switch (k) {
+        case XK_TAG:
+            rc = y_name(L, "tag", d->tag, NULL);
+            break;
+        case XK_ADDRESS:
+            rc = y_text(L, "address", d->address, sizeof(d->address), 0,
+                        "a data address of the simulator's protocol");
+            break;
+        case XK_STATION:
+            rc = y_unsigned(L, "station", 0, 65535, &station);
+            d->station = (long)station;
+            break;
+        default:
+            rc = y_bool(L, "write", &d->write);
+            break;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return rc != 0 ? rc : map_require(L, &m, required);
+}
 
 static int parse_sim(ld_t *L)
 {
     static const char *const common[] = {"name",    "protocol", "listen", "port",
-                                         "animate", "delay",    NULL};
+                                         "animate", "delay",    "expose", NULL};
     static const int required[] = {SK_NAME, SK_PROTOCOL, -1};
     const char *keys[KEYS_MAX + 1];
     const pl_protocol_t *proto = NULL;
@@ -1507,6 +1565,10 @@ static int parse_sim(ld_t *L)
             break;
         case SK_DELAY:
             rc = y_duration(L, "delay", 1, &d->delay_ms);
+            break;
+        case SK_EXPOSE:
+            rc = parse_list(L, "expose", "exposed tags", parse_expose);
+            d = &L->cfg->sims[L->cfg->nsims - 1]; /* no simulator is pushed meanwhile */
             break;
         default:
             rc = y_proto_key(L, PL_KEYS_SIM, keys[k], d->keys, sizeof(d->keys));
@@ -2142,7 +2204,7 @@ static int parse_tag(ld_t *L)
         return L->failed;
     }
     if (csv != NULL) {
-        if (m.seen != (1u << TK_CSV)) {
+        if (m.seen != ((uint64_t)1 << TK_CSV)) {
             free(csv);
             return fail(L, m.at[TK_CSV],
                         "'csv' mixed with a tag's keys, expected "
@@ -2614,6 +2676,16 @@ static int check_refs(ld_t *L, nidx_t ix[NSECTIONS])
                         d->backup_simulator, cfg->sims[j].protocol, d->name, d->protocol,
                         d->protocol);
     }
+    for (i = 0; i < cfg->nexposes; i++) {
+        const pl_expose_def_t *x = &cfg->exposes[i];
+        pos_t at = {0, x->line, x->col};
+
+        if (nidx_find(&ix[PL_CONFIG_TAG], x->tag) < 0) {
+            candidates(&ix[PL_CONFIG_TAG], "tags", list, sizeof(list));
+            return fail(L, at, "simulator '%s' exposes tag '%s', which is not defined, expected %s",
+                        cfg->sims[x->sim].name, x->tag, list);
+        }
+    }
     for (i = 0; i < cfg->ndevices; i++) {
         pl_device_def_t *d = &cfg->devices[i];
 
@@ -2864,6 +2936,7 @@ void pl_config_free(pl_config_t *cfg)
     free(cfg->tags);
     free(cfg->scans);
     free(cfg->sims);
+    free(cfg->exposes);
     if (cfg->src != NULL) {
         for (i = 0; i < cfg->src->nfiles; i++)
             free(cfg->src->files[i]);

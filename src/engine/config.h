@@ -35,6 +35,20 @@ typedef struct {
     char keys[PL_KEYS_MAX];           /* the simulator's protocol keys (src/proto/registry.h) */
 } pl_sim_def_t;
 
+/* A tag a simulator serves to its clients (the simulator's `expose:` list, docs/config.md,
+ * "Serving values to other systems"): a client reads the tag's latest value at `address`
+ * of the simulator's protocol and, with `write`, writes the tag through it. The address and
+ * station are checked by the protocol when the daemon starts (and by --check). */
+#define PL_EXPOSE_ADDR_MAX 64u
+typedef struct {
+    size_t sim; /* index in pl_config_t.sims */
+    char tag[PL_NAME_MAX];
+    char address[PL_EXPOSE_ADDR_MAX];
+    long station;       /* the protocol's station (a unit id, a common address); -1: not given */
+    int write;          /* 1: clients may write it (each write goes to the tag) */
+    uint32_t line, col; /* where the entry starts in the YAML file */
+} pl_expose_def_t;
+
 typedef struct {
     int json_stdout; /* north.json: 1 on, 0 off, -1 not given (the daemon decides: on when
                         stdout is not a terminal) */
@@ -75,6 +89,8 @@ typedef struct {
     size_t nscans;
     pl_sim_def_t *sims;
     size_t nsims;
+    pl_expose_def_t *exposes; /* every simulator's `expose:` entries, in file order */
+    size_t nexposes;
     pl_north_def_t north;
     pl_http_def_t http;
     pl_config_src_t *src; /* private: item origins for pl_config_origin() */

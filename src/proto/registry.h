@@ -82,6 +82,20 @@ typedef struct {
     const char *help;   /* for --help; each '\n' starts an indented line */
 } pl_sim_option_t;
 
+/* One tag value a simulator serves for the daemon (an entry of a simulator's `expose:`
+ * list, docs/config.md): clients of the simulator read the value at `address` and, when
+ * `writable`, write it. */
+typedef struct {
+    const char *address; /* in the protocol's address grammar */
+    long station;        /* the protocol's station (Modbus: the unit id); -1: its first */
+    int writable;        /* clients may write it; else the protocol refuses their writes */
+} pl_sim_point_t;
+
+/* A client of the simulator wrote point `i` (its index in the list sim_expose was given):
+ * `v` is the point's new value, as its address reads it. Runs on the loop thread, after
+ * the change; the client's answer does not wait for it. */
+typedef void (*pl_sim_write_cb)(void *ud, size_t i, const pl_value_t *v);
+
 typedef struct pl_protocol_s {
     const char *name;           /* "7ttcp": the YAML value of 'protocol', and the folder's name */
     const char *scheme;         /* URL scheme, matched case-insensitively */
@@ -109,6 +123,18 @@ typedef struct pl_protocol_s {
     const pl_sim_option_t *sim_options;
     const char *sim_defaults;
     const char *(*sim_address)(void *sim);
+    /* Serving other devices' values (the daemon's `expose:`); both NULL when the simulator
+     * cannot. sim_expose checks the `n` points against the simulator's keys `keys` (with
+     * `sim` NULL it only checks, as `plcline run --check` does) and, with a running `sim`,
+     * serves them from then on in place of an earlier list; a client's write of a
+     * writable point reaches `on_write`. On error it returns PL_EADDR or PL_ECONFIG with
+     * `err` and *bad the index of the point at fault. sim_expose_set serves the latest
+     * value of point i (its quality: the protocol says in its docs what a client sees of
+     * a bad one); PL_EVALUE with `err` when the value does not fit the address. */
+    int (*sim_expose)(void *sim, const char *keys, const pl_sim_point_t *pts, size_t n,
+                      pl_sim_write_cb on_write, void *ud, size_t *bad, pl_status_t *err);
+    int (*sim_expose_set)(void *sim, size_t i, const pl_value_t *v, pl_quality_t q,
+                          pl_status_t *err);
 } pl_protocol_t;
 
 /* The protocol called `name` (first `len` bytes), or whose URL scheme it is; NULL if none. */

@@ -5,8 +5,10 @@
  *
  * The first byte picks the configuration (units served, the exception for a unit not
  * served, any_unit, an exception fault, an ignored unit); the second where to split; the rest is
- * the byte stream a client sends. It is fed whole, split in two, and one byte at a time,
- * each time to a fresh server: the answers must be the same bytes, and the stream must end
+ * the byte stream a client sends. A few exposed tags (src/proto/modbus/expose.c) sit in unit
+ * 1's tables: reads and writes touching them go through the access and write hooks, and
+ * each value a client writes is served back at once. It is fed whole, split in two, and one byte at
+ * a time, each time to a fresh server: the answers must be the same bytes, and the stream must end
  * at the same point (the first unframeable byte). Every answer must frame as one ADU,
  * decode as a response, echo the request's transaction and unit identifiers and answer its
  * function (or its exception). Any disagreement aborts. No socket is used: the server
@@ -19,6 +21,7 @@
 #include "plcline/error.h"
 #include "plcline/modbus.h"
 #include "proto/modbus/codec/modbus.h"
+#include "proto/modbus/expose.h"
 #include "proto/modbus/server.h"
 #include "proto/simconn.h"
 
@@ -34,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct {
     pl_modbus_server_t *srv;
+    pl_modbus_expose_t *x;
     uint8_t *out;
     size_t len;
     size_t frames;
@@ -80,6 +84,17 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
     return 0;
 }
 
+/* A client wrote an exposed tag: serve what it wrote back, as a device that took it would
+ * (a value decoded from a point fits it, unless it is a float that is not finite). */
+static void on_exposed_write(void *ud, size_t i, const pl_value_t *v)
+{
+    sink_t *k = ud;
+    pl_status_t st;
+    int rc = pl_modbus_expose_set(k->x, i, v, PL_Q_GOOD, &st);
+
+    CHECK(rc == 0 || (rc == PL_EVALUE && v->type == PL_VT_FLOAT));
+}
+
 /* Serves `data` split at the offsets in cuts (ascending, the last one its length) with a
  * fresh server; returns the feed's result. */
 static int run(const pl_modbus_server_config_t *cfg, const uint8_t *data, const size_t *cuts,
@@ -93,11 +108,21 @@ static int run(const pl_modbus_server_config_t *cfg, const uint8_t *data, const 
 
     k->len = 0;
     k->frames = 0;
+    static const pl_sim_point_t pts[] = {
+        {"hr0:f32", 1, 0}, {"hr10", 1, 1}, {"hr11:str4", 1, 1}, {"co3", 1, 1}, {"hr20/4", 1, 1},
+    };
+    size_t bad;
+
     CHECK(pl_modbus_server_new(loop, cfg, &k->srv, &st) == 0);
+    k->x = NULL;
+    CHECK(pl_modbus_expose(k->srv, "units=1&bad_exception=11&byte_order=DCBA", pts,
+                           sizeof(pts) / sizeof(pts[0]), on_exposed_write, k, &k->x, &bad,
+                           &st) == 0);
     for (i = 0; i < ncuts && rc == 0; i++) {
         rc = pl_simconn_rx_feed(&rx, data + at, cuts[i] - at, frame_fn, NULL, deliver, k);
         at = cuts[i];
     }
+    pl_modbus_expose_free(k->x);
     CHECK(pl_modbus_server_free(k->srv) == 0);
     uv_run(loop, UV_RUN_DEFAULT);
     return rc;

@@ -7,6 +7,7 @@
  * Client: one connection, primary hosts then backup hosts.
  */
 #include "proto/registry.h"
+#include "proto/modbus/expose.h"
 
 #include "plcline/error.h"
 #include "plcline/modbus.h"
@@ -52,6 +53,9 @@ static const pl_proto_key_t sim_keys[] = {
     {"at_once", PL_KEY_UINT, 0, 1024, 0, "1"},
     {"exception", PL_KEY_TEXT, 0, FAULT_TEXT, 0, NULL},
     {"persist", PL_KEY_TEXT, 0, PATH_MAX_TEXT, 0, NULL},
+    /* exposed tags (docs/modbus.md, "Serving other devices' values") */
+    {"byte_order", PL_KEY_WORD, 0, 0, 0, "ABCD"},
+    {"bad_exception", PL_KEY_UINT, 0, 255, 0, "0"},
     {NULL, PL_KEY_UINT, 0, 0, 0, NULL},
 };
 
@@ -107,7 +111,7 @@ static int keys_check(pl_key_scope_t scope, const char *keys, pl_status_t *err)
     pl_modbus_fault_t f;
     char v[FAULT_TEXT + 8];
 
-    if ((scope == PL_KEYS_DEVICE || scope == PL_KEYS_TAG) &&
+    if ((scope == PL_KEYS_DEVICE || scope == PL_KEYS_TAG || scope == PL_KEYS_SIM) &&
         pl_keys_get(keys, "byte_order", v, sizeof(v)) &&
         pl_modbus_order_parse(v, strlen(v), &o) < 0)
         return pl_status_set(err, PL_ECONFIG, 0,
@@ -133,9 +137,16 @@ static size_t units_of(const char *keys, const char *name, uint8_t *out)
     return n;
 }
 
+/* A running simulator: the server, its keys (for exposed tags) and its exposed tags. */
+typedef struct {
+    pl_modbus_server_t *s;
+    pl_modbus_expose_t *x;
+} msim_t;
+
 static int sim_new(uv_loop_t *loop, const pl_proto_sim_t *sim, void **out, char *what,
                    size_t what_cap, pl_status_t *err)
 {
+    msim_t *m;
     pl_modbus_server_config_t sc;
     pl_modbus_server_t *s = NULL;
     pl_modbus_fault_t fault;
@@ -173,28 +184,52 @@ static int sim_new(uv_loop_t *loop, const pl_proto_sim_t *sim, void **out, char 
     sc.close_after = sim->close_after;
     sc.idle_timeout_ms = sim->idle_timeout_ms;
     sc.log = sim->log;
+    if ((m = calloc(1, sizeof(*m))) == NULL)
+        return pl_status_set(err, PL_ENOMEM, 0, NULL);
     rc = pl_modbus_server_new(loop, &sc, &s, err);
-    if (rc < 0)
+    if (rc < 0) {
+        free(m);
         return rc;
+    }
     snprintf(what, what_cap, "Modbus TCP server, %zu unit(s) from %u, on %s", sc.n_units,
              (unsigned)units[0], pl_modbus_server_address(s));
-    *out = s;
+    m->s = s;
+    *out = m;
     return 0;
 }
 
 static void sim_free(void *sim)
 {
-    (void)pl_modbus_server_free(sim);
+    msim_t *m = sim;
+
+    pl_modbus_expose_free(m->x);
+    (void)pl_modbus_server_free(m->s);
+    free(m);
 }
 
 static uint16_t sim_port(void *sim)
 {
-    return pl_modbus_server_port(sim);
+    return pl_modbus_server_port(((msim_t *)sim)->s);
 }
 
 static const char *sim_address(void *sim)
 {
-    return pl_modbus_server_address(sim);
+    return pl_modbus_server_address(((msim_t *)sim)->s);
+}
+
+static int sim_expose(void *sim, const char *keys, const pl_sim_point_t *pts, size_t n,
+                      pl_sim_write_cb on_write, void *ud, size_t *bad, pl_status_t *err)
+{
+    msim_t *m = sim;
+
+    return pl_modbus_expose(m != NULL ? m->s : NULL, keys, pts, n, on_write, ud,
+                            m != NULL ? &m->x : NULL, bad, err);
+}
+
+static int sim_expose_set(void *sim, size_t i, const pl_value_t *v, pl_quality_t q,
+                          pl_status_t *err)
+{
+    return pl_modbus_expose_set(((msim_t *)sim)->x, i, v, q, err);
 }
 
 const pl_protocol_t pl_protocol_modbus = {
@@ -224,4 +259,6 @@ const pl_protocol_t pl_protocol_modbus = {
     .sim_options = sim_options,
     .sim_defaults = NULL,
     .sim_address = sim_address,
+    .sim_expose = sim_expose,
+    .sim_expose_set = sim_expose_set,
 };

@@ -66,6 +66,7 @@ struct pl_modbus_server_s {
     char *devid[N_DEVID]; /* NULL: object absent */
     uint8_t devid_len[N_DEVID];
     pl_modbus_server_write_cb on_write;
+    pl_modbus_server_access_cb access;
     void *ud;
     char *persist_path;
     unsigned animate_ms;
@@ -333,6 +334,17 @@ static int serve_req(pl_modbus_server_t *s, const answer_t *a, const pl_modbus_r
     x = fault_for(s, unit, t, first, count);
     if (x == 0 && q->function == PL_MODBUS_FC_READ_WRITE)
         x = fault_for(s, unit, t, q->waddr, q->wcount);
+    if (x == 0 && s->access != NULL) {
+        int w = q->function != PL_MODBUS_FC_READ_COILS &&
+                q->function != PL_MODBUS_FC_READ_DISCRETE &&
+                q->function != PL_MODBUS_FC_READ_HOLDING &&
+                q->function != PL_MODBUS_FC_READ_INPUT && q->function != PL_MODBUS_FC_READ_WRITE;
+
+        x = s->access(s->ud, (uint8_t)unit, (pl_modbus_table_id_t)t, (uint16_t)first, count, w);
+        if (x == 0 && q->function == PL_MODBUS_FC_READ_WRITE)
+            x = s->access(s->ud, (uint8_t)unit, (pl_modbus_table_id_t)t, (uint16_t)q->waddr,
+                          q->wcount, 1);
+    }
     if (x != 0)
         return exception(s, a, x);
 
@@ -828,6 +840,14 @@ int pl_modbus_server_new(uv_loop_t *loop, const pl_modbus_server_config_t *cfg,
 nomem:
     server_release(s);
     return pl_status_set(err, PL_ENOMEM, 0, NULL);
+}
+
+void pl_modbus_server_hooks(pl_modbus_server_t *s, pl_modbus_server_access_cb access,
+                            pl_modbus_server_write_cb on_write, void *ud)
+{
+    s->access = access;
+    s->on_write = on_write;
+    s->ud = ud;
 }
 
 uint16_t pl_modbus_server_port(const pl_modbus_server_t *s)
