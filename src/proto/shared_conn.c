@@ -135,12 +135,6 @@ void pl_shared_conn_leave(pl_shared_conn_t *s, pl_shared_member_t *m)
         finish(s);
 }
 
-void pl_shared_conn_drop(pl_shared_conn_t *s)
-{
-    if (s->members == 0 && !s->reporting)
-        finish(s);
-}
-
 void pl_shared_conn_link(pl_shared_conn_t *s, const pl_status_t *st)
 {
     pl_shared_member_t *m, *outer_cursor = s->cursor;

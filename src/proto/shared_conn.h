@@ -48,10 +48,10 @@ struct pl_shared_member_s {
 pl_shared_conn_t *pl_shared_conn_find(uv_loop_t *loop, const void *owner, const void *key,
                                       size_t len);
 
-/* Registers `conn` under the key with no member yet; `close(conn)` runs when the last
- * member leaves (after the entry left the registry, so it may not find it again). An entry
- * that never gets a member is closed by pl_shared_conn_drop(). Returns 0, PL_EINVAL (key
- * empty or longer than PL_SHARED_KEY_MAX) or PL_ENOMEM. */
+/* Registers `conn` under the key with no member yet (join one at once); `close(conn)` runs
+ * when the last member leaves (after the entry left the registry, so it may not find it
+ * again). Returns 0, PL_EINVAL (key empty or longer than PL_SHARED_KEY_MAX) or
+ * PL_ENOMEM. */
 int pl_shared_conn_new(uv_loop_t *loop, const void *owner, const void *key, size_t len, void *conn,
                        void (*close)(void *conn), pl_shared_conn_t **out);
 
@@ -64,9 +64,6 @@ void pl_shared_conn_join(pl_shared_conn_t *s, pl_shared_member_t *m);
 /* Removes `m`; the last one closes the connection (at once, or when a link report that is
  * running returns). `s` must not be used after the last member left. */
 void pl_shared_conn_leave(pl_shared_conn_t *s, pl_shared_member_t *m);
-
-/* Closes an entry that has no member (a join that did not happen). */
-void pl_shared_conn_drop(pl_shared_conn_t *s);
 
 /* Members now. */
 unsigned pl_shared_conn_members(const pl_shared_conn_t *s);
