@@ -22,6 +22,8 @@
 #include "plcline/engine.h"
 #include "plcline/error.h"
 #include "plcline/modbus.h"
+#include "proto/driver.h"
+#include "proto/registry.h"
 
 #define NDEV    4 /* units 1, 2, 3, and 4 for the reload */
 #define WAIT_MS 10000u
@@ -457,6 +459,104 @@ static void test_last_device_closes(void **state)
     teardown(&f);
 }
 
+/* --- the driver on its own: the wire shared, a device freed with requests out ---------- */
+
+typedef struct {
+    int done;
+    int code;
+    int order; /* completion order, from 1 */
+} rres_t;
+
+static int completions;
+
+static void on_read(void *ctx, const pl_status_t *st)
+{
+    rres_t *r = ctx;
+
+    r->done++;
+    r->code = st->code;
+    r->order = ++completions;
+}
+
+static void no_link(void *ud, const pl_status_t *st)
+{
+    (void)ud;
+    (void)st;
+}
+
+static int read_done(fx_t *f, const void *arg)
+{
+    (void)f;
+    return ((const rres_t *)arg)->done > 0;
+}
+
+static const pl_driver_t *modbus_driver(void)
+{
+    const pl_protocol_t *p = pl_protocol_find("modbus", 6);
+
+    assert_non_null(p);
+    assert_non_null(p->driver);
+    return p->driver;
+}
+
+/* With inflight 2 and two devices on the connection, the dead unit's device gets one slot:
+ * its second read waits in the driver, and the live unit's read goes out on the other slot
+ * and is answered before any of the dead unit's. Freeing the dead unit's device answers its
+ * two reads (one on the wire, one queued) PL_ECANCELED at once; the connection stays for
+ * the other device, whose reads go on; freeing the last device closes it. */
+static void test_driver_share_and_free(void **state)
+{
+    const pl_driver_t *drv = modbus_driver();
+    pl_drv_dev_t *d1 = NULL, *d2 = NULL;
+    uint8_t buf1[8], buf2a[8], buf2b[8], req[64];
+    rres_t r1, r2a, r2b, r1b;
+    pl_status_t err;
+    fx_t f;
+
+    (void)state;
+    setup(&f, 2);
+    f.line.timeout_ms = 5000; /* the dead unit's reads are still out when checked */
+    pl_status_clear(&err);
+    assert_int_equal(drv->dev_new(&f.loop, &f.line, &f.devs[0], NULL, no_link, NULL, &d1, &err), 0);
+    assert_int_equal(drv->dev_new(&f.loop, &f.line, &f.devs[1], NULL, no_link, NULL, &d2, &err), 0);
+    assert_ptr_equal(drv->line(d1), drv->line(d2));
+    assert_int_equal(drv->dev_start(d1), 0);
+    assert_int_equal(drv->dev_start(d2), 0);
+
+    memset(&r1, 0, sizeof(r1));
+    memset(&r2a, 0, sizeof(r2a));
+    memset(&r2b, 0, sizeof(r2b));
+    memset(&r1b, 0, sizeof(r1b));
+    completions = 0;
+    assert_int_equal(drv->read(d2, req, PL_MODBUS_TABLE_HOLDING, 0, 1, buf2a, on_read, &r2a), 0);
+    assert_int_equal(drv->read(d2, req, PL_MODBUS_TABLE_HOLDING, 10, 1, buf2b, on_read, &r2b), 0);
+    assert_int_equal(drv->read(d1, req, PL_MODBUS_TABLE_HOLDING, 0, 1, buf1, on_read, &r1), 0);
+    run_until(&f, read_done, &r1);
+    assert_int_equal(r1.code, 0);
+    assert_int_equal(r1.order, 1);
+    assert_int_equal(buf1[0] << 8 | buf1[1], 10);
+    assert_int_equal(r2a.done + r2b.done, 0);
+
+    drv->dev_free(d2);
+    assert_int_equal(r2a.done, 1);
+    assert_int_equal(r2b.done, 1);
+    assert_int_equal(r2a.code, PL_ECANCELED);
+    assert_int_equal(r2b.code, PL_ECANCELED);
+
+    set_reg(&f, 1, 17);
+    assert_int_equal(drv->read(d1, req, PL_MODBUS_TABLE_HOLDING, 0, 1, buf1, on_read, &r1b), 0);
+    run_until(&f, read_done, &r1b);
+    assert_int_equal(r1b.code, 0);
+    assert_int_equal(buf1[0] << 8 | buf1[1], 17);
+    assert_int_equal(pl_modbus_server_stats(f.srv)->connections, 1);
+    assert_int_equal(pl_modbus_server_conn_count(f.srv), 1);
+    assert_int_equal(r2a.done + r2b.done, 2); /* not again */
+
+    drv->dev_free(d1);
+    run_until(&f, no_conn, NULL);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_link_down_reaches_every_device),
         cmocka_unit_test(test_reload_keeps_the_connection),
         cmocka_unit_test(test_last_device_closes),
+        cmocka_unit_test(test_driver_share_and_free),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

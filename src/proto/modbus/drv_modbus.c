@@ -13,8 +13,8 @@
  * until the client has room on the wire (`inflight`), so that a device can be freed while
  * the others keep the connection: what it had queued is answered PL_ECANCELED and never
  * sent, what is on the wire is answered PL_ECANCELED at once and its answer dropped. On a
- * connection shared by several devices and `inflight` above 1, one device holds at most
- * `inflight` - 1 requests on the wire, so a silent unit never takes every slot.
+ * connection shared by several devices and `inflight` above 1, one device has at most
+ * `inflight` - 1 requests in the client, so a silent unit never takes every slot.
  *
  * Units: a register takes 2 bytes of the block buffer, as it travels (big-endian); a block
  * of a bit table holds its bits packed from the first byte (LSB first), which fits in the
@@ -201,10 +201,12 @@ static int submit(mconn_t *m, mreq_t *r)
     return 0;
 }
 
-/* Moves queued requests to the client, in order, while it has room: `inflight` on the wire
- * when the connection is up (the others wait here, where a device's can be taken back);
- * all of them while it is down, so they wait for the connection with the client's
- * deadline. A request whose device holds its share of the wire waits for its turn. */
+/* Moves queued requests to the client, in order: while the connection is up, as many as
+ * it has room for on the wire (`inflight`; the others wait here, where a device's can be
+ * taken back); while it is down, all of them, so that they wait for the connection with
+ * the client's deadline. Either way a device has at most its share (dev_cap) in the
+ * client: a request of a device that holds it waits here for its turn, so that a unit that
+ * does not answer never fills the wire when the connection comes up. */
 static void pump(mconn_t *m)
 {
     unsigned cap;
@@ -222,7 +224,7 @@ static void pump(mconn_t *m)
         int rc;
 
         next = r->next;
-        if (up && r->dev->onwire >= cap)
+        if (r->dev->onwire >= cap)
             continue;
         rc = submit(m, r);
         if (rc == PL_ENO_MSG) /* the client's queue is full: the rest waits here */
