@@ -60,10 +60,11 @@ struct mreq_s {
 /* One connection (one client) and the requests waiting for room on it. */
 struct mconn_s {
     pl_modbus_client_t *cli;
-    pl_shared_conn_t *sh;
+    pl_shared_conn_t *sh;    /* NULL once closing */
     unsigned inflight, busy; /* busy: requests handed to the client */
     mreq_t *qhead, *qtail;
-    int started, closing;
+    unsigned holds; /* pump() runs: the memory stays until it returns */
+    int started, closing, pumping, repump;
 };
 
 struct pl_drv_dev_s {
@@ -172,12 +173,35 @@ static int answered(int code)
 static void req_done(pl_modbus_request_t *req);
 static void pump(mconn_t *m);
 
-/* Hands `r` (queued) to the client; 0 or its synchronous error. */
+static void queue_insert_after(mconn_t *m, mreq_t *before, mreq_t *r)
+{
+    r->prev = before;
+    r->next = before != NULL ? before->next : m->qhead;
+    if (r->next != NULL)
+        r->next->prev = r;
+    else
+        m->qtail = r;
+    if (before != NULL)
+        before->next = r;
+    else
+        m->qhead = r;
+}
+
+/* Hands `r` (queued) to the client; 0 or its synchronous error (then `r` is back in its
+ * place in the queue). The bookkeeping comes first: the client may complete the request
+ * before it returns (a send that fails at once). */
 static int submit(mconn_t *m, mreq_t *r)
 {
     pl_drv_dev_t *d = r->dev;
+    mreq_t *before = r->prev;
     int rc = PL_EINVAL;
 
+    list_unlink(&m->qhead, &m->qtail, r);
+    list_push(&d->wire, r);
+    m->busy++;
+    d->onwire++;
+    d->requests++;
+    r->sent_ns = uv_hrtime();
     switch (r->op) {
     case OP_READ:
         rc = pl_modbus_read(m->cli, &r->req, d->unit, r->fc, r->addr, r->count, r->data, req_done);
@@ -190,15 +214,49 @@ static int submit(mconn_t *m, mreq_t *r)
                                   req_done);
         break;
     }
-    if (rc < 0)
-        return rc;
-    list_unlink(&m->qhead, &m->qtail, r);
-    list_push(&d->wire, r);
-    m->busy++;
-    d->onwire++;
-    d->requests++;
-    r->sent_ns = uv_hrtime();
-    return 0;
+    if (rc >= 0)
+        return 0;
+    /* refused synchronously: no callback ran, nothing else moved */
+    list_unlink(&d->wire, NULL, r);
+    m->busy--;
+    d->onwire--;
+    d->requests--;
+    queue_insert_after(m, before, r);
+    return rc;
+}
+
+/* One pass of pump(); stops early when a callback may have changed the queue (repump). */
+static void pump_once(mconn_t *m)
+{
+    mreq_t *r, *next;
+
+    for (r = m->qhead; r != NULL && !m->closing && !m->repump; r = next) {
+        pl_drv_dev_t *d = r->dev;
+        pl_status_t st;
+        pl_drv_cb cb;
+        void *ctx;
+        int rc;
+
+        if (pl_shared_conn_is_up(m->sh) && m->busy >= m->inflight)
+            break;
+        next = r->next;
+        if (d->onwire >= dev_cap(m))
+            continue;
+        rc = submit(m, r);
+        if (rc == 0)
+            continue;
+        if (rc == PL_ENO_MSG) /* the client's queue is full: the rest waits here */
+            break;
+        /* not reached for what the driver checked before queueing */
+        list_unlink(&m->qhead, &m->qtail, r);
+        d->nout--;
+        cb = r->cb;
+        ctx = r->ctx;
+        entry_put(d, r);
+        pl_status_set(&st, rc, 0, "the Modbus client refused the request");
+        m->repump = 1;
+        cb(ctx, &st);
+    }
 }
 
 /* Moves queued requests to the client, in order: while the connection is up, as many as
@@ -206,41 +264,27 @@ static int submit(mconn_t *m, mreq_t *r)
  * taken back); while it is down, all of them, so that they wait for the connection with
  * the client's deadline. Either way a device has at most its share (dev_cap) in the
  * client: a request of a device that holds it waits here for its turn, so that a unit that
- * does not answer never fills the wire when the connection comes up. */
+ * does not answer never fills the wire when the connection comes up. Callbacks that run
+ * meanwhile (a request failed at once) may queue, free devices or close the connection:
+ * a pump called from inside only asks for another pass, and the memory stays until the
+ * outer one returns. */
 static void pump(mconn_t *m)
 {
-    unsigned cap;
-    mreq_t *r, *next;
-    int up;
-
     if (m->closing)
         return;
-    up = pl_shared_conn_is_up(m->sh);
-    cap = dev_cap(m);
-    for (r = m->qhead; r != NULL && (!up || m->busy < m->inflight); r = next) {
-        pl_status_t st;
-        pl_drv_cb cb;
-        void *ctx;
-        int rc;
-
-        next = r->next;
-        if (r->dev->onwire >= cap)
-            continue;
-        rc = submit(m, r);
-        if (rc == PL_ENO_MSG) /* the client's queue is full: the rest waits here */
-            break;
-        if (rc == 0)
-            continue;
-        /* not reached for what the driver checked before queueing */
-        list_unlink(&m->qhead, &m->qtail, r);
-        r->dev->nout--;
-        cb = r->cb;
-        ctx = r->ctx;
-        entry_put(r->dev, r);
-        pl_status_set(&st, rc, 0, "the Modbus client refused the request");
-        cb(ctx, &st);
-        return; /* the callback may have changed the queue */
+    if (m->pumping) {
+        m->repump = 1;
+        return;
     }
+    m->pumping = 1;
+    m->holds++;
+    do {
+        m->repump = 0;
+        pump_once(m);
+    } while (m->repump && !m->closing);
+    m->pumping = 0;
+    if (--m->holds == 0 && m->closing)
+        free(m);
 }
 
 static void enqueue(mconn_t *m, mreq_t *r)
@@ -296,9 +340,12 @@ static void conn_link(pl_modbus_client_t *c, const pl_status_t *st, void *ud)
     mconn_t *m = ud;
 
     (void)c;
+    m->holds++; /* a device's link callback may free the last device */
     pl_shared_conn_link(m->sh, st);
     if (st == NULL)
         pump(m);
+    if (--m->holds == 0 && m->closing)
+        free(m);
 }
 
 static void conn_close(void *conn)
@@ -306,8 +353,10 @@ static void conn_close(void *conn)
     mconn_t *m = conn;
 
     m->closing = 1;
+    m->sh = NULL;                  /* the registry frees its entry when this returns */
     pl_modbus_client_free(m->cli); /* the requests of freed devices complete, to nobody */
-    free(m);
+    if (m->holds == 0)
+        free(m); /* else the pump() that runs frees it */
 }
 
 static void member_link(pl_shared_member_t *mb, const pl_status_t *st)
