@@ -7,8 +7,11 @@
  * with inflight 1; device 2's tag turns bad with a timeout and the device is taken off
  * scan; a write reaches its own unit only; a link down reaches every device; the line's
  * byte counters count once; a reload that drops device 2 and adds unit 4 keeps the one
- * connection for the others. No timing assertion: scans and updates are counted, every
- * wait has a deadline, the loop runs until a condition holds.
+ * connection for the others; a second engine on the same line joins it, and the last
+ * device closes it; two lines are two connections, and a changed line a new one. The
+ * driver on its own: a device's share of the wire, and a device freed with requests out.
+ * No timing assertion: scans and updates are counted, every wait has a deadline, the loop
+ * runs until a condition holds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -459,6 +462,71 @@ static void test_last_device_closes(void **state)
     teardown(&f);
 }
 
+/* Two lines to the same gateway are two connections: a line is what the user named. */
+static void test_two_lines_two_connections(void **state)
+{
+    pl_line_def_t lines[2];
+    pl_engine_config_t ec;
+    pl_engine_cbs_t cbs = {.on_device = on_device};
+    pl_status_t err;
+    fx_t f;
+
+    (void)state;
+    setup(&f, 1);
+    lines[0] = f.line;
+    lines[1] = f.line;
+    snprintf(lines[1].name, sizeof(lines[1].name), "gw2");
+    snprintf(f.devs[2].line, sizeof(f.devs[2].line), "gw2");
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = lines;
+    ec.nlines = 2;
+    ec.devices = f.devs;
+    ec.ndevices = 3;
+    ec.tags = f.tags;
+    ec.ntags = 3;
+    ec.scans = &f.scan;
+    ec.nscans = 1;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f.loop, &ec, &cbs, &f, &f.e, &err), 0);
+    assert_int_equal(pl_engine_start(f.e), 0);
+    wait_value(&f, "u1.v", 10);
+    wait_value(&f, "u3.v", 30);
+    assert_int_equal(pl_modbus_server_stats(f.srv)->connections, 2);
+    teardown(&f);
+}
+
+static int one_conn(fx_t *f, const void *arg)
+{
+    (void)arg;
+    return pl_modbus_server_conn_count(f->srv) == 1;
+}
+
+/* A reload that changes the line: a new connection for its devices, and the old one
+ * closes once the old engine's devices are gone. */
+static void test_changed_line_reconnects(void **state)
+{
+    pl_engine_t *e2;
+    fx_t f;
+
+    (void)state;
+    setup(&f, 1);
+    f.e = engine_new(&f, 0, 1);
+    assert_int_equal(pl_engine_start(f.e), 0);
+    wait_value(&f, "u1.v", 10);
+    f.line.timeout_ms = TIMEOUT + 100;
+    e2 = engine_new(&f, 0, 1);
+    assert_int_equal(pl_engine_adopt(e2, f.e), 0);
+    pl_engine_stop(f.e, on_stopped);
+    pl_engine_free(f.e);
+    f.e = e2;
+    assert_int_equal(pl_engine_start(e2), 0);
+    set_reg(&f, 1, 19);
+    wait_value(&f, "u1.v", 19);
+    run_until(&f, one_conn, NULL);
+    assert_int_equal(pl_modbus_server_stats(f.srv)->connections, 2);
+    teardown(&f);
+}
+
 /* --- the driver on its own: the wire shared, a device freed with requests out ---------- */
 
 typedef struct {
@@ -567,6 +635,8 @@ int main(void)
         cmocka_unit_test(test_reload_keeps_the_connection),
         cmocka_unit_test(test_last_device_closes),
         cmocka_unit_test(test_driver_share_and_free),
+        cmocka_unit_test(test_two_lines_two_connections),
+        cmocka_unit_test(test_changed_line_reconnects),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
