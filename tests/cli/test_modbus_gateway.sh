@@ -52,7 +52,12 @@ tags:
   - {name: t3, device: u3, address: hr0, scan: fast, writable: true}"
 "$PL" run --check "$cfg" >/dev/null 2>"$tmp/check.err" && ok || { fail "--check"; cat "$tmp/check.err" >&2; }
 
-# the preset's connections are closed before the daemon connects (or it retries)
+# the presets' connections are gone before the daemon connects (it would be refused)
+deadline=$((SECONDS + 10))
+while [ "$(grep -c " disconnected" "$tmp/gw.log")" -lt 3 ] && [ $SECONDS -lt $deadline ]; do
+    read -r -t 0.1 _ <&"$sfd" # waits up to 0.1 s: the simulator prints nothing more
+done
+[ "$(grep -c " disconnected" "$tmp/gw.log")" = 3 ] && ok || fail "the presets' connections did not close"
 coproc D { exec "$PL" run --json "$cfg" 2>"$tmp/daemon.log"; }
 dpid=$D_PID
 pids+=("$dpid")
