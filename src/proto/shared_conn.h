@@ -30,7 +30,7 @@
 #include "plcline/error.h"
 #include "plcline/log.h"
 
-#define PL_SHARED_KEY_MAX 2048u /* bytes of a key */
+#define PL_SHARED_KEY_MAX 8192u /* bytes of a key */
 
 typedef struct pl_shared_conn_s pl_shared_conn_t;
 

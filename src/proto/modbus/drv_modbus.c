@@ -368,7 +368,11 @@ static void member_link(pl_shared_member_t *mb, const pl_status_t *st)
 }
 
 /* The line's definition as the key of its connection: what the client is built from, with
- * the one pointer in it left out (its text is in the definition). */
+ * the one pointer in it left out (its text is in the definition). The bytes are compared
+ * as the engine compares definitions to hand connections over on a reload, so the two
+ * agree on which lines are unchanged. */
+_Static_assert(sizeof(pl_line_def_t) <= PL_SHARED_KEY_MAX, "a line's definition is the key");
+
 static void line_key(const pl_line_def_t *line, pl_line_def_t *key)
 {
     memcpy(key, line, sizeof(*key));
