@@ -1922,19 +1922,27 @@ static void add_stats(pl_engine_stats_t *acc, const edev_t *d)
             }
         }
     }
-    if (d->dd != NULL) {
-        const pl_line_t *ln = d->drv->line != NULL ? d->drv->line(d->dd) : NULL;
-
+    if (d->dd != NULL)
         d->drv->stats(d->dd, acc);
-        if (ln != NULL) { /* what every protocol's line counts alike */
-            const pl_line_stats_t *ls = pl_line_stats(ln);
+}
 
-            acc->bytes_in += ls->bytes_in;
-            acc->bytes_out += ls->bytes_out;
-            acc->reconnects += ls->connects > 0 ? ls->connects - 1 : 0;
-            acc->switchovers += ls->switchovers;
-        }
-    }
+static const pl_line_t *dev_line(const edev_t *d)
+{
+    return d->dd != NULL && d->drv->line != NULL ? d->drv->line(d->dd) : NULL;
+}
+
+/* What every protocol's line counts alike. */
+static void add_line_stats(pl_engine_stats_t *acc, const pl_line_t *ln)
+{
+    const pl_line_stats_t *ls;
+
+    if (ln == NULL)
+        return;
+    ls = pl_line_stats(ln);
+    acc->bytes_in += ls->bytes_in;
+    acc->bytes_out += ls->bytes_out;
+    acc->reconnects += ls->connects > 0 ? ls->connects - 1 : 0;
+    acc->switchovers += ls->switchovers;
 }
 
 int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_stats_t *out)
@@ -1945,6 +1953,7 @@ int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_s
     for (i = 0; i < e->ndevs; i++) {
         if (strcmp(e->devs[i].def.name, device) == 0) {
             add_stats(out, &e->devs[i]);
+            add_line_stats(out, dev_line(&e->devs[i]));
             return 0;
         }
     }
@@ -1953,15 +1962,24 @@ int pl_engine_device_stats(const pl_engine_t *e, const char *device, pl_engine_s
 
 int pl_engine_line_stats(const pl_engine_t *e, const char *line, pl_engine_stats_t *out)
 {
-    size_t i;
+    size_t i, k;
     int found = 0;
 
     memset(out, 0, sizeof(*out));
     for (i = 0; i < e->ndevs; i++) {
-        if (strcmp(e->devs[i].line->def.name, line) == 0) {
-            add_stats(out, &e->devs[i]);
-            found = 1;
-        }
+        const pl_line_t *ln;
+
+        if (strcmp(e->devs[i].line->def.name, line) != 0)
+            continue;
+        add_stats(out, &e->devs[i]);
+        found = 1;
+        /* devices whose driver shares one connection between them (the units behind a
+         * gateway) report the same pl_line_t: its counters count once */
+        ln = dev_line(&e->devs[i]);
+        for (k = 0; k < i && ln != NULL; k++)
+            if (strcmp(e->devs[k].line->def.name, line) == 0 && dev_line(&e->devs[k]) == ln)
+                ln = NULL;
+        add_line_stats(out, ln);
     }
     return found ? 0 : PL_EINVAL;
 }
@@ -2058,6 +2076,7 @@ int pl_engine_device_info(const pl_engine_t *e, size_t i, pl_engine_device_info_
     if (st != NULL) {
         memset(st, 0, sizeof(*st));
         add_stats(st, d);
+        add_line_stats(st, dev_line(d));
     }
     return 0;
 }

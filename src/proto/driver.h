@@ -6,10 +6,15 @@
  * (one layer up) calls it. A protocol's descriptor (src/proto/registry.h) points at its
  * driver; pl_value_text, the one helper drivers share, is in src/proto/value.c.
  *
- * A driver device is one protocol client (one connection) talking to one device address
- * (a node, a processor). The engine plans reads in "units" of an "area" (words of a node,
- * area 0; or elements of one data file, area = file type and number)
- * and hands the driver request storage of `req_size` bytes that it owns until the
+ * A driver device talks to one device address (a node, a processor, a unit) over a
+ * protocol client: its own connection, or one its driver shares between the devices of a
+ * line (src/proto/shared_conn.h; Modbus units behind a gateway). Either way the engine
+ * sees one driver device per device: a shared connection's link reports reach every
+ * device on it, `line` returns the same pl_line_t for each (the engine counts its bytes
+ * once per line), and dev_free of one device leaves the connection to the others, its
+ * requests answered before it returns as always. The engine plans reads in "units" of an
+ * "area" (words of a node, area 0; or elements of one data file, area = file type and
+ * number) and hands the driver request storage of `req_size` bytes that it owns until the
  * completion callback has run. Every read and write submitted with a 0 return completes
  * exactly once.
  */
