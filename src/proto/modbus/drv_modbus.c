@@ -28,6 +28,7 @@
 #include "plcline/modbus_client.h"
 #include "proto/modbus/codec/modbus.h"
 #include "proto/modbus/codec/modbus_addr.h"
+#include "proto/modbus/modbus_value.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -600,66 +601,19 @@ static void decode(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const void *
         out->i = (bytes[off / 8u] >> (off % 8u)) & 1;
         return;
     }
-    if (pl_modbus_value_get(&m->a, bytes + (size_t)off * 2u, (size_t)a->len * 2u, 0, m->order, &v) <
-        0)
-        return;
-    switch (v.type) {
-    case PL_MODBUS_T_BIT:
-        out->type = PL_VT_BOOL;
-        out->i = v.v.u != 0;
-        break;
-    case PL_MODBUS_T_U16:
-    case PL_MODBUS_T_U32:
-    case PL_MODBUS_T_U64:
-        if (v.v.u > INT64_MAX) {
-            out->type = PL_VT_FLOAT;
-            out->f = (double)v.v.u;
-        } else {
-            out->type = PL_VT_INT;
-            out->i = (int64_t)v.v.u;
-        }
-        break;
-    case PL_MODBUS_T_I16:
-    case PL_MODBUS_T_I32:
-    case PL_MODBUS_T_I64:
-        out->type = PL_VT_INT;
-        out->i = v.v.i;
-        break;
-    case PL_MODBUS_T_F32:
-        out->type = PL_VT_FLOAT;
-        out->f = (double)v.v.f32;
-        break;
-    case PL_MODBUS_T_F64:
-        out->type = PL_VT_FLOAT;
-        out->f = v.v.f64;
-        break;
-    case PL_MODBUS_T_STR: {
-        size_t n = v.s_len < sizeof(out->s) ? v.s_len : sizeof(out->s) - 1;
-
-        out->type = PL_VT_STRING;
-        memcpy(out->s, v.s, n);
-        out->s[n] = '\0';
-        out->len = n;
-        break;
-    }
-    }
+    if (pl_modbus_value_get(&m->a, bytes + (size_t)off * 2u, (size_t)a->len * 2u, 0, m->order,
+                            &v) == 0)
+        pl_modbus_value_to(&v, out);
 }
 
 /* The value into `data` as it travels; 0 or PL_EVALUE/PL_EADDR with `err`. */
 static int encode(const maddr_t *m, const pl_value_t *v, uint8_t *data, size_t cap,
                   pl_status_t *err)
 {
-    char text[PL_VALUE_STRING_MAX + 32];
-    int is_float = m->a.type == PL_MODBUS_T_F32 || m->a.type == PL_MODBUS_T_F64;
-    int rc;
-
     if (!pl_modbus_table_writable(m->a.table))
         return pl_status_set(err, PL_EADDR, 0, "%s is read-only", pl_modbus_table_name(m->a.table));
-    rc = pl_value_text(v, is_float, text, sizeof(text), err);
-    if (rc < 0)
-        return rc;
     memset(data, 0, cap);
-    return pl_modbus_value_put(&m->a, data, cap, 0, m->order, text, strlen(text), err);
+    return pl_modbus_value_from(&m->a, m->order, v, data, cap, err);
 }
 
 static int check(const pl_drv_addr_t *a, const pl_tag_def_t *tag, const pl_value_t *v,
