@@ -856,6 +856,32 @@ static void test_device_stale(void **state)
                  "5min");
 }
 
+/* A tag's own 'stale' (event-driven devices' tags): overrides the device's; refused on a
+ * polled device's tag. */
+static void test_tag_stale(void **state)
+{
+    (void)state;
+    expect_ok("lines: [{name: l1, protocol: iec104, host: 10.0.0.1}]\n"
+              "devices: [{name: d1, line: l1, stale: 1min}]\n"
+              "tags:\n"
+              "  - {name: a, device: d1, address: 1001, stale: 5s}\n"
+              "  - {name: b, device: d1, address: 1002}\n");
+    assert_int_equal(cfg.tags[0].stale_ms, 5000);
+    assert_int_equal(cfg.tags[1].stale_ms, 0); /* the device's */
+    pl_config_free(&cfg);
+    expect_error("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
+                 "devices: [{name: d1, line: l1}]\n"
+                 "scan_classes: [{name: s, period: 1s}]\n"
+                 "tags: [{name: a, device: d1, address: W1, scan: s, stale: 5s}]\n",
+                 ":4:8: 'stale' on tag 'a' of device 'd1', which is polled, expected it only on "
+                 "a tag of a device whose line sends values by itself (a polled tag takes its "
+                 "scan class's 'stale')");
+    expect_error("lines: [{name: l1, protocol: iec104, host: 10.0.0.1}]\n"
+                 "devices: [{name: d1, line: l1}]\n"
+                 "tags: [{name: a, device: d1, address: 1001, stale: 0}]\n",
+                 ":3:52: 'stale' is 0, expected a duration above 0");
+}
+
 /* A redundant line whose two partners are built-in simulators. */
 static void test_backup_simulator(void **state)
 {
@@ -1367,6 +1393,7 @@ int main(void)
         cmocka_unit_test(test_error_refs),
         cmocka_unit_test(test_backup_simulator),
         cmocka_unit_test(test_device_stale),
+        cmocka_unit_test(test_tag_stale),
         cmocka_unit_test(test_error_files),
         cmocka_unit_test(test_csv_reader),
         cmocka_unit_test(test_csv_long_record),
