@@ -11,8 +11,10 @@
  * then match). A tag on a command type (C_SE_NC_1:5001) is written by sending the command;
  * the write completes once with its ACT_CON/ACT_TERM or the client's named error.
  */
+#include "proto/iec104/drv_iec104.h"
 #include "proto/driver.h"
 #include "proto/registry.h"
+#include "proto/iec104/codec/asdu.h"
 
 #include "plcline/error.h"
 #include "plcline/iec104_client.h"
@@ -73,42 +75,48 @@ static iaddr_t addr_of(const pl_drv_addr_t *a)
     return ia;
 }
 
+void pl_iec104_drv_convert(const pl_iec104_point_t *p, pl_value_t *v, pl_drv_meta_t *meta)
+{
+    memset(v, 0, sizeof(*v));
+    if (is_float(p->type)) {
+        v->type = PL_VT_FLOAT;
+        v->f = p->value;
+    } else if (is_single(p->type)) {
+        v->type = PL_VT_BOOL;
+        v->i = p->raw != 0;
+    } else {
+        v->type = PL_VT_INT;
+        v->i = p->raw;
+    }
+    memset(meta, 0, sizeof(*meta));
+    /* an invalid time tag (its IV bit) is no source time */
+    meta->source_ms = p->has_time && !p->time_iv && p->time_ms > 0 ? (uint64_t)p->time_ms : 0;
+    meta->quality = PL_Q_GOOD;
+    if (p->quality & PL_IEC104_Q_SB)
+        meta->flags |= PL_QF_SUBSTITUTED;
+    if (p->quality & PL_IEC104_Q_BL)
+        meta->flags |= PL_QF_BLOCKED;
+    if (p->quality & PL_IEC104_Q_OV)
+        meta->flags |= PL_QF_OVERFLOW;
+    if (p->quality & PL_IEC104_Q_NT) {
+        meta->flags |= PL_QF_NOT_TOPICAL;
+        meta->quality = PL_Q_UNCERTAIN;
+    }
+    if (p->quality & PL_IEC104_Q_IV) {
+        meta->flags |= PL_QF_INVALID;
+        meta->quality = PL_Q_BAD;
+        meta->error = PL_EVALUE;
+        meta->detail = "the station marked the value invalid (IV)";
+    }
+}
+
 static void push_point(pl_drv_dev_t *d, const pl_iec104_point_t *p)
 {
     pl_drv_meta_t meta;
     pl_value_t v;
     size_t i;
 
-    memset(&v, 0, sizeof(v));
-    if (is_float(p->type)) {
-        v.type = PL_VT_FLOAT;
-        v.f = p->value;
-    } else if (is_single(p->type)) {
-        v.type = PL_VT_BOOL;
-        v.i = p->raw != 0;
-    } else {
-        v.type = PL_VT_INT;
-        v.i = p->raw;
-    }
-    memset(&meta, 0, sizeof(meta));
-    meta.source_ms = p->has_time && p->time_ms > 0 ? (uint64_t)p->time_ms : 0;
-    meta.quality = PL_Q_GOOD;
-    if (p->quality & 0x20u)
-        meta.flags |= PL_QF_SUBSTITUTED;
-    if (p->quality & 0x10u)
-        meta.flags |= PL_QF_BLOCKED;
-    if (p->quality & 0x01u)
-        meta.flags |= PL_QF_OVERFLOW;
-    if (p->quality & 0x40u) {
-        meta.flags |= PL_QF_NOT_TOPICAL;
-        meta.quality = PL_Q_UNCERTAIN;
-    }
-    if (p->quality & 0x80u) {
-        meta.flags |= PL_QF_INVALID;
-        meta.quality = PL_Q_BAD;
-        meta.error = PL_EVALUE;
-        meta.detail = "the station marked the value invalid (IV)";
-    }
+    pl_iec104_drv_convert(p, &v, &meta);
     for (i = 0; i < d->naddrs && d->push != NULL; i++) {
         iaddr_t ia = addr_of(d->addrs[i]);
 
