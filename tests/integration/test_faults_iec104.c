@@ -173,7 +173,7 @@ static void s_set(fixture_slot_t *p, uint16_t vs, uint16_t vr)
 /* Appends an I-frame carrying `asdu` to out[*len..cap), numbered by the slot (and bent by
  * `mode` when it is the answer's first frame). */
 static void put_i(fixture_slot_t *p, uint8_t *out, size_t cap, size_t *len, const uint8_t *asdu,
-                  size_t alen, int mode, int first)
+                  size_t alen, peer_mode_t mode, int first)
 {
     uint16_t ns = s_vs(p), nr = s_vr(p);
     int n;
@@ -191,8 +191,8 @@ static void put_i(fixture_slot_t *p, uint8_t *out, size_t cap, size_t *len, cons
 
 /* Appends the confirmation `cause` of the command or interrogation `q` (its object `o`). */
 static void put_con(fixture_slot_t *p, uint8_t *out, size_t cap, size_t *len,
-                    const pl_iec104_asdu_t *q, const pl_iec104_object_t *o, uint8_t cause, int mode,
-                    int first)
+                    const pl_iec104_asdu_t *q, const pl_iec104_object_t *o, uint8_t cause,
+                    peer_mode_t mode, int first)
 {
     pl_iec104_asdu_t h = *q;
     uint8_t asdu[PL_IEC104_MAX_ASDU];
@@ -245,7 +245,7 @@ static void send_u(fixture_slot_t *p, uint8_t func)
 
 /* The answer to request `q` (an interrogation or a set point) in out; its length. */
 static size_t answer(fixture_slot_t *p, const pl_iec104_asdu_t *q, const pl_iec104_object_t *o,
-                     int mode, uint8_t *out, size_t cap, uint16_t late)
+                     peer_mode_t mode, uint8_t *out, size_t cap, uint16_t late)
 {
     size_t len = 0;
 

@@ -585,7 +585,7 @@ static void test_error_keys(void **state)
     (void)state;
     expect_error(BASE "tags:\n  - name: t\n    device: d1\n    adress: W0\n    scan: fast\n",
                  ":10:5: unknown key 'adress' in a tag, expected one of: name, device, address, "
-                 "scan, writable, scale, deadband, swap, csv");
+                 "scan, writable, scale, deadband, swap, csv, stale");
     expect_error(BASE "tags:\n  - {name: t, device: d1, address: W0, scan: fast, name: u}\n",
                  ":8:52: duplicate key 'name' in a tag (first at 8:6), expected each key once");
     expect_error("lines:\n  - {name: a, protocol: pccc, host: h}\nlines: []\n",
@@ -611,7 +611,7 @@ static void test_error_keys(void **state)
                  "list item");
     expect_error("tags:\n  - {[a]: 1}\n",
                  ":2:6: a list as a key in a tag, expected one of: name, device, address, scan, "
-                 "writable, scale, deadband, swap, csv");
+                 "writable, scale, deadband, swap, csv, stale");
 }
 
 static void test_error_yaml(void **state)
