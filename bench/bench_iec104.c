@@ -44,7 +44,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define POINTS         100u  /* measured values the event figure's station animates */
+#define POINTS         10000u /* measured values the event figure's station animates */
 #define FIRST_IOA      1001u /* their first IOA */
 #define EVENT_BACKLOG  64u   /* events the station keeps queued ahead of the window */
 #define K_WINDOW       12u   /* the windows */
