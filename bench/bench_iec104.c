@@ -45,9 +45,9 @@
 #include <uv.h>
 
 #define POINTS         10000u /* measured values the event figure's station animates */
-#define FIRST_IOA      1001u /* their first IOA */
-#define EVENT_BACKLOG  64u   /* events the station keeps queued ahead of the window */
-#define K_WINDOW       12u   /* the windows */
+#define FIRST_IOA      1001u  /* their first IOA */
+#define EVENT_BACKLOG  64u    /* events the station keeps queued ahead of the window */
+#define K_WINDOW       12u    /* the windows */
 #define W_WINDOW       8u
 #define MAX_SECONDS    60.0    /* the largest --seconds */
 #define MEM_IOAS       100000u /* figure 2's tags */
