@@ -1890,11 +1890,13 @@ enum {
     TC_OFFSET,
     TC_DEADBAND,
     TC_SWAP,
+    TC_STALE,
     TC_COUNT
 };
 
-static const char *const csv_columns[] = {"name", "device", "address",  "scan", "writable",
-                                          "gain", "offset", "deadband", "swap", NULL};
+static const char *const csv_columns[] = {"name",     "device", "address", "scan",
+                                          "writable", "gain",   "offset",  "deadband",
+                                          "swap",     "stale",  NULL};
 
 static int csv_field(ld_t *L, pl_tag_def_t *d, item_pos_t *p, int col, const val_t *v)
 {
@@ -1930,6 +1932,8 @@ static int csv_field(ld_t *L, pl_tag_def_t *d, item_pos_t *p, int col, const val
         return 0;
     case TC_SWAP:
         return cv_swap(L, v, d);
+    case TC_STALE:
+        return cv_duration(L, v, 0, &d->stale_ms);
     }
     return 0;
 }

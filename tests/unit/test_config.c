@@ -869,6 +869,16 @@ static void test_tag_stale(void **state)
     assert_int_equal(cfg.tags[0].stale_ms, 5000);
     assert_int_equal(cfg.tags[1].stale_ms, 0); /* the device's */
     pl_config_free(&cfg);
+    /* the same as a CSV column, empty for the device's */
+    write_text("stale.csv", "name,device,address,scan,stale\r\n"
+                            "a,d1,1001,,2.5s\r\n"
+                            "b,d1,1002,,\r\n");
+    expect_ok("lines: [{name: l1, protocol: iec104, host: 10.0.0.1}]\n"
+              "devices: [{name: d1, line: l1}]\n"
+              "tags: [{csv: stale.csv}]\n");
+    assert_int_equal(cfg.tags[0].stale_ms, 2500);
+    assert_int_equal(cfg.tags[1].stale_ms, 0);
+    pl_config_free(&cfg);
     expect_error("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
                  "devices: [{name: d1, line: l1}]\n"
                  "scan_classes: [{name: s, period: 1s}]\n"
@@ -1071,10 +1081,10 @@ static void test_csv_tags_errors(void **state)
         const char *want; /* after "DIR/e.csv" */
     } cases[] = {
         {"", ":1:1: no header row, expected a header with the columns: name, device, address, "
-             "scan, writable, gain, offset, deadband, swap"},
+             "scan, writable, gain, offset, deadband, swap, stale"},
         {"name,device,adress,scan\n",
          ":1:13: unknown column 'adress', expected one of: name, device, address, scan, "
-         "writable, gain, offset, deadband, swap"},
+         "writable, gain, offset, deadband, swap, stale"},
         {"name,device,address,scan,Name\n",
          ":1:26: duplicate column 'name' (first at 1:1), expected each column once"},
         {"name,device,address\n", ":1:1: header without a 'scan' column, expected at least the "
