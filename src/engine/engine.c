@@ -154,7 +154,7 @@ typedef union {
 
 /* A tag, kept small: a plant has hundreds of thousands of them (docs/bench.md, "Where the
  * memory goes"). Its name lives in the engine's arena, its address text and its options
- * (scale, deadband, swap, writable) are shared with every tag that has the same, and its
+ * (scale, deadband, swap, writable, stale) are shared with every tag that has the same, and its
  * error detail points at the storage where the error occurred (the block that failed, the
  * device that went off scan). pl_tag_state_t is put together only when it is asked for. */
 struct tag_s {
