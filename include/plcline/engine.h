@@ -141,6 +141,9 @@ typedef struct {
     double gain, offset;
     double deadband;  /* absolute; 0: every change */
     const char *keys; /* NULL or "": none; 7ttcp: swap=1 (32-bit values high word first) */
+    /* Event-driven devices only: a value older than this turns uncertain, overriding the
+     * device's stale_ms for this tag; 0: the device's. Polled tags: must be 0. */
+    unsigned stale_ms;
 } pl_tag_def_t;
 
 typedef struct {

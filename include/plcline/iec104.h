@@ -93,6 +93,11 @@ PL_EXTERN uint32_t pl_iec104_server_step(pl_iec104_server_t *s);
 PL_EXTERN int pl_iec104_server_point(const pl_iec104_server_t *s, uint32_t ioa, uint8_t *type,
                                      double *value);
 
+/* Sets information object `ioa`'s value as if the process had changed it, without an
+ * event: the next interrogation or read answers the new value; for tests. Returns 0 or
+ * PL_EINVAL when there is no such object. */
+PL_EXTERN int pl_iec104_server_set_point(pl_iec104_server_t *s, uint32_t ioa, double value);
+
 typedef struct {
     uint64_t connections, frames_in, bad_frames;
     uint64_t i_in, s_in, u_in, i_out, s_out, u_out;

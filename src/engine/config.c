@@ -1952,11 +1952,13 @@ enum {
     TC_OFFSET,
     TC_DEADBAND,
     TC_SWAP,
+    TC_STALE,
     TC_COUNT
 };
 
-static const char *const csv_columns[] = {"name", "device", "address",  "scan", "writable",
-                                          "gain", "offset", "deadband", "swap", NULL};
+static const char *const csv_columns[] = {"name",     "device", "address", "scan",
+                                          "writable", "gain",   "offset",  "deadband",
+                                          "swap",     "stale",  NULL};
 
 static int csv_field(ld_t *L, pl_tag_def_t *d, item_pos_t *p, int col, const val_t *v)
 {
@@ -1992,6 +1994,8 @@ static int csv_field(ld_t *L, pl_tag_def_t *d, item_pos_t *p, int col, const val
         return 0;
     case TC_SWAP:
         return cv_swap(L, v, d);
+    case TC_STALE:
+        return cv_duration(L, v, 0, &d->stale_ms);
     }
     return 0;
 }
@@ -2136,12 +2140,14 @@ enum {
     TK_DEADBAND,
     TK_SWAP,
     TK_CSV,
+    TK_STALE,
 };
 
 static int parse_tag(ld_t *L)
 {
-    static const char *const keys[] = {"name",  "device",   "address", "scan", "writable",
-                                       "scale", "deadband", "swap",    "csv",  NULL};
+    static const char *const keys[] = {"name",     "device", "address",  "scan",
+                                       "writable", "scale",  "deadband", "swap",
+                                       "csv",      "stale",  NULL};
     /* 'scan': required unless the device is event-driven (checked with the references) */
     static const int required[] = {TK_NAME, TK_DEVICE, TK_ADDRESS, -1};
     pl_tag_def_t *d = NULL;
@@ -2187,6 +2193,9 @@ static int parse_tag(ld_t *L)
             rc = scalar(L, "swap", "true or false", &v);
             if (rc == 0)
                 rc = cv_swap(L, &v, d);
+            break;
+        case TK_STALE:
+            rc = y_duration(L, "stale", 0, &d->stale_ms);
             break;
         default:
             rc = scalar(L, "csv", "the path of a CSV file", &v);
@@ -2624,6 +2633,12 @@ static int tag_scan_check(ld_t *L, const pl_config_t *cfg, nidx_t ix[NSECTIONS],
         li < 0 ? NULL : pl_protocol_find(cfg->lines[li].protocol, strlen(cfg->lines[li].protocol));
     int evt = p != NULL && p->driver != NULL && p->driver->subscribe != NULL;
 
+    if (p != NULL && !evt && d->stale_ms != 0)
+        return fail(L, L->src->pos[PL_CONFIG_TAG][i].item,
+                    "'stale' on tag '%s' of device '%s', which is polled, expected it only on a "
+                    "tag of a device whose line sends values by itself (a polled tag takes its "
+                    "scan class's 'stale')",
+                    d->name, d->device);
     if (p == NULL || evt == (d->scan == NULL || d->scan[0] == '\0'))
         return 0;
     if (evt)

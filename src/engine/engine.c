@@ -136,6 +136,8 @@ struct edev_s {
     size_t nevt;
     uv_timer_t stale_timer;
     int stale_init;
+    unsigned stale_min; /* the smallest staleness limit of its tags (0: none has one) */
+    uint64_t stale_due; /* uv_now() the staleness timer fires at, while it runs */
     char link_detail[PL_STATUS_DETAIL_MAX];
 };
 
@@ -152,7 +154,7 @@ typedef union {
 
 /* A tag, kept small: a plant has hundreds of thousands of them (docs/bench.md, "Where the
  * memory goes"). Its name lives in the engine's arena, its address text and its options
- * (scale, deadband, swap, writable) are shared with every tag that has the same, and its
+ * (scale, deadband, swap, writable, stale) are shared with every tag that has the same, and its
  * error detail points at the storage where the error occurred (the block that failed, the
  * device that went off scan). pl_tag_state_t is put together only when it is asked for. */
 struct tag_s {
@@ -854,37 +856,57 @@ static tag_t *evt_tag(const edev_t *d, size_t i)
     return (tag_t *)(void *)((uintptr_t)d->eaddrs[i] - offsetof(tag_t, addr));
 }
 
-/* Staleness without a walk per value: the timer runs only while a tag is good, fires when
- * the oldest good value may have grown too old, and then walks the device's tags once.
- * It is set again at the next oldest value's limit, but never sooner than an eighth of
- * the limit, so a device whose tags age one after the other costs at most eight walks per
- * limit (a tag turns uncertain at most limit / 8 late). */
+/* A tag's staleness limit: its own `stale`, else its device's; 0: never stale. */
+static unsigned evt_stale(const edev_t *d, const tag_t *t)
+{
+    return t->proto->stale_ms != 0 ? t->proto->stale_ms : d->def.stale_ms;
+}
+
+static void on_stale(uv_timer_t *timer);
+
+/* The staleness timer fires `in` ms from now (sooner than it would, when it runs). */
+static void stale_arm(edev_t *d, uint64_t now, uint64_t in)
+{
+    if (uv_is_active((uv_handle_t *)&d->stale_timer) && d->stale_due <= now + in)
+        return;
+    d->stale_due = now + in;
+    uv_timer_start(&d->stale_timer, on_stale, in, 0);
+}
+
+/* Staleness without a walk per value and without a timer per tag: the device's one timer
+ * runs only while a tag is good, fires when the oldest good value may have grown too old
+ * for its tag's limit (a tag's own `stale`, else the device's), and then walks the
+ * device's tags once. It is set again at the next tag's limit, but never sooner than an
+ * eighth of the smallest limit, so a device whose tags age one after the other costs at
+ * most eight walks per limit (a tag turns uncertain at most that late). */
 static void on_stale(uv_timer_t *timer)
 {
     edev_t *d = timer->data;
     pl_engine_t *e = d->e;
-    uint64_t now = uv_now(e->loop), limit = d->def.stale_ms, oldest = UINT64_MAX, next;
+    uint64_t now = uv_now(e->loop), first = UINT64_MAX, next;
     size_t i;
 
     if (e->stopping)
         return;
     for (i = 0; i < d->nevt; i++) {
         tag_t *t = evt_tag(d, i);
+        uint64_t limit = evt_stale(d, t);
 
-        if (t->quality != PL_Q_GOOD)
+        if (t->quality != PL_Q_GOOD || limit == 0)
             continue;
         if (now - t->last_good > limit) {
             t->quality = PL_Q_UNCERTAIN;
             publish(e, t, 1);
-        } else if (t->last_good < oldest) {
-            oldest = t->last_good;
+        } else if (t->last_good + limit + 1 < first) {
+            first = t->last_good + limit + 1;
         }
     }
-    if (oldest == UINT64_MAX)
+    if (first == UINT64_MAX)
         return; /* no good tag: the next value starts the timer again */
-    next = oldest + limit + 1 - now;
-    if (next < limit / 8 + 1)
-        next = limit / 8 + 1;
+    next = first > now ? first - now : 0;
+    if (next < d->stale_min / 8u + 1u)
+        next = d->stale_min / 8u + 1u;
+    d->stale_due = now + next;
     uv_timer_start(&d->stale_timer, on_stale, next, 0);
 }
 
@@ -928,8 +950,8 @@ static void on_push(void *ud, const pl_drv_addr_t *a, const pl_value_t *raw,
         return;
     }
     tag_value(e, t, raw, wall, q == PL_Q_UNCERTAIN ? PL_Q_UNCERTAIN : PL_Q_GOOD, fmoved);
-    if (d->def.stale_ms > 0 && d->stale_init && !uv_is_active((uv_handle_t *)&d->stale_timer))
-        uv_timer_start(&d->stale_timer, on_stale, (uint64_t)d->def.stale_ms + 1, 0);
+    if (d->stale_init && evt_stale(d, t) > 0)
+        stale_arm(d, uv_now(e->loop), (uint64_t)evt_stale(d, t) + 1);
 }
 
 static void evt_subscribe(edev_t *d)
@@ -1674,6 +1696,13 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
                                td->name, td->device);
             FAIL_AT(2, i);
         }
+        if (di >= 0 && !is_evt(&e->devs[di]) && td->stale_ms != 0) {
+            rc = pl_status_set(err, PL_ECONFIG, 0,
+                               "tag '%.30s': 'stale' on a tag of device '%.30s', which is polled "
+                               "(its scan class's 'stale' applies)",
+                               td->name, td->device);
+            FAIL_AT(2, i);
+        }
         si = di >= 0 && is_evt(&e->devs[di]) ? 0 : name_find(scan_ix, cfg->nscans, td->scan);
         if (di < 0 || si < 0) {
             rc = pl_status_set(err, PL_ECONFIG, 0, "tag '%.30s': %s '%.30s' is not defined",
@@ -1702,6 +1731,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         proto.gain = td->gain;
         proto.offset = td->offset;
         proto.deadband = td->deadband;
+        proto.stale_ms = td->stale_ms;
         proto.keys = intern(e, &e->addrs, td->keys, 0, 1);
         t->name = arena_str(e, td->name);
         t->address = intern(e, &e->addrs, td->address, 0, 1);
@@ -1743,8 +1773,14 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         }
     }
     for (i = 0; i < e->ntags; i++)
-        if (is_evt(e->tags[i].dev))
-            e->tags[i].dev->eaddrs[e->tags[i].scan] = &e->tags[i].addr;
+        if (is_evt(e->tags[i].dev)) {
+            edev_t *d = e->tags[i].dev;
+            unsigned limit = evt_stale(d, &e->tags[i]);
+
+            d->eaddrs[e->tags[i].scan] = &e->tags[i].addr;
+            if (limit > 0 && (d->stale_min == 0 || limit < d->stale_min))
+                d->stale_min = limit;
+        }
     for (i = 0; i < e->nscans; i++) {
         uv_timer_init(loop, &e->scans[i].timer);
         e->scans[i].timer.data = &e->scans[i];

@@ -3,9 +3,9 @@
  * Event-driven devices (src/proto/driver.h, "event-driven devices"): the engine with a
  * test driver whose device sends values by itself. Values delivered with and without the
  * device's timestamp, quality flags published, not topical -> uncertain, invalid -> bad,
- * uncertain after the device's 'stale' silence, bad on a link down and good again with the
- * next value, writes answered exactly once (also when the engine stops with one in flight),
- * a burst of values without loss, the push returning only after on_change has run, the
+ * uncertain after the device's 'stale' silence (or the tag's own), bad on a link down and good
+ * again with the next value, writes answered exactly once (also when the engine stops with one in
+ * flight), a burst of values without loss, the push returning only after on_change has run, the
  * configuration's scan class rules, and the JSON line of such a tag.
  */
 #include <setjmp.h>
@@ -376,6 +376,57 @@ static void test_stale(void **state)
     assert_int_equal(pl_engine_tag(f->e, "t3")->value.type, PL_VT_NONE);
 }
 
+/* Rebuilds the engine with the device's staleness limit `dev_ms` and tag `tag`'s own
+ * `tag_ms`, then pushes a value to t0 and to that tag. */
+static void rebuild_stale(fx_t *f, unsigned dev_ms, size_t tag, unsigned tag_ms)
+{
+    pl_status_t err;
+
+    if (f->e != NULL) {
+        pl_engine_stop(f->e, on_stopped);
+        pl_engine_free(f->e);
+        f->e = NULL;
+    }
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    defs(f, dev_ms);
+    for (size_t i = 0; i < NTAGS; i++)
+        f->tags[i].stale_ms = i == tag ? tag_ms : 0;
+    pl_status_clear(&err);
+    assert_int_equal(build(f, &err), 0);
+    assert_int_equal(pl_engine_start(f->e), 0);
+    fake_events_push_int(1000, 1, NULL);
+    fake_events_push_int((uint32_t)(1000 + tag), 2, NULL);
+}
+
+/* A tag's own 'stale' overrides its device's, shorter or longer, and works on a device
+ * that has none; the device's one timer serves them all. "Still good" is safe to assert:
+ * the longer limits (60 s) are far beyond how long the test waits for the short one. */
+static void test_stale_per_tag(void **state)
+{
+    fx_t *f = *state;
+
+    /* the tag's limit is shorter than the device's: the timer fires for it */
+    rebuild_stale(f, 60000, 1, 30);
+    run_until_quality(f, "t1", PL_Q_UNCERTAIN, 5000);
+    assert_int_equal(pl_engine_tag(f->e, "t0")->quality, PL_Q_GOOD);
+    assert_int_equal(pl_engine_tag(f->e, "t1")->value.i, 2); /* the value stays */
+    /* good again with the next value, uncertain again after its own silence */
+    fake_events_push_int(1001, 3, NULL);
+    assert_int_equal(pl_engine_tag(f->e, "t1")->quality, PL_Q_GOOD);
+    run_until_quality(f, "t1", PL_Q_UNCERTAIN, 5000);
+    assert_int_equal(pl_engine_tag(f->e, "t0")->quality, PL_Q_GOOD);
+
+    /* the tag's limit is longer than the device's: the other tag ages, this one not */
+    rebuild_stale(f, 30, 2, 60000);
+    run_until_quality(f, "t0", PL_Q_UNCERTAIN, 5000);
+    assert_int_equal(pl_engine_tag(f->e, "t2")->quality, PL_Q_GOOD);
+
+    /* a device without a limit: only the tag with its own ages */
+    rebuild_stale(f, 0, 3, 30);
+    run_until_quality(f, "t3", PL_Q_UNCERTAIN, 5000);
+    assert_int_equal(pl_engine_tag(f->e, "t0")->quality, PL_Q_GOOD);
+}
+
 static void test_burst(void **state)
 {
     fx_t *f = *state;
@@ -550,6 +601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_link_down_and_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writes_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_per_tag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_burst, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_push_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_rules, setup, teardown),

@@ -526,6 +526,13 @@ static const scenario_t more_scenarios[] = {
 static void add(struct CMUnitTest *t, size_t *n, char (*names)[NAME_MAX_], const char *name,
                 CMUnitTestFunction fn, void *state)
 {
+    const char *why =
+        P->not_applicable != NULL && fn != client_spoiled ? P->not_applicable(name) : NULL;
+
+    if (why != NULL) {
+        printf("[ N/A      ] test_%s_%s: %s\n", P->name, name, why);
+        return;
+    }
     assert_true(*n < MAX_TESTS);
     snprintf(names[*n], NAME_MAX_, "test_%s_%s", P->name, name);
     memset(&t[*n], 0, sizeof(t[*n]));

@@ -100,6 +100,11 @@ typedef struct {
     uint16_t (*raw_answer_word)(const uint8_t *msg, size_t len);
     size_t (*raw_huge)(uint8_t *out, size_t cap);
     unsigned raw_read_max;
+
+    /* Optional: why the shared scenario `name` ("server_client_never_reads", the table's
+     * name without the protocol's prefix) does not apply to the protocol (its own test
+     * covers the concern another way), or NULL when it applies. NULL hook: all apply. */
+    const char *(*not_applicable)(const char *name);
 } fault_proto_t;
 
 /* Runs every shared scenario against `p`, then `own[0..n_own)` (the protocol's own, in that

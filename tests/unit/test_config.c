@@ -585,7 +585,7 @@ static void test_error_keys(void **state)
     (void)state;
     expect_error(BASE "tags:\n  - name: t\n    device: d1\n    adress: W0\n    scan: fast\n",
                  ":10:5: unknown key 'adress' in a tag, expected one of: name, device, address, "
-                 "scan, writable, scale, deadband, swap, csv");
+                 "scan, writable, scale, deadband, swap, csv, stale");
     expect_error(BASE "tags:\n  - {name: t, device: d1, address: W0, scan: fast, name: u}\n",
                  ":8:52: duplicate key 'name' in a tag (first at 8:6), expected each key once");
     expect_error("lines:\n  - {name: a, protocol: pccc, host: h}\nlines: []\n",
@@ -611,7 +611,7 @@ static void test_error_keys(void **state)
                  "list item");
     expect_error("tags:\n  - {[a]: 1}\n",
                  ":2:6: a list as a key in a tag, expected one of: name, device, address, scan, "
-                 "writable, scale, deadband, swap, csv");
+                 "writable, scale, deadband, swap, csv, stale");
 }
 
 static void test_error_yaml(void **state)
@@ -856,6 +856,42 @@ static void test_device_stale(void **state)
                  "5min");
 }
 
+/* A tag's own 'stale' (event-driven devices' tags): overrides the device's; refused on a
+ * polled device's tag. */
+static void test_tag_stale(void **state)
+{
+    (void)state;
+    expect_ok("lines: [{name: l1, protocol: iec104, host: 10.0.0.1}]\n"
+              "devices: [{name: d1, line: l1, stale: 1min}]\n"
+              "tags:\n"
+              "  - {name: a, device: d1, address: 1001, stale: 5s}\n"
+              "  - {name: b, device: d1, address: 1002}\n");
+    assert_int_equal(cfg.tags[0].stale_ms, 5000);
+    assert_int_equal(cfg.tags[1].stale_ms, 0); /* the device's */
+    pl_config_free(&cfg);
+    /* the same as a CSV column, empty for the device's */
+    write_text("stale.csv", "name,device,address,scan,stale\r\n"
+                            "a,d1,1001,,2.5s\r\n"
+                            "b,d1,1002,,\r\n");
+    expect_ok("lines: [{name: l1, protocol: iec104, host: 10.0.0.1}]\n"
+              "devices: [{name: d1, line: l1}]\n"
+              "tags: [{csv: stale.csv}]\n");
+    assert_int_equal(cfg.tags[0].stale_ms, 2500);
+    assert_int_equal(cfg.tags[1].stale_ms, 0);
+    pl_config_free(&cfg);
+    expect_error("lines: [{name: l1, protocol: 7ttcp, host: 10.0.0.1}]\n"
+                 "devices: [{name: d1, line: l1}]\n"
+                 "scan_classes: [{name: s, period: 1s}]\n"
+                 "tags: [{name: a, device: d1, address: W1, scan: s, stale: 5s}]\n",
+                 ":4:8: 'stale' on tag 'a' of device 'd1', which is polled, expected it only on "
+                 "a tag of a device whose line sends values by itself (a polled tag takes its "
+                 "scan class's 'stale')");
+    expect_error("lines: [{name: l1, protocol: iec104, host: 10.0.0.1}]\n"
+                 "devices: [{name: d1, line: l1}]\n"
+                 "tags: [{name: a, device: d1, address: 1001, stale: 0}]\n",
+                 ":3:52: 'stale' is 0, expected a duration above 0");
+}
+
 /* A redundant line whose two partners are built-in simulators. */
 static void test_backup_simulator(void **state)
 {
@@ -1045,10 +1081,10 @@ static void test_csv_tags_errors(void **state)
         const char *want; /* after "DIR/e.csv" */
     } cases[] = {
         {"", ":1:1: no header row, expected a header with the columns: name, device, address, "
-             "scan, writable, gain, offset, deadband, swap"},
+             "scan, writable, gain, offset, deadband, swap, stale"},
         {"name,device,adress,scan\n",
          ":1:13: unknown column 'adress', expected one of: name, device, address, scan, "
-         "writable, gain, offset, deadband, swap"},
+         "writable, gain, offset, deadband, swap, stale"},
         {"name,device,address,scan,Name\n",
          ":1:26: duplicate column 'name' (first at 1:1), expected each column once"},
         {"name,device,address\n", ":1:1: header without a 'scan' column, expected at least the "
@@ -1367,6 +1403,7 @@ int main(void)
         cmocka_unit_test(test_error_refs),
         cmocka_unit_test(test_backup_simulator),
         cmocka_unit_test(test_device_stale),
+        cmocka_unit_test(test_tag_stale),
         cmocka_unit_test(test_error_files),
         cmocka_unit_test(test_csv_reader),
         cmocka_unit_test(test_csv_long_record),

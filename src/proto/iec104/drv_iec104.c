@@ -11,8 +11,10 @@
  * then match). A tag on a command type (C_SE_NC_1:5001) is written by sending the command;
  * the write completes once with its ACT_CON/ACT_TERM or the client's named error.
  */
+#include "proto/iec104/drv_iec104.h"
 #include "proto/driver.h"
 #include "proto/registry.h"
+#include "proto/iec104/codec/asdu.h"
 
 #include "plcline/error.h"
 #include "plcline/iec104_client.h"
@@ -32,7 +34,8 @@ struct pl_drv_dev_s {
     uint16_t ca;
     pl_drv_link_cb link;
     void *ud;
-    const pl_drv_addr_t *const *addrs; /* the engine's, valid until the next subscribe */
+    const pl_drv_addr_t **byioa; /* the engine's addresses (valid until the next subscribe),
+                                    sorted by IOA: an object finds its tags by binary search */
     size_t naddrs;
     pl_drv_push_cb push;
     void *push_ud;
@@ -73,50 +76,85 @@ static iaddr_t addr_of(const pl_drv_addr_t *a)
     return ia;
 }
 
+void pl_iec104_drv_convert(const pl_iec104_point_t *p, pl_value_t *v, pl_drv_meta_t *meta)
+{
+    memset(v, 0, sizeof(*v));
+    if (is_float(p->type)) {
+        v->type = PL_VT_FLOAT;
+        v->f = p->value;
+    } else if (is_single(p->type)) {
+        v->type = PL_VT_BOOL;
+        v->i = p->raw != 0;
+    } else {
+        v->type = PL_VT_INT;
+        v->i = p->raw;
+    }
+    memset(meta, 0, sizeof(*meta));
+    /* an invalid time tag (its IV bit) is no source time */
+    meta->source_ms = p->has_time && !p->time_iv && p->time_ms > 0 ? (uint64_t)p->time_ms : 0;
+    meta->quality = PL_Q_GOOD;
+    if (p->quality & PL_IEC104_Q_SB)
+        meta->flags |= PL_QF_SUBSTITUTED;
+    if (p->quality & PL_IEC104_Q_BL)
+        meta->flags |= PL_QF_BLOCKED;
+    if (p->quality & PL_IEC104_Q_OV)
+        meta->flags |= PL_QF_OVERFLOW;
+    if (p->quality & PL_IEC104_Q_NT) {
+        meta->flags |= PL_QF_NOT_TOPICAL;
+        meta->quality = PL_Q_UNCERTAIN;
+    }
+    if (p->quality & PL_IEC104_Q_IV) {
+        meta->flags |= PL_QF_INVALID;
+        meta->quality = PL_Q_BAD;
+        meta->error = PL_EVALUE;
+        meta->detail = "the station marked the value invalid (IV)";
+    }
+}
+
+/* The first of the subscribed addresses with IOA `ioa`, or naddrs when there is none. */
+static size_t first_of(const pl_drv_dev_t *d, uint32_t ioa)
+{
+    size_t lo = 0, hi = d->naddrs;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (addr_of(d->byioa[mid]).ioa < ioa)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->naddrs && addr_of(d->byioa[lo]).ioa == ioa ? lo : d->naddrs;
+}
+
+static int by_ioa(const void *a, const void *b)
+{
+    uint32_t x = addr_of(*(const pl_drv_addr_t *const *)a).ioa;
+    uint32_t y = addr_of(*(const pl_drv_addr_t *const *)b).ioa;
+
+    return x < y ? -1 : x > y;
+}
+
 static void push_point(pl_drv_dev_t *d, const pl_iec104_point_t *p)
 {
     pl_drv_meta_t meta;
     pl_value_t v;
     size_t i;
 
-    memset(&v, 0, sizeof(v));
-    if (is_float(p->type)) {
-        v.type = PL_VT_FLOAT;
-        v.f = p->value;
-    } else if (is_single(p->type)) {
-        v.type = PL_VT_BOOL;
-        v.i = p->raw != 0;
-    } else {
-        v.type = PL_VT_INT;
-        v.i = p->raw;
-    }
-    memset(&meta, 0, sizeof(meta));
-    meta.source_ms = p->has_time && p->time_ms > 0 ? (uint64_t)p->time_ms : 0;
-    meta.quality = PL_Q_GOOD;
-    if (p->quality & 0x20u)
-        meta.flags |= PL_QF_SUBSTITUTED;
-    if (p->quality & 0x10u)
-        meta.flags |= PL_QF_BLOCKED;
-    if (p->quality & 0x01u)
-        meta.flags |= PL_QF_OVERFLOW;
-    if (p->quality & 0x40u) {
-        meta.flags |= PL_QF_NOT_TOPICAL;
-        meta.quality = PL_Q_UNCERTAIN;
-    }
-    if (p->quality & 0x80u) {
-        meta.flags |= PL_QF_INVALID;
-        meta.quality = PL_Q_BAD;
-        meta.error = PL_EVALUE;
-        meta.detail = "the station marked the value invalid (IV)";
-    }
-    for (i = 0; i < d->naddrs && d->push != NULL; i++) {
-        iaddr_t ia = addr_of(d->addrs[i]);
+    if (d->push == NULL)
+        return;
+    i = first_of(d, p->ioa);
+    if (i == d->naddrs)
+        return; /* no tag names it */
+    pl_iec104_drv_convert(p, &v, &meta);
+    for (; i < d->naddrs && d->push != NULL; i++) {
+        iaddr_t ia = addr_of(d->byioa[i]);
 
         if (ia.ioa != p->ioa)
-            continue;
+            break;
         if (ia.type >= 0 && ia.type != p->type && !is_command(ia.type))
             continue;
-        d->push(d->push_ud, d->addrs[i], &v, &meta);
+        d->push(d->push_ud, d->byioa[i], &v, &meta);
     }
 }
 
@@ -199,6 +237,7 @@ static int dev_new(uv_loop_t *loop, const pl_line_def_t *line, const pl_device_d
 static void dev_free(pl_drv_dev_t *d)
 {
     pl_iec104_client_free(d->cli);
+    free(d->byioa);
     free(d);
 }
 
@@ -335,8 +374,17 @@ static const pl_line_t *dev_line(const pl_drv_dev_t *d)
 static int subscribe(pl_drv_dev_t *d, const pl_drv_addr_t *const *addrs, size_t n,
                      pl_drv_push_cb push, void *ud, pl_status_t *err)
 {
-    (void)err;
-    d->addrs = addrs;
+    const pl_drv_addr_t **sorted = NULL;
+
+    if (n > 0) {
+        sorted = malloc(n * sizeof(*sorted));
+        if (sorted == NULL)
+            return pl_status_set(err, PL_ENOMEM, 0, NULL);
+        memcpy(sorted, addrs, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), by_ioa);
+    }
+    free(d->byioa);
+    d->byioa = sorted;
     d->naddrs = n;
     d->push = push;
     d->push_ud = ud;

@@ -244,6 +244,11 @@ int pl_iec104_server_point(const pl_iec104_server_t *s, uint32_t ioa, uint8_t *t
     return pl_iec104_station_point(s->st, ioa, type, value);
 }
 
+int pl_iec104_server_set_point(pl_iec104_server_t *s, uint32_t ioa, double value)
+{
+    return pl_iec104_station_set_point(s->st, ioa, value);
+}
+
 const pl_iec104_server_stats_t *pl_iec104_server_stats(const pl_iec104_server_t *s)
 {
     return pl_iec104_station_stats(s->st);

@@ -1114,6 +1114,52 @@ int pl_iec104_station_point(const pl_iec104_station_t *st, uint32_t ioa, uint8_t
     return 0;
 }
 
+int pl_iec104_station_set_point(pl_iec104_station_t *st, uint32_t ioa, double value)
+{
+    long i = find_point(st, ioa);
+    pl_iec104_object_t *o;
+
+    if (i < 0)
+        return PL_EINVAL;
+    o = &st->obj[i];
+    switch (base_type(st->type[i])) {
+    case PL_IEC104_M_ST_NA_1:
+    case PL_IEC104_M_ST_TB_1:
+        o->v.step.value = (int8_t)(value < -64 ? -64 : value > 63 ? 63 : value);
+        break;
+    case PL_IEC104_M_BO_NA_1:
+    case PL_IEC104_M_BO_TB_1:
+    case PL_IEC104_C_BO_NA_1:
+        o->v.bits = (uint32_t)(int64_t)value;
+        break;
+    case PL_IEC104_M_ME_NA_1:
+    case PL_IEC104_M_ME_TD_1:
+    case PL_IEC104_C_SE_NA_1:
+        o->v.nva = (int16_t)(int32_t)value;
+        break;
+    case PL_IEC104_M_ME_NB_1:
+    case PL_IEC104_M_ME_TE_1:
+    case PL_IEC104_C_SE_NB_1:
+        o->v.sva = (int16_t)(int32_t)value;
+        break;
+    case PL_IEC104_M_ME_NC_1:
+    case PL_IEC104_M_ME_TF_1:
+    case PL_IEC104_C_SE_NC_1:
+        o->v.real = (float)value;
+        break;
+    case PL_IEC104_M_IT_NA_1:
+    case PL_IEC104_M_IT_TB_1:
+        o->v.counter.value = (int32_t)value;
+        break;
+    default:
+        o->v.state = (uint8_t)((unsigned)value & 3u);
+        break;
+    }
+    if (o->has_time)
+        wall_cp56(st, &o->time);
+    return 0;
+}
+
 /* --- the point spec ----------------------------------------------------------------------------
  */
 

@@ -73,4 +73,9 @@ uint32_t pl_iec104_station_step(pl_iec104_station_t *st, uint64_t now);
 int pl_iec104_station_point(const pl_iec104_station_t *st, uint32_t ioa, uint8_t *type,
                             double *value);
 
+/* Sets information object `ioa`'s value (an integer form is truncated to the element's
+ * bits; a time-tagged one takes the station's time), sending nothing: the next
+ * interrogation or read answers it. Returns 0 or PL_EINVAL when there is no such object. */
+int pl_iec104_station_set_point(pl_iec104_station_t *st, uint32_t ioa, double value);
+
 #endif
