@@ -426,7 +426,7 @@ typedef struct pair_s {
 
 struct relay_s {
     uv_tcp_t lst;
-    int lst_open;
+    int lst_open, lst_closed;
     struct sockaddr_in to;
     uint16_t port;
     int blackhole;
@@ -562,6 +562,11 @@ static relay_t *relay_new(fx_t *f, const char *addr, uint16_t to_port)
     return rl;
 }
 
+static void relay_lst_closed(uv_handle_t *h)
+{
+    ((relay_t *)h->data)->lst_closed = 1;
+}
+
 /* The path is cut: the listener and every relayed connection close. */
 static void relay_cut(relay_t *rl)
 {
@@ -569,7 +574,7 @@ static void relay_cut(relay_t *rl)
 
     if (rl->lst_open) {
         rl->lst_open = 0;
-        uv_close((uv_handle_t *)&rl->lst, NULL);
+        uv_close((uv_handle_t *)&rl->lst, relay_lst_closed);
     }
     for (p = rl->pairs; p != NULL; p = p->next)
         pair_close(p);
@@ -580,9 +585,10 @@ static void relay_free(fx_t *f, relay_t *rl)
     int i;
 
     relay_cut(rl);
-    for (i = 0; i < 100 && rl->pairs != NULL; i++) /* close callbacks: the next iteration */
-        uv_run(&f->loop, UV_RUN_NOWAIT);
+    for (i = 0; i < 100 && (rl->pairs != NULL || !rl->lst_closed); i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT); /* close callbacks: the next iteration */
     assert_null(rl->pairs);
+    assert_true(rl->lst_closed);
     free(rl);
 }
 
