@@ -84,7 +84,7 @@ struct pl_iec104_client_s {
     uv_timer_t timer;
     const pl_logger_t *log;
     pl_ratelimit_t rl;
-    pl_ratelimit_slot_t rl_slots[4];
+    pl_ratelimit_slot_t rl_slots[16]; /* per peer and message: both sides, switchover lines */
     pl_iec104_client_stats_t st;
     pl_status_t last_err; /* the last connection failure of any side */
 
