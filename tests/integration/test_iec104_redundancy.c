@@ -717,13 +717,6 @@ static void silent_testfr(pl_iec104_server_config_t *sc)
     sc->ignore_testfr = 1;
 }
 
-static void short_t1(pl_iec104_client_config_t *cc)
-{
-    cc->t1_ms = 300;
-    cc->t2_ms = 50;
-    cc->t3_ms = 100;
-}
-
 static int backup_started(fx_t *f)
 {
     return f->started >= 1 && f->gi_done >= 1 && sim_stats(f, 1)->started >= 1;
@@ -738,7 +731,7 @@ static void test_failover_on_startdt_t1(void **state)
     (void)state;
     sim_start(f, 0, 0, silent_startdt);
     sim_start(f, 1, 0, NULL);
-    client_pair(f, "", short_t1);
+    client_pair(f, "", NULL);
     run_until_cond(f, backup_started, "the backup started");
     assert_string_equal(f->order, "XUG");
     assert_int_equal(f->last_switch.code, PL_EIEC104_T1);
@@ -768,7 +761,7 @@ static void test_failover_on_testfr(void **state)
     sim_start(f, 0, 0, silent_testfr);
     sim_start(f, 1, 0, NULL);
     /* the standby's first TESTFR act goes to the backup, which answers it */
-    client_pair(f, "", short_t1);
+    client_pair(f, "", NULL);
     run_until_cond(f, old_stopped_and_standby_failed, "a switch, STOPDT con, a standby failure");
     assert_int_equal(strncmp(f->order, "UGXUG", 5), 0);
     assert_int_equal(f->last_switch.code, PL_EIEC104_T1);
@@ -802,7 +795,7 @@ static void test_stopdt_to_reachable_old(void **state)
     sim_start(f, 1, 0, NULL);
     snprintf(url, sizeof(url), "iec104://127.0.0.1:%u?backup=127.0.0.2:%u&redundancy=parallel",
              pl_listener_port(r->lst), f->port[1]);
-    client_start(f, url, short_t1);
+    client_start(f, url, NULL);
     g_raw = r;
     run_until_cond(f, raw_stopped, "the switch and a TESTFR act on the old connection");
     /* connected, started, the interrogation (TESTFR after t3 of silence meanwhile), one
@@ -942,7 +935,7 @@ static void no_event_lost(int blackhole)
     p1 = relay_new(f, "127.0.0.2", f->port[0]);
     snprintf(url, sizeof(url), "iec104://127.0.0.1:%u?backup=127.0.0.2:%u&redundancy=parallel",
              p0->port, p1->port);
-    client_start(f, url, short_t1);
+    client_start(f, url, NULL);
     run_until_cond(f, primary_started_gi, "the primary's interrogation");
     run_until_cond(f, sim0_two_paths, "the standby path connected too");
     s.f = f;
