@@ -677,6 +677,7 @@ static int switched_and_gi(fx_t *f)
 static void test_failover_on_close(void **state)
 {
     fx_t *f = fx_new();
+    pl_line_side_t side;
     uint16_t port0;
 
     (void)state;
@@ -691,6 +692,10 @@ static void test_failover_on_close(void **state)
     assert_string_equal(f->order, "UGXUG");
     assert_int_equal(f->last_switch.code, PL_ERECV_00);
     assert_int_equal(pl_iec104_client_active_side(f->cli), PL_LINE_BACKUP);
+    /* the engine's view: the started side's line, whose connection is the backup side's */
+    side = PL_LINE_PRIMARY;
+    assert_true(pl_line_active(pl_iec104_client_line(f->cli), &side, NULL) >= 0);
+    assert_int_equal(side, PL_LINE_BACKUP);
     assert_int_equal(sim_stats(f, 1)->started, 1);
     assert_int_equal(sim_stats(f, 1)->interrogations, 1);
     assert_int_equal(f->by_ioa[1001], 2); /* both interrogations delivered the point */

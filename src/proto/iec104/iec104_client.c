@@ -1202,6 +1202,7 @@ int pl_iec104_client_new(uv_loop_t *loop, const pl_iec104_client_config_t *cfg,
         lc[1] = lc[0];
         lc[1].hosts = cfg->line.backup;
         lc[1].port = cfg->line.backup_port != 0 ? cfg->line.backup_port : cfg->line.port;
+        lc[1].hosts_side = PL_LINE_BACKUP; /* for the engine's view: which device carries it */
     }
     for (i = 0; i < c->nsess; i++) {
         sess_t *s = &c->s[i];
