@@ -78,7 +78,6 @@ struct pl_iec104_client_s {
     uv_loop_t *loop;
     pl_iec104_client_config_t cfg;
     pl_iec104_params_t params;
-    sess_t s[2];
     unsigned nsess; /* 2: parallel redundancy with a backup */
     int act;        /* the session started or being started; -1: none */
     uv_timer_t timer;
@@ -90,6 +89,7 @@ struct pl_iec104_client_s {
 
     uint64_t gi_next;
     pl_iec104_cmd_t *cmd_head, *cmd_tail;
+    sess_t s[]; /* nsess of them (a session holds about 5 KiB: one only when it suffices) */
 };
 
 #define SLOG(s, level, ...)                                                                        \
@@ -1163,14 +1163,18 @@ int pl_iec104_client_new(uv_loop_t *loop, const pl_iec104_client_config_t *cfg,
     static const pl_line_cbs_t cbs = {on_up, on_data, on_down, NULL};
     pl_iec104_client_t *c;
     pl_line_config_t lc[2];
-    unsigned i;
+    unsigned i, nsess;
 
     *out = NULL;
     if (cfg->line.hosts.count == 0 || cfg->k < 1 || cfg->k > PL_IEC104_CLIENT_MAX_K || cfg->w < 1 ||
         cfg->w > cfg->k || cfg->t1_ms == 0 || cfg->t2_ms >= cfg->t1_ms || cfg->t3_ms == 0 ||
         cfg->timeout_ms == 0)
         return PL_EINVAL;
-    c = calloc(1, sizeof(*c));
+    nsess = cfg->line.redundancy == PL_REDUNDANCY_PARALLEL && cfg->line.use_backup &&
+                    cfg->line.backup.count > 0
+                ? 2u
+                : 1u;
+    c = calloc(1, sizeof(*c) + nsess * sizeof(sess_t));
     if (c == NULL)
         return PL_ENOMEM;
     c->loop = loop;
@@ -1190,11 +1194,9 @@ int pl_iec104_client_new(uv_loop_t *loop, const pl_iec104_client_config_t *cfg,
         lc[0].connect_timeout_ms = cfg->t0_ms;
     if (lc[0].log == NULL)
         lc[0].log = cfg->log;
-    c->nsess = 1;
-    if (cfg->line.redundancy == PL_REDUNDANCY_PARALLEL && cfg->line.use_backup &&
-        cfg->line.backup.count > 0) {
+    c->nsess = nsess;
+    if (nsess == 2) {
         /* two plain lines, each cycling through its own side's hosts */
-        c->nsess = 2;
         lc[0].use_backup = 0;
         lc[0].backup.count = 0;
         lc[0].redundancy = PL_REDUNDANCY_ALTERNATE;
