@@ -83,7 +83,7 @@ url="iec104://$addr"
 "$PL" write "$url" C_SE_NC_1:5001:sbo=1.5 C_SC_NA_1:5002:q1=1 C_DC_NA_1:5003=2 C_RC_NA_1:5004=2 \
     C_BO_NA_1:5005=305419896 C_SE_NA_1:5006=-0.5 C_SE_NB_1:5007=-1234 C_SE_TC_1:5001=2.5 \
     >"$tmp/write.out" 2>&1 || fail "write: $(cat "$tmp/write.out")"
-"$PL" read "iec104://$addr1/1?backup=$addr2&redundancy=parallel&t1=300&t2=100" --all \
+"$PL" read "iec104://$addr1/1?backup=$addr2&redundancy=parallel&t1=1000&t2=100" --all \
     >"$tmp/read2.out" 2>&1 || fail "read in parallel redundancy: $(cat "$tmp/read2.out")"
 # until the last command's ACT_TERM is in the capture
 deadline=$((SECONDS + 20))
