@@ -15,7 +15,16 @@
  * S-frame after w received I-frames or t2 after the first unacknowledged one, sends TESTFR
  * act after t3 of silence, and closes the connection when an I-frame, STARTDT act or
  * TESTFR act is not confirmed within t1. Each violation is a named error (PL_EIEC104_*);
- * the line then reconnects (host lists and redundancy as pl_line_t does them).
+ * the line then reconnects (host lists and alternate redundancy as pl_line_t does them).
+ *
+ * Parallel redundancy (line.redundancy PL_REDUNDANCY_PARALLEL, the default here, with a
+ * backup): the client holds a connection to the primary hosts and one to the backup hosts
+ * at once. Only one is started; the other, the standby, gets TESTFR act at once and after
+ * every t3 of silence, and is closed when TESTFR con does not come within t1. When the
+ * started one fails (closed, t1 of an I-frame, STARTDT or TESTFR act) the standby gets
+ * STARTDT act and then a general interrogation, and the old one, when still connected,
+ * STOPDT act (it stays as the standby once confirmed). With prefer_primary the client moves
+ * back once the primary has answered a TESTFR act. docs/iec104.md ("Redundancy").
  *
  * Commands (pl_iec104_command) go out one at a time and are answered exactly once: after
  * ACT_CON and ACT_TERM (select: ACT_CON alone), with a negative confirmation or a cause
@@ -65,7 +74,10 @@ typedef struct {
 typedef enum {
     PL_IEC104_LINK_STARTED = 0, /* STARTDT confirmed; the interrogation was sent */
     PL_IEC104_LINK_GI_DONE = 1, /* the interrogation's ACT_TERM came: every object is in */
-    PL_IEC104_LINK_DOWN = 2     /* the connection is gone (status says why) */
+    PL_IEC104_LINK_DOWN = 2,    /* the connection is gone (status says why) */
+    PL_IEC104_LINK_SWITCH = 3   /* parallel redundancy: the started connection failed or gives
+                                   way (status says why); the other is being started, STARTED
+                                   follows on it. Values received so far stay valid. */
 } pl_iec104_link_t;
 
 typedef void (*pl_iec104_data_cb)(pl_iec104_client_t *c, const pl_iec104_point_t *p, void *ud);
@@ -118,7 +130,17 @@ PL_EXTERN int pl_iec104_client_started(const pl_iec104_client_t *c);
  * connection and frees the client. No callback fires after it returns. */
 PL_EXTERN void pl_iec104_client_free(pl_iec104_client_t *c);
 
+/* The line of the connection started (or being started); else the primary side's. In
+ * parallel redundancy each side has a line of its own: pl_iec104_client_side_line(). */
 PL_EXTERN pl_line_t *pl_iec104_client_line(pl_iec104_client_t *c);
+
+/* The line of `side`: in parallel redundancy with a backup, each side's own line (over that
+ * side's hosts); otherwise the one line for PL_LINE_PRIMARY and NULL for the backup. */
+PL_EXTERN pl_line_t *pl_iec104_client_side_line(pl_iec104_client_t *c, pl_line_side_t side);
+
+/* The side (PL_LINE_PRIMARY, PL_LINE_BACKUP) of the connection started or being started;
+ * -1 when there is none. */
+PL_EXTERN int pl_iec104_client_active_side(const pl_iec104_client_t *c);
 
 typedef struct {
     uint64_t connections; /* STARTDT confirmed */
@@ -129,6 +151,10 @@ typedef struct {
     uint64_t commands, commands_ok, commands_failed;
     uint64_t t1_expired, seq_errors, bad_frames, bad_asdus;
     uint64_t testfr_sent;
+    /* appended for parallel redundancy */
+    uint64_t switchovers;      /* the started connection moved to the other side */
+    uint64_t stopdt_sent;      /* STOPDT act to a connection given up while still connected */
+    uint64_t standby_failures; /* standby connections closed for an unanswered TESTFR act */
 } pl_iec104_client_stats_t;
 PL_EXTERN const pl_iec104_client_stats_t *pl_iec104_client_stats(const pl_iec104_client_t *c);
 

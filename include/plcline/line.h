@@ -78,6 +78,11 @@ typedef struct {
     int prefer_primary;         /* parallel: go back to the primary as soon as it is up */
     int line_number;            /* D2000 "Line number": kept for protocols, pl_line_number() */
     unsigned stable_ms;         /* a connection up this long resets the back-off; 0: max_ms */
+    /* A protocol that drives its redundancy itself holds one line per side (IEC 104's
+     * parallel mode); `hosts` are then those of this side, and pl_line_active(),
+     * pl_line_side_state() and the log say so. PL_LINE_PRIMARY (the default) for every other
+     * line; PL_LINE_BACKUP only without a backup of its own (else PL_EINVAL). */
+    pl_line_side_t hosts_side;
 } pl_line_config_t;
 
 /* Fills `cfg` with defaults (no hosts). */

@@ -325,7 +325,7 @@ static const struct target *slot_target(const struct slot *s)
 /* " primary" / " backup" on lines with a backup device, "" otherwise (log prefixes). */
 static const char *side_tag(const pl_line_t *line, const struct target *t)
 {
-    if (line->ntargets == line->nprimary)
+    if (line->ntargets == line->nprimary && t->side == PL_LINE_PRIMARY)
         return "";
     return t->side == PL_LINE_PRIMARY ? " primary" : " backup";
 }
@@ -956,6 +956,8 @@ int pl_line_new(uv_loop_t *loop, const pl_line_config_t *cfg, const pl_line_cbs_
     bport = cfg->backup_port != 0 ? cfg->backup_port : cfg->port;
     if (backup && !hosts_valid(&cfg->backup, bport))
         return PL_EINVAL;
+    if (cfg->hosts_side != PL_LINE_PRIMARY && (cfg->hosts_side != PL_LINE_BACKUP || backup))
+        return PL_EINVAL;
     n = cfg->local_addr != NULL ? strlen(cfg->local_addr) : 0;
     if (n >= PL_NET_ADDR_MAX || (n > 0 && pl_net_parse_ip(cfg->local_addr, 0, &ss) != 0))
         return PL_EINVAL;
@@ -990,7 +992,7 @@ int pl_line_new(uv_loop_t *loop, const pl_line_config_t *cfg, const pl_line_cbs_
     if (line->rng == 0)
         line->rng = 0x9E3779B97F4A7C15ull; /* xorshift must not start at 0 */
 
-    add_targets(line, &line->cfg.hosts, line->cfg.port, PL_LINE_PRIMARY);
+    add_targets(line, &line->cfg.hosts, line->cfg.port, cfg->hosts_side);
     line->nprimary = line->ntargets;
     if (backup)
         add_targets(line, &line->cfg.backup, bport, PL_LINE_BACKUP);
@@ -1183,7 +1185,7 @@ int pl_line_side_state(const pl_line_t *line, pl_line_side_t side, pl_line_side_
         return PL_EINVAL;
     memset(out, 0, sizeof(*out));
     out->state = PL_LINE_IDLE;
-    out->configured = side == PL_LINE_PRIMARY || line->ntargets > line->nprimary;
+    out->configured = side == line->cfg.hosts_side || line->ntargets > line->nprimary;
     out->last_error = line->side[side].last;
     out->connects = line->side[side].connects;
     out->failures = line->side[side].failures;

@@ -507,6 +507,51 @@ static void test_echo(void **state)
     srv_stop(&s);
 }
 
+/* A line over one side's hosts (a protocol that drives its redundancy itself holds one line
+ * per side): hosts_side = PL_LINE_BACKUP makes its connection the backup side's in
+ * pl_line_active() and pl_line_side_state(); with a backup of its own it is refused. */
+static void test_hosts_side(void **state)
+{
+    srv_t s;
+    pl_line_config_t cfg;
+    rec_t r;
+    pl_line_t *line, *bad = NULL;
+    pl_line_side_info_t pi, bi;
+    pl_line_side_t side = PL_LINE_PRIMARY;
+    static const char *const h[] = {"127.0.0.1"};
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(srv_start(&s, "127.0.0.1", SRV_ECHO), 0);
+    line_config(&cfg, 1, h, NULL);
+    cfg.port = s.port;
+    cfg.hosts_side = PL_LINE_BACKUP;
+    cfg.use_backup = 1;
+    hosts_set(&cfg.backup, 1, h, NULL);
+    assert_int_equal(pl_line_new(&loop, &cfg, &rec_cbs, &r, &bad), PL_EINVAL);
+    cfg.use_backup = 0;
+    cfg.hosts_side = (pl_line_side_t)2;
+    assert_int_equal(pl_line_new(&loop, &cfg, &rec_cbs, &r, &bad), PL_EINVAL);
+    assert_null(bad);
+    cfg.hosts_side = PL_LINE_BACKUP;
+    line = line_make(&r, &cfg);
+    assert_int_equal(pl_line_start(line), 0);
+    RUN_UNTIL(r.ups == 1, 5000);
+    assert_int_equal(pl_line_active(line, &side, NULL), 0);
+    assert_int_equal(side, PL_LINE_BACKUP);
+    assert_int_equal(pl_line_side_state(line, PL_LINE_BACKUP, &bi), 0);
+    assert_int_equal(pl_line_side_state(line, PL_LINE_PRIMARY, &pi), 0);
+    assert_int_equal(bi.configured, 1);
+    assert_int_equal(bi.active, 1);
+    assert_int_equal(bi.state, PL_LINE_UP);
+    assert_int_equal(bi.connects, 1);
+    assert_int_equal(pi.configured, 0);
+    assert_int_equal(pi.connects, 0);
+    assert_int_equal(pl_line_switchovers(line), 0);
+    pl_line_free(line);
+    srv_stop(&s);
+}
+
 static void test_failover_and_wrap(void **state)
 {
     srv_t a, b;
@@ -1127,6 +1172,7 @@ int main(void)
         cmocka_unit_test(test_backoff_formula),
         cmocka_unit_test_setup_teardown(test_new_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_echo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hosts_side, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_and_wrap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_close_reconnects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_literal, setup, teardown),

@@ -364,6 +364,7 @@ static void stats(const pl_drv_dev_t *d, pl_engine_stats_t *acc)
     acc->requests += cs->commands + cs->interrogations;
     acc->responses += cs->commands_ok + cs->commands_failed + cs->gi_done;
     acc->unsolicited += cs->objects;
+    acc->switchovers += cs->switchovers; /* parallel: the client's own, its lines count none */
 }
 
 static const pl_line_t *dev_line(const pl_drv_dev_t *d)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * IEC 60870-5-104 controlling station (include/plcline/iec104_client.h) on a pl_line_t.
+ * IEC 60870-5-104 controlling station (include/plcline/iec104_client.h) on pl_line_t.
  *
  * Not on the client core (src/proto/client.h): the core is request/answer shaped (a queue of
  * requests, messages in flight matched to answers by transaction id, a deadline per
@@ -10,9 +10,19 @@
  * supervises acknowledgements and not answers, and a command is answered by two frames
  * matched by type and address. docs/architecture.md ("The client core") says the same.
  *
- * One timer serves every deadline (t1 of the oldest unacknowledged I-frame or of a pending
- * STARTDT/TESTFR act, t2, t3, the periodic interrogation and the command's timeout): after
- * each event it is set to the earliest.
+ * A session is one connection's APCI state (started or not, sequence numbers, windows,
+ * timers, a partial frame). A client has one session on one line (plain, or alternate
+ * redundancy, where the line cycles through the primary and then the backup hosts), or, in
+ * parallel redundancy with a backup, two: one on a line over the primary hosts and one on a
+ * line over the backup hosts. Then both connections are held at once and the client, not
+ * the line, decides which one is started (STARTDT); the other is the standby, supervised
+ * with TESTFR act. When the started one fails the standby is started and interrogated and
+ * the old one gets STOPDT act if it is still connected. The lines know nothing of this:
+ * each is a plain line cycling through its own host list.
+ *
+ * One timer serves every deadline of both sessions (t1 of the oldest unacknowledged
+ * I-frame or of a pending STARTDT/STOPDT/TESTFR act, t2, t3, the periodic interrogation
+ * and the command's timeout): after each event it is set to the earliest.
  */
 #include "plcline/iec104_client.h"
 
@@ -32,42 +42,76 @@
 
 enum { CMD_QUEUED = 0, CMD_SELECT, CMD_EXECUTE, CMD_TERM };
 
-struct pl_iec104_client_s {
-    uv_loop_t *loop;
-    pl_iec104_client_config_t cfg;
-    pl_iec104_params_t params;
-    pl_line_t *line;
-    uv_timer_t timer;
-    const pl_logger_t *log;
-    pl_ratelimit_t rl;
-    pl_ratelimit_slot_t rl_slots[2];
-    pl_iec104_client_stats_t st;
+/* What a connection is doing, as far as data transfer goes. */
+typedef enum {
+    SS_STOPPED = 0, /* connected, not started: a new connection, or the standby */
+    SS_STARTING,    /* STARTDT act sent */
+    SS_STARTED,     /* STARTDT con received: I-frames flow */
+    SS_STOPPING     /* STOPDT act sent; I-frames still taken until STOPDT con */
+} sess_state_t;
 
+typedef struct {
+    pl_iec104_client_t *c;
+    pl_line_t *line;
+    unsigned idx; /* 0: the primary hosts (or every host), 1: the backup hosts */
     unsigned gen; /* counts connections made and lost: a change ends a walk over input */
-    int up, started;
-    int startdt_pending, testfr_pending;
-    uint64_t startdt_due, testfr_due;
+    int up;       /* connected: on_up came, and neither on_down nor a drop since */
+    int tried;    /* an attempt of this side has ended (connected or failed) */
+    int healthy;  /* answered a TESTFR act since it last failed */
+    sess_state_t state;
+    int testfr_pending;
+    uint64_t u_due; /* t1 of STARTDT act or STOPDT act */
+    uint64_t testfr_due;
     uint16_t vs, vr, va;        /* next N(S) to send, N(S) expected, oldest unconfirmed */
     uint64_t *sent_at;          /* when each unconfirmed I-frame left: [seq % k] */
     unsigned rx_unacked;        /* I-frames received and not yet acknowledged */
     uint64_t rx_first, last_rx; /* the oldest of them; the last frame of any kind */
     int gi_running;
-    uint64_t gi_next;
-    pl_iec104_cmd_t *cmd_head, *cmd_tail;
-
     size_t pend_n, pend_head;
     size_t pend_len[PENDING_MAX];
     uint8_t pend[PENDING_MAX][PL_IEC104_MAX_ASDU];
     size_t rlen;
     uint8_t rbuf[RBUF_LEN];
+} sess_t;
+
+struct pl_iec104_client_s {
+    uv_loop_t *loop;
+    pl_iec104_client_config_t cfg;
+    pl_iec104_params_t params;
+    unsigned nsess; /* 2: parallel redundancy with a backup */
+    int act;        /* the session started or being started; -1: none */
+    uv_timer_t timer;
+    const pl_logger_t *log;
+    pl_ratelimit_t rl;
+    pl_ratelimit_slot_t rl_slots[16]; /* per peer and message: both sides, switchover lines */
+    pl_iec104_client_stats_t st;
+    pl_status_t last_err; /* the last connection failure of any side */
+
+    uint64_t gi_next;
+    pl_iec104_cmd_t *cmd_head, *cmd_tail;
+    sess_t s[]; /* nsess of them (a session holds about 5 KiB: one only when it suffices) */
 };
 
-#define PLOG(c, level, ...)                                                               \
-    pl_log_limited(&(c)->rl, uv_now((c)->loop), (c)->log, level, pl_line_peer((c)->line), \
+#define SLOG(s, level, ...)                                                                        \
+    pl_log_limited(&(s)->c->rl, uv_now((s)->c->loop), (s)->c->log, level, pl_line_peer((s)->line), \
                    __VA_ARGS__)
+#define PLOG(c, level, ...) SLOG(&(c)->s[(c)->act >= 0 ? (c)->act : 0], level, __VA_ARGS__)
 
 static void arm(pl_iec104_client_t *c);
 static void cmd_pump(pl_iec104_client_t *c);
+
+/* The session I-frames go to: the started one, or NULL. */
+static sess_t *act_started(pl_iec104_client_t *c)
+{
+    sess_t *s = c->act >= 0 ? &c->s[c->act] : NULL;
+
+    return s != NULL && s->up && s->state == SS_STARTED ? s : NULL;
+}
+
+static const char *side_name(const sess_t *s)
+{
+    return s->c->nsess < 2 ? "the" : s->idx == 0 ? "the primary" : "the backup";
+}
 
 /* =========================================================== configuration, URL */
 
@@ -87,6 +131,7 @@ void pl_iec104_client_config_init(pl_iec104_client_config_t *cfg)
     cfg->t2_ms = PL_IEC104_DEFAULT_T2 * 1000u;
     cfg->t3_ms = PL_IEC104_DEFAULT_T3 * 1000u;
     cfg->timeout_ms = 10000;
+    cfg->line.redundancy = PL_REDUNDANCY_PARALLEL; /* IEC 104 keeps a session on both */
 }
 
 int pl_iec104_client_config_url(pl_iec104_client_config_t *cfg, const char *url, char *storage,
@@ -176,96 +221,108 @@ static uint64_t now_ms(const pl_iec104_client_t *c)
     return uv_now(c->loop);
 }
 
-/* A protocol error: the connection is dropped with a named reason. */
-static void drop(pl_iec104_client_t *c, int code, const char *detail)
+/* A protocol error: the connection is dropped with a named reason; the line's on_down
+ * follows (next loop iteration) and decides what comes next. */
+static void drop(sess_t *s, int code, const char *detail)
 {
     pl_status_t st;
 
     pl_status_clear(&st);
     pl_status_set(&st, code, 0, "%s", detail);
-    PLOG(c, PL_LOG_WARN, "iec104: %s, closing the connection", detail);
-    c->up = 0;
-    c->started = 0;
-    pl_line_drop(c->line, &st);
+    SLOG(s, PL_LOG_WARN, "iec104: %s, closing the connection", detail);
+    s->up = 0;
+    s->state = SS_STOPPED;
+    s->testfr_pending = 0;
+    pl_line_drop(s->line, &st);
 }
 
-static int send_raw(pl_iec104_client_t *c, const uint8_t *buf, size_t len)
+static int send_raw(sess_t *s, const uint8_t *buf, size_t len)
 {
-    int rc = pl_line_send(c->line, buf, len);
+    int rc = pl_line_send(s->line, buf, len);
 
     if (rc < 0 && rc != PL_ECLOSING)
-        drop(c, rc, "the send buffer is full");
+        drop(s, rc, "the send buffer is full");
     return rc;
 }
 
-static void send_u(pl_iec104_client_t *c, uint8_t func)
+static void send_u(sess_t *s, uint8_t func)
 {
     uint8_t f[PL_IEC104_APCI_LEN];
 
     (void)pl_iec104_encode_u(f, sizeof(f), func);
-    if (send_raw(c, f, sizeof(f)) == 0)
-        c->st.u_out++;
+    if (send_raw(s, f, sizeof(f)) == 0)
+        s->c->st.u_out++;
 }
 
-static void send_s(pl_iec104_client_t *c)
+static void send_s(sess_t *s)
 {
     uint8_t f[PL_IEC104_APCI_LEN];
 
-    (void)pl_iec104_encode_s(f, sizeof(f), c->vr);
-    if (send_raw(c, f, sizeof(f)) == 0) {
-        c->st.s_out++;
-        c->rx_unacked = 0;
+    (void)pl_iec104_encode_s(f, sizeof(f), s->vr);
+    if (send_raw(s, f, sizeof(f)) == 0) {
+        s->c->st.s_out++;
+        s->rx_unacked = 0;
     }
 }
 
-static int window_open(const pl_iec104_client_t *c)
+static void send_testfr(sess_t *s)
 {
-    return pl_iec104_seq_diff(c->vs, c->va) < c->cfg.k;
+    send_u(s, PL_IEC104_U_TESTFR_ACT);
+    s->c->st.testfr_sent++;
+    s->testfr_pending = 1;
+    s->testfr_due = now_ms(s->c) + s->c->cfg.t1_ms;
+}
+
+static int window_open(const sess_t *s)
+{
+    return pl_iec104_seq_diff(s->vs, s->va) < s->c->cfg.k;
 }
 
 /* Sends an I-frame now (the window is open). */
-static void send_i_now(pl_iec104_client_t *c, const uint8_t *asdu, size_t len)
+static void send_i_now(sess_t *s, const uint8_t *asdu, size_t len)
 {
     uint8_t f[PL_IEC104_MAX_APDU];
-    int n = pl_iec104_encode_i(f, sizeof(f), c->vs, c->vr, asdu, len);
+    int n = pl_iec104_encode_i(f, sizeof(f), s->vs, s->vr, asdu, len);
 
-    if (n < 0 || send_raw(c, f, (size_t)n) < 0)
+    if (n < 0 || send_raw(s, f, (size_t)n) < 0)
         return;
-    c->sent_at[c->vs % c->cfg.k] = now_ms(c);
-    c->vs = pl_iec104_seq_add(c->vs, 1);
-    c->rx_unacked = 0; /* N(R) went with it */
-    c->st.i_out++;
+    s->sent_at[s->vs % s->c->cfg.k] = now_ms(s->c);
+    s->vs = pl_iec104_seq_add(s->vs, 1);
+    s->rx_unacked = 0; /* N(R) went with it */
+    s->c->st.i_out++;
 }
 
-/* Sends an I-frame, or keeps it until the window opens. */
+/* Sends an I-frame on the started connection, or keeps it until the window opens. */
 static int send_i(pl_iec104_client_t *c, const uint8_t *asdu, size_t len)
 {
-    if (!c->started)
+    sess_t *s = act_started(c);
+
+    if (s == NULL)
         return PL_ECLOSING;
-    if (c->pend_n == 0 && window_open(c)) {
-        send_i_now(c, asdu, len);
+    if (s->pend_n == 0 && window_open(s)) {
+        send_i_now(s, asdu, len);
         return 0;
     }
-    if (c->pend_n == PENDING_MAX)
+    if (s->pend_n == PENDING_MAX)
         return PL_ENOBUFS;
     {
-        size_t at = (c->pend_head + c->pend_n) % PENDING_MAX;
+        size_t at = (s->pend_head + s->pend_n) % PENDING_MAX;
 
-        memcpy(c->pend[at], asdu, len);
-        c->pend_len[at] = len;
-        c->pend_n++;
+        memcpy(s->pend[at], asdu, len);
+        s->pend_len[at] = len;
+        s->pend_n++;
     }
     return 0;
 }
 
-static void pending_flush(pl_iec104_client_t *c)
+static void pending_flush(sess_t *s)
 {
-    while (c->up && c->started && c->pend_n > 0 && window_open(c)) {
-        size_t at = c->pend_head;
+    while (s->up && s->state == SS_STARTED && s->pend_n > 0 && window_open(s)) {
+        size_t at = s->pend_head;
 
-        c->pend_head = (c->pend_head + 1) % PENDING_MAX;
-        c->pend_n--;
-        send_i_now(c, c->pend[at], c->pend_len[at]);
+        s->pend_head = (s->pend_head + 1) % PENDING_MAX;
+        s->pend_n--;
+        send_i_now(s, s->pend[at], s->pend_len[at]);
     }
 }
 
@@ -305,12 +362,134 @@ static int interrogate(pl_iec104_client_t *c)
     o.qualifier = PL_IEC104_QOI_STATION;
     rc = send_system(c, PL_IEC104_C_IC_NA_1, &o);
     if (rc == 0) {
-        c->gi_running = 1;
+        c->s[c->act].gi_running = 1;
         c->st.interrogations++;
         if (c->cfg.gi_period_ms > 0)
             c->gi_next = now_ms(c) + c->cfg.gi_period_ms;
     }
     return rc;
+}
+
+/* =========================================================== which connection is started */
+
+/* Sends STARTDT act on session `i`, which becomes the one started. */
+static void start(pl_iec104_client_t *c, unsigned i)
+{
+    sess_t *s = &c->s[i];
+
+    c->act = (int)i;
+    s->state = SS_STARTING;
+    s->u_due = now_ms(c) + c->cfg.t1_ms;
+    send_u(s, PL_IEC104_U_STARTDT_ACT);
+}
+
+/* Sends STOPDT act on a started (or starting) session: it becomes the standby once the
+ * station confirms, or is closed when it does not within t1. */
+static void stop(sess_t *s)
+{
+    if (s->rx_unacked > 0)
+        send_s(s); /* what it delivered is acknowledged first */
+    s->state = SS_STOPPING;
+    s->u_due = now_ms(s->c) + s->c->cfg.t1_ms;
+    s->testfr_pending = 0;
+    s->gi_running = 0;
+    s->pend_n = 0;
+    s->c->st.stopdt_sent++;
+    SLOG(s, PL_LOG_INFO, "iec104: STOPDT act to %s connection", side_name(s));
+    send_u(s, PL_IEC104_U_STOPDT_ACT);
+}
+
+/* May session `i` be started now that none is? The primary always; the backup once the
+ * primary side's first attempt has ended (so that at start, with both reachable, the
+ * primary is the one started). */
+static int eligible(const pl_iec104_client_t *c, unsigned i)
+{
+    return i == 0 || c->s[0].tried;
+}
+
+/* Starts a connected, stopped session when none is started or starting. */
+static void pick(pl_iec104_client_t *c)
+{
+    unsigned i;
+
+    if (c->act >= 0)
+        return;
+    for (i = 0; i < c->nsess; i++)
+        if (c->s[i].up && c->s[i].state == SS_STOPPED && eligible(c, i)) {
+            if (c->nsess > 1)
+                SLOG(&c->s[i], PL_LOG_INFO, "iec104: starting %s connection", side_name(&c->s[i]));
+            start(c, i);
+            return;
+        }
+}
+
+/* The started (or starting) session gives way to session `i` (connected, stopped): `i` gets
+ * STARTDT act and, on its confirmation, a general interrogation; the old one gets STOPDT
+ * act when it is still connected. */
+static void switch_to(pl_iec104_client_t *c, unsigned i, const pl_status_t *why)
+{
+    sess_t *old = &c->s[c->act], *s = &c->s[i];
+    char text[160];
+
+    c->st.switchovers++;
+    pl_status_format(why, text, sizeof(text));
+    SLOG(s, PL_LOG_WARN, "iec104: switchover %llu to %s connection (%s), away from %s %s: %s",
+         (unsigned long long)c->st.switchovers, side_name(s), pl_line_peer(s->line), side_name(old),
+         old->up ? pl_line_peer(old->line) : "connection", text);
+    old->gi_running = 0;
+    if (old->up && (old->state == SS_STARTED || old->state == SS_STARTING))
+        stop(old);
+    c->act = -1;
+    start(c, i);
+    if (c->cfg.on_link != NULL)
+        c->cfg.on_link(c, PL_IEC104_LINK_SWITCH, why, c->cfg.ud);
+}
+
+/* prefer_primary: back to the primary when it has answered a TESTFR act while the backup
+ * is started and no command is in flight. */
+static void maybe_return(pl_iec104_client_t *c)
+{
+    pl_status_t why;
+
+    if (c->nsess < 2 || !c->cfg.line.prefer_primary || c->act != 1 || c->s[1].state != SS_STARTED ||
+        !c->s[0].up || c->s[0].state != SS_STOPPED || !c->s[0].healthy ||
+        (c->cmd_head != NULL && c->cmd_head->stage_ != CMD_QUEUED))
+        return;
+    pl_status_clear(&why);
+    pl_status_set(&why, PL_ECANCELED, 0, "the primary answers again: returning to it");
+    switch_to(c, 0, &why);
+}
+
+/* After every event: a session to start, a return to the primary, the next deadline. */
+static void settle(pl_iec104_client_t *c)
+{
+    pick(c);
+    maybe_return(c);
+    arm(c);
+}
+
+/* t1 ran out on session `s` for `what`. The started one gives way to a connected standby
+ * (and gets STOPDT act, since it is still connected); otherwise the connection is closed. */
+static void t1_expired(sess_t *s, const char *what)
+{
+    pl_iec104_client_t *c = s->c;
+    sess_t *o = c->nsess > 1 ? &c->s[1 - s->idx] : NULL;
+    char detail[96];
+    pl_status_t why;
+
+    snprintf(detail, sizeof(detail), "%s not confirmed within t1 (%u ms)", what, c->cfg.t1_ms);
+    c->st.t1_expired++;
+    s->healthy = 0;
+    if (o != NULL && c->act == (int)s->idx && s->state != SS_STOPPING && o->up &&
+        o->state == SS_STOPPED) {
+        pl_status_clear(&why);
+        pl_status_set(&why, PL_EIEC104_T1, 0, "%s", detail);
+        switch_to(c, o->idx, &why);
+        return;
+    }
+    if (s->state == SS_STOPPED && c->nsess > 1)
+        c->st.standby_failures++;
+    drop(s, PL_EIEC104_T1, detail);
 }
 
 /* =========================================================== commands */
@@ -430,7 +609,7 @@ static void cmd_pump(pl_iec104_client_t *c)
     pl_iec104_cmd_t *cmd = c->cmd_head;
     int rc;
 
-    if (cmd == NULL || cmd->stage_ != CMD_QUEUED || !c->started)
+    if (cmd == NULL || cmd->stage_ != CMD_QUEUED || act_started(c) == NULL)
         return;
     rc = cmd_send(c, cmd, cmd->sbo);
     if (rc < 0) {
@@ -573,24 +752,25 @@ static void point_of(const pl_iec104_asdu_t *a, const pl_iec104_object_t *o, pl_
     }
 }
 
-static void handle_asdu(pl_iec104_client_t *c, const uint8_t *buf, size_t len)
+static void handle_asdu(sess_t *s, const uint8_t *buf, size_t len)
 {
+    pl_iec104_client_t *c = s->c;
     const pl_iec104_type_info_t *ti;
     pl_iec104_asdu_t a;
     pl_iec104_object_t o;
     pl_iec104_iter_t it;
-    unsigned gen = c->gen;
+    unsigned gen = s->gen;
     int rc = pl_iec104_asdu_decode(buf, len, &c->params, &a);
 
     if (rc < 0) {
         c->st.bad_asdus++;
-        PLOG(c, PL_LOG_WARN, "iec104: an ASDU does not decode (%s), ignored", pl_strerror(rc));
+        SLOG(s, PL_LOG_WARN, "iec104: an ASDU does not decode (%s), ignored", pl_strerror(rc));
         return;
     }
     ti = pl_iec104_type_info(a.type);
     if (ti != NULL && !ti->control && a.type != PL_IEC104_M_EI_NA_1) {
         pl_iec104_iter_init(&it, &a);
-        while (pl_iec104_iter_next(&it, &o) > 0 && gen == c->gen) {
+        while (pl_iec104_iter_next(&it, &o) > 0 && gen == s->gen) {
             pl_iec104_point_t p;
 
             point_of(&a, &o, &p);
@@ -607,21 +787,23 @@ static void handle_asdu(pl_iec104_client_t *c, const uint8_t *buf, size_t len)
             (a.cause >= PL_IEC104_COT_UNKNOWN_TYPE && a.cause <= PL_IEC104_COT_UNKNOWN_IOA)) {
             pl_status_t st;
 
+            if (!s->gi_running || c->act != (int)s->idx)
+                return; /* the end of an interrogation on a connection given up */
             pl_status_clear(&st);
             if (a.cause >= PL_IEC104_COT_UNKNOWN_TYPE && a.cause <= PL_IEC104_COT_UNKNOWN_IOA) {
                 pl_status_set(&st, unknown_code(a.cause), 0,
                               "the general interrogation was refused (cause %s)",
                               pl_iec104_cause_name(a.cause));
-                PLOG(c, PL_LOG_WARN, "iec104: %s", st.detail);
+                SLOG(s, PL_LOG_WARN, "iec104: %s", st.detail);
             } else if (a.cause != PL_IEC104_COT_ACTTERM) {
                 pl_status_set(&st, PL_EIEC104_NEGATIVE, 0,
                               "the general interrogation was refused (cause %s)",
                               pl_iec104_cause_name(a.cause));
-                PLOG(c, PL_LOG_WARN, "iec104: %s", st.detail);
+                SLOG(s, PL_LOG_WARN, "iec104: %s", st.detail);
             } else {
                 c->st.gi_done++;
             }
-            c->gi_running = 0;
+            s->gi_running = 0;
             if (c->cfg.on_link != NULL)
                 c->cfg.on_link(c, PL_IEC104_LINK_GI_DONE, &st, c->cfg.ud);
         }
@@ -632,115 +814,138 @@ static void handle_asdu(pl_iec104_client_t *c, const uint8_t *buf, size_t len)
 }
 
 /* N(R) of an I- or S-frame: 0, or the connection was dropped. */
-static int ack(pl_iec104_client_t *c, uint16_t nr)
+static int ack(sess_t *s, uint16_t nr)
 {
     char detail[96];
 
-    if (pl_iec104_ack_check(nr, c->va, c->vs) < 0) {
+    if (pl_iec104_ack_check(nr, s->va, s->vs) < 0) {
         snprintf(detail, sizeof(detail),
                  "the station acknowledged N(R) %u, outside the frames sent (%u..%u)", (unsigned)nr,
-                 (unsigned)c->va, (unsigned)c->vs);
-        c->st.seq_errors++;
-        drop(c, PL_EIEC104_ACK, detail);
+                 (unsigned)s->va, (unsigned)s->vs);
+        s->c->st.seq_errors++;
+        drop(s, PL_EIEC104_ACK, detail);
         return -1;
     }
-    c->va = nr;
+    s->va = nr;
     return 0;
 }
 
-static void handle_u(pl_iec104_client_t *c, uint8_t func)
+/* STARTDT con on the session being started: interrogation, clock, commands. */
+static void started(sess_t *s)
 {
+    pl_iec104_client_t *c = s->c;
+    unsigned gen = s->gen;
+
+    s->state = SS_STARTED;
+    c->st.connections++;
+    if (c->nsess > 1)
+        SLOG(s, PL_LOG_INFO, "iec104: %s connection is started", side_name(s));
+    if (c->cfg.on_link != NULL)
+        c->cfg.on_link(c, PL_IEC104_LINK_STARTED, NULL, c->cfg.ud);
+    if (gen != s->gen || !s->up || act_started(c) != s)
+        return;
+    if (c->cfg.time_sync) {
+        pl_iec104_object_t o;
+
+        memset(&o, 0, sizeof(o));
+        o.has_time = 1;
+        if (wall_cp56(&o.time) == 0)
+            (void)send_system(c, PL_IEC104_C_CS_NA_1, &o);
+    }
+    if (!c->cfg.no_gi)
+        (void)interrogate(c);
+    else if (c->cfg.gi_period_ms > 0)
+        c->gi_next = now_ms(c) + c->cfg.gi_period_ms;
+    cmd_pump(c);
+}
+
+static void handle_u(sess_t *s, uint8_t func)
+{
+    pl_iec104_client_t *c = s->c;
     char detail[64];
 
     c->st.u_in++;
     switch (func) {
     case PL_IEC104_U_STARTDT_CON:
-        if (!c->startdt_pending)
-            break; /* a repeated confirmation: harmless */
-        c->startdt_pending = 0;
-        c->started = 1;
-        c->st.connections++;
-        if (c->cfg.on_link != NULL)
-            c->cfg.on_link(c, PL_IEC104_LINK_STARTED, NULL, c->cfg.ud);
-        if (!c->up)
-            return;
-        if (c->cfg.time_sync) {
-            pl_iec104_object_t o;
-
-            memset(&o, 0, sizeof(o));
-            o.has_time = 1;
-            if (wall_cp56(&o.time) == 0)
-                (void)send_system(c, PL_IEC104_C_CS_NA_1, &o);
-        }
-        if (!c->cfg.no_gi)
-            (void)interrogate(c);
-        else if (c->cfg.gi_period_ms > 0)
-            c->gi_next = now_ms(c) + c->cfg.gi_period_ms;
-        cmd_pump(c);
+        if (s->state != SS_STARTING || c->act != (int)s->idx)
+            return; /* a repeated confirmation: harmless */
+        started(s);
         return;
     case PL_IEC104_U_TESTFR_ACT:
-        send_u(c, PL_IEC104_U_TESTFR_CON);
+        send_u(s, PL_IEC104_U_TESTFR_CON);
         return;
     case PL_IEC104_U_TESTFR_CON:
-        c->testfr_pending = 0;
+        if (s->testfr_pending)
+            s->healthy = 1;
+        s->testfr_pending = 0;
         return;
     case PL_IEC104_U_STOPDT_CON:
-        c->started = 0;
+        if (s->state != SS_STOPPING)
+            return;
+        if (s->va != s->vs) {
+            drop(s, PL_EIEC104_ACK, "STOPDT con came with I-frames unacknowledged");
+            return;
+        }
+        s->state = SS_STOPPED;
+        SLOG(s, PL_LOG_INFO, "iec104: %s connection is stopped (STOPDT con), now the standby",
+             side_name(s));
         return;
     default:
         snprintf(detail, sizeof(detail), "the station sent %s", pl_iec104_u_name(func));
-        drop(c, PL_EIEC104_UNEXPECTED, detail);
+        drop(s, PL_EIEC104_UNEXPECTED, detail);
         return;
     }
 }
 
-static void handle_apdu(pl_iec104_client_t *c, const uint8_t *buf, size_t len)
+static void handle_apdu(sess_t *s, const uint8_t *buf, size_t len)
 {
+    pl_iec104_client_t *c = s->c;
     pl_iec104_apdu_t f;
     char detail[96];
-    unsigned gen = c->gen;
+    unsigned gen = s->gen;
     int rc = pl_iec104_decode(buf, len, &f);
 
     if (rc < 0) {
         c->st.bad_frames++;
-        drop(c, rc, "an APDU does not decode");
+        drop(s, rc, "an APDU does not decode");
         return;
     }
-    c->last_rx = now_ms(c);
+    s->last_rx = now_ms(c);
     switch (f.kind) {
     case PL_IEC104_FRAME_U:
-        handle_u(c, f.func);
+        handle_u(s, f.func);
         return;
     case PL_IEC104_FRAME_S:
         c->st.s_in++;
-        if (ack(c, f.nr) == 0)
-            pending_flush(c);
+        if (ack(s, f.nr) == 0)
+            pending_flush(s);
         return;
     case PL_IEC104_FRAME_I:
         c->st.i_in++;
-        if (!c->started) {
-            drop(c, PL_EIEC104_UNEXPECTED, "the station sent an I-frame before STARTDT con");
+        if (s->state != SS_STARTED && s->state != SS_STOPPING) {
+            drop(s, PL_EIEC104_UNEXPECTED, "the station sent an I-frame before STARTDT con");
             return;
         }
-        if (f.ns != c->vr) {
+        if (f.ns != s->vr) {
             snprintf(detail, sizeof(detail), "the station sent N(S) %u, expected %u",
-                     (unsigned)f.ns, (unsigned)c->vr);
+                     (unsigned)f.ns, (unsigned)s->vr);
             c->st.seq_errors++;
-            drop(c, PL_EIEC104_SEQ, detail);
+            drop(s, PL_EIEC104_SEQ, detail);
             return;
         }
-        if (ack(c, f.nr) < 0)
+        if (ack(s, f.nr) < 0)
             return;
-        c->vr = pl_iec104_seq_add(c->vr, 1);
-        if (c->rx_unacked++ == 0)
-            c->rx_first = now_ms(c);
-        handle_asdu(c, f.asdu, f.asdu_len);
-        if (gen != c->gen || !c->up)
+        s->vr = pl_iec104_seq_add(s->vr, 1);
+        if (s->rx_unacked++ == 0)
+            s->rx_first = now_ms(c);
+        handle_asdu(s, f.asdu, f.asdu_len);
+        if (gen != s->gen || !s->up)
             return;
-        /* the data is taken (the callbacks returned): now it may be acknowledged */
-        if (c->rx_unacked >= c->cfg.w)
-            send_s(c);
-        pending_flush(c);
+        /* the data is taken (the callbacks returned): now it may be acknowledged; a
+         * connection being stopped acknowledges at once, so that STOPDT con can come */
+        if (s->rx_unacked >= c->cfg.w || s->state == SS_STOPPING)
+            send_s(s);
+        pending_flush(s);
         return;
     }
 }
@@ -749,126 +954,150 @@ static void handle_apdu(pl_iec104_client_t *c, const uint8_t *buf, size_t len)
 
 static void on_up(pl_line_t *line, void *ud)
 {
-    pl_iec104_client_t *c = ud;
+    sess_t *s = ud;
+    pl_iec104_client_t *c = s->c;
 
     (void)line;
-    c->gen++;
-    c->up = 1;
-    c->started = 0;
-    c->vs = c->vr = c->va = 0;
-    c->rx_unacked = 0;
-    c->rlen = 0;
-    c->pend_n = 0;
-    c->gi_running = 0;
-    c->testfr_pending = 0;
-    c->last_rx = now_ms(c);
-    send_u(c, PL_IEC104_U_STARTDT_ACT);
-    c->startdt_pending = 1;
-    c->startdt_due = now_ms(c) + c->cfg.t1_ms;
-    arm(c);
+    s->gen++;
+    s->up = 1;
+    s->tried = 1;
+    s->healthy = 0;
+    s->state = SS_STOPPED;
+    s->vs = s->vr = s->va = 0;
+    s->rx_unacked = 0;
+    s->rlen = 0;
+    s->pend_n = 0;
+    s->gi_running = 0;
+    s->testfr_pending = 0;
+    s->last_rx = now_ms(c);
+    pick(c);
+    if (c->act != (int)s->idx) {
+        /* the standby: supervised with TESTFR act, now and after every t3 of silence */
+        SLOG(s, PL_LOG_INFO, "iec104: %s connection is the standby", side_name(s));
+        send_testfr(s);
+    }
+    settle(c);
 }
 
 static void on_data(pl_line_t *line, const uint8_t *buf, size_t len, void *ud)
 {
-    pl_iec104_client_t *c = ud;
-    unsigned gen = c->gen;
+    sess_t *s = ud;
+    pl_iec104_client_t *c = s->c;
+    unsigned gen = s->gen;
 
     (void)line;
-    while (len > 0 && c->up && gen == c->gen) {
-        size_t take = RBUF_LEN - c->rlen < len ? RBUF_LEN - c->rlen : len, need, off = 0;
+    while (len > 0 && s->up && gen == s->gen) {
+        size_t take = RBUF_LEN - s->rlen < len ? RBUF_LEN - s->rlen : len, need, off = 0;
 
-        memcpy(c->rbuf + c->rlen, buf, take);
-        c->rlen += take;
+        memcpy(s->rbuf + s->rlen, buf, take);
+        s->rlen += take;
         buf += take;
         len -= take;
-        while (c->up && gen == c->gen) {
-            int n = pl_iec104_frame(c->rbuf + off, c->rlen - off, &need);
+        while (s->up && gen == s->gen) {
+            int n = pl_iec104_frame(s->rbuf + off, s->rlen - off, &need);
 
             if (n == PL_EAGAIN)
                 break;
             if (n < 0) {
                 c->st.bad_frames++;
-                drop(c, n, "the byte stream is not IEC 104 framing");
+                drop(s, n, "the byte stream is not IEC 104 framing");
                 break;
             }
-            handle_apdu(c, c->rbuf + off, (size_t)n);
+            handle_apdu(s, s->rbuf + off, (size_t)n);
             off += (size_t)n;
         }
-        if (!c->up || gen != c->gen)
+        if (!s->up || gen != s->gen)
             break;
-        memmove(c->rbuf, c->rbuf + off, c->rlen - off);
-        c->rlen -= off;
+        memmove(s->rbuf, s->rbuf + off, s->rlen - off);
+        s->rlen -= off;
     }
-    if (gen == c->gen && c->up)
-        arm(c);
+    settle(c);
 }
 
 static void on_down(pl_line_t *line, const pl_status_t *why, void *ud)
 {
-    pl_iec104_client_t *c = ud;
+    sess_t *s = ud;
+    pl_iec104_client_t *c = s->c;
     pl_iec104_cmd_t *cmd = c->cmd_head;
+    int was_act = c->act == (int)s->idx;
+    sess_t *o = c->nsess > 1 ? &c->s[1 - s->idx] : NULL;
 
     (void)line;
-    c->gen++;
-    c->up = 0;
-    c->started = 0;
-    c->startdt_pending = 0;
-    c->testfr_pending = 0;
-    c->pend_n = 0;
-    c->rlen = 0;
-    if (cmd != NULL && cmd->stage_ != CMD_QUEUED) {
-        char detail[PL_STATUS_DETAIL_MAX];
+    s->gen++;
+    s->up = 0;
+    s->tried = 1;
+    s->healthy = 0;
+    s->state = SS_STOPPED;
+    s->testfr_pending = 0;
+    s->gi_running = 0;
+    s->pend_n = 0;
+    s->rlen = 0;
+    if (why != NULL && why->code != 0)
+        c->last_err = *why;
+    if (!was_act) {
+        if (c->act >= 0) { /* the standby, or an attempt of its side: the stream is elsewhere */
+            settle(c);
+            return;
+        }
+    } else {
+        if (cmd != NULL && cmd->stage_ != CMD_QUEUED) {
+            char detail[PL_STATUS_DETAIL_MAX];
 
-        /* sent, not answered: whether it was carried out is not known */
-        snprintf(detail, sizeof(detail), "connection lost before the command was answered: %.40s",
-                 why != NULL ? why->detail : "");
-        cmd_done(c, why != NULL && why->code != 0 ? why->code : PL_ECONNECT, detail);
+            /* sent, not answered: whether it was carried out is not known */
+            snprintf(detail, sizeof(detail),
+                     "connection lost before the command was answered: %.40s",
+                     why != NULL ? why->detail : "");
+            cmd_done(c, why != NULL && why->code != 0 ? why->code : PL_ECONNECT, detail);
+        }
+        if (o != NULL && o->up && o->state == SS_STOPPED) {
+            switch_to(c, o->idx, why); /* the old connection is gone: no STOPDT */
+            settle(c);
+            return;
+        }
+        c->act = -1;
     }
     if (c->cfg.on_link != NULL)
         c->cfg.on_link(c, PL_IEC104_LINK_DOWN, why, c->cfg.ud);
-    arm(c);
+    settle(c);
 }
 
-static void t1_expired(pl_iec104_client_t *c, const char *what)
+/* Runs what is due on session `s`. */
+static void sess_timer(sess_t *s, uint64_t now)
 {
-    char detail[96];
+    pl_iec104_client_t *c = s->c;
 
-    snprintf(detail, sizeof(detail), "%s not confirmed within t1 (%u ms)", what, c->cfg.t1_ms);
-    c->st.t1_expired++;
-    drop(c, PL_EIEC104_T1, detail);
+    if (!s->up)
+        return;
+    if ((s->state == SS_STARTING || s->state == SS_STOPPING) && now >= s->u_due) {
+        t1_expired(s, s->state == SS_STARTING ? "STARTDT act" : "STOPDT act");
+    } else if (s->testfr_pending && now >= s->testfr_due) {
+        t1_expired(s, "TESTFR act");
+    } else if (s->state != SS_STOPPING && s->va != s->vs &&
+               now >= s->sent_at[s->va % c->cfg.k] + c->cfg.t1_ms) {
+        t1_expired(s, "an I-frame");
+    } else {
+        if (s->rx_unacked > 0 && now >= s->rx_first + c->cfg.t2_ms)
+            send_s(s);
+        if (s->up && !s->testfr_pending && now >= s->last_rx + c->cfg.t3_ms)
+            send_testfr(s);
+        if (act_started(c) == s && c->cfg.gi_period_ms > 0 && !s->gi_running && now >= c->gi_next)
+            (void)interrogate(c);
+    }
 }
 
 static void on_timer(uv_timer_t *t)
 {
     pl_iec104_client_t *c = t->data;
     uint64_t now = now_ms(c);
+    unsigned i;
 
-    if (c->up) {
-        if (c->startdt_pending && now >= c->startdt_due) {
-            t1_expired(c, "STARTDT act");
-        } else if (c->testfr_pending && now >= c->testfr_due) {
-            t1_expired(c, "TESTFR act");
-        } else if (c->va != c->vs && now >= c->sent_at[c->va % c->cfg.k] + c->cfg.t1_ms) {
-            t1_expired(c, "an I-frame");
-        } else {
-            if (c->rx_unacked > 0 && now >= c->rx_first + c->cfg.t2_ms)
-                send_s(c);
-            if (c->up && !c->testfr_pending && now >= c->last_rx + c->cfg.t3_ms) {
-                send_u(c, PL_IEC104_U_TESTFR_ACT);
-                c->st.testfr_sent++;
-                c->testfr_pending = 1;
-                c->testfr_due = now + c->cfg.t1_ms;
-            }
-            if (c->up && c->started && c->cfg.gi_period_ms > 0 && !c->gi_running &&
-                now >= c->gi_next)
-                (void)interrogate(c);
-        }
-    }
+    for (i = 0; i < c->nsess; i++)
+        sess_timer(&c->s[i], now);
     while (c->cmd_head != NULL && now >= c->cmd_head->due_) {
-        const pl_status_t *le = pl_line_last_error(c->line);
+        const pl_status_t *le = &c->last_err;
         char detail[PL_STATUS_DETAIL_MAX];
 
-        if (c->cmd_head->stage_ == CMD_QUEUED && !c->started && le->code != 0) {
+        if (c->cmd_head->stage_ == CMD_QUEUED && act_started(c) == NULL && le->code != 0) {
             snprintf(detail, sizeof(detail), "no started connection within %u ms: %.40s",
                      c->cfg.timeout_ms, le->detail);
             cmd_done(c, le->code, detail);
@@ -879,7 +1108,7 @@ static void on_timer(uv_timer_t *t)
         }
         cmd_pump(c);
     }
-    arm(c);
+    settle(c);
 }
 
 static void due_min(uint64_t *m, uint64_t t)
@@ -888,25 +1117,35 @@ static void due_min(uint64_t *m, uint64_t t)
         *m = t;
 }
 
+static void sess_due(const sess_t *s, uint64_t *m)
+{
+    const pl_iec104_client_t *c = s->c;
+
+    if (!s->up)
+        return;
+    if (s->state == SS_STARTING || s->state == SS_STOPPING)
+        due_min(m, s->u_due);
+    if (s->testfr_pending)
+        due_min(m, s->testfr_due);
+    else
+        due_min(m, s->last_rx + c->cfg.t3_ms);
+    if (s->va != s->vs && s->state != SS_STOPPING)
+        due_min(m, s->sent_at[s->va % c->cfg.k] + c->cfg.t1_ms);
+    if (s->rx_unacked > 0)
+        due_min(m, s->rx_first + c->cfg.t2_ms);
+    if (c->act == (int)s->idx && s->state == SS_STARTED && c->cfg.gi_period_ms > 0 &&
+        !s->gi_running)
+        due_min(m, c->gi_next);
+}
+
 /* Sets the timer to the earliest deadline. */
 static void arm(pl_iec104_client_t *c)
 {
     uint64_t m = UINT64_MAX, now = now_ms(c);
+    unsigned i;
 
-    if (c->up) {
-        if (c->startdt_pending)
-            due_min(&m, c->startdt_due);
-        if (c->testfr_pending)
-            due_min(&m, c->testfr_due);
-        else
-            due_min(&m, c->last_rx + c->cfg.t3_ms);
-        if (c->va != c->vs)
-            due_min(&m, c->sent_at[c->va % c->cfg.k] + c->cfg.t1_ms);
-        if (c->rx_unacked > 0)
-            due_min(&m, c->rx_first + c->cfg.t2_ms);
-        if (c->started && c->cfg.gi_period_ms > 0 && !c->gi_running)
-            due_min(&m, c->gi_next);
-    }
+    for (i = 0; i < c->nsess; i++)
+        sess_due(&c->s[i], &m);
     if (c->cmd_head != NULL)
         due_min(&m, c->cmd_head->due_);
     if (m == UINT64_MAX) {
@@ -923,19 +1162,25 @@ int pl_iec104_client_new(uv_loop_t *loop, const pl_iec104_client_config_t *cfg,
 {
     static const pl_line_cbs_t cbs = {on_up, on_data, on_down, NULL};
     pl_iec104_client_t *c;
-    pl_line_config_t lc;
+    pl_line_config_t lc[2];
+    unsigned i, nsess;
 
     *out = NULL;
     if (cfg->line.hosts.count == 0 || cfg->k < 1 || cfg->k > PL_IEC104_CLIENT_MAX_K || cfg->w < 1 ||
         cfg->w > cfg->k || cfg->t1_ms == 0 || cfg->t2_ms >= cfg->t1_ms || cfg->t3_ms == 0 ||
         cfg->timeout_ms == 0)
         return PL_EINVAL;
-    c = calloc(1, sizeof(*c));
+    nsess = cfg->line.redundancy == PL_REDUNDANCY_PARALLEL && cfg->line.use_backup &&
+                    cfg->line.backup.count > 0
+                ? 2u
+                : 1u;
+    c = calloc(1, sizeof(*c) + nsess * sizeof(sess_t));
     if (c == NULL)
         return PL_ENOMEM;
     c->loop = loop;
     c->cfg = *cfg;
     c->log = cfg->log;
+    c->act = -1;
     c->params.cot_size = cfg->cot_size;
     c->params.ca_size = cfg->ca_size;
     c->params.ioa_size = cfg->ioa_size;
@@ -943,21 +1188,39 @@ int pl_iec104_client_new(uv_loop_t *loop, const pl_iec104_client_config_t *cfg,
         free(c);
         return PL_EINVAL;
     }
-    c->sent_at = calloc(cfg->k, sizeof(*c->sent_at));
-    if (c->sent_at == NULL) {
-        free(c);
-        return PL_ENOMEM;
-    }
     pl_ratelimit_init(&c->rl, c->rl_slots, sizeof(c->rl_slots) / sizeof(c->rl_slots[0]));
-    lc = cfg->line;
-    if (lc.connect_timeout_ms == 0)
-        lc.connect_timeout_ms = cfg->t0_ms;
-    if (lc.log == NULL)
-        lc.log = cfg->log;
-    if (pl_line_new(loop, &lc, &cbs, c, &c->line) < 0) {
-        free(c->sent_at);
-        free(c);
-        return PL_ENOMEM;
+    lc[0] = cfg->line;
+    if (lc[0].connect_timeout_ms == 0)
+        lc[0].connect_timeout_ms = cfg->t0_ms;
+    if (lc[0].log == NULL)
+        lc[0].log = cfg->log;
+    c->nsess = nsess;
+    if (nsess == 2) {
+        /* two plain lines, each cycling through its own side's hosts */
+        lc[0].use_backup = 0;
+        lc[0].backup.count = 0;
+        lc[0].redundancy = PL_REDUNDANCY_ALTERNATE;
+        lc[0].prefer_primary = 0;
+        lc[1] = lc[0];
+        lc[1].hosts = cfg->line.backup;
+        lc[1].port = cfg->line.backup_port != 0 ? cfg->line.backup_port : cfg->line.port;
+        lc[1].hosts_side = PL_LINE_BACKUP; /* for the engine's view: which device carries it */
+    }
+    for (i = 0; i < c->nsess; i++) {
+        sess_t *s = &c->s[i];
+
+        s->c = c;
+        s->idx = i;
+        s->sent_at = calloc(cfg->k, sizeof(*s->sent_at));
+        if (s->sent_at == NULL || pl_line_new(loop, &lc[i], &cbs, s, &s->line) < 0) {
+            while (i-- > 0) { /* lines not started: freed at once, no callback */
+                pl_line_free(c->s[i].line);
+                free(c->s[i].sent_at);
+            }
+            free(s->sent_at);
+            free(c);
+            return PL_ENOMEM;
+        }
     }
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
@@ -967,14 +1230,20 @@ int pl_iec104_client_new(uv_loop_t *loop, const pl_iec104_client_config_t *cfg,
 
 int pl_iec104_client_start(pl_iec104_client_t *c)
 {
-    return pl_line_start(c->line);
+    unsigned i;
+    int rc;
+
+    for (i = 0; i < c->nsess; i++)
+        if ((rc = pl_line_start(c->s[i].line)) < 0)
+            return rc;
+    return 0;
 }
 
 int pl_iec104_client_interrogate(pl_iec104_client_t *c)
 {
     int rc;
 
-    if (!c->up || !c->started)
+    if (act_started(c) == NULL)
         return PL_ECLOSING;
     rc = interrogate(c);
     arm(c);
@@ -983,12 +1252,34 @@ int pl_iec104_client_interrogate(pl_iec104_client_t *c)
 
 int pl_iec104_client_started(const pl_iec104_client_t *c)
 {
-    return c->up && c->started;
+    const sess_t *s = c->act >= 0 ? &c->s[c->act] : NULL;
+
+    return s != NULL && s->up && s->state == SS_STARTED;
 }
 
 pl_line_t *pl_iec104_client_line(pl_iec104_client_t *c)
 {
-    return c->line;
+    return c->s[c->act >= 0 ? c->act : 0].line;
+}
+
+pl_line_t *pl_iec104_client_side_line(pl_iec104_client_t *c, pl_line_side_t side)
+{
+    if (c->nsess < 2)
+        return side == PL_LINE_PRIMARY ? c->s[0].line : NULL;
+    return (unsigned)side < 2 ? c->s[side].line : NULL;
+}
+
+int pl_iec104_client_active_side(const pl_iec104_client_t *c)
+{
+    pl_line_side_t side = PL_LINE_PRIMARY;
+
+    if (c->act < 0)
+        return -1;
+    if (c->nsess > 1)
+        return c->act == 0 ? PL_LINE_PRIMARY : PL_LINE_BACKUP;
+    if (pl_line_active(c->s[0].line, &side, NULL) < 0)
+        return -1;
+    return (int)side;
 }
 
 const pl_iec104_client_stats_t *pl_iec104_client_stats(const pl_iec104_client_t *c)
@@ -999,18 +1290,25 @@ const pl_iec104_client_stats_t *pl_iec104_client_stats(const pl_iec104_client_t 
 static void on_timer_closed(uv_handle_t *h)
 {
     pl_iec104_client_t *c = h->data;
+    unsigned i;
 
-    free(c->sent_at);
+    for (i = 0; i < c->nsess; i++)
+        free(c->s[i].sent_at);
     free(c);
 }
 
 void pl_iec104_client_free(pl_iec104_client_t *c)
 {
+    unsigned i;
+
     if (c == NULL)
         return;
-    pl_line_free(c->line);
-    c->up = 0;
-    c->started = 0;
+    for (i = 0; i < c->nsess; i++) {
+        pl_line_free(c->s[i].line);
+        c->s[i].up = 0;
+        c->s[i].state = SS_STOPPED;
+    }
+    c->act = -1;
     while (c->cmd_head != NULL)
         cmd_done(c, PL_ECANCELED, "the client was closed");
     pl_ratelimit_flush(&c->rl, uv_now(c->loop), c->log);
