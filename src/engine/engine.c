@@ -56,7 +56,7 @@ typedef struct {
     group_t *g;
     uint32_t area, start, len;
     rslot_t *slot; /* while it is read */
-    tag_t **tags;
+    tag_t **tags;  /* a slice of its group's list (group_t.tags) */
     size_t ntags;
     char detail[PL_STATUS_DETAIL_MAX]; /* of the last failed read: its tags point here */
 } block_t;
@@ -85,7 +85,8 @@ typedef struct scan_s {
 struct group_s {
     edev_t *dev;
     scan_t *scan;
-    tag_t **tags;
+    tag_t **tags;  /* ordered by block, each block's tags a slice of it */
+    tag_t **order; /* NULL: `tags` is in the order the tags were defined; else that order */
     size_t ntags;
     block_t **blocks;
     size_t nblocks;
@@ -211,7 +212,7 @@ struct pl_engine_s {
     size_t ndevs;
     tag_t *tags;
     size_t ntags;
-    tag_t **by_name; /* sorted by name */
+    uint32_t *by_name; /* indices into tags, sorted by name */
     arena_t *arena;
     intern_t addrs, protos;          /* address texts, option sets */
     pl_tag_state_t cb_state;         /* what on_change gets */
@@ -555,6 +556,13 @@ static void tag_bad(pl_engine_t *e, tag_t *t, int code, const char *detail, uint
     tag_bad_x(e, t, code, detail, wall, 0);
 }
 
+/* The group's tag `i` in the order the tags were defined (the order publications take when
+ * a whole group changes at once). */
+static tag_t *group_tag(const group_t *g, size_t i)
+{
+    return g->order != NULL ? g->order[i] : g->tags[i];
+}
+
 static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
 {
     size_t i;
@@ -563,7 +571,7 @@ static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
     if (g->fresh_since != 0 && now - g->fresh_since <= limit)
         return; /* no good tag can be older than the limit */
     for (i = 0; i < g->ntags; i++) {
-        tag_t *t = g->tags[i];
+        tag_t *t = group_tag(g, i);
 
         if (t->quality == PL_Q_GOOD && now - t->last_good > limit) {
             t->quality = PL_Q_UNCERTAIN;
@@ -750,7 +758,7 @@ static void demote(edev_t *d, uint64_t now)
              d->fails, d->last_err.detail[0] ? d->last_err.detail : pl_strerror(d->last_err.code));
     for (i = 0; i < d->ngroups; i++)
         for (k = 0; k < d->groups[i]->ntags; k++)
-            tag_bad(e, d->groups[i]->tags[k], why.code, d->demote_detail, wall);
+            tag_bad(e, group_tag(d->groups[i], k), why.code, d->demote_detail, wall);
     pl_status_set(&why, PL_EOFFSCAN, 0, "device %s is off scan for %u ms", d->def.name,
                   d->def.demote_ms);
     fail_writes(d, &why);
@@ -965,16 +973,21 @@ static int cmp_tag_name(const void *a, const void *b)
     return strcmp((*x)->name, (*y)->name);
 }
 
+static tag_t *tag_by_name(const pl_engine_t *e, size_t i)
+{
+    return &e->tags[e->by_name[i]];
+}
+
 static tag_t *find_tag(const pl_engine_t *e, const char *name)
 {
     size_t lo = 0, hi = e->ntags;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(name, e->by_name[mid]->name);
+        int c = strcmp(name, tag_by_name(e, mid)->name);
 
         if (c == 0)
-            return e->by_name[mid];
+            return tag_by_name(e, mid);
         if (c < 0)
             hi = mid;
         else
@@ -1192,14 +1205,11 @@ static void engine_release(pl_engine_t *e)
         for (i = 0; i < e->ngroups; i++) {
             group_t *g = &e->groups[i];
 
-            for (k = 0; k < g->nblocks; k++) {
-                if (g->blocks[k] != NULL) {
-                    free(g->blocks[k]->tags);
-                    free(g->blocks[k]);
-                }
-            }
+            for (k = 0; k < g->nblocks; k++)
+                free(g->blocks[k]);
             free(g->blocks);
             free(g->tags);
+            free(g->order);
         }
     }
     if (e->devs != NULL) {
@@ -1389,6 +1399,8 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
         uint32_t *map = calloc(g->ntags, sizeof(*map));
         size_t scratch_len = pl_plan_scratch_size(g->ntags);
         void *scratch = malloc(scratch_len > 0 ? scratch_len : 1);
+        tag_t **sorted;
+        size_t at;
         int nb;
 
         if (ranges == NULL || blocks == NULL || map == NULL || scratch == NULL) {
@@ -1428,24 +1440,30 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
             b->start = blocks[k].start;
             b->len = blocks[k].len;
         }
-        /* each block's tag list as long as its tags, not as the group's */
+        /* each block's tags a slice of one list ordered by block (the tags of a block in the
+         * order they were defined); the defined order is kept apart only when it differs */
+        sorted = calloc(g->ntags + 1, sizeof(*sorted));
+        if (sorted == NULL) {
+            rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+            goto next;
+        }
         for (k = 0; k < g->ntags; k++)
             g->blocks[map[k]]->ntags++;
-        for (k = 0; k < (size_t)nb; k++) {
-            block_t *b = g->blocks[k];
-
-            b->tags = calloc(b->ntags + 1, sizeof(*b->tags));
-            if (b->tags == NULL) {
-                rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
-                goto next;
-            }
-            b->ntags = 0;
+        for (k = 0, at = 0; k < (size_t)nb; k++) {
+            g->blocks[k]->tags = sorted + at;
+            at += g->blocks[k]->ntags;
+            g->blocks[k]->ntags = 0;
         }
         for (k = 0; k < g->ntags; k++) {
             block_t *b = g->blocks[map[k]];
 
             b->tags[b->ntags++] = g->tags[k];
         }
+        if (memcmp(sorted, g->tags, g->ntags * sizeof(*sorted)) != 0)
+            g->order = g->tags;
+        else
+            free(g->tags);
+        g->tags = sorted;
     next:
         free(ranges);
         free(blocks);
@@ -1508,6 +1526,23 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
     return 0;
 }
 
+/* The name index: sorted as pointers, kept as 32-bit indices (half the size for good). */
+static int sort_names(pl_engine_t *e, pl_status_t *err)
+{
+    tag_t **v = malloc((e->ntags + 1) * sizeof(*v));
+    size_t i;
+
+    if (v == NULL)
+        return pl_status_set(err, PL_ENOMEM, 0, NULL);
+    for (i = 0; i < e->ntags; i++)
+        v[i] = &e->tags[i];
+    qsort(v, e->ntags, sizeof(*v), cmp_tag_name);
+    for (i = 0; i < e->ntags; i++)
+        e->by_name[i] = (uint32_t)(v[i] - e->tags);
+    free(v);
+    return 0;
+}
+
 #define FAIL_AT(sec, idx)                   \
     do {                                    \
         if (cfg->err_item != NULL) {        \
@@ -1526,7 +1561,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     size_t i;
     int rc;
 
-    if (loop == NULL || cfg == NULL || out == NULL)
+    if (loop == NULL || cfg == NULL || out == NULL || cfg->ntags >= UINT32_MAX)
         return pl_status_set(err, PL_EINVAL, 0, NULL);
     e = calloc(1, sizeof(*e));
     if (e == NULL)
@@ -1717,14 +1752,15 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
             goto fail;
         }
         t->quality = PL_Q_UNCERTAIN;
-        e->by_name[i] = t;
         e->ntags++;
     }
-    qsort(e->by_name, e->ntags, sizeof(*e->by_name), cmp_tag_name);
+    rc = sort_names(e, err);
+    if (rc < 0)
+        goto fail;
     for (i = 1; i < e->ntags; i++) {
-        if (strcmp(e->by_name[i]->name, e->by_name[i - 1]->name) == 0) {
-            rc = name_dup("tag", e->by_name[i]->name, err);
-            FAIL_AT(2, (size_t)(e->by_name[i] - e->tags));
+        if (strcmp(tag_by_name(e, i)->name, tag_by_name(e, i - 1)->name) == 0) {
+            rc = name_dup("tag", tag_by_name(e, i)->name, err);
+            FAIL_AT(2, (size_t)e->by_name[i]);
         }
     }
     rc = plan_groups(e, err);
@@ -2208,7 +2244,7 @@ typedef struct {
 /* The tag at name position `i` of the walk (reversed when desc), or NULL when filtered out. */
 static const tag_t *walk(const qctx_t *q, size_t i)
 {
-    const tag_t *t = q->desc ? q->e->by_name[q->e->ntags - 1 - i] : q->e->by_name[i];
+    const tag_t *t = tag_by_name(q->e, q->desc ? q->e->ntags - 1 - i : i);
 
     if (q->nlen > 0 && !contains_ci(t->name, q->needle, q->nlen) &&
         !contains_ci(t->dev->def.name, q->needle, q->nlen) &&

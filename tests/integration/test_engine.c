@@ -42,6 +42,8 @@ typedef struct {
     pl_pccc_server_t *psrv;  /* a PCCC simulator behind line B (pccc_line()) */
     unsigned uncertain_pubs; /* changes published as uncertain with a value (gone stale) */
     pl_tag_state_t last_uncertain;
+    char bad[MAX_TAGS][16]; /* tags of devB published bad, in order */
+    unsigned nbad;
 } fx_t;
 
 typedef struct {
@@ -64,6 +66,8 @@ static void on_change(pl_engine_t *e, const pl_tag_state_t *st, void *ud)
         (st->value.type != f->last.value.type || st->value.f != f->last.value.f ||
          st->value.i != f->last.value.i))
         f->value_moves++;
+    if (st->quality == PL_Q_BAD && strcmp(st->device, "devB") == 0 && f->nbad < MAX_TAGS)
+        snprintf(f->bad[f->nbad++], sizeof(f->bad[0]), "%s", st->tag);
     snprintf(f->last_tag, sizeof(f->last_tag), "%s", st->tag);
     f->last = *st;
 }
@@ -609,6 +613,48 @@ static int uncertain_published(fx_t *f, void *arg)
 /* A value whose reads stop arriving in time turns uncertain (not bad: the device did not
  * fail), keeps its value, and turns good again with the next read. The simulator answers
  * 150 ms late; the 20 ms scan's default staleness limit is 3 periods (60 ms). */
+static int bad_count(fx_t *f, void *arg)
+{
+    return f->nbad >= *(unsigned *)arg;
+}
+
+/* A device taken off scan publishes its tags' bad quality in the order the tags were
+ * defined, whatever the planned blocks' order (each block's tags are a slice of a list kept
+ * in block order). Defined W900, W600, W1, W300: four blocks; the block whose read fails
+ * goes first, the other three follow in the defined order, which is never the blocks'. */
+static void test_demotion_publishes_in_defined_order(void **state)
+{
+    static const char *const defined[] = {"b.w900", "b.w600", "b.w1", "b.w300"};
+    fx_t f;
+    unsigned want = 4, i, k;
+
+    (void)state;
+    setup(&f, 100);
+    f.devs[1].demote_after = 1;
+    f.devs[1].demote_ms = 60000;
+    add_tag(&f, "b.w900", "devB", "W900", "fast", 0);
+    add_tag(&f, "b.w600", "devB", "W600", "fast", 0);
+    add_tag(&f, "b.w1", "devB", "W1", "fast", 0);
+    add_tag(&f, "b.w300", "devB", "W300", "fast", 0);
+    start(&f);
+    for (i = 0; i < 4; i++)
+        wait_quality(&f, defined[i], "good", 3000);
+    f.nbad = 0;
+    pl_ttcp_server_free(f.srv[1]);
+    f.srv[1] = NULL;
+    run_until(&f, bad_count, &want, 3000);
+    assert_int_equal(f.nbad, 4);
+    /* after the first (the failed block's tag), the defined order without it */
+    for (i = 0, k = 1; i < 4; i++) {
+        if (strcmp(defined[i], f.bad[0]) == 0)
+            continue;
+        assert_string_equal(f.bad[k], defined[i]);
+        k++;
+    }
+    assert_int_equal(k, 4);
+    teardown(&f);
+}
+
 static void test_value_goes_stale(void **state)
 {
     fx_t f;
@@ -1110,6 +1156,7 @@ int main(void)
         cmocka_unit_test(test_write_not_sent_in_time),
         cmocka_unit_test(test_write_queue_full),
         cmocka_unit_test(test_queued_writes_fail_at_demotion),
+        cmocka_unit_test(test_demotion_publishes_in_defined_order),
         cmocka_unit_test(test_stop_fails_queued_and_inflight_writes),
         cmocka_unit_test(test_pccc_write_refused_by_plc),
         cmocka_unit_test(test_write_refused_by_driver),
