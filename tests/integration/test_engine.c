@@ -613,6 +613,27 @@ static int uncertain_published(fx_t *f, void *arg)
 /* A value whose reads stop arriving in time turns uncertain (not bad: the device did not
  * fail), keeps its value, and turns good again with the next read. The simulator answers
  * 150 ms late; the 20 ms scan's default staleness limit is 3 periods (60 ms). */
+/* A 32-bit tag with swap=1 reads its high word first, one without it its low word first,
+ * from the same two words (the key is read when the tag is parsed, not at every decode). */
+static void test_swapped_tag_decodes_high_word_first(void **state)
+{
+    fx_t f;
+
+    (void)state;
+    setup(&f, 2000);
+    pl_ttcp_server_words(f.srv[0], 1)[70] = 1;
+    pl_ttcp_server_words(f.srv[0], 1)[71] = 2;
+    add_tag(&f, "a.plain", "devA", "D70", "fast", 0);
+    add_tag(&f, "a.swapped", "devA", "D70", "fast", 0);
+    f.tags[1].keys = "swap=1";
+    add_tag(&f, "a.plain2", "devA", "D70", "fast", 0);
+    start(&f);
+    wait_value(&f, "a.plain", 0x20001, 3000);
+    wait_value(&f, "a.swapped", 0x10002, 3000);
+    wait_value(&f, "a.plain2", 0x20001, 3000);
+    teardown(&f);
+}
+
 static int bad_count(fx_t *f, void *arg)
 {
     return f->nbad >= *(unsigned *)arg;
@@ -1157,6 +1178,7 @@ int main(void)
         cmocka_unit_test(test_write_queue_full),
         cmocka_unit_test(test_queued_writes_fail_at_demotion),
         cmocka_unit_test(test_demotion_publishes_in_defined_order),
+        cmocka_unit_test(test_swapped_tag_decodes_high_word_first),
         cmocka_unit_test(test_stop_fails_queued_and_inflight_writes),
         cmocka_unit_test(test_pccc_write_refused_by_plc),
         cmocka_unit_test(test_write_refused_by_driver),
