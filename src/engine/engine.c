@@ -114,7 +114,8 @@ struct edev_s {
     op_t *rhead, *rtail; /* block reads waiting */
     op_t *whead, *wtail; /* writes waiting: they go first */
     unsigned nwrites, inflight, max_inflight;
-    rslot_t *slots;   /* free read slots (max_inflight of them in all) */
+    rslot_t *slots;   /* free read slots (nrslots of them in all) */
+    unsigned nrslots; /* max_inflight, or fewer when the device has fewer blocks */
     rslot_t **rslots; /* all of them, to free */
     unsigned fails;   /* consecutive failed requests */
     int demoted;
@@ -667,7 +668,25 @@ static void write_cb(void *ctx, const pl_status_t *st)
         handover_check(d);
 }
 
+static void dev_pump_run(edev_t *d);
+
+/* Hands the device's waiting requests to its driver, as one batch. */
 static void dev_pump(edev_t *d)
+{
+    pl_drv_dev_t *dd = d->dd;
+
+    if (dd == NULL)
+        return; /* waiting for a connection handed over by a reload */
+    if (d->drv->batch == NULL || d->max_inflight < 2) {
+        dev_pump_run(d);
+        return;
+    }
+    d->drv->batch(dd, 1);
+    dev_pump_run(d);
+    d->drv->batch(dd, 0); /* the same driver device, even if it was handed over meanwhile */
+}
+
+static void dev_pump_run(edev_t *d)
 {
     pl_tag_def_t def;
     pl_status_t st;
@@ -702,7 +721,7 @@ static void dev_pump(edev_t *d)
             }
             continue;
         }
-        if (d->slots == NULL) /* cannot happen: one slot per request in flight */
+        if (d->slots == NULL) /* every block is in flight: no read waits */
             return;
         op = op_pop(&d->rhead, &d->rtail);
         if (op == NULL)
@@ -1217,11 +1236,8 @@ static void engine_release(pl_engine_t *e)
             if (e->devs[i].dd != NULL)
                 e->devs[i].drv->dev_free(e->devs[i].dd);
             if (e->devs[i].rslots != NULL) { /* after dev_free: its callbacks use them */
-                for (k = 0; k < e->devs[i].max_inflight; k++) {
-                    if (e->devs[i].rslots[k] != NULL)
-                        free(e->devs[i].rslots[k]->buf);
+                for (k = 0; k < e->devs[i].nrslots; k++)
                     free(e->devs[i].rslots[k]);
-                }
                 free(e->devs[i].rslots);
             }
             free(e->devs[i].groups);
@@ -1495,30 +1511,36 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
         g->scan->groups[g->scan->ngroups++] = g;
         g->dev->groups[g->dev->ngroups++] = g;
     }
-    /* read slots: as many as requests may be in flight, each with a buffer for the
-     * device's longest block */
+    /* read slots: as many as requests may be in flight, but no more than the device has
+     * blocks (a group's next cycle waits for its last one: they never all are in flight
+     * twice), each with a buffer for the device's longest block after its request storage */
     for (i = 0; i < e->ndevs; i++) {
         edev_t *d = &e->devs[i];
         uint32_t longest = 0;
+        size_t nblocks = 0, req;
 
         for (k = 0; k < d->ngroups; k++) {
             size_t b;
 
+            nblocks += d->groups[k]->nblocks;
             for (b = 0; b < d->groups[k]->nblocks; b++)
                 if (d->groups[k]->blocks[b]->len > longest)
                     longest = d->groups[k]->blocks[b]->len;
         }
         if (longest == 0)
             continue; /* nothing to read */
-        d->rslots = calloc(d->max_inflight, sizeof(*d->rslots));
+        d->nrslots = nblocks < d->max_inflight ? (unsigned)nblocks : d->max_inflight;
+        d->rslots = calloc(d->nrslots, sizeof(*d->rslots));
         if (d->rslots == NULL)
             return pl_status_set(err, PL_ENOMEM, 0, NULL);
-        for (k = 0; k < d->max_inflight; k++) {
-            rslot_t *slot = calloc(1, sizeof(*slot) + d->drv->req_size);
+        req = (d->drv->req_size + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+        for (k = 0; k < d->nrslots; k++) {
+            rslot_t *slot = calloc(1, sizeof(*slot) + req + (size_t)longest * d->drv->unit_bytes);
 
             d->rslots[k] = slot;
-            if (slot == NULL || (slot->buf = calloc(longest, d->drv->unit_bytes)) == NULL)
+            if (slot == NULL)
                 return pl_status_set(err, PL_ENOMEM, 0, NULL);
+            slot->buf = slot->req + req;
             slot->next = d->slots;
             d->slots = slot;
         }

@@ -634,6 +634,46 @@ static void test_swapped_tag_decodes_high_word_first(void **state)
     teardown(&f);
 }
 
+static int all_sent_none_answered(fx_t *f, void *arg)
+{
+    pl_engine_stats_t s;
+
+    (void)arg;
+    pl_engine_device_stats(f->e, "devA", &s);
+    return s.requests >= 3 && s.responses == 0;
+}
+
+/* A 7TTCP line with inflight=4: the three blocks of a scan are sent at once, before the
+ * (slow) node answered the first (test_client_core's test_cork_coalesces shows they go out
+ * with one write); the values are those read one by one. */
+static void test_ttcp_inflight_sends_a_scan_at_once(void **state)
+{
+    fx_t f;
+    pl_engine_stats_t s;
+
+    (void)state;
+    setup(&f, 2000);
+    slow_sim(&f, 0, 200);
+    snprintf(f.lines[0].keys, sizeof(f.lines[0].keys), "inflight=4");
+    f.scans[0].period_ms = 1000;
+    pl_ttcp_server_words(f.srv[0], 1)[1] = 11;
+    pl_ttcp_server_words(f.srv[0], 1)[300] = 300;
+    pl_ttcp_server_words(f.srv[0], 1)[600] = 600;
+    add_tag(&f, "a.w600", "devA", "W600", "fast", 0);
+    add_tag(&f, "a.w1", "devA", "W1", "fast", 0);
+    add_tag(&f, "a.w300", "devA", "W300", "fast", 0);
+    start(&f);
+    run_until(&f, all_sent_none_answered, NULL, 3000);
+    pl_engine_device_stats(f.e, "devA", &s);
+    assert_int_equal(s.requests, 3);
+    wait_value(&f, "a.w1", 11, 3000);
+    wait_value(&f, "a.w300", 300, 3000);
+    wait_value(&f, "a.w600", 600, 3000);
+    pl_engine_device_stats(f.e, "devA", &s);
+    assert_int_equal(s.errors, 0);
+    teardown(&f);
+}
+
 static int bad_count(fx_t *f, void *arg)
 {
     return f->nbad >= *(unsigned *)arg;
@@ -1179,6 +1219,7 @@ int main(void)
         cmocka_unit_test(test_queued_writes_fail_at_demotion),
         cmocka_unit_test(test_demotion_publishes_in_defined_order),
         cmocka_unit_test(test_swapped_tag_decodes_high_word_first),
+        cmocka_unit_test(test_ttcp_inflight_sends_a_scan_at_once),
         cmocka_unit_test(test_stop_fails_queued_and_inflight_writes),
         cmocka_unit_test(test_pccc_write_refused_by_plc),
         cmocka_unit_test(test_write_refused_by_driver),

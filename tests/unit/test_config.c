@@ -647,9 +647,8 @@ static void test_error_yaml(void **state)
                  "keys: name, protocol, host, simulator, port, backup, "
                  "backup_simulator, backup_port, use_backup, redundancy, prefer_primary, "
                  "line_number, local, connect_timeout, backoff_min, "
-                 "backoff_max, stable, tcp_keepalive, timeout, keepalive, max_block, options, "
-                 "max_regs, max_bits, "
-                 "inflight");
+                 "backoff_max, stable, tcp_keepalive, timeout, keepalive, max_block, inflight, "
+                 "options, max_regs, max_bits");
     /* anchors, aliases, tags */
     expect_error("scan_classes:\n  - &f {name: fast, period: 1s}\n  - *f\n",
                  ":2:5: anchor '&f': anchors and aliases are not supported, expected the value "

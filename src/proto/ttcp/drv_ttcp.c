@@ -20,7 +20,7 @@
 struct pl_drv_dev_s {
     pl_ttcp_client_t *cli;
     uint32_t node;
-    unsigned max_block;
+    unsigned max_block, inflight;
     pl_drv_link_cb link;
     void *ud;
 };
@@ -89,7 +89,9 @@ static int dev_new(uv_loop_t *loop, const pl_line_def_t *line, const pl_device_d
     cfg.on_link = on_link;
     cfg.ud = d;
     cfg.log = log;
+    cfg.max_inflight = pl_protocol_uint(&pl_protocol_ttcp, PL_KEYS_LINE, line->keys, "inflight");
     d->node = pl_protocol_uint(&pl_protocol_ttcp, PL_KEYS_DEVICE, dev->keys, "node");
+    d->inflight = cfg.max_inflight;
     d->max_block = cfg.max_block;
     d->link = link;
     d->ud = ud;
@@ -120,8 +122,12 @@ static void limits(pl_drv_dev_t *d, pl_plan_limits_t *lim)
 
 static unsigned max_inflight(pl_drv_dev_t *d)
 {
-    (void)d;
-    return 1; /* the protocol has no transaction id */
+    return d->inflight; /* 1 unless configured: the protocol has no transaction id */
+}
+
+static void batch(pl_drv_dev_t *d, int begin)
+{
+    pl_ttcp_client_cork(d->cli, begin);
 }
 
 static int addr_parse(pl_drv_dev_t *d, const pl_tag_def_t *tag, pl_drv_addr_t *out,
@@ -311,4 +317,5 @@ const pl_driver_t pl_driver_ttcp = {
     .rebind = rebind,
     .stats = stats,
     .line = dev_line,
+    .batch = batch,
 };
