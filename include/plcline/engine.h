@@ -217,7 +217,8 @@ PL_EXTERN int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg,
                             const pl_engine_cbs_t *cbs, void *ud, pl_engine_t **out,
                             pl_status_t *err);
 
-/* Connects every device and starts the scan classes. */
+/* Connects every device and starts the scan classes. Returns 0, PL_EBUSY (started or
+ * stopping already) or PL_ENOMEM (the buffers of the requests in flight; nothing started). */
 PL_EXTERN int pl_engine_start(pl_engine_t *e);
 
 /* Stops polling and closes every connection. Before it returns, queued writes are answered

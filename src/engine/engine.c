@@ -1511,40 +1511,6 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
         g->scan->groups[g->scan->ngroups++] = g;
         g->dev->groups[g->dev->ngroups++] = g;
     }
-    /* read slots: as many as requests may be in flight, but no more than the device has
-     * blocks (a group's next cycle waits for its last one: they never all are in flight
-     * twice), each with a buffer for the device's longest block after its request storage */
-    for (i = 0; i < e->ndevs; i++) {
-        edev_t *d = &e->devs[i];
-        uint32_t longest = 0;
-        size_t nblocks = 0, req;
-
-        for (k = 0; k < d->ngroups; k++) {
-            size_t b;
-
-            nblocks += d->groups[k]->nblocks;
-            for (b = 0; b < d->groups[k]->nblocks; b++)
-                if (d->groups[k]->blocks[b]->len > longest)
-                    longest = d->groups[k]->blocks[b]->len;
-        }
-        if (longest == 0)
-            continue; /* nothing to read */
-        d->nrslots = nblocks < d->max_inflight ? (unsigned)nblocks : d->max_inflight;
-        d->rslots = calloc(d->nrslots, sizeof(*d->rslots));
-        if (d->rslots == NULL)
-            return pl_status_set(err, PL_ENOMEM, 0, NULL);
-        req = (d->drv->req_size + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
-        for (k = 0; k < d->nrslots; k++) {
-            rslot_t *slot = calloc(1, sizeof(*slot) + req + (size_t)longest * d->drv->unit_bytes);
-
-            d->rslots[k] = slot;
-            if (slot == NULL)
-                return pl_status_set(err, PL_ENOMEM, 0, NULL);
-            slot->buf = slot->req + req;
-            slot->next = d->slots;
-            d->slots = slot;
-        }
-    }
     return 0;
 }
 
@@ -1827,6 +1793,50 @@ fail:
     return rc;
 }
 
+/* Read slots: as many as requests may be in flight, but no more than the device has blocks
+ * (a group's next cycle waits for its last one: they never all are in flight twice), each
+ * with a buffer for the device's longest block after its request storage. Made when the
+ * engine starts, not when it is built: `plcline run --check` needs none, and the daemon
+ * has dropped its configuration's tags by then, so they do not add to its peak. */
+static int make_slots(pl_engine_t *e)
+{
+    size_t i, k;
+
+    for (i = 0; i < e->ndevs; i++) {
+        edev_t *d = &e->devs[i];
+        uint32_t longest = 0;
+        size_t nblocks = 0, req;
+
+        for (k = 0; k < d->ngroups; k++) {
+            size_t b;
+
+            nblocks += d->groups[k]->nblocks;
+            for (b = 0; b < d->groups[k]->nblocks; b++)
+                if (d->groups[k]->blocks[b]->len > longest)
+                    longest = d->groups[k]->blocks[b]->len;
+        }
+        if (longest == 0)
+            continue; /* nothing to read */
+        if (d->rslots == NULL)
+            d->rslots =
+                calloc(nblocks < d->max_inflight ? nblocks : d->max_inflight, sizeof(*d->rslots));
+        if (d->rslots == NULL)
+            return PL_ENOMEM;
+        req = (d->drv->req_size + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+        for (; d->nrslots < nblocks && d->nrslots < d->max_inflight; d->nrslots++) {
+            rslot_t *slot = calloc(1, sizeof(*slot) + req + (size_t)longest * d->drv->unit_bytes);
+
+            if (slot == NULL)
+                return PL_ENOMEM;
+            d->rslots[d->nrslots] = slot;
+            slot->buf = slot->req + req;
+            slot->next = d->slots;
+            d->slots = slot;
+        }
+    }
+    return 0;
+}
+
 int pl_engine_start(pl_engine_t *e)
 {
     size_t i;
@@ -1834,6 +1844,8 @@ int pl_engine_start(pl_engine_t *e)
 
     if (e->started || e->stopping)
         return PL_EBUSY;
+    if (make_slots(e) < 0)
+        return PL_ENOMEM; /* nothing started; the slots made so far go with the engine */
     e->started = 1;
     for (i = 0; i < e->ndevs; i++) {
         if (e->devs[i].dd == NULL)
