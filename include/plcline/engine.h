@@ -207,6 +207,13 @@ typedef struct {
         int section;
         size_t index;
     } * err_item;
+    /* Optional: storage that every tag's name (pl_tag_def_t.name) lives in, handed over when
+     * pl_engine_new() succeeds (on failure it stays the caller's): the engine then points at
+     * the names instead of copying them, and calls texts_free(texts) when it is freed. For a
+     * plant's hundreds of thousands of names held once instead of twice (docs/bench.md).
+     * NULL: the engine copies the names. */
+    void *texts;
+    void (*texts_free)(void *texts);
 } pl_engine_config_t;
 
 /* Validates `cfg` (names unique, references resolved, addresses parsed by their protocol,

@@ -215,6 +215,8 @@ struct pl_engine_s {
     size_t ntags;
     uint32_t *by_name; /* indices into tags, sorted by name */
     arena_t *arena;
+    void *texts; /* where the tags' names are when the caller handed its storage over */
+    void (*texts_free)(void *texts);
     intern_t addrs, protos;          /* address texts, option sets */
     pl_tag_state_t cb_state;         /* what on_change gets */
     pl_tag_state_t ring[STATE_RING]; /* what pl_engine_tag*() return */
@@ -1300,6 +1302,8 @@ static void engine_release(pl_engine_t *e)
     }
     free(e->addrs.slot);
     free(e->protos.slot);
+    if (e->texts != NULL && e->texts_free != NULL)
+        e->texts_free(e->texts);
     free(e->tags);
     free(e->by_name);
     free(e->scans);
@@ -1764,7 +1768,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         proto.offset = td->offset;
         proto.deadband = td->deadband;
         proto.keys = intern(e, &e->addrs, td->keys, 0, 1);
-        t->name = arena_str(e, td->name);
+        t->name = cfg->texts != NULL ? td->name : arena_str(e, td->name);
         t->address = intern(e, &e->addrs, td->address, 0, 1);
         /* tags with the same options usually come one after the other: compare with the
          * last tag's before hashing them */
@@ -1821,6 +1825,8 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     free(scan_ix);
     free(line_ix);
     free(dev_ix);
+    e->texts = cfg->texts; /* ours from now on */
+    e->texts_free = cfg->texts_free;
     *out = e;
     return 0;
 fail:
