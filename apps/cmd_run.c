@@ -549,8 +549,14 @@ static int build_engine(daemon_t *d, pl_config_t *cfg, pl_engine_t **out)
     pl_config_engine(cfg, &ec);
     ec.log = &d->log;
     ec.err_item = (void *)&item;
+    /* the tags' names are kept once, in the configuration's text storage, which the engine
+     * takes over (the configuration's tags are dropped before the engine goes) */
+    ec.texts = pl_config_texts(cfg);
+    ec.texts_free = pl_config_texts_free;
     pl_status_clear(&st);
     rc = pl_engine_new(&d->loop, &ec, &cbs, d, out, &st);
+    if (rc == 0)
+        pl_config_texts_given(cfg);
     if (rc < 0) {
         char where[600];
 

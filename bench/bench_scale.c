@@ -55,6 +55,7 @@
 #define TAG_STEP       10u /* one tag every 10 words */
 #define SCAN_MS        1000u
 #define ANIMATE_MS     1000u
+#define INFLIGHT       "16" /* the inflight rows: a device's requests of a scan at once */
 #define MOSQUITTO_BIN  "/usr/sbin/mosquitto"
 #define BROKER_TRIES   5     /* free port taken by someone else meanwhile: try another */
 #define READY_MS       10000 /* a simulator or the broker to listen */
@@ -397,7 +398,8 @@ static pid_t broker_start(uint16_t *port)
 /* --- the configuration -------------------------------------------------------------- */
 
 /* NAME.yaml (JSON lines) and NAME-mqtt.yaml (also MQTT to `mqtt_port`), with their tags in
- * NAME.csv. */
+ * NAME.csv; NAME-inflight.yaml and NAME-mqtt-inflight.yaml the same with the 7ttcp line key
+ * `inflight` (docs/7ttcp.md). */
 static int write_config(const plant_t *pl, const sim_t *s, uint16_t mqtt_port)
 {
     char path[PATH_MAX + 32];
@@ -415,8 +417,9 @@ static int write_config(const plant_t *pl, const sim_t *s, uint16_t mqtt_port)
             fprintf(fp, "d%05u.t%04u,d%05u,W%u,s1\n", dev, t, dev, t * TAG_STEP);
     if (fclose(fp) != 0)
         return -1;
-    for (k = 0; k < 2; k++) {
-        snprintf(path, sizeof(path), "%s/%s%s.yaml", g.dir, pl->name, k ? "-mqtt" : "");
+    for (k = 0; k < 4; k++) {
+        snprintf(path, sizeof(path), "%s/%s%s%s.yaml", g.dir, pl->name, k & 1 ? "-mqtt" : "",
+                 k & 2 ? "-inflight" : "");
         fp = fopen(path, "w");
         if (fp == NULL)
             return -1;
@@ -424,14 +427,14 @@ static int write_config(const plant_t *pl, const sim_t *s, uint16_t mqtt_port)
                 pl->nsims, pl->nodes, pl->tags);
         fprintf(fp, "scan_classes:\n  - {name: s1, period: %ums}\nlines:\n", SCAN_MS);
         for (i = 0; i < pl->nsims; i++)
-            fprintf(fp, "  - {name: l%u, protocol: 7ttcp, host: \"127.0.0.1:%u\"}\n", i,
-                    (unsigned)s[i].port);
+            fprintf(fp, "  - {name: l%u, protocol: 7ttcp, host: \"127.0.0.1:%u\"%s}\n", i,
+                    (unsigned)s[i].port, k & 2 ? ", inflight: " INFLIGHT : "");
         fputs("devices:\n", fp);
         for (i = 0, dev = 0; i < pl->nsims; i++)
             for (n = 0; n < pl->nodes; n++, dev++)
                 fprintf(fp, "  - {name: d%05u, line: l%u, node: %u}\n", dev, i, n);
         fprintf(fp, "tags:\n  - csv: %s.csv\n", pl->name);
-        if (k)
+        if (k & 1)
             fprintf(fp,
                     "north:\n  json: true\n  mqtt: {host: 127.0.0.1, port: %u, prefix: "
                     "bench}\n",
@@ -841,7 +844,7 @@ fail:
 static int run_plant(const plant_t *pl, int with_mqtt)
 {
     static sim_t s[MAX_SIMS];
-    char cfg[64], mcfg[64];
+    char cfg[64], mcfg[64], icfg[64], micfg[64];
     uint16_t mport = 0;
     pid_t broker = 0;
     unsigned round;
@@ -863,6 +866,8 @@ static int run_plant(const plant_t *pl, int with_mqtt)
     }
     snprintf(cfg, sizeof(cfg), "%s.yaml", pl->name);
     snprintf(mcfg, sizeof(mcfg), "%s-mqtt.yaml", pl->name);
+    snprintf(icfg, sizeof(icfg), "%s-inflight.yaml", pl->name);
+    snprintf(micfg, sizeof(micfg), "%s-mqtt-inflight.yaml", pl->name);
     fprintf(stderr, "# %s: %u simulators x %u nodes, %u tags per device, %u s scan; load %s",
             pl->name, pl->nsims, pl->nodes, pl->tags, SCAN_MS / 1000, "");
     {
@@ -916,6 +921,24 @@ static int run_plant(const plant_t *pl, int with_mqtt)
                     "of %ld sockets new",
                     st, ck, ckmb, r.reload_cpu_s, r.reload_wall_s, r.new_sockets, r.sockets);
         fputc('\n', stderr);
+        if (full) { /* the same plant, the line key inflight set */
+            plant_t ip = *pl;
+            steady_t ri;
+
+            ip.name = "plant, inflight " INFLIGHT; /* only the big plant is `full` */
+            if (run_steady(pl, icfg, s, 0, g.warmup_s, 0, &ri) < 0) {
+                fprintf(stderr, "bench_scale: %s: the inflight steady run failed\n", pl->name);
+                failed = 1;
+                break;
+            }
+            add(fig(&ip, "daemon CPU", "% of a core", 1, "simulators", 10, "<= 10 %"), ri.cpu_pct,
+                ri.sims_pct);
+            add(fig(&ip, "daemon RSS", "MB", 1, "one-tag --check", 96, "<= 96 MB"), ri.rss_mb,
+                g_small_mb);
+            fprintf(stderr,
+                    "# %s round %u: CPU %.2f %% (simulators %.2f %%), RSS %.1f MB (peak %.1f)\n",
+                    ip.name, round + 1, ri.cpu_pct, ri.sims_pct, ri.rss_mb, ri.hwm_mb);
+        }
         if (with_mqtt) {
             plant_t mp = *pl;
 
@@ -941,6 +964,18 @@ static int run_plant(const plant_t *pl, int with_mqtt)
                         "# mqtt round %u: polling fell behind: the simulators used %.2f %% "
                         "against %.2f %% without MQTT\n",
                         round + 1, r.sims_pct, plain_sims);
+            mp.name = "mqtt, inflight " INFLIGHT;
+            if (run_steady(pl, micfg, s, broker, g.mqtt_warmup_s, 0, &r) < 0) {
+                fprintf(stderr, "bench_scale: mqtt: the inflight steady run failed\n");
+                failed = 1;
+                break;
+            }
+            add(fig(&mp, "daemon CPU", "% of a core", 1, "broker", 20, "<= 20 %"), r.cpu_pct,
+                r.other_pct);
+            fprintf(stderr,
+                    "# %s round %u: CPU %.2f %% (broker %.2f %%, simulators %.2f %%), RSS "
+                    "%.1f MB (peak %.1f)\n",
+                    mp.name, round + 1, r.cpu_pct, r.other_pct, r.sims_pct, r.rss_mb, r.hwm_mb);
         }
     }
     if (broker > 0) {
@@ -1050,9 +1085,18 @@ int main(int argc, char **argv)
         failed |= run_plant(&wide, 0) < 0;
     print_figs();
     if (tmpdir) {
-        static const char *const files[] = {"plant.csv",  "plant.yaml",    "plant-mqtt.yaml",
-                                            "wide.csv",   "wide.yaml",     "wide-mqtt.yaml",
-                                            "small.yaml", "mosquitto.conf"};
+        static const char *const files[] = {"plant.csv",
+                                            "plant.yaml",
+                                            "plant-mqtt.yaml",
+                                            "plant-inflight.yaml",
+                                            "plant-mqtt-inflight.yaml",
+                                            "wide.csv",
+                                            "wide.yaml",
+                                            "wide-mqtt.yaml",
+                                            "wide-inflight.yaml",
+                                            "wide-mqtt-inflight.yaml",
+                                            "small.yaml",
+                                            "mosquitto.conf"};
         char path[PATH_MAX + 32];
         size_t k;
 

@@ -210,6 +210,13 @@ typedef struct {
         int section;
         size_t index;
     } * err_item;
+    /* Optional: storage that every tag's name (pl_tag_def_t.name) lives in, handed over when
+     * pl_engine_new() succeeds (on failure it stays the caller's): the engine then points at
+     * the names instead of copying them, and calls texts_free(texts) when it is freed. For a
+     * plant's hundreds of thousands of names held once instead of twice (docs/bench.md).
+     * NULL: the engine copies the names. */
+    void *texts;
+    void (*texts_free)(void *texts);
 } pl_engine_config_t;
 
 /* Validates `cfg` (names unique, references resolved, addresses parsed by their protocol,
@@ -220,7 +227,8 @@ PL_EXTERN int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg,
                             const pl_engine_cbs_t *cbs, void *ud, pl_engine_t **out,
                             pl_status_t *err);
 
-/* Connects every device and starts the scan classes. */
+/* Connects every device and starts the scan classes. Returns 0, PL_EBUSY (started or
+ * stopping already) or PL_ENOMEM (the buffers of the requests in flight; nothing started). */
 PL_EXTERN int pl_engine_start(pl_engine_t *e);
 
 /* Stops polling and closes every connection. Before it returns, queued writes are answered

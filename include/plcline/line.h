@@ -165,6 +165,8 @@ typedef struct {
     int64_t last_switch_wall_ms; /* wall clock (uv_gettimeofday, ms since 1970); 0: never */
     uint64_t standby_bytes;      /* bytes received on the standby connection, discarded */
     uint64_t short_ups;          /* connections broken before stable_ms (back-off not reset) */
+    uint64_t sends;              /* pl_line_send() calls that wrote: one write each, whatever
+                                    number of messages the bytes hold */
 } pl_line_stats_t;
 PL_EXTERN const pl_line_stats_t *pl_line_stats(const pl_line_t *line);
 

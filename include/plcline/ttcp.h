@@ -65,7 +65,13 @@ typedef struct {
     pl_ttcp_link_cb on_link;               /* may be NULL */
     void *ud;
     const pl_logger_t *log; /* may be NULL */
+    /* Requests in flight at once, 1..PL_TTCP_INFLIGHT_MAX; 0: 1, the manual's node, which
+     * answers one request at a time. More only for nodes that answer every request, in
+     * order (the protocol has no transaction id: answers are matched oldest first). */
+    unsigned max_inflight;
 } pl_ttcp_client_config_t;
+
+#define PL_TTCP_INFLIGHT_MAX 16u
 
 /* Defaults; no hosts. */
 PL_EXTERN void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg);
@@ -90,6 +96,11 @@ PL_EXTERN int pl_ttcp_client_start(pl_ttcp_client_t *c);
 /* Fails every request with PL_ECANCELED (callbacks run before this returns), closes the
  * connection and frees the client. No callback fires after it returns. */
 PL_EXTERN void pl_ttcp_client_free(pl_ttcp_client_t *c);
+
+/* With max_inflight > 1: between cork(c, 1) and cork(c, 0) (calls nest) the requests
+ * submitted are gathered and sent with one write at the last cork(c, 0). Otherwise a
+ * no-op. */
+PL_EXTERN void pl_ttcp_client_cork(pl_ttcp_client_t *c, int on);
 
 /* The line under the client (state, peer, last error, counters). */
 PL_EXTERN pl_line_t *pl_ttcp_client_line(pl_ttcp_client_t *c);

@@ -2983,6 +2983,29 @@ void pl_config_drop_tags(pl_config_t *cfg)
     }
 }
 
+void *pl_config_texts(pl_config_t *cfg)
+{
+    return cfg != NULL && cfg->src != NULL ? cfg->src->texts : NULL;
+}
+
+void pl_config_texts_given(pl_config_t *cfg)
+{
+    if (cfg != NULL && cfg->src != NULL)
+        cfg->src->texts = NULL; /* the tags still point into it: drop them before the engine */
+}
+
+void pl_config_texts_free(void *texts)
+{
+    text_chunk_t *c = texts;
+
+    while (c != NULL) {
+        text_chunk_t *next = c->next;
+
+        free(c);
+        c = next;
+    }
+}
+
 void pl_config_engine(const pl_config_t *cfg, pl_engine_config_t *ec)
 {
     memset(ec, 0, sizeof(*ec));

@@ -127,6 +127,13 @@ void pl_config_free(pl_config_t *cfg);
  * the whole file again on a reload. NULL is allowed. */
 void pl_config_drop_tags(pl_config_t *cfg);
 
+/* The storage of the tags' texts (their names among them), for pl_engine_config_t.texts
+ * (with pl_config_texts_free as its texts_free): still the configuration's until
+ * pl_config_texts_given() says that an engine took it. NULL: none. */
+void *pl_config_texts(pl_config_t *cfg);
+void pl_config_texts_given(pl_config_t *cfg);
+void pl_config_texts_free(void *texts);
+
 /* Fills `ec` (zeroed first) to point at cfg's arrays; log and clock stay NULL. */
 void pl_config_engine(const pl_config_t *cfg, pl_engine_config_t *ec);
 

@@ -56,7 +56,7 @@ typedef struct {
     group_t *g;
     uint32_t area, start, len;
     rslot_t *slot; /* while it is read */
-    tag_t **tags;
+    tag_t **tags;  /* a slice of its group's list (group_t.tags) */
     size_t ntags;
     char detail[PL_STATUS_DETAIL_MAX]; /* of the last failed read: its tags point here */
 } block_t;
@@ -85,7 +85,8 @@ typedef struct scan_s {
 struct group_s {
     edev_t *dev;
     scan_t *scan;
-    tag_t **tags;
+    tag_t **tags;  /* ordered by block, each block's tags a slice of it */
+    tag_t **order; /* NULL: `tags` is in the order the tags were defined; else that order */
     size_t ntags;
     block_t **blocks;
     size_t nblocks;
@@ -113,7 +114,8 @@ struct edev_s {
     op_t *rhead, *rtail; /* block reads waiting */
     op_t *whead, *wtail; /* writes waiting: they go first */
     unsigned nwrites, inflight, max_inflight;
-    rslot_t *slots;   /* free read slots (max_inflight of them in all) */
+    rslot_t *slots;   /* free read slots (nrslots of them in all) */
+    unsigned nrslots; /* max_inflight, or fewer when the device has fewer blocks */
     rslot_t **rslots; /* all of them, to free */
     unsigned fails;   /* consecutive failed requests */
     int demoted;
@@ -213,8 +215,10 @@ struct pl_engine_s {
     size_t ndevs;
     tag_t *tags;
     size_t ntags;
-    tag_t **by_name; /* sorted by name */
+    uint32_t *by_name; /* indices into tags, sorted by name */
     arena_t *arena;
+    void *texts; /* where the tags' names are when the caller handed its storage over */
+    void (*texts_free)(void *texts);
     intern_t addrs, protos;          /* address texts, option sets */
     pl_tag_state_t cb_state;         /* what on_change gets */
     pl_tag_state_t ring[STATE_RING]; /* what pl_engine_tag*() return */
@@ -557,6 +561,13 @@ static void tag_bad(pl_engine_t *e, tag_t *t, int code, const char *detail, uint
     tag_bad_x(e, t, code, detail, wall, 0);
 }
 
+/* The group's tag `i` in the order the tags were defined (the order publications take when
+ * a whole group changes at once). */
+static tag_t *group_tag(const group_t *g, size_t i)
+{
+    return g->order != NULL ? g->order[i] : g->tags[i];
+}
+
 static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
 {
     size_t i;
@@ -565,7 +576,7 @@ static void check_stale(pl_engine_t *e, group_t *g, uint64_t now)
     if (g->fresh_since != 0 && now - g->fresh_since <= limit)
         return; /* no good tag can be older than the limit */
     for (i = 0; i < g->ntags; i++) {
-        tag_t *t = g->tags[i];
+        tag_t *t = group_tag(g, i);
 
         if (t->quality == PL_Q_GOOD && now - t->last_good > limit) {
             t->quality = PL_Q_UNCERTAIN;
@@ -661,7 +672,25 @@ static void write_cb(void *ctx, const pl_status_t *st)
         handover_check(d);
 }
 
+static void dev_pump_run(edev_t *d);
+
+/* Hands the device's waiting requests to its driver, as one batch. */
 static void dev_pump(edev_t *d)
+{
+    pl_drv_dev_t *dd = d->dd;
+
+    if (dd == NULL)
+        return; /* waiting for a connection handed over by a reload */
+    if (d->drv->batch == NULL || d->max_inflight < 2) {
+        dev_pump_run(d);
+        return;
+    }
+    d->drv->batch(dd, 1);
+    dev_pump_run(d);
+    d->drv->batch(dd, 0); /* the same driver device, even if it was handed over meanwhile */
+}
+
+static void dev_pump_run(edev_t *d)
 {
     pl_tag_def_t def;
     pl_status_t st;
@@ -696,7 +725,7 @@ static void dev_pump(edev_t *d)
             }
             continue;
         }
-        if (d->slots == NULL) /* cannot happen: one slot per request in flight */
+        if (d->slots == NULL) /* every block is in flight: no read waits */
             return;
         op = op_pop(&d->rhead, &d->rtail);
         if (op == NULL)
@@ -752,7 +781,7 @@ static void demote(edev_t *d, uint64_t now)
              d->fails, d->last_err.detail[0] ? d->last_err.detail : pl_strerror(d->last_err.code));
     for (i = 0; i < d->ngroups; i++)
         for (k = 0; k < d->groups[i]->ntags; k++)
-            tag_bad(e, d->groups[i]->tags[k], why.code, d->demote_detail, wall);
+            tag_bad(e, group_tag(d->groups[i], k), why.code, d->demote_detail, wall);
     pl_status_set(&why, PL_EOFFSCAN, 0, "device %s is off scan for %u ms", d->def.name,
                   d->def.demote_ms);
     fail_writes(d, &why);
@@ -987,16 +1016,21 @@ static int cmp_tag_name(const void *a, const void *b)
     return strcmp((*x)->name, (*y)->name);
 }
 
+static tag_t *tag_by_name(const pl_engine_t *e, size_t i)
+{
+    return &e->tags[e->by_name[i]];
+}
+
 static tag_t *find_tag(const pl_engine_t *e, const char *name)
 {
     size_t lo = 0, hi = e->ntags;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(name, e->by_name[mid]->name);
+        int c = strcmp(name, tag_by_name(e, mid)->name);
 
         if (c == 0)
-            return e->by_name[mid];
+            return tag_by_name(e, mid);
         if (c < 0)
             hi = mid;
         else
@@ -1133,31 +1167,69 @@ static int same_defs(const edev_t *a, const edev_t *b)
     return memcmp(&a->def, &b->def, sizeof(a->def)) == 0 && memcmp(&la, &lb, sizeof(la)) == 0;
 }
 
+static int cmp_dev_name(const void *a, const void *b)
+{
+    const edev_t *const *x = a, *const *y = b;
+
+    return strcmp((*x)->def.name, (*y)->def.name);
+}
+
+/* The device of `old` called `name` (names are unique in an engine): a binary search in
+ * `by_name` (old's devices sorted by name), or a walk when there was no memory for it. */
+static edev_t *old_device(pl_engine_t *old, edev_t **by_name, const char *name)
+{
+    size_t lo = 0, hi = old->ndevs, k;
+
+    if (by_name == NULL) {
+        for (k = 0; k < old->ndevs; k++)
+            if (strcmp(old->devs[k].def.name, name) == 0)
+                return &old->devs[k];
+        return NULL;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, by_name[mid]->def.name);
+
+        if (c == 0)
+            return by_name[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
 size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old)
 {
-    size_t i, k, n = 0;
+    size_t i, n = 0;
+    edev_t **by_name;
 
     if (e == NULL || old == NULL || e->started || old->stopping)
         return 0;
+    /* devices found by name in O(log n), not by comparing every pair (10 000 devices: 10^8
+     * name comparisons) */
+    by_name = malloc((old->ndevs + 1) * sizeof(*by_name));
+    if (by_name != NULL) {
+        for (i = 0; i < old->ndevs; i++)
+            by_name[i] = &old->devs[i];
+        qsort(by_name, old->ndevs, sizeof(*by_name), cmp_dev_name);
+    }
     for (i = 0; i < e->ndevs; i++) {
         edev_t *nd = &e->devs[i];
+        edev_t *od = old_device(old, by_name, nd->def.name);
 
-        for (k = 0; k < old->ndevs; k++) {
-            edev_t *od = &old->devs[k];
-
-            if (strcmp(od->def.name, nd->def.name) != 0 || od->dd == NULL || od->handing ||
-                !same_defs(od, nd))
-                continue;
-            nd->drv->dev_free(nd->dd); /* never started: nothing in flight */
-            nd->dd = NULL;
-            nd->adopt_from = od;
-            od->adopt_to = nd;
-            od->handing = 1;
-            old->handovers++;
-            n++;
-            break;
-        }
+        if (od == NULL || od->dd == NULL || od->handing || !same_defs(od, nd))
+            continue;
+        nd->drv->dev_free(nd->dd); /* never started: nothing in flight */
+        nd->dd = NULL;
+        nd->adopt_from = od;
+        od->adopt_to = nd;
+        od->handing = 1;
+        old->handovers++;
+        n++;
     }
+    free(by_name);
     return n;
 }
 
@@ -1214,14 +1286,11 @@ static void engine_release(pl_engine_t *e)
         for (i = 0; i < e->ngroups; i++) {
             group_t *g = &e->groups[i];
 
-            for (k = 0; k < g->nblocks; k++) {
-                if (g->blocks[k] != NULL) {
-                    free(g->blocks[k]->tags);
-                    free(g->blocks[k]);
-                }
-            }
+            for (k = 0; k < g->nblocks; k++)
+                free(g->blocks[k]);
             free(g->blocks);
             free(g->tags);
+            free(g->order);
         }
     }
     if (e->devs != NULL) {
@@ -1229,11 +1298,8 @@ static void engine_release(pl_engine_t *e)
             if (e->devs[i].dd != NULL)
                 e->devs[i].drv->dev_free(e->devs[i].dd);
             if (e->devs[i].rslots != NULL) { /* after dev_free: its callbacks use them */
-                for (k = 0; k < e->devs[i].max_inflight; k++) {
-                    if (e->devs[i].rslots[k] != NULL)
-                        free(e->devs[i].rslots[k]->buf);
+                for (k = 0; k < e->devs[i].nrslots; k++)
                     free(e->devs[i].rslots[k]);
-                }
                 free(e->devs[i].rslots);
             }
             free(e->devs[i].groups);
@@ -1258,6 +1324,8 @@ static void engine_release(pl_engine_t *e)
     }
     free(e->addrs.slot);
     free(e->protos.slot);
+    if (e->texts != NULL && e->texts_free != NULL)
+        e->texts_free(e->texts);
     free(e->tags);
     free(e->by_name);
     free(e->scans);
@@ -1411,6 +1479,8 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
         uint32_t *map = calloc(g->ntags, sizeof(*map));
         size_t scratch_len = pl_plan_scratch_size(g->ntags);
         void *scratch = malloc(scratch_len > 0 ? scratch_len : 1);
+        tag_t **sorted;
+        size_t at;
         int nb;
 
         if (ranges == NULL || blocks == NULL || map == NULL || scratch == NULL) {
@@ -1450,24 +1520,30 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
             b->start = blocks[k].start;
             b->len = blocks[k].len;
         }
-        /* each block's tag list as long as its tags, not as the group's */
+        /* each block's tags a slice of one list ordered by block (the tags of a block in the
+         * order they were defined); the defined order is kept apart only when it differs */
+        sorted = calloc(g->ntags + 1, sizeof(*sorted));
+        if (sorted == NULL) {
+            rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
+            goto next;
+        }
         for (k = 0; k < g->ntags; k++)
             g->blocks[map[k]]->ntags++;
-        for (k = 0; k < (size_t)nb; k++) {
-            block_t *b = g->blocks[k];
-
-            b->tags = calloc(b->ntags + 1, sizeof(*b->tags));
-            if (b->tags == NULL) {
-                rc = pl_status_set(err, PL_ENOMEM, 0, NULL);
-                goto next;
-            }
-            b->ntags = 0;
+        for (k = 0, at = 0; k < (size_t)nb; k++) {
+            g->blocks[k]->tags = sorted + at;
+            at += g->blocks[k]->ntags;
+            g->blocks[k]->ntags = 0;
         }
         for (k = 0; k < g->ntags; k++) {
             block_t *b = g->blocks[map[k]];
 
             b->tags[b->ntags++] = g->tags[k];
         }
+        if (memcmp(sorted, g->tags, g->ntags * sizeof(*sorted)) != 0)
+            g->order = g->tags;
+        else
+            free(g->tags);
+        g->tags = sorted;
     next:
         free(ranges);
         free(blocks);
@@ -1499,34 +1575,23 @@ static int plan_groups(pl_engine_t *e, pl_status_t *err)
         g->scan->groups[g->scan->ngroups++] = g;
         g->dev->groups[g->dev->ngroups++] = g;
     }
-    /* read slots: as many as requests may be in flight, each with a buffer for the
-     * device's longest block */
-    for (i = 0; i < e->ndevs; i++) {
-        edev_t *d = &e->devs[i];
-        uint32_t longest = 0;
+    return 0;
+}
 
-        for (k = 0; k < d->ngroups; k++) {
-            size_t b;
+/* The name index: sorted as pointers, kept as 32-bit indices (half the size for good). */
+static int sort_names(pl_engine_t *e, pl_status_t *err)
+{
+    tag_t **v = malloc((e->ntags + 1) * sizeof(*v));
+    size_t i;
 
-            for (b = 0; b < d->groups[k]->nblocks; b++)
-                if (d->groups[k]->blocks[b]->len > longest)
-                    longest = d->groups[k]->blocks[b]->len;
-        }
-        if (longest == 0)
-            continue; /* nothing to read */
-        d->rslots = calloc(d->max_inflight, sizeof(*d->rslots));
-        if (d->rslots == NULL)
-            return pl_status_set(err, PL_ENOMEM, 0, NULL);
-        for (k = 0; k < d->max_inflight; k++) {
-            rslot_t *slot = calloc(1, sizeof(*slot) + d->drv->req_size);
-
-            d->rslots[k] = slot;
-            if (slot == NULL || (slot->buf = calloc(longest, d->drv->unit_bytes)) == NULL)
-                return pl_status_set(err, PL_ENOMEM, 0, NULL);
-            slot->next = d->slots;
-            d->slots = slot;
-        }
-    }
+    if (v == NULL)
+        return pl_status_set(err, PL_ENOMEM, 0, NULL);
+    for (i = 0; i < e->ntags; i++)
+        v[i] = &e->tags[i];
+    qsort(v, e->ntags, sizeof(*v), cmp_tag_name);
+    for (i = 0; i < e->ntags; i++)
+        e->by_name[i] = (uint32_t)(v[i] - e->tags);
+    free(v);
     return 0;
 }
 
@@ -1548,7 +1613,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     size_t i;
     int rc;
 
-    if (loop == NULL || cfg == NULL || out == NULL)
+    if (loop == NULL || cfg == NULL || out == NULL || cfg->ntags >= UINT32_MAX)
         return pl_status_set(err, PL_EINVAL, 0, NULL);
     e = calloc(1, sizeof(*e));
     if (e == NULL)
@@ -1733,7 +1798,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         proto.deadband = td->deadband;
         proto.stale_ms = td->stale_ms;
         proto.keys = intern(e, &e->addrs, td->keys, 0, 1);
-        t->name = arena_str(e, td->name);
+        t->name = cfg->texts != NULL ? td->name : arena_str(e, td->name);
         t->address = intern(e, &e->addrs, td->address, 0, 1);
         /* tags with the same options usually come one after the other: compare with the
          * last tag's before hashing them */
@@ -1747,14 +1812,15 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
             goto fail;
         }
         t->quality = PL_Q_UNCERTAIN;
-        e->by_name[i] = t;
         e->ntags++;
     }
-    qsort(e->by_name, e->ntags, sizeof(*e->by_name), cmp_tag_name);
+    rc = sort_names(e, err);
+    if (rc < 0)
+        goto fail;
     for (i = 1; i < e->ntags; i++) {
-        if (strcmp(e->by_name[i]->name, e->by_name[i - 1]->name) == 0) {
-            rc = name_dup("tag", e->by_name[i]->name, err);
-            FAIL_AT(2, (size_t)(e->by_name[i] - e->tags));
+        if (strcmp(tag_by_name(e, i)->name, tag_by_name(e, i - 1)->name) == 0) {
+            rc = name_dup("tag", tag_by_name(e, i)->name, err);
+            FAIL_AT(2, (size_t)e->by_name[i]);
         }
     }
     rc = plan_groups(e, err);
@@ -1795,6 +1861,8 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     free(scan_ix);
     free(line_ix);
     free(dev_ix);
+    e->texts = cfg->texts; /* ours from now on */
+    e->texts_free = cfg->texts_free;
     *out = e;
     return 0;
 fail:
@@ -1805,6 +1873,50 @@ fail:
     return rc;
 }
 
+/* Read slots: as many as requests may be in flight, but no more than the device has blocks
+ * (a group's next cycle waits for its last one: they never all are in flight twice), each
+ * with a buffer for the device's longest block after its request storage. Made when the
+ * engine starts, not when it is built: `plcline run --check` needs none, and the daemon
+ * has dropped its configuration's tags by then, so they do not add to its peak. */
+static int make_slots(pl_engine_t *e)
+{
+    size_t i, k;
+
+    for (i = 0; i < e->ndevs; i++) {
+        edev_t *d = &e->devs[i];
+        uint32_t longest = 0;
+        size_t nblocks = 0, req;
+
+        for (k = 0; k < d->ngroups; k++) {
+            size_t b;
+
+            nblocks += d->groups[k]->nblocks;
+            for (b = 0; b < d->groups[k]->nblocks; b++)
+                if (d->groups[k]->blocks[b]->len > longest)
+                    longest = d->groups[k]->blocks[b]->len;
+        }
+        if (longest == 0)
+            continue; /* nothing to read */
+        if (d->rslots == NULL)
+            d->rslots =
+                calloc(nblocks < d->max_inflight ? nblocks : d->max_inflight, sizeof(*d->rslots));
+        if (d->rslots == NULL)
+            return PL_ENOMEM;
+        req = (d->drv->req_size + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+        for (; d->nrslots < nblocks && d->nrslots < d->max_inflight; d->nrslots++) {
+            rslot_t *slot = calloc(1, sizeof(*slot) + req + (size_t)longest * d->drv->unit_bytes);
+
+            if (slot == NULL)
+                return PL_ENOMEM;
+            d->rslots[d->nrslots] = slot;
+            slot->buf = slot->req + req;
+            slot->next = d->slots;
+            d->slots = slot;
+        }
+    }
+    return 0;
+}
+
 int pl_engine_start(pl_engine_t *e)
 {
     size_t i;
@@ -1812,6 +1924,8 @@ int pl_engine_start(pl_engine_t *e)
 
     if (e->started || e->stopping)
         return PL_EBUSY;
+    if (make_slots(e) < 0)
+        return PL_ENOMEM; /* nothing started; the slots made so far go with the engine */
     e->started = 1;
     for (i = 0; i < e->ndevs; i++) {
         if (e->devs[i].dd == NULL)
@@ -2263,7 +2377,7 @@ typedef struct {
 /* The tag at name position `i` of the walk (reversed when desc), or NULL when filtered out. */
 static const tag_t *walk(const qctx_t *q, size_t i)
 {
-    const tag_t *t = q->desc ? q->e->by_name[q->e->ntags - 1 - i] : q->e->by_name[i];
+    const tag_t *t = tag_by_name(q->e, q->desc ? q->e->ntags - 1 - i : i);
 
     if (q->nlen > 0 && !contains_ci(t->name, q->needle, q->nlen) &&
         !contains_ci(t->dev->def.name, q->needle, q->nlen) &&

@@ -1099,6 +1099,7 @@ int pl_line_send(pl_line_t *line, const uint8_t *buf, size_t len)
         return PL_ESEND;
     }
     line->stats.bytes_out += len;
+    line->stats.sends++;
     if (queued > 0) {
         sk->queued += queued;
         sk->chunks++;

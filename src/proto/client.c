@@ -63,6 +63,10 @@ struct pl_client_s {
     uint64_t batch_ns; /* uv_hrtime() of the bytes being handled, 0: not read yet */
     uint8_t in_batch;  /* inside on_line_data: batch_ns serves as the clock */
     uint8_t *tx;
+    uint8_t *cbuf;     /* cfg.coalesce bytes: messages gathered while corked */
+    size_t clen;       /* bytes in cbuf */
+    unsigned corked;   /* pl_client_cork() calls not yet uncorked */
+    uint32_t send_seq; /* the next message's pl_client_slot_t.seq */
     pl_ratelimit_t rl;
     pl_ratelimit_slot_t rl_slots[4];
 };
@@ -265,6 +269,7 @@ void pl_client_drop(pl_client_t *cl, const pl_status_t *why)
     cl->state = ST_DOWN;
     cl->dropping = 1;
     cl->conn_gen++;
+    cl->clen = 0; /* gathered for the connection that is gone */
     cl->setup_due = 0;
     pl_line_drop(cl->line, why);
 }
@@ -319,6 +324,54 @@ static pl_client_slot_t *free_slot(pl_client_t *cl)
     return NULL;
 }
 
+/* Sends what was gathered while corked. A failure drops the connection: the gathered
+ * messages are in flight and fail with its reason. */
+static void flush(pl_client_t *cl)
+{
+    pl_status_t st;
+    size_t len = cl->clen;
+    int rc;
+
+    if (len == 0)
+        return;
+    cl->clen = 0;
+    rc = pl_line_send(cl->line, cl->cbuf, len);
+    if (rc < 0) {
+        pl_status_set(&st, PL_ESEND, 0, "%s", pl_strerror(rc));
+        pl_client_drop(cl, &st);
+        pl_client_fail_inflight(cl, &st);
+    }
+}
+
+/* Sends the n bytes encoded in cl->tx, or gathers them while corked. */
+static int send_msg(pl_client_t *cl, size_t n)
+{
+    if (cl->corked == 0 || n > cl->cfg.coalesce)
+        return pl_line_send(cl->line, cl->tx, n);
+    if (cl->clen + n > cl->cfg.coalesce)
+        flush(cl);
+    if (!cl->up)
+        return PL_ECLOSING;
+    memcpy(cl->cbuf + cl->clen, cl->tx, n);
+    cl->clen += n;
+    return 0;
+}
+
+void pl_client_cork(pl_client_t *cl)
+{
+    if (cl->cfg.coalesce > 0)
+        cl->corked++;
+}
+
+void pl_client_uncork(pl_client_t *cl)
+{
+    if (cl->corked == 0 || --cl->corked > 0)
+        return;
+    if (!cl->closing && cl->up)
+        flush(cl);
+    cl->clen = 0;
+}
+
 static void pump(pl_client_t *cl)
 {
     pl_client_req_t *r;
@@ -344,7 +397,7 @@ static void pump(pl_client_t *cl)
             finish(cl, r, &st);
             continue;
         }
-        rc = pl_line_send(cl->line, cl->tx, (size_t)n);
+        rc = send_msg(cl, (size_t)n);
         if (rc < 0) {
             s->req = NULL;
             if (cl->cfg.send_fail_waits && rc != PL_ENOBUFS) {
@@ -368,6 +421,7 @@ static void pump(pl_client_t *cl)
         }
         cl->nbusy++;
         s->sent_ns = clock_ns(cl);
+        s->seq = cl->send_seq++;
         s->due = uv_now(cl->loop) + cl->cfg.timeout_ms;
         if (!cl->armed || cl->armed_at > s->due)
             arm_at(cl, s->due);
@@ -391,6 +445,7 @@ static void stop_line(pl_client_t *cl, const pl_status_t *why)
     cl->setup_due = 0;
     cl->conn_gen++;
     cl->rx.len = 0;
+    cl->clen = 0;
     if (cl->ops.down != NULL)
         (void)cl->ops.down(cl, why, 1, cl->ud); /* nothing is in flight */
 }
@@ -690,6 +745,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
     cl->dropping = 0;
     cl->conn_gen++;
     cl->rx.len = 0;
+    cl->clen = 0;
     cl->setup_due = 0;
     cl->refused = 0;
     if (was_up && !refused)
@@ -751,7 +807,7 @@ int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client
 {
     static const pl_line_cbs_t cbs = {
         .on_up = on_line_up, .on_data = on_line_data, .on_down = on_line_down};
-    size_t off_slot, off_state, off_exp, off_rx, off_tx, total, ss;
+    size_t off_slot, off_state, off_exp, off_rx, off_tx, off_c, total, ss;
     unsigned ne, i;
     pl_client_t *cl;
     uint8_t *base;
@@ -760,7 +816,8 @@ int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client
     if (loop == NULL || line == NULL || cfg == NULL || ops == NULL || out == NULL ||
         ops->frame == NULL || ops->encode == NULL || ops->match == NULL || ops->handle == NULL ||
         ops->complete == NULL || cfg->max_inflight == 0 || cfg->max_queue == 0 ||
-        cfg->max_frame == 0 || cfg->max_msg == 0 || cfg->timeout_ms == 0)
+        cfg->max_frame == 0 || cfg->max_msg == 0 || cfg->timeout_ms == 0 ||
+        (cfg->coalesce > 0 && (cfg->max_inflight < 2 || cfg->send_fail_waits)))
         return PL_EINVAL;
     ne = cfg->expired_max != 0 ? cfg->expired_max : DEFAULT_EXPIRED;
     ss = align_up(cfg->slot_size);
@@ -769,7 +826,8 @@ int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client
     off_exp = off_state + ss * cfg->max_inflight;
     off_rx = off_exp + align_up(sizeof(expired_t) * ne);
     off_tx = off_rx + align_up(cfg->max_frame);
-    total = off_tx + cfg->max_msg;
+    off_c = off_tx + align_up(cfg->max_msg);
+    total = off_c + cfg->coalesce;
     base = calloc(1, total);
     if (base == NULL)
         return PL_ENOMEM;
@@ -787,6 +845,7 @@ int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client
     cl->rx.buf = base + off_rx;
     cl->rx.cap = cfg->max_frame;
     cl->tx = base + off_tx;
+    cl->cbuf = cfg->coalesce > 0 ? base + off_c : NULL;
     pl_ratelimit_init(&cl->rl, cl->rl_slots, sizeof(cl->rl_slots) / sizeof(cl->rl_slots[0]));
     rc = pl_line_new(loop, line, &cbs, cl, &cl->line);
     if (rc < 0) {
@@ -882,7 +941,8 @@ pl_client_slot_t *pl_client_slot_first(pl_client_t *cl)
     if (cl->cfg.max_inflight == 1)
         return &cl->slot[0];
     for (i = 0; i < cl->cfg.max_inflight; i++)
-        if (cl->slot[i].due != 0 && (best == NULL || cl->slot[i].sent_ns < best->sent_ns))
+        if (cl->slot[i].due != 0 &&
+            (best == NULL || (int32_t)(cl->slot[i].seq - best->seq) < 0)) /* wraps */
             best = &cl->slot[i];
     return best;
 }

@@ -52,6 +52,7 @@ typedef struct {
     uint32_t id2;         /* a second key the protocol may set in ops.encode (e.g. CIP's
                              sequence count), for answers that carry only that one */
     uint32_t index;       /* which message of the request (req->sent when encoded) */
+    uint32_t seq;         /* order of sending (wraps), for pl_client_slot_first() */
     uint64_t due;         /* uv_now() ms; 0: free */
     uint64_t sent_ns;     /* uv_hrtime() at send, for the round-trip time */
     void *state;          /* cfg.slot_size bytes of the protocol's (not zeroed: encode sets) */
@@ -146,6 +147,9 @@ typedef struct {
                                 waiting for the next connection (it never reached the
                                 partner; a full output queue, PL_ENOBUFS, still fails
                                 it); 0: the request fails with PL_ESEND */
+    size_t coalesce;         /* bytes of messages gathered while corked (pl_client_cork) and sent
+                                with one write; 0: every message is sent as it is encoded. Needs
+                                max_inflight > 1 and send_fail_waits 0 */
     const pl_logger_t *log;
     /* The protocol's counters, bumped here (each may be NULL). */
     uint64_t *requests;    /* requests accepted */
@@ -237,6 +241,15 @@ unsigned pl_client_pending(const pl_client_t *cl);
 
 /* The line (to read its peer, state, statistics). */
 pl_line_t *pl_client_line(pl_client_t *cl);
+
+/* Corks the client: messages encoded from now on are gathered (up to cfg.coalesce bytes)
+ * instead of sent one by one, until the matching pl_client_uncork(), which sends them with
+ * one write. Calls nest. Without cfg.coalesce both do nothing. For a caller that submits
+ * several requests at once (the engine's scan of a device): one system call, one segment,
+ * instead of one per request. A failed write drops the connection: the messages gathered
+ * are in flight and fail with its reason, as when the connection breaks after a send. */
+void pl_client_cork(pl_client_t *cl);
+void pl_client_uncork(pl_client_t *cl);
 
 /* The send buffer (cfg.max_msg bytes at *cap): ops.encode writes into it; outside encode
  * the protocol may use it as scratch space, up to the next request it submits or the next

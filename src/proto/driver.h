@@ -117,6 +117,10 @@ typedef struct {
      * before dev_start and again after rebind. Returns 0 or PL_E* with `err`. */
     int (*subscribe)(pl_drv_dev_t *d, const pl_drv_addr_t *const *addrs, size_t n,
                      pl_drv_push_cb push, void *ud, pl_status_t *err);
+    /* May be NULL. The engine brackets the requests it hands over at once (a scan of the
+     * device) with batch(d, 1) ... batch(d, 0): a driver with several requests in flight may
+     * send them together at the end (one write instead of one per request). Calls nest. */
+    void (*batch)(pl_drv_dev_t *d, int begin);
 } pl_driver_t;
 
 /* A value as text for an address grammar's own parser (which then range-checks it): integers

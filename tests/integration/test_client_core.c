@@ -498,6 +498,65 @@ static void test_one_at_a_time(void **state)
     stop(&f);
 }
 
+static uint64_t sends(fixture_t *f)
+{
+    return pl_line_stats(pl_client_line(f->cl))->sends;
+}
+
+/* Corked, the messages of several requests go out with one write at the uncork, and are
+ * answered as if sent one by one; uncorked, each goes out at once. Messages gathered for a
+ * connection that dropped before the uncork are never sent (their requests fail with the
+ * reason of the drop). */
+static void test_cork_coalesces(void **state)
+{
+    fixture_t f = {.mode = SRV_ECHO};
+    toy_req_t first, r[3], late[2];
+    pl_status_t why;
+    uint64_t s0;
+    unsigned i;
+
+    (void)state;
+    f.ccfg.coalesce = 4u * TOY_FRAME;
+    start(&f, 4, 16, 5000, 0);
+    assert_int_equal(pl_client_start(f.cl), 0);
+    submit(&f, &first, 1, 1);
+    RUN_UNTIL(&f, f.completed == 1);
+    s0 = sends(&f);
+    pl_client_cork(f.cl);
+    pl_client_cork(f.cl); /* nested */
+    for (i = 0; i < 3; i++)
+        submit(&f, &r[i], (uint16_t)(10u * (i + 1u)), 1);
+    pl_client_uncork(f.cl);
+    assert_int_equal(sends(&f), s0); /* still corked */
+    pl_client_uncork(f.cl);
+    assert_int_equal(sends(&f), s0 + 1u);
+    RUN_UNTIL(&f, f.completed == 4);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(r[i].calls, 1);
+        assert_int_equal(r[i].st.code, 0);
+        assert_int_equal(r[i].result[0], 10u * (i + 1u) + 1u);
+    }
+    for (i = 0; i < 3; i++)
+        submit(&f, &r[i], (uint16_t)(100u * (i + 1u)), 1);
+    assert_int_equal(sends(&f), s0 + 4u); /* not corked: one write each */
+    RUN_UNTIL(&f, f.completed == 7);
+    assert_int_equal(f.errors, 0);
+
+    pl_client_cork(f.cl);
+    submit(&f, &late[0], 7, 1);
+    submit(&f, &late[1], 8, 1);
+    pl_status_set(&why, PL_EPROTO, 0, "dropped while corked");
+    pl_client_drop(f.cl, &why);
+    pl_client_uncork(f.cl);
+    RUN_UNTIL(&f, f.completed == 9);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(late[i].calls, 1);
+        assert_int_equal(late[i].st.code, PL_EPROTO);
+    }
+    assert_int_equal(sends(&f), s0 + 4u);
+    stop(&f);
+}
+
 /* A request with no answer times out once; its late answer is dropped and counted; the
  * connection stays and serves the next request. */
 static void test_deadline_and_late_answer(void **state)
@@ -854,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_one_at_a_time),
+        cmocka_unit_test(test_cork_coalesces),
         cmocka_unit_test(test_deadline_and_late_answer),
         cmocka_unit_test(test_deadline_drops),
         cmocka_unit_test(test_drop_fails_inflight),

@@ -42,6 +42,8 @@ typedef struct {
     pl_pccc_server_t *psrv;  /* a PCCC simulator behind line B (pccc_line()) */
     unsigned uncertain_pubs; /* changes published as uncertain with a value (gone stale) */
     pl_tag_state_t last_uncertain;
+    char bad[MAX_TAGS][16]; /* tags of devB published bad, in order */
+    unsigned nbad;
 } fx_t;
 
 typedef struct {
@@ -64,6 +66,8 @@ static void on_change(pl_engine_t *e, const pl_tag_state_t *st, void *ud)
         (st->value.type != f->last.value.type || st->value.f != f->last.value.f ||
          st->value.i != f->last.value.i))
         f->value_moves++;
+    if (st->quality == PL_Q_BAD && strcmp(st->device, "devB") == 0 && f->nbad < MAX_TAGS)
+        snprintf(f->bad[f->nbad++], sizeof(f->bad[0]), "%s", st->tag);
     snprintf(f->last_tag, sizeof(f->last_tag), "%s", st->tag);
     f->last = *st;
 }
@@ -609,6 +613,109 @@ static int uncertain_published(fx_t *f, void *arg)
 /* A value whose reads stop arriving in time turns uncertain (not bad: the device did not
  * fail), keeps its value, and turns good again with the next read. The simulator answers
  * 150 ms late; the 20 ms scan's default staleness limit is 3 periods (60 ms). */
+/* A 32-bit tag with swap=1 reads its high word first, one without it its low word first,
+ * from the same two words (the key is read when the tag is parsed, not at every decode). */
+static void test_swapped_tag_decodes_high_word_first(void **state)
+{
+    fx_t f;
+
+    (void)state;
+    setup(&f, 2000);
+    pl_ttcp_server_words(f.srv[0], 1)[70] = 1;
+    pl_ttcp_server_words(f.srv[0], 1)[71] = 2;
+    add_tag(&f, "a.plain", "devA", "D70", "fast", 0);
+    add_tag(&f, "a.swapped", "devA", "D70", "fast", 0);
+    f.tags[1].keys = "swap=1";
+    add_tag(&f, "a.plain2", "devA", "D70", "fast", 0);
+    start(&f);
+    wait_value(&f, "a.plain", 0x20001, 3000);
+    wait_value(&f, "a.swapped", 0x10002, 3000);
+    wait_value(&f, "a.plain2", 0x20001, 3000);
+    teardown(&f);
+}
+
+static int all_sent_none_answered(fx_t *f, void *arg)
+{
+    pl_engine_stats_t s;
+
+    (void)arg;
+    pl_engine_device_stats(f->e, "devA", &s);
+    return s.requests >= 3 && s.responses == 0;
+}
+
+/* A 7TTCP line with inflight=4: the three blocks of a scan are sent at once, before the
+ * (slow) node answered the first (test_client_core's test_cork_coalesces shows they go out
+ * with one write); the values are those read one by one. */
+static void test_ttcp_inflight_sends_a_scan_at_once(void **state)
+{
+    fx_t f;
+    pl_engine_stats_t s;
+
+    (void)state;
+    setup(&f, 2000);
+    slow_sim(&f, 0, 200);
+    snprintf(f.lines[0].keys, sizeof(f.lines[0].keys), "inflight=4");
+    f.scans[0].period_ms = 1000;
+    pl_ttcp_server_words(f.srv[0], 1)[1] = 11;
+    pl_ttcp_server_words(f.srv[0], 1)[300] = 300;
+    pl_ttcp_server_words(f.srv[0], 1)[600] = 600;
+    add_tag(&f, "a.w600", "devA", "W600", "fast", 0);
+    add_tag(&f, "a.w1", "devA", "W1", "fast", 0);
+    add_tag(&f, "a.w300", "devA", "W300", "fast", 0);
+    start(&f);
+    run_until(&f, all_sent_none_answered, NULL, 3000);
+    pl_engine_device_stats(f.e, "devA", &s);
+    assert_int_equal(s.requests, 3);
+    wait_value(&f, "a.w1", 11, 3000);
+    wait_value(&f, "a.w300", 300, 3000);
+    wait_value(&f, "a.w600", 600, 3000);
+    pl_engine_device_stats(f.e, "devA", &s);
+    assert_int_equal(s.errors, 0);
+    teardown(&f);
+}
+
+static int bad_count(fx_t *f, void *arg)
+{
+    return f->nbad >= *(unsigned *)arg;
+}
+
+/* A device taken off scan publishes its tags' bad quality in the order the tags were
+ * defined, whatever the planned blocks' order (each block's tags are a slice of a list kept
+ * in block order). Defined W900, W600, W1, W300: four blocks; the block whose read fails
+ * goes first, the other three follow in the defined order, which is never the blocks'. */
+static void test_demotion_publishes_in_defined_order(void **state)
+{
+    static const char *const defined[] = {"b.w900", "b.w600", "b.w1", "b.w300"};
+    fx_t f;
+    unsigned want = 4, i, k;
+
+    (void)state;
+    setup(&f, 100);
+    f.devs[1].demote_after = 1;
+    f.devs[1].demote_ms = 60000;
+    add_tag(&f, "b.w900", "devB", "W900", "fast", 0);
+    add_tag(&f, "b.w600", "devB", "W600", "fast", 0);
+    add_tag(&f, "b.w1", "devB", "W1", "fast", 0);
+    add_tag(&f, "b.w300", "devB", "W300", "fast", 0);
+    start(&f);
+    for (i = 0; i < 4; i++)
+        wait_quality(&f, defined[i], "good", 3000);
+    f.nbad = 0;
+    pl_ttcp_server_free(f.srv[1]);
+    f.srv[1] = NULL;
+    run_until(&f, bad_count, &want, 3000);
+    assert_int_equal(f.nbad, 4);
+    /* after the first (the failed block's tag), the defined order without it */
+    for (i = 0, k = 1; i < 4; i++) {
+        if (strcmp(defined[i], f.bad[0]) == 0)
+            continue;
+        assert_string_equal(f.bad[k], defined[i]);
+        k++;
+    }
+    assert_int_equal(k, 4);
+    teardown(&f);
+}
+
 static void test_value_goes_stale(void **state)
 {
     fx_t f;
@@ -1110,6 +1217,9 @@ int main(void)
         cmocka_unit_test(test_write_not_sent_in_time),
         cmocka_unit_test(test_write_queue_full),
         cmocka_unit_test(test_queued_writes_fail_at_demotion),
+        cmocka_unit_test(test_demotion_publishes_in_defined_order),
+        cmocka_unit_test(test_swapped_tag_decodes_high_word_first),
+        cmocka_unit_test(test_ttcp_inflight_sends_a_scan_at_once),
         cmocka_unit_test(test_stop_fails_queued_and_inflight_writes),
         cmocka_unit_test(test_pccc_write_refused_by_plc),
         cmocka_unit_test(test_write_refused_by_driver),

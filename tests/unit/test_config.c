@@ -580,6 +580,52 @@ static void test_minimal_and_buffer(void **state)
 
 /* --- errors ---------------------------------------------------------------------------- */
 
+/* The tags' names kept once: an engine built with the configuration's text storage points at
+ * the names there and frees the storage itself, so the configuration can go first (the
+ * daemon drops its tags once the engine is built); an engine that could not be built leaves
+ * the storage to the configuration. Run under ASan and valgrind, a wrong owner shows. */
+static void test_texts_handed_to_engine(void **state)
+{
+    static const char *const names[] = {"t.a", "t.b", "t.c"};
+    pl_engine_config_t ec;
+    pl_engine_t *e = NULL;
+    pl_status_t est;
+    uv_loop_t loop;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(load_yaml(BASE "tags:\n  - {name: t.a, device: d1, address: W1, scan: fast}\n"
+                                    "  - {name: t.b, device: d1, address: W2, scan: fast}\n"
+                                    "  - {name: t.c, device: d1, address: W1, scan: fast}\n"),
+                     0);
+    pl_config_engine(&cfg, &ec);
+    ec.texts = pl_config_texts(&cfg);
+    ec.texts_free = pl_config_texts_free;
+    assert_non_null(ec.texts);
+    assert_int_equal(pl_engine_new(&loop, &ec, NULL, NULL, &e, &est), 0);
+    pl_config_texts_given(&cfg);
+    assert_ptr_equal(pl_engine_tag_at(e, 1)->tag, cfg.tags[1].name); /* not a copy */
+    pl_config_drop_tags(&cfg);
+    pl_config_free(&cfg);
+    for (i = 0; i < 3; i++)
+        assert_string_equal(pl_engine_tag_at(e, i)->tag, names[i]);
+    pl_engine_free(e);
+
+    /* refused (an address the protocol does not know): the storage stays the configuration's */
+    assert_int_equal(
+        load_yaml(BASE "tags:\n  - {name: t.a, device: d1, address: Q1, scan: fast}\n"), 0);
+    pl_config_engine(&cfg, &ec);
+    ec.texts = pl_config_texts(&cfg);
+    ec.texts_free = pl_config_texts_free;
+    assert_true(pl_engine_new(&loop, &ec, NULL, NULL, &e, &est) < 0);
+    assert_ptr_equal(pl_config_texts(&cfg), ec.texts);
+    assert_string_equal(cfg.tags[0].name, "t.a");
+    pl_config_free(&cfg);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_error_keys(void **state)
 {
     (void)state;
@@ -647,9 +693,8 @@ static void test_error_yaml(void **state)
                  "keys: name, protocol, host, simulator, port, backup, "
                  "backup_simulator, backup_port, use_backup, redundancy, prefer_primary, "
                  "line_number, local, connect_timeout, backoff_min, "
-                 "backoff_max, stable, tcp_keepalive, timeout, keepalive, max_block, options, "
-                 "max_regs, max_bits, "
-                 "inflight");
+                 "backoff_max, stable, tcp_keepalive, timeout, keepalive, max_block, inflight, "
+                 "options, max_regs, max_bits");
     /* anchors, aliases, tags */
     expect_error("scan_classes:\n  - &f {name: fast, period: 1s}\n  - *f\n",
                  ":2:5: anchor '&f': anchors and aliases are not supported, expected the value "
@@ -1395,6 +1440,7 @@ int main(void)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_tag_origins),
         cmocka_unit_test(test_minimal_and_buffer),
+        cmocka_unit_test(test_texts_handed_to_engine),
         cmocka_unit_test(test_error_keys),
         cmocka_unit_test(test_error_yaml),
         cmocka_unit_test(test_error_types),

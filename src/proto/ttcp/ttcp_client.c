@@ -484,7 +484,7 @@ int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_t
     int rc;
 
     if (loop == NULL || cfg == NULL || out == NULL || cfg->line.hosts.count == 0 ||
-        cfg->max_block > PL_TTCP_MAX_WORDS)
+        cfg->max_block > PL_TTCP_MAX_WORDS || cfg->max_inflight > PL_TTCP_INFLIGHT_MAX)
         return PL_EINVAL;
     c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -502,7 +502,10 @@ int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_t
     cc.partner = "node";
     cc.timeout_ms = c->timeout_ms;
     cc.max_queue = cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE;
-    cc.max_inflight = 1; /* the manual's node answers one request at a time */
+    /* the manual's node answers one request at a time; more only when configured */
+    cc.max_inflight = cfg->max_inflight > 1 ? cfg->max_inflight : 1;
+    /* read requests of a scan gathered into one write (a read request is a header) */
+    cc.coalesce = cc.max_inflight > 1 ? cc.max_inflight * PL_TTCP_HEADER_LEN : 0;
     cc.max_frame = PL_TTCP_MAX_FRAME;
     cc.max_msg = PL_TTCP_MAX_FRAME;
     cc.slot_size = sizeof(msg_t);
@@ -521,6 +524,14 @@ int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_t
     c->ka_timer.data = c;
     *out = c;
     return 0;
+}
+
+void pl_ttcp_client_cork(pl_ttcp_client_t *c, int on)
+{
+    if (on)
+        pl_client_cork(c->core);
+    else
+        pl_client_uncork(c->core);
 }
 
 int pl_ttcp_client_start(pl_ttcp_client_t *c)
