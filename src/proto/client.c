@@ -6,7 +6,8 @@
  * pl_client_free() returns.
  *
  * Requests are one list in submission order: the active ones (some message sent) first,
- * then the waiting ones; `cursor` is the first that still has a message to send. One timer
+ * then the waiting ones; `cursor` is the first that still has a message to send (with
+ * one_by_one, requests behind it may be active too, while its own answer is awaited). One timer
  * serves every deadline, lazily: a new deadline moves it only when it is earlier, an answer
  * touches no timer, and a timer that fires early re-arms itself for the rest. So the common
  * request-answer cycle costs no timer call at all.
@@ -144,10 +145,19 @@ static uint64_t earliest(const pl_client_t *cl)
 
 /* --- requests --------------------------------------------------------------------- */
 
+/* The first request from `r` on that has a message left to send (with one_by_one, a
+ * request behind the cursor may have sent all of its messages already). */
+static pl_client_req_t *sendable_from(pl_client_req_t *r)
+{
+    while (r != NULL && r->last_sent)
+        r = r->next_;
+    return r;
+}
+
 static void unlink_req(pl_client_t *cl, pl_client_req_t *r)
 {
     if (cl->cursor == r)
-        cl->cursor = r->next_;
+        cl->cursor = sendable_from(r->next_);
     if (r->prev_ != NULL)
         r->prev_->next_ = r->next_;
     else
@@ -328,6 +338,14 @@ static void pump(pl_client_t *cl)
 
     while (cl->state == ST_READY && !cl->closing && cl->nbusy < cl->limit &&
            (r = cl->cursor) != NULL) {
+        if (r->outstanding > 0 && cl->cfg.one_by_one) {
+            /* its next message waits for the answer: a request behind it may go */
+            do
+                r = r->next_;
+            while (r != NULL && (r->last_sent || r->outstanding > 0));
+            if (r == NULL)
+                return;
+        }
         s = free_slot(cl);
         if (s == NULL)
             return;
@@ -364,7 +382,8 @@ static void pump(pl_client_t *cl)
         r->state_ = R_ACTIVE;
         if (last) {
             r->last_sent = 1;
-            cl->cursor = r->next_;
+            if (cl->cursor == r)
+                cl->cursor = sendable_from(r->next_);
         }
         cl->nbusy++;
         s->sent_ns = clock_ns(cl);
@@ -810,7 +829,13 @@ int pl_client_start(pl_client_t *cl)
 
 static void on_timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    pl_client_t *cl = h->data;
+    void (*freed)(void *) = cl->cfg.freed;
+    void *ud = cl->ud;
+
+    free(cl);
+    if (freed != NULL)
+        freed(ud);
 }
 
 void pl_client_free(pl_client_t *cl)

@@ -146,6 +146,14 @@ typedef struct {
                                 waiting for the next connection (it never reached the
                                 partner; a full output queue, PL_ENOBUFS, still fails
                                 it); 0: the request fails with PL_ESEND */
+    uint8_t one_by_one;      /* 1: a request's next message goes out only once its
+                                previous one is answered (a write in several messages
+                                stops at the first that fails); the requests behind it
+                                may use the other slots meanwhile. 0: up to the limit */
+    /* Optional: called once from the loop when the core's memory is gone after
+     * pl_client_free() (the one call after it), so the protocol can free its own state,
+     * which the core's counters and `ud` may point into, at the same time. */
+    void (*freed)(void *ud);
     const pl_logger_t *log;
     /* The protocol's counters, bumped here (each may be NULL). */
     uint64_t *requests;    /* requests accepted */
