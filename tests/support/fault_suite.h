@@ -100,6 +100,15 @@ typedef struct {
     uint16_t (*raw_answer_word)(const uint8_t *msg, size_t len);
     size_t (*raw_huge)(uint8_t *out, size_t cap);
     unsigned raw_read_max;
+
+    /* Optional: the client under test keeps its connection when a request times out (a
+     * slow unit behind a gateway must not cost the others theirs), recognises the late
+     * answer and drops it; this returns how many it dropped. NULL: a timeout drops the
+     * connection. With it, client_late_answer expects the answer dropped on the same
+     * connection, and client_never_answers sends `drop_after` reads (1..4): the timeouts
+     * in a row that drop the connection. */
+    uint64_t (*cut_late)(void);
+    unsigned drop_after;
 } fault_proto_t;
 
 /* Runs every shared scenario against `p`, then `own[0..n_own)` (the protocol's own, in that
