@@ -266,6 +266,8 @@ static double run_libmodbus(uint16_t port, const bench_opts_t *o, void *ctx, ben
         return -1.0;
     }
     modbus_set_response_timeout(mb, REQ_TIMEOUT_MS / 1000u, 0);
+    (void)modbus_set_slave(mb, 1); /* unit 1, as plcline's client (libmodbus's default is 255,
+                                      which plcline's server does not serve) */
     end = bench_now_s() + o->warmup;
     while (bench_now_s() < end && !failed)
         failed = modbus_read_registers(mb, 0, (int)p->regs, regs) != (int)p->regs;
