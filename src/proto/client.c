@@ -49,6 +49,7 @@ struct pl_client_s {
     unsigned pending;
 
     pl_client_slot_t *slot;
+    pl_client_slot_t *found; /* the last pl_client_slot() hit, while a frame is matched */
     unsigned nbusy;
     expired_t *expired;                  /* timed-out messages, a ring */
     unsigned expired_next, expired_used; /* expired_used: entries with .used set */
@@ -554,11 +555,15 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
     int rc;
 
     st_clear(&st);
+    cl->found = NULL;
     rc = cl->ops.match(cl, frame, len, &id, &st, cl->ud);
     if (cl->closing || gen != cl->conn_gen) /* match may drop the connection, or free */
         return -1;
     if (rc == PL_CLIENT_ANSWER) {
-        s = cl->slot[0].due != 0 && cl->slot[0].id == id ? &cl->slot[0] : pl_client_slot(cl, id);
+        /* the message match looked up itself, if it did, else the search */
+        s = cl->found != NULL && cl->found->due != 0 && cl->found->id == id ? cl->found
+            : cl->slot[0].due != 0 && cl->slot[0].id == id                  ? &cl->slot[0]
+                                                           : pl_client_slot(cl, id);
     } else if (rc == PL_CLIENT_ANSWER2) {
         s = pl_client_slot2(cl, id);
     }
@@ -880,10 +885,10 @@ pl_client_slot_t *pl_client_slot(pl_client_t *cl, uint32_t id)
     if (cl->nbusy == 0)
         return NULL;
     if (cl->slot[0].id == id && cl->slot[0].due != 0)
-        return &cl->slot[0];
+        return cl->found = &cl->slot[0];
     for (i = 1; i < cl->cfg.max_inflight; i++)
         if (cl->slot[i].due != 0 && cl->slot[i].id == id)
-            return &cl->slot[i];
+            return cl->found = &cl->slot[i];
     return NULL;
 }
 
