@@ -581,12 +581,62 @@ static void test_modbus_client_exception(void **state)
     kept_read_case(P_EXCEPTION, PL_EMODBUS_X_SERVER_DEVICE_FAILURE);
 }
 
+/* A write longer than max_regs goes out in parts one after another, also with several
+ * requests allowed in flight: when the first part is answered with an exception, the
+ * request fails with it and the later parts are never sent (the registers they would have
+ * written keep their values). A read in parts then succeeds on the same connection. */
+static void test_modbus_client_split_write_stops_at_failure(void **state)
+{
+    static const fault_sim_opts_t defaults = {0, 0};
+    pl_modbus_client_config_t cfg;
+    pl_modbus_client_t *c;
+    pl_modbus_request_t q;
+    fixture_result_t r;
+    uint8_t b[12];
+    int req0;
+    unsigned i;
+
+    (void)state;
+    fx_start(1000, &defaults);
+    client_config(&cfg, "127.0.0.1", F.port, 1000);
+    cfg.inflight = 4;
+    cfg.max_regs = 2; /* 6 registers: 3 parts */
+    assert_int_equal(pl_modbus_client_new(&F.loop, &cfg, &c), 0);
+    memset(b, 0xEE, sizeof(b));
+    req0 = F.requests;
+    F.mode = P_EXCEPTION;
+    F.spoil = 1;
+    memset(&r, 0, sizeof(r));
+    q.data = &r;
+    assert_int_equal(
+        pl_modbus_write(c, &q, UNIT, PL_MODBUS_FC_WRITE_REGISTERS, 300, 6, b, on_fresh), 0);
+    fixture_wait(&F, &r);
+    assert_int_equal(r.status.code, PL_EMODBUS_X_SERVER_DEVICE_FAILURE);
+    fixture_expect_once(&F, &r, 1);
+    assert_int_equal(F.requests, req0 + 1);
+    for (i = 302; i < 306; i++)
+        assert_int_equal(T.mem[i], 0x1000u + i);
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(pl_modbus_read(c, &q, UNIT, PL_MODBUS_FC_READ_HOLDING, 302, 4, b, on_fresh),
+                     0);
+    fixture_wait(&F, &r);
+    assert_int_equal(r.status.code, 0);
+    for (i = 0; i < 4; i++)
+        assert_int_equal(pl_modbus_reg(b, sizeof(b), i), 0x1000u + 302u + i);
+    assert_int_equal(F.requests, req0 + 3);
+    assert_int_equal(pl_modbus_client_stats(c)->requests, 3);
+    pl_modbus_client_free(c);
+    fx_stop();
+}
+
 int main(void)
 {
     static const struct CMUnitTest own[] = {
         cmocka_unit_test(test_modbus_client_wrong_unit),
         cmocka_unit_test(test_modbus_client_wrong_function),
         cmocka_unit_test(test_modbus_client_exception),
+        cmocka_unit_test(test_modbus_client_split_write_stops_at_failure),
     };
 
     return fault_suite_run(&proto, own, sizeof(own) / sizeof(own[0]));
