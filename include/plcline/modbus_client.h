@@ -129,12 +129,12 @@ struct pl_modbus_request_s {
     pl_status_t status; /* result; valid in the callback */
     pl_modbus_devid_t devid;
     /* private */
-    pl_modbus_request_t *next_;
+    uint64_t core_[4]; /* the client core's part of the request */
     pl_modbus_cb cb_;
     uint8_t *rbuf_;
     const uint8_t *wbuf_;
     size_t rcap_;
-    uint32_t done_, chunk_, count_;
+    uint32_t count_;
     uint16_t addr_, waddr_, wcount_, value_, and_, or_;
     uint8_t unit_, fc_, object_;
 };

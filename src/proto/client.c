@@ -6,7 +6,8 @@
  * pl_client_free() returns.
  *
  * Requests are one list in submission order: the active ones (some message sent) first,
- * then the waiting ones; `cursor` is the first that still has a message to send. One timer
+ * then the waiting ones; `cursor` is the first that still has a message to send (with
+ * one_by_one, requests behind it may be active too, while its own answer is awaited). One timer
  * serves every deadline, lazily: a new deadline moves it only when it is earlier, an answer
  * touches no timer, and a timer that fires early re-arms itself for the rest. So the common
  * request-answer cycle costs no timer call at all.
@@ -48,6 +49,7 @@ struct pl_client_s {
     unsigned pending;
 
     pl_client_slot_t *slot;
+    pl_client_slot_t *found; /* the last pl_client_slot() hit, while a frame is matched */
     unsigned nbusy;
     expired_t *expired;                  /* timed-out messages, a ring */
     unsigned expired_next, expired_used; /* expired_used: entries with .used set */
@@ -148,10 +150,19 @@ static uint64_t earliest(const pl_client_t *cl)
 
 /* --- requests --------------------------------------------------------------------- */
 
+/* The first request from `r` on that has a message left to send (with one_by_one, a
+ * request behind the cursor may have sent all of its messages already). */
+static pl_client_req_t *sendable_from(pl_client_req_t *r)
+{
+    while (r != NULL && r->last_sent)
+        r = r->next_;
+    return r;
+}
+
 static void unlink_req(pl_client_t *cl, pl_client_req_t *r)
 {
     if (cl->cursor == r)
-        cl->cursor = r->next_;
+        cl->cursor = sendable_from(r->next_);
     if (r->prev_ != NULL)
         r->prev_->next_ = r->next_;
     else
@@ -381,6 +392,14 @@ static void pump(pl_client_t *cl)
 
     while (cl->state == ST_READY && !cl->closing && cl->nbusy < cl->limit &&
            (r = cl->cursor) != NULL) {
+        if (r->outstanding > 0 && cl->cfg.one_by_one) {
+            /* its next message waits for the answer: a request behind it may go */
+            do
+                r = r->next_;
+            while (r != NULL && (r->last_sent || r->outstanding > 0));
+            if (r == NULL)
+                return;
+        }
         s = free_slot(cl);
         if (s == NULL)
             return;
@@ -417,7 +436,8 @@ static void pump(pl_client_t *cl)
         r->state_ = R_ACTIVE;
         if (last) {
             r->last_sent = 1;
-            cl->cursor = r->next_;
+            if (cl->cursor == r)
+                cl->cursor = sendable_from(r->next_);
         }
         cl->nbusy++;
         s->sent_ns = clock_ns(cl);
@@ -590,11 +610,15 @@ static int deliver(void *ctx, const uint8_t *frame, size_t len)
     int rc;
 
     st_clear(&st);
+    cl->found = NULL;
     rc = cl->ops.match(cl, frame, len, &id, &st, cl->ud);
     if (cl->closing || gen != cl->conn_gen) /* match may drop the connection, or free */
         return -1;
     if (rc == PL_CLIENT_ANSWER) {
-        s = cl->slot[0].due != 0 && cl->slot[0].id == id ? &cl->slot[0] : pl_client_slot(cl, id);
+        /* the message match looked up itself, if it did, else the search */
+        s = cl->found != NULL && cl->found->due != 0 && cl->found->id == id ? cl->found
+            : cl->slot[0].due != 0 && cl->slot[0].id == id                  ? &cl->slot[0]
+                                                           : pl_client_slot(cl, id);
     } else if (rc == PL_CLIENT_ANSWER2) {
         s = pl_client_slot2(cl, id);
     }
@@ -869,7 +893,13 @@ int pl_client_start(pl_client_t *cl)
 
 static void on_timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    pl_client_t *cl = h->data;
+    void (*freed)(void *) = cl->cfg.freed;
+    void *ud = cl->ud;
+
+    free(cl);
+    if (freed != NULL)
+        freed(ud);
 }
 
 void pl_client_free(pl_client_t *cl)
@@ -914,10 +944,10 @@ pl_client_slot_t *pl_client_slot(pl_client_t *cl, uint32_t id)
     if (cl->nbusy == 0)
         return NULL;
     if (cl->slot[0].id == id && cl->slot[0].due != 0)
-        return &cl->slot[0];
+        return cl->found = &cl->slot[0];
     for (i = 1; i < cl->cfg.max_inflight; i++)
         if (cl->slot[i].due != 0 && cl->slot[i].id == id)
-            return &cl->slot[i];
+            return cl->found = &cl->slot[i];
     return NULL;
 }
 

@@ -150,6 +150,14 @@ typedef struct {
     size_t coalesce;         /* bytes of messages gathered while corked (pl_client_cork) and sent
                                 with one write; 0: every message is sent as it is encoded. Needs
                                 max_inflight > 1 and send_fail_waits 0 */
+    uint8_t one_by_one;      /* 1: a request's next message goes out only once its
+                                previous one is answered (a write in several messages
+                                stops at the first that fails); the requests behind it
+                                may use the other slots meanwhile. 0: up to the limit */
+    /* Optional: called once from the loop when the core's memory is gone after
+     * pl_client_free() (the one call after it), so the protocol can free its own state,
+     * which the core's counters and `ud` may point into, at the same time. */
+    void (*freed)(void *ud);
     const pl_logger_t *log;
     /* The protocol's counters, bumped here (each may be NULL). */
     uint64_t *requests;    /* requests accepted */

@@ -7,8 +7,9 @@
  * request times out exactly once, a late answer is dropped and counted), matching by id out
  * of order, one message at a time, a line drop with requests in flight (failed, or
  * re-queued), close with requests queued (each answered exactly once, PL_ECANCELED), a
- * refused set-up, a set-up timeout named by the protocol, answers matched by a second key
- * and a send failure that leaves its request waiting.
+ * refused set-up, a set-up timeout named by the protocol, answers matched by a second key,
+ * a send failure that leaves its request waiting, and a request's messages one by one
+ * while other requests use the other slots.
  * Every wait runs under a guard timer; every test asserts uv_loop_close() == 0.
  */
 #include <setjmp.h>
@@ -71,6 +72,7 @@ typedef struct {
     uint16_t first_served; /* id of the first frame the server got on its last connection */
     unsigned completed, downs, ups;
     uint64_t requests, responses, timeouts, errors, late, rtt;
+    unsigned freed; /* ccfg.freed calls */
 } fixture_t;
 
 /* --- the toy protocol ------------------------------------------------------------------- */
@@ -164,13 +166,19 @@ static void release_reversed(fixture_t *f)
     }
 }
 
+/* Answers held frame `i`. */
+static void release_at(fixture_t *f, unsigned i)
+{
+    assert_true(f->nheld > i);
+    answer(f->held_sc, f->held[i]);
+    memmove(f->held[i], f->held[i + 1u], (size_t)(f->nheld - 1u - i) * TOY_FRAME);
+    f->nheld--;
+}
+
 /* Answers the first held frame. */
 static void release_first(fixture_t *f)
 {
-    assert_true(f->nheld > 0);
-    answer(f->held_sc, f->held[0]);
-    memmove(f->held[0], f->held[1], (size_t)(f->nheld - 1u) * TOY_FRAME);
-    f->nheld--;
+    release_at(f, 0);
 }
 
 /* --- the client's operations ------------------------------------------------------------ */
@@ -557,6 +565,54 @@ static void test_cork_coalesces(void **state)
     stop(&f);
 }
 
+static void on_freed(void *ud)
+{
+    ((fixture_t *)ud)->freed++;
+}
+
+/* one_by_one: a request's next message waits for the answer to its previous one, while a
+ * request behind it takes the other slot; the client's memory goes with one freed() call. */
+static void test_one_by_one(void **state)
+{
+    fixture_t f = {.mode = SRV_HOLD};
+    toy_req_t a, b, c;
+
+    (void)state;
+    f.ccfg.one_by_one = 1;
+    f.ccfg.freed = on_freed;
+    start(&f, 2, 16, 5000, 0);
+    submit(&f, &a, 1000, 3);
+    submit(&f, &b, 2000, 1);
+    submit(&f, &c, 3000, 1);
+    RUN_UNTIL(&f, f.nheld == 2); /* a's first message and b, not a's second */
+    assert_int_equal(toy_value(f.held[0]), 1000);
+    assert_int_equal(toy_value(f.held[1]), 2000);
+    release_at(&f, 1); /* b answered: c goes, a still waits for its first answer */
+    RUN_UNTIL(&f, f.nheld == 2 && b.calls == 1);
+    assert_int_equal(toy_value(f.held[0]), 1000);
+    assert_int_equal(toy_value(f.held[1]), 3000);
+    release_first(&f); /* a's first answered: its second goes */
+    RUN_UNTIL(&f, f.nheld == 2);
+    assert_int_equal(toy_value(f.held[1]), 1016);
+    release_reversed(&f);
+    RUN_UNTIL(&f, c.calls == 1 && f.nheld == 1); /* a's third */
+    assert_int_equal(toy_value(f.held[0]), 1032);
+    f.mode = SRV_ECHO;
+    release_first(&f);
+    RUN_UNTIL(&f, f.completed == 3);
+    assert_int_equal(f.max_held, 2);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.st.code, 0);
+    assert_int_equal(a.result[0], 1001);
+    assert_int_equal(a.result[1], 1017);
+    assert_int_equal(a.result[2], 1033);
+    assert_int_equal(b.result[0], 2001);
+    assert_int_equal(c.result[0], 3001);
+    assert_int_equal(f.responses, 5);
+    stop(&f);
+    assert_int_equal(f.freed, 1);
+}
+
 /* A request with no answer times out once; its late answer is dropped and counted; the
  * connection stays and serves the next request. */
 static void test_deadline_and_late_answer(void **state)
@@ -914,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_one_at_a_time),
         cmocka_unit_test(test_cork_coalesces),
+        cmocka_unit_test(test_one_by_one),
         cmocka_unit_test(test_deadline_and_late_answer),
         cmocka_unit_test(test_deadline_drops),
         cmocka_unit_test(test_drop_fails_inflight),

@@ -161,6 +161,43 @@ static void client_answer_byte_by_byte(void **state)
     P->stop();
 }
 
+static int late_dropped_once(void *ctx)
+{
+    (void)ctx;
+    return P->cut_late() == 1;
+}
+
+/* A client that keeps its connection on a timeout (cut_late): the late answer (0xDEAD)
+ * reaches it on the same connection, is recognised and dropped, never taken for the next
+ * request, which asks for the same words and gets the peer's real values. */
+static void client_late_answer_kept(void)
+{
+    fixture_result_t r;
+    uint16_t w[2];
+
+    start(100, 0, 0);
+    FX->mode = FAULT_LATE;
+    FX->spoil = 1;
+    FX->late_ms = 250;
+    FX->late_word = 0xDEAD;
+    P->submit(0, 0, 0, w, 2, &r);
+    fixture_wait(FX, &r);
+    assert_int_equal(r.status.code, P->code_timeout);
+    assert_int_equal(fault_run_count(&FX->loop, &FX->late_sent, 1, FIXTURE_GUARD_MS), 0);
+    assert_int_equal(fault_run_pred(&FX->loop, late_dropped_once, NULL, FIXTURE_GUARD_MS), 0);
+    P->submit(0, 0, 0, w, 2, &r); /* the same words */
+    fixture_wait(FX, &r);
+    assert_int_equal(r.status.code, 0);
+    assert_int_equal(w[0], 0x1000);
+    assert_int_equal(w[1], 0x1001);
+    assert_int_equal(P->cut_timeouts(), 1);
+    assert_int_equal(P->cut_late(), 1);
+    assert_int_equal(FX->links_down, 0);
+    expect_sessions(1);
+    fault_suite_expect_recovery();
+    P->stop();
+}
+
 /* The answer comes after the timeout (one request outstanding): the read fails with the
  * timeout code, the connection is dropped, so the late answer (0xDEAD) can never be taken
  * for the next request, which asks for the same words and gets the peer's real values. */
@@ -170,6 +207,10 @@ static void client_late_answer(void **state)
     uint16_t w[2];
 
     (void)state;
+    if (P->cut_late != NULL) {
+        client_late_answer_kept();
+        return;
+    }
     start(100, 0, 0);
     FX->mode = FAULT_LATE;
     FX->spoil = 1;
@@ -198,14 +239,35 @@ static void client_late_answer(void **state)
 }
 
 /* Accepts (and grants a session) and never answers: the read times out, the connection is
- * dropped, the write goes out on a new connection and times out too; each completes once. */
+ * dropped, the write goes out on a new connection and times out too; each completes once.
+ * (With cut_late: drop_after reads time out one by one on one connection, then it drops.) */
 static void client_never_answers(void **state)
 {
-    fixture_result_t r[2];
-    uint16_t w[4];
+    fixture_result_t r[4];
+    uint16_t w[4], one[4][1];
+    unsigned i;
     int ok0;
 
     (void)state;
+    if (P->cut_late != NULL) {
+        /* each read times out alone; the drop_after-th in a row drops the connection */
+        assert_true(P->drop_after >= 1 && P->drop_after <= 4);
+        start(150, 0, 0);
+        ok0 = FX->hok;
+        FX->mode = FAULT_SILENT;
+        FX->spoil = P->drop_after;
+        for (i = 0; i < P->drop_after; i++)
+            P->submit((int)i, 0, i, one[i], 1, &r[i]);
+        fixture_wait_all(FX, r, (int)P->drop_after);
+        for (i = 0; i < P->drop_after; i++)
+            assert_int_equal(r[i].status.code, P->code_timeout);
+        assert_int_equal(fault_run_count(&FX->loop, &FX->links_down, 1, FIXTURE_GUARD_MS), 0);
+        assert_int_equal(P->cut_timeouts(), P->drop_after);
+        assert_true(FX->hok > ok0);
+        fault_suite_expect_recovery();
+        P->stop();
+        return;
+    }
     start(150, 0, 0);
     ok0 = FX->hok;
     read_and_write(FAULT_SILENT, 2, r, w);

@@ -105,6 +105,14 @@ typedef struct {
      * name without the protocol's prefix) does not apply to the protocol (its own test
      * covers the concern another way), or NULL when it applies. NULL hook: all apply. */
     const char *(*not_applicable)(const char *name);
+    /* Optional: the client under test keeps its connection when a request times out (a
+     * slow unit behind a gateway must not cost the others theirs), recognises the late
+     * answer and drops it; this returns how many it dropped. NULL: a timeout drops the
+     * connection. With it, client_late_answer expects the answer dropped on the same
+     * connection, and client_never_answers sends `drop_after` reads (1..4): the timeouts
+     * in a row that drop the connection. */
+    uint64_t (*cut_late)(void);
+    unsigned drop_after;
 } fault_proto_t;
 
 /* Runs every shared scenario against `p`, then `own[0..n_own)` (the protocol's own, in that

@@ -4,25 +4,28 @@
  * connection, up to `inflight` on the wire matched by transaction identifier, each with its
  * own deadline; a silent unit fails its own requests and stalls nobody else.
  *
- * The file has three parts:
+ * Built on the client core (proto/client.h: the queue, the messages in flight keyed by
+ * transaction id, the deadlines, late answers, reconnects, the lifecycle and statistics),
+ * on a line (src/net) for the connection and on the codec (src/proto/modbus/codec) for
+ * bytes. This file keeps what is Modbus's own:
  *   1. configuration and the modbus:// URL;
- *   2. the request machinery: queue, slots in flight keyed by transaction id, per-request
- *      deadlines on one lazy timer, expired ids whose late answers are dropped, reconnect.
- *      It knows no function code: it calls send_chunk() and handle_answer() of part 3, so it
- *      can move onto the shared client core (src/proto/client.c) as it is;
- *   3. Modbus itself: encoding a request's next chunk, checking and storing an answer.
- *
- * Built on a line (src/net) for the connection and the codec (src/proto/modbus/codec) for
- * bytes: no socket I/O of its own, nothing blocks, nothing prints.
+ *   2. the core's operations: encoding a request's next message (a read or write larger than
+ *      max_regs / max_bits goes out in parts, one after another), matching an answer by its
+ *      transaction id, checking and storing it, the connection's drop after `drop_after`
+ *      timeouts in a row, the link callback;
+ *   3. the public calls that fill a request.
+ * No socket I/O of its own, nothing blocks, nothing prints.
  */
 #include "plcline/modbus_client.h"
 #include "plcline/error.h"
 
 #include "codec/url.h"
 #include "net/line_url.h"
+#include "proto/client.h"
 #include "proto/modbus/codec/modbus.h"
 #include "proto/modbus/codec/modbus_addr.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,60 +33,46 @@
 #define DEFAULT_QUEUE      256u
 #define DEFAULT_DROP_AFTER 3u
 #define EXPIRED_MAX        32u /* timed-out transaction ids whose late answers are recognised */
-#define NO_DEADLINE        UINT64_MAX
 
+/* One message in flight (the core's slot state): what was asked, for matching the answer
+ * (its data is not kept), and where its part lies in the request. */
 typedef struct {
-    pl_modbus_request_t *req; /* NULL: free */
-    uint16_t tid;
+    pl_modbus_req_t pdu;
+    uint32_t offset, chunk; /* elements: the part's first, and how many */
     uint8_t unit;
-    uint64_t deadline; /* uv_now() ms */
-    uint64_t sent_ns;
-    pl_modbus_req_t pdu; /* what was asked (data not kept), for matching the answer */
-} slot_t;
+} msg_t;
 
 struct pl_modbus_client_s {
-    uv_loop_t *loop;
-    pl_line_t *line;
-    const pl_logger_t *log;
+    pl_client_t *core;
     pl_modbus_link_cb on_link;
     void *ud;
-    unsigned timeout_ms, inflight, max_queue, drop_after, nhosts;
-    unsigned max_regs, max_bits, max_wregs, max_wbits;
-
-    uv_timer_t timer;
-    uint64_t armed_at; /* uv_now() ms the timer fires at; NO_DEADLINE: stopped */
-    pl_modbus_request_t *head, *tail;
-    unsigned queued;
-    uint64_t wait_since; /* uv_now() ms the queue began waiting for a connection; 0: not */
-    slot_t slot[PL_MODBUS_CLIENT_MAX_INFLIGHT];
-    unsigned busy;
-    uint16_t next_tid;
-    uint16_t expired[EXPIRED_MAX];
-    unsigned nexpired, expired_pos;
+    unsigned timeout_ms, drop_after;
     unsigned timeouts_in_row; /* timeouts with no answer between them */
-    unsigned attempt_failures;
-    unsigned conn_gen; /* bumped when the connection goes up or down */
-    uint8_t up, persistent, closing, dropping;
+    unsigned max_regs, max_bits, max_wregs, max_wbits;
+    uint16_t next_tid;
+    uint8_t persistent, closing;
 
     pl_modbus_client_stats_t stats;
-    pl_ratelimit_t rl;
-    pl_ratelimit_slot_t rl_slots[4];
-    size_t rx_len;
-    uint8_t rx[PL_MODBUS_MAX_ADU];
-    uint8_t tx[PL_MODBUS_MAX_ADU];
-    uint8_t bits[PL_MODBUS_MAX_PDU]; /* packed coils of one FC 15 chunk */
+    pl_modbus_adu_t adu;             /* the answer being matched: decoded once, for handle */
+    uint8_t bits[PL_MODBUS_MAX_PDU]; /* packed coils of one FC 15 part */
 };
 
-/* A line the partner can cause: rate-limited per partner and message. */
-#define PLOG(c, level, ...)                                                               \
-    pl_log_limited(&(c)->rl, uv_now((c)->loop), (c)->log, level, pl_line_peer((c)->line), \
-                   __VA_ARGS__)
+_Static_assert(sizeof(pl_client_req_t) <= sizeof(((pl_modbus_request_t *)0)->core_),
+               "pl_modbus_request_t.core_");
 
-static void pump(pl_modbus_client_t *c);
-static void arm(pl_modbus_client_t *c);
-static int send_chunk(pl_modbus_client_t *c, pl_modbus_request_t *r, slot_t *s);
-static int handle_answer(pl_modbus_client_t *c, slot_t *s, pl_modbus_request_t *r,
-                         const pl_modbus_adu_t *adu, pl_status_t *st);
+/* A line the server can cause: rate-limited per partner and message. */
+#define PLOG(c, level, ...) pl_client_log((c)->core, level, __VA_ARGS__)
+#define PEER(c)             pl_line_peer(pl_client_line((c)->core))
+
+static pl_client_req_t *core_of(pl_modbus_request_t *r)
+{
+    return (pl_client_req_t *)(void *)r->core_;
+}
+
+static pl_modbus_request_t *req_of(pl_client_req_t *r)
+{
+    return (pl_modbus_request_t *)(void *)((char *)r - offsetof(pl_modbus_request_t, core_));
+}
 
 /* =========================================================== 1. configuration, URL */
 
@@ -176,473 +165,289 @@ out:
     return rc;
 }
 
-/* =========================================================== 2. request machinery */
+/* =========================================================== 2. the core's operations */
 
-/* --- queue --- */
-
-static pl_modbus_request_t *queue_pop(pl_modbus_client_t *c)
+static int bit_at(const uint8_t *packed, uint32_t i)
 {
-    pl_modbus_request_t *r = c->head;
-
-    if (r != NULL) {
-        c->head = r->next_;
-        if (c->head == NULL)
-            c->tail = NULL;
-        c->queued--;
-        r->next_ = NULL;
-    }
-    return r;
+    return (packed[i / 8u] >> (i % 8u)) & 1;
 }
 
-static void queue_push(pl_modbus_client_t *c, pl_modbus_request_t *r)
+static void bit_set(uint8_t *packed, uint32_t i, int v)
 {
-    r->next_ = NULL;
-    if (c->tail != NULL)
-        c->tail->next_ = r;
+    if (v)
+        packed[i / 8u] = (uint8_t)(packed[i / 8u] | (1u << (i % 8u)));
     else
-        c->head = r;
-    c->tail = r;
-    c->queued++;
+        packed[i / 8u] = (uint8_t)(packed[i / 8u] & ~(1u << (i % 8u)));
 }
 
-/* The next chunk of a split request goes before everything that waits. */
-static void queue_push_front(pl_modbus_client_t *c, pl_modbus_request_t *r)
+static int op_frame(const uint8_t *buf, size_t len, void *ud)
 {
-    r->next_ = c->head;
-    c->head = r;
-    if (c->tail == NULL)
-        c->tail = r;
-    c->queued++;
+    (void)ud;
+    return pl_modbus_frame(buf, len, NULL);
 }
 
-static void complete(pl_modbus_client_t *c, pl_modbus_request_t *r)
+/* Elements per message of a request with function `fc` (every part but the last is full). */
+static uint32_t part_size(const pl_modbus_client_t *c, const pl_modbus_request_t *r)
 {
-    if (r->status.code != 0)
-        c->stats.errors++;
-    r->cb_(r);
-}
-
-static void fail(pl_modbus_client_t *c, pl_modbus_request_t *r, const pl_status_t *why)
-{
-    r->status = *why;
-    complete(c, r);
-}
-
-/* Fails every waiting request (not in flight) with `why`. */
-static void fail_waiting(pl_modbus_client_t *c, const pl_status_t *why)
-{
-    pl_modbus_request_t *r;
-
-    while (!c->closing && (r = queue_pop(c)) != NULL)
-        fail(c, r, why);
-}
-
-/* Fails every request in flight with `why` (the connection they went out on is gone). */
-static void fail_inflight(pl_modbus_client_t *c, const pl_status_t *why)
-{
-    unsigned i;
-
-    for (i = 0; i < c->inflight && !c->closing; i++) {
-        pl_modbus_request_t *r = c->slot[i].req;
-
-        if (r == NULL)
-            continue;
-        c->slot[i].req = NULL;
-        c->busy--;
-        fail(c, r, why);
+    switch (r->fc_) {
+    case PL_MODBUS_FC_READ_COILS:
+    case PL_MODBUS_FC_READ_DISCRETE:
+        return c->max_bits;
+    case PL_MODBUS_FC_READ_HOLDING:
+    case PL_MODBUS_FC_READ_INPUT:
+        return c->max_regs;
+    case PL_MODBUS_FC_WRITE_COILS:
+        return c->max_wbits;
+    case PL_MODBUS_FC_WRITE_REGISTERS:
+        return c->max_wregs;
+    default:
+        return r->count_; /* one message */
     }
 }
 
-static int enqueue(pl_modbus_client_t *c, pl_modbus_request_t *r, pl_modbus_cb cb)
+/* Encodes message `req->sent` of the request: its part of the elements, a transaction id
+ * neither in flight nor awaited late. */
+static int op_encode(pl_client_t *cl, pl_client_req_t *req, pl_client_slot_t *slot, uint8_t *buf,
+                     size_t cap, int *last, pl_status_t *st, void *ud)
 {
-    if (c->closing)
-        return PL_ECLOSING;
-    if (c->queued >= c->max_queue)
-        return PL_ENO_MSG;
-    pl_status_clear(&r->status);
-    memset(&r->devid, 0, sizeof(r->devid));
-    r->cb_ = cb;
-    r->done_ = 0;
-    r->chunk_ = 0;
-    queue_push(c, r);
-    if (c->up) {
-        pump(c);
-    } else {
-        if (c->wait_since == 0) {
-            c->wait_since = uv_now(c->loop);
-            if (!c->persistent)
-                c->attempt_failures = 0;
-            arm(c);
-        }
-        (void)pl_line_start(c->line);
+    pl_modbus_client_t *c = ud;
+    pl_modbus_request_t *r = req_of(req);
+    msg_t *m = slot->state;
+    pl_modbus_req_t *q = &m->pdu;
+    uint32_t size = part_size(c, r), left, i;
+    uint16_t tid;
+    int n;
+
+    (void)st;
+    m->offset = req->sent * size;
+    left = r->count_ - m->offset;
+    m->chunk = left < size ? left : size;
+    m->unit = r->unit_;
+    memset(q, 0, sizeof(*q));
+    q->function = r->fc_;
+    q->addr = (uint16_t)(r->addr_ + m->offset);
+    q->count = (uint16_t)m->chunk;
+    switch (r->fc_) {
+    case PL_MODBUS_FC_WRITE_COIL:
+        q->value = bit_at(r->wbuf_, 0) ? PL_MODBUS_COIL_ON : PL_MODBUS_COIL_OFF;
+        break;
+    case PL_MODBUS_FC_WRITE_REGISTER:
+        q->value = pl_modbus_reg(r->wbuf_, 2, 0);
+        break;
+    case PL_MODBUS_FC_WRITE_COILS:
+        memset(c->bits, 0, pl_modbus_bit_bytes(m->chunk));
+        for (i = 0; i < m->chunk; i++)
+            bit_set(c->bits, i, bit_at(r->wbuf_, m->offset + i));
+        q->data = c->bits;
+        q->data_len = pl_modbus_bit_bytes(m->chunk);
+        break;
+    case PL_MODBUS_FC_WRITE_REGISTERS:
+        q->data = r->wbuf_ + (size_t)m->offset * 2u;
+        q->data_len = (size_t)m->chunk * 2u;
+        break;
+    case PL_MODBUS_FC_MASK_WRITE:
+        q->and_mask = r->and_;
+        q->or_mask = r->or_;
+        break;
+    case PL_MODBUS_FC_READ_WRITE:
+        q->waddr = r->waddr_;
+        q->wcount = r->wcount_;
+        q->data = r->wbuf_;
+        q->data_len = (size_t)r->wcount_ * 2u;
+        break;
+    case PL_MODBUS_FC_MEI:
+        q->mei_type = PL_MODBUS_MEI_DEVICE_ID;
+        q->devid_code = (uint8_t)r->value_;
+        q->object_id = r->object_;
+        break;
+    default: /* reads: the address and count above */
+        break;
     }
-    return 0;
+    do
+        tid = c->next_tid++;
+    while (pl_client_id_taken(cl, tid)); /* at most inflight + 32 ids are taken */
+    slot->id = tid;
+    n = pl_modbus_req_encode(buf, cap, tid, r->unit_, q);
+    q->data = NULL; /* matching needs no data; the bits scratch is reused */
+    if (n < 0)
+        return n;
+    *last = m->offset + m->chunk >= r->count_;
+    c->stats.requests++;
+    return n;
 }
 
-/* --- transaction ids --- */
-
-static void expired_add(pl_modbus_client_t *c, uint16_t tid)
+/* The answer's transaction id; one that was never sent (neither in flight nor timed out on
+ * this connection) means the stream is out of step: the connection is dropped. */
+static int op_match(pl_client_t *cl, const uint8_t *frame, size_t len, uint32_t *id,
+                    pl_status_t *st, void *ud)
 {
-    c->expired[c->expired_pos] = tid;
-    c->expired_pos = (c->expired_pos + 1) % EXPIRED_MAX;
-    if (c->nexpired < EXPIRED_MAX)
-        c->nexpired++;
-}
-
-static int expired_has(const pl_modbus_client_t *c, uint16_t tid)
-{
-    unsigned i;
-
-    for (i = 0; i < c->nexpired; i++)
-        if (c->expired[i] == tid)
-            return 1;
-    return 0;
-}
-
-/* A transaction id in use neither by a slot nor by a timed-out request that may still be
- * answered. */
-static uint16_t take_tid(pl_modbus_client_t *c)
-{
-    unsigned i, tries;
-
-    for (tries = 0; tries < 65536u; tries++) {
-        uint16_t t = c->next_tid++;
-        int used = expired_has(c, t);
-
-        for (i = 0; i < c->inflight && !used; i++)
-            used = c->slot[i].req != NULL && c->slot[i].tid == t;
-        if (!used)
-            return t;
-    }
-    return c->next_tid; /* cannot happen: at most 96 ids are in use */
-}
-
-static slot_t *slot_of(pl_modbus_client_t *c, uint16_t tid)
-{
-    unsigned i;
-
-    for (i = 0; i < c->inflight; i++)
-        if (c->slot[i].req != NULL && c->slot[i].tid == tid)
-            return &c->slot[i];
-    return NULL;
-}
-
-/* --- sending --- */
-
-static void drop(pl_modbus_client_t *c, const pl_status_t *why)
-{
-    if (!c->up)
-        return;
-    c->up = 0;
-    c->dropping = 1;
-    c->conn_gen++;
-    pl_line_drop(c->line, why);
-}
-
-static void pump(pl_modbus_client_t *c)
-{
-    while (c->up && !c->closing && c->head != NULL && c->busy < c->inflight) {
-        pl_modbus_request_t *r = queue_pop(c);
-        slot_t *s = NULL;
-        pl_status_t why;
-        unsigned i;
-        int rc;
-
-        for (i = 0; i < c->inflight && s == NULL; i++)
-            if (c->slot[i].req == NULL)
-                s = &c->slot[i];
-        s->tid = take_tid(c);
-        rc = send_chunk(c, r, s);
-        if (rc < 0) {
-            if (rc == PL_ESEND) {
-                pl_status_set(&why, PL_ESEND, 0, "the line refused the request");
-                drop(c, &why);
-            } else {
-                pl_status_set(&why, rc, 0, "encoding the request failed");
-            }
-            fail(c, r, &why);
-            continue;
-        }
-        s->req = r;
-        s->deadline = uv_now(c->loop) + c->timeout_ms;
-        s->sent_ns = uv_hrtime();
-        c->busy++;
-        c->stats.requests++;
-        if (c->armed_at > s->deadline)
-            arm(c);
-    }
-}
-
-/* --- deadlines: one lazy timer for every slot and for the wait for a connection --- */
-
-static void on_timer(uv_timer_t *t);
-
-static void arm(pl_modbus_client_t *c)
-{
-    uint64_t due = NO_DEADLINE, now = uv_now(c->loop);
-    unsigned i;
-
-    if (c->closing)
-        return;
-    for (i = 0; i < c->inflight; i++)
-        if (c->slot[i].req != NULL && c->slot[i].deadline < due)
-            due = c->slot[i].deadline;
-    if (!c->up && c->head != NULL && c->wait_since != 0 && c->wait_since + c->timeout_ms < due)
-        due = c->wait_since + c->timeout_ms;
-    if (due == NO_DEADLINE) {
-        /* left running: it finds nothing due and stops; an answer costs no timer call */
-        return;
-    }
-    if (c->armed_at <= due)
-        return;
-    c->armed_at = due;
-    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    pl_modbus_client_t *c = t->data;
-    uint64_t now = uv_now(c->loop);
-    unsigned i, gen = c->conn_gen;
-    pl_status_t why;
-
-    c->armed_at = NO_DEADLINE;
-    if (c->closing)
-        return;
-    for (i = 0; i < c->inflight && !c->closing; i++) {
-        slot_t *s = &c->slot[i];
-        pl_modbus_request_t *r = s->req;
-
-        if (r == NULL || s->deadline > now)
-            continue;
-        s->req = NULL;
-        c->busy--;
-        expired_add(c, s->tid);
-        c->stats.timeouts++;
-        c->timeouts_in_row++;
-        pl_status_set(&why, PL_ETIMEOUT, 0, "unit %u %s: no answer within %u ms", s->unit,
-                      pl_modbus_function_name(s->pdu.function), c->timeout_ms);
-        PLOG(c, PL_LOG_WARN, "modbus %s: %s", pl_line_peer(c->line), why.detail);
-        fail(c, r, &why);
-    }
-    if (c->closing)
-        return;
-    if (gen == c->conn_gen && c->up && c->timeouts_in_row >= c->drop_after) {
-        pl_status_set(&why, PL_ETIMEOUT, 0, "%u requests in a row unanswered, reconnecting",
-                      c->timeouts_in_row);
-        PLOG(c, PL_LOG_WARN, "modbus %s: %s", pl_line_peer(c->line), why.detail);
-        c->timeouts_in_row = 0;
-        drop(c, &why);
-    }
-    if (!c->up && c->head != NULL && c->wait_since != 0 && c->wait_since + c->timeout_ms <= now) {
-        why = *pl_line_last_error(c->line);
-        if (why.code == 0 || why.code == PL_ETIMEOUT)
-            pl_status_set(&why, PL_ECONNECT, UV_ETIMEDOUT, "no connection within %u ms",
-                          c->timeout_ms);
-        c->wait_since = 0;
-        fail_waiting(c, &why);
-        if (c->closing)
-            return;
-        if (!c->persistent && c->head == NULL && c->busy == 0)
-            pl_line_stop(c->line);
-        else if (c->head != NULL)
-            c->wait_since = now; /* submitted from a callback: a timeout of their own */
-    }
-    pump(c); /* slots freed by timeouts */
-    arm(c);
-}
-
-/* --- receiving --- */
-
-/* The stream cannot be trusted any more: everything in flight fails, the line reconnects. */
-static void protocol_error(pl_modbus_client_t *c, const pl_status_t *why)
-{
-    PLOG(c, PL_LOG_WARN, "modbus %s: %s: %s", pl_line_peer(c->line), pl_strerror(why->code),
-         why->detail);
-    drop(c, why);
-    fail_inflight(c, why);
-}
-
-static void handle_adu(pl_modbus_client_t *c, const uint8_t *p, size_t n)
-{
-    pl_modbus_request_t *r;
-    pl_modbus_adu_t adu;
-    pl_status_t st;
-    slot_t *s;
+    pl_modbus_client_t *c = ud;
     int rc;
 
-    pl_status_clear(&st);
-    rc = pl_modbus_adu_decode(p, n, &adu, &st);
+    rc = pl_modbus_adu_decode(frame, len, &c->adu, st);
     if (rc < 0) {
-        if (st.code == 0)
-            pl_status_set(&st, rc, 0, "bad frame from the server");
-        protocol_error(c, &st);
-        return;
+        if (st->code == 0)
+            pl_status_set(st, rc, 0, "bad frame from the server");
+        return rc;
     }
-    s = slot_of(c, adu.tid);
-    if (s == NULL) {
-        if (expired_has(c, adu.tid)) {
-            c->stats.late++;
-            PLOG(c, PL_LOG_DEBUG, "modbus %s: late answer of unit %u (transaction %u) dropped",
-                 pl_line_peer(c->line), adu.unit, adu.tid);
-            return;
-        }
+    *id = c->adu.tid;
+    if (pl_client_slot(cl, c->adu.tid) == NULL && !pl_client_expired(cl, c->adu.tid, 0)) {
         c->stats.mismatches++;
-        pl_status_set(&st, PL_EMODBUS_MISMATCH, 0, "answer to transaction %u, never sent", adu.tid);
-        protocol_error(c, &st);
-        return;
+        return pl_status_set(st, PL_EMODBUS_MISMATCH, 0, "answer to transaction %u, never sent",
+                             c->adu.tid);
     }
-    r = s->req;
-    s->req = NULL;
-    c->busy--;
+    return PL_CLIENT_ANSWER;
+}
+
+/* Checks the answer against what its message asked and stores what it carries. */
+static int op_handle(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *frame, size_t len,
+                     pl_status_t *st, void *ud)
+{
+    pl_modbus_client_t *c = ud;
+    const pl_modbus_adu_t *adu = &c->adu;
+    const msg_t *m = slot->state;
+    pl_modbus_request_t *r;
+    pl_modbus_rsp_t rsp;
+    uint32_t i;
+
+    (void)cl;
+    (void)frame;
+    (void)len;
     c->timeouts_in_row = 0;
-    c->stats.responses++;
-    c->stats.last_rtt_us = (uv_hrtime() - s->sent_ns) / 1000u;
-    pl_status_clear(&st);
-    rc = handle_answer(c, s, r, &adu, &st);
-    if (rc < 0) {
-        if (st.code == 0)
-            pl_status_set(&st, rc, 0, NULL);
-        fail(c, r, &st);
-        return;
+    if (slot->req == NULL)
+        return PL_CLIENT_OK; /* its request already failed: the answer is only consumed */
+    r = req_of(slot->req);
+    if (adu->unit != m->unit) {
+        c->stats.mismatches++;
+        pl_status_set(st, PL_EMODBUS_MISMATCH, 0, "answer from unit %u to a request for %u",
+                      adu->unit, m->unit);
+        return PL_CLIENT_FAIL;
     }
-    if (r->done_ < r->count_) {
-        queue_push_front(c, r);
-        return;
+    if (pl_modbus_rsp_decode(adu->pdu, adu->pdu_len, &rsp, st) < 0) {
+        c->stats.mismatches++;
+        return PL_CLIENT_FAIL;
     }
-    complete(c, r);
+    if (pl_modbus_rsp_match(&m->pdu, &rsp, st) < 0) {
+        if (rsp.exception != 0) {
+            c->stats.exceptions++;
+            PLOG(c, PL_LOG_DEBUG, "modbus %s: unit %u %s: %s", PEER(c), m->unit,
+                 pl_modbus_function_name(m->pdu.function), st->detail);
+        } else {
+            c->stats.mismatches++;
+        }
+        return PL_CLIENT_FAIL;
+    }
+    switch (r->fc_) {
+    case PL_MODBUS_FC_READ_COILS:
+    case PL_MODBUS_FC_READ_DISCRETE:
+        for (i = 0; i < m->chunk; i++)
+            bit_set(r->rbuf_, m->offset + i, pl_modbus_bit(rsp.data, rsp.data_len, i));
+        break;
+    case PL_MODBUS_FC_READ_HOLDING:
+    case PL_MODBUS_FC_READ_INPUT:
+    case PL_MODBUS_FC_READ_WRITE:
+        memcpy(r->rbuf_ + (size_t)m->offset * 2u, rsp.data, (size_t)m->chunk * 2u);
+        break;
+    case PL_MODBUS_FC_MEI:
+        if (rsp.objects_len > r->rcap_) {
+            pl_status_set(st, PL_ENOBUFS, 0, "device identification of %zu bytes, room for %zu",
+                          rsp.objects_len, r->rcap_);
+            return PL_CLIENT_FAIL;
+        }
+        if (rsp.objects_len > 0)
+            memcpy(r->rbuf_, rsp.objects, rsp.objects_len);
+        r->devid.conformity = rsp.conformity;
+        r->devid.more_follows = rsp.more_follows;
+        r->devid.next_object = rsp.next_object;
+        r->devid.object_count = rsp.object_count;
+        r->devid.objects_len = rsp.objects_len;
+        break;
+    default:
+        break;
+    }
+    return PL_CLIENT_OK;
 }
 
-static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *ud)
+static void op_complete(pl_client_t *cl, pl_client_req_t *req, pl_status_t *st, void *ud)
 {
-    pl_modbus_client_t *c = ud;
-    unsigned gen = c->conn_gen;
-    pl_status_t why;
-    size_t n, off;
-    int rc;
+    pl_modbus_request_t *r = req_of(req);
 
-    (void)line;
-    /* Nothing buffered (the usual case): ADUs are handled where they lie; only a trailing
-     * partial one is copied. */
-    if (c->rx_len == 0) {
-        for (;;) {
-            rc = pl_modbus_frame(buf, len, NULL);
-            if (rc == PL_EAGAIN)
-                break;
-            if (rc < 0) {
-                pl_status_set(&why, rc, 0, "bad frame from the server");
-                protocol_error(c, &why);
-                return;
-            }
-            handle_adu(c, buf, (size_t)rc);
-            if (c->closing || gen != c->conn_gen)
-                return;
-            buf += rc;
-            len -= (size_t)rc;
-        }
-    }
-    while (len > 0) {
-        n = sizeof(c->rx) - c->rx_len;
-        if (n > len)
-            n = len;
-        memcpy(c->rx + c->rx_len, buf, n);
-        c->rx_len += n;
-        buf += n;
-        len -= n;
-        off = 0;
-        for (;;) {
-            rc = pl_modbus_frame(c->rx + off, c->rx_len - off, NULL);
-            if (rc == PL_EAGAIN)
-                break;
-            if (rc < 0) {
-                pl_status_set(&why, rc, 0, "bad frame from the server");
-                c->rx_len = 0;
-                protocol_error(c, &why);
-                return;
-            }
-            handle_adu(c, c->rx + off, (size_t)rc);
-            if (c->closing || gen != c->conn_gen)
-                return;
-            off += (size_t)rc;
-        }
-        memmove(c->rx, c->rx + off, c->rx_len - off);
-        c->rx_len -= off;
-    }
-    pump(c);
+    (void)cl;
+    (void)ud;
+    r->status = *st;
+    r->cb_(r); /* may free the request, submit it again, or free the client */
 }
 
-/* --- the connection --- */
-
-static void on_line_up(pl_line_t *line, void *ud)
+static int op_connect(pl_client_t *cl, pl_status_t *st, void *ud)
 {
     pl_modbus_client_t *c = ud;
 
-    (void)line;
-    c->up = 1;
-    c->dropping = 0;
-    c->conn_gen++;
-    c->rx_len = 0;
-    c->attempt_failures = 0;
+    (void)cl;
+    (void)st;
     c->timeouts_in_row = 0;
-    c->nexpired = 0; /* a new connection carries no late answer */
-    c->wait_since = 0;
-    PLOG(c, PL_LOG_INFO, "modbus: connected to %s", pl_line_peer(c->line));
-    if (c->on_link != NULL) {
-        c->on_link(c, NULL, c->ud);
-        if (c->closing)
-            return;
-    }
-    pump(c);
+    PLOG(c, PL_LOG_INFO, "modbus: connected to %s", PEER(c));
+    if (c->on_link != NULL)
+        c->on_link(c, NULL, c->ud); /* may free the client: nothing after it */
+    return 0;
 }
 
-static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
+/* The requests in flight fail with the reason of the break; waiting ones go out on the next
+ * connection. */
+static int op_down(pl_client_t *cl, const pl_status_t *why, int was_up, void *ud)
 {
     pl_modbus_client_t *c = ud;
-    int dropped = c->dropping, was_up = c->up || dropped;
 
-    (void)line;
-    c->up = 0;
-    c->dropping = 0;
-    c->conn_gen++;
-    c->rx_len = 0;
-    if (was_up)
-        c->attempt_failures = 0;
-    else
-        c->attempt_failures++;
-    if (c->on_link != NULL && (was_up || c->persistent)) {
-        c->on_link(c, why, c->ud);
-        if (c->closing)
-            return;
+    (void)cl;
+    if (c->on_link != NULL && (was_up || c->persistent))
+        c->on_link(c, why, c->ud); /* may free the client: nothing after it */
+    return PL_CLIENT_FAIL_INFLIGHT;
+}
+
+/* A unit that does not answer fails its own request and keeps the connection (its late
+ * answer is recognised by the transaction id and dropped), unless `drop_after` requests in a
+ * row went unanswered: then the connection is taken for dead. */
+static int op_timeout(pl_client_t *cl, pl_client_slot_t *slot, pl_status_t *st, void *ud)
+{
+    pl_modbus_client_t *c = ud;
+    const msg_t *m = slot->state;
+
+    (void)cl;
+    c->timeouts_in_row++;
+    if (c->timeouts_in_row >= c->drop_after) {
+        pl_status_set(st, PL_ETIMEOUT, 0, "unit %u %s: no answer within %u ms, %u in a row",
+                      m->unit, pl_modbus_function_name(m->pdu.function), c->timeout_ms,
+                      c->timeouts_in_row);
+        c->timeouts_in_row = 0;
+        return 1;
     }
-    fail_inflight(c, why); /* sent, not answered: they fail with the reason of the break */
-    if (c->closing)
-        return;
-    if (!was_up && c->attempt_failures >= c->nhosts && c->head != NULL) {
-        c->wait_since = 0;
-        fail_waiting(c, why); /* every host was tried once: the waiting ones get the reason */
-        if (c->closing)
-            return;
-    }
-    if (c->head == NULL) {
-        c->wait_since = 0;
-        /* On-demand mode reconnects on the next request, except after a drop of ours: then
-         * the line goes on to the next host or the backup at once. */
-        if (!c->persistent && !dropped)
-            pl_line_stop(c->line);
-    } else if (c->wait_since == 0) {
-        c->wait_since = uv_now(c->loop);
-        arm(c);
-    }
+    pl_status_set(st, PL_ETIMEOUT, 0, "unit %u %s: no answer within %u ms", m->unit,
+                  pl_modbus_function_name(m->pdu.function), c->timeout_ms);
+    return 0;
 }
 
 /* --- lifecycle --- */
 
+static void on_core_freed(void *ud)
+{
+    free(ud);
+}
+
 int pl_modbus_client_new(uv_loop_t *loop, const pl_modbus_client_config_t *cfg,
                          pl_modbus_client_t **out)
 {
-    static const pl_line_cbs_t cbs = {
-        .on_up = on_line_up, .on_data = on_line_data, .on_down = on_line_down};
+    static const pl_client_ops_t ops = {
+        .frame = op_frame,
+        .encode = op_encode,
+        .match = op_match,
+        .handle = op_handle,
+        .complete = op_complete,
+        .connect = op_connect,
+        .down = op_down,
+        .timeout = op_timeout,
+    };
+    pl_client_config_t cc;
     pl_modbus_client_t *c;
+    unsigned inflight;
     int rc;
 
     if (loop == NULL || cfg == NULL || out == NULL || cfg->line.hosts.count == 0 ||
@@ -652,29 +457,41 @@ int pl_modbus_client_new(uv_loop_t *loop, const pl_modbus_client_config_t *cfg,
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return PL_ENOMEM;
-    c->loop = loop;
-    c->log = cfg->log;
-    pl_ratelimit_init(&c->rl, c->rl_slots, sizeof(c->rl_slots) / sizeof(c->rl_slots[0]));
     c->on_link = cfg->on_link;
     c->ud = cfg->ud;
     c->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
-    c->inflight = cfg->inflight != 0 ? cfg->inflight : 1;
-    c->max_queue = cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE;
     c->drop_after = cfg->drop_after != 0 ? cfg->drop_after : DEFAULT_DROP_AFTER;
     c->max_regs = cfg->max_regs != 0 ? cfg->max_regs : PL_MODBUS_MAX_READ_REGS;
     c->max_bits = cfg->max_bits != 0 ? cfg->max_bits : PL_MODBUS_MAX_READ_BITS;
     c->max_wregs = c->max_regs < PL_MODBUS_MAX_WRITE_REGS ? c->max_regs : PL_MODBUS_MAX_WRITE_REGS;
     c->max_wbits = c->max_bits < PL_MODBUS_MAX_WRITE_BITS ? c->max_bits : PL_MODBUS_MAX_WRITE_BITS;
-    c->armed_at = NO_DEADLINE;
     c->next_tid = 1;
-    rc = pl_line_new(loop, &cfg->line, &cbs, c, &c->line);
+    inflight = cfg->inflight != 0 ? cfg->inflight : 1;
+
+    memset(&cc, 0, sizeof(cc));
+    cc.name = "modbus";
+    cc.partner = "server";
+    cc.timeout_ms = c->timeout_ms;
+    /* max_queue counts the waiting requests; the core counts those in flight too */
+    cc.max_queue = (cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE) + inflight;
+    cc.max_inflight = inflight;
+    cc.max_frame = PL_MODBUS_MAX_ADU;
+    cc.max_msg = PL_MODBUS_MAX_ADU;
+    cc.slot_size = sizeof(msg_t);
+    cc.expired_max = EXPIRED_MAX;
+    cc.one_by_one = 1; /* the parts of a long read or write, one after another */
+    cc.freed = on_core_freed;
+    cc.log = cfg->log;
+    cc.responses = &c->stats.responses;
+    cc.timeouts = &c->stats.timeouts;
+    cc.errors = &c->stats.errors;
+    cc.late = &c->stats.late;
+    cc.last_rtt_us = &c->stats.last_rtt_us;
+    rc = pl_client_new(loop, &cfg->line, &cc, &ops, c, &c->core);
     if (rc < 0) {
         free(c);
         return rc;
     }
-    c->nhosts = pl_line_host_count(c->line);
-    uv_timer_init(loop, &c->timer);
-    c->timer.data = c;
     *out = c;
     return 0;
 }
@@ -684,12 +501,12 @@ int pl_modbus_client_start(pl_modbus_client_t *c)
     if (c->closing)
         return PL_ECLOSING;
     c->persistent = 1;
-    return pl_line_start(c->line);
+    return pl_client_start(c->core);
 }
 
 pl_line_t *pl_modbus_client_line(pl_modbus_client_t *c)
 {
-    return c->line;
+    return pl_client_line(c->core);
 }
 
 const pl_modbus_client_stats_t *pl_modbus_client_stats(const pl_modbus_client_t *c)
@@ -697,38 +514,27 @@ const pl_modbus_client_stats_t *pl_modbus_client_stats(const pl_modbus_client_t 
     return &c->stats;
 }
 
-static void on_timer_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
+/* The client's memory goes with the core's (on_core_freed), so that nothing the core
+ * still does after a callback that freed the client touches freed memory. */
 void pl_modbus_client_free(pl_modbus_client_t *c)
 {
-    pl_modbus_request_t *r;
-    pl_status_t why;
-    unsigned i;
-
     if (c == NULL || c->closing)
         return;
     c->closing = 1;
-    pl_ratelimit_flush(&c->rl, uv_now(c->loop), c->log);
-    pl_line_free(c->line);
-    c->line = NULL;
-    uv_timer_stop(&c->timer);
-    pl_status_set(&why, PL_ECANCELED, 0, "client closed");
-    for (i = 0; i < c->inflight; i++) {
-        r = c->slot[i].req;
-        if (r != NULL) {
-            c->slot[i].req = NULL;
-            fail(c, r, &why);
-        }
-    }
-    while ((r = queue_pop(c)) != NULL)
-        fail(c, r, &why);
-    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    pl_client_free(c->core); /* every request is answered with PL_ECANCELED */
 }
 
-/* =========================================================== 3. Modbus requests */
+static int enqueue(pl_modbus_client_t *c, pl_modbus_request_t *r, pl_modbus_cb cb)
+{
+    if (c->closing)
+        return PL_ECLOSING;
+    pl_status_clear(&r->status);
+    memset(&r->devid, 0, sizeof(r->devid));
+    r->cb_ = cb;
+    return pl_client_submit(c->core, core_of(r));
+}
+
+/* =========================================================== 3. the public calls */
 
 static int check_range(uint16_t addr, uint32_t count)
 {
@@ -826,151 +632,4 @@ int pl_modbus_device_id(pl_modbus_client_t *c, pl_modbus_request_t *req, uint8_t
     req->rcap_ = cap;
     req->wbuf_ = NULL;
     return enqueue(c, req, cb);
-}
-
-static int bit_at(const uint8_t *packed, uint32_t i)
-{
-    return (packed[i / 8u] >> (i % 8u)) & 1;
-}
-
-static void bit_set(uint8_t *packed, uint32_t i, int v)
-{
-    if (v)
-        packed[i / 8u] = (uint8_t)(packed[i / 8u] | (1u << (i % 8u)));
-    else
-        packed[i / 8u] = (uint8_t)(packed[i / 8u] & ~(1u << (i % 8u)));
-}
-
-/* Encodes the request's next chunk for slot `s` and sends it. 0, PL_ESEND, or a codec
- * error. */
-static int send_chunk(pl_modbus_client_t *c, pl_modbus_request_t *r, slot_t *s)
-{
-    pl_modbus_req_t *q = &s->pdu;
-    uint32_t left = r->count_ - r->done_, i;
-    int n;
-
-    memset(q, 0, sizeof(*q));
-    q->function = r->fc_;
-    q->addr = (uint16_t)(r->addr_ + r->done_);
-    switch (r->fc_) {
-    case PL_MODBUS_FC_READ_COILS:
-    case PL_MODBUS_FC_READ_DISCRETE:
-        r->chunk_ = left < c->max_bits ? left : c->max_bits;
-        break;
-    case PL_MODBUS_FC_READ_HOLDING:
-    case PL_MODBUS_FC_READ_INPUT:
-        r->chunk_ = left < c->max_regs ? left : c->max_regs;
-        break;
-    case PL_MODBUS_FC_WRITE_COIL:
-        r->chunk_ = 1;
-        q->value = bit_at(r->wbuf_, 0) ? PL_MODBUS_COIL_ON : PL_MODBUS_COIL_OFF;
-        break;
-    case PL_MODBUS_FC_WRITE_REGISTER:
-        r->chunk_ = 1;
-        q->value = pl_modbus_reg(r->wbuf_, 2, 0);
-        break;
-    case PL_MODBUS_FC_WRITE_COILS:
-        r->chunk_ = left < c->max_wbits ? left : c->max_wbits;
-        memset(c->bits, 0, pl_modbus_bit_bytes(r->chunk_));
-        for (i = 0; i < r->chunk_; i++)
-            bit_set(c->bits, i, bit_at(r->wbuf_, r->done_ + i));
-        q->data = c->bits;
-        q->data_len = pl_modbus_bit_bytes(r->chunk_);
-        break;
-    case PL_MODBUS_FC_WRITE_REGISTERS:
-        r->chunk_ = left < c->max_wregs ? left : c->max_wregs;
-        q->data = r->wbuf_ + (size_t)r->done_ * 2u;
-        q->data_len = (size_t)r->chunk_ * 2u;
-        break;
-    case PL_MODBUS_FC_MASK_WRITE:
-        r->chunk_ = 1;
-        q->and_mask = r->and_;
-        q->or_mask = r->or_;
-        break;
-    case PL_MODBUS_FC_READ_WRITE:
-        r->chunk_ = r->count_;
-        q->waddr = r->waddr_;
-        q->wcount = r->wcount_;
-        q->data = r->wbuf_;
-        q->data_len = (size_t)r->wcount_ * 2u;
-        break;
-    case PL_MODBUS_FC_MEI:
-        r->chunk_ = 1;
-        q->mei_type = PL_MODBUS_MEI_DEVICE_ID;
-        q->devid_code = (uint8_t)r->value_;
-        q->object_id = r->object_;
-        break;
-    default:
-        return PL_EINVAL;
-    }
-    q->count = (uint16_t)r->chunk_;
-    s->unit = r->unit_;
-    n = pl_modbus_req_encode(c->tx, sizeof(c->tx), s->tid, r->unit_, q);
-    q->data = NULL; /* matching needs no data; the bits scratch is reused */
-    if (n < 0)
-        return n;
-    if (pl_line_send(c->line, c->tx, (size_t)n) < 0)
-        return PL_ESEND;
-    return 0;
-}
-
-/* Checks the answer in `adu` against what slot `s` asked for `r` and stores what it carries
- * into `r`. 0 (the chunk is done), or an error for this request only (`st` says why). */
-static int handle_answer(pl_modbus_client_t *c, slot_t *s, pl_modbus_request_t *r,
-                         const pl_modbus_adu_t *adu, pl_status_t *st)
-{
-    pl_modbus_rsp_t rsp;
-    uint32_t i;
-    int rc;
-
-    if (adu->unit != s->unit) {
-        c->stats.mismatches++;
-        return pl_status_set(st, PL_EMODBUS_MISMATCH, 0, "answer from unit %u to a request for %u",
-                             adu->unit, s->unit);
-    }
-    rc = pl_modbus_rsp_decode(adu->pdu, adu->pdu_len, &rsp, st);
-    if (rc < 0) {
-        c->stats.mismatches++;
-        return rc;
-    }
-    rc = pl_modbus_rsp_match(&s->pdu, &rsp, st);
-    if (rc < 0) {
-        if (rsp.exception != 0) {
-            c->stats.exceptions++;
-            PLOG(c, PL_LOG_DEBUG, "modbus %s: unit %u %s: %s", pl_line_peer(c->line), s->unit,
-                 pl_modbus_function_name(s->pdu.function), st->detail);
-        } else {
-            c->stats.mismatches++;
-        }
-        return rc;
-    }
-    switch (r->fc_) {
-    case PL_MODBUS_FC_READ_COILS:
-    case PL_MODBUS_FC_READ_DISCRETE:
-        for (i = 0; i < r->chunk_; i++)
-            bit_set(r->rbuf_, r->done_ + i, pl_modbus_bit(rsp.data, rsp.data_len, i));
-        break;
-    case PL_MODBUS_FC_READ_HOLDING:
-    case PL_MODBUS_FC_READ_INPUT:
-    case PL_MODBUS_FC_READ_WRITE:
-        memcpy(r->rbuf_ + (size_t)r->done_ * 2u, rsp.data, (size_t)r->chunk_ * 2u);
-        break;
-    case PL_MODBUS_FC_MEI:
-        if (rsp.objects_len > r->rcap_)
-            return pl_status_set(st, PL_ENOBUFS, 0,
-                                 "device identification of %zu bytes, room for %zu",
-                                 rsp.objects_len, r->rcap_);
-        if (rsp.objects_len > 0)
-            memcpy(r->rbuf_, rsp.objects, rsp.objects_len);
-        r->devid.conformity = rsp.conformity;
-        r->devid.more_follows = rsp.more_follows;
-        r->devid.next_object = rsp.next_object;
-        r->devid.object_count = rsp.object_count;
-        r->devid.objects_len = rsp.objects_len;
-        break;
-    default:
-        break;
-    }
-    r->done_ += r->chunk_;
-    return 0;
 }
