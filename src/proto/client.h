@@ -45,6 +45,22 @@ struct pl_client_req_s {
     uint8_t state_;                 /* private */
 };
 
+/* Defines, for a protocol whose request type `type` keeps the core's part in its member
+ * `member` (storage of at least sizeof(pl_client_req_t) bytes, checked at compile time):
+ *   pl_client_req_t *core_of(type *r)    the core's part of request r
+ *   type *req_of(pl_client_req_t *core)  the request a core part belongs to */
+#define PL_CLIENT_REQ_ACCESSORS(type, member)                              \
+    _Static_assert(sizeof(pl_client_req_t) <= sizeof(((type *)0)->member), \
+                   #type "." #member " holds the core's part");            \
+    static inline pl_client_req_t *core_of(type *r)                        \
+    {                                                                      \
+        return (pl_client_req_t *)(void *)r->member;                       \
+    }                                                                      \
+    static inline type *req_of(pl_client_req_t *core)                      \
+    {                                                                      \
+        return (type *)(void *)((char *)core - offsetof(type, member));    \
+    }
+
 /* One message in flight. */
 typedef struct {
     pl_client_req_t *req; /* the request it belongs to; NULL: the request is gone */

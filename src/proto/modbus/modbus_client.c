@@ -57,22 +57,11 @@ struct pl_modbus_client_s {
     uint8_t bits[PL_MODBUS_MAX_PDU]; /* packed coils of one FC 15 part */
 };
 
-_Static_assert(sizeof(pl_client_req_t) <= sizeof(((pl_modbus_request_t *)0)->core_),
-               "pl_modbus_request_t.core_");
-
 /* A line the server can cause: rate-limited per partner and message. */
 #define PLOG(c, level, ...) pl_client_log((c)->core, level, __VA_ARGS__)
 #define PEER(c)             pl_line_peer(pl_client_line((c)->core))
 
-static pl_client_req_t *core_of(pl_modbus_request_t *r)
-{
-    return (pl_client_req_t *)(void *)r->core_;
-}
-
-static pl_modbus_request_t *req_of(pl_client_req_t *r)
-{
-    return (pl_modbus_request_t *)(void *)((char *)r - offsetof(pl_modbus_request_t, core_));
-}
+PL_CLIENT_REQ_ACCESSORS(pl_modbus_request_t, core_)
 
 /* =========================================================== 1. configuration, URL */
 

@@ -53,22 +53,11 @@ typedef struct {
     uint32_t offset, chunk;
 } msg_t;
 
-_Static_assert(sizeof(pl_client_req_t) <= sizeof(((pl_ttcp_req_t *)0)->core_),
-               "pl_ttcp_req_t.core_");
-
 /* A line the node can cause: rate-limited per node and message. */
 #define PLOG(c, level, ...) pl_client_log((c)->core, level, __VA_ARGS__)
 #define PEER(c)             pl_line_peer(pl_client_line((c)->core))
 
-static pl_client_req_t *core_of(pl_ttcp_req_t *r)
-{
-    return (pl_client_req_t *)(void *)r->core_;
-}
-
-static pl_ttcp_req_t *req_of(pl_client_req_t *r)
-{
-    return (pl_ttcp_req_t *)(void *)((char *)r - offsetof(pl_ttcp_req_t, core_));
-}
+PL_CLIENT_REQ_ACCESSORS(pl_ttcp_req_t, core_)
 
 void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg)
 {
