@@ -8,24 +8,10 @@
 # Usage: test_bench_cli.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-expect_eq() { # name expected actual
-    if [ "$2" == "$3" ]; then ok; else fail "$1: expected [$2], got [$3]"; fi
-}
-expect_match() { # name regex actual
-    if [[ "$3" =~ $2 ]]; then ok; else fail "$1: [$3] does not match /$2/"; fi
-}
+. "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "FAIL: python3 is needed to check --json" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 # start_sim FD URL [options]: starts a simulator reading its announcement on FD; sets $port
 start_sim() {

@@ -7,9 +7,7 @@
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
 BENCH=$(dirname "$PL")/bench_iec104
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -8,17 +8,9 @@
 # Usage: test_daemon.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 # start_sim NAME [PORT]: runs a 7TTCP simulator, sets SIM_PID and SIM_PORT
 start_sim() {

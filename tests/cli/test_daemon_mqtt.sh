@@ -12,17 +12,9 @@ for tool in mosquitto mosquitto_sub mosquitto_pub; do
         { echo "FAIL: $tool is missing (scripts/deps.sh installs it)" >&2; exit 1; }
 done
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 # The broker on a free loopback port (plcline's simulator picks one, then releases it). It
 # is up once it says "running"; a port some other socket took meanwhile (loopback clients

@@ -11,18 +11,10 @@
 # Usage: test_expose.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 command -v mbpoll >/dev/null || { echo "FAIL: mbpoll (Debian package mbpoll) is needed" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 # a 7TTCP node simulator of its own, so that its words can be read back directly
 exec {sfd}< <(exec "$PL" serve 7ttcp://127.0.0.1:0 --nodes 1-1 2>>"$tmp/sim.log")
@@ -163,5 +155,4 @@ got=$("$PL" run --check "$cfg" 2>&1); rc=$?
 [ $rc -eq 2 ] && [[ $got =~ "x.yaml:5:9: simulator 's7' exposes tag 't': a 7TTCP simulator cannot serve tags, expected no 'expose'" ]] \
     && ok || fail "a protocol that cannot serve: rc $rc [$got]"
 
-echo "$passes passed, $fails failed"
-[ $fails -eq 0 ]
+cli_finish

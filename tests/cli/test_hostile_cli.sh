@@ -8,17 +8,9 @@
 # Usage: test_hostile_cli.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 # --- serve -q: one warning, then counts ---------------------------------------------------
 exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0 2>"$tmp/serve.log")

@@ -9,17 +9,9 @@
 # Usage: test_iec104_daemon.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 exec {sfd}< <(exec "$PL" serve iec104://127.0.0.1:0 --ca 3 --animate 200 \
     --points "M_ME_NC_1:1001-1003 C_SE_NC_1:5001" 2>>"$tmp/sim.log")

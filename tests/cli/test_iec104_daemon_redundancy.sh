@@ -9,17 +9,9 @@
 # Usage: test_iec104_daemon_redundancy.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 start_station() { # ADDR LOG: sets SPID and SADDR
     exec {sfd}< <(exec "$PL" serve "iec104://$1:0" --ca 3 --animate 100 \

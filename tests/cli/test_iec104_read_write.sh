@@ -9,24 +9,10 @@
 # Usage: test_iec104_read_write.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 summary() { echo "$passes passed, $fails failed"; [ "$fails" -eq 0 ]; }
-expect_eq() { # name expected actual
-    if [ "$2" == "$3" ]; then ok; else fail "$1: expected [$2], got [$3]"; fi
-}
-expect_match() { # name regex actual
-    if [[ "$3" =~ $2 ]]; then ok; else fail "$1: [$3] does not match /$2/"; fi
-}
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 exec 3< <(exec "$PL" serve -q iec104://127.0.0.1:0 --ca 4 --require-select \
     --points 'M_ME_NC_1:1001-1002 M_SP_NA_1:2001 M_DP_NA_1:2101 M_ME_TF_1:1101 M_IT_NA_1:3001 C_SE_NC_1:5001 C_SC_NA_1:5002' \

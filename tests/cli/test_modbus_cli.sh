@@ -10,24 +10,10 @@
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
 SRV=$(dirname "$PL")/modbus_test_server
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-expect_eq() { # name expected actual
-    if [ "$2" == "$3" ]; then ok; else fail "$1: expected [$2], got [$3]"; fi
-}
-expect_match() { # name regex actual
-    if [[ "$3" =~ $2 ]]; then ok; else fail "$1: [$3] does not match /$2/"; fi
-}
+. "$(dirname "$0")/lib.sh"
 [ -x "$SRV" ] || { echo "FAIL: $SRV not built" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 # the server prints its port on its first line; unit 9 never gets an answer
 exec {sfd}< <(exec "$SRV" --dead 9 --lifetime 110)

@@ -12,9 +12,7 @@
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
 SRV=$(dirname "$PL")/modbus_test_server
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 expect_eq() { # name expected actual
     if [ "$2" == "$3" ]; then ok; else fail "$1: expected
 $2
@@ -24,13 +22,7 @@ $3"; fi
 command -v tshark >/dev/null || { echo "FAIL: tshark is not installed" >&2; exit 1; }
 [ -x "$SRV" ] || { echo "FAIL: $SRV not built" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 exec {sfd}< <(exec "$SRV" --lifetime 60)
 pids+=("$!")

@@ -10,17 +10,9 @@
 # Usage: test_modbus_gateway.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 exec {sfd}< <(exec "$PL" serve --max-conns 1 \
     'modbus://127.0.0.1:0?units=1,2,3,4&ignore_units=2' 2>>"$tmp/gw.log")

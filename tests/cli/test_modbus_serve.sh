@@ -8,25 +8,11 @@
 # Usage: test_modbus_serve.sh PATH/TO/plcline
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 summary() { echo "$passes passed, $fails failed"; [ "$fails" -eq 0 ]; }
-expect_eq() { # name expected actual
-    if [ "$2" == "$3" ]; then ok; else fail "$1: expected [$2], got [$3]"; fi
-}
-expect_match() { # name regex actual
-    if [[ "$3" =~ $2 ]]; then ok; else fail "$1: [$3] does not match /$2/"; fi
-}
 command -v mbpoll >/dev/null || { fail "mbpoll is not installed (scripts/deps.sh)"; summary; exit 1; }
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+cli_workdir
 
 # start_sim FD URL [options]: a server announcing itself on FD; sets $port
 start_sim() {

@@ -13,9 +13,7 @@
 set -uo pipefail
 PL=${1:?usage: $0 plcline-binary}
 gen="$(dirname "$PL")/test_modbus_pcap"
-fails=0 passes=0
-ok()   { passes=$((passes + 1)); }
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 summary() { echo "$passes passed, $fails failed"; [ "$fails" -eq 0 ]; }
 expect_eq() { # name expected actual
     if [ "$2" == "$3" ]; then ok; else fail "$1: expected

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: MIT
+# Shared by the command-line tests (each sources it after `set -uo pipefail`):
+#   ok; fail MESSAGE              count a check that passed or failed (FAIL lines on stderr)
+#   expect_eq NAME WANT GOT       ok when GOT is WANT
+#   expect_match NAME REGEX GOT   ok when GOT matches REGEX (bash =~)
+#   cli_workdir                   $tmp, a fresh directory, and pids=(): both are cleaned up
+#                                 at exit (the processes in pids, which the test started,
+#                                 are sent SIGTERM; the directory is removed)
+#   cli_finish                    prints "N passed, M failed"; the status is 0 only when
+#                                 none failed
+fails=0 passes=0
+ok() { passes=$((passes + 1)); }
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+expect_eq() {
+    if [ "$2" == "$3" ]; then ok; else fail "$1: expected [$2], got [$3]"; fi
+}
+expect_match() {
+    if [[ "$3" =~ $2 ]]; then ok; else fail "$1: [$3] does not match /$2/"; fi
+}
+
+cli_cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+cli_workdir() {
+    tmp=$(mktemp -d)
+    pids=()
+    trap cli_cleanup EXIT
+}
+cli_finish() {
+    echo "$passes passed, $fails failed"
+    [ "$fails" -eq 0 ]
+}
