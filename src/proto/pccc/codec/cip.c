@@ -897,7 +897,7 @@ int pl_cip_fwd_error_encode(uint8_t *buf, size_t cap, uint8_t req_service, uint8
     put_u32(d + 4, e->orig_serial);
     d[8] = e->remaining_words;
     d[9] = 0;
-    return total;
+    return (int)total;
 }
 
 int pl_cip_fwd_close_decode(const pl_cip_req_t *req, pl_cip_fwd_close_t *out)
