@@ -6,6 +6,9 @@
 #   cli_workdir                   $tmp, a fresh directory, and pids=(): both are cleaned up
 #                                 at exit (the processes in pids, which the test started,
 #                                 are sent SIGTERM; the directory is removed)
+#   cli_stop PID [SECONDS]        sends SIGTERM to a process the test started and waits for
+#                                 it to end, at most SECONDS (10): one that does not is a
+#                                 failure and gets SIGKILL (a deadline, never a pause)
 #   cli_finish                    prints "N passed, M failed"; the status is 0 only when
 #                                 none failed
 fails=0 passes=0
@@ -27,6 +30,16 @@ cli_workdir() {
     tmp=$(mktemp -d)
     pids=()
     trap cli_cleanup EXIT
+}
+cli_stop() {
+    local pid=$1 secs=${2:-10}
+    kill -TERM "$pid" 2>/dev/null || return 0
+    if ! timeout "$secs" tail --pid="$pid" -f /dev/null; then
+        fail "process $pid did not end within $secs s of SIGTERM"
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    return 0
 }
 cli_finish() {
     echo "$passes passed, $fails failed"

@@ -23,7 +23,7 @@ for i in 1 2 3 4; do # node 99 is not served: each read times out, each is a new
 done
 n=$(grep -c "is not served" "$tmp/serve.log")
 [ "$n" = 1 ] && ok || fail "serve -q: $n 'not served' lines for 4 requests (expected 1)"
-kill -TERM "$sim"; wait "$sim" 2>/dev/null
+cli_stop "$sim"
 grep -q "not served.*\.\.\. 3 more in the last" "$tmp/serve.log" && ok ||
     fail "serve -q: the count at exit: $(cat "$tmp/serve.log")"
 
@@ -38,7 +38,7 @@ if read -r -t 10 -u 7 _; then fail "idle: data from the simulator"; fi
 # read returns at end of file (closed by the simulator) well before the 10 s deadline
 grep -q "nothing received for 200 ms" "$tmp/idle.log" && ok || fail "idle: $(cat "$tmp/idle.log")"
 exec 7<&-
-kill -TERM "$sim"; wait "$sim" 2>/dev/null
+cli_stop "$sim"
 "$PL" serve --idle-timeout 0 7ttcp://127.0.0.1:0 >/dev/null 2>&1
 [ $? = 2 ] && ok || fail "--idle-timeout 0 refused"
 
@@ -63,7 +63,8 @@ id300=$(printf 'b%.0s' $(seq 1 300))
     echo '{"write":"sp","value":3,"id":true}'
 } > "$tmp/in.jsonl"
 coproc D { exec "$PL" run --json "$tmp/plant.yaml" <"$tmp/in.jsonl" 2>"$tmp/run.log"; }
-pids+=("$D_PID")
+dpid=$D_PID
+pids+=("$dpid")
 results=0 out=""
 deadline=$((SECONDS + 10))
 while [ $results -lt 3 ] && [ $SECONDS -lt $deadline ] && IFS= read -r -t 5 line <&"${D[0]}"; do
@@ -75,7 +76,7 @@ grep -q '"result":"error".*PL_EVALUE.*longer than 256' <<<"$out" && ok || fail "
 grep -q '"result":"error".*PL_EVALUE.*must be a string or an integer' <<<"$out" && ok ||
     fail "id true refused: $out"
 grep -q "$id300" <<<"$out" && fail "the refused id was echoed (cut or whole)" || ok
-kill -TERM "$D_PID"; wait "$D_PID" 2>/dev/null
+cli_stop "$dpid"
 
 # --- MQTT: the same ids --------------------------------------------------------------------
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
@@ -83,7 +84,7 @@ if [ -x "$MOSQ" ] && command -v mosquitto_pub >/dev/null && command -v mosquitto
     exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
     probe=$!
     read -r -t 10 _ addr <&3 || { echo "FAIL: no free port" >&2; exit 1; }
-    kill "$probe"; wait "$probe" 2>/dev/null
+    cli_stop "$probe"
     port=${addr##*:}
     printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" >"$tmp/m.conf"
     exec 4< <(exec "$MOSQ" -v -c "$tmp/m.conf" 2>&1)
@@ -108,9 +109,9 @@ EOF
     while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&5; do
         [[ "$line" == *SUBACK* ]] && break
     done
-    mosquitto_pub -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/set -m "{\"value\":1,\"id\":\"$id200\"}"
-    mosquitto_pub -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/set -m "{\"value\":2,\"id\":\"$id300\"}"
-    mosquitto_pub -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/set -m '{"value":3,"id":1.5}'
+    timeout 10 mosquitto_pub -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/set -m "{\"value\":1,\"id\":\"$id200\"}"
+    timeout 10 mosquitto_pub -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/set -m "{\"value\":2,\"id\":\"$id300\"}"
+    timeout 10 mosquitto_pub -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/set -m '{"value":3,"id":1.5}'
     out="" n=0
     while [ $n -lt 3 ] && IFS= read -r -t 10 line <&5; do
         [[ "$line" == \{* ]] && { out+="$line"$'\n'; n=$((n + 1)); }
@@ -127,7 +128,7 @@ EOF
     while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&6; do
         [[ "$line" == *SUBACK* ]] && break
     done
-    mosquitto_pub -h 127.0.0.1 -p "$port" -t "$long/set" -m '{"value":1,"id":"L"}'
+    timeout 10 mosquitto_pub -h 127.0.0.1 -p "$port" -t "$long/set" -m '{"value":1,"id":"L"}'
     out=""
     while IFS= read -r -t 10 line <&6; do [[ "$line" == \{* ]] && { out=$line; break; }; done
     [[ "$out" == *'"id":"L"'*PL_ENOTAG* ]] && ok || fail "MQTT: long topic answered: [$out]"
@@ -135,5 +136,4 @@ else
     echo "skip: MQTT part (mosquitto is missing)"
 fi
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+cli_finish
