@@ -9,6 +9,9 @@
 #   cli_stop PID [SECONDS]        sends SIGTERM to a process the test started and waits for
 #                                 it to end, at most SECONDS (10): one that does not is a
 #                                 failure and gets SIGKILL (a deadline, never a pause)
+#   cli_refusing_port             sets $refusing_port: a loopback port bound for the rest of
+#                                 the test but never listening, so a connect to it is
+#                                 refused and no other test can take it (needs cli_workdir)
 #   cli_finish                    prints "N passed, M failed"; the status is 0 only when
 #                                 none failed
 fails=0 passes=0
@@ -40,6 +43,16 @@ cli_stop() {
     fi
     wait "$pid" 2>/dev/null
     return 0
+}
+cli_refusing_port() {
+    local fd
+    exec {fd}< <(exec python3 -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(3600)' 2>>"$tmp/refusing.err")
+    pids+=($!)
+    read -r -t 10 refusing_port <&"$fd" || { echo "FAIL: no refusing port" >&2; exit 1; }
 }
 cli_finish() {
     echo "$passes passed, $fails failed"

@@ -100,16 +100,11 @@ out=$("$PL" bench --json "${B[@]}" "$purl&inflight=2" F8:0 2>&1)
 check_json "pccc url inflight" "$out" 1 2
 
 # --- refused: exit 1 and the error line, without running the whole duration ---
-# A port that refuses for the whole test: bound (so no one else takes it) but not listening.
+# A port that refuses for the whole test (bound, never listening: no one else takes it).
 # The run asks for an hour: `timeout` ends a run that waits for the duration instead of
 # failing at once, and that fails the test (a deadline, not a measured time).
-exec 7< <(exec python3 -c 'import socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1], flush=True)
-time.sleep(3600)' 2>>"$tmp/hold.err")
-pids+=($!)
-read -r -t 10 dead <&7 || { echo "FAIL: no refusing port" >&2; exit 1; }
+cli_refusing_port
+dead=$refusing_port
 for url in "7ttcp://127.0.0.1:$dead" "pccc://127.0.0.1:$dead"; do
     out=$(timeout 60 "$PL" bench "$url" "$([[ $url == pccc* ]] && echo N7:0 || echo W0)" \
           --duration 3600 2>&1); rc=$?

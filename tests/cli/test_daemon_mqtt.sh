@@ -25,7 +25,7 @@ for _ in 1 2 3 4 5; do
     exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
     probe=$!
     read -r -t 10 _ addr <&3 || { echo "FAIL: no free port" >&2; exit 1; }
-    kill "$probe"; wait "$probe" 2>/dev/null
+    cli_stop "$probe"
     port=${addr##*:}
     cat > "$tmp/mosquitto.conf" <<EOF
 listener $port 127.0.0.1
@@ -41,7 +41,7 @@ EOF
         [[ "$line" == *"Error:"* ]] && break
     done
     [ "$up" = 1 ] && break
-    kill "$broker" 2>/dev/null; wait "$broker" 2>/dev/null
+    cli_stop "$broker"
 done
 [ "$up" = 1 ] || { echo "FAIL: the broker did not start" >&2; exit 1; }
 

@@ -83,7 +83,7 @@ echo '{"write":"p1003","value":2,"id":"w3"}' >&"${D[1]}"
 wait_for '"result":"error","write":"p1003","id":"w3".*not a command point' 10 && ok || \
     fail "write to a monitoring point refused by the driver"
 
-kill "$spid"; wait "$spid" 2>/dev/null
+cli_stop "$spid"
 wait_for '"tag":"p1001".*"quality":"bad"' 10 && ok || fail "p1001 bad after the station died"
 
 kill "$dpid"

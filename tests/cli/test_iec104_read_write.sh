@@ -70,7 +70,7 @@ expect_match "write monitoring type message" "TYPE:IOA" "$out"
 exec 4< <(exec "$PL" serve -q iec104://127.0.0.1:0 2>/dev/null)
 spid=$!
 read -r -t 10 word addr2 <&4
-kill "$spid"; wait "$spid" 2>/dev/null
+cli_stop "$spid"
 out=$("$PL" read "iec104://$addr2?timeout=500" 1001 2>&1)
 expect_eq "no station exit" 1 $?
 expect_match "no station message" "iec104://$addr2" "$out"

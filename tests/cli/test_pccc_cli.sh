@@ -146,10 +146,9 @@ expect_eq "timeout exit" 1 $rc
 expect_match "timeout message" "^plcline: pccc://127\.0\.0\.1:$port\?timeout=100: N7:0: receive timeout \(0x0038 PL_ETIMEOUT\)" "$out"
 expect_eq "one line" 1 "$(echo "$out" | wc -l)"
 
-# a port nothing listens on: bind one, note it, release it by ending the process
-start_sim 6 pccc://127.0.0.1:0
-kill "$last_pid"; wait "$last_pid" 2>/dev/null
-out=$("$PL" read "pccc://127.0.0.1:$port" N7:0 2>&1); rc=$?
+# a port nothing listens on (bound for the rest of the test, never listening)
+cli_refusing_port
+out=$("$PL" read "pccc://127.0.0.1:$refusing_port" N7:0 2>&1); rc=$?
 expect_eq "refused exit" 1 $rc
 expect_match "refused message" "connect failed \(0x0032 PL_ECONNECT\).*(refused|Connection refused)" "$out"
 
