@@ -14,7 +14,7 @@
  *
  * The simulators and the browsers run in forked children (bench/support/bench_child.h), so
  * their CPU time is not this process's. Windows of whole seconds alternate, baseline then
- * figure, for each of 5 rounds (a shared machine is noisy); the table shows medians.
+ * figure, for each of 11 rounds (a shared machine is noisy); the table shows medians.
  * Output: one markdown row per figure (docs/bench.md), per-round numbers as "# " notes on
  * stderr. --quick: one short round.
  * Only 127.0.0.1 and kernel-picked ports are used; every handle is closed.
@@ -42,6 +42,10 @@
 #define SCAN_MS       1000u
 #define NBROWSERS     10u
 #define TARGET        1.10
+/* Rounds of alternating windows. The engine alone costs about 16 ms of CPU a second since
+ * issue 18, so a window's own noise (a few ms) is as large as the browsers' cost: 11 rounds
+ * make the median steady where 5 swung from 0.99 to 1.11 between two runs. */
+#define ROUNDS 11u
 
 /* --- children: the simulators, and the browsers --------------------------------------- */
 
@@ -382,8 +386,8 @@ int main(int argc, char **argv)
     static eng_t g;
     bench_child_t sims, browsers;
     bench_child_spec_t ss = {serve_sims, NULL, NSIMS, 600, 10000};
-    unsigned rounds = 5, window_ms = 5000, r, i, tries;
-    double base[8], fig[8], ratio[8], med_b, med_f, med_r;
+    unsigned rounds = ROUNDS, window_ms = 5000, r, i, tries;
+    double base[ROUNDS], fig[ROUNDS], ratio[ROUNDS], med_b, med_f, med_r;
     uint64_t over_total = 0;
     uint16_t http_port;
     char fb[96], bb[96], tb[32];
