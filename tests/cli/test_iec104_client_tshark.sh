@@ -80,10 +80,14 @@ url="iec104://$addr"
     >"$tmp/write.out" 2>&1 || fail "write: $(cat "$tmp/write.out")"
 "$PL" read "iec104://$addr1/1?backup=$addr2&redundancy=parallel&t1=1000&t2=100" --all \
     >"$tmp/read2.out" 2>&1 || fail "read in parallel redundancy: $(cat "$tmp/read2.out")"
-# until the last command's ACT_TERM is in the capture
+# until the write's last ACT_TERM and the backup's general interrogation ACT_TERM (the last
+# frames of the two sessions) are in the capture file: the capture writes its file behind
+# the traffic, and stopping it at the first one left the redundancy read out at times
 deadline=$((SECONDS + 20))
 while [ $SECONDS -lt $deadline ]; do
-    [ "$(count "tcp.srcport == $port && iec60870_asdu.typeid == 63 && iec60870_asdu.causetx == 10")" -ge 1 ] && break
+    [ "$(count "tcp.srcport == $port && iec60870_asdu.typeid == 63 && iec60870_asdu.causetx == 10")" -ge 1 ] &&
+        [ "$(count "tcp.srcport == $port2 && iec60870_asdu.typeid == 100 && iec60870_asdu.causetx == 10")" -ge 1 ] &&
+        break
     pause
 done
 kill "$capture_pid" 2>/dev/null
