@@ -240,6 +240,17 @@ int pl_url_get_uint(const pl_url_t *url, const char *key, unsigned long min, uns
     return 1;
 }
 
+int pl_url_get_unsigned(const pl_url_t *url, const char *key, unsigned min, unsigned max,
+                        unsigned *inout, pl_status_t *err)
+{
+    unsigned long v = *inout;
+    int rc = pl_url_get_uint(url, key, min, max, &v, err);
+
+    if (rc > 0)
+        *inout = (unsigned)v;
+    return rc;
+}
+
 int pl_url_check_keys(const pl_url_t *url, const char *const *known, pl_status_t *err)
 {
     char names[PL_STATUS_DETAIL_MAX];

@@ -51,6 +51,11 @@ const char *pl_url_get(const pl_url_t *url, const char *key);
 int pl_url_get_uint(const pl_url_t *url, const char *key, unsigned long min, unsigned long max,
                     unsigned long *out, pl_status_t *err);
 
+/* As pl_url_get_uint for an unsigned setting read and written in place: *inout keeps its
+ * value when the key is absent. For `v = cfg->x; get_uint(...&v...); cfg->x = v`. */
+int pl_url_get_unsigned(const pl_url_t *url, const char *key, unsigned min, unsigned max,
+                        unsigned *inout, pl_status_t *err);
+
 /* Returns 0 when every key of `url` is in the NULL-terminated `known` list, else PL_EURL
  * with `err` naming the first unknown key and listing the known ones. */
 int pl_url_check_keys(const pl_url_t *url, const char *const *known, pl_status_t *err);

@@ -51,10 +51,9 @@ int pl_line_config_url(pl_line_config_t *cfg, const pl_url_t *u, uint16_t defaul
     if ((rc = pl_url_get_uint(u, "line", 0, 2147483647ul, &v, err)) < 0)
         return rc;
     cfg->line_number = (int)v;
-    v = cfg->connect_timeout_ms;
-    if ((rc = pl_url_get_uint(u, "connect_timeout", 1, 3600000, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "connect_timeout", 1, 3600000, &cfg->connect_timeout_ms,
+                                  err)) < 0)
         return rc;
-    cfg->connect_timeout_ms = (unsigned)v;
 
     s = pl_url_get(u, "local");
     if (s != NULL && s[0] != '\0') {

@@ -258,6 +258,17 @@ static void test_get_uint(void **state)
     assert_int_equal(pl_url_get_uint(&url, "z", 0, 1, &v, &st), 1);
     assert_int_equal(v, 0);
 
+    {
+        unsigned u = 7; /* the in-place form: kept when absent or refused, set when given */
+
+        assert_int_equal(pl_url_get_unsigned(&url, "absent", 0, 10, &u, &st), 0);
+        assert_int_equal(u, 7);
+        assert_int_equal(pl_url_get_unsigned(&url, "timeout", 1, 499, &u, &st), PL_EURL);
+        assert_int_equal(u, 7);
+        assert_int_equal(pl_url_get_unsigned(&url, "timeout", 1, 60000, &u, &st), 1);
+        assert_int_equal(u, 500);
+    }
+
     v = 77;
     assert_int_equal(pl_url_get_uint(&url, "timeout", 1, 499, &v, &st), PL_EURL);
     assert_int_equal(v, 77);

@@ -115,26 +115,19 @@ int pl_modbus_client_config_url(pl_modbus_client_config_t *cfg, const char *url,
     if ((rc = pl_line_config_url(&cfg->line, u, PL_MODBUS_CLIENT_PORT, storage, storage_len, err)) <
         0)
         goto out;
-    v = cfg->timeout_ms;
-    if ((rc = pl_url_get_uint(u, "timeout", 1, 3600000, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "timeout", 1, 3600000, &cfg->timeout_ms, err)) < 0)
         goto out;
-    cfg->timeout_ms = (unsigned)v;
-    v = cfg->max_regs;
-    if ((rc = pl_url_get_uint(u, "max_regs", 1, PL_MODBUS_MAX_READ_REGS, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "max_regs", 1, PL_MODBUS_MAX_READ_REGS, &cfg->max_regs, err)) <
+        0)
         goto out;
-    cfg->max_regs = (unsigned)v;
-    v = cfg->max_bits;
-    if ((rc = pl_url_get_uint(u, "max_bits", 1, PL_MODBUS_MAX_READ_BITS, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "max_bits", 1, PL_MODBUS_MAX_READ_BITS, &cfg->max_bits, err)) <
+        0)
         goto out;
-    cfg->max_bits = (unsigned)v;
-    v = cfg->inflight;
-    if ((rc = pl_url_get_uint(u, "inflight", 1, PL_MODBUS_CLIENT_MAX_INFLIGHT, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "inflight", 1, PL_MODBUS_CLIENT_MAX_INFLIGHT, &cfg->inflight,
+                                  err)) < 0)
         goto out;
-    cfg->inflight = (unsigned)v;
-    v = cfg->max_queue;
-    if ((rc = pl_url_get_uint(u, "queue", 1, 65536, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "queue", 1, 65536, &cfg->max_queue, err)) < 0)
         goto out;
-    cfg->max_queue = (unsigned)v;
     v = cfg->zero_based;
     if ((rc = pl_url_get_uint(u, "zero_based", 0, 1, &v, err)) < 0)
         goto out;

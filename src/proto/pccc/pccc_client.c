@@ -385,10 +385,8 @@ int pl_pccc_client_config_url(pl_pccc_client_config_t *cfg, const char *url, cha
     if ((rc = pl_url_get_uint(u, "queue", 1, 65536, &v, err)) < 0)
         goto out;
     cfg->max_queue = (unsigned)v;
-    v = cfg->max_bytes;
-    if ((rc = pl_url_get_uint(u, "max_bytes", 2, MAX_DATA_BYTES, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "max_bytes", 2, MAX_DATA_BYTES, &cfg->max_bytes, err)) < 0)
         goto out;
-    cfg->max_bytes = (unsigned)v;
     rc = 0;
 out:
     free(u);

@@ -109,22 +109,16 @@ int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url, uin
     rc = pl_line_config_url(&cfg->line, u, PL_TTCP_PORT, storage, storage_len, err);
     if (rc < 0)
         goto out;
-    v = cfg->timeout_ms;
-    if ((rc = pl_url_get_uint(u, "timeout", 1, 3600000, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "timeout", 1, 3600000, &cfg->timeout_ms, err)) < 0)
         goto out;
-    cfg->timeout_ms = (unsigned)v;
     v = cfg->keepalive_ms / 1000u;
     if ((rc = pl_url_get_uint(u, "keepalive", 0, 86400, &v, err)) < 0)
         goto out;
     cfg->keepalive_ms = (unsigned)v * 1000u;
-    v = cfg->max_block;
-    if ((rc = pl_url_get_uint(u, "max_block", 1, PL_TTCP_MAX_WORDS, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "max_block", 1, PL_TTCP_MAX_WORDS, &cfg->max_block, err)) < 0)
         goto out;
-    cfg->max_block = (unsigned)v;
-    v = cfg->max_queue;
-    if ((rc = pl_url_get_uint(u, "queue", 1, 65536, &v, err)) < 0)
+    if ((rc = pl_url_get_unsigned(u, "queue", 1, 65536, &cfg->max_queue, err)) < 0)
         goto out;
-    cfg->max_queue = (unsigned)v;
     v = 0;
     if ((rc = pl_url_get_uint(u, "swap", 0, 1, &v, err)) < 0)
         goto out;
