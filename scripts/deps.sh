@@ -6,7 +6,7 @@ set -euo pipefail
 
 # clang + libclang-rt-dev: the ASan/UBSan build of `make check` (the sanitizer runtime is only
 # a "Recommends" of clang, and recommends are not installed); clang-format: its format check;
-# python3: a CLI test parses JSON with it, and scripts/check-skips.py is Python; gcovr: the
+# python3: CLI tests parse JSON and hold a refusing port with it, and scripts/check-skips.py is Python; gcovr: the
 # line and branch figures of `make coverage`. libmodbus-dev: test- and bench-only, the
 # independent Modbus peer of the Modbus tests and benches (never linked into plcline);
 # mbpoll: test-only, a second independent Modbus client of test_modbus_server.c.
