@@ -37,7 +37,7 @@ struct pl_expose_s {
     size_t nsims;
     size_t *base; /* nsims + 1 */
     point_t *p;
-    uint32_t *by_tag; /* point indexes sorted by tag name */
+    const point_t **by_tag; /* the points sorted by tag name */
     size_t n;
     unsigned pending; /* engine writes not answered yet */
     int closing;      /* freed once the last of them is answered */
@@ -54,11 +54,9 @@ typedef struct {
     size_t point;
 } write_t;
 
-static const pl_expose_t *g_sort_x; /* by_tag_cmp's context: sorting is not reentrant */
-
 static int by_tag_cmp(const void *a, const void *b)
 {
-    return strcmp(g_sort_x->p[*(const uint32_t *)a].tag, g_sort_x->p[*(const uint32_t *)b].tag);
+    return strcmp((*(const point_t *const *)a)->tag, (*(const point_t *const *)b)->tag);
 }
 
 static void release(pl_expose_t *x)
@@ -265,7 +263,7 @@ int pl_expose_new(uv_loop_t *loop, pl_engine_t *e, const pl_config_t *cfg,
 
         snprintf(x->p[i].tag, sizeof(x->p[i].tag), "%s", d->tag);
         x->p[i].sim = (uint32_t)d->sim;
-        x->by_tag[i] = (uint32_t)i;
+        x->by_tag[i] = &x->p[i];
         x->base[d->sim + 1]++;
     }
     for (s = 1; s <= x->nsims; s++)
@@ -285,9 +283,7 @@ int pl_expose_new(uv_loop_t *loop, pl_engine_t *e, const pl_config_t *cfg,
         release(x);
         return 0;
     }
-    g_sort_x = x;
     qsort(x->by_tag, x->n, sizeof(*x->by_tag), by_tag_cmp);
-    g_sort_x = NULL;
     x->stats.points = x->n;
     x->msg = NULL;
     for (i = 0; i < x->n; i++) {
@@ -310,13 +306,13 @@ void pl_expose_change(pl_expose_t *x, const pl_tag_state_t *st)
     while (lo < hi) { /* the first point of the tag */
         size_t mid = lo + (hi - lo) / 2;
 
-        if (strcmp(x->p[x->by_tag[mid]].tag, st->tag) < 0)
+        if (strcmp(x->by_tag[mid]->tag, st->tag) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (k = lo; k < x->n && strcmp(x->p[x->by_tag[k]].tag, st->tag) == 0; k++)
-        serve(x, x->by_tag[k], st);
+    for (k = lo; k < x->n && strcmp(x->by_tag[k]->tag, st->tag) == 0; k++)
+        serve(x, (size_t)(x->by_tag[k] - x->p), st);
 }
 
 const pl_expose_stats_t *pl_expose_stats(const pl_expose_t *x)
