@@ -5,7 +5,8 @@
 #   expect_match NAME REGEX GOT   ok when GOT matches REGEX (bash =~)
 #   cli_workdir                   $tmp, a fresh directory, and pids=(): both are cleaned up
 #                                 at exit (the processes in pids, which the test started,
-#                                 are sent SIGTERM; the directory is removed)
+#                                 are sent SIGTERM and waited for, 5 s at most each, then
+#                                 SIGKILL; the directory is removed)
 #   cli_stop PID [SECONDS]        sends SIGTERM to a process the test started and waits for
 #                                 it to end, at most SECONDS (10): one that does not is a
 #                                 failure and gets SIGKILL (a deadline, never a pause)
@@ -25,8 +26,13 @@ expect_match() {
 }
 
 cli_cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    local p left=()
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null && left+=("$p"); done
+    # none outlives the test: a process still holding the test's output would keep the
+    # runner waiting for its end (ctest reads until every writer is gone)
+    for p in "${left[@]}"; do
+        timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null
+    done
     rm -rf "$tmp"
 }
 cli_workdir() {

@@ -22,7 +22,7 @@ cli_workdir
 # right after "Opening ... listen socket" and exit: then again on another port.
 up=0
 for _ in 1 2 3 4 5; do
-    exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
+    exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0 2>>"$tmp/bg.err")
     probe=$!
     read -r -t 10 _ addr <&3 || { echo "FAIL: no free port" >&2; exit 1; }
     cli_stop "$probe"
@@ -75,7 +75,7 @@ v=$(sub plc/plant-1/status 1)
 [ "$v" = online ] && ok || fail "instance status online: [$v]"
 
 # a write over MQTT: subscribe to the result first (wait for the SUBACK), then publish
-exec 5< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/result -C 1 -W 10)
+exec 5< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/result -C 1 -W 10 2>>"$tmp/bg.err")
 subpid=$!
 pids+=("$subpid")
 deadline=$((SECONDS + 10))
@@ -97,7 +97,7 @@ done
 [[ "$v" == *'"value":42'* ]] && ok || fail "written value published back: [$v]"
 
 # a read-only tag refuses
-exec 6< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/counter/result -C 1 -W 10)
+exec 6< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/counter/result -C 1 -W 10 2>>"$tmp/bg.err")
 sub2=$!
 pids+=("$sub2")
 while IFS= read -r -t 10 line <&6; do [[ "$line" == *SUBACK* ]] && break; done
@@ -116,7 +116,7 @@ grep -q 'name: sp2' "$tmp/plant.yaml" || { echo "FAIL: sp2 not added" >&2; exit 
 kill -HUP "$daemon"
 v=$(sub plc/l1/n1/sp2 1)
 [[ "$v" == *'"value":0'*'"quality":"good"'* ]] && ok || fail "reloaded tag sp2 published: [$v]"
-exec 7< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp2/result -C 1 -W 10)
+exec 7< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp2/result -C 1 -W 10 2>>"$tmp/bg.err")
 sub3=$!
 pids+=("$sub3")
 while IFS= read -r -t 10 line <&7; do [[ "$line" == *SUBACK* ]] && break; done

@@ -81,8 +81,9 @@ cli_stop "$dpid"
 # --- MQTT: the same ids --------------------------------------------------------------------
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 if [ -x "$MOSQ" ] && command -v mosquitto_pub >/dev/null && command -v mosquitto_sub >/dev/null; then
-    exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0)
+    exec 3< <(exec "$PL" serve -q 7ttcp://127.0.0.1:0 2>>"$tmp/bg.err")
     probe=$!
+    pids+=("$probe")
     read -r -t 10 _ addr <&3 || { echo "FAIL: no free port" >&2; exit 1; }
     cli_stop "$probe"
     port=${addr##*:}
@@ -103,7 +104,7 @@ EOF
     "$PL" run "$tmp/plant.yaml" </dev/null >/dev/null 2>"$tmp/mrun.log" &
     pids+=("$!")
     mosquitto_sub -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp -C 1 -W 10 >/dev/null 2>&1 # running
-    exec 5< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/result -C 3 -W 10)
+    exec 5< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t plc/l1/n1/sp/result -C 3 -W 10 2>>"$tmp/bg.err")
     pids+=("$!")
     deadline=$((SECONDS + 10))
     while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&5; do
@@ -122,7 +123,7 @@ EOF
         fail "MQTT: id 1.5 refused: $out"
     # a set topic longer than any tag's was ignored (copied into a fixed buffer); answered now
     long="plc/l1/n1/$(printf 'x%.0s' $(seq 1 600))"
-    exec 6< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t "$long/result" -C 1 -W 10)
+    exec 6< <(exec stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$port" -t "$long/result" -C 1 -W 10 2>>"$tmp/bg.err")
     pids+=("$!")
     deadline=$((SECONDS + 10))
     while [ $SECONDS -lt $deadline ] && IFS= read -r -t 2 line <&6; do
