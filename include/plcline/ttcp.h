@@ -65,9 +65,11 @@ typedef struct {
     pl_ttcp_link_cb on_link;               /* may be NULL */
     void *ud;
     const pl_logger_t *log; /* may be NULL */
-    /* Requests in flight at once, 1..PL_TTCP_INFLIGHT_MAX; 0: 1, the manual's node, which
-     * answers one request at a time. More only for nodes that answer every request, in
-     * order (the protocol has no transaction id: answers are matched oldest first). */
+    /* Requests in flight at once, 1..PL_TTCP_INFLIGHT_MAX; 0: PL_TTCP_INFLIGHT_MAX (the
+     * default). A ceiling: a node that closes the connection, goes silent or answers out
+     * of step while several are in flight, before it ever answered one sent behind
+     * another, is kept at one at a time from then on and the requests go out again
+     * (docs/7ttcp.md). 1: one at a time from the start. */
     unsigned max_inflight;
 } pl_ttcp_client_config_t;
 
@@ -78,8 +80,8 @@ PL_EXTERN void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg);
 
 /* Applies a device URL "7ttcp://HOSTLIST[/NODE][?key=value...]" to `cfg` and returns the
  * node number through *node (0 when absent). Keys: timeout (ms), keepalive (s), max_block
- * (words), queue, swap (0/1, returned through *swap, may be NULL), and the line keys of
- * docs/lines.md: backup, use_backup, redundancy, prefer_primary, local, line,
+ * (words), queue, inflight (1..16), swap (0/1, returned through *swap, may be NULL), and the line
+ * keys of docs/lines.md: backup, use_backup, redundancy, prefer_primary, local, line,
  * connect_timeout. Unknown keys are errors. Returns 0 or PL_EURL with `err` saying what
  * is wrong. `cfg` keeps no pointer into `url`, except line.local_addr, which points into
  * `storage` (at least 64 bytes). */
@@ -98,8 +100,8 @@ PL_EXTERN int pl_ttcp_client_start(pl_ttcp_client_t *c);
 PL_EXTERN void pl_ttcp_client_free(pl_ttcp_client_t *c);
 
 /* With max_inflight > 1: between cork(c, 1) and cork(c, 0) (calls nest) the requests
- * submitted are gathered and sent with one write at the last cork(c, 0). Otherwise a
- * no-op. */
+ * submitted are gathered and sent with one write at the last cork(c, 0) (as many as are
+ * allowed in flight then). Otherwise a no-op. */
 PL_EXTERN void pl_ttcp_client_cork(pl_ttcp_client_t *c, int on);
 
 /* The line under the client (state, peer, last error, counters). */
@@ -108,6 +110,13 @@ PL_EXTERN pl_line_t *pl_ttcp_client_line(pl_ttcp_client_t *c);
 typedef struct {
     uint64_t requests, responses, timeouts, errors, keepalives, unsolicited;
     uint64_t last_rtt_us; /* round-trip time of the last answered request */
+    /* The node could not take several requests at once (fallbacks: times, `fallback` says
+     * why the first time); the requests then in flight went out again (retried). */
+    uint64_t fallbacks, retried;
+    uint64_t skipped;  /* requests the node passed over while answering the next (failed) */
+    unsigned inflight; /* requests in flight allowed with the current node (1 after a
+                          fallback), 0 before the first connection */
+    char fallback[256];
 } pl_ttcp_client_stats_t;
 PL_EXTERN const pl_ttcp_client_stats_t *pl_ttcp_client_stats(const pl_ttcp_client_t *c);
 

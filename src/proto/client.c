@@ -41,6 +41,8 @@ struct pl_client_s {
 
     int state;
     uint8_t up, dropping, closing, persistent;
+    uint8_t held;        /* ops.timeout said PL_CLIENT_DROP_HOLD: the messages in flight wait
+                            for ops.down, no deadline of theirs runs */
     uint8_t refused;     /* the connection is dropped because the partner refused the session */
     uint8_t send_failed; /* a message could not be sent on this connection */
     unsigned conn_gen, attempt_failures, nhosts, limit;
@@ -142,7 +144,7 @@ static uint64_t earliest(const pl_client_t *cl)
         m = cl->wait_due;
     if (cl->setup_due != 0 && (m == 0 || cl->setup_due < m))
         m = cl->setup_due;
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0; i++)
+    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0 && !cl->held; i++)
         if (cl->slot[i].due != 0 && (m == 0 || cl->slot[i].due < m))
             m = cl->slot[i].due;
     return m;
@@ -213,23 +215,27 @@ static void fail_waiting(pl_client_t *cl, const pl_status_t *why)
     }
 }
 
+void pl_client_slot_fail(pl_client_t *cl, pl_client_slot_t *s, const pl_status_t *why)
+{
+    pl_client_req_t *r = s->req;
+    pl_status_t st;
+
+    if (s->due == 0)
+        return;
+    slot_free(cl, s);
+    if (r != NULL) {
+        r->outstanding--;
+        st = *why;
+        finish(cl, r, &st);
+    }
+}
+
 void pl_client_fail_inflight(pl_client_t *cl, const pl_status_t *why)
 {
-    pl_client_req_t *r;
-    pl_status_t st;
     unsigned i;
 
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0 && !cl->closing; i++) {
-        if (cl->slot[i].due == 0)
-            continue;
-        r = cl->slot[i].req;
-        slot_free(cl, &cl->slot[i]);
-        if (r != NULL) {
-            r->outstanding--;
-            st = *why;
-            finish(cl, r, &st);
-        }
-    }
+    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0 && !cl->closing; i++)
+        pl_client_slot_fail(cl, &cl->slot[i], why);
 }
 
 int pl_client_submit(pl_client_t *cl, pl_client_req_t *req)
@@ -460,7 +466,7 @@ static void stop_line(pl_client_t *cl, const pl_status_t *why)
     if (!was_up)
         return;
     cl->up = 0;
-    cl->dropping = 0;
+    cl->dropping = cl->held = 0;
     cl->state = ST_DOWN;
     cl->setup_due = 0;
     cl->conn_gen++;
@@ -532,7 +538,7 @@ static void on_timer(uv_timer_t *t)
     cl->armed = 0; /* a one-shot timer */
     if (cl->closing)
         return;
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0; i++) {
+    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0 && !cl->held; i++) {
         s = &cl->slot[i];
         if (s->due == 0 || s->due > now)
             continue;
@@ -541,6 +547,14 @@ static void on_timer(uv_timer_t *t)
         BUMP(cl->cfg.timeouts);
         pl_client_log(cl, PL_LOG_WARN, "%s %s: %s%s", cl->cfg.name, peer(cl), st.detail,
                       drop ? ", reconnecting" : "");
+        if (cl->closing)
+            return;
+        if (drop == PL_CLIENT_DROP_HOLD) {
+            /* the message stays in flight: ops.down decides for it and the others */
+            cl->held = 1;
+            pl_client_drop(cl, &st);
+            break;
+        }
         r = s->req;
         if (!drop)
             remember_expired(cl, s);
@@ -697,7 +711,7 @@ static void on_line_up(pl_line_t *line, void *ud)
 
     (void)line;
     cl->up = 1;
-    cl->dropping = 0;
+    cl->dropping = cl->held = 0;
     gen = ++cl->conn_gen;
     cl->rx.len = 0;
     /* attempt_failures is reset when a session ends that was not refused (on_line_down) */
@@ -766,7 +780,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
     (void)line;
     cl->up = 0;
     cl->state = ST_DOWN;
-    cl->dropping = 0;
+    cl->dropping = cl->held = 0;
     cl->conn_gen++;
     cl->rx.len = 0;
     cl->clen = 0;
@@ -972,6 +986,18 @@ pl_client_slot_t *pl_client_slot_first(pl_client_t *cl)
         return &cl->slot[0];
     for (i = 0; i < cl->cfg.max_inflight; i++)
         if (cl->slot[i].due != 0 &&
+            (best == NULL || (int32_t)(cl->slot[i].seq - best->seq) < 0)) /* wraps */
+            best = &cl->slot[i];
+    return best;
+}
+
+pl_client_slot_t *pl_client_slot_next(pl_client_t *cl, const pl_client_slot_t *s)
+{
+    pl_client_slot_t *best = NULL;
+    unsigned i;
+
+    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 1; i++)
+        if (cl->slot[i].due != 0 && (int32_t)(cl->slot[i].seq - s->seq) > 0 &&
             (best == NULL || (int32_t)(cl->slot[i].seq - best->seq) < 0)) /* wraps */
             best = &cl->slot[i];
     return best;

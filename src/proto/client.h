@@ -88,6 +88,13 @@ enum {
     PL_CLIENT_ANSWER2 = 2 /* an answer to the message whose second key (slot id2) is *id */
 };
 
+/* What ops.timeout wants done (besides 0, keep the connection, and 1, drop it). */
+enum {
+    PL_CLIENT_DROP_HOLD = 2 /* drop the connection; this message stays in flight, with the
+                               others, and ops.down decides for all of them (fail or
+                               re-queue); no deadline of theirs runs meanwhile */
+};
+
 /* What ops.down wants done with the requests in flight when the line went down. */
 enum {
     PL_CLIENT_FAIL_INFLIGHT = 0, /* each fails with the reason of the break */
@@ -137,7 +144,7 @@ typedef struct {
     /* Optional: message `slot` got no answer in time; *st is PL_ETIMEOUT "no answer within
      * N ms" and may be rewritten. Returns 1 to drop the connection as well (the core's log
      * line then ends with ", reconnecting"), 0 to keep it (a late answer is then dropped and
-     * counted). Without it: keep. */
+     * counted), PL_CLIENT_DROP_HOLD to drop it without failing the message. Without it: keep. */
     int (*timeout)(pl_client_t *cl, pl_client_slot_t *slot, pl_status_t *st, void *ud);
     /* Optional: the session set-up got no answer in time; *st is PL_ETIMEOUT "session
      * set-up: no answer within N ms" and may be rewritten (to name the set-up message).
@@ -243,6 +250,13 @@ int pl_client_expired(const pl_client_t *cl, uint32_t key, int second);
 
 /* The oldest message in flight, or NULL. */
 pl_client_slot_t *pl_client_slot_first(pl_client_t *cl);
+
+/* The message sent next after `s` that is still in flight, or NULL. */
+pl_client_slot_t *pl_client_slot_next(pl_client_t *cl, const pl_client_slot_t *s);
+
+/* Fails message `s` alone with `why`: its request completes (ops.complete may run) and the
+ * slot is free; the connection and the other messages stay. Nothing when `s` is free. */
+void pl_client_slot_fail(pl_client_t *cl, pl_client_slot_t *s, const pl_status_t *why);
 
 /* 1 when `id` is in flight or remembered as timed out (a protocol choosing ids skips it). */
 int pl_client_id_taken(const pl_client_t *cl, uint32_t id);

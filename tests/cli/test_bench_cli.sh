@@ -80,9 +80,12 @@ expect_eq "json is one line" 1 "$(wc -l <<<"$out")"
 
 out=$("$PL" bench "$turl" W0 --inflight=4 --duration=0.5 --warmup=0 2>"$tmp/err"); rc=$?
 expect_eq "7ttcp inflight exit" 0 $rc
-expect_match "7ttcp inflight capped" "one request in flight per connection.*capped to 1" \
-    "$(cat "$tmp/err")"
-expect_match "7ttcp inflight 1" $'\ninflight +1 per connection' "$out"
+expect_eq "7ttcp inflight 4 stderr empty" "" "$(cat "$tmp/err")"
+expect_match "7ttcp inflight 4" $'\ninflight +4 per connection' "$out"
+out=$("$PL" bench "$turl" W0 --inflight=20 --duration=0.5 --warmup=0 2>"$tmp/err"); rc=$?
+expect_eq "7ttcp inflight 20 exit" 0 $rc
+expect_match "7ttcp inflight capped" "at most 16 requests in flight.*capped to 16" "$(cat "$tmp/err")"
+expect_match "7ttcp inflight 16" $'\ninflight +16 per connection' "$out"
 
 # --- PCCC (SLC 500) ---
 start_sim 4 "pccc://127.0.0.1:0?plc=slc500"

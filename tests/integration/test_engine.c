@@ -141,6 +141,13 @@ static void setup(fx_t *f, unsigned timeout_ms)
     f->scans[1].period_ms = 200;
 }
 
+/* Line i takes one request at a time (the line key inflight=1): a write waits behind the
+ * read in flight, as with a node that serves one request at a time. */
+static void serial_line(fx_t *f, int i)
+{
+    snprintf(f->lines[i].keys, sizeof(f->lines[i].keys), "inflight=1");
+}
+
 static void start(fx_t *f)
 {
     pl_engine_config_t ec;
@@ -537,6 +544,7 @@ static void test_latest_policy_and_stop_answers_writes(void **state)
 
     (void)state;
     setup(&f, 500);
+    serial_line(&f, 0); /* the queued writes wait for the one in flight */
     f.devs[0].write_policy = PL_WRITES_LATEST;
     add_tag(&f, "a.w1", "devA", "W1", "fast", 1);
     add_tag(&f, "a.w2", "devA", "W2", "slow", 1);
@@ -760,6 +768,7 @@ static void test_write_not_sent_in_time(void **state)
     (void)state;
     setup(&f, 2000);
     slow_sim(&f, 1, 300);
+    serial_line(&f, 1);
     f.devs[1].write_timeout_ms = 30;
     add_tag(&f, "b.w5", "devB", "W5", "fast", 1);
     start(&f);
@@ -805,6 +814,7 @@ static void test_write_queue_full(void **state)
     (void)state;
     setup(&f, 2000);
     slow_sim(&f, 1, 100);
+    serial_line(&f, 1);
     f.devs[1].write_queue = 2;
     add_tag(&f, "b.w5", "devB", "W5", "fast", 1);
     add_tag(&f, "b.w6", "devB", "W6", "fast", 1);
@@ -852,6 +862,7 @@ static void test_queued_writes_fail_at_demotion(void **state)
     (void)state;
     setup(&f, 100);
     slow_sim(&f, 1, 300);
+    serial_line(&f, 1);
     f.devs[1].demote_after = 1;
     f.devs[1].demote_ms = 60000;
     add_tag(&f, "b.w5", "devB", "W5", "fast", 1);
@@ -893,6 +904,7 @@ static void test_stop_fails_queued_and_inflight_writes(void **state)
     (void)state;
     setup(&f, 2000);
     slow_sim(&f, 1, 100);
+    serial_line(&f, 1);
     add_tag(&f, "b.w5", "devB", "W5", "fast", 1);
     start(&f);
     wait_quality(&f, "b.w5", "good", 3000);

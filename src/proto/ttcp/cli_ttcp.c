@@ -294,6 +294,7 @@ static int bench_plan_new(const char *url, const char *addr, unsigned inflight,
         return CLI_EXIT_FAIL;
     pl_status_clear(&st);
     pl_ttcp_client_config_init(&p->cfg);
+    p->cfg.max_inflight = 0; /* the URL's inflight=, else --inflight, else 1 (below) */
     if (pl_ttcp_client_config_url(&p->cfg, url, &p->node, NULL, p->local, sizeof(p->local), &st) <
         0) {
         cli_print_error(url, &st);
@@ -306,14 +307,20 @@ static int bench_plan_new(const char *url, const char *addr, unsigned inflight,
         return CLI_EXIT_USAGE;
     }
     p->words = pl_ttcp_addr_words(&p->addr);
-    if (inflight > 1)
+    if (inflight > PL_TTCP_INFLIGHT_MAX) {
         fprintf(stderr,
-                "plcline bench: 7TTCP has one request in flight per connection: --inflight %u "
-                "capped to 1 (use --connections for parallel requests)\n",
-                inflight);
+                "plcline bench: 7TTCP takes at most %u requests in flight: --inflight %u "
+                "capped to %u\n",
+                PL_TTCP_INFLIGHT_MAX, inflight, PL_TTCP_INFLIGHT_MAX);
+        inflight = PL_TTCP_INFLIGHT_MAX;
+    }
+    if (inflight != 0)
+        p->cfg.max_inflight = inflight;
+    if (p->cfg.max_inflight == 0)
+        p->cfg.max_inflight = 1;
     p->cfg.keepalive_ms = 0; /* the connection is never idle during a run */
     p->cfg.log = log;
-    *inflight_out = 1;
+    *inflight_out = p->cfg.max_inflight;
     *timeout_ms = p->cfg.timeout_ms;
     *buf_bytes = (size_t)p->words * sizeof(uint16_t);
     *plan = p;
@@ -364,6 +371,15 @@ static int bench_read(void *client, void *plan, void *req, void *buf, cli_read_c
     return rc;
 }
 
+static void bench_fallback(void *client, cli_bench_fallback_t *out)
+{
+    const pl_ttcp_client_stats_t *st = pl_ttcp_client_stats(client);
+
+    out->fell_back = st->fallbacks != 0;
+    out->retried = st->retried;
+    out->reason = st->fallback;
+}
+
 static const cli_bench_t bench = {
     .req_size = sizeof(bench_req_t),
     .plan_new = bench_plan_new,
@@ -372,6 +388,7 @@ static const cli_bench_t bench = {
     .client_free = bench_client_free,
     .client_line = bench_client_line,
     .read = bench_read,
+    .fallback = bench_fallback,
 };
 
 extern const pl_protocol_t pl_protocol_ttcp; /* ttcp_protocol.c */

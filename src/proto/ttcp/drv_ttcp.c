@@ -122,7 +122,7 @@ static void limits(pl_drv_dev_t *d, pl_plan_limits_t *lim)
 
 static unsigned max_inflight(pl_drv_dev_t *d)
 {
-    return d->inflight; /* 1 unless configured: the protocol has no transaction id */
+    return d->inflight; /* the ceiling: read slots the engine keeps for the device */
 }
 
 static void batch(pl_drv_dev_t *d, int begin)

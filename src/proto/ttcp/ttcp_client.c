@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * 7TTCP driver (client) session: requests queued per connection, one in flight, matched
- * against the answer's node, offset, type and count; per-request timeout; keep-alive after
- * idle; unsolicited input handed to the caller.
+ * 7TTCP driver (client) session: requests queued per connection, several in flight (one
+ * with a node that cannot take more: the fallback below), matched against the answer's node,
+ * offset, type and count; per-request timeout; keep-alive after idle; unsolicited input
+ * handed to the caller.
  *
  * Built on the client core (proto/client.h: queue, deadline, reconnects, statistics) and on
  * the codec (src/proto/ttcp/codec) for bytes; this file keeps what is 7TTCP's own: encoding
@@ -20,12 +21,14 @@
 #include "net/line_url.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_TIMEOUT_MS   1000u
 #define DEFAULT_KEEPALIVE_MS 10000u
 #define DEFAULT_QUEUE        256u
+#define DEFAULT_INFLIGHT     PL_TTCP_INFLIGHT_MAX
 
 struct pl_ttcp_client_s {
     uv_loop_t *loop;
@@ -33,7 +36,15 @@ struct pl_ttcp_client_s {
     pl_ttcp_unsolicited_cb on_unsolicited;
     pl_ttcp_link_cb on_link;
     void *ud;
+    const pl_logger_t *log;
     unsigned timeout_ms, keepalive_ms, max_block;
+    unsigned inflight;     /* the ceiling configured (1..PL_TTCP_INFLIGHT_MAX) */
+    uint32_t next_id;      /* message ids: the core finds a message by it (never 0) */
+    uint64_t rx_frames;    /* frames received: a timeout with none since the send is silence */
+    uint32_t cur_bit;      /* this connection's host (pl_line_host_index) as a bit */
+    uint32_t serial_hosts; /* hosts kept at one request in flight (fell back) */
+    uint32_t proven_hosts; /* hosts that answered a request sent behind another one */
+    uint8_t no_fallback;   /* the connection is dropped for a reason that is not pipelining */
 
     uv_timer_t ka_timer; /* keep-alive */
     uint64_t last_io;    /* uv_now() of the last request sent or answer received */
@@ -51,6 +62,8 @@ _Static_assert(PL_TTCP_MAX_FRAME >= PL_TTCP_MAX_WORDS * sizeof(uint16_t), "scrat
 /* Where the message in flight stands in its request. */
 typedef struct {
     uint32_t offset, chunk;
+    uint64_t rx_mark; /* rx_frames when it was sent */
+    uint8_t behind;   /* another message was in flight when it was sent */
 } msg_t;
 
 /* A line the node can cause: rate-limited per node and message. */
@@ -68,13 +81,14 @@ void pl_ttcp_client_config_init(pl_ttcp_client_config_t *cfg)
     cfg->keepalive_ms = DEFAULT_KEEPALIVE_MS;
     cfg->max_block = PL_TTCP_MAX_WORDS;
     cfg->max_queue = DEFAULT_QUEUE;
+    cfg->max_inflight = DEFAULT_INFLIGHT;
 }
 
 int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url, uint32_t *node,
                               int *swap, char *storage, size_t storage_len, pl_status_t *err)
 {
-    static const char *const known[] = {"timeout", "keepalive",      "max_block", "queue",
-                                        "swap",    PL_LINE_URL_KEYS, NULL};
+    static const char *const known[] = {"timeout", "keepalive", "max_block",      "queue",
+                                        "swap",    "inflight",  PL_LINE_URL_KEYS, NULL};
     pl_url_t *u;
     unsigned long v;
     char *end;
@@ -118,6 +132,9 @@ int pl_ttcp_client_config_url(pl_ttcp_client_config_t *cfg, const char *url, uin
     if ((rc = pl_url_get_unsigned(u, "max_block", 1, PL_TTCP_MAX_WORDS, &cfg->max_block, err)) < 0)
         goto out;
     if ((rc = pl_url_get_unsigned(u, "queue", 1, 65536, &cfg->max_queue, err)) < 0)
+        goto out;
+    if ((rc = pl_url_get_unsigned(u, "inflight", 1, PL_TTCP_INFLIGHT_MAX, &cfg->max_inflight,
+                                  err)) < 0)
         goto out;
     v = 0;
     if ((rc = pl_url_get_uint(u, "swap", 0, 1, &v, err)) < 0)
@@ -245,12 +262,16 @@ static int op_encode(pl_client_t *cl, pl_client_req_t *creq, pl_client_slot_t *s
     uint32_t done = slot->index * c->max_block, chunk = r->count_ - done;
     int n;
 
-    (void)cl;
     (void)st;
     if (chunk > c->max_block)
         chunk = c->max_block;
     m->offset = r->offset_ + done;
     m->chunk = chunk;
+    m->rx_mark = c->rx_frames;
+    m->behind = pl_client_busy(cl) > 0; /* this one is not counted yet */
+    if (++c->next_id == 0)
+        c->next_id = 1;
+    slot->id = c->next_id;
     n = pl_ttcp_encode(buf, cap, PL_TTCP_OP_DATA, r->node_, m->offset, r->type_, chunk,
                        r->type_ == PL_TTCP_TYPE_WRITE ? r->words_ + done : NULL);
     *last = done + chunk >= r->count_;
@@ -258,16 +279,60 @@ static int op_encode(pl_client_t *cl, pl_client_req_t *creq, pl_client_slot_t *s
     return n;
 }
 
-/* 7TTCP has no transaction id: an answer is the one message in flight, when its node,
- * offset, type and count agree; a write with data that does not is unsolicited. */
+/* 1 when frame f answers message s (node, offset, type and count agree; a read answer
+ * carries its words). */
+static int answers(const pl_ttcp_frame_t *f, const pl_client_slot_t *s)
+{
+    const pl_ttcp_req_t *r;
+    const msg_t *m = s->state;
+
+    if (s->req == NULL)
+        return f->node == UINT32_MAX; /* never: its request failed, the slot only waits */
+    r = req_of(s->req);
+    return f->node == r->node_ && f->offset == m->offset && f->type == r->type_ &&
+           f->count == m->chunk && (r->type_ != PL_TTCP_TYPE_READ || f->data_words == f->count);
+}
+
+/* The node closed the connection, timed out or answered out of order while more than one
+ * request was in flight, before it ever answered a request sent behind another: it takes
+ * one at a time. From now on one request at a time with this host; the requests in flight
+ * go out again (the core re-queues them, op_down), logged once per host. */
+static void fall_back(pl_ttcp_client_t *c, const pl_status_t *why, unsigned n)
+{
+    c->serial_hosts |= c->cur_bit;
+    pl_client_set_limit(c->core, 1);
+    c->stats.inflight = 1;
+    c->stats.fallbacks++;
+    c->stats.retried += n;
+    if (c->stats.fallback[0] == '\0')
+        snprintf(c->stats.fallback, sizeof(c->stats.fallback), "%.63s, %u in flight: %.60s: %.120s",
+                 PEER(c), n, pl_strerror(why->code), why->detail);
+    pl_log(c->log, PL_LOG_WARN,
+           "7ttcp %s: %s (%s) with %u requests in flight: this node takes one request at a "
+           "time, so from now on it gets one at a time; the %u are sent again",
+           PEER(c), pl_strerror(why->code), why->detail, n, n);
+}
+
+/* Pipelining is on trial with this host: more than one in flight, never proven. */
+static int on_trial(const pl_ttcp_client_t *c, unsigned busy)
+{
+    return busy > 1 && (c->proven_hosts & c->cur_bit) == 0 && (c->serial_hosts & c->cur_bit) == 0;
+}
+
+/* 7TTCP has no transaction id: an answer is the oldest message in flight whose node,
+ * offset, type and count agree. A node answers in order, so when it answers a later message
+ * the ones before it were ignored (the node's only way of refusing a request it cannot
+ * serve): they fail at once, as they would after `timeout` one at a time. That answer also
+ * shows the node reads a request sent behind another. A write with data that answers
+ * nothing is unsolicited input. */
 static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, pl_status_t *st,
                     void *ud)
 {
     pl_ttcp_client_t *c = ud;
     pl_ttcp_frame_t *f = &c->f;
-    pl_client_slot_t *s;
-    pl_ttcp_req_t *r = NULL;
-    const msg_t *m = NULL;
+    pl_client_slot_t *first, *s;
+    pl_status_t why;
+    unsigned busy;
     int rc;
 
     c->unsolicited = 0;
@@ -277,38 +342,64 @@ static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, p
         return rc;
     }
     c->ka_wait = 0;
+    c->rx_frames++;
     if (f->opcode == PL_TTCP_OP_KEEPALIVE) {
         c->last_io = uv_now(c->loop); /* the next keep-alive is keepalive_ms from this one */
         return PL_CLIENT_NONE;
     }
-    s = pl_client_slot_first(cl);
-    if (s != NULL && s->req != NULL) {
-        r = req_of(s->req);
-        m = s->state;
-    }
-    if (f->type == PL_TTCP_TYPE_WRITE && f->data_words > 0 &&
-        (r == NULL || r->type_ != PL_TTCP_TYPE_WRITE || f->node != r->node_ ||
-         f->offset != m->offset || f->count != m->chunk)) {
+    first = pl_client_slot_first(cl);
+    for (s = first; s != NULL && !answers(f, s); s = pl_client_slot_next(cl, s))
+        ;
+    if (s == NULL && f->type == PL_TTCP_TYPE_WRITE && f->data_words > 0) {
         c->unsolicited = 1;
         return PL_CLIENT_NONE;
     }
-    if (r == NULL) {
-        pl_status_set(st, PL_ETTCP_MISMATCH, 0,
-                      "answer with no request waiting (node %u offset %u type %u)", f->node,
-                      f->offset, f->type);
+    busy = pl_client_busy(cl);
+    if (s == NULL) {
+        if (first == NULL || first->req == NULL) {
+            pl_status_set(st, PL_ETTCP_MISMATCH, 0,
+                          "answer with no request waiting (node %u offset %u type %u)", f->node,
+                          f->offset, f->type);
+        } else {
+            const pl_ttcp_req_t *r = req_of(first->req);
+            const msg_t *m = first->state;
+
+            if (r->type_ == PL_TTCP_TYPE_READ && f->node == r->node_ && f->offset == m->offset &&
+                f->type == r->type_ && f->count == m->chunk)
+                pl_status_set(st, PL_ETTCP_MISMATCH, 0, "read answer for %u words carries none",
+                              f->count);
+            else
+                pl_status_set(st, PL_ETTCP_MISMATCH, 0,
+                              "answer node %u offset %u type %u count %u, expected %u/%u/%u/%u",
+                              f->node, f->offset, f->type, f->count, r->node_, m->offset, r->type_,
+                              m->chunk);
+        }
+        if (on_trial(c, busy)) {
+            /* out of step with a node never seen pipelining: one at a time (op_down) */
+            PLOG(c, PL_LOG_WARN, "7ttcp %s: %s, reconnecting", PEER(c), st->detail);
+            pl_client_drop(cl, st);
+            return PL_CLIENT_NONE;
+        }
         return PL_ETTCP_MISMATCH;
     }
-    if (f->node != r->node_ || f->offset != m->offset || f->type != r->type_ ||
-        f->count != m->chunk) {
-        pl_status_set(st, PL_ETTCP_MISMATCH, 0,
-                      "answer node %u offset %u type %u count %u, expected %u/%u/%u/%u", f->node,
-                      f->offset, f->type, f->count, r->node_, m->offset, r->type_, m->chunk);
-        return PL_ETTCP_MISMATCH;
+    if (s != first) {
+        /* the node skipped the messages before s: they fail as unanswered (op_complete
+         * gives them 0x4009); completing them may submit and send more, never into s */
+        while ((first = pl_client_slot_first(cl)) != NULL && first != s) {
+            const msg_t *m = first->state;
+
+            pl_status_set(&why, PL_ETIMEOUT, 0,
+                          "node %u offset %u: no answer (the node answered the request sent "
+                          "after it: it ignores a request it cannot serve)",
+                          first->req != NULL ? req_of(first->req)->node_ : 0u, m->offset);
+            c->stats.skipped++;
+            pl_client_slot_fail(cl, first, &why);
+            if (c->closing || !pl_client_is_up(cl))
+                return PL_CLIENT_NONE;
+        }
     }
-    if (r->type_ == PL_TTCP_TYPE_READ && f->data_words != f->count) {
-        pl_status_set(st, PL_ETTCP_MISMATCH, 0, "read answer for %u words carries none", f->count);
-        return PL_ETTCP_MISMATCH;
-    }
+    if (((const msg_t *)s->state)->behind)
+        c->proven_hosts |= c->cur_bit; /* answered a request sent behind another one */
     *id = s->id;
     return PL_CLIENT_ANSWER;
 }
@@ -376,8 +467,14 @@ static void on_keepalive(uv_timer_t *t);
 static int op_connect(pl_client_t *cl, pl_status_t *st, void *ud)
 {
     pl_ttcp_client_t *c = ud;
+    unsigned i = pl_line_host_index(pl_client_line(cl)), limit;
 
     (void)st;
+    c->cur_bit = 1u << (i < 31u ? i : 31u);
+    c->no_fallback = 0;
+    limit = (c->serial_hosts & c->cur_bit) != 0 ? 1u : c->inflight;
+    pl_client_set_limit(cl, limit);
+    c->stats.inflight = limit;
     c->ka_wait = 0;
     c->last_io = uv_now(c->loop);
     PLOG(c, PL_LOG_INFO, "7ttcp: connected to %s", pl_line_peer(pl_client_line(cl)));
@@ -388,28 +485,41 @@ static int op_connect(pl_client_t *cl, pl_status_t *st, void *ud)
     return 0;
 }
 
-/* The request in flight fails with the reason of the break; the waiting ones stay. */
+/* The requests in flight fail with the reason of the break, or, when pipelining was on
+ * trial with this node and the break says it cannot take it, go out again one at a time;
+ * the waiting ones stay. */
 static int op_down(pl_client_t *cl, const pl_status_t *why, int was_up, void *ud)
 {
     pl_ttcp_client_t *c = ud;
+    unsigned busy = pl_client_busy(cl);
+    int how = PL_CLIENT_FAIL_INFLIGHT;
 
-    (void)cl;
     c->ka_wait = 0;
     uv_timer_stop(&c->ka_timer);
+    if (was_up && !c->no_fallback && on_trial(c, busy + (unsigned)pl_client_send_failed(cl))) {
+        fall_back(c, why, busy);
+        how = PL_CLIENT_REQUEUE;
+    }
+    c->no_fallback = 0;
     if (c->on_link != NULL && (was_up || c->persistent))
         notify_link(c, why);
-    return PL_CLIENT_FAIL_INFLIGHT;
+    return how;
 }
 
-/* A node that does not answer in time is dropped: the line goes on to the next host. */
+/* A node that does not answer in time is dropped: the line goes on to the next host. When
+ * the node answered something since this message was sent but not this one, and
+ * pipelining is on trial with it, the node may be one that takes one request at a time:
+ * the messages stay in flight and op_down sends them again one at a time. */
 static int op_timeout(pl_client_t *cl, pl_client_slot_t *slot, pl_status_t *st, void *ud)
 {
     pl_ttcp_client_t *c = ud;
     const msg_t *m = slot->state;
 
-    (void)cl;
     pl_status_set(st, PL_ETIMEOUT, 0, "node %u offset %u: no answer within %u ms",
                   slot->req != NULL ? req_of(slot->req)->node_ : 0u, m->offset, c->timeout_ms);
+    if (c->rx_frames != m->rx_mark && on_trial(c, pl_client_busy(cl)))
+        return PL_CLIENT_DROP_HOLD;
+    c->no_fallback = 1; /* silence: the node is dead or gone, not overwhelmed */
     return 1;
 }
 
@@ -476,17 +586,19 @@ int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_t
     c->on_unsolicited = cfg->on_unsolicited;
     c->on_link = cfg->on_link;
     c->ud = cfg->ud;
+    c->log = cfg->log;
     c->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->keepalive_ms = cfg->keepalive_ms;
     c->max_block = cfg->max_block != 0 ? cfg->max_block : PL_TTCP_MAX_WORDS;
+    c->inflight = cfg->max_inflight != 0 ? cfg->max_inflight : DEFAULT_INFLIGHT;
 
     memset(&cc, 0, sizeof(cc));
     cc.name = "7ttcp";
     cc.partner = "node";
     cc.timeout_ms = c->timeout_ms;
     cc.max_queue = cfg->max_queue != 0 ? cfg->max_queue : DEFAULT_QUEUE;
-    /* the manual's node answers one request at a time; more only when configured */
-    cc.max_inflight = cfg->max_inflight > 1 ? cfg->max_inflight : 1;
+    /* a ceiling: a node that takes one at a time is found out (op_down) */
+    cc.max_inflight = c->inflight;
     /* read requests of a scan gathered into one write (a read request is a header) */
     cc.coalesce = cc.max_inflight > 1 ? cc.max_inflight * PL_TTCP_HEADER_LEN : 0;
     cc.max_frame = PL_TTCP_MAX_FRAME;

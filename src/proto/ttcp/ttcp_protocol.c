@@ -25,8 +25,9 @@ extern const pl_protocol_t pl_protocol_ttcp;
 static const pl_proto_key_t line_keys[] = {
     {"keepalive", PL_KEY_MS, 0, KEEPALIVE_MAX, 0, "10000"}, /* 0: off */
     {"max_block", PL_KEY_UINT, 1, TTCP_BLOCK_MAX, 0, "256"},
-    /* requests in flight per device; 1: the manual's node (docs/7ttcp.md) */
-    {"inflight", PL_KEY_UINT, 1, PL_TTCP_INFLIGHT_MAX, 0, "1"},
+    /* requests in flight per device, a ceiling: a node that takes one at a time is found
+     * out and kept at 1 (docs/7ttcp.md); 1: one at a time from the start */
+    {"inflight", PL_KEY_UINT, 1, PL_TTCP_INFLIGHT_MAX, 0, "16"},
     {NULL, PL_KEY_UINT, 0, 0, 0, NULL},
 };
 
