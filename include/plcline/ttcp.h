@@ -167,6 +167,16 @@ typedef struct {
     const pl_logger_t *log;
     unsigned idle_timeout_ms; /* close a connection that sent nothing (not even a keep-alive)
                                  this long; 0: PL_SIM_IDLE_TIMEOUT_MS */
+    /* A node that serves one request (or N) at a time: a read or write request arriving
+     * while max_inflight are unanswered on its connection (the requests before it in the
+     * same socket read, and answers held back by delay_ms; keep-alives never count) is not
+     * served. 0: no limit (the default). A client that waits for each answer is never
+     * caught. What happens to that request: */
+    unsigned max_inflight;
+    /* 0: the connection is closed (logged, counted in inflight_closed); nonzero: the
+     * request is ignored, left unanswered (counted in inflight_dropped) and the connection
+     * stays, as a node that parses only the first frame of each read */
+    uint8_t inflight_drop;
 } pl_ttcp_server_config_t;
 
 PL_EXTERN void pl_ttcp_server_config_init(pl_ttcp_server_config_t *cfg);
@@ -188,7 +198,9 @@ PL_EXTERN int pl_ttcp_server_push(pl_ttcp_server_t *s, uint32_t node, uint32_t o
 
 typedef struct {
     uint64_t connections, frames_in, frames_out, keepalives, bad_frames, ignored;
-    uint64_t idle_timeouts; /* connections closed for sending nothing in idle_timeout_ms */
+    uint64_t idle_timeouts;    /* connections closed for sending nothing in idle_timeout_ms */
+    uint64_t inflight_closed;  /* connections closed for a request past max_inflight */
+    uint64_t inflight_dropped; /* requests past max_inflight left unanswered (inflight_drop) */
 } pl_ttcp_server_stats_t;
 PL_EXTERN const pl_ttcp_server_stats_t *pl_ttcp_server_stats(const pl_ttcp_server_t *s);
 PL_EXTERN unsigned pl_ttcp_server_conn_count(const pl_ttcp_server_t *s);

@@ -26,6 +26,7 @@ typedef struct delayed_s {
     struct delayed_s *next;
     uint64_t due;
     size_t len;
+    unsigned char counted; /* the answer to a request pl_simconn_over_inflight() counts */
     uint8_t bytes[];
 } delayed_t;
 
@@ -43,7 +44,10 @@ struct pl_simconn_s {
     delayed_t *slot; /* with at_once N: the held answer N back from the tail, whose leaving
                         frees a slot for the next one; NULL while fewer than N are held */
     unsigned ndelayed;
-    uint64_t reads; /* reads handed over (pl_simconn_reads) */
+    unsigned nrequests; /* of those, answers to requests (not pl_simconn_answer_uncounted) */
+    uint64_t reads;     /* reads handed over */
+    uint64_t read_mark; /* `reads` when pl_simconn_over_inflight() last let a request in */
+    unsigned in_read;   /* requests it let in from that read */
     void *state;
     pl_simconn_rx_t rx;
 };
@@ -182,6 +186,7 @@ static void on_timer(uv_timer_t *t)
         if (sc->slot == d)
             sc->slot = NULL; /* fewer than at_once are held now */
         sc->ndelayed--;
+        sc->nrequests -= d->counted;
         if (sc->conn != NULL)
             (void)pl_conn_send(sc->conn, d->bytes, d->len);
         free(d);
@@ -197,7 +202,7 @@ static void on_timer(uv_timer_t *t)
     rearm(sc, now);
 }
 
-void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len)
+static void answer(pl_simconn_t *sc, const uint8_t *buf, size_t len, unsigned char counted)
 {
     pl_simconn_set_t *set = sc->set;
     delayed_t *d;
@@ -228,8 +233,10 @@ void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len)
         d->due = sc->slot->due;
     d->due += set->cfg.delay_ms;
     d->len = len;
+    d->counted = counted;
     memcpy(d->bytes, buf, len);
     sc->ndelayed++;
+    sc->nrequests += counted;
     if (sc->dtail != NULL)
         sc->dtail->next = d; /* due after the head: the timer stays as it is */
     else
@@ -240,6 +247,35 @@ void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len)
     if (sc->dhead != d)
         return;
     rearm(sc, uv_now(set->loop));
+}
+
+void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len)
+{
+    answer(sc, buf, len, 1);
+}
+
+void pl_simconn_answer_uncounted(pl_simconn_t *sc, const uint8_t *buf, size_t len)
+{
+    answer(sc, buf, len, 0);
+}
+
+/* Unanswered: the requests let in earlier from the same read (the partner sent this one
+ * before it could have seen their answers) and the answers to requests held back by
+ * delay_ms. With delay_ms the answers of this read's requests are held too, so the two
+ * overlap: the larger of them is the count. A partner that waits for each answer is never
+ * caught: its next request cannot come in the read that carried the previous one. */
+int pl_simconn_over_inflight(pl_simconn_t *sc, unsigned max)
+{
+    if (max == 0)
+        return 0;
+    if (sc->reads != sc->read_mark) {
+        sc->read_mark = sc->reads;
+        sc->in_read = 0;
+    }
+    if ((sc->in_read > sc->nrequests ? sc->in_read : sc->nrequests) >= max)
+        return 1;
+    sc->in_read++;
+    return 0;
 }
 
 void pl_simconn_ready(pl_simconn_t *sc)
@@ -424,16 +460,6 @@ int pl_simconn_send_all(pl_simconn_set_t *set, const uint8_t *buf, size_t len)
 void *pl_simconn_state(pl_simconn_t *sc)
 {
     return sc->state;
-}
-
-uint64_t pl_simconn_reads(const pl_simconn_t *sc)
-{
-    return sc->reads;
-}
-
-unsigned pl_simconn_held(const pl_simconn_t *sc)
-{
-    return sc->ndelayed;
 }
 
 const char *pl_simconn_peer(const pl_simconn_t *sc)

@@ -5,8 +5,10 @@
  * pl_conn_partial() while it holds part of a frame, so the listener's frame timeout
  * applies), close-after-N-frames, the answers held back by `delay_ms` (in order, one timer
  * per connection), an optional deadline by which the partner must have done what the
- * protocol calls "ready" (PCCC: RegisterSession), and the idle timeout that closes a partner
- * that sends nothing, so that silent partners cannot hold every `max_conns` slot.
+ * protocol calls "ready" (PCCC: RegisterSession), the idle timeout that closes a partner
+ * that sends nothing, so that silent partners cannot hold every `max_conns` slot, and the
+ * count of unanswered requests by which a simulator plays a device that serves one request
+ * at a time (pl_simconn_over_inflight).
  *
  * The protocol supplies what is its own through pl_simconn_cbs_t: where the next frame
  * ends (or that the bytes are malformed) and how to serve one frame. It answers with
@@ -134,12 +136,16 @@ int pl_simconn_send_all(pl_simconn_set_t *set, const uint8_t *buf, size_t len);
  * type. */
 void *pl_simconn_state(pl_simconn_t *sc);
 
-/* The reads of `sc` so far: frames served while it stays the same arrived in one read,
- * so the partner sent the later ones before it could have seen an answer to the earlier. */
-uint64_t pl_simconn_reads(const pl_simconn_t *sc);
-
-/* Answers of `sc` held back by delay_ms, not sent yet. */
-unsigned pl_simconn_held(const pl_simconn_t *sc);
+/* For a simulator of a device that serves one request (or `max`) at a time: called for
+ * each request as it arrives (before it is served), 1 when `max` requests are unanswered
+ * already, so the device would not take this one (the caller closes the connection or
+ * ignores the request, and serves nothing); else 0, and the request counts as unanswered
+ * from then on. Unanswered: the requests of `sc` let in from the same read (the partner
+ * sent this one before it could have seen their answers) and the answers to requests held
+ * back by delay_ms (pl_simconn_answer_uncounted ones aside). A partner that waits for each
+ * answer before it sends the next request is never caught. `max` 0: no limit, always 0.
+ * Frames that are no requests to the protocol (keep-alives) are simply not passed here. */
+int pl_simconn_over_inflight(pl_simconn_t *sc, unsigned max);
 
 /* The partner as "127.0.0.1:50000" (for logs). */
 const char *pl_simconn_peer(const pl_simconn_t *sc);
@@ -147,6 +153,10 @@ const char *pl_simconn_peer(const pl_simconn_t *sc);
 /* Answers on `sc`: sent now, or after delay_ms behind the answers held before it. When
  * PL_SIMCONN_MAX_DELAYED answers are held (or no memory), the connection is closed. */
 void pl_simconn_answer(pl_simconn_t *sc, const uint8_t *buf, size_t len);
+
+/* As pl_simconn_answer, for an answer that pl_simconn_over_inflight() does not count while
+ * it is held back (a keep-alive's). */
+void pl_simconn_answer_uncounted(pl_simconn_t *sc, const uint8_t *buf, size_t len);
 
 /* The partner did what the protocol asks of it: the ready deadline no longer applies. */
 void pl_simconn_ready(pl_simconn_t *sc);

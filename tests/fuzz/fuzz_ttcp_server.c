@@ -3,14 +3,17 @@
  * libFuzzer target for the 7TTCP node simulator session (src/proto/ttcp_server.c and the
  * shared src/proto/simconn.c) against a client that sends arbitrary bytes.
  *
- * Input: two option bytes (close after N frames, answer delay on or off), then the
+ * Input: two option bytes (close after N frames; answer delay on or off, max_inflight 0-3
+ * and inflight_drop), then the
  * client's byte stream as chunks (a length byte, then up to that many bytes). A raw
  * partner on loopback connects, sends the chunks one loop turn apart, half-closes and
  * reads until the simulator closes. Invariants: no crash or sanitizer report; the
  * simulator closes the connection once the partner has gone; every byte it sent is a
  * well-formed 7TTCP frame, and it sent as many as it counted (frames_out); each request
- * frame got at most one answer (frames_out + ignored <= frames_in, and at most one frame,
- * the malformed one that closed the connection, went unanswered and uncounted otherwise);
+ * frame got at most one answer (frames_out + ignored + inflight_dropped <= frames_in, and
+ * at most one frame, the malformed one or the one past max_inflight that closed the
+ * connection, went unanswered and uncounted otherwise); without max_inflight nothing is
+ * counted as in flight, and a connection is closed for it at most once;
  * the heap stays bounded; every handle is closed and the loop closes.
  */
 #include <stdint.h>
@@ -90,7 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opt = fz_u8(&in);
     cfg.close_after = opt & 7u;
     opt = fz_u8(&in);
-    cfg.delay_ms = opt & 1u; /* answers held back one millisecond, in order */
+    cfg.delay_ms = opt & 1u;            /* answers held back one millisecond, in order */
+    cfg.max_inflight = (opt >> 1) & 3u; /* 0: no limit */
+    cfg.inflight_drop = (uint8_t)((opt >> 3) & 1u);
     FZ_CHECK(pl_ttcp_server_new(&loop, &cfg, &s, &err) == 0);
     server = s;
     FZ_CHECK(fz_peer_connect(&peer, &loop, pl_ttcp_server_port(s)) == 0);
@@ -121,8 +126,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st = pl_ttcp_server_stats(s);
     FZ_CHECK(closed_by_server || st->frames_in != frames_in_then ? answers <= st->frames_out
                                                                  : answers == st->frames_out);
-    FZ_CHECK(st->frames_out + st->ignored <= st->frames_in);
-    FZ_CHECK(st->frames_in - st->frames_out - st->ignored <= 1);
+    FZ_CHECK(st->frames_out + st->ignored + st->inflight_dropped <= st->frames_in);
+    FZ_CHECK(st->frames_in - st->frames_out - st->ignored - st->inflight_dropped <= 1);
+    FZ_CHECK(st->inflight_closed <= 1);
+    FZ_CHECK(cfg.max_inflight != 0 || st->inflight_closed + st->inflight_dropped == 0);
+    FZ_CHECK(cfg.inflight_drop ? st->inflight_closed == 0 : st->inflight_dropped == 0);
     FZ_CHECK(heap_peak - heap0 < HEAP_MAX);
 
     fz_peer_close(&peer);

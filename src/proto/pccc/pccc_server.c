@@ -134,8 +134,6 @@ typedef struct {
     pl_simconn_t *sim;
     uint32_t session; /* 0: not registered */
     cipconn_t cip[MAX_CONNS_CIP];
-    uint64_t read_mark; /* pl_simconn_reads() when the last request arrived */
-    unsigned in_read;   /* requests that arrived in that read */
 } sconn_t;
 
 struct pl_pccc_server_s {
@@ -998,28 +996,6 @@ static void conn_open(pl_simconn_t *sim, void *ud)
     sc->sim = sim;
 }
 
-/* max_inflight: 1 when a request arrives while max_inflight are unanswered, as a target
- * serving one request at a time closes the connection then. Unanswered: the requests that
- * came before it in the same read (the partner sent it before it could have seen their
- * answers) and the answers held back by delay_ms. A partner that waits for each answer is
- * never caught: its next request cannot be in the read that carried the previous one. */
-static int too_many_inflight(sconn_t *sc)
-{
-    uint64_t reads = pl_simconn_reads(sc->sim);
-    unsigned held = pl_simconn_held(sc->sim);
-
-    if (reads != sc->read_mark) {
-        sc->read_mark = reads;
-        sc->in_read = 0;
-    }
-    /* with delay_ms every answer is held, those of this read's requests too: the larger */
-    if (sc->srv->max_inflight != 0 &&
-        (sc->in_read > held ? sc->in_read : held) >= sc->srv->max_inflight)
-        return 1;
-    sc->in_read++;
-    return 0;
-}
-
 /* Serves one framed encapsulation message. Returns 0 to go on, <0 when the conn closed. */
 static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
 {
@@ -1093,7 +1069,8 @@ static int serve_frame(pl_simconn_t *sim, const uint8_t *p, size_t n, void *ud)
         return -1;
     case PL_ENIP_CMD_SEND_RR_DATA:
     case PL_ENIP_CMD_SEND_UNIT_DATA:
-        if (too_many_inflight(sc)) {
+        /* as a target serving one request at a time (simconn.h says what is unanswered) */
+        if (pl_simconn_over_inflight(sim, s->max_inflight)) {
             pl_simconn_log(
                 sim, PL_LOG_INFO,
                 "pccc server %s: more than %u requests in flight (max-inflight), closing",

@@ -18,6 +18,7 @@
 #define KEEPALIVE_MAX  86400000u /* a day, in ms */
 #define IGNORE_MAX     64u       /* nodes a simulator may be told to ignore */
 #define PATH_MAX_TEXT  200u      /* characters of a persistence file's name */
+#define INFLIGHT_MAX   1024u     /* a simulator's max_inflight, as the PCCC simulator's */
 
 extern const pl_driver_t pl_driver_ttcp; /* drv_ttcp.c */
 extern const pl_protocol_t pl_protocol_ttcp;
@@ -46,6 +47,9 @@ static const pl_proto_key_t sim_keys[] = {
     {"max_block", PL_KEY_UINT, 1, TTCP_BLOCK_MAX, 0, "256"},
     {"ignore_nodes", PL_KEY_LIST, 0, UINT32_MAX, IGNORE_MAX, NULL},
     {"persist", PL_KEY_TEXT, 0, PATH_MAX_TEXT, 0, NULL},
+    /* a node serving N requests at a time (docs/7ttcp.md, "The node simulator"); 0: any */
+    {"max_inflight", PL_KEY_UINT, 0, INFLIGHT_MAX, 0, "0"},
+    {"inflight_drop", PL_KEY_BOOL, 0, 1, 0, "0"}, /* past it: ignored, not a close */
     {NULL, PL_KEY_UINT, 0, 0, 0, NULL},
 };
 
@@ -56,6 +60,12 @@ static const pl_sim_option_t sim_options[] = {
     {"--ignore-node", "ignore_nodes", "N", NULL, 1,
      "never answer requests for node N (repeatable)"},
     {"--persist", "persist", "FILE", NULL, 0, "load words from FILE at start, save them at exit"},
+    {"--max-inflight", "max_inflight", "N", NULL, 0,
+     "a request arriving while N are unanswered closes the\n"
+     "connection (0, the default: no limit)"},
+    {"--inflight-drop", "inflight_drop", NULL, "1", 0,
+     "with --max-inflight: ignore such a request (no answer)\n"
+     "instead of closing the connection"},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };
 
@@ -92,6 +102,9 @@ static int sim_new(uv_loop_t *loop, const pl_proto_sim_t *sim, void **out, char 
     sc.delay_ms = sim->delay_ms;
     sc.close_after = sim->close_after;
     sc.idle_timeout_ms = sim->idle_timeout_ms;
+    sc.max_inflight = pl_protocol_uint(&pl_protocol_ttcp, PL_KEYS_SIM, sim->keys, "max_inflight");
+    sc.inflight_drop =
+        (uint8_t)pl_protocol_uint(&pl_protocol_ttcp, PL_KEYS_SIM, sim->keys, "inflight_drop");
     sc.log = sim->log;
     rc = pl_ttcp_server_new(loop, &sc, &s, err);
     if (rc < 0)

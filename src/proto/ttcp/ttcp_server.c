@@ -2,7 +2,8 @@
 /*
  * 7TTCP node simulator (the 7TTCPMON side): answers read and write requests for a range of
  * nodes of 65 536 words each, answers keep-alives, and offers the knobs a test peer needs
- * (fixed answer delay, nodes that never answer, closing after N frames, unsolicited input).
+ * (fixed answer delay, nodes that never answer, closing after N frames, unsolicited input,
+ * a node that serves one request at a time: max_inflight).
  *
  * The protocol has no error reply: a malformed frame closes the connection that sent it
  * (and only that one); a well-formed request it cannot serve (unknown node, range past the
@@ -33,6 +34,8 @@ struct pl_ttcp_server_s {
     const pl_logger_t *log;
     uint32_t node_first, node_last;
     unsigned max_block, animate_ms;
+    unsigned max_inflight; /* 0: no limit */
+    int inflight_drop;     /* a request past max_inflight is ignored, not a close */
     uint32_t *ignore;
     size_t n_ignore;
     char *persist_path;
@@ -91,6 +94,26 @@ static int frame_len(const uint8_t *buf, size_t len, void *ud)
     return pl_ttcp_frame(buf, len, s->max_block, NULL);
 }
 
+/* A request arrived while max_inflight were unanswered: ignored (inflight_drop) or the
+ * connection closed, as the node the simulator plays would. Returns serve_frame's value. */
+static int past_max_inflight(pl_ttcp_server_t *s, pl_simconn_t *sc, const pl_ttcp_frame_t *f)
+{
+    if (s->inflight_drop) {
+        s->stats.inflight_dropped++;
+        pl_simconn_log(sc, PL_LOG_INFO,
+                       "7ttcp server %s: node %u offset %u: more than %u requests in flight "
+                       "(max_inflight), ignored",
+                       pl_simconn_peer(sc), f->node, f->offset, s->max_inflight);
+        return 0;
+    }
+    s->stats.inflight_closed++;
+    pl_simconn_log(sc, PL_LOG_INFO,
+                   "7ttcp server %s: more than %u requests in flight (max_inflight), closing",
+                   pl_simconn_peer(sc), s->max_inflight);
+    pl_simconn_close(sc, NULL);
+    return -1;
+}
+
 /* Serves one framed request. Returns 0 to go on with the connection, <0 when it was closed. */
 static int serve_frame(pl_simconn_t *sc, const uint8_t *p, size_t n, void *ud)
 {
@@ -113,9 +136,13 @@ static int serve_frame(pl_simconn_t *sc, const uint8_t *p, size_t n, void *ud)
     if (f.opcode == PL_TTCP_OP_KEEPALIVE) {
         s->stats.keepalives++;
         len = pl_ttcp_encode_keepalive(s->tx, sizeof(s->tx), f.length == PL_TTCP_HEADER_LEN);
-        answer(s, sc, s->tx, (size_t)len);
+        s->stats.frames_out++;
+        pl_simconn_answer_uncounted(sc, s->tx, (size_t)len); /* no request: never in flight */
         return 0;
     }
+    /* a node serving max_inflight requests at a time (simconn.h says what is unanswered) */
+    if (pl_simconn_over_inflight(sc, s->max_inflight))
+        return past_max_inflight(s, sc, &f);
     if (ignored_node(s, f.node)) {
         s->stats.ignored++;
         return 0;
@@ -324,6 +351,8 @@ int pl_ttcp_server_new(uv_loop_t *loop, const pl_ttcp_server_config_t *cfg, pl_t
     s->node_last = cfg->node_last;
     s->max_block = cfg->max_block != 0 ? cfg->max_block : PL_TTCP_MAX_WORDS;
     s->animate_ms = cfg->animate_ms;
+    s->max_inflight = cfg->max_inflight;
+    s->inflight_drop = cfg->inflight_drop != 0;
     s->mem = calloc((size_t)(s->node_last - s->node_first) + 1u, sizeof(*s->mem));
     if (s->mem == NULL)
         goto nomem;
