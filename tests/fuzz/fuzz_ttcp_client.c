@@ -4,14 +4,14 @@
  * that sends arbitrary bytes.
  *
  * Input: a header (client max_block, queue length, a 20 ms request timeout or none,
- * keep-alives, up to 8 requests: read or write, high-level or one block, node, offset,
- * count), then the node's byte stream as chunks (a length byte, then up to that many
- * bytes; with the short timeout an empty chunk lets 25 ms pass, so answers come late). The requests
- * are submitted at once; a raw partner on loopback accepts the client's connection (and any
- * reconnection) and sends the chunks one loop turn apart, then closes the connection and stops
- * listening, so every request must end: answered, failed by the partner's close or garbage, or by
- * the refused reconnection. Invariants: no crash or sanitizer report; every accepted request's
- * callback runs exactly once, none for a request refused at submission, none after
+ * keep-alives, requests in flight (16, 2 or 1), up to 8 requests: read or write, high-level or one
+ * block, node, offset, count), then the node's byte stream as chunks (a length byte, then up to
+ * that many bytes; with the short timeout an empty chunk lets 25 ms pass, so answers come late).
+ * The requests are submitted at once; a raw partner on loopback accepts the client's connection
+ * (and any reconnection) and sends the chunks one loop turn apart, then closes the connection and
+ * stops listening, so every request must end: answered, failed by the partner's close or garbage,
+ * or by the refused reconnection. Invariants: no crash or sanitizer report; every accepted
+ * request's callback runs exactly once, none for a request refused at submission, none after
  * pl_ttcp_client_free(); a successful read got what the client's own framing accepted;
  * the heap stays bounded; every handle is closed and the loop closes.
  */
@@ -113,6 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     short_timeout = (b & 8u) != 0;
     cfg.timeout_ms = short_timeout ? TIMEOUT_SHORT_MS : 30000;
     cfg.keepalive_ms = (b & 16u) ? 10u : 0u; /* keep-alives while idle */
+    /* several in flight (the default, 16; or 2), or one at a time */
+    cfg.max_inflight = (b & 32u) ? 1u : (b & 64u) ? 2u : 0u;
     FZ_CHECK(pl_ttcp_client_new(&f.loop, &cfg, &f.client) == 0);
 
     f.nreqs = fz_u8(&in) % (MAX_REQS + 1);

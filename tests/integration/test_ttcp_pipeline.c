@@ -317,6 +317,65 @@ static void test_inflight_1_is_one_at_a_time(void **state)
     stop(&f);
 }
 
+/* A node that closes the connection when a second request arrives before the first is
+ * answered: the first batch is answered in full all the same (the requests in flight go out
+ * again, one at a time), the fallback is counted once and the next batches are one at a
+ * time with no new connection. */
+static void test_closing_node_makes_it_fall_back(void **state)
+{
+    fx_t f;
+    pl_ttcp_server_config_t sc;
+    const pl_ttcp_client_stats_t *st;
+
+    (void)state;
+    pl_ttcp_server_config_init(&sc);
+    sc.max_inflight = 1;
+    start(&f, &sc, 0, 2000);
+    good_batch(&f, NREQ, 0);
+    st = pl_ttcp_client_stats(f.cli);
+    assert_int_equal(st->fallbacks, 1);
+    assert_int_equal(st->retried, NREQ - 1); /* the first was answered before the close */
+    assert_int_equal(st->inflight, 1);
+    assert_int_equal(st->errors, 0);
+    assert_non_null(strstr(st->fallback, "7 in flight"));
+    assert_int_equal(pl_ttcp_server_stats(f.srv)->inflight_closed, 1);
+    good_batch(&f, NREQ, 500);
+    assert_int_equal(st->fallbacks, 1);
+    assert_int_equal(st->errors, 0);
+    assert_int_equal(pl_ttcp_server_stats(f.srv)->inflight_closed, 1);
+    assert_int_equal(f.links_up, 2);
+    stop(&f);
+}
+
+/* A node that answers the first request of a socket read and drops the rest: the second
+ * request times out after the first was answered, which makes the client fall back; no
+ * request fails. */
+static void test_dropping_node_makes_it_fall_back(void **state)
+{
+    fx_t f;
+    pl_ttcp_server_config_t sc;
+    const pl_ttcp_client_stats_t *st;
+
+    (void)state;
+    pl_ttcp_server_config_init(&sc);
+    sc.max_inflight = 1;
+    sc.inflight_drop = 1;
+    start(&f, &sc, 0, 200);
+    good_batch(&f, NREQ, 0);
+    st = pl_ttcp_client_stats(f.cli);
+    assert_int_equal(st->fallbacks, 1);
+    assert_int_equal(st->retried, NREQ - 1);
+    assert_int_equal(st->inflight, 1);
+    assert_int_equal(st->errors, 0);
+    assert_non_null(strstr(st->fallback, "no answer within 200 ms"));
+    assert_true(pl_ttcp_server_stats(f.srv)->inflight_dropped >= 1);
+    good_batch(&f, NREQ, 500);
+    assert_int_equal(st->fallbacks, 1);
+    assert_int_equal(st->errors, 0);
+    assert_int_equal(f.links_up, 2);
+    stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +385,8 @@ int main(void)
         cmocka_unit_test(test_silence_is_no_fallback),
         cmocka_unit_test(test_restart_of_a_proven_node_is_no_fallback),
         cmocka_unit_test(test_inflight_1_is_one_at_a_time),
+        cmocka_unit_test(test_closing_node_makes_it_fall_back),
+        cmocka_unit_test(test_dropping_node_makes_it_fall_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

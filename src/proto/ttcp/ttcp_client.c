@@ -45,6 +45,7 @@ struct pl_ttcp_client_s {
     uint32_t serial_hosts; /* hosts kept at one request in flight (fell back) */
     uint32_t proven_hosts; /* hosts that answered a request sent behind another one */
     uint8_t no_fallback;   /* the connection is dropped for a reason that is not pipelining */
+    char peer[PL_LINE_PEER_MAX]; /* of this connection, for what is logged after it ended */
 
     uv_timer_t ka_timer; /* keep-alive */
     uint64_t last_io;    /* uv_now() of the last request sent or answer received */
@@ -306,11 +307,11 @@ static void fall_back(pl_ttcp_client_t *c, const pl_status_t *why, unsigned n)
     c->stats.retried += n;
     if (c->stats.fallback[0] == '\0')
         snprintf(c->stats.fallback, sizeof(c->stats.fallback), "%.63s, %u in flight: %.60s: %.120s",
-                 PEER(c), n, pl_strerror(why->code), why->detail);
+                 c->peer, n, pl_strerror(why->code), why->detail);
     pl_log(c->log, PL_LOG_WARN,
            "7ttcp %s: %s (%s) with %u requests in flight: this node takes one request at a "
            "time, so from now on it gets one at a time; the %u are sent again",
-           PEER(c), pl_strerror(why->code), why->detail, n, n);
+           c->peer, pl_strerror(why->code), why->detail, n, n);
 }
 
 /* Pipelining is on trial with this host: more than one in flight, never proven. */
@@ -471,6 +472,7 @@ static int op_connect(pl_client_t *cl, pl_status_t *st, void *ud)
 
     (void)st;
     c->cur_bit = 1u << (i < 31u ? i : 31u);
+    snprintf(c->peer, sizeof(c->peer), "%s", pl_line_peer(pl_client_line(cl)));
     c->no_fallback = 0;
     limit = (c->serial_hosts & c->cur_bit) != 0 ? 1u : c->inflight;
     pl_client_set_limit(cl, limit);
