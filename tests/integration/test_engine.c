@@ -651,9 +651,9 @@ static int all_sent_none_answered(fx_t *f, void *arg)
     return s.requests >= 3 && s.responses == 0;
 }
 
-/* A 7TTCP line with inflight=4: the three blocks of a scan are sent at once, before the
- * (slow) node answered the first (test_client_core's test_cork_coalesces shows they go out
- * with one write); the values are those read one by one. */
+/* A 7TTCP line (several in flight by default): the three blocks of a scan are sent at once,
+ * before the (slow) node answered the first (test_client_core's test_cork_coalesces shows
+ * they go out with one write); the values are those read one by one. */
 static void test_ttcp_inflight_sends_a_scan_at_once(void **state)
 {
     fx_t f;
@@ -662,7 +662,6 @@ static void test_ttcp_inflight_sends_a_scan_at_once(void **state)
     (void)state;
     setup(&f, 2000);
     slow_sim(&f, 0, 200);
-    snprintf(f.lines[0].keys, sizeof(f.lines[0].keys), "inflight=4");
     f.scans[0].period_ms = 1000;
     pl_ttcp_server_words(f.srv[0], 1)[1] = 11;
     pl_ttcp_server_words(f.srv[0], 1)[300] = 300;
@@ -679,6 +678,43 @@ static void test_ttcp_inflight_sends_a_scan_at_once(void **state)
     wait_value(&f, "a.w600", 600, 3000);
     pl_engine_device_stats(f.e, "devA", &s);
     assert_int_equal(s.errors, 0);
+    teardown(&f);
+}
+
+/* A node that takes one request at a time (it closes the connection when a second arrives
+ * before the first is answered): the device's first scan makes its client fall back, the
+ * requests go out again one at a time, and no tag is ever published bad. */
+static void test_ttcp_one_at_a_time_node_never_bad(void **state)
+{
+    pl_ttcp_server_config_t sc;
+    pl_engine_stats_t s;
+    fx_t f;
+    int round;
+
+    (void)state;
+    setup(&f, 2000);
+    pl_ttcp_server_free(f.srv[1]);
+    pl_ttcp_server_config_init(&sc);
+    sc.listen.port = 0;
+    sc.max_inflight = 1;
+    assert_int_equal(pl_ttcp_server_new(&f.loop, &sc, &f.srv[1], NULL), 0);
+    f.lines[1].line.port = pl_ttcp_server_port(f.srv[1]);
+    add_tag(&f, "b.w600", "devB", "W600", "fast", 0);
+    add_tag(&f, "b.w1", "devB", "W1", "fast", 0);
+    add_tag(&f, "b.w300", "devB", "W300", "fast", 0);
+    start(&f);
+    for (round = 0; round < 3; round++) {
+        pl_ttcp_server_words(f.srv[1], 2)[1] = (uint16_t)(11 + round);
+        pl_ttcp_server_words(f.srv[1], 2)[300] = (uint16_t)(300 + round);
+        pl_ttcp_server_words(f.srv[1], 2)[600] = (uint16_t)(600 + round);
+        wait_value(&f, "b.w1", 11 + round, 3000);
+        wait_value(&f, "b.w300", 300 + round, 3000);
+        wait_value(&f, "b.w600", 600 + round, 3000);
+    }
+    pl_engine_device_stats(f.e, "devB", &s);
+    assert_int_equal(s.errors, 0);
+    assert_int_equal(f.nbad, 0);
+    assert_int_equal(pl_ttcp_server_stats(f.srv[1])->inflight_closed, 1);
     teardown(&f);
 }
 
@@ -1232,6 +1268,7 @@ int main(void)
         cmocka_unit_test(test_demotion_publishes_in_defined_order),
         cmocka_unit_test(test_swapped_tag_decodes_high_word_first),
         cmocka_unit_test(test_ttcp_inflight_sends_a_scan_at_once),
+        cmocka_unit_test(test_ttcp_one_at_a_time_node_never_bad),
         cmocka_unit_test(test_stop_fails_queued_and_inflight_writes),
         cmocka_unit_test(test_pccc_write_refused_by_plc),
         cmocka_unit_test(test_write_refused_by_driver),
