@@ -21,6 +21,7 @@
 #include "faults.h"
 #include "plcline/error.h"
 #include "plcline/ttcp.h"
+#include "proto/ttcp/codec/ttcp.h"
 
 #define NREQ    8
 #define WAIT_MS 5000u
@@ -376,6 +377,107 @@ static void test_dropping_node_makes_it_fall_back(void **state)
     stop(&f);
 }
 
+/* A scripted node: answers every read with words equal to their offsets, except a read at
+ * offset 0, which it ignores (as a node ignores a request it cannot serve). */
+typedef struct {
+    uint8_t in[4096];
+    size_t len;
+    int closed;
+} picky_t;
+
+static int picky_accept(pl_listener_t *l, pl_conn_t *c, void *ud)
+{
+    (void)l;
+    pl_conn_set_data(c, ud);
+    return 0;
+}
+
+static void picky_data(pl_conn_t *c, const uint8_t *b, size_t n, void *ud)
+{
+    picky_t *p = ud;
+    pl_ttcp_frame_t fr;
+    uint8_t out[PL_TTCP_MAX_FRAME];
+    uint16_t w[PL_TTCP_MAX_WORDS];
+    uint32_t i;
+    int flen, len;
+
+    assert_true(p->len + n <= sizeof(p->in));
+    memcpy(p->in + p->len, b, n);
+    p->len += n;
+    while ((flen = pl_ttcp_frame(p->in, p->len, PL_TTCP_MAX_WORDS, NULL)) > 0) {
+        assert_int_equal(pl_ttcp_decode(p->in, (size_t)flen, PL_TTCP_MAX_WORDS, &fr), 0);
+        if (fr.type == PL_TTCP_TYPE_READ && fr.offset != 0) {
+            for (i = 0; i < fr.count; i++)
+                w[i] = (uint16_t)(fr.offset + i);
+            len = pl_ttcp_encode(out, sizeof(out), PL_TTCP_OP_DATA, fr.node, fr.offset,
+                                 PL_TTCP_TYPE_READ, fr.count, w);
+            pl_conn_send(c, out, (size_t)len);
+        }
+        memmove(p->in, p->in + flen, p->len - (size_t)flen);
+        p->len -= (size_t)flen;
+    }
+}
+
+static void picky_close(pl_conn_t *c, const pl_status_t *why, void *ud)
+{
+    (void)c;
+    (void)why;
+    ((picky_t *)ud)->closed++;
+}
+
+/* A read of two messages whose first the node ignores: the request fails once, at the
+ * answer to its second message, which is only consumed; the next request on the same
+ * connection gets its own words. */
+static void test_skipped_part_of_a_request(void **state)
+{
+    static const pl_listener_cbs_t cbs = {
+        .on_accept = picky_accept, .on_data = picky_data, .on_close = picky_close};
+    static picky_t picky;
+    pl_listener_config_t lc;
+    pl_listener_t *lst;
+    pl_ttcp_client_config_t cc;
+    fx_t f;
+    rq_t r[2];
+    uint16_t big[300];
+    all_t a = {r, 2};
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    memset(&picky, 0, sizeof(picky));
+    memset(r, 0, sizeof(r));
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    memset(&lc, 0, sizeof(lc));
+    assert_int_equal(pl_listener_new(&f.loop, &lc, &cbs, &picky, &lst, NULL), 0);
+    pl_ttcp_client_config_init(&cc);
+    assert_int_equal(pl_hostlist_parse(&cc.line.hosts, "127.0.0.1", 9, NULL), 0);
+    cc.line.port = pl_listener_port(lst);
+    cc.keepalive_ms = 0;
+    cc.timeout_ms = 30000; /* never waited for */
+    cc.on_link = on_link;
+    cc.ud = &f;
+    assert_int_equal(pl_ttcp_client_new(&f.loop, &cc, &f.cli), 0);
+    r[0].req.data = &r[0];
+    assert_int_equal(pl_ttcp_read(f.cli, &r[0].req, 1, 0, big, 300, on_done), 0);
+    assert_int_equal(fault_run_pred(&f.loop, all_done, &(all_t){r, 1}, WAIT_MS), 0);
+    assert_int_equal(r[0].done, 1);
+    assert_int_equal(r[0].status.code, PL_E_7TTCP_TIMEOUT);
+    assert_non_null(strstr(r[0].status.detail, "node 1 offset 0: no answer"));
+    r[1].req.data = &r[1];
+    assert_int_equal(pl_ttcp_read(f.cli, &r[1].req, 1, 10, r[1].w, 2, on_done), 0);
+    assert_int_equal(fault_run_pred(&f.loop, all_done, &a, WAIT_MS), 0);
+    assert_int_equal(r[1].status.code, 0);
+    assert_int_equal(r[1].w[0], 10);
+    assert_int_equal(r[1].w[1], 11);
+    assert_int_equal(r[0].done, 1);
+    assert_int_equal(pl_ttcp_client_stats(f.cli)->skipped, 1);
+    assert_int_equal(f.links_up, 1);
+    assert_int_equal(f.links_down, 0);
+    pl_ttcp_client_free(f.cli);
+    pl_listener_free(lst);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f.loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_inflight_1_is_one_at_a_time),
         cmocka_unit_test(test_closing_node_makes_it_fall_back),
         cmocka_unit_test(test_dropping_node_makes_it_fall_back),
+        cmocka_unit_test(test_skipped_part_of_a_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

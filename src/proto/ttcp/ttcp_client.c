@@ -62,7 +62,8 @@ _Static_assert(PL_TTCP_MAX_FRAME >= PL_TTCP_MAX_WORDS * sizeof(uint16_t), "scrat
 
 /* Where the message in flight stands in its request. */
 typedef struct {
-    uint32_t offset, chunk;
+    uint32_t node, offset, chunk;
+    uint8_t type;
     uint64_t rx_mark; /* rx_frames when it was sent */
     uint8_t behind;   /* another message was in flight when it was sent */
 } msg_t;
@@ -266,6 +267,8 @@ static int op_encode(pl_client_t *cl, pl_client_req_t *creq, pl_client_slot_t *s
     (void)st;
     if (chunk > c->max_block)
         chunk = c->max_block;
+    m->node = r->node_;
+    m->type = r->type_;
     m->offset = r->offset_ + done;
     m->chunk = chunk;
     m->rx_mark = c->rx_frames;
@@ -281,17 +284,14 @@ static int op_encode(pl_client_t *cl, pl_client_req_t *creq, pl_client_slot_t *s
 }
 
 /* 1 when frame f answers message s (node, offset, type and count agree; a read answer
- * carries its words). */
+ * carries its words). The message's request may be gone (it failed by another message):
+ * its answer is still recognised, and only consumed. */
 static int answers(const pl_ttcp_frame_t *f, const pl_client_slot_t *s)
 {
-    const pl_ttcp_req_t *r;
     const msg_t *m = s->state;
 
-    if (s->req == NULL)
-        return f->node == UINT32_MAX; /* never: its request failed, the slot only waits */
-    r = req_of(s->req);
-    return f->node == r->node_ && f->offset == m->offset && f->type == r->type_ &&
-           f->count == m->chunk && (r->type_ != PL_TTCP_TYPE_READ || f->data_words == f->count);
+    return f->node == m->node && f->offset == m->offset && f->type == m->type &&
+           f->count == m->chunk && (m->type != PL_TTCP_TYPE_READ || f->data_words == f->count);
 }
 
 /* The node closed the connection, timed out or answered out of order while more than one
@@ -357,22 +357,21 @@ static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, p
     }
     busy = pl_client_busy(cl);
     if (s == NULL) {
-        if (first == NULL || first->req == NULL) {
+        if (first == NULL) {
             pl_status_set(st, PL_ETTCP_MISMATCH, 0,
                           "answer with no request waiting (node %u offset %u type %u)", f->node,
                           f->offset, f->type);
         } else {
-            const pl_ttcp_req_t *r = req_of(first->req);
             const msg_t *m = first->state;
 
-            if (r->type_ == PL_TTCP_TYPE_READ && f->node == r->node_ && f->offset == m->offset &&
-                f->type == r->type_ && f->count == m->chunk)
+            if (m->type == PL_TTCP_TYPE_READ && f->node == m->node && f->offset == m->offset &&
+                f->type == m->type && f->count == m->chunk)
                 pl_status_set(st, PL_ETTCP_MISMATCH, 0, "read answer for %u words carries none",
                               f->count);
             else
                 pl_status_set(st, PL_ETTCP_MISMATCH, 0,
                               "answer node %u offset %u type %u count %u, expected %u/%u/%u/%u",
-                              f->node, f->offset, f->type, f->count, r->node_, m->offset, r->type_,
+                              f->node, f->offset, f->type, f->count, m->node, m->offset, m->type,
                               m->chunk);
         }
         if (on_trial(c, busy)) {
@@ -392,7 +391,7 @@ static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, p
             pl_status_set(&why, PL_ETIMEOUT, 0,
                           "node %u offset %u: no answer (the node answered the request sent "
                           "after it: it ignores a request it cannot serve)",
-                          first->req != NULL ? req_of(first->req)->node_ : 0u, m->offset);
+                          m->node, m->offset);
             c->stats.skipped++;
             pl_client_slot_fail(cl, first, &why);
             if (c->closing || !pl_client_is_up(cl))
@@ -440,13 +439,15 @@ static int op_handle(pl_client_t *cl, pl_client_slot_t *slot, const uint8_t *p, 
             deliver_unsolicited(c, &c->f);
         return PL_CLIENT_OTHER;
     }
+    c->last_io = uv_now(c->loop);
+    if (slot->req == NULL) /* its request failed by another message: only consumed */
+        return PL_CLIENT_OK;
     r = req_of(slot->req); /* op_match found it */
     if (r->type_ == PL_TTCP_TYPE_READ) {
         done = slot->index * c->max_block;
         for (i = 0; i < c->f.data_words; i++)
             r->words_[done + i] = pl_ttcp_word(&c->f, i);
     }
-    c->last_io = uv_now(c->loop);
     return PL_CLIENT_OK;
 }
 
@@ -517,8 +518,8 @@ static int op_timeout(pl_client_t *cl, pl_client_slot_t *slot, pl_status_t *st, 
     pl_ttcp_client_t *c = ud;
     const msg_t *m = slot->state;
 
-    pl_status_set(st, PL_ETIMEOUT, 0, "node %u offset %u: no answer within %u ms",
-                  slot->req != NULL ? req_of(slot->req)->node_ : 0u, m->offset, c->timeout_ms);
+    pl_status_set(st, PL_ETIMEOUT, 0, "node %u offset %u: no answer within %u ms", m->node,
+                  m->offset, c->timeout_ms);
     if (c->rx_frames != m->rx_mark && on_trial(c, pl_client_busy(cl)))
         return PL_CLIENT_DROP_HOLD;
     c->no_fallback = 1; /* silence: the node is dead or gone, not overwhelmed */
