@@ -156,6 +156,12 @@ PL_EXTERN int pl_modbus_write(pl_modbus_client_t *c, pl_modbus_request_t *req, u
                               uint8_t fc, uint16_t addr, uint32_t count, const uint8_t *data,
                               pl_modbus_cb cb);
 
+/* Takes back a request none of whose messages went out yet (the connection is down, or it
+ * waits behind others): it completes now with PL_ECANCELED "taken back before it was sent"
+ * (its callback runs before this returns) and 1 is returned. 0: part of it is on the wire,
+ * or it is not this client's; it then completes as usual. */
+PL_EXTERN int pl_modbus_cancel(pl_modbus_client_t *c, pl_modbus_request_t *req);
+
 /* FC 22: register = (register AND and_mask) OR (or_mask AND NOT and_mask). */
 PL_EXTERN int pl_modbus_mask_write(pl_modbus_client_t *c, pl_modbus_request_t *req, uint8_t unit,
                                    uint16_t addr, uint16_t and_mask, uint16_t or_mask,

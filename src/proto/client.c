@@ -24,7 +24,7 @@
 #define DEFAULT_EXPIRED 16u
 
 enum { ST_DOWN = 0, ST_SETUP, ST_READY };
-enum { R_WAIT = 0, R_ACTIVE };
+enum { R_WAIT = 0, R_ACTIVE, R_DONE };
 
 /* A timed-out message's keys, to recognise its late answer (once). */
 typedef struct {
@@ -195,6 +195,7 @@ static void finish(pl_client_t *cl, pl_client_req_t *r, pl_status_t *st)
             if (cl->slot[i].req == r)
                 cl->slot[i].req = NULL;
     unlink_req(cl, r);
+    r->state_ = R_DONE;
     cl->ops.complete(cl, r, st, cl->ud);
     if (st->code != 0)
         BUMP(cl->cfg.errors);
@@ -274,6 +275,22 @@ int pl_client_submit(pl_client_t *cl, pl_client_req_t *req)
     if (!cl->up)
         (void)pl_line_start(cl->line);
     return 0;
+}
+
+int pl_client_cancel(pl_client_t *cl, pl_client_req_t *req, const pl_status_t *why)
+{
+    pl_client_req_t *r;
+    pl_status_t st;
+
+    if (cl->closing || req->state_ != R_WAIT || req->sent != 0)
+        return 0;
+    for (r = cl->head; r != NULL && r != req; r = r->next_) /* queued here, not elsewhere */
+        ;
+    if (r == NULL)
+        return 0;
+    st = *why;
+    finish(cl, req, &st);
+    return 1;
 }
 
 /* --- connection ------------------------------------------------------------------- */

@@ -213,6 +213,11 @@ void pl_client_free(pl_client_t *cl);
  * on error ops.complete is not called. */
 int pl_client_submit(pl_client_t *cl, pl_client_req_t *req);
 
+/* Takes back `req` when none of its messages went out yet: it completes now with `why`
+ * (ops.complete runs before this returns) and 1 is returned. 0: a message of it is on the
+ * wire (or the request is not queued here); it completes as usual. */
+int pl_client_cancel(pl_client_t *cl, pl_client_req_t *req, const pl_status_t *why);
+
 /* The session is set up (after ops.connect returned 1): requests flow. */
 void pl_client_ready(pl_client_t *cl);
 

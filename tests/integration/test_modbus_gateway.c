@@ -625,6 +625,44 @@ static void test_driver_share_and_free(void **state)
     teardown(&f);
 }
 
+/* A device freed while its request waits in the client for the connection (it was handed
+ * over before the connection was up): the request is taken back, answered PL_ECANCELED
+ * "the device was closed", and never goes out once the connection is up for the other
+ * device: the unit gets only that device's read. */
+static void test_free_takes_back_what_was_not_sent(void **state)
+{
+    const pl_driver_t *drv = modbus_driver();
+    pl_drv_dev_t *d1 = NULL, *d3 = NULL;
+    uint8_t buf1[8], buf3[8], req1[64], req3[64];
+    rres_t r1, r3;
+    pl_status_t err;
+    fx_t f;
+
+    (void)state;
+    setup(&f, 2);
+    pl_status_clear(&err);
+    assert_int_equal(drv->dev_new(&f.loop, &f.line, &f.devs[0], NULL, no_link, NULL, &d1, &err), 0);
+    assert_int_equal(drv->dev_new(&f.loop, &f.line, &f.devs[2], NULL, no_link, NULL, &d3, &err), 0);
+    assert_int_equal(drv->dev_start(d1), 0);
+    assert_int_equal(drv->dev_start(d3), 0);
+    memset(&r1, 0, sizeof(r1));
+    memset(&r3, 0, sizeof(r3));
+    /* the loop has not run: the connection is not up, the read waits in the client */
+    assert_int_equal(drv->read(d3, req3, PL_MODBUS_TABLE_HOLDING, 0, 1, buf3, on_read, &r3), 0);
+    drv->dev_free(d3);
+    assert_int_equal(r3.done, 1);
+    assert_int_equal(r3.code, PL_ECANCELED);
+    assert_int_equal(drv->read(d1, req1, PL_MODBUS_TABLE_HOLDING, 0, 1, buf1, on_read, &r1), 0);
+    run_until(&f, read_done, &r1);
+    assert_int_equal(r1.code, 0);
+    assert_int_equal(buf1[0] << 8 | buf1[1], 10);
+    assert_int_equal(pl_modbus_server_stats(f.srv)->requests, 1);
+    assert_int_equal(r3.done, 1); /* not again */
+    drv->dev_free(d1);
+    run_until(&f, no_conn, NULL);
+    teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_reload_keeps_the_connection),
         cmocka_unit_test(test_last_device_closes),
         cmocka_unit_test(test_driver_share_and_free),
+        cmocka_unit_test(test_free_takes_back_what_was_not_sent),
         cmocka_unit_test(test_two_lines_two_connections),
         cmocka_unit_test(test_changed_line_reconnects),
     };

@@ -466,16 +466,21 @@ static int dev_new(uv_loop_t *loop, const pl_line_def_t *line, const pl_device_d
 }
 
 /* Answers the device's requests PL_ECANCELED now (callbacks run before it returns): those
- * still queued are never sent, those on the wire are left to the client and their answers
- * dropped. The connection stays while other devices use it. */
+ * still queued here or in the client (the connection is down, or they wait behind others)
+ * are never sent; those on the wire are left to the client and their answers dropped, and
+ * their callers are told that it may have been carried out. The connection stays while
+ * other devices use it. */
 static void dev_free(pl_drv_dev_t *d)
 {
     mconn_t *m = d->m;
-    pl_status_t why;
+    pl_status_t why, sent;
     unsigned others;
     mreq_t *r;
 
     pl_status_set(&why, PL_ECANCELED, 0, "the device was closed");
+    pl_status_set(&sent, PL_ECANCELED, 0,
+                  "the device was closed while the request was on its way: the unit may have "
+                  "carried it out");
     d->dead = 1;
     d->freeing = 1;
     for (;;) { /* one at a time: a callback may queue or complete others */
@@ -499,8 +504,12 @@ static void dev_free(pl_drv_dev_t *d)
             list_unlink(&m->qhead, &m->qtail, r);
             d->nout--;
             free(r);
+            cb(ctx, &why);
+        } else if (pl_modbus_cancel(m->cli, &r->req)) { /* req_done ran: r is gone */
+            cb(ctx, &why);
+        } else {
+            cb(ctx, &sent);
         }
-        cb(ctx, &why);
     }
     others = pl_shared_conn_members(m->sh) - 1;
     pl_shared_conn_leave(m->sh, &d->member); /* the last one closes the client */

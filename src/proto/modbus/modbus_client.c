@@ -523,6 +523,16 @@ static int check_range(uint16_t addr, uint32_t count)
     return count == 0 || (uint32_t)addr + count > 65536u ? PL_EINVAL : 0;
 }
 
+int pl_modbus_cancel(pl_modbus_client_t *c, pl_modbus_request_t *req)
+{
+    pl_status_t why;
+
+    if (c == NULL || req == NULL)
+        return 0;
+    pl_status_set(&why, PL_ECANCELED, 0, "taken back before it was sent");
+    return pl_client_cancel(c->core, core_of(req), &why);
+}
+
 int pl_modbus_read(pl_modbus_client_t *c, pl_modbus_request_t *req, uint8_t unit, uint8_t fc,
                    uint16_t addr, uint32_t count, uint8_t *out, pl_modbus_cb cb)
 {
