@@ -51,6 +51,10 @@ struct pl_client_s {
     unsigned pending;
 
     pl_client_slot_t *slot;
+    unsigned nslots;         /* slots allocated: 1 until more are needed (grow_slots) */
+    uint8_t grow;            /* more slots are needed: grow_slots() at the next timer turn */
+    unsigned depth;          /* inside on_timer or on_line_data, which hold slot pointers */
+    uint8_t *wide;           /* the max_inflight slots, their states and cbuf, once grown */
     pl_client_slot_t *found; /* the last pl_client_slot() hit, while a frame is matched */
     unsigned nbusy;
     expired_t *expired;                  /* timed-out messages, a ring */
@@ -67,7 +71,8 @@ struct pl_client_s {
     uint64_t batch_ns; /* uv_hrtime() of the bytes being handled, 0: not read yet */
     uint8_t in_batch;  /* inside on_line_data: batch_ns serves as the clock */
     uint8_t *tx;
-    uint8_t *cbuf;     /* cfg.coalesce bytes: messages gathered while corked */
+    uint8_t *cbuf;     /* cfg.coalesce bytes: messages gathered while corked (NULL until
+                          the slots grew: nothing is gathered before) */
     size_t clen;       /* bytes in cbuf */
     unsigned corked;   /* pl_client_cork() calls not yet uncorked */
     uint32_t send_seq; /* the next message's pl_client_slot_t.seq */
@@ -82,6 +87,7 @@ struct pl_client_s {
     } while (0)
 
 static void pump(pl_client_t *cl);
+static void grow_slots(pl_client_t *cl);
 
 /* pl_status_clear(), inline: it is on every request's path. */
 static inline void st_clear(pl_status_t *st)
@@ -144,7 +150,7 @@ static uint64_t earliest(const pl_client_t *cl)
         m = cl->wait_due;
     if (cl->setup_due != 0 && (m == 0 || cl->setup_due < m))
         m = cl->setup_due;
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0 && !cl->held; i++)
+    for (i = 0; i < cl->nslots && cl->nbusy > 0 && !cl->held; i++)
         if (cl->slot[i].due != 0 && (m == 0 || cl->slot[i].due < m))
             m = cl->slot[i].due;
     return m;
@@ -191,7 +197,7 @@ static void finish(pl_client_t *cl, pl_client_req_t *r, pl_status_t *st)
     unsigned i;
 
     if (r->outstanding > 0)
-        for (i = 0; i < cl->cfg.max_inflight; i++)
+        for (i = 0; i < cl->nslots; i++)
             if (cl->slot[i].req == r)
                 cl->slot[i].req = NULL;
     unlink_req(cl, r);
@@ -235,7 +241,7 @@ void pl_client_fail_inflight(pl_client_t *cl, const pl_status_t *why)
 {
     unsigned i;
 
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0 && !cl->closing; i++)
+    for (i = 0; i < cl->nslots && cl->nbusy > 0 && !cl->closing; i++)
         pl_client_slot_fail(cl, &cl->slot[i], why);
 }
 
@@ -352,7 +358,7 @@ static pl_client_slot_t *free_slot(pl_client_t *cl)
 
     if (cl->nbusy == 0)
         return &cl->slot[0];
-    for (i = 0; i < cl->cfg.max_inflight; i++)
+    for (i = 0; i < cl->nslots; i++)
         if (cl->slot[i].due == 0)
             return &cl->slot[i];
     return NULL;
@@ -380,7 +386,7 @@ static void flush(pl_client_t *cl)
 /* Sends the n bytes encoded in cl->tx, or gathers them while corked. */
 static int send_msg(pl_client_t *cl, size_t n)
 {
-    if (cl->corked == 0 || n > cl->cfg.coalesce)
+    if (cl->corked == 0 || n > cl->cfg.coalesce || cl->cbuf == NULL)
         return pl_line_send(cl->line, cl->tx, n);
     if (cl->clen + n > cl->cfg.coalesce)
         flush(cl);
@@ -393,8 +399,13 @@ static int send_msg(pl_client_t *cl, size_t n)
 
 void pl_client_cork(pl_client_t *cl)
 {
-    if (cl->cfg.coalesce > 0)
-        cl->corked++;
+    if (cl->cfg.coalesce == 0)
+        return;
+    cl->corked++;
+    /* a batch is coming: the slots grow now if they can (no slot pointer is held outside
+     * the core's own callbacks), so that the batch goes out whole */
+    if (cl->nslots < cl->cfg.max_inflight && cl->limit > 1 && cl->depth == 0)
+        grow_slots(cl);
 }
 
 void pl_client_uncork(pl_client_t *cl)
@@ -424,8 +435,14 @@ static void pump(pl_client_t *cl)
                 return;
         }
         s = free_slot(cl);
-        if (s == NULL)
+        if (s == NULL) {
+            if (cl->nslots < cl->cfg.max_inflight && !cl->grow) {
+                /* not here: callers up the stack may hold slot pointers */
+                cl->grow = 1;
+                arm_at(cl, uv_now(cl->loop));
+            }
             return;
+        }
         s->req = r;
         s->id = s->id2 = 0;
         s->index = r->sent;
@@ -542,9 +559,60 @@ static void forget_expired(pl_client_t *cl)
     cl->expired_used = cl->expired_next = 0;
 }
 
+static size_t align_up(size_t n)
+{
+    return (n + alignof(max_align_t) - 1u) & ~(alignof(max_align_t) - 1u);
+}
+
+/* All max_inflight slots (and the gathering buffer), the first time more than one message
+ * is to be out: slot 0 and its state move over. Only from the timer, where no slot pointer
+ * is held. Without the memory the client goes on with one slot. */
+static void grow_slots(pl_client_t *cl)
+{
+    size_t ss = align_up(cl->cfg.slot_size), n = cl->cfg.max_inflight;
+    size_t off_state = align_up(sizeof(pl_client_slot_t) * n), off_c = off_state + ss * n;
+    pl_client_slot_t *slot;
+    uint8_t *w;
+    size_t i;
+
+    cl->grow = 0;
+    if (cl->wide != NULL || n <= 1)
+        return;
+    w = calloc(1, off_c + cl->cfg.coalesce);
+    if (w == NULL)
+        return;
+    slot = (pl_client_slot_t *)(void *)w;
+    for (i = 0; i < n; i++)
+        slot[i].state = cl->cfg.slot_size > 0 ? w + off_state + ss * i : NULL;
+    if (cl->cfg.slot_size > 0)
+        memcpy(slot[0].state, cl->slot[0].state, cl->cfg.slot_size);
+    {
+        void *state = slot[0].state;
+
+        slot[0] = cl->slot[0];
+        slot[0].state = state;
+    }
+    cl->wide = w;
+    cl->slot = slot;
+    cl->nslots = (unsigned)n;
+    cl->found = NULL;
+    if (cl->cfg.coalesce > 0)
+        cl->cbuf = w + off_c;
+}
+
+static void timer_run(pl_client_t *cl);
+
 static void on_timer(uv_timer_t *t)
 {
     pl_client_t *cl = t->data;
+
+    cl->depth++;
+    timer_run(cl);
+    cl->depth--;
+}
+
+static void timer_run(pl_client_t *cl)
+{
     uint64_t now = uv_now(cl->loop), m;
     pl_client_slot_t *s;
     pl_client_req_t *r;
@@ -555,7 +623,9 @@ static void on_timer(uv_timer_t *t)
     cl->armed = 0; /* a one-shot timer */
     if (cl->closing)
         return;
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0 && !cl->held; i++) {
+    if (cl->grow)
+        grow_slots(cl);
+    for (i = 0; i < cl->nslots && cl->nbusy > 0 && !cl->held; i++) {
         s = &cl->slot[i];
         if (s->due == 0 || s->due > now)
             continue;
@@ -709,7 +779,9 @@ static void on_line_data(pl_line_t *line, const uint8_t *buf, size_t len, void *
         return;
     cl->in_batch = 1;
     cl->batch_ns = 0;
+    cl->depth++;
     rc = pl_simconn_rx_feed(&cl->rx, buf, len, cl->ops.frame, cl->ud, deliver, cl);
+    cl->depth--;
     cl->in_batch = 0;
     if (rc < 0 && !cl->closing && cl->up) {
         cl->rx.len = 0;
@@ -811,7 +883,7 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
         how = cl->ops.down(cl, why, was_up, cl->ud);
     cl->send_failed = 0;
     /* the messages in flight are void */
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0; i++)
+    for (i = 0; i < cl->nslots && cl->nbusy > 0; i++)
         if (cl->slot[i].due != 0)
             slot_free(cl, &cl->slot[i]);
     for (r = cl->head; r != NULL; r = r->next_)
@@ -852,18 +924,13 @@ static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
 
 /* --- lifecycle -------------------------------------------------------------------- */
 
-static size_t align_up(size_t n)
-{
-    return (n + alignof(max_align_t) - 1u) & ~(alignof(max_align_t) - 1u);
-}
-
 int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client_config_t *cfg,
                   const pl_client_ops_t *ops, void *ud, pl_client_t **out)
 {
     static const pl_line_cbs_t cbs = {
         .on_up = on_line_up, .on_data = on_line_data, .on_down = on_line_down};
-    size_t off_slot, off_state, off_exp, off_rx, off_tx, off_c, total, ss;
-    unsigned ne, i;
+    size_t off_slot, off_state, off_exp, off_rx, off_tx, total, ss;
+    unsigned ne;
     pl_client_t *cl;
     uint8_t *base;
     int rc;
@@ -877,12 +944,11 @@ int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client
     ne = cfg->expired_max != 0 ? cfg->expired_max : DEFAULT_EXPIRED;
     ss = align_up(cfg->slot_size);
     off_slot = align_up(sizeof(*cl));
-    off_state = off_slot + align_up(sizeof(pl_client_slot_t) * cfg->max_inflight);
-    off_exp = off_state + ss * cfg->max_inflight;
+    off_state = off_slot + align_up(sizeof(pl_client_slot_t));
+    off_exp = off_state + ss;
     off_rx = off_exp + align_up(sizeof(expired_t) * ne);
     off_tx = off_rx + align_up(cfg->max_frame);
-    off_c = off_tx + align_up(cfg->max_msg);
-    total = off_c + cfg->coalesce;
+    total = off_tx + align_up(cfg->max_msg);
     base = calloc(1, total);
     if (base == NULL)
         return PL_ENOMEM;
@@ -893,14 +959,16 @@ int pl_client_new(uv_loop_t *loop, const pl_line_config_t *line, const pl_client
     cl->ops = *ops;
     cl->ud = ud;
     cl->limit = cfg->max_inflight;
+    /* one slot to begin with: an idle connection, or one that never has more than one
+     * message out, costs no more (grow_slots) */
     cl->slot = (pl_client_slot_t *)(void *)(base + off_slot);
-    for (i = 0; i < cfg->max_inflight; i++)
-        cl->slot[i].state = cfg->slot_size > 0 ? base + off_state + ss * i : NULL;
+    cl->nslots = 1;
+    cl->slot[0].state = cfg->slot_size > 0 ? base + off_state : NULL;
     cl->expired = (expired_t *)(void *)(base + off_exp);
     cl->rx.buf = base + off_rx;
     cl->rx.cap = cfg->max_frame;
     cl->tx = base + off_tx;
-    cl->cbuf = cfg->coalesce > 0 ? base + off_c : NULL;
+    cl->cbuf = NULL;
     pl_ratelimit_init(&cl->rl, cl->rl_slots, sizeof(cl->rl_slots) / sizeof(cl->rl_slots[0]));
     rc = pl_line_new(loop, line, &cbs, cl, &cl->line);
     if (rc < 0) {
@@ -928,6 +996,7 @@ static void on_timer_closed(uv_handle_t *h)
     void (*freed)(void *) = cl->cfg.freed;
     void *ud = cl->ud;
 
+    free(cl->wide);
     free(cl);
     if (freed != NULL)
         freed(ud);
@@ -945,7 +1014,7 @@ void pl_client_free(pl_client_t *cl)
     pl_line_free(cl->line);
     cl->line = NULL;
     uv_timer_stop(&cl->timer);
-    for (i = 0; i < cl->cfg.max_inflight; i++) {
+    for (i = 0; i < cl->nslots; i++) {
         cl->slot[i].due = 0;
         cl->slot[i].req = NULL;
     }
@@ -976,7 +1045,7 @@ pl_client_slot_t *pl_client_slot(pl_client_t *cl, uint32_t id)
         return NULL;
     if (cl->slot[0].id == id && cl->slot[0].due != 0)
         return cl->found = &cl->slot[0];
-    for (i = 1; i < cl->cfg.max_inflight; i++)
+    for (i = 1; i < cl->nslots; i++)
         if (cl->slot[i].due != 0 && cl->slot[i].id == id)
             return cl->found = &cl->slot[i];
     return NULL;
@@ -986,7 +1055,7 @@ pl_client_slot_t *pl_client_slot2(pl_client_t *cl, uint32_t id2)
 {
     unsigned i;
 
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0; i++)
+    for (i = 0; i < cl->nslots && cl->nbusy > 0; i++)
         if (cl->slot[i].due != 0 && cl->slot[i].id2 == id2)
             return &cl->slot[i];
     return NULL;
@@ -999,9 +1068,9 @@ pl_client_slot_t *pl_client_slot_first(pl_client_t *cl)
 
     if (cl->nbusy == 0)
         return NULL;
-    if (cl->cfg.max_inflight == 1)
+    if (cl->nslots == 1)
         return &cl->slot[0];
-    for (i = 0; i < cl->cfg.max_inflight; i++)
+    for (i = 0; i < cl->nslots; i++)
         if (cl->slot[i].due != 0 &&
             (best == NULL || (int32_t)(cl->slot[i].seq - best->seq) < 0)) /* wraps */
             best = &cl->slot[i];
@@ -1013,7 +1082,7 @@ pl_client_slot_t *pl_client_slot_next(pl_client_t *cl, const pl_client_slot_t *s
     pl_client_slot_t *best = NULL;
     unsigned i;
 
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 1; i++)
+    for (i = 0; i < cl->nslots && cl->nbusy > 1; i++)
         if (cl->slot[i].due != 0 && (int32_t)(cl->slot[i].seq - s->seq) > 0 &&
             (best == NULL || (int32_t)(cl->slot[i].seq - best->seq) < 0)) /* wraps */
             best = &cl->slot[i];
@@ -1034,7 +1103,7 @@ int pl_client_id_taken(const pl_client_t *cl, uint32_t id)
 {
     unsigned i;
 
-    for (i = 0; i < cl->cfg.max_inflight && cl->nbusy > 0; i++)
+    for (i = 0; i < cl->nslots && cl->nbusy > 0; i++)
         if (cl->slot[i].due != 0 && cl->slot[i].id == id)
             return 1;
     return is_expired(cl, id);
