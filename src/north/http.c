@@ -23,7 +23,8 @@
 
 #define HEARTBEAT_MS 15000u /* a comment line on a quiet event stream keeps proxies open */
 #define VIEW_MS      1000u  /* a sorted live view is re-selected this often */
-#define DEVICES_MS   1000u  /* device and line states on an event stream */
+#define DEVICES_MS   5000u  /* device counters on an event stream (states: as they change) */
+#define DEV_CHECK_MS 250u   /* device and line states are compared for a change this often */
 #define TS_MS        1000u  /* source times of unchanged values on an event stream */
 #define SSE_DEVICES  500u   /* devices carried by one event */
 #define OUT_MAX      (64u * 1024u * 1024u) /* bytes of one answer (metrics of many devices) */
@@ -81,7 +82,9 @@ struct pl_http_s {
     char url[160];
     uint64_t refused; /* connections closed at once: over the limit */
     buf_t dev_cache;  /* the event streams' "devices" event, shared */
-    uint64_t dev_cache_at;
+    uint64_t dev_cache_at, dev_check_at;
+    uint64_t dev_sig; /* the states the cached event shows (devices_signature) */
+    unsigned dev_gen; /* bumped at every new event: a stream sends one it has not sent */
     pl_engine_t *dev_cache_engine;
 };
 
@@ -453,7 +456,8 @@ struct sse_s {
     long total;
     pl_engine_t *engine; /* the engine `rows` index into */
     uint64_t seq_sent;   /* the engine's change number when the rows were last sent */
-    uint64_t view_at, devices_at, sent_at, ts_at;
+    uint64_t view_at, sent_at, ts_at;
+    unsigned dev_gen;   /* the devices event last sent (pl_http_t.dev_gen) */
     uint64_t qseq_seen; /* the engine's quality changes when the rows were selected */
     unsigned egen;      /* the server's engine generation the rows index into */
     uint64_t *row_ts;   /* each row's source time as last sent */
@@ -552,17 +556,70 @@ static int view_stale(const sse_t *s, pl_engine_t *e, uint64_t now)
     return 1;
 }
 
-/* The "devices" event, built once per DEVICES_MS for every stream. */
+static uint64_t fnv(uint64_t hsh, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        hsh = (hsh ^ b[i]) * 1099511628211ull;
+    return hsh;
+}
+
+/* What the page shows of the devices and lines apart from their counters and passing
+ * states: connected or not, the partner in use, off scan, the last error's code; a change
+ * of any is sent at once. ("connecting" and "backoff" of a device that cannot connect, and
+ * the host it tries, change every attempt: they wait for the counters' refresh.) */
+static uint64_t devices_signature(pl_engine_t *e)
+{
+    uint64_t hsh = 1469598103934665603ull;
+    size_t i, n = pl_engine_device_count(e);
+    pl_engine_device_info_t di;
+    pl_engine_line_info_t li;
+    int v[5];
+
+    for (i = 0; i < n && i < SSE_DEVICES; i++) {
+        if (pl_engine_device_info(e, i, &di, NULL) != 0)
+            continue;
+        v[0] = di.connected;
+        v[1] = di.backup_active;
+        v[2] = di.demoted;
+        v[3] = di.last_error.code;
+        v[4] = (int)i;
+        hsh = fnv(hsh, v, sizeof(v));
+    }
+    n = pl_engine_line_count(e);
+    for (i = 0; i < n; i++)
+        if (pl_engine_line_info(e, i, &li) == 0)
+            hsh = fnv(hsh, &li.nup, sizeof(li.nup));
+    return hsh;
+}
+
+/* The "devices" event, shared by every stream: built anew when a device's or line's state
+ * changed (compared every DEV_CHECK_MS), and every DEVICES_MS for the counters. */
 static const buf_t *devices_event(pl_http_t *h, pl_engine_t *e, uint64_t now)
 {
-    if (h->dev_cache.len == 0 || h->dev_cache_engine != e || now - h->dev_cache_at >= DEVICES_MS) {
+    uint64_t sig = h->dev_sig;
+    int stale =
+        h->dev_cache.len == 0 || h->dev_cache_engine != e || now - h->dev_cache_at >= DEVICES_MS;
+
+    if (!stale && now - h->dev_check_at >= DEV_CHECK_MS) {
+        h->dev_check_at = now;
+        sig = devices_signature(e);
+        stale = sig != h->dev_sig;
+    }
+    if (stale) {
+        if (sig == h->dev_sig)
+            sig = devices_signature(e);
         h->dev_cache.len = 0;
         h->dev_cache.failed = 0;
         sse_event(&h->dev_cache, "devices",
                   json_pack("{s:o*, s:o*}", "devices", devices_json(e, SSE_DEVICES), "lines",
                             lines_json(e)));
-        h->dev_cache_at = now;
+        h->dev_cache_at = h->dev_check_at = now;
         h->dev_cache_engine = e;
+        h->dev_sig = sig;
+        h->dev_gen++;
     }
     return &h->dev_cache;
 }
@@ -639,12 +696,13 @@ static void sse_build(sse_t *s, uint64_t now)
         if (n > 0)
             buf_lit(&s->out, "]}\n\n");
     }
-    if (e != NULL && (s->devices_at == 0 || now - s->devices_at >= DEVICES_MS)) {
+    if (e != NULL) {
         const buf_t *dc = devices_event(h, e, now);
 
-        s->devices_at = now;
-        if (!dc->failed)
+        if (!dc->failed && s->dev_gen != h->dev_gen) {
+            s->dev_gen = h->dev_gen;
             buf_add(&s->out, dc->p, dc->len);
+        }
     }
     if (s->out.len == 0 && now - s->sent_at >= HEARTBEAT_MS)
         buf_lit(&s->out, ": ping\n\n");

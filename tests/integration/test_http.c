@@ -433,9 +433,38 @@ static int count_of(const char *hay, const char *needle)
     return n;
 }
 
-static int three_device_events(void *arg)
+typedef struct {
+    fx_t *f;
+    uint64_t until; /* loop time */
+} loop_time_t;
+
+static int loop_time_reached(void *arg)
 {
-    return count_of(((client_t *)arg)->rx, "event: devices") >= 3;
+    const loop_time_t *t = arg;
+
+    return uv_now(&t->f->loop) >= t->until;
+}
+
+/* Runs the loop for `ms` of loop time (a timer's clock, not a sleep). */
+static void run_for(fx_t *f, unsigned ms)
+{
+    loop_time_t t = {f, uv_now(&f->loop) + ms};
+
+    run_until(f, loop_time_reached, &t);
+}
+
+/* The last "devices" event says dev0 is not connected. */
+static int dev0_down_event(void *arg)
+{
+    const char *rx = ((client_t *)arg)->rx, *p, *last = NULL, *d, *next;
+
+    for (p = rx; (p = strstr(p, "event: devices")) != NULL; p++)
+        last = p;
+    if (last == NULL || (d = strstr(last, "\"name\":\"dev0\"")) == NULL)
+        return 0;
+    next = strstr(d + 1, "\"name\":");
+    p = strstr(d, "\"connected\":false");
+    return p != NULL && (next == NULL || p < next);
 }
 
 /* The idle bound (500 ms here) closes a connection that sends no request, but never an
@@ -453,14 +482,42 @@ static void test_idle(void **state)
     expect(&f, &idle, "\"status\":\"running\"");
     run_until(&f, is_closed, &idle);   /* kept alive, then idle: closed */
     run_until(&f, is_closed, &silent); /* connected, never asked: closed */
-    run_until(&f, three_device_events, &sse);
+    run_for(&f, 2000);
     assert_false(sse.closed); /* two seconds on, four idle bounds: still streaming */
+    assert_true(count_of(sse.rx, "event: devices") >= 1);
     assert_int_equal(strlen(sse.rx), sse.rx_len); /* text only: no NUL byte in the stream */
     client_close(&sse);
     run_until(&f, is_closed, &sse);
     client_free(&sse);
     client_free(&idle);
     client_free(&silent);
+    teardown(&f);
+}
+
+/* The "devices" event: counters only every 5 s (over 2.5 s of loop time at most one more
+ * event, however fast the loop goes; a dead device trying to connect changes nothing the
+ * event must carry at once), but a device that loses its connection is sent at once. */
+static void test_devices_event_follows_states(void **state)
+{
+    static fx_t f; /* large: not on the stack */
+    client_t sse;
+    int n0;
+
+    (void)state;
+    setup(&f, 0);
+    client_open(&f, &sse, "GET /api/events?limit=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
+    expect(&f, &sse, "event: devices");
+    run_for(&f, 600);
+    n0 = count_of(sse.rx, "event: devices");
+    run_for(&f, 2500);
+    assert_true(count_of(sse.rx, "event: devices") <= n0 + 1);
+    assert_false(dev0_down_event(&sse));
+    assert_int_equal(pl_ttcp_server_free(f.srv), 0); /* dev0's node goes away */
+    f.srv = NULL;
+    run_until(&f, dev0_down_event, &sse);
+    client_close(&sse);
+    run_until(&f, is_closed, &sse);
+    client_free(&sse);
     teardown(&f);
 }
 
@@ -834,6 +891,7 @@ int main(void)
         cmocka_unit_test(test_free_with_clients),
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_idle),
+        cmocka_unit_test(test_devices_event_follows_states),
         cmocka_unit_test(test_deaf_client_cut),
         cmocka_unit_test(test_stuck_clients_cut),
         cmocka_unit_test(test_same_rules_as_stdin),
