@@ -681,7 +681,9 @@ static void dev_pump(edev_t *d)
 
     if (dd == NULL)
         return; /* waiting for a connection handed over by a reload */
-    if (d->drv->batch == NULL || d->max_inflight < 2) {
+    /* one read slot (a device of one block): nothing to gather, and the driver need not
+     * make room for a batch */
+    if (d->drv->batch == NULL || d->max_inflight < 2 || d->nrslots < 2) {
         dev_pump_run(d);
         return;
     }

@@ -53,7 +53,8 @@ struct pl_client_s {
     pl_client_slot_t *slot;
     unsigned nslots;         /* slots allocated: 1 until more are needed (grow_slots) */
     uint8_t grow;            /* more slots are needed: grow_slots() at the next timer turn */
-    unsigned depth;          /* inside on_timer or on_line_data, which hold slot pointers */
+    unsigned depth;          /* inside a callback of the core's (timer, line), where slot
+                                pointers may be held: the slots do not move then */
     uint8_t *wide;           /* the max_inflight slots, their states and cbuf, once grown */
     pl_client_slot_t *found; /* the last pl_client_slot() hit, while a frame is matched */
     unsigned nbusy;
@@ -402,8 +403,8 @@ void pl_client_cork(pl_client_t *cl)
     if (cl->cfg.coalesce == 0)
         return;
     cl->corked++;
-    /* a batch is coming: the slots grow now if they can (no slot pointer is held outside
-     * the core's own callbacks), so that the batch goes out whole */
+    /* a batch is coming: the slots (and the gathering buffer) grow now when they can, so
+     * that the whole batch goes out with one write */
     if (cl->nslots < cl->cfg.max_inflight && cl->limit > 1 && cl->depth == 0)
         grow_slots(cl);
 }
@@ -435,14 +436,20 @@ static void pump(pl_client_t *cl)
                 return;
         }
         s = free_slot(cl);
-        if (s == NULL) {
-            if (cl->nslots < cl->cfg.max_inflight && !cl->grow) {
-                /* not here: callers up the stack may hold slot pointers */
+        if (s == NULL && cl->nslots < cl->cfg.max_inflight) {
+            /* a second message is to be out: the slots grow, now when no slot pointer can
+             * be held up the stack (outside the core's callbacks: a batch of the engine
+             * goes out whole), else at the next timer turn */
+            if (cl->depth == 0) {
+                grow_slots(cl);
+                s = free_slot(cl);
+            } else if (!cl->grow) {
                 cl->grow = 1;
                 arm_at(cl, uv_now(cl->loop));
             }
-            return;
         }
+        if (s == NULL)
+            return;
         s->req = r;
         s->id = s->id2 = 0;
         s->index = r->sent;
@@ -857,16 +864,26 @@ static void requeue_active(pl_client_t *cl)
     cl->cursor = first;
 }
 
+static void line_down_run(pl_client_t *cl, const pl_status_t *why);
+
 static void on_line_down(pl_line_t *line, const pl_status_t *why, void *ud)
 {
     pl_client_t *cl = ud;
+
+    (void)line;
+    cl->depth++;
+    line_down_run(cl, why);
+    cl->depth--;
+}
+
+static void line_down_run(pl_client_t *cl, const pl_status_t *why)
+{
     int dropped = cl->dropping, was_up = cl->up || dropped, how = PL_CLIENT_FAIL_INFLIGHT;
     int refused = cl->refused;
     pl_client_req_t *r, *next;
     pl_status_t st;
     unsigned i;
 
-    (void)line;
     cl->up = 0;
     cl->state = ST_DOWN;
     cl->dropping = cl->held = 0;
