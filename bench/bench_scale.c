@@ -50,13 +50,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_SIMS       16u
-#define MAX_ROUNDS     9u
-#define TAG_STEP       10u /* one tag every 10 words */
-#define SCAN_MS        1000u
-#define ANIMATE_MS     1000u
-#define INFLIGHT       "1" /* the inflight rows: one request at a time, as with nodes that
-                                take no more (docs/7ttcp.md); the default pipelines */
+#define MAX_SIMS   16u
+#define MAX_ROUNDS 9u
+#define TAG_STEP   10u /* one tag every 10 words */
+#define SCAN_MS    1000u
+#define ANIMATE_MS 1000u
+#define INFLIGHT                                                        \
+    "1" /* the inflight rows: one request at a time, as with nodes that \
+             take no more (docs/7ttcp.md); the default pipelines */
 #define MOSQUITTO_BIN  "/usr/sbin/mosquitto"
 #define BROKER_TRIES   5     /* free port taken by someone else meanwhile: try another */
 #define READY_MS       10000 /* a simulator or the broker to listen */
