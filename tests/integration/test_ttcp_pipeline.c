@@ -174,6 +174,16 @@ static void good_batch(fx_t *f, int n, uint32_t first_off)
     }
 }
 
+/* Batches enough for the node to prove it takes several requests at once (the client wants
+ * 32 answers to requests sent behind others on one connection). */
+static void prove(fx_t *f)
+{
+    int i;
+
+    for (i = 0; i < 5; i++)
+        good_batch(f, NREQ, 2000u + (uint32_t)i * 100u);
+}
+
 /* An answer goes to its own request when a request sent from an earlier answer's callback
  * takes the slot that answer freed while older ones are still out: the answers of A, B
  * arrive together; A's callback submits C before B's answer is handled. */
@@ -225,7 +235,9 @@ static void test_default_pipelines(void **state)
 
 /* A request the node cannot serve (node 5: ignored, no answer) among others, once the node
  * has shown it pipelines: that one fails at once with 0x4009 as the node answers the next,
- * the others succeed and the connection stays. */
+ * the others succeed and the connection stays. Before that, the same answer out of step
+ * could come from a node that reads one request of what arrives together: the client falls
+ * back, and the ignored request fails one at a time, after `timeout`. */
 static void test_ignored_request_fails_alone(void **state)
 {
     fx_t f;
@@ -234,8 +246,9 @@ static void test_ignored_request_fails_alone(void **state)
     int round;
 
     (void)state;
-    start(&f, NULL, 0, 30000);            /* a timeout the test would never wait for */
-    for (round = 0; round < 2; round++) { /* the first round is also the node's first batch */
+    start(&f, NULL, 0, 30000); /* a timeout the test would never wait for */
+    prove(&f);
+    for (round = 0; round < 2; round++) {
         memset(r, 0, sizeof(r));
         batch(&f, r, 4, nodes, offs);
         assert_int_equal(r[0].status.code, 0);
@@ -252,6 +265,27 @@ static void test_ignored_request_fails_alone(void **state)
     assert_int_equal(pl_ttcp_client_stats(f.cli)->fallbacks, 0);
     assert_int_equal(f.links_up, 1);
     assert_int_equal(f.links_down, 0);
+    stop(&f);
+}
+
+static void test_ignored_request_before_proof_falls_back(void **state)
+{
+    fx_t f;
+    rq_t r[4];
+    const uint32_t nodes[4] = {1, 5, 1, 1}, offs[4] = {10, 0, 20, 30};
+
+    (void)state;
+    start(&f, NULL, 0, 100);
+    memset(r, 0, sizeof(r));
+    batch(&f, r, 4, nodes, offs);
+    assert_int_equal(r[0].status.code, 0);
+    assert_int_equal(r[1].status.code, PL_E_7TTCP_TIMEOUT);
+    assert_non_null(strstr(r[1].status.detail, "no answer within 100 ms"));
+    assert_int_equal(r[2].status.code, 0);
+    assert_int_equal(r[2].w[0], 0x1000u + 20u);
+    assert_int_equal(r[3].status.code, 0);
+    assert_int_equal(pl_ttcp_client_stats(f.cli)->fallbacks, 1);
+    assert_int_equal(pl_ttcp_client_stats(f.cli)->skipped, 0);
     stop(&f);
 }
 
@@ -288,11 +322,11 @@ static void test_restart_of_a_proven_node_is_no_fallback(void **state)
 
     (void)state;
     pl_ttcp_server_config_init(&sc);
-    sc.close_after = 6; /* the 6th request of a connection is never answered: closed */
+    sc.close_after = 42; /* the 42nd request of a connection is never answered: closed */
     start(&f, &sc, 0, 2000);
-    good_batch(&f, 4, 0); /* requests 1-4 */
+    prove(&f); /* requests 1-40 */
     memset(r, 0, sizeof(r));
-    batch(&f, r, 4, nodes, offs); /* 5 answered; closed at 6 with 6, 7, 8 in flight */
+    batch(&f, r, 4, nodes, offs); /* 41 answered; closed at 42 with 42, 43, 44 in flight */
     assert_int_equal(r[0].status.code, 0);
     assert_int_equal(r[1].status.code, PL_E_7TTCP_RECV_00);
     assert_int_equal(r[2].status.code, PL_E_7TTCP_RECV_00);
@@ -426,6 +460,7 @@ static void test_skipped_part_of_a_request(void **state)
     rq_t r[2];
     uint16_t big[300];
     all_t a = {r, 2};
+    int i;
 
     (void)state;
     memset(&f, 0, sizeof(f));
@@ -442,6 +477,20 @@ static void test_skipped_part_of_a_request(void **state)
     cc.on_link = on_link;
     cc.ud = &f;
     assert_int_equal(pl_ttcp_client_new(&f.loop, &cc, &f.cli), 0);
+    for (i = 0; i < 5; i++) { /* the node proves it pipelines (reads away from offset 0) */
+        rq_t p[NREQ];
+        uint32_t nodes[NREQ], offs[NREQ];
+        unsigned k;
+
+        memset(p, 0, sizeof(p));
+        for (k = 0; k < NREQ; k++) {
+            nodes[k] = 1;
+            offs[k] = 100u + k;
+        }
+        batch(&f, p, NREQ, nodes, offs);
+        for (k = 0; k < NREQ; k++)
+            assert_int_equal(p[k].w[0], 100u + k);
+    }
     r[0].req.data = &r[0];
     assert_int_equal(pl_ttcp_read(f.cli, &r[0].req, 1, 0, big, 300, on_done), 0);
     assert_int_equal(fault_run_pred(&f.loop, all_done, &(all_t){r, 1}, WAIT_MS), 0);
@@ -470,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_answers_go_to_their_requests),
         cmocka_unit_test(test_default_pipelines),
         cmocka_unit_test(test_ignored_request_fails_alone),
+        cmocka_unit_test(test_ignored_request_before_proof_falls_back),
         cmocka_unit_test(test_silence_is_no_fallback),
         cmocka_unit_test(test_restart_of_a_proven_node_is_no_fallback),
         cmocka_unit_test(test_inflight_1_is_one_at_a_time),

@@ -29,6 +29,10 @@
 #define DEFAULT_KEEPALIVE_MS 10000u
 #define DEFAULT_QUEUE        256u
 #define DEFAULT_INFLIGHT     PL_TTCP_INFLIGHT_MAX
+/* Answers to requests sent behind another that prove, on one connection, that a node takes
+ * several requests at once: a node that takes one at a time may still answer a few when
+ * they happen to reach it one by one, never a scan's batch after batch. */
+#define PROOF_ANSWERS 32u
 
 struct pl_ttcp_client_s {
     uv_loop_t *loop;
@@ -43,7 +47,8 @@ struct pl_ttcp_client_s {
     uint64_t rx_frames;    /* frames received: a timeout with none since the send is silence */
     uint32_t cur_bit;      /* this connection's host (pl_line_host_index) as a bit */
     uint32_t serial_hosts; /* hosts kept at one request in flight (fell back) */
-    uint32_t proven_hosts; /* hosts that answered a request sent behind another one */
+    uint32_t proven_hosts; /* hosts that answered PROOF_ANSWERS requests sent behind others */
+    unsigned behind_ok;    /* such answers on this connection */
     uint8_t no_fallback;   /* the connection is dropped for a reason that is not pipelining */
     char peer[PL_LINE_PEER_MAX]; /* of this connection, for what is logged after it ended */
 
@@ -295,9 +300,9 @@ static int answers(const pl_ttcp_frame_t *f, const pl_client_slot_t *s)
 }
 
 /* The node closed the connection, timed out or answered out of order while more than one
- * request was in flight, before it ever answered a request sent behind another: it takes
- * one at a time. From now on one request at a time with this host; the requests in flight
- * go out again (the core re-queues them, op_down), logged once per host. */
+ * request was in flight, while pipelining was on trial with it: it takes one at a time. From now on
+ * one request at a time with this host; the requests in flight go out again (the core re-queues
+ * them, op_down), logged once per host. */
 static void fall_back(pl_ttcp_client_t *c, const pl_status_t *why, unsigned n)
 {
     c->serial_hosts |= c->cur_bit;
@@ -314,18 +319,29 @@ static void fall_back(pl_ttcp_client_t *c, const pl_status_t *why, unsigned n)
            c->peer, pl_strerror(why->code), why->detail, n, n);
 }
 
-/* Pipelining is on trial with this host: more than one in flight, never proven. */
-static int on_trial(const pl_ttcp_client_t *c, unsigned busy)
+/* Pipelining is on trial with this host: a message in flight was sent while another was
+ * (even when that one is answered by now: a node may take the first of two that arrive
+ * together and close at the second), and the host has not yet answered PROOF_ANSWERS
+ * requests sent behind others on one connection. */
+static int on_trial(const pl_ttcp_client_t *c, pl_client_t *cl)
 {
-    return busy > 1 && (c->proven_hosts & c->cur_bit) == 0 && (c->serial_hosts & c->cur_bit) == 0;
+    const pl_client_slot_t *s;
+
+    if ((c->proven_hosts & c->cur_bit) != 0 || (c->serial_hosts & c->cur_bit) != 0)
+        return 0;
+    for (s = pl_client_slot_first(cl); s != NULL; s = pl_client_slot_next(cl, s))
+        if (((const msg_t *)s->state)->behind)
+            return 1;
+    return 0;
 }
 
 /* 7TTCP has no transaction id: an answer is the oldest message in flight whose node,
- * offset, type and count agree. A node answers in order, so when it answers a later message
- * the ones before it were ignored (the node's only way of refusing a request it cannot
- * serve): they fail at once, as they would after `timeout` one at a time. That answer also
- * shows the node reads a request sent behind another. A write with data that answers
- * nothing is unsolicited input. */
+ * offset, type and count agree. A node that pipelines answers in order, so when it answers
+ * a later message the ones before it were ignored (the node's only way of refusing a
+ * request it cannot serve): they fail at once, as they would after `timeout` one at a
+ * time. From a node still on trial the same answer may come from one that reads only one
+ * request of what arrives together: the client falls back instead. A write with data that
+ * answers nothing is unsolicited input. */
 static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, pl_status_t *st,
                     void *ud)
 {
@@ -333,7 +349,6 @@ static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, p
     pl_ttcp_frame_t *f = &c->f;
     pl_client_slot_t *first, *s;
     pl_status_t why;
-    unsigned busy;
     int rc;
 
     c->unsolicited = 0;
@@ -355,7 +370,6 @@ static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, p
         c->unsolicited = 1;
         return PL_CLIENT_NONE;
     }
-    busy = pl_client_busy(cl);
     if (s == NULL) {
         if (first == NULL) {
             pl_status_set(st, PL_ETTCP_MISMATCH, 0,
@@ -374,13 +388,24 @@ static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, p
                               f->node, f->offset, f->type, f->count, m->node, m->offset, m->type,
                               m->chunk);
         }
-        if (on_trial(c, busy)) {
+        if (on_trial(c, cl)) {
             /* out of step with a node never seen pipelining: one at a time (op_down) */
             PLOG(c, PL_LOG_WARN, "7ttcp %s: %s, reconnecting", PEER(c), st->detail);
             pl_client_drop(cl, st);
             return PL_CLIENT_NONE;
         }
         return PL_ETTCP_MISMATCH;
+    }
+    if (s != first && on_trial(c, cl)) {
+        /* an answer out of step, from a node not yet seen to pipeline: it may be one that
+         * takes one request at a time (op_down falls back; the node's skipped requests
+         * then meet it one at a time) */
+        pl_status_set(&why, PL_ETTCP_MISMATCH, 0,
+                      "answer to a later request (node %u offset %u) before an earlier one",
+                      f->node, f->offset);
+        PLOG(c, PL_LOG_WARN, "7ttcp %s: %s, reconnecting", PEER(c), why.detail);
+        pl_client_drop(cl, &why);
+        return PL_CLIENT_NONE;
     }
     if (s != first) {
         /* the node skipped the messages before s: they fail as unanswered (op_complete
@@ -398,8 +423,8 @@ static int op_match(pl_client_t *cl, const uint8_t *p, size_t n, uint32_t *id, p
                 return PL_CLIENT_NONE;
         }
     }
-    if (((const msg_t *)s->state)->behind)
-        c->proven_hosts |= c->cur_bit; /* answered a request sent behind another one */
+    if (((const msg_t *)s->state)->behind && ++c->behind_ok >= PROOF_ANSWERS)
+        c->proven_hosts |= c->cur_bit;
     *id = s->id;
     return PL_CLIENT_ANSWER;
 }
@@ -473,6 +498,7 @@ static int op_connect(pl_client_t *cl, pl_status_t *st, void *ud)
 
     (void)st;
     c->cur_bit = 1u << (i < 31u ? i : 31u);
+    c->behind_ok = 0;
     snprintf(c->peer, sizeof(c->peer), "%s", pl_line_peer(pl_client_line(cl)));
     c->no_fallback = 0;
     limit = (c->serial_hosts & c->cur_bit) != 0 ? 1u : c->inflight;
@@ -499,7 +525,7 @@ static int op_down(pl_client_t *cl, const pl_status_t *why, int was_up, void *ud
 
     c->ka_wait = 0;
     uv_timer_stop(&c->ka_timer);
-    if (was_up && !c->no_fallback && on_trial(c, busy + (unsigned)pl_client_send_failed(cl))) {
+    if (was_up && !c->no_fallback && on_trial(c, cl)) {
         fall_back(c, why, busy);
         how = PL_CLIENT_REQUEUE;
     }
@@ -520,7 +546,7 @@ static int op_timeout(pl_client_t *cl, pl_client_slot_t *slot, pl_status_t *st, 
 
     pl_status_set(st, PL_ETIMEOUT, 0, "node %u offset %u: no answer within %u ms", m->node,
                   m->offset, c->timeout_ms);
-    if (c->rx_frames != m->rx_mark && on_trial(c, pl_client_busy(cl)))
+    if (c->rx_frames != m->rx_mark && on_trial(c, cl))
         return PL_CLIENT_DROP_HOLD;
     c->no_fallback = 1; /* silence: the node is dead or gone, not overwhelmed */
     return 1;
