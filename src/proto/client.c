@@ -572,8 +572,9 @@ static size_t align_up(size_t n)
 }
 
 /* All max_inflight slots (and the gathering buffer), the first time more than one message
- * is to be out: slot 0 and its state move over. Only from the timer, where no slot pointer
- * is held. Without the memory the client goes on with one slot. */
+ * is to be out: slot 0 and its state move over. Only where no slot pointer can be held: at
+ * the start of a timer turn, or outside the core's callbacks (depth 0: a cork, a submit).
+ * Without the memory the client goes on with one slot. */
 static void grow_slots(pl_client_t *cl)
 {
     size_t ss = align_up(cl->cfg.slot_size), n = cl->cfg.max_inflight;
