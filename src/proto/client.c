@@ -18,6 +18,7 @@
 
 #include <stdalign.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1053,6 +1054,20 @@ void pl_client_set_limit(pl_client_t *cl, unsigned limit)
         limit = cl->cfg.max_inflight;
     cl->limit = limit;
     pump(cl);
+}
+
+void pl_client_fall_back(pl_client_t *cl, const char *peer, const pl_status_t *why, unsigned n,
+                         char *reason, size_t cap)
+{
+    pl_client_set_limit(cl, 1);
+    if (reason != NULL && cap > 0 && reason[0] == '\0')
+        snprintf(reason, cap, "%.63s, %u in flight: %.60s: %.120s", peer, n, pl_strerror(why->code),
+                 why->detail);
+    pl_log(cl->cfg.log, PL_LOG_WARN,
+           "%s %s: %s (%s) with %u requests in flight: one request at a time with this %s from "
+           "now on; the %u are sent again",
+           cl->cfg.name, peer, pl_strerror(why->code), why->detail, n,
+           cl->cfg.partner != NULL ? cl->cfg.partner : "partner", n);
 }
 
 pl_client_slot_t *pl_client_slot(pl_client_t *cl, uint32_t id)

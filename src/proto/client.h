@@ -238,6 +238,17 @@ void pl_client_drop(pl_client_t *cl, const pl_status_t *why);
 /* Fails every request in flight with `st` (the connection stays). */
 void pl_client_fail_inflight(pl_client_t *cl, const pl_status_t *st);
 
+/* The partner could not take several messages at once: `why` ended the connection (or is
+ * about to) with `n` in flight, which ops.down re-queues (PL_CLIENT_REQUEUE). Sets the limit
+ * to 1, logs one warning "<name> <peer>: <error> (<detail>) with N requests in flight: one
+ * request at a time with this <partner> from now on; the N are sent again", and writes
+ * "<peer>, N in flight: <error>: <detail>" into reason[0..cap) when it is still empty (the
+ * protocol's first reason, for its statistics). `peer` is the connection's, saved at
+ * connect (the line's is gone once it is down). Keeping the host at one from then on is the
+ * protocol's (its ops.connect sets the limit). */
+void pl_client_fall_back(pl_client_t *cl, const char *peer, const pl_status_t *why, unsigned n,
+                         char *reason, size_t cap);
+
 /* Messages allowed in flight from now on (1..max_inflight). */
 void pl_client_set_limit(pl_client_t *cl, unsigned limit);
 

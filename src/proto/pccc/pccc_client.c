@@ -849,17 +849,10 @@ static void register_refused(pl_pccc_client_t *c, const pl_enip_msg_t *m, const 
 static void fall_back(pl_pccc_client_t *c, const pl_status_t *why, unsigned n)
 {
     c->serial_hosts |= c->cur_bit;
-    pl_client_set_limit(c->cl, 1);
     c->stats.inflight = 1;
     c->stats.fallbacks++;
-    if (c->stats.fallback[0] == '\0')
-        snprintf(c->stats.fallback, sizeof(c->stats.fallback), "%.71s, %u in flight: %.60s: %.95s",
-                 c->peer, n, pl_strerror(why->code), why->detail);
-    pl_log(c->log, PL_LOG_WARN,
-           "pccc %s: %s (%s) with %u requests in flight: one request at a time with this "
-           "target from now on; the %u are sent again",
-           c->peer, pl_strerror(why->code), why->detail, n, n);
     c->stats.retried += n;
+    pl_client_fall_back(c->cl, c->peer, why, n, c->stats.fallback, sizeof(c->stats.fallback));
 }
 
 /* ops.down: the session is gone. With more than one request in flight (a message that

@@ -40,7 +40,6 @@ struct pl_ttcp_client_s {
     pl_ttcp_unsolicited_cb on_unsolicited;
     pl_ttcp_link_cb on_link;
     void *ud;
-    const pl_logger_t *log;
     unsigned timeout_ms, keepalive_ms, max_block;
     unsigned inflight;     /* the ceiling configured (1..PL_TTCP_INFLIGHT_MAX) */
     uint32_t next_id;      /* message ids: the core finds a message by it (never 0) */
@@ -299,24 +298,16 @@ static int answers(const pl_ttcp_frame_t *f, const pl_client_slot_t *s)
            f->count == m->chunk && (m->type != PL_TTCP_TYPE_READ || f->data_words == f->count);
 }
 
-/* The node closed the connection, timed out or answered out of order while more than one
- * request was in flight, while pipelining was on trial with it: it takes one at a time. From now on
- * one request at a time with this host; the requests in flight go out again (the core re-queues
- * them, op_down), logged once per host. */
+/* The node closed the connection, timed out or answered out of step while pipelining was on
+ * trial with it: it takes one request at a time, and gets one at a time from now on (this
+ * host); the requests in flight go out again (op_down re-queues them). */
 static void fall_back(pl_ttcp_client_t *c, const pl_status_t *why, unsigned n)
 {
     c->serial_hosts |= c->cur_bit;
-    pl_client_set_limit(c->core, 1);
     c->stats.inflight = 1;
     c->stats.fallbacks++;
     c->stats.retried += n;
-    if (c->stats.fallback[0] == '\0')
-        snprintf(c->stats.fallback, sizeof(c->stats.fallback), "%.63s, %u in flight: %.60s: %.120s",
-                 c->peer, n, pl_strerror(why->code), why->detail);
-    pl_log(c->log, PL_LOG_WARN,
-           "7ttcp %s: %s (%s) with %u requests in flight: this node takes one request at a "
-           "time, so from now on it gets one at a time; the %u are sent again",
-           c->peer, pl_strerror(why->code), why->detail, n, n);
+    pl_client_fall_back(c->core, c->peer, why, n, c->stats.fallback, sizeof(c->stats.fallback));
 }
 
 /* Pipelining is on trial with this host: a message in flight was sent while another was
@@ -615,7 +606,6 @@ int pl_ttcp_client_new(uv_loop_t *loop, const pl_ttcp_client_config_t *cfg, pl_t
     c->on_unsolicited = cfg->on_unsolicited;
     c->on_link = cfg->on_link;
     c->ud = cfg->ud;
-    c->log = cfg->log;
     c->timeout_ms = cfg->timeout_ms != 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->keepalive_ms = cfg->keepalive_ms;
     c->max_block = cfg->max_block != 0 ? cfg->max_block : PL_TTCP_MAX_WORDS;
