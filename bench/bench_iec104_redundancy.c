@@ -104,25 +104,11 @@ static int child_start(bench_child_t *ch, const char *addr)
 /* --- the loop, bounded ------------------------------------------------------------------------ */
 
 static uv_loop_t g_loop;
-static uv_timer_t g_deadline;
-static int g_expired;
 
-static void deadline_cb(uv_timer_t *t)
-{
-    (void)t;
-    g_expired = 1;
-}
-
+/* Runs the loop until cond() holds (NULL: never) or `ms` passed (bench_meter.h). */
 static int run_until(int (*cond)(void), uint64_t ms)
 {
-    int met = 0;
-
-    g_expired = 0;
-    uv_timer_start(&g_deadline, deadline_cb, ms, 0);
-    while (!g_expired && !(met = cond()))
-        uv_run(&g_loop, UV_RUN_ONCE);
-    uv_timer_stop(&g_deadline);
-    return met;
+    return bench_run_until(&g_loop, cond, ms);
 }
 
 /* --- one client ------------------------------------------------------------------------------ */
@@ -394,13 +380,11 @@ int main(int argc, char **argv)
     bench_init("bench_iec104_redundancy");
     if (uv_loop_init(&g_loop) != 0)
         return 1;
-    uv_timer_init(&g_loop, &g_deadline);
     fprintf(stderr, "%s: switchover, primary killed (%u reps)\n", bench_name(), reps);
     failed |= bench_switchover(reps, 0) != 0;
     fprintf(stderr, "%s: switchover, primary silent (%u reps)\n", bench_name(), reps);
     failed |= bench_switchover(reps, 1) != 0;
     bench_results_print(g_rows, g_nrows, json);
-    uv_close((uv_handle_t *)&g_deadline, NULL);
     uv_run(&g_loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&g_loop) != 0) {
         fprintf(stderr, "%s: handles left open\n", bench_name());

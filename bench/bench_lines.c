@@ -169,27 +169,11 @@ static int child_start(bench_child_t *ch, const char *addr, unsigned close_after
 /* --- the loop, bounded ------------------------------------------------------------------------ */
 
 static uv_loop_t g_loop;
-static uv_timer_t g_deadline;
-static int g_expired;
 
-static void deadline_cb(uv_timer_t *t)
-{
-    (void)t;
-    g_expired = 1;
-}
-
-/* Runs the loop until cond() holds (NULL: never) or `ms` passed; returns cond()'s last
- * value. */
+/* Runs the loop until cond() holds (NULL: never) or `ms` passed (bench_meter.h). */
 static int run_until(int (*cond)(void), uint64_t ms)
 {
-    int met = 0;
-
-    g_expired = 0;
-    uv_timer_start(&g_deadline, deadline_cb, ms, 0);
-    while (!g_expired && !(met = cond != NULL && cond()))
-        uv_run(&g_loop, UV_RUN_ONCE);
-    uv_timer_stop(&g_deadline);
-    return met;
+    return bench_run_until(&g_loop, cond, ms);
 }
 
 /* --- 1. switchover -------------------------------------------------------------------------- */
@@ -569,7 +553,7 @@ static int bench_flapping(const opts_t *o)
         uv_close((uv_handle_t *)&g_flaps[i].retry, NULL);
     }
     uv_close((uv_handle_t *)&g_sampler, NULL);
-    for (turns = 0; turns < 1000; turns++) /* bounded: the deadline timer is not active */
+    for (turns = 0; turns < 1000; turns++) /* bounded */
         if (uv_run(&g_loop, UV_RUN_NOWAIT) == 0 && !uv_loop_alive(&g_loop))
             break;
     free(g_flaps);
@@ -673,7 +657,6 @@ int main(int argc, char **argv)
     bench_init("bench_lines");
     if (uv_loop_init(&g_loop) != 0)
         return 1;
-    uv_timer_init(&g_loop, &g_deadline);
 
     fprintf(stderr, "bench_lines: switchover, primary killed (%u reps)\n", o.reps);
     failed |= bench_switchover(&o, 0) != 0;
@@ -684,7 +667,6 @@ int main(int argc, char **argv)
     failed |= bench_flapping(&o) != 0;
 
     bench_results_print(g_rows, g_nrows, o.json);
-    uv_close((uv_handle_t *)&g_deadline, NULL);
     uv_run(&g_loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&g_loop) != 0) {
         fprintf(stderr, "bench_lines: handles left open\n");

@@ -116,3 +116,23 @@ uint64_t bench_window_count(const bench_window_t *w)
 {
     return w->mark;
 }
+
+static void until_expired(uv_timer_t *t)
+{
+    *(int *)t->data = 1;
+}
+
+int bench_run_until(uv_loop_t *loop, int (*cond)(void), uint64_t ms)
+{
+    uv_timer_t deadline;
+    int expired = 0, met = 0;
+
+    uv_timer_init(loop, &deadline);
+    deadline.data = &expired;
+    uv_timer_start(&deadline, until_expired, ms, 0);
+    while (!expired && !(met = cond != NULL && cond()))
+        uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&deadline, NULL);
+    uv_run(loop, UV_RUN_NOWAIT); /* the timer's close */
+    return met;
+}

@@ -65,4 +65,8 @@ void bench_window_start(bench_window_t *w, uv_loop_t *loop, double warmup, doubl
 /* Answers counted inside the window; valid once on_end has run. */
 uint64_t bench_window_count(const bench_window_t *w);
 
+/* Runs `loop` until cond() holds (NULL: never, the whole time) or `ms` passed, with a timer
+ * of its own that it closes before returning; returns cond()'s last value. */
+int bench_run_until(uv_loop_t *loop, int (*cond)(void), uint64_t ms);
+
 #endif
