@@ -15,6 +15,14 @@
 #                                 refused and no other test can take it (needs cli_workdir)
 #   cli_finish                    prints "N passed, M failed"; the status is 0 only when
 #                                 none failed
+# For a daemon run as `coproc D` (its stdout on ${D[0]}); both append every line they read
+# to $cli_daemon_log when it is set, and set LINE to the line that matched:
+#   cli_wait_for REGEX SECONDS    the first daemon line that matches, among the lines read
+#                                 earlier and matched by no wait yet (a daemon prints its
+#                                 devices' values in any order), else among the lines still
+#                                 to come; each line satisfies one wait at most
+#   cli_wait_next REGEX SECONDS   the next daemon line that matches; the lines before it are
+#                                 passed over
 fails=0 passes=0
 ok() { passes=$((passes + 1)); }
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
@@ -59,6 +67,37 @@ print(s.getsockname()[1], flush=True)
 time.sleep(3600)' 2>>"$tmp/refusing.err")
     pids+=($!)
     read -r -t 10 refusing_port <&"$fd" || { echo "FAIL: no refusing port" >&2; exit 1; }
+}
+cli_pending=()
+cli_daemon_log=
+LINE=
+cli_read_daemon() { # reads one daemon line into cli_line within a second; 1 when none came
+    IFS= read -r -t 1 -u "${D[0]}" cli_line || return 1
+    [ -z "$cli_daemon_log" ] || echo "$cli_line" >> "$cli_daemon_log"
+}
+cli_wait_for() {
+    local re=$1 deadline=$((SECONDS + $2)) i
+    for i in "${!cli_pending[@]}"; do
+        if [[ "${cli_pending[$i]}" =~ $re ]]; then
+            LINE=${cli_pending[$i]}
+            unset "cli_pending[$i]"
+            return 0
+        fi
+    done
+    while [ $SECONDS -lt $deadline ]; do
+        if cli_read_daemon; then
+            if [[ "$cli_line" =~ $re ]]; then LINE=$cli_line; return 0; fi
+            cli_pending+=("$cli_line")
+        fi
+    done
+    return 1
+}
+cli_wait_next() {
+    local re=$1 deadline=$((SECONDS + $2))
+    while [ $SECONDS -lt $deadline ]; do
+        if cli_read_daemon && [[ "$cli_line" =~ $re ]]; then LINE=$cli_line; return 0; fi
+    done
+    return 1
 }
 cli_finish() {
     echo "$passes passed, $fails failed"

@@ -66,67 +66,47 @@ pids+=("$dpid")
 out=$tmp/out.jsonl
 : > "$out"
 
-# wait_for REGEX SECONDS: the first daemon line that matches, among the lines read earlier
-# and matched by no wait yet (the daemon prints devices' values in any order), else among
-# the lines still to come; each line satisfies one wait at most
-pending=()
-wait_for() {
-    local re=$1 deadline=$((SECONDS + $2)) line i
-    for i in "${!pending[@]}"; do
-        if [[ "${pending[$i]}" =~ $re ]]; then
-            unset "pending[$i]"
-            return 0
-        fi
-    done
-    while [ $SECONDS -lt $deadline ]; do
-        if IFS= read -r -t 1 -u "${D[0]}" line; then
-            echo "$line" >> "$out"
-            [[ "$line" =~ $re ]] && return 0
-            pending+=("$line")
-        fi
-    done
-    return 1
-}
+cli_daemon_log=$out
 
-wait_for '"tag":"a.w0".*"value":11,"quality":"good"' 10 && ok || fail "a.w0 appears"
-wait_for '"tag":"b.w0".*"value":21,"quality":"good"' 10 && ok || fail "b.w0 appears"
-wait_for '"tag":"c.n0".*"value":31,"quality":"good"' 10 && ok || fail "c.n0 appears"
+cli_wait_for '"tag":"a.w0".*"value":11,"quality":"good"' 10 && ok || fail "a.w0 appears"
+cli_wait_for '"tag":"b.w0".*"value":21,"quality":"good"' 10 && ok || fail "b.w0 appears"
+cli_wait_for '"tag":"c.n0".*"value":31,"quality":"good"' 10 && ok || fail "c.n0 appears"
 
 # a write reaches the simulator and comes back in the next poll
 echo '{"write":"a.w0","value":77,"id":"w1"}' >&"${D[1]}"
-wait_for '"result":"ok","write":"a.w0","id":"w1"' 10 && ok || fail "write answered"
+cli_wait_for '"result":"ok","write":"a.w0","id":"w1"' 10 && ok || fail "write answered"
 [ "$("$PL" read "7ttcp://127.0.0.1:$portA/1" W0)" = "W0 77" ] && ok || fail "write reached A"
-wait_for '"tag":"a.w0".*"value":77' 10 && ok || fail "written value polled back"
+cli_wait_for '"tag":"a.w0".*"value":77' 10 && ok || fail "written value polled back"
 echo '{"write":"b.w0","value":1,"id":"w2"}' >&"${D[1]}"
-wait_for '"result":"error","write":"b.w0","id":"w2".*PL_EREADONLY' 10 && ok || fail "read-only refused"
+cli_wait_for '"result":"error","write":"b.w0","id":"w2".*PL_EREADONLY' 10 && ok || fail "read-only refused"
 
 # simulator B dies: its tag goes bad; A keeps polling (a change on A still shows up)
 kill "$pidB"; wait "$pidB" 2>/dev/null
-wait_for '"tag":"b.w0".*"quality":"bad"' 10 && ok || fail "b.w0 bad after B died"
+cli_wait_for '"tag":"b.w0".*"quality":"bad"' 10 && ok || fail "b.w0 bad after B died"
 "$PL" write "7ttcp://127.0.0.1:$portA/1" W0=78 && ok || fail "change A"
-wait_for '"tag":"a.w0".*"value":78,"quality":"good"' 10 && ok || fail "A still polled while B is dead"
+cli_wait_for '"tag":"a.w0".*"value":78,"quality":"good"' 10 && ok || fail "A still polled while B is dead"
 
 # B comes back on its port: values return
 start_sim B "$portB"; pidB=$SIM_PID
 "$PL" write "7ttcp://127.0.0.1:$portB/1" W0=22 && ok || fail "preset B again"
-wait_for '"tag":"b.w0".*"value":22,"quality":"good"' 15 && ok || fail "b.w0 back after restart"
+cli_wait_for '"tag":"b.w0".*"value":22,"quality":"good"' 15 && ok || fail "b.w0 back after restart"
 
 # statistics: one line per device and per line, on request
 echo '{"stats":true,"id":"s1"}' >&"${D[1]}"
-wait_for '"stats":"device","name":"db".*"errors":[1-9]' 10 && ok || fail "stats: db counted errors"
-wait_for '"stats":"line","name":"la","requests":[1-9]' 10 && ok || fail "stats: line la"
+cli_wait_for '"stats":"device","name":"db".*"errors":[1-9]' 10 && ok || fail "stats: db counted errors"
+cli_wait_for '"stats":"line","name":"la","requests":[1-9]' 10 && ok || fail "stats: line la"
 
 # SIGHUP: a new tag appears; device da keeps its connection (A saw no new connection)
 connsA=$(grep -c "connected" "$tmp/A.log")
 write_cfg "  - {name: a.w1, device: da, address: W1, scan: fast}"
 kill -HUP "$dpid"
-wait_for '"tag":"a.w1".*"value":12,"quality":"good"' 10 && ok || fail "reload adds a.w1"
+cli_wait_for '"tag":"a.w1".*"value":12,"quality":"good"' 10 && ok || fail "reload adds a.w1"
 echo '{"write":"a.w0","value":79,"id":"w3"}' >&"${D[1]}"
-wait_for '"result":"ok","write":"a.w0","id":"w3"' 10 && ok || fail "write after reload"
+cli_wait_for '"result":"ok","write":"a.w0","id":"w3"' 10 && ok || fail "write after reload"
 "$PL" write "pccc://127.0.0.1:$portC" N7:0=32 && ok || fail "change C"
-wait_for '"tag":"c.n0".*"value":32,"quality":"good"' 10 && ok || fail "c.n0 polled after reload"
+cli_wait_for '"tag":"c.n0".*"value":32,"quality":"good"' 10 && ok || fail "c.n0 polled after reload"
 echo '{"write":"c.n0","value":33,"id":"w5"}' >&"${D[1]}"
-wait_for '"result":"ok","write":"c.n0","id":"w5"' 10 && ok || fail "PCCC write after reload"
+cli_wait_for '"result":"ok","write":"c.n0","id":"w5"' 10 && ok || fail "PCCC write after reload"
 [ "$("$PL" read "pccc://127.0.0.1:$portC" N7:0)" = "N7:0 33" ] && ok || fail "write reached C"
 [ "$(grep -c "connected" "$tmp/A.log")" = "$connsA" ] && ok || \
     fail "A's connection was not kept across the reload ($(grep -c connected "$tmp/A.log") vs $connsA)"
@@ -159,9 +139,9 @@ wait_log "PL_EADDR.*'Q1'" 10 && ok || fail "reload of a bad address: no error"
 wait_log 'reload: keeping the running configuration' 10 && ok || fail "bad address: not kept"
 kill -0 "$dpid" && ok || fail "the daemon died on a bad reload"
 "$PL" write "7ttcp://127.0.0.1:$portA/1" W1=13 && ok || fail "change A W1"
-wait_for '"tag":"a.w1".*"value":13,"quality":"good"' 10 && ok || fail "a.w1 no longer polled"
+cli_wait_for '"tag":"a.w1".*"value":13,"quality":"good"' 10 && ok || fail "a.w1 no longer polled"
 echo '{"write":"a.w0","value":80,"id":"w4"}' >&"${D[1]}"
-wait_for '"result":"ok","write":"a.w0","id":"w4"' 10 && ok || fail "write after a bad reload"
+cli_wait_for '"result":"ok","write":"a.w0","id":"w4"' 10 && ok || fail "write after a bad reload"
 [ "$("$PL" read "7ttcp://127.0.0.1:$portA/1" W0)" = "W0 80" ] && ok || fail "write reached A"
 
 # SIGTERM: clean exit 0

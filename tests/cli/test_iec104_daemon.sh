@@ -49,42 +49,31 @@ pids+=("$dpid")
 log=$tmp/out.jsonl
 : > "$log"
 
-# wait_for REGEX SECONDS: the next daemon line that matches, within the deadline; sets LINE
-LINE=
-wait_for() {
-    local re=$1 deadline=$((SECONDS + $2)) line
-    while [ $SECONDS -lt $deadline ]; do
-        if IFS= read -r -t 1 -u "${D[0]}" line; then
-            echo "$line" >> "$log"
-            if [[ "$line" =~ $re ]]; then LINE=$line; return 0; fi
-        fi
-    done
-    return 1
-}
+cli_daemon_log=$log
 
-wait_for '"tag":"p1001".*"quality":"good"' 10 && ok || fail "p1001 good from the interrogation"
+cli_wait_next '"tag":"p1001".*"quality":"good"' 10 && ok || fail "p1001 good from the interrogation"
 first=$LINE
-wait_for '"tag":"p1002".*"quality":"good"' 10 && ok || fail "p1002 good from the interrogation"
+cli_wait_next '"tag":"p1002".*"quality":"good"' 10 && ok || fail "p1002 good from the interrogation"
 # the station animates 1001..1003 in turn: a spontaneous value of 1001 that differs
 v1=$(sed -E 's/.*"value":([^,]*),.*/\1/' <<<"$first")
 changed=0
 deadline=$((SECONDS + 10))
-while [ $SECONDS -lt $deadline ] && wait_for '"tag":"p1001".*"quality":"good"' 2; do
+while [ $SECONDS -lt $deadline ] && cli_wait_next '"tag":"p1001".*"quality":"good"' 2; do
     v=$(sed -E 's/.*"value":([^,]*),.*/\1/' <<<"$LINE")
     if [ "$v" != "$v1" ]; then changed=1; break; fi
 done
 [ $changed = 1 ] && ok || fail "a spontaneous change of p1001 (first value $v1)"
 
 echo '{"write":"sp","value":1.5,"id":"w1"}' >&"${D[1]}"
-wait_for '"result":"ok","write":"sp","id":"w1"' 10 && ok || fail "write to the command tag"
+cli_wait_next '"result":"ok","write":"sp","id":"w1"' 10 && ok || fail "write to the command tag"
 echo '{"write":"p1001","value":2,"id":"w2"}' >&"${D[1]}"
-wait_for '"result":"error","write":"p1001","id":"w2".*PL_EREADONLY' 10 && ok || fail "write to a read-only tag refused"
+cli_wait_next '"result":"error","write":"p1001","id":"w2".*PL_EREADONLY' 10 && ok || fail "write to a read-only tag refused"
 echo '{"write":"p1003","value":2,"id":"w3"}' >&"${D[1]}"
-wait_for '"result":"error","write":"p1003","id":"w3".*not a command point' 10 && ok || \
+cli_wait_next '"result":"error","write":"p1003","id":"w3".*not a command point' 10 && ok || \
     fail "write to a monitoring point refused by the driver"
 
 cli_stop "$spid"
-wait_for '"tag":"p1001".*"quality":"bad"' 10 && ok || fail "p1001 bad after the station died"
+cli_wait_next '"tag":"p1001".*"quality":"bad"' 10 && ok || fail "p1001 bad after the station died"
 
 kill "$dpid"
 wait "$dpid" 2>/dev/null

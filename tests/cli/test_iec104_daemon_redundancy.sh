@@ -46,18 +46,7 @@ pids+=("$dpid")
 log=$tmp/out.jsonl
 : > "$log"
 
-# wait_for REGEX SECONDS: the next daemon line that matches, within the deadline; sets LINE
-LINE=
-wait_for() {
-    local re=$1 deadline=$((SECONDS + $2)) line
-    while [ $SECONDS -lt $deadline ]; do
-        if IFS= read -r -t 1 -u "${D[0]}" line; then
-            echo "$line" >> "$log"
-            if [[ "$line" =~ $re ]]; then LINE=$line; return 0; fi
-        fi
-    done
-    return 1
-}
+cli_daemon_log=$log
 # log_has REGEX SECONDS: the daemon's log shows the pattern within the deadline, reading
 # (and keeping) its output meanwhile
 log_has() {
@@ -69,7 +58,7 @@ log_has() {
     return 1
 }
 
-wait_for '"tag":"p1001".*"quality":"good"' 10 && ok || fail "p1001 good from the primary"
+cli_wait_next '"tag":"p1001".*"quality":"good"' 10 && ok || fail "p1001 good from the primary"
 log_has 'iec104: the backup connection is the standby' 10 && ok || fail "the backup is the standby"
 
 mark=$(wc -l < "$log")
@@ -80,7 +69,7 @@ log_has 'iec104: the backup connection is started' 10 && ok || fail "the backup 
 # the engine held already), and not one bad value since the kill
 n=0
 deadline=$((SECONDS + 10))
-while [ $n -lt 2 ] && [ $SECONDS -lt $deadline ] && wait_for '"tag":"p1001".*"quality":"good"' 5; do
+while [ $n -lt 2 ] && [ $SECONDS -lt $deadline ] && cli_wait_next '"tag":"p1001".*"quality":"good"' 5; do
     n=$((n + 1))
 done
 [ $n -ge 2 ] && ok || fail "p1001 good values from the backup after the switch ($n)"
@@ -88,7 +77,7 @@ bad=$(tail -n +$((mark + 1)) "$log" | grep -c '"tag":"p1001".*"quality":"bad"')
 [ "$bad" = 0 ] && ok || fail "p1001 turned bad across the switchover ($bad lines)"
 
 kill -9 "$b_pid"; wait "$b_pid" 2>/dev/null
-wait_for '"tag":"p1001".*"quality":"bad"' 10 && ok || fail "p1001 bad once both stations died"
+cli_wait_next '"tag":"p1001".*"quality":"bad"' 10 && ok || fail "p1001 bad once both stations died"
 
 kill "$dpid"
 wait "$dpid" 2>/dev/null

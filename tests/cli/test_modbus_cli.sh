@@ -113,31 +113,14 @@ sed 's/max_regs: 100/max_regs: 126/' "$cfg" > "$bad"
 
 coproc D { exec "$PL" run --json "$cfg" 2>"$tmp/daemon.log"; }
 pids+=("$D_PID")
-pending=()
-wait_for() { # REGEX SECONDS: as tests/cli/test_daemon.sh
-    local re=$1 deadline=$((SECONDS + $2)) line i
-    for i in "${!pending[@]}"; do
-        if [[ "${pending[$i]}" =~ $re ]]; then
-            unset "pending[$i]"
-            return 0
-        fi
-    done
-    while [ $SECONDS -lt $deadline ]; do
-        if IFS= read -r -t 1 -u "${D[0]}" line; then
-            [[ "$line" =~ $re ]] && return 0
-            pending+=("$line")
-        fi
-    done
-    return 1
-}
-wait_for '"tag":"t.hr1".*"value":3,"quality":"good"' 10 && ok || fail "t.hr1 polled"
-wait_for '"tag":"t.co3".*"value":true,"quality":"good"' 10 && ok || fail "t.co3 polled"
-wait_for '"tag":"t.ir7".*"value":1007,"quality":"good"' 10 && ok || fail "t.ir7 polled"
-wait_for '"tag":"t.f".*"value":123.45' 10 && ok || fail "t.f polled in CDAB"
-wait_for '"tag":"t.dead".*"quality":"bad"' 10 && ok || fail "t.dead goes bad"
+cli_wait_for '"tag":"t.hr1".*"value":3,"quality":"good"' 10 && ok || fail "t.hr1 polled"
+cli_wait_for '"tag":"t.co3".*"value":true,"quality":"good"' 10 && ok || fail "t.co3 polled"
+cli_wait_for '"tag":"t.ir7".*"value":1007,"quality":"good"' 10 && ok || fail "t.ir7 polled"
+cli_wait_for '"tag":"t.f".*"value":123.45' 10 && ok || fail "t.f polled in CDAB"
+cli_wait_for '"tag":"t.dead".*"quality":"bad"' 10 && ok || fail "t.dead goes bad"
 echo '{"write":"t.hr1","value":4242,"id":"w1"}' >&"${D[1]}"
-wait_for '"result":"ok","write":"t.hr1","id":"w1"' 10 && ok || fail "write answered"
-wait_for '"tag":"t.hr1".*"value":4242' 10 && ok || fail "written value polled back"
+cli_wait_for '"result":"ok","write":"t.hr1","id":"w1"' 10 && ok || fail "write answered"
+cli_wait_for '"tag":"t.hr1".*"value":4242' 10 && ok || fail "written value polled back"
 expect_eq "write reached the server" "hr1 4242" "$("$PL" read "$url" hr1 2>&1)"
 "$PL" write "$url" hr1=3 >/dev/null 2>&1
 

@@ -53,40 +53,23 @@ done
 coproc D { exec "$PL" run --json "$cfg" 2>"$tmp/daemon.log"; }
 dpid=$D_PID
 pids+=("$dpid")
-pending=()
-wait_for() { # REGEX SECONDS: as tests/cli/test_daemon.sh
-    local re=$1 deadline=$((SECONDS + $2)) line i
-    for i in "${!pending[@]}"; do
-        if [[ "${pending[$i]}" =~ $re ]]; then
-            unset "pending[$i]"
-            return 0
-        fi
-    done
-    while [ $SECONDS -lt $deadline ]; do
-        if IFS= read -r -t 1 -u "${D[0]}" line; then
-            [[ "$line" =~ $re ]] && return 0
-            pending+=("$line")
-        fi
-    done
-    return 1
-}
-wait_for '"tag":"t1".*"value":10,"quality":"good"' 10 && ok || fail "t1 polled"
-wait_for '"tag":"t3".*"value":30,"quality":"good"' 10 && ok || fail "t3 polled"
-wait_for '"tag":"t2".*"quality":"bad".*PL_ETIMEOUT' 10 && ok || fail "t2 bad with a timeout"
+cli_wait_for '"tag":"t1".*"value":10,"quality":"good"' 10 && ok || fail "t1 polled"
+cli_wait_for '"tag":"t3".*"value":30,"quality":"good"' 10 && ok || fail "t3 polled"
+cli_wait_for '"tag":"t2".*"quality":"bad".*PL_ETIMEOUT' 10 && ok || fail "t2 bad with a timeout"
 
 # writes go to their own unit over the one connection, and come back in the next poll
 echo '{"write":"t3","value":333,"id":"w1"}' >&"${D[1]}"
-wait_for '"result":"ok","write":"t3","id":"w1"' 10 && ok || fail "write to u3 answered"
-wait_for '"tag":"t3".*"value":333,"quality":"good"' 10 && ok || fail "t3 polled back"
+cli_wait_for '"result":"ok","write":"t3","id":"w1"' 10 && ok || fail "write to u3 answered"
+cli_wait_for '"tag":"t3".*"value":333,"quality":"good"' 10 && ok || fail "t3 polled back"
 echo '{"write":"t1","value":111,"id":"w2"}' >&"${D[1]}"
-wait_for '"result":"ok","write":"t1","id":"w2"' 10 && ok || fail "write to u1 answered"
-wait_for '"tag":"t1".*"value":111,"quality":"good"' 10 && ok || fail "t1 polled back"
+cli_wait_for '"result":"ok","write":"t1","id":"w2"' 10 && ok || fail "write to u1 answered"
+cli_wait_for '"tag":"t1".*"value":111,"quality":"good"' 10 && ok || fail "t1 polled back"
 
 # statistics: the live units had no error, the dead one timed out; one line
 echo '{"stats":true,"id":"s1"}' >&"${D[1]}"
-wait_for '"stats":"device","name":"u1".*"errors":0[,}]' 10 && ok || fail "stats: u1 without errors"
-wait_for '"stats":"device","name":"u2".*"timeouts":[1-9]' 10 && ok || fail "stats: u2 timed out"
-wait_for '"stats":"device","name":"u3".*"errors":0[,}]' 10 && ok || fail "stats: u3 without errors"
+cli_wait_for '"stats":"device","name":"u1".*"errors":0[,}]' 10 && ok || fail "stats: u1 without errors"
+cli_wait_for '"stats":"device","name":"u2".*"timeouts":[1-9]' 10 && ok || fail "stats: u2 timed out"
+cli_wait_for '"stats":"device","name":"u3".*"errors":0[,}]' 10 && ok || fail "stats: u3 without errors"
 
 # SIGHUP: u2 goes, u4 comes; the connection stays (one "connected" in the server's log)
 write_cfg "devices:
@@ -98,12 +81,12 @@ tags:
   - {name: t3, device: u3, address: hr0, scan: fast, writable: true}
   - {name: t4, device: u4, address: hr0, scan: fast, writable: true}"
 kill -HUP "$dpid"
-wait_for '"tag":"t4".*"value":40,"quality":"good"' 10 && ok || fail "reload adds u4"
+cli_wait_for '"tag":"t4".*"value":40,"quality":"good"' 10 && ok || fail "reload adds u4"
 echo '{"write":"t1","value":112,"id":"w3"}' >&"${D[1]}"
-wait_for '"result":"ok","write":"t1","id":"w3"' 10 && ok || fail "write after reload"
-wait_for '"tag":"t1".*"value":112,"quality":"good"' 10 && ok || fail "t1 polled after reload"
+cli_wait_for '"result":"ok","write":"t1","id":"w3"' 10 && ok || fail "write after reload"
+cli_wait_for '"tag":"t1".*"value":112,"quality":"good"' 10 && ok || fail "t1 polled after reload"
 echo '{"write":"t4","value":444,"id":"w4"}' >&"${D[1]}"
-wait_for '"tag":"t4".*"value":444,"quality":"good"' 10 && ok || fail "t4 written and polled"
+cli_wait_for '"tag":"t4".*"value":444,"quality":"good"' 10 && ok || fail "t4 written and polled"
 # the presets' connections (three) and the daemon's one
 conns=$(grep -c " connected" "$tmp/gw.log")
 [ "$conns" = 4 ] && ok || fail "connections: expected 4 (3 presets + the daemon), got $conns"
