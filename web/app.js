@@ -218,10 +218,15 @@ function renderView(msg) {
   $("next").disabled = msg.offset + lim >= msg.total;
 }
 
+// a changed row carries its state only (value, quality, times, error): the definition
+// (device, address, writable) came with the view
 function updateTags(msg) {
   for (const row of msg.rows) {
     const item = state.byName.get(row.name);
-    if (item) fillRow(item, row, true);
+    if (!item) continue;
+    const d = item.row;
+    const def = { device: d.device, line: d.line, address: d.address, scan: d.scan, writable: d.writable };
+    fillRow(item, Object.assign(def, row), true);
   }
 }
 

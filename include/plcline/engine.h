@@ -325,6 +325,15 @@ PL_EXTERN size_t pl_engine_device_count(const pl_engine_t *e);
 PL_EXTERN int pl_engine_device_info(const pl_engine_t *e, size_t i, pl_engine_device_info_t *info,
                                     pl_engine_stats_t *st);
 
+/* What of device `i`'s state a status page watches for a change, without the strings and
+ * counters of pl_engine_device_info (cheap enough to ask of every device a few times a
+ * second). Returns 0 or PL_EINVAL. */
+typedef struct {
+    int connected, backup_active, demoted;
+    int error; /* the last request or connection error's code; 0: none */
+} pl_engine_device_state_t;
+PL_EXTERN int pl_engine_device_state(const pl_engine_t *e, size_t i, pl_engine_device_state_t *out);
+
 typedef struct {
     const char *name;
     const char *protocol;
@@ -349,6 +358,16 @@ PL_EXTERN long pl_engine_tag_index(const pl_engine_t *e, const char *tag);
  * next number of an engine-wide counter, so "changed since N" is `seq > N`. */
 PL_EXTERN uint64_t pl_engine_tag_seq(const pl_engine_t *e, size_t i);
 PL_EXTERN uint64_t pl_engine_seq(const pl_engine_t *e); /* the counter's current value */
+
+/* The index of tag `i`'s device (-1: no such tag), and the change number of the last
+ * publication of any of device `d`'s tags (0: none): a live view whose rows are on a few
+ * devices asks these instead of every row whether something changed. */
+PL_EXTERN long pl_engine_tag_device(const pl_engine_t *e, size_t i);
+PL_EXTERN uint64_t pl_engine_device_seq(const pl_engine_t *e, size_t d);
+
+/* Tag `i`'s source time in ms since the epoch (0: never read or no such tag), without
+ * putting its whole state together as pl_engine_tag_at() does. */
+PL_EXTERN uint64_t pl_engine_tag_ts(const pl_engine_t *e, size_t i);
 
 /* Publications so far that changed a tag's quality: when it has not moved, an order by
  * quality has not changed either. */

@@ -141,6 +141,7 @@ struct edev_s {
     unsigned stale_min; /* the smallest staleness limit of its tags (0: none has one) */
     uint64_t stale_due; /* uv_now() the staleness timer fires at, while it runs */
     char link_detail[PL_STATUS_DETAIL_MAX];
+    uint64_t pubseq; /* the engine's number of the last publication of one of its tags */
 };
 
 static int is_evt(const edev_t *d)
@@ -450,6 +451,7 @@ static void publish(pl_engine_t *e, tag_t *t, int qmoved)
     if (!t->published || qmoved)
         e->qseq++;
     t->seq = (uint32_t)++e->seq;
+    t->dev->pubseq = e->seq;
     t->pub = t->v;
     t->ptype = t->vtype;
     if (t->vtype == PL_VT_STRING) {
@@ -2178,29 +2180,47 @@ static const char *line_state_name(pl_line_state_t s)
     return "?";
 }
 
-int pl_engine_device_info(const pl_engine_t *e, size_t i, pl_engine_device_info_t *info,
-                          pl_engine_stats_t *st)
+int pl_engine_device_state(const pl_engine_t *e, size_t i, pl_engine_device_state_t *out)
 {
     const edev_t *d;
-    const pl_line_t *ln = NULL;
+    const pl_line_t *ln;
     pl_line_side_t side = PL_LINE_PRIMARY;
-    size_t k;
 
     if (i >= e->ndevs)
         return PL_EINVAL;
     d = &e->devs[i];
+    ln = dev_line(d);
+    out->connected = ln != NULL && pl_line_active(ln, &side, NULL) >= 0;
+    out->backup_active = out->connected && side == PL_LINE_BACKUP;
+    out->demoted = d->demoted;
+    out->error = d->last_err.code != 0 ? d->last_err.code
+                 : ln != NULL          ? pl_line_last_error(ln)->code
+                                       : 0;
+    return 0;
+}
+
+int pl_engine_device_info(const pl_engine_t *e, size_t i, pl_engine_device_info_t *info,
+                          pl_engine_stats_t *st)
+{
+    const edev_t *d;
+    const pl_line_t *ln;
+    pl_engine_device_state_t ds;
+    size_t k;
+
+    if (pl_engine_device_state(e, i, &ds) != 0)
+        return PL_EINVAL;
+    d = &e->devs[i];
+    ln = dev_line(d);
     memset(info, 0, sizeof(*info));
     info->name = d->def.name;
     info->line = d->line->def.name;
     info->protocol = d->line->proto->name;
     info->peer = "";
     info->state = "idle";
-    if (d->dd != NULL && d->drv->line != NULL)
-        ln = d->drv->line(d->dd);
+    info->connected = ds.connected;
+    info->backup_active = ds.backup_active;
     if (ln != NULL) {
         info->state = line_state_name(pl_line_state(ln));
-        info->connected = pl_line_active(ln, &side, NULL) >= 0;
-        info->backup_active = info->connected && side == PL_LINE_BACKUP;
         info->peer = pl_line_peer(ln);
         info->host_index = pl_line_host_index(ln);
         info->host_count = pl_line_host_count(ln);
@@ -2254,7 +2274,7 @@ int pl_engine_line_info(const pl_engine_t *e, size_t i, pl_engine_line_info_t *i
         if (d->line != &e->lines[i])
             continue;
         info->ndevices++;
-        ln = d->dd != NULL && d->drv->line != NULL ? d->drv->line(d->dd) : NULL;
+        ln = dev_line(d);
         if (ln != NULL && pl_line_active(ln, NULL, NULL) >= 0)
             info->nup++;
     }
@@ -2293,6 +2313,21 @@ uint64_t pl_engine_tag_seq(const pl_engine_t *e, size_t i)
 uint64_t pl_engine_seq(const pl_engine_t *e)
 {
     return e->seq;
+}
+
+uint64_t pl_engine_tag_ts(const pl_engine_t *e, size_t i)
+{
+    return i < e->ntags ? e->tags[i].ts_ms : 0;
+}
+
+long pl_engine_tag_device(const pl_engine_t *e, size_t i)
+{
+    return i < e->ntags ? (long)(e->tags[i].dev - e->devs) : -1;
+}
+
+uint64_t pl_engine_device_seq(const pl_engine_t *e, size_t i)
+{
+    return i < e->ndevs ? e->devs[i].pubseq : 0;
 }
 
 /* ASCII case-insensitive substring search; `needle` is already lower case. */

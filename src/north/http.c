@@ -26,6 +26,7 @@
 #define DEVICES_MS   5000u  /* device counters on an event stream (states: as they change) */
 #define DEV_CHECK_MS 250u   /* device and line states are compared for a change this often */
 #define TS_MS        1000u  /* source times of unchanged values on an event stream */
+#define TS_MIN_MS    250u   /* ... and at most this often, along with changed values */
 #define SSE_DEVICES  500u   /* devices carried by one event */
 #define OUT_MAX      (64u * 1024u * 1024u) /* bytes of one answer (metrics of many devices) */
 
@@ -83,8 +84,9 @@ struct pl_http_s {
     uint64_t refused; /* connections closed at once: over the limit */
     buf_t dev_cache;  /* the event streams' "devices" event, shared */
     uint64_t dev_cache_at, dev_check_at;
-    uint64_t dev_sig; /* the states the cached event shows (devices_signature) */
-    unsigned dev_gen; /* bumped at every new event: a stream sends one it has not sent */
+    uint64_t dev_sig;       /* the states the cached event shows (devices_signature) */
+    unsigned dev_gen;       /* bumped at every new event: a stream sends one it has not sent */
+    unsigned dev_state_gen; /* bumped at an event for a state change: it goes at once */
     pl_engine_t *dev_cache_engine;
 };
 
@@ -120,6 +122,20 @@ static void buf_add(buf_t *b, const char *s, size_t n)
 
 /* A string literal, without its terminating NUL. */
 #define buf_lit(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
+
+/* An unsigned number in decimal (the event streams' once-a-second times: printf's cost
+ * showed there). */
+static void buf_u64(buf_t *b, uint64_t v)
+{
+    char d[20];
+    size_t n = 0;
+
+    do {
+        d[sizeof(d) - ++n] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    buf_add(b, d + sizeof(d) - n, n);
+}
 
 static void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -301,32 +317,41 @@ static int send_error(h2o_req_t *req, int status, int code, const char *fmt, ...
 
 /* --- JSON of the engine's state ------------------------------------------------------ */
 
-static json_t *tag_json(pl_engine_t *e, size_t i)
+/* A tag's row: its definition when `whole` (device, line, address, scan, writable) and its
+ * state (value, quality, times, change number, error). The event stream's "tags" rows leave
+ * the definition out: the "view" before them carried it, and a row changing every second on
+ * ten pages made it a good part of what a page cost. */
+static json_t *tag_json(pl_engine_t *e, size_t i, int whole)
 {
     const pl_tag_state_t *st = pl_engine_tag_at(e, i);
     pl_engine_tag_info_t ti;
     char ts[40] = "";
     json_t *o;
+    int bad;
 
     if (st == NULL || pl_engine_tag_info(e, i, &ti) != 0)
         return NULL;
     if (st->ts_ms != 0)
         pl_jsonl_iso8601(st->ts_ms, ts, sizeof(ts));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", st->tag, "device", st->device, "line",
-                  st->line, "address", ti.address, "scan", ti.scan, "writable", ti.writable);
+    o = whole ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", st->tag, "device", st->device,
+                          "line", st->line, "address", ti.address, "scan", ti.scan, "writable",
+                          ti.writable)
+              : json_pack("{s:s}", "name", st->tag);
     /* the value as on every other output: value_base64 too when its bytes are not UTF-8 */
-    if (o == NULL || pl_jsonl_put_value(o, &st->value) < 0 ||
-        json_object_update_new(
-            o, json_pack("{s:s, s:s?, s:I, s:I}", "quality", pl_quality_name(st->quality), "ts",
-                         st->ts_ms != 0 ? ts : NULL, "ts_ms", (json_int_t)st->ts_ms, "seq",
-                         (json_int_t)pl_engine_tag_seq(e, i))) != 0) {
+    if (o == NULL || pl_jsonl_put_value(o, &st->value) < 0) {
         json_decref(o);
         return NULL;
     }
-    json_object_set_new(
+    bad = json_object_set_new_nocheck(o, "quality",
+                                      json_string_nocheck(pl_quality_name(st->quality)));
+    bad |= json_object_set_new_nocheck(o, "ts",
+                                       st->ts_ms != 0 ? json_string_nocheck(ts) : json_null());
+    bad |= json_object_set_new_nocheck(o, "ts_ms", json_integer((json_int_t)st->ts_ms));
+    bad |= json_object_set_new_nocheck(o, "seq", json_integer((json_int_t)pl_engine_tag_seq(e, i)));
+    bad |= json_object_set_new_nocheck(
         o, "error", st->error != 0 ? pl_jsonl_error_object(st->error, st->detail) : json_null());
     /* event-driven devices: the device's timestamp and quality flags, when there are */
-    if (pl_jsonl_put_source(o, st) != 0 ||
+    if (bad != 0 || pl_jsonl_put_source(o, st) != 0 ||
         (st->source_ms != 0 &&
          json_object_set_new(o, "source_ts_ms", json_integer((json_int_t)st->source_ms)) != 0)) {
         json_decref(o);
@@ -453,15 +478,18 @@ struct sse_s {
     view_t view;
     size_t *rows;
     size_t nrows;
+    size_t *devs; /* the devices of `rows`, each once */
+    size_t ndevs;
     long total;
     pl_engine_t *engine; /* the engine `rows` index into */
     uint64_t seq_sent;   /* the engine's change number when the rows were last sent */
     uint64_t view_at, sent_at, ts_at;
-    unsigned dev_gen;   /* the devices event last sent (pl_http_t.dev_gen) */
-    uint64_t qseq_seen; /* the engine's quality changes when the rows were selected */
-    unsigned egen;      /* the server's engine generation the rows index into */
-    uint64_t *row_ts;   /* each row's source time as last sent */
-    buf_t out;          /* the message libh2o is sending */
+    unsigned dev_gen;       /* the devices event last sent (pl_http_t.dev_gen) */
+    unsigned dev_state_gen; /* ... and its pl_http_t.dev_state_gen */
+    uint64_t qseq_seen;     /* the engine's quality changes when the rows were selected */
+    unsigned egen;          /* the server's engine generation the rows index into */
+    uint64_t *row_ts;       /* each row's source time as last sent */
+    buf_t out;              /* the message libh2o is sending */
 };
 
 static void sse_unlink(sse_t *s)
@@ -481,6 +509,7 @@ static void sse_dispose(void *p)
 
     sse_unlink(s);
     free(s->rows);
+    free(s->devs);
     free(s->row_ts);
     free(s->out.p);
 }
@@ -504,12 +533,21 @@ static void sse_stop(h2o_generator_t *g, h2o_req_t *req)
     sse_unlink(s);
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 static void sse_select(sse_t *s, pl_engine_t *e)
 {
     long n;
+    size_t i, k;
 
     s->engine = e;
     s->nrows = 0;
+    s->ndevs = 0;
     s->total = 0;
     if (e == NULL)
         return;
@@ -521,6 +559,29 @@ static void sse_select(sse_t *s, pl_engine_t *e)
     s->nrows = (size_t)n > s->view.offset ? (size_t)n - s->view.offset : 0;
     if (s->nrows > s->view.limit)
         s->nrows = s->view.limit;
+    for (i = 0; i < s->nrows; i++) {
+        long d = pl_engine_tag_device(e, s->rows[i]);
+
+        if (d >= 0 && (s->ndevs == 0 || s->devs[s->ndevs - 1] != (size_t)d))
+            s->devs[s->ndevs++] = (size_t)d; /* runs of one device: most orders have them */
+    }
+    qsort(s->devs, s->ndevs, sizeof(*s->devs), cmp_size);
+    for (i = k = 0; i < s->ndevs; i++)
+        if (k == 0 || s->devs[k - 1] != s->devs[i])
+            s->devs[k++] = s->devs[i];
+    s->ndevs = k;
+}
+
+/* Whether a row may have changed since the last message: a device of the rows published
+ * something since (asked of each device once, not of each row). */
+static int rows_changed(const sse_t *s, pl_engine_t *e)
+{
+    size_t i;
+
+    for (i = 0; i < s->ndevs; i++)
+        if (pl_engine_device_seq(e, s->devs[i]) > s->seq_sent)
+            return 1;
+    return 0;
 }
 
 static void sse_event(buf_t *b, const char *name, json_t *data)
@@ -528,14 +589,6 @@ static void sse_event(buf_t *b, const char *name, json_t *data)
     buf_printf(b, "event: %s\ndata: ", name);
     buf_json(b, data);
     buf_lit(b, "\n\n");
-}
-
-/* Builds the next message of `s` into s->out (empty: nothing to say yet). */
-static uint64_t tag_ts(pl_engine_t *e, size_t i)
-{
-    const pl_tag_state_t *st = pl_engine_tag_at(e, i);
-
-    return st != NULL ? st->ts_ms : 0;
 }
 
 /* Whether the page's set of tags may have changed: a new engine; for a quality order, a
@@ -569,29 +622,26 @@ static uint64_t fnv(uint64_t hsh, const void *p, size_t n)
 /* What the page shows of the devices and lines apart from their counters and passing
  * states: connected or not, the partner in use, off scan, the last error's code; a change
  * of any is sent at once. ("connecting" and "backoff" of a device that cannot connect, and
- * the host it tries, change every attempt: they wait for the counters' refresh.) */
+ * the host it tries, change every attempt: they wait for the counters' refresh.) A line's
+ * count of connected devices moves only with a device's connection, so every device's
+ * `connected` is in, also beyond the SSE_DEVICES the event carries. */
 static uint64_t devices_signature(pl_engine_t *e)
 {
     uint64_t hsh = 1469598103934665603ull;
     size_t i, n = pl_engine_device_count(e);
-    pl_engine_device_info_t di;
-    pl_engine_line_info_t li;
+    pl_engine_device_state_t ds;
     int v[5];
 
-    for (i = 0; i < n && i < SSE_DEVICES; i++) {
-        if (pl_engine_device_info(e, i, &di, NULL) != 0)
+    for (i = 0; i < n; i++) {
+        if (pl_engine_device_state(e, i, &ds) != 0)
             continue;
-        v[0] = di.connected;
-        v[1] = di.backup_active;
-        v[2] = di.demoted;
-        v[3] = di.last_error.code;
+        v[0] = ds.connected;
+        v[1] = i < SSE_DEVICES ? ds.backup_active : 0;
+        v[2] = i < SSE_DEVICES ? ds.demoted : 0;
+        v[3] = i < SSE_DEVICES ? ds.error : 0;
         v[4] = (int)i;
         hsh = fnv(hsh, v, sizeof(v));
     }
-    n = pl_engine_line_count(e);
-    for (i = 0; i < n; i++)
-        if (pl_engine_line_info(e, i, &li) == 0)
-            hsh = fnv(hsh, &li.nup, sizeof(li.nup));
     return hsh;
 }
 
@@ -600,13 +650,13 @@ static uint64_t devices_signature(pl_engine_t *e)
 static const buf_t *devices_event(pl_http_t *h, pl_engine_t *e, uint64_t now)
 {
     uint64_t sig = h->dev_sig;
-    int stale =
-        h->dev_cache.len == 0 || h->dev_cache_engine != e || now - h->dev_cache_at >= DEVICES_MS;
+    int state = h->dev_cache.len == 0 || h->dev_cache_engine != e;
+    int stale = state || now - h->dev_cache_at >= DEVICES_MS;
 
     if (!stale && now - h->dev_check_at >= DEV_CHECK_MS) {
         h->dev_check_at = now;
         sig = devices_signature(e);
-        stale = sig != h->dev_sig;
+        state = stale = sig != h->dev_sig;
     }
     if (stale) {
         if (sig == h->dev_sig)
@@ -618,8 +668,12 @@ static const buf_t *devices_event(pl_http_t *h, pl_engine_t *e, uint64_t now)
                             lines_json(e)));
         h->dev_cache_at = h->dev_check_at = now;
         h->dev_cache_engine = e;
+        if (sig != h->dev_sig)
+            state = 1; /* a state moved while the counters were due too */
         h->dev_sig = sig;
         h->dev_gen++;
+        if (state)
+            h->dev_state_gen++;
     }
     return &h->dev_cache;
 }
@@ -652,8 +706,8 @@ static void sse_build(sse_t *s, uint64_t now)
             json_t *rows = json_array();
 
             for (i = 0; i < s->nrows && rows != NULL; i++) {
-                json_array_append_new(rows, tag_json(e, s->rows[i]));
-                s->row_ts[i] = tag_ts(e, s->rows[i]);
+                json_array_append_new(rows, tag_json(e, s->rows[i], 1));
+                s->row_ts[i] = pl_engine_tag_ts(e, s->rows[i]);
             }
             sse_event(&s->out, "view",
                       json_pack("{s:I, s:I, s:o*}", "total", (json_int_t)s->total, "offset",
@@ -662,7 +716,7 @@ static void sse_build(sse_t *s, uint64_t now)
             s->ts_at = now;
         }
     }
-    if (e != NULL && s->egen == h->egen && pl_engine_seq(e) != s->seq_sent) {
+    if (e != NULL && s->egen == h->egen && pl_engine_seq(e) != s->seq_sent && rows_changed(s, e)) {
         json_t *rows = NULL;
 
         for (i = 0; i < s->nrows; i++) {
@@ -671,27 +725,35 @@ static void sse_build(sse_t *s, uint64_t now)
             if (rows == NULL)
                 rows = json_array();
             if (rows != NULL)
-                json_array_append_new(rows, tag_json(e, s->rows[i]));
-            s->row_ts[i] = tag_ts(e, s->rows[i]);
+                json_array_append_new(rows, tag_json(e, s->rows[i], 0));
+            s->row_ts[i] = pl_engine_tag_ts(e, s->rows[i]);
         }
         if (rows != NULL)
             sse_event(&s->out, "tags", json_pack("{s:o}", "rows", rows));
         s->seq_sent = pl_engine_seq(e);
     }
-    /* values read again without a change: only their source time moves, once a second,
-     * as [row position, ts_ms] pairs (the page's ages stay true) */
-    if (e != NULL && s->egen == h->egen && now - s->ts_at >= TS_MS) {
+    /* values read again without a change: only their source time moves, as [row position,
+     * ts_ms] pairs (the page's ages stay true): once a second, or with changed values (the
+     * rows of a device are read together: one message where there would be two) */
+    if (e != NULL && s->egen == h->egen &&
+        (now - s->ts_at >= TS_MS || (s->out.len > 0 && now - s->ts_at >= TS_MIN_MS))) {
         size_t n = 0;
 
         s->ts_at = now;
         for (i = 0; i < s->nrows; i++) {
-            uint64_t ts = tag_ts(e, s->rows[i]);
+            uint64_t ts = pl_engine_tag_ts(e, s->rows[i]);
 
             if (ts == s->row_ts[i])
                 continue;
             s->row_ts[i] = ts;
-            buf_printf(&s->out, "%s[%zu,%llu]", n++ == 0 ? "event: ts\ndata: {\"rows\":[" : ",", i,
-                       (unsigned long long)ts);
+            if (n++ == 0)
+                buf_lit(&s->out, "event: ts\ndata: {\"rows\":[[");
+            else
+                buf_lit(&s->out, ",[");
+            buf_u64(&s->out, i);
+            buf_lit(&s->out, ",");
+            buf_u64(&s->out, ts);
+            buf_lit(&s->out, "]");
         }
         if (n > 0)
             buf_lit(&s->out, "]}\n\n");
@@ -699,8 +761,13 @@ static void sse_build(sse_t *s, uint64_t now)
     if (e != NULL) {
         const buf_t *dc = devices_event(h, e, now);
 
-        if (!dc->failed && s->dev_gen != h->dev_gen) {
+        /* a state change at once; new counters with the next message, or alone a second
+         * late */
+        if (!dc->failed && s->dev_gen != h->dev_gen &&
+            (s->dev_state_gen != h->dev_state_gen || s->out.len > 0 ||
+             now - h->dev_cache_at >= TS_MS)) {
             s->dev_gen = h->dev_gen;
+            s->dev_state_gen = h->dev_state_gen;
             buf_add(&s->out, dc->p, dc->len);
         }
     }
@@ -741,8 +808,9 @@ static int serve_events(pl_http_t *h, h2o_req_t *req)
     memset(s, 0, sizeof(*s));
     s->h = h; /* before anything can fail: the dispose callback reads it */
     s->rows = malloc((v.limit > 0 ? v.limit : 1) * sizeof(*s->rows));
+    s->devs = malloc((v.limit > 0 ? v.limit : 1) * sizeof(*s->devs));
     s->row_ts = calloc(v.limit > 0 ? v.limit : 1, sizeof(*s->row_ts));
-    if (s->rows == NULL || s->row_ts == NULL)
+    if (s->rows == NULL || s->devs == NULL || s->row_ts == NULL)
         return send_error(req, 503, PL_ENOMEM, "out of memory");
     s->gen.proceed = sse_proceed;
     s->gen.stop = sse_stop;
@@ -955,7 +1023,7 @@ static int serve_tags(pl_http_t *h, h2o_req_t *req)
         n = v.limit;
     a = json_array();
     for (i = 0; i < n && a != NULL; i++)
-        json_array_append_new(a, tag_json(h->engine, rows[i]));
+        json_array_append_new(a, tag_json(h->engine, rows[i], 1));
     free(rows);
     return send_json(req, 200,
                      json_pack("{s:I, s:I, s:I, s:o*}", "total", (json_int_t)total, "offset",
@@ -1066,7 +1134,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
             if (i < 0)
                 return send_error(req, 404, PL_ENOTAG, "no tag '%.64s'", path + 10);
-            return send_json(req, 200, tag_json(h->engine, (size_t)i));
+            return send_json(req, 200, tag_json(h->engine, (size_t)i, 1));
         }
     }
     if (!get) {

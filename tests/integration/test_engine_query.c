@@ -4,7 +4,8 @@
  * pl_engine_tag_query against a reference (qsort of every match with the documented order)
  * for every sort, both directions, filters in any case, and windows at the start, the
  * middle, the end and past the end; device and line information of a connected device and
- * of one that cannot connect; change numbers; the request duration histogram.
+ * of one that cannot connect, whole and brief; change numbers, per tag and per device; the
+ * request duration histogram.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -286,6 +287,22 @@ static void test_device_info(void **state)
     assert_string_equal(di.peer, "");
     assert_true(di.last_error.code != 0);
     assert_int_equal(pl_engine_device_info(f.e, 3, &di, NULL), PL_EINVAL);
+    /* the brief state agrees with the whole */
+    for (k = 0; k < 3; k++) {
+        pl_engine_device_state_t ds;
+
+        assert_int_equal(pl_engine_device_state(f.e, k, &ds), 0);
+        assert_int_equal(pl_engine_device_info(f.e, k, &di, NULL), 0);
+        assert_int_equal(ds.connected, di.connected);
+        assert_int_equal(ds.backup_active, di.backup_active);
+        assert_int_equal(ds.demoted, di.demoted);
+        assert_int_equal(ds.error, di.last_error.code);
+    }
+    {
+        pl_engine_device_state_t ds;
+
+        assert_int_equal(pl_engine_device_state(f.e, 3, &ds), PL_EINVAL);
+    }
 
     assert_int_equal(pl_engine_line_count(f.e), 2);
     assert_int_equal(pl_engine_line_info(f.e, 0, &li), 0);
@@ -314,6 +331,26 @@ static void test_device_info(void **state)
     }
     assert_true(top == pl_engine_seq(f.e));
     assert_int_equal(pl_engine_tag_seq(f.e, NTAGS), 0);
+    /* a device's number is its tags' highest; a tag's device and source time as its state
+     * says */
+    for (j = 0; j < 3; j++) {
+        uint64_t hi = 0;
+
+        for (k = 0; k < NTAGS; k++)
+            if (pl_engine_tag_device(f.e, k) == (long)j && pl_engine_tag_seq(f.e, k) > hi)
+                hi = pl_engine_tag_seq(f.e, k);
+        assert_true(hi > 0);
+        assert_true(pl_engine_device_seq(f.e, j) == hi);
+    }
+    for (k = 0; k < NTAGS; k++) {
+        const pl_tag_state_t *ts = pl_engine_tag_at(f.e, k);
+
+        assert_string_equal(f.devs[pl_engine_tag_device(f.e, k)].name, ts->device);
+        assert_true(pl_engine_tag_ts(f.e, k) == ts->ts_ms);
+    }
+    assert_int_equal(pl_engine_tag_device(f.e, NTAGS), -1);
+    assert_true(pl_engine_tag_ts(f.e, NTAGS) == 0);
+    assert_true(pl_engine_device_seq(f.e, 3) == 0);
     /* the duration buckets' bounds rise, and the last bucket has none */
     for (k = 1; k < PL_ENGINE_RTT_BUCKETS; k++)
         assert_true(pl_engine_rtt_bound_us(k) > pl_engine_rtt_bound_us(k - 1));

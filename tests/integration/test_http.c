@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "north/http.h"
 #include "fake_events.h"
@@ -201,7 +202,8 @@ static int dev_up(void *arg)
     return pl_engine_device_info(f->e, 0, &di, NULL) == 0 && di.connected;
 }
 
-static void setup_n(fx_t *f, int writes, int ntags)
+/* `animate_ms`: the node's first words change that often (pl_ttcp_server_config_t). */
+static void setup_anim(fx_t *f, int writes, int ntags, unsigned animate_ms)
 {
     pl_ttcp_server_config_t sc;
     pl_engine_config_t ec;
@@ -214,6 +216,7 @@ static void setup_n(fx_t *f, int writes, int ntags)
     assert_int_equal(uv_loop_init(&f->loop), 0);
     pl_ttcp_server_config_init(&sc);
     sc.listen.port = 0;
+    sc.animate_ms = animate_ms;
     assert_int_equal(pl_ttcp_server_new(&f->loop, &sc, &f->srv, NULL), 0);
     for (i = 0; i < 2; i++) {
         snprintf(f->lines[i].name, sizeof(f->lines[i].name), "line%d", i);
@@ -267,6 +270,11 @@ static void setup_n(fx_t *f, int writes, int ntags)
     assert_int_equal(pl_http_new(&f->loop, &hc, f->e, &f->h, &err), 0);
     assert_true(pl_http_port(f->h) > 0);
     run_until(f, dev_up, f);
+}
+
+static void setup_n(fx_t *f, int writes, int ntags)
+{
+    setup_anim(f, writes, ntags, 0);
 }
 
 static void setup(fx_t *f, int writes)
@@ -515,6 +523,128 @@ static void test_devices_event_follows_states(void **state)
     assert_int_equal(pl_ttcp_server_free(f.srv), 0); /* dev0's node goes away */
     f.srv = NULL;
     run_until(&f, dev0_down_event, &sse);
+    client_close(&sse);
+    run_until(&f, is_closed, &sse);
+    client_free(&sse);
+    teardown(&f);
+}
+
+/* The messages of an event stream: the body's chunks (one h2o_send each), NUL-terminated in
+ * place in `rx` (changed). Returns how many whole chunks were found, at most `max`. */
+static size_t stream_chunks(char *rx, char **out, size_t max)
+{
+    char *p = strstr(rx, "\r\n\r\n"), *end;
+    size_t n = 0;
+    unsigned long len;
+
+    assert_non_null(p);
+    assert_non_null(strstr(rx, "chunked")); /* transfer-encoding */
+    p += 4;
+    while (n < max && (len = strtoul(p, &end, 16)) > 0 && strncmp(end, "\r\n", 2) == 0 &&
+           strlen(end + 2) >= len + 2) {
+        out[n++] = end + 2;
+        p = end + 2 + len;
+        assert_memory_equal(p, "\r\n", 2);
+        *p = '\0';
+        p += 2;
+    }
+    return n;
+}
+
+/* The JSON of the first `event` in `msg` (a reference the caller drops). */
+static json_t *event_data(const char *msg, const char *event)
+{
+    char head[64];
+    const char *p, *q;
+
+    snprintf(head, sizeof(head), "event: %s\ndata: ", event);
+    p = strstr(msg, head);
+    assert_non_null(p);
+    p += strlen(head);
+    q = strstr(p, "\n\n");
+    assert_non_null(q);
+    return json_loadb(p, (size_t)(q - p), 0, NULL);
+}
+
+static int has_tags_event(void *arg)
+{
+    return strstr(((client_t *)arg)->rx, "event: tags") != NULL;
+}
+
+/* A changed row on the event stream carries the tag's state, not its definition: the view
+ * carried that (ten pages of rows changing every second spent half their cost on it). */
+static void test_events_changed_rows_carry_state(void **state)
+{
+    static const char *def[] = {"device", "line", "address", "scan", "writable"};
+    static const char *st[] = {"value", "quality", "ts", "ts_ms", "seq", "error"};
+    static fx_t f; /* large: not on the stack */
+    client_t sse;
+    json_t *view, *tags, *vrow, *trow;
+    char *msgs[64];
+    size_t n, i, k;
+
+    (void)state;
+    setup_anim(&f, 0, 3, 100);
+    client_open(&f, &sse, "GET /api/events?filter=t0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
+    run_until(&f, has_tags_event, &sse);
+    n = stream_chunks(sse.rx, msgs, 64);
+    assert_true(n >= 2);
+    view = event_data(msgs[0], "view");
+    for (i = 1; i < n && strstr(msgs[i], "event: tags") == NULL; i++)
+        ;
+    assert_true(i < n);
+    tags = event_data(msgs[i], "tags");
+    vrow = json_array_get(json_object_get(view, "rows"), 0);
+    trow = json_array_get(json_object_get(tags, "rows"), 0);
+    assert_string_equal(json_string_value(json_object_get(vrow, "name")), "t0");
+    assert_string_equal(json_string_value(json_object_get(trow, "name")), "t0");
+    for (k = 0; k < sizeof(def) / sizeof(def[0]); k++) {
+        assert_non_null(json_object_get(vrow, def[k]));
+        assert_null(json_object_get(trow, def[k]));
+    }
+    for (k = 0; k < sizeof(st) / sizeof(st[0]); k++) {
+        assert_non_null(json_object_get(vrow, st[k]));
+        assert_non_null(json_object_get(trow, st[k]));
+    }
+    assert_true(json_integer_value(json_object_get(trow, "seq")) >
+                json_integer_value(json_object_get(vrow, "seq")));
+    json_decref(view);
+    json_decref(tags);
+    client_close(&sse);
+    run_until(&f, is_closed, &sse);
+    client_free(&sse);
+    teardown(&f);
+}
+
+/* Source times ride with changed values: rows that change every 300 ms and rows read again
+ * unchanged every 20 ms make one message per change, where a once-a-second pass of the
+ * source times of its own would add a message of its own most seconds. Over 3 s of loop
+ * time at most one message carries source times alone (none is expected: one is allowed
+ * for a stall of the loop of a second, on a loaded machine). */
+static void test_events_times_ride_with_changes(void **state)
+{
+    static fx_t f; /* large: not on the stack */
+    static char *msgs[512];
+    client_t sse;
+    size_t n, i, first = 0, alone = 0, along = 0;
+
+    (void)state;
+    setup_anim(&f, 0, 12, 300); /* t0, t1 change; t3..t11 are read again unchanged */
+    client_open(&f, &sse, "GET /api/events?limit=12 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
+    run_until(&f, has_tags_event, &sse);
+    run_for(&f, 3000);
+    n = stream_chunks(sse.rx, msgs, sizeof(msgs) / sizeof(msgs[0]));
+    while (first < n && strstr(msgs[first], "event: tags") == NULL)
+        first++;
+    for (i = first; i < n; i++) {
+        int ts = strstr(msgs[i], "event: ts") != NULL,
+            tags = strstr(msgs[i], "event: tags") != NULL;
+
+        alone += ts && !tags;
+        along += ts && tags;
+    }
+    assert_true(along >= 2);
+    assert_true(alone <= 1);
     client_close(&sse);
     run_until(&f, is_closed, &sse);
     client_free(&sse);
@@ -892,6 +1022,8 @@ int main(void)
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_idle),
         cmocka_unit_test(test_devices_event_follows_states),
+        cmocka_unit_test(test_events_changed_rows_carry_state),
+        cmocka_unit_test(test_events_times_ride_with_changes),
         cmocka_unit_test(test_deaf_client_cut),
         cmocka_unit_test(test_stuck_clients_cut),
         cmocka_unit_test(test_same_rules_as_stdin),
