@@ -13,6 +13,7 @@ const state = {
   writes: false,
   es: null,
   results: new Map(), // tag -> last write result, kept across updates
+  devices: null,      // the last "devices" event, kept current by "counters" events
 };
 
 function el(tag, cls, text) {
@@ -55,7 +56,19 @@ function fmtRtt(us) {
 
 // --- devices and lines ----------------------------------------------------------------
 
+// what moves without a state change, by position in the last "devices" event
+function updateCounters(msg) {
+  const last = state.devices;
+  if (!last) return;
+  msg.rows.forEach((row, i) => {
+    const d = last.devices[i];
+    if (d) msg.columns.forEach((col, k) => { d[col] = row[k]; });
+  });
+  renderDevices(last);
+}
+
 function renderDevices(msg) {
+  state.devices = msg;
   const lines = $("lines");
   lines.replaceChildren();
   for (const l of msg.lines) {
@@ -266,6 +279,7 @@ function connect() {
   es.addEventListener("tags", (ev) => updateTags(JSON.parse(ev.data)));
   es.addEventListener("ts", (ev) => updateTimes(JSON.parse(ev.data)));
   es.addEventListener("devices", (ev) => renderDevices(JSON.parse(ev.data)));
+  es.addEventListener("counters", (ev) => updateCounters(JSON.parse(ev.data)));
 }
 
 let filterTimer = 0;

@@ -23,12 +23,15 @@
 
 #define HEARTBEAT_MS 15000u /* a comment line on a quiet event stream keeps proxies open */
 #define VIEW_MS      1000u  /* a sorted live view is re-selected this often */
-#define DEVICES_MS   5000u  /* device counters on an event stream (states: as they change) */
+#define COUNTERS_MS  5000u  /* device counters on an event stream (states: as they change) */
 #define DEV_CHECK_MS 250u   /* device and line states are compared for a change this often */
-#define TS_MS        1000u  /* source times of unchanged values on an event stream */
-#define TS_MIN_MS    250u   /* ... and at most this often, along with changed values */
-#define SSE_DEVICES  500u   /* devices carried by one event */
-#define OUT_MAX      (64u * 1024u * 1024u) /* bytes of one answer (metrics of many devices) */
+/* Source times of unchanged values on an event stream: a message to every page this often.
+ * A message costs the daemon about 85 us all told on loopback (docs/bench.md, bench_http):
+ * at once a second, ten pages cost a 300 000-tag engine 7-13 % more, at every 2 s 5 %. */
+#define TS_MS       2000u
+#define TS_MIN_MS   250u /* ... and at most this often, along with changed values */
+#define SSE_DEVICES 500u /* devices carried by one event */
+#define OUT_MAX     (64u * 1024u * 1024u) /* bytes of one answer (metrics of many devices) */
 
 extern const struct pl_http_asset {
     const char *path, *type;
@@ -82,12 +85,15 @@ struct pl_http_s {
     uint16_t port;
     char url[160];
     uint64_t refused; /* connections closed at once: over the limit */
-    buf_t dev_cache;  /* the event streams' "devices" event, shared */
-    uint64_t dev_cache_at, dev_check_at;
-    uint64_t dev_sig;       /* the states the cached event shows (devices_signature) */
-    unsigned dev_gen;       /* bumped at every new event: a stream sends one it has not sent */
-    unsigned dev_state_gen; /* bumped at an event for a state change: it goes at once */
+    /* the event streams' device events, shared: "devices" (whole rows, for a state change)
+     * and "counters" (what moves without one); each built takes the next number, and a
+     * stream sends those with a number above the last it sent */
+    buf_t dev_cache, cnt_cache;
+    uint64_t dev_gen, cnt_gen, ev_n;
+    uint64_t dev_check_at, cnt_at; /* the states compared; either event built */
+    uint64_t dev_sig;              /* the states the "devices" event shows (devices_signature) */
     pl_engine_t *dev_cache_engine;
+    unsigned counters_ms;
 };
 
 /* --- small helpers ------------------------------------------------------------------ */
@@ -484,12 +490,11 @@ struct sse_s {
     pl_engine_t *engine; /* the engine `rows` index into */
     uint64_t seq_sent;   /* the engine's change number when the rows were last sent */
     uint64_t view_at, sent_at, ts_at;
-    unsigned dev_gen;       /* the devices event last sent (pl_http_t.dev_gen) */
-    unsigned dev_state_gen; /* ... and its pl_http_t.dev_state_gen */
-    uint64_t qseq_seen;     /* the engine's quality changes when the rows were selected */
-    unsigned egen;          /* the server's engine generation the rows index into */
-    uint64_t *row_ts;       /* each row's source time as last sent */
-    buf_t out;              /* the message libh2o is sending */
+    uint64_t dev_seen;  /* the number of the last device event sent (pl_http_t.ev_n) */
+    uint64_t qseq_seen; /* the engine's quality changes when the rows were selected */
+    unsigned egen;      /* the server's engine generation the rows index into */
+    uint64_t *row_ts;   /* each row's source time as last sent */
+    buf_t out;          /* the message libh2o is sending */
 };
 
 static void sse_unlink(sse_t *s)
@@ -645,37 +650,74 @@ static uint64_t devices_signature(pl_engine_t *e)
     return hsh;
 }
 
-/* The "devices" event, shared by every stream: built anew when a device's or line's state
- * changed (compared every DEV_CHECK_MS), and every DEVICES_MS for the counters. */
-static const buf_t *devices_event(pl_http_t *h, pl_engine_t *e, uint64_t now)
-{
-    uint64_t sig = h->dev_sig;
-    int state = h->dev_cache.len == 0 || h->dev_cache_engine != e;
-    int stale = state || now - h->dev_cache_at >= DEVICES_MS;
+/* What of a device moves without a state change, as the "counters" event's columns; its rows
+ * are arrays in this order, one per device of the last "devices" event, in its order. */
+static const char *const COUNTER_COLUMNS[] = {
+    "state",      "peer",        "host",     "requests", "responses", "timeouts",  "errors",
+    "reconnects", "switchovers", "overruns", "rtt_us",   "writes",    "last_error"};
 
-    if (!stale && now - h->dev_check_at >= DEV_CHECK_MS) {
+static json_t *counters_json(pl_engine_t *e, size_t max)
+{
+    json_t *cols = json_array(), *rows = json_array(), *r;
+    size_t i, n = pl_engine_device_count(e);
+    pl_engine_device_info_t di;
+    pl_engine_stats_t st;
+    int bad = cols == NULL || rows == NULL;
+
+    for (i = 0; i < sizeof(COUNTER_COLUMNS) / sizeof(COUNTER_COLUMNS[0]) && !bad; i++)
+        bad = json_array_append_new(cols, json_string_nocheck(COUNTER_COLUMNS[i])) != 0;
+    for (i = 0; i < n && i < max && !bad; i++) {
+        if (pl_engine_device_info(e, i, &di, &st) != 0)
+            break;
+        r = json_pack("[s, s, I, I, I, I, I, I, I, I, I, I, o]", di.state, di.peer,
+                      (json_int_t)di.host_index, (json_int_t)st.requests, (json_int_t)st.responses,
+                      (json_int_t)st.timeouts, (json_int_t)st.errors, (json_int_t)st.reconnects,
+                      (json_int_t)st.switchovers, (json_int_t)st.overruns,
+                      (json_int_t)st.last_rtt_us, (json_int_t)st.writes,
+                      status_json(&di.last_error));
+        bad = json_array_append_new(rows, r) != 0;
+    }
+    if (bad) {
+        json_decref(cols);
+        json_decref(rows);
+        return NULL;
+    }
+    return json_pack("{s:o, s:o}", "columns", cols, "rows", rows);
+}
+
+/* Brings the shared device events up to date. "devices" (every device's row and the lines)
+ * when a stream's first is due, for a new engine, and when a device's or line's state
+ * changed (compared every DEV_CHECK_MS); else "counters" every counters_ms. At 100 devices
+ * the first is about 40 KB and a millisecond to build, the second a tenth of both. */
+static void device_events(pl_http_t *h, pl_engine_t *e, uint64_t now)
+{
+    int full = h->dev_cache.len == 0 || h->dev_cache_engine != e;
+    uint64_t sig = h->dev_sig;
+
+    if (!full && now - h->dev_check_at >= DEV_CHECK_MS) {
         h->dev_check_at = now;
         sig = devices_signature(e);
-        state = stale = sig != h->dev_sig;
+        full = sig != h->dev_sig;
+    } else if (full) {
+        sig = devices_signature(e);
     }
-    if (stale) {
-        if (sig == h->dev_sig)
-            sig = devices_signature(e);
+    if (full) {
         h->dev_cache.len = 0;
         h->dev_cache.failed = 0;
         sse_event(&h->dev_cache, "devices",
                   json_pack("{s:o*, s:o*}", "devices", devices_json(e, SSE_DEVICES), "lines",
                             lines_json(e)));
-        h->dev_cache_at = h->dev_check_at = now;
+        h->dev_check_at = h->cnt_at = now;
         h->dev_cache_engine = e;
-        if (sig != h->dev_sig)
-            state = 1; /* a state moved while the counters were due too */
         h->dev_sig = sig;
-        h->dev_gen++;
-        if (state)
-            h->dev_state_gen++;
+        h->dev_gen = ++h->ev_n;
+    } else if (now - h->cnt_at >= h->counters_ms) {
+        h->cnt_cache.len = 0;
+        h->cnt_cache.failed = 0;
+        sse_event(&h->cnt_cache, "counters", counters_json(e, SSE_DEVICES));
+        h->cnt_at = now;
+        h->cnt_gen = ++h->ev_n;
     }
-    return &h->dev_cache;
 }
 
 /* Builds the next message of `s` into s->out (empty: nothing to say yet). */
@@ -733,8 +775,8 @@ static void sse_build(sse_t *s, uint64_t now)
         s->seq_sent = pl_engine_seq(e);
     }
     /* values read again without a change: only their source time moves, as [row position,
-     * ts_ms] pairs (the page's ages stay true): once a second, or with changed values (the
-     * rows of a device are read together: one message where there would be two) */
+     * ts_ms] pairs (the page's ages stay true within TS_MS): every TS_MS, or with changed
+     * values (the rows of a device are read together: one message where there would be two) */
     if (e != NULL && s->egen == h->egen &&
         (now - s->ts_at >= TS_MS || (s->out.len > 0 && now - s->ts_at >= TS_MIN_MS))) {
         size_t n = 0;
@@ -759,16 +801,17 @@ static void sse_build(sse_t *s, uint64_t now)
             buf_lit(&s->out, "]}\n\n");
     }
     if (e != NULL) {
-        const buf_t *dc = devices_event(h, e, now);
-
-        /* a state change at once; new counters with the next message, or alone a second
-         * late */
-        if (!dc->failed && s->dev_gen != h->dev_gen &&
-            (s->dev_state_gen != h->dev_state_gen || s->out.len > 0 ||
-             now - h->dev_cache_at >= TS_MS)) {
-            s->dev_gen = h->dev_gen;
-            s->dev_state_gen = h->dev_state_gen;
-            buf_add(&s->out, dc->p, dc->len);
+        device_events(h, e, now);
+        /* a state change at once; new counters with the next message, or alone TS_MS late
+         * (the rows of a "devices" event sent now may be older than the counters) */
+        if (!h->dev_cache.failed && s->dev_seen < h->dev_gen) {
+            s->dev_seen = h->dev_gen;
+            buf_add(&s->out, h->dev_cache.p, h->dev_cache.len);
+        }
+        if (!h->cnt_cache.failed && s->dev_seen < h->cnt_gen &&
+            (s->out.len > 0 || now - h->cnt_at >= TS_MS)) {
+            s->dev_seen = h->cnt_gen;
+            buf_add(&s->out, h->cnt_cache.p, h->cnt_cache.len);
         }
     }
     if (s->out.len == 0 && now - s->sent_at >= HEARTBEAT_MS)
@@ -1620,6 +1663,7 @@ static int read_token(pl_http_t *h, uv_loop_t *loop, const char *path, pl_status
 static void free_mem(pl_http_t *h)
 {
     free(h->dev_cache.p);
+    free(h->cnt_cache.p);
     memset(h->token, 0, sizeof(h->token));
     free(h);
 }
@@ -1696,6 +1740,7 @@ int pl_http_new(uv_loop_t *loop, const pl_http_config_t *cfg, pl_engine_t *engin
     h->writes = cfg->writes;
     h->max_conns = cfg->max_conns != 0 ? cfg->max_conns : PL_HTTP_CONNS_MAX;
     h->idle_ms = cfg->idle_ms != 0 ? cfg->idle_ms : PL_HTTP_IDLE_MS;
+    h->counters_ms = cfg->counters_ms != 0 ? cfg->counters_ms : COUNTERS_MS;
     if (cfg->writes) {
         if (cfg->token_file == NULL || cfg->token_file[0] == '\0') {
             free_mem(h);

@@ -47,6 +47,7 @@ typedef struct {
     const char *token_file; /* the bearer token (first line of the file); needed for writes */
     unsigned max_conns;     /* 0: PL_HTTP_CONNS_MAX */
     unsigned idle_ms;       /* 0: PL_HTTP_IDLE_MS */
+    unsigned counters_ms;   /* event streams' device counters this often; 0: 5000 */
     const pl_logger_t *log; /* may be NULL */
     /* The daemon's summary for GET /api/info (configuration, last reload, simulators): a
      * JSON object, new reference, or NULL. May be NULL. */

@@ -89,6 +89,10 @@ try:
     v1 = js(cell, "node1.counter")
     wait(cell.replace("return ", "return (") + ") !== arguments[1]", 20,
          "node1.counter changes on the page", "node1.counter", v1)
+    # the devices' counters move too (a "counters" event every 5 s, no state change)
+    reqs = "return document.querySelector('#devices tbody tr').children[4].textContent"
+    wait(reqs.replace("return ", "return (") + ") !== arguments[0]", 20,
+         "a device's request count moves on the page", js(reqs))
 
     # the write token, then filter down to the tag and write
     js("const t = document.getElementById('token'); t.value = arguments[0];"

@@ -267,6 +267,7 @@ static void setup_anim(fx_t *f, int writes, int ntags, unsigned animate_ms)
     hc.token_file = f->token_path;
     hc.max_conns = 8;
     hc.idle_ms = 500;
+    hc.counters_ms = 300;
     assert_int_equal(pl_http_new(&f->loop, &hc, f->e, &f->h, &err), 0);
     assert_true(pl_http_port(f->h) > 0);
     run_until(f, dev_up, f);
@@ -502,9 +503,9 @@ static void test_idle(void **state)
     teardown(&f);
 }
 
-/* The "devices" event: counters only every 5 s (over 2.5 s of loop time at most one more
- * event, however fast the loop goes; a dead device trying to connect changes nothing the
- * event must carry at once), but a device that loses its connection is sent at once. */
+/* The "devices" event goes for a state change only (over 2.5 s of loop time none more,
+ * however fast the loop goes and the counters move; a dead device trying to connect changes
+ * nothing it must carry at once), and at once when a device loses its connection. */
 static void test_devices_event_follows_states(void **state)
 {
     static fx_t f; /* large: not on the stack */
@@ -518,7 +519,8 @@ static void test_devices_event_follows_states(void **state)
     run_for(&f, 600);
     n0 = count_of(sse.rx, "event: devices");
     run_for(&f, 2500);
-    assert_true(count_of(sse.rx, "event: devices") <= n0 + 1);
+    assert_int_equal(count_of(sse.rx, "event: devices"), n0);
+    assert_true(count_of(sse.rx, "event: counters") >= 1); /* every 300 ms here, 2 s late */
     assert_false(dev0_down_event(&sse));
     assert_int_equal(pl_ttcp_server_free(f.srv), 0); /* dev0's node goes away */
     f.srv = NULL;
@@ -645,6 +647,75 @@ static void test_events_times_ride_with_changes(void **state)
     }
     assert_true(along >= 2);
     assert_true(alone <= 1);
+    client_close(&sse);
+    run_until(&f, is_closed, &sse);
+    client_free(&sse);
+    teardown(&f);
+}
+
+static int two_counters(void *arg)
+{
+    return count_of(((client_t *)arg)->rx, "event: counters") >= 2;
+}
+
+static long column_of(json_t *cols, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(cols); i++)
+        if (strcmp(json_string_value(json_array_get(cols, i)), name) == 0)
+            return (long)i;
+    fail_msg("no column %s", name);
+    return -1;
+}
+
+/* The "counters" event: a row per device of the "devices" event, in its order, with the
+ * columns it names; the requests of the device that scans rise from one to the next, the
+ * device that cannot connect says so with its error. */
+static void test_counters_event(void **state)
+{
+    static fx_t f; /* large: not on the stack */
+    static char *msgs[256];
+    client_t sse;
+    json_t *dev = NULL, *c1 = NULL, *c2 = NULL, *cols, *r0, *r1;
+    size_t n, i;
+
+    (void)state;
+    setup_anim(&f, 0, 3, 100); /* values change: messages go, and counters with them */
+    client_open(&f, &sse, "GET /api/events?limit=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 1);
+    run_until(&f, two_counters, &sse);
+    n = stream_chunks(sse.rx, msgs, sizeof(msgs) / sizeof(msgs[0]));
+    for (i = 0; i < n; i++) {
+        if (dev == NULL && strstr(msgs[i], "event: devices") != NULL)
+            dev = event_data(msgs[i], "devices");
+        if (strstr(msgs[i], "event: counters") != NULL) {
+            json_decref(c1);
+            c1 = c2;
+            c2 = event_data(msgs[i], "counters");
+        }
+    }
+    assert_non_null(dev);
+    assert_non_null(c1);
+    assert_non_null(c2);
+    cols = json_object_get(c2, "columns");
+    assert_int_equal(json_array_size(json_object_get(c2, "rows")),
+                     json_array_size(json_object_get(dev, "devices")));
+    r0 = json_array_get(json_object_get(c2, "rows"), 0);
+    r1 = json_array_get(json_object_get(c2, "rows"), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(dev, "devices"), 0), "name")),
+                        "dev0");
+    assert_true(json_integer_value(json_array_get(r0, (size_t)column_of(cols, "requests"))) >
+                json_integer_value(json_array_get(json_array_get(json_object_get(c1, "rows"), 0),
+                                                  (size_t)column_of(cols, "requests"))));
+    assert_string_equal(json_string_value(json_array_get(r0, (size_t)column_of(cols, "state"))),
+                        "up");
+    assert_true(json_is_null(json_array_get(r0, (size_t)column_of(cols, "last_error"))));
+    assert_true(json_is_object(json_array_get(r1, (size_t)column_of(cols, "last_error"))));
+    assert_int_equal(json_array_size(r0), json_array_size(cols));
+    json_decref(dev);
+    json_decref(c1);
+    json_decref(c2);
     client_close(&sse);
     run_until(&f, is_closed, &sse);
     client_free(&sse);
@@ -1023,6 +1094,7 @@ int main(void)
         cmocka_unit_test(test_idle),
         cmocka_unit_test(test_devices_event_follows_states),
         cmocka_unit_test(test_events_changed_rows_carry_state),
+        cmocka_unit_test(test_counters_event),
         cmocka_unit_test(test_events_times_ride_with_changes),
         cmocka_unit_test(test_deaf_client_cut),
         cmocka_unit_test(test_stuck_clients_cut),
