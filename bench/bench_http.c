@@ -13,8 +13,10 @@
  *   in any window (counted from the engine's statistics).
  *
  * The simulators and the browsers run in forked children (bench/support/bench_child.h), so
- * their CPU time is not this process's. Windows of whole seconds alternate, baseline then
- * figure, for each of 11 rounds (a shared machine is noisy); the table shows medians.
+ * their CPU time is not this process's; with two CPUs or more they run on another CPU than
+ * the engine (bench_pin.h), as they would in a plant. Windows of whole seconds alternate:
+ * baseline then figure in even rounds, figure then baseline in odd ones, 11 rounds (a
+ * shared machine is noisy, and its load drifts); the table shows medians.
  * Output: one markdown row per figure (docs/bench.md), per-round numbers as "# " notes on
  * stderr. --quick: one short round.
  * Only 127.0.0.1 and kernel-picked ports are used; every handle is closed.
@@ -381,10 +383,49 @@ static void eng_free(eng_t *g)
     free(g->text);
 }
 
+/* A window of the engine alone: its CPU per second; the scan overruns in it to *over. */
+static double alone_window(eng_t *g, unsigned window_ms, uint64_t *over)
+{
+    uint64_t o0 = overruns(g);
+    double cpu = run_window(g, window_ms) / (window_ms / 1000.0);
+
+    *over = overruns(g) - o0;
+    return cpu;
+}
+
+/* Starts the browsers, waits for their connections and first views, measures a window
+ * (CPU per second to *fig, overruns to *over), and ends them. Returns 0, or -1 when the
+ * browsers could not start or connect (no figure without them). */
+static int browsers_window(eng_t *g, uint16_t port, unsigned window_ms, double *fig, uint64_t *over)
+{
+    bench_child_spec_t bs = {serve_browsers, &port, 1, 600, 10000};
+    bench_child_t browsers;
+    unsigned tries;
+
+    if (bench_child_start(&browsers, &bs) != 0) {
+        fprintf(stderr, "bench_http: the browsers did not start\n");
+        bench_child_kill(&browsers);
+        return -1;
+    }
+    for (tries = 0; tries < 50 && pl_http_conn_count(g->h) < 2 * NBROWSERS; tries++)
+        run_window(g, 200); /* they connect while the loop runs */
+    if (pl_http_conn_count(g->h) < 2 * NBROWSERS) {
+        fprintf(stderr, "bench_http: the browsers made only %u of %u connections\n",
+                pl_http_conn_count(g->h), 2 * NBROWSERS);
+        bench_child_kill(&browsers);
+        return -1;
+    }
+    run_window(g, 2000); /* first views taken */
+    *fig = alone_window(g, window_ms, over);
+    bench_child_kill(&browsers);
+    run_window(g, 1000); /* the server sees them go */
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static eng_t g;
-    bench_child_t sims, browsers;
+    bench_child_t sims;
     bench_child_spec_t ss = {serve_sims, NULL, NSIMS, 600, 10000};
     unsigned rounds = ROUNDS, window_ms = 5000, r, i, tries;
     double base[ROUNDS], fig[ROUNDS], ratio[ROUNDS], med_b, med_f, med_r;
@@ -406,6 +447,11 @@ int main(int argc, char **argv)
         window_ms = 2000;
     }
     bench_init("bench_http");
+    /* the engine on a CPU of its own, the simulators and the browsers on another, as they
+     * are in a plant: a browser child woken on the engine's CPU made the engine's own work
+     * dearer (caches, switches) in the figure's windows only */
+    bench_pin_apply(BENCH_PIN_SPLIT);
+    fprintf(stderr, "# placement: %s\n", bench_pin_text());
     signal(SIGPIPE, SIG_IGN);
     if (bench_child_start(&sims, &ss) != 0 || sims.ports[0] == 0) {
         fprintf(stderr, "bench_http: simulators did not start\n");
@@ -428,36 +474,23 @@ int main(int argc, char **argv)
         return 1;
     }
     for (r = 0; r < rounds; r++) {
-        bench_child_spec_t bs = {serve_browsers, &http_port, 1, 600, 10000};
-        uint64_t o0 = overruns(&g), o1, o2;
+        uint64_t ob = 0, of = 0;
 
-        base[r] = run_window(&g, window_ms) / (window_ms / 1000.0);
-        o1 = overruns(&g);
-        if (bench_child_start(&browsers, &bs) != 0) {
-            fprintf(stderr, "bench_http: the browsers did not start\n");
-            bench_child_kill(&browsers);
+        /* the order turns every round (engine alone first, then with the browsers first):
+         * a machine whose load drifts over a round favours neither */
+        if (r % 2 == 0)
+            base[r] = alone_window(&g, window_ms, &ob);
+        if (browsers_window(&g, http_port, window_ms, &fig[r], &of) != 0)
             break;
-        }
-        for (tries = 0; tries < 50 && pl_http_conn_count(g.h) < 2 * NBROWSERS; tries++)
-            run_window(&g, 200); /* they connect while the loop runs */
-        if (pl_http_conn_count(g.h) < 2 * NBROWSERS) {
-            fprintf(stderr, "bench_http: the browsers made only %u of %u connections\n",
-                    pl_http_conn_count(g.h), 2 * NBROWSERS);
-            bench_child_kill(&browsers);
-            break; /* no figure without the browsers */
-        }
-        run_window(&g, 2000); /* first views taken */
-        fig[r] = run_window(&g, window_ms) / (window_ms / 1000.0);
-        o2 = overruns(&g);
-        bench_child_kill(&browsers);
-        run_window(&g, 1000); /* the server sees them go */
+        if (r % 2 == 1)
+            base[r] = alone_window(&g, window_ms, &ob);
         ratio[r] = base[r] > 0 ? fig[r] / base[r] : 0.0;
-        over_total += (o1 - o0) + (o2 - o1);
+        over_total += ob + of;
         fprintf(stderr,
                 "# round %u: engine alone %.2f ms CPU/s (overruns %llu); with %u browsers "
                 "%.2f ms CPU/s (overruns %llu); ratio %.3f\n",
-                r + 1, base[r] * 1000.0, (unsigned long long)(o1 - o0), NBROWSERS, fig[r] * 1000.0,
-                (unsigned long long)(o2 - o1), ratio[r]);
+                r + 1, base[r] * 1000.0, (unsigned long long)ob, NBROWSERS, fig[r] * 1000.0,
+                (unsigned long long)of, ratio[r]);
     }
     eng_free(&g);
     bench_child_stop(&sims);

@@ -26,7 +26,7 @@
 #define COUNTERS_MS  5000u  /* device counters on an event stream (states: as they change) */
 #define DEV_CHECK_MS 250u   /* device and line states are compared for a change this often */
 /* Source times of unchanged values on an event stream: a message to every page this often.
- * A message costs the daemon about 85 us all told on loopback (docs/bench.md, bench_http):
+ * A message costs the daemon roughly 0.1 ms all told on loopback (docs/bench.md, bench_http):
  * at once a second, ten pages cost a 300 000-tag engine 7-13 % more, at every 2 s 5 %. */
 #define TS_MS       2000u
 #define TS_MIN_MS   250u /* ... and at most this often, along with changed values */
