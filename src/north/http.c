@@ -129,8 +129,8 @@ static void buf_add(buf_t *b, const char *s, size_t n)
 /* A string literal, without its terminating NUL. */
 #define buf_lit(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
 
-/* An unsigned number in decimal (the event streams' once-a-second times: printf's cost
- * showed there). */
+/* An unsigned number in decimal (the event streams' source times: printf's cost showed
+ * there). */
 static void buf_u64(buf_t *b, uint64_t v)
 {
     char d[20];
@@ -335,7 +335,8 @@ static json_t *tag_json(pl_engine_t *e, size_t i, int whole)
     json_t *o;
     int bad;
 
-    if (st == NULL || pl_engine_tag_info(e, i, &ti) != 0)
+    memset(&ti, 0, sizeof(ti));
+    if (st == NULL || (whole && pl_engine_tag_info(e, i, &ti) != 0))
         return NULL;
     if (st->ts_ms != 0)
         pl_jsonl_iso8601(st->ts_ms, ts, sizeof(ts));
@@ -691,7 +692,7 @@ static json_t *counters_json(pl_engine_t *e, size_t max)
  * the first is about 40 KB and a millisecond to build, the second a tenth of both. */
 static void device_events(pl_http_t *h, pl_engine_t *e, uint64_t now)
 {
-    int full = h->dev_cache.len == 0 || h->dev_cache_engine != e;
+    int full = h->dev_cache.len == 0 || h->dev_cache.failed || h->dev_cache_engine != e;
     uint64_t sig = h->dev_sig;
 
     if (!full && now - h->dev_check_at >= DEV_CHECK_MS) {
