@@ -619,10 +619,11 @@ static void test_events_changed_rows_carry_state(void **state)
 }
 
 /* Source times ride with changed values: rows that change every 300 ms and rows read again
- * unchanged every 20 ms make one message per change, where a once-a-second pass of the
- * source times of its own would add a message of its own most seconds. Over 3 s of loop
- * time at most one message carries source times alone (none is expected: one is allowed
- * for a stall of the loop of a second, on a loaded machine). */
+ * unchanged every 20 ms make one message per change, where a pass of the source times on a
+ * clock of its own would add messages of its own. Over 3 s of loop time at most one message
+ * carries source times alone (none is expected: the pass goes alone only after TS_MS, 2 s,
+ * without a change; one is allowed for a stall of the loop that long on a loaded machine).
+ * Counts of messages, not times: no assertion here depends on how fast the machine is. */
 static void test_events_times_ride_with_changes(void **state)
 {
     static fx_t f; /* large: not on the stack */
