@@ -1161,6 +1161,57 @@ static int keys_check(const pl_protocol_t *p, pl_key_scope_t scope, const char *
 
 /* --- reload: handing connections over ----------------------------------------------- */
 
+/* Clears what follows a text's NUL, so that two equal definitions compare equal byte for
+ * byte whatever a caller's buffers held before (a reload builds its definitions again). */
+static void text_canon(char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+
+    if (n < cap)
+        memset(s + n, 0, cap - n);
+}
+
+static void hosts_canon(pl_hostlist_t *h)
+{
+    size_t end = 0, i;
+
+    for (i = 0; i < PL_HOSTLIST_MAX; i++) {
+        size_t at = h->host[i].name;
+
+        if (i >= h->count) {
+            memset(&h->host[i], 0, sizeof(h->host[i]));
+        } else if (at < PL_HOSTLIST_TEXT) {
+            size_t e = at + strnlen(h->text + at, PL_HOSTLIST_TEXT - at) + 1u;
+
+            if (e > end)
+                end = e;
+        }
+    }
+    if (end < PL_HOSTLIST_TEXT)
+        memset(h->text + end, 0, PL_HOSTLIST_TEXT - end);
+}
+
+static void line_def_canon(pl_line_def_t *d)
+{
+    text_canon(d->name, sizeof(d->name));
+    text_canon(d->protocol, sizeof(d->protocol));
+    text_canon(d->simulator, sizeof(d->simulator));
+    text_canon(d->backup_simulator, sizeof(d->backup_simulator));
+    text_canon(d->local_addr, sizeof(d->local_addr));
+    text_canon(d->keys, sizeof(d->keys));
+    hosts_canon(&d->line.hosts);
+    hosts_canon(&d->line.backup);
+}
+
+static void device_def_canon(pl_device_def_t *d)
+{
+    text_canon(d->name, sizeof(d->name));
+    text_canon(d->line, sizeof(d->line));
+    text_canon(d->keys, sizeof(d->keys));
+}
+
+/* Both definitions went through line_def_canon/device_def_canon when their engine was made:
+ * texts compare by content. */
 static int same_defs(const edev_t *a, const edev_t *b)
 {
     pl_line_def_t la = a->line->def, lb = b->line->def;
@@ -1676,6 +1727,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
     }
     for (i = 0; i < cfg->nlines; i++) {
         e->lines[i].def = cfg->lines[i];
+        line_def_canon(&e->lines[i].def);
         if (e->lines[i].def.local_addr[0] != '\0')
             e->lines[i].def.line.local_addr = e->lines[i].def.local_addr;
         e->lines[i].proto = protocol_find(cfg->lines[i].protocol);
@@ -1705,6 +1757,7 @@ int pl_engine_new(uv_loop_t *loop, const pl_engine_config_t *cfg, const pl_engin
         long li;
 
         d->def = cfg->devices[i];
+        device_def_canon(&d->def);
         d->e = e;
         li = name_find(line_ix, cfg->nlines, d->def.line);
         d->line = li >= 0 ? &e->lines[li] : NULL;

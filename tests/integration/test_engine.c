@@ -1108,6 +1108,14 @@ static void test_write_refused_by_driver(void **state)
 
 static int devb_downs; /* link-down reports for devB to the reloaded engine */
 
+/* Fills what follows a text's NUL, as a reused buffer holds an older, longer text. */
+static void scribble_tail(char *s, size_t cap)
+{
+    size_t n = strlen(s);
+
+    memset(s + n + 1, 'x', cap - n - 1);
+}
+
 static void on_device_b(pl_engine_t *e, const char *device, const pl_status_t *st, void *ud)
 {
     (void)e;
@@ -1122,10 +1130,16 @@ static void on_device_b(pl_engine_t *e, const char *device, const pl_status_t *s
  * is gone.
  *
  * Regression test: the PCCC driver had no rebind operation, so handing a PCCC connection
- * over called a NULL function (the daemon crashed on SIGHUP with any PCCC device). */
+ * over called a NULL function (the daemon crashed on SIGHUP with any PCCC device).
+ *
+ * The new engine's definitions are equal texts in buffers that held longer ones: bytes
+ * after a NUL made an unchanged device look changed, and a reload reconnected it. */
 static void test_reload_keeps_pccc_connection(void **state)
 {
     fx_t f;
+    pl_line_def_t lines[2];
+    pl_device_def_t devs[2];
+    size_t last;
     pl_engine_config_t ec;
     pl_engine_cbs_t cbs = {.on_change = on_change, .on_device = on_device_b};
     pl_engine_t *e2 = NULL;
@@ -1145,10 +1159,23 @@ static void test_reload_keeps_pccc_connection(void **state)
     start(&f);
     wait_value(&f, "p.n1", 12, 3000);
 
+    memcpy(lines, f.lines, sizeof(lines));
+    memcpy(devs, f.devs, sizeof(devs));
+    for (size_t i = 0; i < 2; i++) {
+        scribble_tail(lines[i].name, sizeof(lines[i].name));
+        scribble_tail(lines[i].protocol, sizeof(lines[i].protocol));
+        scribble_tail(lines[i].keys, sizeof(lines[i].keys));
+        scribble_tail(lines[i].local_addr, sizeof(lines[i].local_addr));
+        scribble_tail(devs[i].name, sizeof(devs[i].name));
+        scribble_tail(devs[i].line, sizeof(devs[i].line));
+        scribble_tail(devs[i].keys, sizeof(devs[i].keys));
+        last = lines[i].line.hosts.host[lines[i].line.hosts.count - 1].name;
+        scribble_tail(lines[i].line.hosts.text + last, sizeof(lines[i].line.hosts.text) - last);
+    }
     memset(&ec, 0, sizeof(ec));
-    ec.lines = f.lines;
+    ec.lines = lines;
     ec.nlines = 2;
-    ec.devices = f.devs;
+    ec.devices = devs;
     ec.ndevices = 2;
     ec.tags = f.tags;
     ec.ntags = f.ntags;
