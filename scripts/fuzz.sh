@@ -40,9 +40,8 @@ for exe in "$build"/fuzz_*; do
         >"$out/$name.log" 2>&1 || rc=$?
     if [ "$rc" -ne 0 ] || grep -qE "$reports" "$out/$name.log"; then
         echo "fuzz: $name FAILED (exit $rc, log: $out/$name.log)" >&2
-        grep -m 5 -E "$reports" "$out/$name.log" >&2 || true
         tail -n 30 "$out/$name.log" >&2
-        failed+=("$name")
+        failed+=("$name:$rc")
     fi
 done
 
@@ -50,8 +49,25 @@ if [ "$ran" -eq 0 ]; then
     echo "fuzz: no fuzz_* executables in $build (configure with -DPL_FUZZ=ON)" >&2
     exit 1
 fi
+# A CI log often keeps only its last lines: what failed, the report and the input that did
+# it (base64, when small enough to copy back: `base64 -d > crash` then `fuzz_NAME crash`)
+# come last, after every target has run.
 if [ ${#failed[@]} -ne 0 ]; then
-    echo "fuzz: crashed: ${failed[*]}" >&2
+    for f in "${failed[@]}"; do
+        name=${f%%:*}
+        echo "fuzz: $name exit ${f##*:}; first reports:" >&2
+        grep -m 3 -E "$reports|^==[0-9]+== ?ERROR|deadly signal|fatal error" "$out/$name.log" >&2 ||
+            tail -n 3 "$out/$name.log" >&2
+        for a in "$out/$name"-*; do
+            [ -f "$a" ] || continue
+            if [ "$(stat -c %s "$a")" -le 512 ]; then
+                echo "fuzz: $name input $(basename "$a") base64: $(base64 -w0 "$a")" >&2
+            else
+                echo "fuzz: $name input $a ($(stat -c %s "$a") bytes)" >&2
+            fi
+        done
+    done
+    echo "fuzz: crashed: ${failed[*]%%:*}" >&2
     exit 1
 fi
 echo "fuzz: $ran target(s) ran clean" >&2
