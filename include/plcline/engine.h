@@ -240,11 +240,12 @@ PL_EXTERN void pl_engine_stop(pl_engine_t *e, void (*done)(pl_engine_t *e, void 
 PL_EXTERN void pl_engine_free(pl_engine_t *e);
 
 /* Reload support: `e` (new, not started yet) takes over the connections of `old`'s devices
- * whose device and line definitions are unchanged (same name, same parameters), so they do
- * not reconnect. Call it before pl_engine_start(e), then stop and free `old`. A device hands
- * its connection over once its requests in flight have completed; until then it skips its
- * cycles in `e` and its writes wait. Queued writes of `old` are answered with PL_ESTOPPED
- * as usual. Returns the number of devices adopted. */
+ * whose device and line definitions are unchanged (same name, same parameters; a text is
+ * compared up to its NUL, whatever its buffer holds after it), so they do not reconnect.
+ * Call it before pl_engine_start(e), then stop and free `old`. A device hands its connection
+ * over once its requests in flight have completed; until then it skips its cycles in `e`
+ * and its writes wait. Queued writes of `old` are answered with PL_ESTOPPED as usual.
+ * Returns the number of devices adopted. */
 PL_EXTERN size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old);
 
 typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud);
