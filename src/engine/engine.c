@@ -97,6 +97,9 @@ struct group_s {
      * start of the last cycle whose blocks all succeeded, so that check_stale() need not
      * look at each tag while that is recent enough */
     uint64_t fresh_since;
+    /* a cycle came while a reload was still handing the device's connection over: it runs
+     * as soon as the connection is here, not a period later */
+    int missed;
 };
 
 typedef struct {
@@ -835,8 +838,10 @@ static void group_start(group_t *g)
     edev_t *d = g->dev;
     size_t i;
 
-    if (d->dd == NULL)
-        return; /* the connection is still being handed over by a reload */
+    if (d->dd == NULL) {
+        g->missed = 1; /* the connection is still being handed over by a reload */
+        return;
+    }
     if (g->pending > 0) {
         d->st.overruns++; /* the previous cycle is still running: skip this one */
         return;
@@ -1308,8 +1313,17 @@ static void handover_check(edev_t *d)
         if (is_evt(to))
             evt_subscribe(to);
         pl_log(old->log, PL_LOG_INFO, "device %s: connection kept across the reload", to->def.name);
-        if (!to->e->stopping)
+        if (!to->e->stopping) {
+            size_t i;
+
+            for (i = 0; i < to->ngroups; i++) {
+                if (to->groups[i]->missed) {
+                    to->groups[i]->missed = 0;
+                    group_start(to->groups[i]);
+                }
+            }
             dev_pump(to);
+        }
     }
     d->dd = NULL;
     if (--old->handovers == 0 && old->release_pending)

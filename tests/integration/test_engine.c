@@ -1209,6 +1209,51 @@ static void test_reload_keeps_pccc_connection(void **state)
     teardown(&f);
 }
 
+/* A reload while the device's read is in flight: the new engine's first cycle comes before
+ * the connection is handed over, and runs once it is. The scan class's period is an hour,
+ * so the tag turns good only through that cycle: before, the device skipped it and its
+ * tags had no value until the next period. */
+static void test_reload_runs_the_cycle_missed_in_handover(void **state)
+{
+    fx_t f;
+    pl_engine_config_t ec;
+    pl_engine_cbs_t cbs = {.on_change = on_change};
+    pl_engine_t *e2 = NULL;
+    pl_engine_stats_t s;
+    pl_status_t err;
+
+    (void)state;
+    setup(&f, 2000);
+    slow_sim(&f, 0, 150);
+    f.scans[1].period_ms = 3600u * 1000u;
+    add_tag(&f, "a.w1", "devA", "W1", "slow", 0);
+    start(&f);
+    run_until(&f, read_in_flight, "devA", 3000);
+
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = f.lines;
+    ec.nlines = 2;
+    ec.devices = f.devs;
+    ec.ndevices = 2;
+    ec.tags = f.tags;
+    ec.ntags = f.ntags;
+    ec.scans = f.scans;
+    ec.nscans = 2;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f.loop, &ec, &cbs, &f, &e2, &err), 0);
+    assert_int_equal(pl_engine_adopt(e2, f.e), 2);
+    pl_engine_stop(f.e, on_stopped);
+    pl_engine_free(f.e);
+    f.e = e2;
+    assert_int_equal(pl_engine_start(e2), 0);
+    wait_quality(&f, "a.w1", "good", 3000);
+    pl_engine_device_stats(e2, "devA", &s);
+    assert_int_equal(s.requests, 2); /* the connection's: the old engine's read, the missed
+                                        cycle once */
+    assert_int_equal(s.overruns, 0);
+    teardown(&f);
+}
+
 static void test_config_errors(void **state)
 {
     fx_t f;
@@ -1300,6 +1345,7 @@ int main(void)
         cmocka_unit_test(test_pccc_write_refused_by_plc),
         cmocka_unit_test(test_write_refused_by_driver),
         cmocka_unit_test(test_reload_keeps_pccc_connection),
+        cmocka_unit_test(test_reload_runs_the_cycle_missed_in_handover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
