@@ -244,8 +244,11 @@ PL_EXTERN void pl_engine_free(pl_engine_t *e);
  * compared up to its NUL, whatever its buffer holds after it), so they do not reconnect.
  * Call it before pl_engine_start(e), then stop and free `old`. A device hands its connection
  * over once its requests in flight have completed; until then its writes wait, and a cycle
- * that falls due in `e` runs as soon as the connection is there. Queued writes of `old` are
- * answered with PL_ESTOPPED as usual. Returns the number of devices adopted. */
+ * that falls due in `e` runs as soon as the connection is there. The tags of an adopted
+ * device whose address and options are unchanged start with their good or uncertain state
+ * in `old` (value, quality, times, flags; not published again until a value is read).
+ * Queued writes of `old` are answered with PL_ESTOPPED as usual. Returns the number of
+ * devices adopted. */
 PL_EXTERN size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old);
 
 typedef void (*pl_write_cb)(pl_engine_t *e, const pl_status_t *result, void *ud);

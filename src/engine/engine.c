@@ -145,6 +145,7 @@ struct edev_s {
     uint64_t stale_due; /* uv_now() the staleness timer fires at, while it runs */
     char link_detail[PL_STATUS_DETAIL_MAX];
     uint64_t pubseq; /* the engine's number of the last publication of one of its tags */
+    int carried;     /* event-driven: tags took a value from the engine before a reload */
 };
 
 static int is_evt(const edev_t *d)
@@ -1260,6 +1261,69 @@ static edev_t *old_device(pl_engine_t *old, edev_t **by_name, const char *name)
     return NULL;
 }
 
+/* The options that make a tag's value out of what its device sends. */
+static int same_options(const pl_tag_def_t *a, const pl_tag_def_t *b)
+{
+    return a->scaled == b->scaled && a->gain == b->gain && a->offset == b->offset &&
+           a->deadband == b->deadband && a->stale_ms == b->stale_ms && a->keys != NULL &&
+           b->keys != NULL && strcmp(a->keys, b->keys) == 0;
+}
+
+/* Tag `t` of a device that keeps its connection starts with the state `ot` had in the old
+ * engine: the last value, its quality, time and flags, not "no value" until the device is
+ * read again (an event-driven one may send a point only when it changes). Good and
+ * uncertain states only: a bad one's detail lives in the old engine. The first value read
+ * is published as after any start (`published` stays 0). */
+static void carry_state(tag_t *t, const tag_t *ot)
+{
+    if (ot->quality == PL_Q_BAD || ot->vtype == PL_VT_NONE)
+        return;
+    if (ot->vtype == PL_VT_STRING) {
+        if (ot->str == NULL || (t->str = calloc(2, PL_VALUE_STRING_MAX)) == NULL)
+            return;
+        memcpy(t->str, ot->str, PL_VALUE_STRING_MAX);
+        t->slen = ot->slen;
+    }
+    t->v = ot->v;
+    t->vtype = ot->vtype;
+    t->quality = ot->quality;
+    t->flags = ot->flags;
+    t->ts_ms = ot->ts_ms;
+    t->last_good = ot->last_good;
+    t->error = 0;
+    t->detail = NULL;
+    if (is_evt(t->dev)) {
+        t->dev->esrc[t->scan] = ot->dev->esrc[ot->scan];
+        t->dev->carried = 1;
+    }
+}
+
+/* After pl_engine_adopt() has paired the devices: each tag of a kept device whose name,
+ * address and options are the same in `old` takes its state. Both engines keep their tags
+ * sorted by name: one walk through the two lists, not a search per tag. */
+static void carry_states(pl_engine_t *e, const pl_engine_t *old)
+{
+    size_t i = 0, j = 0;
+
+    while (i < e->ntags && j < old->ntags) {
+        tag_t *t = tag_by_name(e, i);
+        const tag_t *ot = tag_by_name(old, j);
+        int c = strcmp(t->name, ot->name);
+
+        if (c < 0) {
+            i++;
+        } else if (c > 0) {
+            j++;
+        } else {
+            if (t->dev->adopt_from != NULL && ot->dev == t->dev->adopt_from &&
+                strcmp(ot->address, t->address) == 0 && same_options(ot->proto, t->proto))
+                carry_state(t, ot);
+            i++;
+            j++;
+        }
+    }
+}
+
 size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old)
 {
     size_t i, n = 0;
@@ -1290,6 +1354,8 @@ size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old)
         n++;
     }
     free(by_name);
+    if (n > 0)
+        carry_states(e, old);
     return n;
 }
 
@@ -2005,6 +2071,9 @@ int pl_engine_start(pl_engine_t *e)
             evt_subscribe(&e->devs[i]);
         (void)e->devs[i].drv->dev_start(e->devs[i].dd);
     }
+    for (i = 0; i < e->ndevs; i++) /* values kept across a reload age from now on */
+        if (e->devs[i].carried && e->devs[i].stale_min > 0)
+            stale_arm(&e->devs[i], now, e->devs[i].stale_min / 8u + 1u);
     for (i = 0; i < e->nscans; i++) {
         e->scans[i].due = now;
         uv_timer_start(&e->scans[i].timer, on_scan, 0, 0);

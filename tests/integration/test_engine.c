@@ -1254,6 +1254,80 @@ static void test_reload_runs_the_cycle_missed_in_handover(void **state)
     teardown(&f);
 }
 
+static int tag_published(fx_t *f, void *arg)
+{
+    long i = pl_engine_tag_index(f->e, arg);
+
+    return i >= 0 && pl_engine_tag_seq(f->e, (size_t)i) > 0;
+}
+
+/* A reload hands the kept tags' states to the new engine: before the new engine has read
+ * anything, a.w1 has its value, quality and time; a tag whose address changed (a.w2) and
+ * the tags of a device that reconnects (b.w1: its line changed) start without a value. The
+ * new engine still publishes a.w1 at its first read, as after any start. */
+static void test_reload_keeps_tag_states(void **state)
+{
+    fx_t f;
+    pl_engine_config_t ec;
+    pl_engine_cbs_t cbs = {.on_change = on_change};
+    pl_engine_t *e2 = NULL;
+    pl_tag_state_t was;
+    const pl_tag_state_t *st;
+    pl_status_t err;
+    pl_value_t v;
+    wres_t w;
+
+    (void)state;
+    setup(&f, 2000);
+    add_tag(&f, "a.w1", "devA", "W1", "fast", 1);
+    add_tag(&f, "a.w2", "devA", "W2", "fast", 0);
+    add_tag(&f, "b.w1", "devB", "W1", "fast", 0);
+    start(&f);
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 4321;
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(pl_engine_write(f.e, "a.w1", &v, on_written, &w, &err), 0);
+    run_until(&f, write_done, &w, 3000);
+    assert_int_equal(w.st.code, 0);
+    wait_value(&f, "a.w1", 4321, 3000);
+    wait_quality(&f, "a.w2", "good", 3000);
+    wait_quality(&f, "b.w1", "good", 3000);
+    was = *pl_engine_tag(f.e, "a.w1");
+
+    snprintf(f.text[1][2], sizeof(f.text[1][2]), "W3"); /* a.w2 reads another word */
+    f.lines[1].timeout_ms += 1;                         /* line B changed: devB reconnects */
+    memset(&ec, 0, sizeof(ec));
+    ec.lines = f.lines;
+    ec.nlines = 2;
+    ec.devices = f.devs;
+    ec.ndevices = 2;
+    ec.tags = f.tags;
+    ec.ntags = f.ntags;
+    ec.scans = f.scans;
+    ec.nscans = 2;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f.loop, &ec, &cbs, &f, &e2, &err), 0);
+    assert_int_equal(pl_engine_adopt(e2, f.e), 1);
+    st = pl_engine_tag(e2, "a.w1");
+    assert_int_equal(st->quality, PL_Q_GOOD);
+    assert_int_equal(st->value.type, PL_VT_INT);
+    assert_int_equal(st->value.i, 4321);
+    assert_true(st->ts_ms == was.ts_ms);
+    assert_int_equal(pl_engine_tag(e2, "a.w2")->value.type, PL_VT_NONE);
+    assert_int_equal(pl_engine_tag(e2, "b.w1")->value.type, PL_VT_NONE);
+
+    pl_engine_stop(f.e, on_stopped);
+    pl_engine_free(f.e);
+    f.e = e2;
+    assert_int_equal(pl_engine_start(e2), 0);
+    run_until(&f, tag_published, "a.w1", 3000);
+    st = pl_engine_tag(e2, "a.w1");
+    assert_int_equal(st->quality, PL_Q_GOOD);
+    assert_int_equal(st->value.i, 4321);
+    teardown(&f);
+}
+
 static void test_config_errors(void **state)
 {
     fx_t f;
@@ -1346,6 +1420,7 @@ int main(void)
         cmocka_unit_test(test_write_refused_by_driver),
         cmocka_unit_test(test_reload_keeps_pccc_connection),
         cmocka_unit_test(test_reload_runs_the_cycle_missed_in_handover),
+        cmocka_unit_test(test_reload_keeps_tag_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -551,6 +551,48 @@ static void test_reload_subscribes_again(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
+/* A reload keeps the values the station sent: a station sends a point again only when it
+ * changes (or at an interrogation), so the new engine starts with the old one's state of
+ * each kept tag (value, quality, source time, flags), and those values age from there: with
+ * the device's 100 ms limit, t1 turns uncertain without a value sent after the reload. */
+static void test_reload_keeps_event_values(void **state)
+{
+    fx_t *f = *state;
+    pl_drv_dev_t *dev;
+    pl_engine_t *old;
+    pl_drv_meta_t meta;
+    const pl_tag_state_t *st;
+    pl_status_t err;
+
+    rebuild_stale(f, 100, 0, 0); /* t0 = 1, then 2 */
+    dev = fake_events_dev;
+    old = f->e;
+    memset(&meta, 0, sizeof(meta));
+    meta.quality = PL_Q_GOOD;
+    meta.flags = PL_QF_SUBSTITUTED;
+    meta.source_ms = WALL_MS - 5000;
+    fake_events_push_int(1001, 7, &meta);
+    pl_status_clear(&err);
+    assert_int_equal(build(f, &err), 0);
+    fake_events_dev = dev;
+    assert_int_equal(pl_engine_adopt(f->e, old), 1);
+    assert_int_equal(pl_engine_start(f->e), 0);
+    pl_engine_stop(old, on_stopped);
+    pl_engine_free(old);
+    st = pl_engine_tag(f->e, "t1");
+    assert_int_equal(st->value.type, PL_VT_INT);
+    assert_int_equal(st->value.i, 7);
+    assert_int_not_equal(st->quality, PL_Q_BAD);
+    assert_true(st->source_ms == WALL_MS - 5000);
+    assert_int_equal(st->flags, PL_QF_SUBSTITUTED);
+    assert_true(st->ts_ms == WALL_MS);
+    assert_int_equal(pl_engine_tag(f->e, "t0")->value.i, 2);
+    assert_int_equal(pl_engine_tag(f->e, "t3")->value.type, PL_VT_NONE); /* never sent */
+    run_until_quality(f, "t1", PL_Q_UNCERTAIN, 5000);
+    assert_int_equal(pl_engine_tag(f->e, "t1")->value.i, 7);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
 /* A reload while a write is in flight: the connection moves only when the write is
  * answered; values the device sends meanwhile reach the new engine all the same. */
 static void test_reload_with_write_in_flight(void **state)
@@ -607,6 +649,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_subscribes_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_with_write_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_keeps_event_values, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
