@@ -5,7 +5,8 @@
  * become in the published tag states, end to end through the client's decoding and the
  * driver; tags found by IOA (several on one IOA, told apart by their type; objects no tag
  * names ignored); a tag's own 'stale' with the real driver; and every tag bad when the
- * connection goes down, good again with the next general interrogation.
+ * connection goes down, good again with the next general interrogation; a reload that
+ * keeps the connection keeps the values and interrogates the station for an added tag.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -275,6 +276,52 @@ static void on_stopped(pl_engine_t *e, void *ud)
     (void)e, (void)ud;
 }
 
+static int added_in(void)
+{
+    return tag("added")->value.type != PL_VT_NONE;
+}
+
+/* A reload (SIGHUP) with one tag more, on IOA 1007, which the station sends only in its
+ * interrogation: the new engine keeps the connection, starts with the kept tags' values
+ * (without a frame from the station), and the driver interrogates the station, so that the
+ * added tag gets its value without waiting for the point to change. */
+static void reload_with_added_tag(const pl_engine_config_t *old_ec)
+{
+    pl_engine_config_t ec = *old_ec;
+    pl_engine_cbs_t cbs = {on_change, NULL};
+    pl_tag_def_t tags[NTAGS + 1];
+    pl_engine_t *e2 = NULL;
+    pl_status_t err;
+    const pl_tag_state_t *st;
+    unsigned gis = S.gis;
+
+    memcpy(tags, old_ec->tags, NTAGS * sizeof(tags[0]));
+    memset(&tags[NTAGS], 0, sizeof(tags[NTAGS]));
+    tags[NTAGS].name = "added";
+    tags[NTAGS].device = "station";
+    tags[NTAGS].address = "1007";
+    ec.tags = tags;
+    ec.ntags = NTAGS + 1;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&S.loop, &ec, &cbs, NULL, &e2, &err), 0);
+    assert_int_equal(pl_engine_adopt(e2, S.e), 1);
+    assert_int_equal(pl_engine_start(e2), 0);
+    pl_engine_stop(S.e, on_stopped);
+    pl_engine_free(S.e);
+    S.e = e2;
+    st = tag("time");
+    assert_int_equal(st->quality, PL_Q_GOOD);
+    assert_true(st->value.f == 1.5);
+    assert_int_equal(st->source_ms, (uint64_t)TIME_MS);
+    assert_int_equal(tag("added")->value.type, PL_VT_NONE);
+    run_until(added_in, GUARD_MS);
+    st = tag("added");
+    assert_int_equal(st->quality, PL_Q_GOOD);
+    assert_true(st->value.f == 7.0);
+    assert_int_equal(S.gis, gis + 1);
+    assert_int_equal(S.closed, 1); /* only the station's own close earlier */
+}
+
 static void test_engine_with_station(void **state)
 {
     pl_listener_config_t lc;
@@ -376,6 +423,8 @@ static void test_engine_with_station(void **state)
     run_until(time_good_again, GUARD_MS);
     assert_int_equal(tag("iv")->quality, PL_Q_BAD);
     assert_int_equal(tag("nt")->quality, PL_Q_UNCERTAIN);
+
+    reload_with_added_tag(&ec);
 
     pl_engine_stop(S.e, on_stopped);
     pl_engine_free(S.e);

@@ -372,10 +372,15 @@ static const pl_line_t *dev_line(const pl_drv_dev_t *d)
     return pl_iec104_client_line(d->cli);
 }
 
+/* A second subscription comes from a reloaded engine that kept the connection: its tags
+ * that the old engine did not have (or had at another address) would wait for their
+ * point's next change, so the station is interrogated at once when it is started (the
+ * kept tags start with their last values, and the interrogation confirms them). */
 static int subscribe(pl_drv_dev_t *d, const pl_drv_addr_t *const *addrs, size_t n,
                      pl_drv_push_cb push, void *ud, pl_status_t *err)
 {
     const pl_drv_addr_t **sorted = NULL;
+    int again = d->push != NULL;
 
     if (n > 0) {
         sorted = malloc(n * sizeof(*sorted));
@@ -389,6 +394,8 @@ static int subscribe(pl_drv_dev_t *d, const pl_drv_addr_t *const *addrs, size_t 
     d->naddrs = n;
     d->push = push;
     d->push_ud = ud;
+    if (again && n > 0 && pl_iec104_client_started(d->cli))
+        (void)pl_iec104_client_interrogate(d->cli); /* not started: the start interrogates */
     return 0;
 }
 
