@@ -216,6 +216,7 @@ enum wait {
     W_NONE = 0,
     W_ATTEMPT, /* start the next attempt */
     W_CONNECT, /* connect timeout of the current address */
+    W_RETURN,  /* parallel, prefer_primary: the primary has been up long enough to return to */
 };
 
 /* One host of the combined list: primary hosts first, then backup hosts. */
@@ -509,27 +510,43 @@ static void line_lost(pl_line_t *line, struct slot *s, int deferred)
 /* Slot `s` connected. */
 static void line_gained(pl_line_t *line, struct slot *s)
 {
-    pl_status_t why;
-
     if (line->active < 0) {
         set_active(line, s->id);
         report(line, NULL, 0);
         return;
     }
     if (line->parallel && line->cfg.prefer_primary && s->id == 0 && line->active == 1) {
-        set_active(line, 0);
-        if (line->pend)
-            return; /* the pending report brings the protocol up on the primary */
-        if (line->cbs.on_switch != NULL) {
-            line->cbs.on_switch(line, line->ud);
-            return;
-        }
-        pl_status_set(&why, PL_ECANCELED, 0, "switching back to primary");
-        report(line, &why, 0);
+        /* a primary that accepts and drops connections (a PLC still starting, a firewall)
+         * must not pull the stream back and forth: it has to stay up `stable_ms` first */
+        pl_log(line->cfg.log, PL_LOG_INFO,
+               "line%s: standby connection to %s; the stream returns to it once it has been "
+               "up %u ms",
+               side_tag(line, slot_target(s)), s->peer, line->cfg.stable_ms);
+        slot_arm(s, W_RETURN, line->cfg.stable_ms);
         return;
     }
     pl_log(line->cfg.log, PL_LOG_INFO, "line%s: standby connection to %s",
            side_tag(line, slot_target(s)), s->peer);
+}
+
+/* W_RETURN: the primary (slot 0) stayed up `stable_ms` while the backup carries the
+ * stream: the stream moves back to it. */
+static void return_to_primary(struct slot *s)
+{
+    pl_line_t *line = s->line;
+    pl_status_t why;
+
+    if (s->state != PL_LINE_UP || line->active != 1)
+        return;
+    set_active(line, 0);
+    if (line->pend)
+        return; /* the pending report brings the protocol up on the primary */
+    if (line->cbs.on_switch != NULL) {
+        line->cbs.on_switch(line, line->ud);
+        return;
+    }
+    pl_status_set(&why, PL_ECANCELED, 0, "switching back to primary");
+    report(line, &why, 0);
 }
 
 /* The slot's attempt failed or its connection broke (s->err says why): move on to the
@@ -864,6 +881,9 @@ static void slot_timer_cb(uv_timer_t *t)
         return;
     case W_CONNECT:
         connect_timeout(s);
+        return;
+    case W_RETURN:
+        return_to_primary(s);
         return;
     }
 }

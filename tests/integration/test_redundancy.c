@@ -709,6 +709,46 @@ static void test_parallel_no_prefer(void **state)
     srv_kill(&b);
 }
 
+/* prefer_primary with a primary that accepts connections and drops them at once (a PLC
+ * still starting, a firewall): the stream stays on the backup, however often the primary
+ * connects; a primary that stays up `stable_ms` (here the back-off maximum, 200 ms) takes
+ * it back. Before, every accepted connection pulled the stream over and the next failover
+ * pushed it back: two switches and a request lost each time. */
+static void test_parallel_flapping_primary(void **state)
+{
+    srv_t a, b;
+    pl_line_config_t cfg;
+    rec_t r;
+    int accepts;
+
+    (void)state;
+    parallel_up(&r, &a, &b, SRV_ECHO, &cfg, &rec_cbs, 1);
+    srv_kill(&a);
+    RUN_UNTIL(r.ups == 2, 5000);
+    assert_int_equal(r.up_side[1], PL_LINE_BACKUP);
+    srv_start(&a, "127.0.0.1", a.port, SRV_CLOSE);
+    accepts = a.accepts;
+    RUN_UNTIL(a.accepts >= accepts + 3 || r.ups > 2, 5000);
+    assert_int_equal(r.ups, 2);
+    assert_int_equal(r.downs, 1);
+    assert_int_equal(pl_line_switchovers(r.line), 1);
+    assert_int_equal(pl_line_active(r.line, NULL, NULL), 1);
+    assert_int_equal(send_text(r.line, "bk"), 0);
+    RUN_UNTIL(r.nrx == 2, 5000);
+    assert_memory_equal(b.rx, "bk", 2);
+
+    /* the primary works again: the stream returns once it has stayed up */
+    srv_kill(&a);
+    srv_start(&a, "127.0.0.1", a.port, SRV_ECHO);
+    RUN_UNTIL(r.ups == 3, 5000);
+    assert_int_equal(r.up_side[2], PL_LINE_PRIMARY);
+    assert_int_equal(r.down[1].code, PL_ECANCELED);
+    assert_int_equal(pl_line_switchovers(r.line), 2);
+    pl_line_free(r.line);
+    srv_kill(&a);
+    srv_kill(&b);
+}
+
 static void test_parallel_drop_black_hole(void **state)
 {
     srv_t a, b;
@@ -884,6 +924,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parallel_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel_on_switch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel_no_prefer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parallel_flapping_primary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel_drop_black_hole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backoff_reset_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jitter_source, setup, teardown),

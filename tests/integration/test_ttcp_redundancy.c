@@ -638,10 +638,12 @@ static void test_parallel_failover_and_return(void **state)
     assert_int_equal(active_side(k), PL_LINE_BACKUP);
     assert_int_equal(pl_line_switchovers(pl_ttcp_client_line(k->cli)), 1);
 
-    /* the primary is back on the same port: prefer_primary brings the stream back (the
-     * move is on_down(PL_ECANCELED) + on_up: at most the request in flight fails) */
+    /* the primary is back on the same port: prefer_primary brings the stream back once the
+     * primary has stayed up `stable_ms` (the back-off maximum); the move is
+     * on_down(PL_ECANCELED) + on_up: at most the request in flight fails. The wait: the
+     * reconnect (at most the back-off maximum), that time up, and slack. */
     sim_start(a, "127.0.0.1", a->port);
-    RUN_UNTIL(active_side(k) == PL_LINE_PRIMARY, 4 * BIG_BACKOFF_MS + 2000);
+    RUN_UNTIL(active_side(k) == PL_LINE_PRIMARY, 2 * (2 * BIG_BACKOFF_MS) + 4000);
     ok0 = st->ok;
     b0 = sim_frames(b);
     RUN_UNTIL(st->ok >= ok0 + 50, 5000);
