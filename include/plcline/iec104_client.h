@@ -120,7 +120,8 @@ PL_EXTERN int pl_iec104_client_new(uv_loop_t *loop, const pl_iec104_client_confi
 /* Connects now and reconnects whenever the connection is lost. */
 PL_EXTERN int pl_iec104_client_start(pl_iec104_client_t *c);
 
-/* Sends a general interrogation now (when started; else PL_ECLOSING). */
+/* Sends a general interrogation now (when started; else PL_ECLOSING). While one is running
+ * nothing is sent: its answer brings every point (a station may refuse a second one). */
 PL_EXTERN int pl_iec104_client_interrogate(pl_iec104_client_t *c);
 
 /* STARTDT confirmed on the current connection: 1, else 0. */

@@ -1376,7 +1376,7 @@ static void handover_check(edev_t *d)
         to->dd = d->dd;
         to->adopt_from = NULL;
         to->drv->rebind(to->dd, to);
-        if (is_evt(to))
+        if (is_evt(to) && to->e->started) /* else pl_engine_start() subscribes, once */
             evt_subscribe(to);
         pl_log(old->log, PL_LOG_INFO, "device %s: connection kept across the reload", to->def.name);
         if (!to->e->stopping) {
@@ -1409,6 +1409,11 @@ static void on_link(void *ud, const pl_status_t *st)
              pl_err_name(st->code), st->detail[0] ? ": " : "", st->detail);
     if (st != NULL && is_evt(d) && !d->e->stopping)
         evt_link_down(d, st);
+    /* a reload waits to hand this connection over (a write in flight): the new engine's
+     * tags, which started with this engine's values, learn that the link is down */
+    if (st != NULL && d->e->stopping && d->adopt_to != NULL && is_evt(d->adopt_to) &&
+        !d->adopt_to->e->stopping)
+        evt_link_down(d->adopt_to, st);
     if (d->e->cbs.on_device != NULL)
         d->e->cbs.on_device(d->e, d->def.name, st, d->e->ud);
 }

@@ -593,6 +593,46 @@ static void test_reload_keeps_event_values(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
+/* A reload while a write is in flight, and the link goes down before the handover: the
+ * new engine's tags, which started with the old engine's values, turn bad, as the old
+ * engine's would have (before, they stayed good with the link down until it came back). */
+static void test_reload_link_down_in_handover(void **state)
+{
+    fx_t *f = *state;
+    pl_drv_dev_t *dev = fake_events_dev;
+    pl_engine_t *old = f->e;
+    pl_status_t err, down;
+    pl_value_t v;
+    const pl_tag_state_t *st;
+
+    fake_events_push_int(1002, 22, NULL);
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 9;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_write(f->e, "t0", &v, on_write, (void *)(uintptr_t)0, &err), 0);
+    assert_int_equal(build(f, &err), 0);
+    fake_events_dev = dev;
+    assert_int_equal(pl_engine_adopt(f->e, old), 1);
+    assert_int_equal(pl_engine_start(f->e), 0);
+    pl_engine_stop(old, on_stopped);
+    pl_engine_free(old); /* released once the connection has moved on */
+    assert_int_equal(pl_engine_tag(f->e, "t2")->quality, PL_Q_GOOD); /* carried */
+    pl_status_set(&down, PL_ERECV_00, 0, "test: the station closed the connection");
+    dev->link(dev->link_ud, &down); /* still the old engine's device */
+    st = pl_engine_tag(f->e, "t2");
+    assert_int_equal(st->quality, PL_Q_BAD);
+    assert_int_equal(st->error, PL_ERECV_00);
+    assert_int_equal(st->value.i, 22);
+    /* the write fails with the link; the connection moves on, subscribed once */
+    dev->w[0].cb(dev->w[0].ctx, &down);
+    dev->nw = 0;
+    assert_int_equal(f->wcalls[0], 1);
+    assert_int_equal(f->wcode[0], PL_ERECV_00);
+    assert_int_equal(dev->subscribes, 2);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
 /* A reload while a write is in flight: the connection moves only when the write is
  * answered; values the device sends meanwhile reach the new engine all the same. */
 static void test_reload_with_write_in_flight(void **state)
@@ -650,6 +690,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload_subscribes_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_with_write_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_keeps_event_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_link_down_in_handover, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

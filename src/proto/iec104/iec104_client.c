@@ -1241,10 +1241,13 @@ int pl_iec104_client_start(pl_iec104_client_t *c)
 
 int pl_iec104_client_interrogate(pl_iec104_client_t *c)
 {
+    sess_t *s = act_started(c);
     int rc;
 
-    if (act_started(c) == NULL)
+    if (s == NULL)
         return PL_ECLOSING;
+    if (s->gi_running)
+        return 0; /* the running one's answer brings every point */
     rc = interrogate(c);
     arm(c);
     return rc;
