@@ -35,6 +35,7 @@ for exe in "$build"/fuzz_*; do
     [ -d "$seeds" ] && dirs+=("$seeds")
     echo "fuzz: $name for ${seconds}s" >&2
     ran=$((ran + 1))
+    rm -f "$out/$name"-* # inputs of an earlier run are not this run's findings
     rc=0
     "$exe" -max_total_time="$seconds" -artifact_prefix="$out/$name-" "${dirs[@]}" \
         >"$out/$name.log" 2>&1 || rc=$?

@@ -75,7 +75,8 @@ typedef struct {
     uint16_t backup_port;       /* port for backup hosts without their own; 0: `port` */
     int use_backup;             /* D2000 "Use Backup Device"; 0: the backup is ignored */
     pl_redundancy_t redundancy; /* PL_REDUNDANCY_ALTERNATE (default) or _PARALLEL */
-    int prefer_primary;         /* parallel: go back to the primary as soon as it is up */
+    int prefer_primary;         /* parallel: go back to the primary once it has been up
+                                   stable_ms */
     int line_number;            /* D2000 "Line number": kept for protocols, pl_line_number() */
     unsigned stable_ms;         /* a connection up this long resets the back-off; 0: max_ms */
     /* A protocol that drives its redundancy itself holds one line per side (IEC 104's

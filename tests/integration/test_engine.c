@@ -1262,8 +1262,9 @@ static int tag_published(fx_t *f, void *arg)
 }
 
 /* A reload hands the kept tags' states to the new engine: before the new engine has read
- * anything, a.w1 has its value, quality and time; a tag whose address changed (a.w2) and
- * the tags of a device that reconnects (b.w1: its line changed) start without a value. The
+ * anything, a.w1 has its value, quality and time; a tag whose address changed (a.w2), one
+ * whose scale changed (a.sc) and the tags of a device that reconnects (b.w1: its line
+ * changed) start without a value. The
  * new engine still publishes a.w1 at its first read, as after any start. */
 static void test_reload_keeps_tag_states(void **state)
 {
@@ -1282,6 +1283,9 @@ static void test_reload_keeps_tag_states(void **state)
     add_tag(&f, "a.w1", "devA", "W1", "fast", 1);
     add_tag(&f, "a.w2", "devA", "W2", "fast", 0);
     add_tag(&f, "b.w1", "devB", "W1", "fast", 0);
+    add_tag(&f, "a.sc", "devA", "W1", "fast", 0);
+    f.tags[3].scaled = 1;
+    f.tags[3].gain = 2.0;
     start(&f);
     memset(&v, 0, sizeof(v));
     v.type = PL_VT_INT;
@@ -1295,7 +1299,9 @@ static void test_reload_keeps_tag_states(void **state)
     wait_quality(&f, "b.w1", "good", 3000);
     was = *pl_engine_tag(f.e, "a.w1");
 
+    assert_true(pl_engine_tag(f.e, "a.sc")->value.f == 8642.0);
     snprintf(f.text[1][2], sizeof(f.text[1][2]), "W3"); /* a.w2 reads another word */
+    f.tags[3].gain = 3.0;                               /* a.sc: another scale */
     f.lines[1].timeout_ms += 1;                         /* line B changed: devB reconnects */
     memset(&ec, 0, sizeof(ec));
     ec.lines = f.lines;
@@ -1316,6 +1322,7 @@ static void test_reload_keeps_tag_states(void **state)
     assert_true(st->ts_ms == was.ts_ms);
     assert_int_equal(pl_engine_tag(e2, "a.w2")->value.type, PL_VT_NONE);
     assert_int_equal(pl_engine_tag(e2, "b.w1")->value.type, PL_VT_NONE);
+    assert_int_equal(pl_engine_tag(e2, "a.sc")->value.type, PL_VT_NONE);
 
     pl_engine_stop(f.e, on_stopped);
     pl_engine_free(f.e);
