@@ -532,9 +532,10 @@ static void test_alternate_order(void **state)
 }
 
 /* Parallel line with the primary active and the backup standby, both up. The backup's
- * port is dead until the primary is up, so the primary is active deterministically. */
+ * port is dead until the primary is up, so the primary is active deterministically.
+ * `stable_ms`: the line's, 0 for its default (the back-off maximum, 200 ms here). */
 static void parallel_up(rec_t *r, srv_t *a, srv_t *b, enum mode amode, pl_line_config_t *cfg,
-                        const pl_line_cbs_t *cbs, int prefer)
+                        const pl_line_cbs_t *cbs, int prefer, unsigned stable_ms)
 {
     uint16_t pp[1], bp[1];
     uint64_t f;
@@ -550,6 +551,7 @@ static void parallel_up(rec_t *r, srv_t *a, srv_t *b, enum mode amode, pl_line_c
     red_config(cfg, 1, ip1, pp, 1, ip2, bp);
     cfg->redundancy = PL_REDUNDANCY_PARALLEL;
     cfg->prefer_primary = prefer;
+    cfg->stable_ms = stable_ms;
     line_make(r, cfg, cbs);
     assert_int_equal(pl_line_host_count(r->line), 2);
     pl_line_start(r->line);
@@ -578,7 +580,7 @@ static void test_parallel_failover(void **state)
     uint64_t f;
 
     (void)state;
-    parallel_up(&r, &a, &b, SRV_ECHO, &cfg, &rec_cbs, 1);
+    parallel_up(&r, &a, &b, SRV_ECHO, &cfg, &rec_cbs, 1, 0);
     st = pl_line_stats(r.line);
 
     /* requests go to the active (primary) side only */
@@ -667,7 +669,7 @@ static void test_parallel_on_switch(void **state)
     int downs;
 
     (void)state;
-    parallel_up(&r, &a, &b, SRV_ECHO, &cfg, &rec_cbs_switch, 1);
+    parallel_up(&r, &a, &b, SRV_ECHO, &cfg, &rec_cbs_switch, 1, 0);
     srv_kill(&a);
     RUN_UNTIL(r.ups == 2, 5000);
     assert_int_equal(r.up_side[1], PL_LINE_BACKUP);
@@ -694,7 +696,7 @@ static void test_parallel_no_prefer(void **state)
     rec_t r;
 
     (void)state;
-    parallel_up(&r, &a, &b, SRV_ECHO, &cfg, &rec_cbs, 0);
+    parallel_up(&r, &a, &b, SRV_ECHO, &cfg, &rec_cbs, 0, 0);
     srv_kill(&a);
     RUN_UNTIL(r.ups == 2, 5000);
     srv_start(&a, "127.0.0.1", a.port, SRV_ECHO);
@@ -711,9 +713,9 @@ static void test_parallel_no_prefer(void **state)
 
 /* prefer_primary with a primary that accepts connections and drops them at once (a PLC
  * still starting, a firewall): the stream stays on the backup, however often the primary
- * connects; a primary that stays up `stable_ms` (here the back-off maximum, 200 ms) takes
- * it back. Before, every accepted connection pulled the stream over and the next failover
- * pushed it back: two switches and a request lost each time. */
+ * connects; a primary that stays up `stable_ms` (2 s here) takes it back. Before, every accepted
+ * connection pulled the stream over and the next failover pushed it back: two switches and a
+ * request lost each time. */
 static void test_parallel_flapping_primary(void **state)
 {
     srv_t a, b;
@@ -722,7 +724,8 @@ static void test_parallel_flapping_primary(void **state)
     int accepts;
 
     (void)state;
-    parallel_up(&r, &a, &b, SRV_ECHO, &cfg, &rec_cbs, 1);
+    /* 2 s: each accepted connection's end reaches the line long before, also under valgrind */
+    parallel_up(&r, &a, &b, SRV_ECHO, &cfg, &rec_cbs, 1, 2000);
     srv_kill(&a);
     RUN_UNTIL(r.ups == 2, 5000);
     assert_int_equal(r.up_side[1], PL_LINE_BACKUP);
@@ -740,7 +743,7 @@ static void test_parallel_flapping_primary(void **state)
     /* the primary works again: the stream returns once it has stayed up */
     srv_kill(&a);
     srv_start(&a, "127.0.0.1", a.port, SRV_ECHO);
-    RUN_UNTIL(r.ups == 3, 5000);
+    RUN_UNTIL(r.ups == 3, 10000);
     assert_int_equal(r.up_side[2], PL_LINE_PRIMARY);
     assert_int_equal(r.down[1].code, PL_ECANCELED);
     assert_int_equal(pl_line_switchovers(r.line), 2);
@@ -760,7 +763,7 @@ static void test_parallel_drop_black_hole(void **state)
 
     (void)state;
     /* the primary accepts and never answers */
-    parallel_up(&r, &a, &b, SRV_HOLD, &cfg, &rec_cbs, 0);
+    parallel_up(&r, &a, &b, SRV_HOLD, &cfg, &rec_cbs, 0, 0);
     assert_int_equal(send_text(r.line, "ping"), 0);
     RUN_UNTIL(a.nrx == 4, 5000);
     run_for(20);
