@@ -53,11 +53,15 @@ valgrind: build
 
 check: format-check test test-asan valgrind
 
-format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+# the C sources: tracked files in a git checkout, else (an unpacked archive) the source folders
+SOURCES = $$(git ls-files '*.c' '*.h' 2>/dev/null || find apps bench include src tests -name '*.[ch]')
 
-format-check:
-	@out=$$(clang-format --dry-run $$(git ls-files '*.c' '*.h') 2>&1); \
+format: deps
+	clang-format -i $(SOURCES)
+
+# deps first: a fresh Debian machine has no clang-format, and `check` starts here
+format-check: deps
+	@out=$$(clang-format --dry-run $(SOURCES) 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out" | head -40; echo "format-check: run 'make format'"; exit 1; fi
 
 bench: build
