@@ -37,6 +37,11 @@ int pl_net_addr_format(const struct sockaddr *sa, int with_port, char *buf, size
  * "%scope") into `out` with `port`. No resolver is involved. Returns 0 or UV_EINVAL. */
 int pl_net_parse_ip(const char *s, uint16_t port, struct sockaddr_storage *out);
 
+/* The address a listener binds for a name that resolved to `list`: its first IPv4 address,
+ * else its first IPv6 one (brackets choose IPv6, as `[*]` does: Debian's /etc/hosts gives
+ * localhost ::1 first); NULL when it has neither. */
+const struct addrinfo *pl_net_listen_pick(const struct addrinfo *list);
+
 /* Turns TCP_NODELAY on and TCP keep-alive on with `keepalive_s` idle seconds (off when
  * `keepalive_s` <= 0). Returns 0 or the first libuv error (callers treat it as advisory). */
 int pl_net_tune(uv_tcp_t *tcp, int keepalive_s);

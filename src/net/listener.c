@@ -401,6 +401,19 @@ static int copy_allow(pl_listener_t *lst, const char *const *allow)
     return 0;
 }
 
+const struct addrinfo *pl_net_listen_pick(const struct addrinfo *list)
+{
+    const struct addrinfo *ai, *v6 = NULL;
+
+    for (ai = list; ai != NULL; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET)
+            return ai;
+        if (ai->ai_family == AF_INET6 && v6 == NULL)
+            v6 = ai;
+    }
+    return v6;
+}
+
 /* Fills `ss` from cfg->addr: the symbolic names, literals, or (synchronously) a name. */
 static int listen_address(uv_loop_t *loop, const char *a, uint16_t port,
                           struct sockaddr_storage *ss, pl_status_t *err)
@@ -408,6 +421,7 @@ static int listen_address(uv_loop_t *loop, const char *a, uint16_t port,
     char service[8];
     struct addrinfo hints;
     uv_getaddrinfo_t req;
+    const struct addrinfo *pick;
     int r;
 
     if (a == NULL || a[0] == '\0')
@@ -431,15 +445,12 @@ static int listen_address(uv_loop_t *loop, const char *a, uint16_t port,
     r = uv_getaddrinfo(loop, &req, NULL, a, service, &hints);
     if (r != 0)
         return pl_status_set(err, PL_ERESOLVE, r, "%s:%u", a, (unsigned)port);
-    r = PL_ERESOLVE;
-    for (struct addrinfo *ai = req.addrinfo; ai != NULL; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) {
-            memset(ss, 0, sizeof(*ss));
-            memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-            r = 0;
-            break;
-        }
+    pick = pl_net_listen_pick(req.addrinfo);
+    if (pick != NULL) {
+        memset(ss, 0, sizeof(*ss));
+        memcpy(ss, pick->ai_addr, pick->ai_addrlen);
     }
+    r = pick != NULL ? 0 : PL_ERESOLVE;
     uv_freeaddrinfo(req.addrinfo);
     if (r != 0)
         return pl_status_set(err, PL_ERESOLVE, UV_EAI_ADDRFAMILY, "%s:%u", a, (unsigned)port);

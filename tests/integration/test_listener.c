@@ -382,6 +382,43 @@ static void test_bind_addresses(void **state)
     serve_via("[::1]", "[::1]", "::1", "[::1]:");
 }
 
+/* A name that resolves to ::1 and 127.0.0.1, in that order (Debian's /etc/hosts for
+ * localhost), binds 127.0.0.1; a name with IPv6 addresses only binds its first one. Before,
+ * the first address was bound: on Debian `localhost` listened on ::1 only, and a partner
+ * given 127.0.0.1 was refused (the test above then hung, this machine's hosts file lists
+ * 127.0.0.1 alone). */
+static void test_name_binds_ipv4_first(void **state)
+{
+    struct sockaddr_in6 s6a, s6b;
+    struct sockaddr_in s4;
+    struct addrinfo a6, b6, a4;
+
+    (void)state;
+    assert_int_equal(uv_ip6_addr("::1", 0, &s6a), 0);
+    assert_int_equal(uv_ip6_addr("fe80::1", 0, &s6b), 0);
+    assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &s4), 0);
+    memset(&a6, 0, sizeof(a6));
+    memset(&b6, 0, sizeof(b6));
+    memset(&a4, 0, sizeof(a4));
+    a6.ai_family = AF_INET6;
+    a6.ai_addr = (struct sockaddr *)&s6a;
+    a6.ai_addrlen = sizeof(s6a);
+    b6 = a6;
+    b6.ai_addr = (struct sockaddr *)&s6b;
+    a4.ai_family = AF_INET;
+    a4.ai_addr = (struct sockaddr *)&s4;
+    a4.ai_addrlen = sizeof(s4);
+    a6.ai_next = &b6;
+    b6.ai_next = &a4;
+    assert_ptr_equal(pl_net_listen_pick(&a6), &a4);
+    b6.ai_next = NULL;
+    assert_ptr_equal(pl_net_listen_pick(&a6), &a6);
+    a4.ai_family = AF_UNIX;
+    a6.ai_next = NULL;
+    assert_null(pl_net_listen_pick(&a4));
+    assert_null(pl_net_listen_pick(NULL));
+}
+
 static void test_bind_failures(void **state)
 {
     srv_t a, b;
@@ -668,6 +705,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_loopback_echo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_addresses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_binds_ipv4_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allow_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allow_mapped_dual_stack, setup, teardown),
