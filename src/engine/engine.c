@@ -145,7 +145,6 @@ struct edev_s {
     uint64_t stale_due; /* uv_now() the staleness timer fires at, while it runs */
     char link_detail[PL_STATUS_DETAIL_MAX];
     uint64_t pubseq; /* the engine's number of the last publication of one of its tags */
-    int carried;     /* event-driven: tags took a value from the engine before a reload */
 };
 
 static int is_evt(const edev_t *d)
@@ -1290,11 +1289,14 @@ static void carry_state(tag_t *t, const tag_t *ot)
     t->flags = ot->flags;
     t->ts_ms = ot->ts_ms;
     t->last_good = ot->last_good;
-    t->error = 0;
-    t->detail = NULL;
     if (is_evt(t->dev)) {
-        t->dev->esrc[t->scan] = ot->dev->esrc[ot->scan];
-        t->dev->carried = 1;
+        edev_t *d = t->dev;
+        uint64_t now = uv_now(d->e->loop), due = t->last_good + evt_stale(d, t) + 1u;
+
+        d->esrc[t->scan] = ot->dev->esrc[ot->scan];
+        /* the value ages from its read, as one pushed now would (on_push) */
+        if (d->stale_init && evt_stale(d, t) > 0 && t->quality == PL_Q_GOOD)
+            stale_arm(d, now, due > now ? due - now : 0);
     }
 }
 
@@ -1359,6 +1361,19 @@ size_t pl_engine_adopt(pl_engine_t *e, pl_engine_t *old)
     return n;
 }
 
+/* New engine: the cycles that fell due while the connection was being handed over. */
+static void run_missed_cycles(edev_t *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->ngroups; i++) {
+        if (d->groups[i]->missed) {
+            d->groups[i]->missed = 0;
+            group_start(d->groups[i]);
+        }
+    }
+}
+
 /* Old engine, stopping: once `d` has nothing in flight its connection moves on (or is
  * closed, when the new engine was stopped first). */
 static void handover_check(edev_t *d)
@@ -1380,14 +1395,7 @@ static void handover_check(edev_t *d)
             evt_subscribe(to);
         pl_log(old->log, PL_LOG_INFO, "device %s: connection kept across the reload", to->def.name);
         if (!to->e->stopping) {
-            size_t i;
-
-            for (i = 0; i < to->ngroups; i++) {
-                if (to->groups[i]->missed) {
-                    to->groups[i]->missed = 0;
-                    group_start(to->groups[i]);
-                }
-            }
+            run_missed_cycles(to);
             dev_pump(to);
         }
     }
@@ -2076,9 +2084,6 @@ int pl_engine_start(pl_engine_t *e)
             evt_subscribe(&e->devs[i]);
         (void)e->devs[i].drv->dev_start(e->devs[i].dd);
     }
-    for (i = 0; i < e->ndevs; i++) /* values kept across a reload age from now on */
-        if (e->devs[i].carried && e->devs[i].stale_min > 0)
-            stale_arm(&e->devs[i], now, e->devs[i].stale_min / 8u + 1u);
     for (i = 0; i < e->nscans; i++) {
         e->scans[i].due = now;
         uv_timer_start(&e->scans[i].timer, on_scan, 0, 0);
