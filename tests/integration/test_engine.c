@@ -148,21 +148,29 @@ static void serial_line(fx_t *f, int i)
     snprintf(f->lines[i].keys, sizeof(f->lines[i].keys), "inflight=1");
 }
 
+/* The engine configuration of the fixture's definitions; `lines` and `devs`, when not
+ * NULL, stand in for the fixture's (copies in other buffers). */
+static void fx_config(fx_t *f, const pl_line_def_t *lines, const pl_device_def_t *devs,
+                      pl_engine_config_t *ec)
+{
+    memset(ec, 0, sizeof(*ec));
+    ec->lines = lines != NULL ? lines : f->lines;
+    ec->nlines = 2;
+    ec->devices = devs != NULL ? devs : f->devs;
+    ec->ndevices = 2;
+    ec->tags = f->tags;
+    ec->ntags = f->ntags;
+    ec->scans = f->scans;
+    ec->nscans = 2;
+}
+
 static void start(fx_t *f)
 {
     pl_engine_config_t ec;
     pl_engine_cbs_t cbs = {.on_change = on_change};
     pl_status_t err;
 
-    memset(&ec, 0, sizeof(ec));
-    ec.lines = f->lines;
-    ec.nlines = 2;
-    ec.devices = f->devs;
-    ec.ndevices = 2;
-    ec.tags = f->tags;
-    ec.ntags = f->ntags;
-    ec.scans = f->scans;
-    ec.nscans = 2;
+    fx_config(f, NULL, NULL, &ec);
     pl_status_clear(&err);
     assert_int_equal(pl_engine_new(&f->loop, &ec, &cbs, f, &f->e, &err), 0);
     assert_int_equal(pl_engine_start(f->e), 0);
@@ -172,6 +180,29 @@ static void on_stopped(pl_engine_t *e, void *ud)
 {
     (void)e;
     ((fx_t *)ud)->stopped = 1;
+}
+
+/* A reload, first half: a new engine of `ec` takes `adopted` devices over from the running
+ * one. The test looks at it before reload_switch(). */
+static pl_engine_t *reload_new(fx_t *f, const pl_engine_config_t *ec, const pl_engine_cbs_t *cbs,
+                               size_t adopted)
+{
+    pl_engine_t *e2 = NULL;
+    pl_status_t err;
+
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_new(&f->loop, ec, cbs, f, &e2, &err), 0);
+    assert_int_equal(pl_engine_adopt(e2, f->e), adopted);
+    return e2;
+}
+
+/* The second half, in the daemon's order: the old engine stops, the new one starts. */
+static void reload_switch(fx_t *f, pl_engine_t *e2)
+{
+    pl_engine_stop(f->e, on_stopped);
+    pl_engine_free(f->e);
+    f->e = e2;
+    assert_int_equal(pl_engine_start(e2), 0);
 }
 
 static void teardown(fx_t *f)
@@ -1172,22 +1203,9 @@ static void test_reload_keeps_pccc_connection(void **state)
         last = lines[i].line.hosts.host[lines[i].line.hosts.count - 1].name;
         scribble_tail(lines[i].line.hosts.text + last, sizeof(lines[i].line.hosts.text) - last);
     }
-    memset(&ec, 0, sizeof(ec));
-    ec.lines = lines;
-    ec.nlines = 2;
-    ec.devices = devs;
-    ec.ndevices = 2;
-    ec.tags = f.tags;
-    ec.ntags = f.ntags;
-    ec.scans = f.scans;
-    ec.nscans = 2;
-    pl_status_clear(&err);
-    assert_int_equal(pl_engine_new(&f.loop, &ec, &cbs, &f, &e2, &err), 0);
-    assert_int_equal(pl_engine_adopt(e2, f.e), 2);
-    pl_engine_stop(f.e, on_stopped);
-    pl_engine_free(f.e);
-    f.e = e2;
-    assert_int_equal(pl_engine_start(e2), 0);
+    fx_config(&f, lines, devs, &ec);
+    e2 = reload_new(&f, &ec, &cbs, 2);
+    reload_switch(&f, e2);
     n7[2] = 13;
     wait_value(&f, "p.n1", 13, 3000);
     memset(&v, 0, sizeof(v));
@@ -1218,9 +1236,8 @@ static void test_reload_runs_the_cycle_missed_in_handover(void **state)
     fx_t f;
     pl_engine_config_t ec;
     pl_engine_cbs_t cbs = {.on_change = on_change};
-    pl_engine_t *e2 = NULL;
+    pl_engine_t *e2;
     pl_engine_stats_t s;
-    pl_status_t err;
 
     (void)state;
     setup(&f, 2000);
@@ -1230,22 +1247,9 @@ static void test_reload_runs_the_cycle_missed_in_handover(void **state)
     start(&f);
     run_until(&f, read_in_flight, "devA", 3000);
 
-    memset(&ec, 0, sizeof(ec));
-    ec.lines = f.lines;
-    ec.nlines = 2;
-    ec.devices = f.devs;
-    ec.ndevices = 2;
-    ec.tags = f.tags;
-    ec.ntags = f.ntags;
-    ec.scans = f.scans;
-    ec.nscans = 2;
-    pl_status_clear(&err);
-    assert_int_equal(pl_engine_new(&f.loop, &ec, &cbs, &f, &e2, &err), 0);
-    assert_int_equal(pl_engine_adopt(e2, f.e), 2);
-    pl_engine_stop(f.e, on_stopped);
-    pl_engine_free(f.e);
-    f.e = e2;
-    assert_int_equal(pl_engine_start(e2), 0);
+    fx_config(&f, NULL, NULL, &ec);
+    e2 = reload_new(&f, &ec, &cbs, 2);
+    reload_switch(&f, e2);
     wait_quality(&f, "a.w1", "good", 3000);
     pl_engine_device_stats(e2, "devA", &s);
     assert_int_equal(s.requests, 2); /* the connection's: the old engine's read, the missed
@@ -1303,18 +1307,8 @@ static void test_reload_keeps_tag_states(void **state)
     snprintf(f.text[1][2], sizeof(f.text[1][2]), "W3"); /* a.w2 reads another word */
     f.tags[3].gain = 3.0;                               /* a.sc: another scale */
     f.lines[1].timeout_ms += 1;                         /* line B changed: devB reconnects */
-    memset(&ec, 0, sizeof(ec));
-    ec.lines = f.lines;
-    ec.nlines = 2;
-    ec.devices = f.devs;
-    ec.ndevices = 2;
-    ec.tags = f.tags;
-    ec.ntags = f.ntags;
-    ec.scans = f.scans;
-    ec.nscans = 2;
-    pl_status_clear(&err);
-    assert_int_equal(pl_engine_new(&f.loop, &ec, &cbs, &f, &e2, &err), 0);
-    assert_int_equal(pl_engine_adopt(e2, f.e), 1);
+    fx_config(&f, NULL, NULL, &ec);
+    e2 = reload_new(&f, &ec, &cbs, 1);
     st = pl_engine_tag(e2, "a.w1");
     assert_int_equal(st->quality, PL_Q_GOOD);
     assert_int_equal(st->value.type, PL_VT_INT);
@@ -1324,10 +1318,7 @@ static void test_reload_keeps_tag_states(void **state)
     assert_int_equal(pl_engine_tag(e2, "b.w1")->value.type, PL_VT_NONE);
     assert_int_equal(pl_engine_tag(e2, "a.sc")->value.type, PL_VT_NONE);
 
-    pl_engine_stop(f.e, on_stopped);
-    pl_engine_free(f.e);
-    f.e = e2;
-    assert_int_equal(pl_engine_start(e2), 0);
+    reload_switch(&f, e2);
     run_until(&f, tag_published, "a.w1", 3000);
     st = pl_engine_tag(e2, "a.w1");
     assert_int_equal(st->quality, PL_Q_GOOD);
@@ -1345,15 +1336,7 @@ static void test_config_errors(void **state)
     (void)state;
     setup(&f, 500);
     add_tag(&f, "x", "devA", "W1", "fast", 0);
-    memset(&ec, 0, sizeof(ec));
-    ec.lines = f.lines;
-    ec.nlines = 2;
-    ec.devices = f.devs;
-    ec.ndevices = 2;
-    ec.tags = f.tags;
-    ec.ntags = 1;
-    ec.scans = f.scans;
-    ec.nscans = 2;
+    fx_config(&f, NULL, NULL, &ec);
     f.tags[0].device = "devZ";
     assert_int_equal(pl_engine_new(&f.loop, &ec, NULL, NULL, &e, &err), PL_ECONFIG);
     assert_non_null(strstr(err.detail, "devZ"));

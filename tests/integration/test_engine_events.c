@@ -524,24 +524,47 @@ static void test_scan_rules(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
+/* A reload with the same definitions, in the order of the tests below: a new engine takes
+ * the device over from the running one (kept as the fake device the tests hold), starts,
+ * and the old one is stopped and freed (released once its connection has moved on). */
+static void reload(fx_t *f)
+{
+    pl_drv_dev_t *dev = fake_events_dev;
+    pl_engine_t *old = f->e;
+    pl_status_t err;
+
+    pl_status_clear(&err);
+    assert_int_equal(build(f, &err), 0); /* f->e: the new engine */
+    fake_events_dev = dev;               /* the new engine's own device was freed by adopt */
+    assert_int_equal(pl_engine_adopt(f->e, old), 1);
+    assert_int_equal(pl_engine_start(f->e), 0);
+    pl_engine_stop(old, on_stopped);
+    pl_engine_free(old);
+}
+
+/* Writes 9 to t0: the write waits in the fake device (w[0]) until the test answers it. */
+static void write_t0_waiting(fx_t *f)
+{
+    pl_status_t err;
+    pl_value_t v;
+
+    memset(&v, 0, sizeof(v));
+    v.type = PL_VT_INT;
+    v.i = 9;
+    pl_status_clear(&err);
+    assert_int_equal(pl_engine_write(f->e, "t0", &v, on_write, (void *)(uintptr_t)0, &err), 0);
+}
+
 /* A reload keeps the connection: the new engine subscribes again with its own tags, and
  * values go to it, not to the old one. */
 static void test_reload_subscribes_again(void **state)
 {
     fx_t *f = *state;
     pl_drv_dev_t *dev = fake_events_dev;
-    pl_engine_t *old = f->e;
-    pl_status_t err;
     unsigned before;
 
     fake_events_push_int(1001, 1, NULL);
-    pl_status_clear(&err);
-    assert_int_equal(build(f, &err), 0); /* f->e: the new engine, same definitions */
-    fake_events_dev = dev;               /* the new engine's own device was freed by adopt */
-    assert_int_equal(pl_engine_adopt(f->e, old), 1);
-    assert_int_equal(pl_engine_start(f->e), 0);
-    pl_engine_stop(old, on_stopped); /* nothing in flight: handed over at once */
-    pl_engine_free(old);
+    reload(f); /* nothing in flight: handed over at once */
     assert_int_equal(dev->subscribes, 2);
     assert_int_equal(dev->naddrs, NTAGS);
     before = f->changes;
@@ -558,27 +581,16 @@ static void test_reload_subscribes_again(void **state)
 static void test_reload_keeps_event_values(void **state)
 {
     fx_t *f = *state;
-    pl_drv_dev_t *dev;
-    pl_engine_t *old;
     pl_drv_meta_t meta;
     const pl_tag_state_t *st;
-    pl_status_t err;
 
     rebuild_stale(f, 100, 0, 0); /* t0 = 1, then 2 */
-    dev = fake_events_dev;
-    old = f->e;
     memset(&meta, 0, sizeof(meta));
     meta.quality = PL_Q_GOOD;
     meta.flags = PL_QF_SUBSTITUTED;
     meta.source_ms = WALL_MS - 5000;
     fake_events_push_int(1001, 7, &meta);
-    pl_status_clear(&err);
-    assert_int_equal(build(f, &err), 0);
-    fake_events_dev = dev;
-    assert_int_equal(pl_engine_adopt(f->e, old), 1);
-    assert_int_equal(pl_engine_start(f->e), 0);
-    pl_engine_stop(old, on_stopped);
-    pl_engine_free(old);
+    reload(f);
     st = pl_engine_tag(f->e, "t1");
     assert_int_equal(st->value.type, PL_VT_INT);
     assert_int_equal(st->value.i, 7);
@@ -600,23 +612,12 @@ static void test_reload_link_down_in_handover(void **state)
 {
     fx_t *f = *state;
     pl_drv_dev_t *dev = fake_events_dev;
-    pl_engine_t *old = f->e;
-    pl_status_t err, down;
-    pl_value_t v;
+    pl_status_t down;
     const pl_tag_state_t *st;
 
     fake_events_push_int(1002, 22, NULL);
-    memset(&v, 0, sizeof(v));
-    v.type = PL_VT_INT;
-    v.i = 9;
-    pl_status_clear(&err);
-    assert_int_equal(pl_engine_write(f->e, "t0", &v, on_write, (void *)(uintptr_t)0, &err), 0);
-    assert_int_equal(build(f, &err), 0);
-    fake_events_dev = dev;
-    assert_int_equal(pl_engine_adopt(f->e, old), 1);
-    assert_int_equal(pl_engine_start(f->e), 0);
-    pl_engine_stop(old, on_stopped);
-    pl_engine_free(old); /* released once the connection has moved on */
+    write_t0_waiting(f);
+    reload(f);
     assert_int_equal(pl_engine_tag(f->e, "t2")->quality, PL_Q_GOOD); /* carried */
     pl_status_set(&down, PL_ERECV_00, 0, "test: the station closed the connection");
     dev->link(dev->link_ud, &down); /* still the old engine's device */
@@ -639,24 +640,13 @@ static void test_reload_with_write_in_flight(void **state)
 {
     fx_t *f = *state;
     pl_drv_dev_t *dev = fake_events_dev;
-    pl_engine_t *old = f->e;
-    pl_status_t err, ok;
-    pl_value_t v;
+    pl_status_t ok;
     pl_drv_cb cb;
     void *ctx;
 
-    memset(&v, 0, sizeof(v));
-    v.type = PL_VT_INT;
-    v.i = 9;
-    pl_status_clear(&err);
-    assert_int_equal(pl_engine_write(f->e, "t0", &v, on_write, (void *)(uintptr_t)0, &err), 0);
+    write_t0_waiting(f);
     assert_int_equal(dev->nw, 1);
-    assert_int_equal(build(f, &err), 0);
-    fake_events_dev = dev;
-    assert_int_equal(pl_engine_adopt(f->e, old), 1);
-    assert_int_equal(pl_engine_start(f->e), 0);
-    pl_engine_stop(old, on_stopped);
-    pl_engine_free(old);                  /* released once the connection has moved on */
+    reload(f);
     assert_int_equal(dev->subscribes, 1); /* not handed over yet */
     fake_events_push_int(1002, 22, NULL); /* through the old subscription */
     assert_int_equal(pl_engine_tag(f->e, "t2")->value.i, 22);
